@@ -1,0 +1,3 @@
+from lipflow.cli import main
+
+main()

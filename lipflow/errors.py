@@ -1,0 +1,167 @@
+"""lipflow's one exception tree.
+
+Every error lipflow raises on purpose derives from :class:`LipflowError`, carries the context a
+user needs to fix it, knows its exit code, and formats itself; the CLI only presents it::
+
+    LipflowError                      exit 1 unless a subclass says otherwise
+    ├── UsageError                    2  bad command-line use (unknown option value, missing key variable)
+    ├── InputError                    2  a file cannot be read: missing, binary, too large, not UTF-8
+    ├── RecipeError                   1  a recipe is not valid; carries every Problem found
+    ├── RequestInvalid                1  a provider request body breaks the provider's documented rules
+    ├── PlanError                     1  a recipe is valid but cannot be planned (no model has every capability)
+    ├── BudgetExceeded                3  the plan costs more than --budget allows, or holds unpriced work
+    ├── RunFailed                     4  some jobs of a run failed; the report says which and why
+    ├── Interrupted                 130  Ctrl-C: the journal is settled and the run can be resumed
+    └── ProviderError                 5  a provider answered in a way the runner cannot go on from
+        ├── ProviderRejected             the request was refused (validation, auth): do not retry
+        ├── ProviderCapacity             429 / concurrency cap: nothing was created, retry later
+        ├── ProviderUnavailable          not sent (connection refused): safe to retry
+        └── ProviderAmbiguous            the request may have created a job; never re-send blindly
+
+Foreign exceptions (httpx, yaml, jsonschema, OS errors) are translated at the boundary with
+``raise ... from exc`` so nothing below the CLI leaks a traceback to a user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lipflow.problems import Problem
+
+__all__ = [
+    "BudgetExceeded",
+    "InputError",
+    "Interrupted",
+    "LipflowError",
+    "PlanError",
+    "ProviderAmbiguous",
+    "ProviderCapacity",
+    "ProviderError",
+    "ProviderRejected",
+    "ProviderUnavailable",
+    "RecipeError",
+    "RequestInvalid",
+    "RunFailed",
+    "UsageError",
+]
+
+
+class LipflowError(Exception):
+    """Base of every error lipflow raises on purpose; ``exit_code`` is what the CLI exits with."""
+
+    exit_code: int = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def format(self) -> str:
+        """The text a user sees: one line per fact, no traceback."""
+        return f"error: {self.message}"
+
+
+class UsageError(LipflowError):
+    """The command line asks for something lipflow cannot do as asked."""
+
+    exit_code = 2
+
+
+class InputError(LipflowError):
+    """A file named by the user cannot be read as the kind of file it should be."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+    def format(self) -> str:
+        return f"{self.path}: error: {self.message}" if self.path else f"error: {self.message}"
+
+
+class _ProblemsError(LipflowError):
+    """An error made of collected problems, so a user fixes everything in one pass."""
+
+    def __init__(self, message: str, problems: Sequence[Problem]) -> None:
+        super().__init__(message)
+        self.problems = list(problems)
+
+    def format(self) -> str:
+        lines = [p.format() for p in self.problems] or [f"error: {self.message}"]
+        return "\n".join(lines)
+
+
+class RecipeError(_ProblemsError):
+    """A recipe is not valid; ``problems`` lists every problem with its location."""
+
+
+class RequestInvalid(_ProblemsError):
+    """A provider request body breaks the documented rules of that provider."""
+
+
+class PlanError(_ProblemsError):
+    """A valid recipe cannot be turned into jobs (no model offers what a step asks for)."""
+
+
+class BudgetExceeded(LipflowError):
+    """The estimated cost is over the budget, or holds work the docs give no price for."""
+
+    exit_code = 3
+
+
+class RunFailed(LipflowError):
+    """A run ended with failed or ambiguous jobs; the run report names each and why."""
+
+    exit_code = 4
+
+
+class Interrupted(LipflowError):
+    """The user stopped a run; the journal is consistent and ``--resume`` continues it."""
+
+    exit_code = 130
+
+
+class ProviderError(LipflowError):
+    """A provider's answer that the runner cannot go on from as is."""
+
+    exit_code = 5
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        status: int | None = None,
+        code: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.status = status
+        self.code = code
+        self.retry_after = retry_after
+
+    def format(self) -> str:
+        detail = ", ".join(
+            f"{k} {v}" for k, v in (("HTTP", self.status), ("code", self.code)) if v is not None
+        )
+        suffix = f" ({detail})" if detail else ""
+        return f"error: {self.provider}: {self.message}{suffix}"
+
+
+class ProviderRejected(ProviderError):
+    """The provider refused the request (validation, auth, moderation): retrying will not help."""
+
+
+class ProviderCapacity(ProviderError):
+    """Rate limit or concurrency cap: nothing was created; retry after ``retry_after`` seconds."""
+
+
+class ProviderUnavailable(ProviderError):
+    """The request never reached the provider (connection refused, DNS): safe to send again."""
+
+
+class ProviderAmbiguous(ProviderError):
+    """The request went out but its fate is unknown; a job may exist and may be billed."""

@@ -1,0 +1,1 @@
+"""Provider API clients: build requests, parse responses, classify errors."""
