@@ -1,0 +1,144 @@
+"""What a job costs, and why: unit x quantity x rate, with the price's source and date.
+
+Pure functions over the catalog's documented prices. A price the docs do not give is reported
+as unpriced (``usd is None``), never as $0. The mock server charges its simulated jobs with the
+same function, so a plan's estimate and a mock run's reported cost agree.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from lipflow.catalog import ModelEntry, Price, load_catalog
+
+__all__ = ["Cost", "charge", "estimate_tts_seconds"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Cost:
+    """A cost with its derivation. ``usd`` None means the docs give no price for this work."""
+
+    usd: float | None
+    credits: int | None = None
+    basis: str
+    source: str | None = None
+    as_of: str | None = None
+    assumptions: tuple[str, ...] = ()
+
+    @property
+    def priced(self) -> bool:
+        return self.usd is not None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "usd": None if self.usd is None else round(self.usd, 6),
+            "credits": self.credits,
+            "basis": self.basis,
+            "source": self.source,
+            "as_of": self.as_of,
+            "assumptions": list(self.assumptions),
+        }
+
+
+def estimate_tts_seconds(text: str) -> float:
+    """Spoken length of ``text`` before it exists, at the catalog's assumed speech rate."""
+    return round(len(text) / load_catalog().tts_chars_per_second, 2)
+
+
+def _units(seconds: float, price: Price) -> tuple[float, str | None]:
+    """Billable units of ``price.per_seconds`` in ``seconds``, with the rounding assumption said."""
+    raw = seconds / price.per_seconds
+    if price.rounding == "up":
+        units = float(math.ceil(raw - 1e-9))
+        if units != raw:
+            return units, f"partial units are billed whole ({raw:.2f} -> {units:.0f})"
+    return raw, None
+
+
+def charge(
+    model_id: str,
+    *,
+    audio_seconds: float | None = None,
+    video_seconds: float | None = None,
+    tts_text: str | None = None,
+) -> Cost:
+    """The documented cost of one job of ``model_id`` (a catalog id like ``runware/pixverse-lipsync``).
+
+    Lip-sync prices are per second of audio (or of video for WaveSpeed). With TTS and no audio
+    duration, the audio's length is estimated from the text and the assumption is recorded.
+    """
+    entry = load_catalog().model(model_id)
+    price = entry.price
+    if price is None:
+        return Cost(usd=None, basis=f"{entry.title}: the provider's docs give no price")
+    if tts_text is not None and price.tts_credits is not None and price.tts_per_utf8_bytes:
+        return _tts_credits_cost(entry, price, tts_text)
+
+    assumptions: list[str] = []
+    seconds = audio_seconds if price.of == "audio" else video_seconds
+    if seconds is None and price.of == "audio" and tts_text is not None:
+        seconds = estimate_tts_seconds(tts_text)
+        rate = load_catalog().tts_chars_per_second
+        assumptions.append(
+            f"speech length estimated from {len(tts_text)} characters at {rate:g} characters/s"
+        )
+    if seconds is None:
+        return Cost(
+            usd=None,
+            basis=f"{entry.title}: priced per second of {price.of}, whose duration is unknown",
+            source=price.source,
+            as_of=price.as_of,
+        )
+    units, rounding = _units(seconds, price)
+    if rounding:
+        assumptions.append(rounding)
+    unit_name = "s" if price.per_seconds == 1 else f"{price.per_seconds:g} s block"
+    if price.credits is not None:
+        credits = int(math.ceil(units * price.credits - 1e-9))
+        usd = credits * (price.usd_per_credit or 0.0) if price.usd_per_credit else None
+        basis = (
+            f"{units:g} {unit_name} of {price.of} x {price.credits} credits = {credits} credits"
+            + (f" x ${price.usd_per_credit:g}/credit = ${usd:.4f}" if usd is not None else "")
+        )
+        return Cost(
+            usd=usd,
+            credits=credits,
+            basis=basis,
+            source=price.source,
+            as_of=price.as_of,
+            assumptions=tuple(assumptions),
+        )
+    assert price.usd is not None  # a catalog price has usd or credits
+    usd = units * price.usd
+    basis = f"{units:g} {unit_name} of {price.of} x ${price.usd:g}/{unit_name} = ${usd:.4f}"
+    return Cost(
+        usd=usd, basis=basis, source=price.source, as_of=price.as_of, assumptions=tuple(assumptions)
+    )
+
+
+def _tts_credits_cost(entry: ModelEntry, price: Price, text: str) -> Cost:
+    """PixVerse bills TTS lip sync by the script's UTF-8 bytes, not by seconds (D-PVPRICE)."""
+    assert price.tts_credits is not None and price.tts_per_utf8_bytes is not None
+    size = len(text.encode("utf-8"))
+    blocks = math.ceil(size / price.tts_per_utf8_bytes)
+    credits = blocks * price.tts_credits
+    usd = credits * price.usd_per_credit if price.usd_per_credit else None
+    basis = (
+        f"{size} UTF-8 bytes of script = {blocks} x {price.tts_per_utf8_bytes}-byte blocks"
+        f" x {price.tts_credits} credits = {credits} credits"
+        + (f" x ${price.usd_per_credit:g}/credit = ${usd:.4f}" if usd is not None else "")
+    )
+    assumptions = (
+        (f"partial blocks are billed whole ({size / price.tts_per_utf8_bytes:.2f} -> {blocks})",)
+        if size % price.tts_per_utf8_bytes
+        else ()
+    )
+    return Cost(
+        usd=usd,
+        credits=credits,
+        basis=basis,
+        source=price.source,
+        as_of=price.as_of,
+        assumptions=assumptions,
+    )
