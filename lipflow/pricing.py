@@ -93,12 +93,15 @@ def charge(
     units, rounding = _units(seconds, price)
     if rounding:
         assumptions.append(rounding)
-    unit_name = "s" if price.per_seconds == 1 else f"{price.per_seconds:g} s block"
+    if price.per_seconds == 1:
+        quantity, unit_name = f"{units:g} s of {price.of}", "s"
+    else:
+        quantity, unit_name = f"{units:g} blocks of {price.per_seconds:g} s of {price.of}", "block"
     if price.credits is not None:
         credits = int(math.ceil(units * price.credits - 1e-9))
         usd = credits * (price.usd_per_credit or 0.0) if price.usd_per_credit else None
         basis = (
-            f"{units:g} {unit_name} of {price.of} x {price.credits} credits = {credits} credits"
+            f"{quantity} x {price.credits} credits/{unit_name} = {credits} credits"
             + (f" x ${price.usd_per_credit:g}/credit = ${usd:.4f}" if usd is not None else "")
         )
         return Cost(
@@ -111,7 +114,7 @@ def charge(
         )
     assert price.usd is not None  # a catalog price has usd or credits
     usd = units * price.usd
-    basis = f"{units:g} {unit_name} of {price.of} x ${price.usd:g}/{unit_name} = ${usd:.4f}"
+    basis = f"{quantity} x ${price.usd:g}/{unit_name} = ${usd:.4f}"
     return Cost(
         usd=usd, basis=basis, source=price.source, as_of=price.as_of, assumptions=tuple(assumptions)
     )
