@@ -1,0 +1,252 @@
+"""Media files: probe what a file is and how long it lasts, and make small real ones.
+
+The planner needs the duration of local inputs (prices are per second of audio or video) and the
+mock server needs real outputs of a job's duration, so downloads, size checks and probes behave as
+they do against a provider. Both go through PyAV (FFmpeg's own demuxers and encoders) rather than a
+hand-written container parser. ``av`` is imported inside each function: loading FFmpeg costs about
+a tenth of a second, which commands that never touch media should not pay.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import struct
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Literal
+
+from lipflow.errors import InputError
+
+if TYPE_CHECKING:
+    from av.container import InputContainer
+
+__all__ = [
+    "AUDIO_CONTAINERS",
+    "VIDEO_CONTAINERS",
+    "MediaInfo",
+    "probe",
+    "probe_bytes",
+    "synthesize_audio",
+    "synthesize_video",
+]
+
+MediaKind = Literal["video", "audio"]
+VideoContainer = Literal["mp4", "mov", "webm"]
+AudioContainer = Literal["wav", "mp3"]
+
+VIDEO_CONTAINERS: tuple[str, ...] = ("mp4", "mov", "webm")
+AUDIO_CONTAINERS: tuple[str, ...] = ("wav", "mp3")
+
+# Synthesized media is as small as a valid file can reasonably be: outputs only need the right
+# container, codec and duration. 25 fps keeps the duration within 0.04 s of the one asked for.
+_VIDEO_FPS = 25
+_AUDIO_RATE = 16000
+_TONE_HZ = 440
+# An upper bound on what a caller may ask to synthesize: every provider caps inputs at 30 s and
+# outputs at a few minutes; more is a bug in the caller, not a file worth encoding.
+_MAX_SYNTH_SECONDS = 600.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MediaInfo:
+    """What a media file is: its kind, duration in seconds, frame size (video) and container."""
+
+    kind: MediaKind
+    duration_s: float
+    width: int | None
+    height: int | None
+    size_bytes: int
+    format: str
+
+
+def probe(path: str | os.PathLike[str]) -> MediaInfo:
+    """Read a local audio or video file's kind, duration and size; InputError if it is neither."""
+    name = os.fspath(path)
+    try:
+        size = os.stat(name).st_size
+    except OSError as exc:
+        raise InputError(f"cannot read media file: {exc.strerror or exc}", path=name) from exc
+    return _probe(name, size, label=name)
+
+
+def probe_bytes(data: bytes, *, name: str = "<bytes>") -> MediaInfo:
+    """Like :func:`probe` for media held in memory (an upload, a download not yet on disk)."""
+    return _probe(io.BytesIO(data), len(data), label=name)
+
+
+def _probe(source: str | io.BytesIO, size: int, *, label: str) -> MediaInfo:
+    import av
+
+    if size == 0:
+        raise InputError("the file is empty, not audio or video", path=label)
+    try:
+        with av.open(source, "r") as container:
+            return _describe(container, size, label)
+    except av.FFmpegError as exc:
+        raise InputError(
+            f"not a readable audio or video file ({exc.strerror or type(exc).__name__})",
+            path=label,
+        ) from exc
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"not a readable audio or video file ({exc})", path=label) from exc
+
+
+def _describe(container: InputContainer, size: int, label: str) -> MediaInfo:
+    import av
+
+    video = container.streams.video[0] if container.streams.video else None
+    audio = container.streams.audio[0] if container.streams.audio else None
+    stream = video or audio
+    if stream is None:
+        raise InputError("the file holds neither audio nor video", path=label)
+    duration: float | None = None
+    if container.duration is not None and container.duration > 0:
+        duration = container.duration / av.time_base
+    elif stream.duration is not None and stream.time_base is not None:
+        duration = float(stream.duration * stream.time_base)
+    if duration is None or not math.isfinite(duration) or duration <= 0:
+        raise InputError("the file's duration cannot be read", path=label)
+    width = height = None
+    if video is not None:
+        width = video.codec_context.width or None
+        height = video.codec_context.height or None
+    return MediaInfo(
+        kind="video" if video is not None else "audio",
+        duration_s=round(duration, 3),
+        width=width,
+        height=height,
+        size_bytes=size,
+        format=_format_name(container),
+    )
+
+
+_WEBM_CODECS = frozenset({"vp8", "vp9", "av1", "opus", "vorbis"})
+
+
+def _format_name(container: InputContainer) -> str:
+    """The container as a user names it: FFmpeg's demuxers are shared by MP4/MOV and MKV/WebM."""
+    names = container.format.name.split(",")
+    if "mp4" in names:
+        brand = str(container.metadata.get("major_brand", "")).strip()
+        return "mov" if brand == "qt" else "mp4"
+    if "matroska" in names:
+        codecs = {s.codec_context.name for s in container.streams if s.type in ("video", "audio")}
+        return "webm" if codecs and codecs <= _WEBM_CODECS else "matroska"
+    return names[0]
+
+
+def _check_seconds(seconds: float) -> float:
+    if not (isinstance(seconds, int | float) and 0 < seconds <= _MAX_SYNTH_SECONDS):
+        raise ValueError(f"seconds must be in (0, {_MAX_SYNTH_SECONDS:g}], got {seconds!r}")
+    # Round so that callers asking for 4.999999 and 5.0 share one cached file.
+    return round(float(seconds), 2)
+
+
+def synthesize_video(
+    seconds: float, *, width: int = 64, height: int = 64, container: VideoContainer = "mp4"
+) -> bytes:
+    """A valid silent video of ``seconds``: H.264 in MP4 or MOV, VP8 in WebM.
+
+    WebM cannot carry H.264 (its muxer accepts only VP8/VP9/AV1), so WebM gets VP8. Results are
+    cached by arguments: the mock server asks for one per finished job.
+    """
+    if container not in VIDEO_CONTAINERS:
+        raise ValueError(
+            f"container must be one of {', '.join(VIDEO_CONTAINERS)}, got {container!r}"
+        )
+    if width < 16 or height < 16 or width % 2 or height % 2:
+        raise ValueError(f"width and height must be even and >= 16, got {width}x{height}")
+    return _video(_check_seconds(seconds), width, height, container)
+
+
+@lru_cache(maxsize=64)
+def _video(seconds: float, width: int, height: int, container: str) -> bytes:
+    import av
+
+    codec = "libvpx" if container == "webm" else "libx264"
+    frames = max(1, math.ceil(seconds * _VIDEO_FPS - 1e-9))
+    buf = io.BytesIO()
+    with av.open(buf, "w", format=container) as out:
+        stream = out.add_stream(codec, rate=_VIDEO_FPS)
+        stream.width = width
+        stream.height = height
+        stream.pix_fmt = "yuv420p"
+        if codec == "libx264":
+            stream.options = {"preset": "ultrafast", "tune": "zerolatency"}
+        chroma = bytes([128]) * ((width // 2) * (height // 2))
+        for i in range(frames):
+            frame = av.VideoFrame(width, height, "yuv420p")
+            # A slow brightness ramp: a picture that changes, so the encoder makes real P-frames.
+            frame.planes[0].update(bytes([16 + (i * 7) % 200]) * (width * height))
+            frame.planes[1].update(chroma)
+            frame.planes[2].update(chroma)
+            frame.pts = i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return buf.getvalue()
+
+
+def synthesize_audio(seconds: float, *, container: AudioContainer = "wav") -> bytes:
+    """A valid mono 16 kHz tone of ``seconds``: PCM in WAV, or MP3. Cached by arguments."""
+    if container not in AUDIO_CONTAINERS:
+        raise ValueError(
+            f"container must be one of {', '.join(AUDIO_CONTAINERS)}, got {container!r}"
+        )
+    return _audio(_check_seconds(seconds), container)
+
+
+@lru_cache(maxsize=64)
+def _audio(seconds: float, container: str) -> bytes:
+    samples = round(seconds * _AUDIO_RATE)
+    period = [
+        round(3000 * math.sin(2 * math.pi * _TONE_HZ * n / _AUDIO_RATE))
+        for n in range(_AUDIO_RATE // _TONE_HZ * 10)
+    ]
+    reps = samples // len(period) + 1
+    pcm = struct.pack(f"<{len(period)}h", *period) * reps
+    pcm = pcm[: samples * 2]
+    if container == "wav":
+        return _wav(pcm)
+    return _mp3(pcm, samples)
+
+
+def _wav(pcm: bytes) -> bytes:
+    """RIFF/WAVE needs no encoder: a 44-byte header in front of the samples."""
+    header = struct.pack(
+        "<4sI4s4sIHHIIHH4sI",
+        b"RIFF",
+        36 + len(pcm),
+        b"WAVE",
+        b"fmt ",
+        16,
+        1,  # PCM
+        1,  # mono
+        _AUDIO_RATE,
+        _AUDIO_RATE * 2,
+        2,
+        16,
+        b"data",
+        len(pcm),
+    )
+    return header + pcm
+
+
+def _mp3(pcm: bytes, samples: int) -> bytes:
+    import av
+
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp3") as out:
+        stream = out.add_stream("libmp3lame", rate=_AUDIO_RATE, layout="mono")
+        stream.format = "s16p"
+        chunk = 1152
+        for start in range(0, samples, chunk):
+            n = min(chunk, samples - start)
+            frame = av.AudioFrame(format="s16p", layout="mono", samples=n)
+            frame.planes[0].update(pcm[start * 2 : (start + n) * 2])
+            frame.sample_rate = _AUDIO_RATE
+            frame.pts = start
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return buf.getvalue()
