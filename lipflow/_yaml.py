@@ -1,0 +1,168 @@
+"""YAML loading that remembers where every value came from, and refuses hostile documents.
+
+PyYAML's node graph carries line and column marks; we construct plain Python values from it
+ourselves so each value's JSON path maps back to its place in the file. Duplicate keys (which
+PyYAML silently overwrites) are errors, and alias expansion is bounded against "billion laughs".
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from lipflow.errors import InputError
+from lipflow.problems import Location, PathPart, Problem
+
+__all__ = ["MAX_NODES", "SourceMap", "YamlDocument", "parse_yaml"]
+
+# A recipe that expands past this many values is an alias bomb or a mistake, not a recipe.
+MAX_NODES = 200_000
+
+
+@dataclass(slots=True)
+class SourceMap:
+    """JSON path -> (line, column) of the value there, and of its key when it has one."""
+
+    file: str
+    values: dict[tuple[PathPart, ...], tuple[int, int]] = field(default_factory=dict)
+    keys: dict[tuple[PathPart, ...], tuple[int, int]] = field(default_factory=dict)
+
+    def locate(self, path: tuple[PathPart, ...], *, key: bool = False) -> Location:
+        """The place of ``path``, or of its nearest ancestor that exists in the file."""
+        probe = tuple(path)
+        while True:
+            table = self.keys if key and probe in self.keys else self.values
+            if probe in table:
+                line, column = table[probe]
+                return Location(self.file, line, column)
+            if not probe:
+                return Location(self.file, 1, 1)
+            probe = probe[:-1]
+
+
+@dataclass(frozen=True, slots=True)
+class YamlDocument:
+    data: Any
+    source_map: SourceMap
+
+
+class _Builder:
+    def __init__(self, loader: yaml.SafeLoader, source_map: SourceMap) -> None:
+        self.loader = loader
+        self.map = source_map
+        self.count = 0
+        self.problems: list[Problem] = []
+
+    def build(self, node: yaml.Node, path: tuple[PathPart, ...]) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise _TooLarge(node)
+        self.map.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if isinstance(node, yaml.MappingNode):
+            self.loader.flatten_mapping(node)  # resolves YAML merge keys ('<<')
+            out: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                key = self.loader.construct_object(key_node, deep=True)
+                if not isinstance(key, str | int | float | bool) or key is None:
+                    self._problem(key_node, "a mapping key must be a plain scalar", path)
+                    continue
+                key = str(key) if not isinstance(key, str) else key
+                child = (*path, key)
+                if key in out:
+                    first = self.map.keys.get(child, (0, 0))[0]
+                    self._problem(
+                        key_node,
+                        f"duplicate key {key!r} (first defined on line {first}); "
+                        "YAML would silently keep only the last one",
+                        child,
+                        code="duplicate-key",
+                    )
+                    continue
+                self.map.keys[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                out[key] = self.build(value_node, child)
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        value = self.loader.construct_object(node, deep=True)
+        if isinstance(value, _dt.date | _dt.datetime):
+            return node.value  # dates stay text: recipes are JSON-shaped
+        if isinstance(value, bytes):
+            self._problem(node, "binary (!!binary) values are not allowed in a recipe", path)
+            return None
+        return value
+
+    def _problem(
+        self, node: yaml.Node, message: str, path: tuple[PathPart, ...], code: str = "yaml"
+    ) -> None:
+        loc = Location(self.map.file, node.start_mark.line + 1, node.start_mark.column + 1)
+        self.problems.append(Problem(message=message, path=path, location=loc, code=code))
+
+
+class _TooLarge(Exception):
+    def __init__(self, node: yaml.Node) -> None:
+        self.node = node
+
+
+def parse_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]]:
+    """Parse one YAML document; syntax errors come back as problems with their position."""
+    source_map = SourceMap(file)
+    loader = yaml.SafeLoader(text)
+    try:
+        try:
+            node = loader.get_single_node()
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
+            what = " ".join(s for s in (exc.context, exc.problem) if s)
+            return None, [Problem(message=f"YAML syntax: {what}", location=loc, code="yaml")]
+        except yaml.YAMLError as exc:
+            return None, [Problem(message=f"YAML: {exc}", location=Location(file), code="yaml")]
+        if node is None:
+            return None, [Problem(message="the file is empty", location=Location(file, 1, 1))]
+        builder = _Builder(loader, source_map)
+        try:
+            data = builder.build(node, ())
+        except _TooLarge as exc:
+            mark = exc.node.start_mark
+            return None, [
+                Problem(
+                    message=f"the document expands to more than {MAX_NODES:,} values "
+                    "(aliases nested too deep?)",
+                    location=Location(file, mark.line + 1, mark.column + 1),
+                    code="yaml-too-large",
+                )
+            ]
+        except (yaml.YAMLError, RecursionError, ValueError, TypeError) as exc:
+            return None, [Problem(message=f"YAML: {exc}", location=Location(file), code="yaml")]
+        return YamlDocument(data, source_map), builder.problems
+    finally:
+        loader.dispose()
+
+
+def read_text(path: str, *, max_bytes: int) -> str:
+    """A recipe's text, or an InputError that says why it is not one (missing, binary, huge)."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(max_bytes + 1)
+    except FileNotFoundError:
+        raise InputError("no such file", path=path) from None
+    except IsADirectoryError:
+        raise InputError("is a directory, not a recipe file", path=path) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", path=path) from None
+    if len(raw) > max_bytes:
+        raise InputError(
+            f"file is larger than {max_bytes // 1_000_000} MB; a recipe is a small text file",
+            path=path,
+        )
+    if b"\x00" in raw:
+        raise InputError("file is binary (contains NUL bytes), not a YAML recipe", path=path)
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"file is not UTF-8 text (invalid byte at offset {exc.start})", path=path
+        ) from None
