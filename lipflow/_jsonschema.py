@@ -33,7 +33,11 @@ def _describe(error: Any) -> tuple[str, str | None, str]:
         allowed = f"; allowed keys: {', '.join(known)}" if known else ""
         return f"unknown key {key!r}{allowed}", hint, "unknown-key"
     if kw == "enum":
-        return f"{value!r} is not one of the allowed values ({_allowed(arg)})", did_you_mean(value, arg), "enum"
+        return (
+            f"{value!r} is not one of the allowed values ({_allowed(arg)})",
+            did_you_mean(value, arg),
+            "enum",
+        )
     if kw == "const":
         return f"{value!r} must be {arg!r}", None, "const"
     if kw == "required":
@@ -48,7 +52,11 @@ def _describe(error: Any) -> tuple[str, str | None, str]:
             names = [o[0] for o in options]
             present = [n for n in names if n in value]
             if present:
-                return f"set only one of {', '.join(names)}; found {', '.join(present)}", None, "either-or"
+                return (
+                    f"set only one of {', '.join(names)}; found {', '.join(present)}",
+                    None,
+                    "either-or",
+                )
             return f"set one of {', '.join(names)}", None, "either-or"
     if kw in ("oneOf", "anyOf") and error.context:
         best = min(error.context, key=lambda e: len(list(e.relative_path)))
@@ -71,7 +79,9 @@ def _describe(error: Any) -> tuple[str, str | None, str]:
 def schema_problems(validator: Any, instance: Any) -> list[Problem]:
     """Every way ``instance`` breaks the validator's schema, as Problems with JSON paths."""
     problems = []
-    for error in sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path))):
+    for error in sorted(
+        validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path))
+    ):
         message, suggestion, code = _describe(error)
         path = tuple(error.absolute_path)
         if code == "unknown-key" and isinstance(error.instance, dict):

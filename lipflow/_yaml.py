@@ -81,7 +81,10 @@ class _Builder:
                         code="duplicate-key",
                     )
                     continue
-                self.map.keys[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                self.map.keys[child] = (
+                    key_node.start_mark.line + 1,
+                    key_node.start_mark.column + 1,
+                )
                 out[key] = self.build(value_node, child)
             return out
         if isinstance(node, yaml.SequenceNode):

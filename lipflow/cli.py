@@ -1,15 +1,223 @@
-"""lipflow's command line: each command fills settings and calls the library; errors are presented here."""
+"""lipflow's command line: each command reads its options and calls the library.
+
+Errors are presented here and nowhere else: a LipflowError prints its own message and exits
+with its own code; anything else is reported as a bug in one line (``LIPFLOW_DEBUG=1`` shows the
+traceback). Heavy modules are imported inside commands so ``lipflow --version`` starts fast.
+
+Exit codes: 0 success; 1 invalid recipe or request, or a plan with errors; 2 usage or unreadable
+input; 3 over budget or unpriced work refused; 4 some jobs failed; 5 provider error; 70 internal
+error; 130 interrupted.
+"""
+
 from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
 from lipflow import __version__
+from lipflow.errors import InputError, LipflowError, RecipeError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_INTERNAL = 70
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _presenting_errors(func: F) -> F:
+    """Turn lipflow's errors into a message and an exit code; never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except LipflowError as exc:
+            click.echo(exc.format(), err=True)
+            sys.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except Exception as exc:  # the last line of defence: a bug, said in one line
+            if os.environ.get("LIPFLOW_DEBUG"):
+                raise
+            click.echo(
+                f"internal error (a bug in lipflow, please report it): {type(exc).__name__}: {exc}",
+                err=True,
+            )
+            sys.exit(EXIT_INTERNAL)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="lipflow")
 def cli() -> None:
     """Declare lip-sync and video-generation jobs in YAML; validate, plan, run and test them offline."""
+
+
+def _write_atomically(path: str, text: str) -> None:
+    tmp = f"{path}.tmp.{os.getpid()}"
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise InputError(f"cannot write: {exc.strerror}", path=path) from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+FORMAT_TEXT_JSON = click.Choice(["text", "json"])
+
+
+@cli.command()
+@click.argument("recipes", nargs=-1, required=True, metavar="RECIPE...")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="github prints workflow annotations.",
+)
+@_presenting_errors
+def validate(recipes: tuple[str, ...], fmt: str) -> None:
+    """Check recipes and every provider request they compile to; report all problems at once.
+
+    Exit 0 when valid (warnings allowed), 1 when any problem is an error, 2 when a file cannot be read.
+    """
+    from lipflow.planner import plan_file
+    from lipflow.reporters import report_problems
+
+    problems = []
+    unreadable: list[InputError] = []
+    for path in recipes:
+        try:
+            problems.extend(plan_file(path).problems)
+        except RecipeError as exc:
+            problems.extend(exc.problems)
+        except InputError as exc:
+            unreadable.append(exc)
+    for exc in unreadable:
+        click.echo(exc.format(), err=True)
+    click.echo(report_problems(fmt, problems, recipes))
+    if unreadable:
+        sys.exit(InputError.exit_code)
+    sys.exit(1 if any(p.is_error for p in problems) else 0)
+
+
+@cli.command()
+@click.argument("recipe")
+@click.option("--format", "fmt", type=FORMAT_TEXT_JSON, default="text", show_default=True)
+@click.option(
+    "--out", "out_path", metavar="PLAN.json", help="Save the plan for `lipflow run PLAN.json`."
+)
+@click.option("--no-requests", is_flag=True, help="Text format: leave out the request bodies.")
+@_presenting_errors
+def plan(recipe: str, fmt: str, out_path: str | None, no_requests: bool) -> None:
+    """Dry run: every job, the exact requests it sends (keys redacted), and its cost and why."""
+    from lipflow.planner import plan_file
+    from lipflow.reporters import format_plan_text, report_problems
+
+    the_plan = plan_file(recipe)
+    errors = [p for p in the_plan.problems if p.is_error]
+    if errors:
+        click.echo(report_problems("text", the_plan.problems, [recipe]), err=True)
+    if fmt == "json":
+        click.echo(json.dumps(the_plan.to_json(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(format_plan_text(the_plan, show_requests=not no_requests))
+    if errors:
+        sys.exit(1)
+    if out_path:
+        _write_atomically(
+            out_path, json.dumps(the_plan.to_json(), indent=2, ensure_ascii=False) + "\n"
+        )
+        click.echo(f"plan saved to {out_path}", err=True)
+
+
+@cli.command("check-request")
+@click.option("--provider", required=True, type=click.Choice(["runware", "pixverse", "wavespeed"]))
+@click.option(
+    "--endpoint",
+    metavar="PATH",
+    help="API path, e.g. /openapi/v2/video/lip_sync/generate (PixVerse, WaveSpeed).",
+)
+@click.option(
+    "--method",
+    default="POST",
+    show_default=True,
+    type=click.Choice(["GET", "POST", "PUT"], case_sensitive=False),
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+)
+@click.argument("file", metavar="FILE")
+@_presenting_errors
+def check_request(provider: str, endpoint: str | None, method: str, fmt: str, file: str) -> None:
+    """Check one raw provider request body (JSON; '-' reads stdin) against the provider's documented rules.
+
+    Exit 0 when valid, 1 when not (each problem on its own line with its JSON path), 2 on usage or I/O errors.
+    """
+    from lipflow import schemas
+    from lipflow.problems import Location
+    from lipflow.reporters import report_problems
+
+    name = "<stdin>" if file == "-" else file
+    try:
+        text = sys.stdin.read() if file == "-" else open(file, encoding="utf-8").read()  # noqa: SIM115
+    except FileNotFoundError:
+        raise InputError("no such file", path=file) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read: {exc}", path=file) from None
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", path=name
+        ) from None
+    problems = schemas.check_request(provider, body, endpoint=endpoint, method=method.upper())
+    problems = [p.at(Location(name)) for p in problems]
+    click.echo(report_problems(fmt, problems, [name]))
+    sys.exit(1 if any(p.is_error for p in problems) else 0)
+
+
+@cli.command()
+@click.argument("name", default="recipe")
+@_presenting_errors
+def schema(name: str) -> None:
+    """Print a JSON Schema: the recipe schema (default), or a provider schema like runware/getResponse."""
+    from lipflow._resources import schemas_dir
+    from lipflow.errors import UsageError
+    from lipflow.problems import did_you_mean
+
+    root = schemas_dir()
+    known = sorted(
+        str(p.relative_to(root))[: -len(".json")]
+        for p in root.rglob("*.json")
+        if p.name != "index.json"
+    )
+    wanted = "recipe.schema" if name == "recipe" else name.removesuffix(".json")
+    if wanted not in known:
+        hint = did_you_mean(wanted, known)
+        raise UsageError(
+            f"no schema {name!r}; schemas: recipe, {', '.join(k for k in known if k != 'recipe.schema')}"
+            + (f"; did you mean {hint!r}?" if hint else "")
+        )
+    click.echo((root / f"{wanted}.json").read_text(encoding="utf-8").rstrip())
 
 
 def main() -> None:

@@ -98,11 +98,10 @@ def charge(
     else:
         quantity, unit_name = f"{units:g} blocks of {price.per_seconds:g} s of {price.of}", "block"
     if price.credits is not None:
-        credits = int(math.ceil(units * price.credits - 1e-9))
-        usd = credits * (price.usd_per_credit or 0.0) if price.usd_per_credit else None
-        basis = (
-            f"{quantity} x {price.credits} credits/{unit_name} = {credits} credits"
-            + (f" x ${price.usd_per_credit:g}/credit = ${usd:.4f}" if usd is not None else "")
+        credits = math.ceil(units * price.credits - 1e-9)
+        usd = credits * price.usd_per_credit if price.usd_per_credit else None
+        basis = f"{quantity} x {price.credits} credits/{unit_name} = {credits} credits" + (
+            f" x ${price.usd_per_credit:g}/credit = ${usd:.4f}" if usd is not None else ""
         )
         return Cost(
             usd=usd,

@@ -45,7 +45,10 @@ class Templater:
         if compiled is None:
             match = _SINGLE_EXPRESSION.match(source.strip())
             if match:
-                compiled = ("expr", self._env.compile_expression(match["expr"].strip(), undefined_to_none=False))
+                compiled = (
+                    "expr",
+                    self._env.compile_expression(match["expr"].strip(), undefined_to_none=False),
+                )
             else:
                 compiled = ("text", self._env.from_string(source))
             self._cache[source] = compiled

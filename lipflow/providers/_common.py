@@ -1,0 +1,68 @@
+"""Helpers every provider module shares: stable UUIDs, option merging, content types."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import os
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from lipflow.jobs import Deferred, MediaRef
+
+__all__ = [
+    "REDACTED",
+    "content_type",
+    "deep_merge",
+    "file_name",
+    "stable_uuid4",
+    "step_output_url",
+]
+
+REDACTED = "***"
+
+_CONTENT_TYPES = {
+    ".mp4": "video/mp4",
+    ".mov": "video/quicktime",
+    ".webm": "video/webm",
+    ".wav": "audio/wav",
+    ".mp3": "audio/mpeg",
+    ".m4a": "audio/x-m4a",
+    ".aac": "audio/aac",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+}
+
+
+def stable_uuid4(*parts: str) -> str:
+    """A UUID v4-shaped id derived from ``parts``: the same job gets the same taskUUID on resume."""
+    digest = hashlib.sha256("\x00".join(parts).encode("utf-8")).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=4))
+
+
+def deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``extra`` laid over it, nested mappings merged key by key."""
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def content_type(path: str) -> str:
+    ext = os.path.splitext(path)[1].lower()
+    return _CONTENT_TYPES.get(ext) or mimetypes.guess_type(path)[0] or "application/octet-stream"
+
+
+def file_name(ref: MediaRef) -> str:
+    return os.path.basename(str(ref.value))
+
+
+def step_output_url(ref: MediaRef) -> Deferred:
+    """The URL of an upstream job's output video, known once that job is done."""
+    return Deferred(f"jobs.{ref.value}.output_url", "https://example.com/output.mp4")

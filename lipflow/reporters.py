@@ -1,0 +1,155 @@
+"""Reporters render problems and plans; the CLI picks one by name.
+
+``text`` is for people, ``json`` for programs, ``github`` for workflow annotations
+(``::error file=...,line=...,col=...::message``) so problems show on the pull request's lines.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from lipflow.errors import UsageError
+from lipflow.problems import Problem, did_you_mean
+
+__all__ = ["PROBLEM_REPORTERS", "format_plan_text", "report_problems"]
+
+
+def _text(problems: Sequence[Problem], files: Sequence[str]) -> str:
+    lines = [p.format() for p in problems]
+    errors = sum(p.is_error for p in problems)
+    warnings = len(problems) - errors
+    checked = ", ".join(files)
+    if errors:
+        lines.append(f"{checked}: {errors} error(s), {warnings} warning(s)")
+    else:
+        lines.append(f"{checked}: valid" + (f" ({warnings} warning(s))" if warnings else ""))
+    return "\n".join(lines)
+
+
+def _json(problems: Sequence[Problem], files: Sequence[str]) -> str:
+    return json.dumps(
+        {
+            "files": list(files),
+            "valid": not any(p.is_error for p in problems),
+            "errors": sum(p.is_error for p in problems),
+            "warnings": sum(not p.is_error for p in problems),
+            "problems": [p.to_json() for p in problems],
+        },
+        indent=2,
+    )
+
+
+def _github_escape(text: str, *, prop: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if prop:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def _github(problems: Sequence[Problem], files: Sequence[str]) -> str:
+    lines = []
+    for p in problems:
+        props = []
+        if p.location:
+            props.append(f"file={_github_escape(p.location.file, prop=True)}")
+            if p.location.line is not None:
+                props.append(f"line={p.location.line}")
+            if p.location.column is not None:
+                props.append(f"col={p.location.column}")
+        title = f"lipflow {p.code}"
+        props.append(f"title={_github_escape(title, prop=True)}")
+        body = p.format().split(": ", 1)[-1] if p.location else p.format()
+        lines.append(f"::{p.severity.value} {','.join(props)}::{_github_escape(body)}")
+    return "\n".join(lines)
+
+
+PROBLEM_REPORTERS: dict[str, Callable[[Sequence[Problem], Sequence[str]], str]] = {
+    "text": _text,
+    "json": _json,
+    "github": _github,
+}
+
+
+def report_problems(fmt: str, problems: Sequence[Problem], files: Sequence[str]) -> str:
+    try:
+        reporter = PROBLEM_REPORTERS[fmt]
+    except KeyError:
+        hint = did_you_mean(fmt, PROBLEM_REPORTERS)
+        raise UsageError(
+            f"unknown format {fmt!r}; formats: {', '.join(PROBLEM_REPORTERS)}"
+            + (f"; did you mean {hint!r}?" if hint else "")
+        ) from None
+    return reporter(problems, files)
+
+
+def _usd(value: float | None) -> str:
+    return "unpriced" if value is None else f"${value:,.4f}"
+
+
+def _range(low: float | None, high: float | None, usd: float | None) -> str:
+    if usd is None:
+        return "unpriced"
+    if low is not None and high is not None and abs(high - low) > 1e-9:
+        return f"{_usd(low)} - {_usd(high)}"
+    return _usd(usd)
+
+
+def _body(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+def format_plan_text(plan: Any, *, show_requests: bool = True) -> str:
+    """A plan as a person reads it: choices, each job with requests and cost, totals, warnings."""
+    out: list[str] = [f"Plan for {plan.recipe_file} ({len(plan.jobs)} job(s))", ""]
+    for choice in plan.choices:
+        out.append(f"step {choice.step}: {choice.model_id} - {choice.reason}")
+        for model, why in choice.rejected:
+            out.append(f"    rejected {model}: {why}")
+    if plan.choices:
+        out.append("")
+    for pj in plan.jobs:
+        job = pj.job
+        out.append(f"job {job.id}  [{job.provider} {job.model}]")
+        if show_requests:
+            for i, req in enumerate(pj.requests, 1):
+                repeat = "  (repeated until done)" if req.repeat else ""
+                out.append(f"  {i}. {req.purpose}: {req.method} {req.url}{repeat}")
+                for name, value in req.headers.items():
+                    out.append(f"       {name}: {value}")
+                payload = req.to_json()
+                for key in ("json", "form", "content"):
+                    if key in payload:
+                        out.append(f"       {key}: {_body(payload[key])}")
+        cost = pj.cost
+        out.append(f"  cost: {_range(pj.usd_low, pj.usd_high, cost.usd)}  = {cost.basis}")
+        if cost.source:
+            out.append(f"        price source: {cost.source}, as of {cost.as_of}")
+        for assumption in cost.assumptions:
+            out.append(f"        assumes: {assumption}")
+        out.append("")
+    totals = plan.totals()
+    out.append("Totals")
+    for label, table in (("step", totals["per_step"]), ("provider", totals["per_provider"])):
+        for name, agg in table.items():
+            out.append(f"  {label} {name}: {_total(agg)}")
+    out.append(f"  overall: {_total(totals['overall'])}")
+    if plan.budget is not None:
+        out.append(f"  budget: ${plan.budget:,.2f}")
+    warnings = plan.warnings
+    if warnings:
+        out.append("")
+        out.append("Warnings")
+        out.extend(f"  {w.format()}" for w in warnings)
+    return "\n".join(out)
+
+
+def _total(agg: dict[str, Any]) -> str:
+    text = _range(agg["usd_low"], agg["usd_high"], agg["usd"])
+    if agg["unpriced_jobs"] and agg["unpriced_jobs"] == agg["jobs"]:
+        text = "unpriced"
+    parts = [f"{text} over {agg['jobs']} job(s)"]
+    if agg["unpriced_jobs"]:
+        parts.append(f"{agg['unpriced_jobs']} unpriced (no documented price; not counted)")
+    return ", ".join(parts)
