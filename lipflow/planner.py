@@ -327,7 +327,7 @@ class _Planner:
             budget=self.recipe.budget,
             jobs=jobs,
             choices=tuple(self.choices),
-            problems=tuple(self.problems),
+            problems=_merge_repeats(self.problems),
             base_urls=self.urls,
         )
 
@@ -524,7 +524,7 @@ class _Planner:
                     (*step.recipe_path, "use"),
                     code="capability",
                 )
-                return None
+                # Go on with the named model, so its request checks show every other problem too.
             return StepChoice(step=step.id, model_id=entry.id, reason="named in the recipe (use:)")
 
         rejected: list[tuple[str, str]] = []
@@ -769,6 +769,22 @@ def _recipe_path(
         if names:
             return (*step.recipe_path, "options", *names)
     return (*step.recipe_path, step.action)
+
+
+def _merge_repeats(problems: Iterable[Problem]) -> tuple[Problem, ...]:
+    """One problem per place and message: an input too long for a model is said once, not per job."""
+    merged: dict[tuple[Any, ...], tuple[Problem, int]] = {}
+    for p in problems:
+        key = (p.location, p.path, p.message, p.severity)
+        first, count = merged.get(key, (p, 0))
+        merged[key] = (first, count + 1)
+    out = []
+    for first, count in merged.values():
+        if count > 1 and first.context:
+            (name, value), *rest = first.context
+            first = replace(first, context=((name, f"{value} and {count - 1} more"), *rest))
+        out.append(first)
+    return tuple(out)
 
 
 def _action_of(entry: ModelEntry) -> str:
