@@ -429,7 +429,7 @@ def _validate(schema: str, body: object, *, model: str | None = None) -> list[Pr
     problems: list[Problem] = []
     seen: set[tuple[tuple[PathPart, ...], str]] = set()
     for error in validator.iter_errors(body):
-        for problem in _translate(error, model):
+        for problem in _translate(error, model, validator.schema):
             key = (problem.path, problem.message)
             if key not in seen:
                 seen.add(key)
@@ -467,11 +467,30 @@ def _names(path: Sequence[PathPart]) -> str:
     return ".".join(str(p) for p in path if isinstance(p, str)) or "the body"
 
 
-def _translate(error: ValidationError, model: str | None) -> list[Problem]:
+def _nearest_comment(root: Mapping[str, Any], schema_path: Sequence[Any]) -> str | None:
+    """The ``$comment`` closest to a failing keyword along its schema path, through ``$ref``s:
+    a rule inside an ``if``/``then`` cites the comment of the block that holds it."""
+    resolver = _registry().resolver(base_uri=str(root.get("$id", "")))
+    node: Any = root
+    comment = _source(node)
+    for key in schema_path:
+        if key == "$ref" and isinstance(node, dict):
+            resolved = resolver.lookup(node["$ref"])
+            node, resolver = resolved.contents, resolved.resolver
+        else:
+            try:
+                node = node[key]
+            except (KeyError, IndexError, TypeError):
+                break
+        comment = _source(node) or comment
+    return comment
+
+
+def _translate(error: ValidationError, model: str | None, root: Mapping[str, Any]) -> list[Problem]:
     """One jsonschema error as lipflow problems: a sentence, the allowed values, a suggestion."""
     path = tuple(error.absolute_path)
     schema = error.schema if isinstance(error.schema, dict) else {}
-    source = _source(schema)
+    source = _source(schema) or _nearest_comment(root, list(error.absolute_schema_path)[:-1])
     value = error.instance
     rule = str(error.validator)
     expected = error.validator_value
@@ -585,7 +604,7 @@ def _items_text(schema: Mapping[str, Any]) -> str:
     if low is not None and low == high:
         return f"exactly {low} allowed"
     if low is not None and high is not None:
-        return f"allowed: {low} to {high}"
+        return f"allowed: {low} to {high} items"
     return f"at least {low} needed" if low is not None else f"at most {high} allowed"
 
 
