@@ -10,14 +10,11 @@ whose docstring cites its source; each returns :class:`~lipflow.problems.Problem
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from functools import cache
 from typing import Any
 
-import yaml
-
-from lipflow._resources import data_file
+from lipflow.catalog import load_catalog
 from lipflow.errors import UsageError
-from lipflow.problems import PathPart, Problem, Severity, did_you_mean
+from lipflow.problems import PathPart, Problem, Severity
 
 __all__ = [
     "TASK_CHECKS",
@@ -39,27 +36,9 @@ _PIXVERSE = "seed 001_a63feb3787df9e2a.txt"
 _SEGMENTS: tuple[PathPart, ...] = ("providerSettings", "sync", "segments")
 
 
-@cache
-def _catalog() -> dict[str, Any]:
-    raw: dict[str, Any] = yaml.safe_load(data_file("catalog.yaml").read_text(encoding="utf-8"))
-    return raw
-
-
-def _model(model_id: str) -> Mapping[str, Any]:
-    models = {m["id"]: m for m in _catalog()["models"]}
-    if model_id in models:
-        found: Mapping[str, Any] = models[model_id]
-        return found
-    hint = did_you_mean(model_id, models)
-    raise UsageError(
-        f"unknown model {model_id!r}; known: {', '.join(models)}"
-        + (f"; did you mean {hint!r}?" if hint else "")
-    )
-
-
 def pixverse_speaker_name(speaker_id: str) -> str | None:
     """The voice name behind a PixVerse native ``speaker_id`` ("2" -> "James"), or None."""
-    for name, sid in _catalog().get("pixverse_speakers", {}).items():
+    for name, sid in load_catalog().pixverse_speakers.items():
         if sid == speaker_id and sid != name:
             return str(name)
     return None
@@ -212,8 +191,8 @@ def run_task_checks(task: Task) -> list[Problem]:
 
 
 def _limits(model_id: str, role: str) -> Mapping[str, Any] | None:
-    limits = _model(model_id).get("limits") or {}
-    return limits.get(role)
+    """The catalog's limits for one input role; an unknown model id is a usage error."""
+    return load_catalog().model(model_id).limits.get(role)
 
 
 def _megabytes(size: float) -> str:

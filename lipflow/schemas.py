@@ -98,6 +98,15 @@ def _index() -> dict[str, Any]:
     return index
 
 
+def _unknown(kind: str, value: str, choices: Sequence[str]) -> UsageError:
+    """A usage error naming the valid choices and the nearest one."""
+    hint = did_you_mean(value, choices)
+    return UsageError(
+        f"unknown {kind} {value!r}; known: {', '.join(choices)}"
+        + (f"; did you mean {hint!r}?" if hint else "")
+    )
+
+
 def _relpath(schema_id_or_relpath: str) -> str:
     docs = _documents()
     if schema_id_or_relpath in docs:
@@ -109,11 +118,7 @@ def _relpath(schema_id_or_relpath: str) -> str:
         rel = schema_id_or_relpath[len(_PREFIX) :]
         if rel in docs:
             return rel
-    hint = did_you_mean(schema_id_or_relpath, docs)
-    raise UsageError(
-        f"no schema {schema_id_or_relpath!r}; known: {', '.join(docs)}"
-        + (f"; did you mean {hint!r}?" if hint else "")
-    )
+    raise _unknown("schema", schema_id_or_relpath, list(docs))
 
 
 @cache
@@ -180,11 +185,7 @@ def _endpoints(provider: str) -> tuple[Endpoint, ...]:
 def _known_provider(provider: str) -> str:
     if provider in PROVIDERS:
         return provider
-    hint = did_you_mean(provider, PROVIDERS)
-    raise UsageError(
-        f"unknown provider {provider!r}; known: {', '.join(PROVIDERS)}"
-        + (f"; did you mean {hint!r}?" if hint else "")
-    )
+    raise _unknown("provider", provider, PROVIDERS)
 
 
 def endpoints(provider: str) -> list[str]:
@@ -314,22 +315,14 @@ def _runware_task_entry(task_type: str) -> dict[str, Any]:
     if task_type in tasks:
         entry: dict[str, Any] = tasks[task_type]
         return entry
-    hint = did_you_mean(task_type, tasks)
-    raise UsageError(
-        f"unknown Runware task type {task_type!r}; known: {', '.join(sorted(tasks))}"
-        + (f"; did you mean {hint!r}?" if hint else "")
-    )
+    raise _unknown("Runware task type", task_type, sorted(tasks))
 
 
 def _runware_model_schema(model: str) -> str:
     models: dict[str, str] = _index()["runware"]["tasks"]["videoInference"]["models"]
     if model in models:
         return models[model]
-    hint = did_you_mean(model, models)
-    raise UsageError(
-        f"unknown Runware model {model!r}; known: {', '.join(models)}"
-        + (f"; did you mean {hint!r}?" if hint else "")
-    )
+    raise _unknown("Runware model", model, list(models))
 
 
 def _each_task(body: object, check: Any) -> list[Problem]:

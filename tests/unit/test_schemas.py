@@ -668,7 +668,7 @@ def test_a_full_url_is_read_as_its_path() -> None:
             "unknown Runware model",
         ),
         (lambda: endpoints("fal"), "known: pixverse, runware, wavespeed"),
-        (lambda: validator_for("runware/nothing.json"), "no schema"),
+        (lambda: validator_for("runware/nothing.json"), "unknown schema"),
     ],
     ids=[
         "provider-typo",
