@@ -112,7 +112,10 @@ class _TooLarge(Exception):
 def parse_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]]:
     """Parse one YAML document; syntax errors come back as problems with their position."""
     source_map = SourceMap(file)
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:
+        return None, [_reader_problem(exc, text, file)]
     try:
         try:
             node = loader.get_single_node()
@@ -121,6 +124,8 @@ def parse_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]
             loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
             what = " ".join(s for s in (exc.context, exc.problem) if s)
             return None, [Problem(message=f"YAML syntax: {what}", location=loc, code="yaml")]
+        except yaml.reader.ReaderError as exc:
+            return None, [_reader_problem(exc, text, file)]
         except yaml.YAMLError as exc:
             return None, [Problem(message=f"YAML: {exc}", location=Location(file), code="yaml")]
         if node is None:
@@ -143,6 +148,19 @@ def parse_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]
         return YamlDocument(data, source_map), builder.problems
     finally:
         loader.dispose()
+
+
+def _reader_problem(exc: yaml.reader.ReaderError, text: str, file: str) -> Problem:
+    """A character YAML does not allow (control characters), placed at its line and column."""
+    before = text[: exc.position]
+    line = before.count("\n") + 1
+    column = exc.position - (before.rfind("\n") + 1) + 1
+    char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+    return Problem(
+        message=f"character {char!r} (U+{ord(char):04X}) is not allowed in YAML text",
+        location=Location(file, line, column),
+        code="yaml",
+    )
 
 
 def read_text(path: str, *, max_bytes: int) -> str:

@@ -16,6 +16,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -178,7 +179,7 @@ def check_request(provider: str, endpoint: str | None, method: str, fmt: str, fi
 
     name = "<stdin>" if file == "-" else file
     try:
-        text = sys.stdin.read() if file == "-" else open(file, encoding="utf-8").read()  # noqa: SIM115
+        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError("no such file", path=file) from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -218,6 +219,71 @@ def schema(name: str) -> None:
             + (f"; did you mean {hint!r}?" if hint else "")
         )
     click.echo((root / f"{wanted}.json").read_text(encoding="utf-8").rstrip())
+
+
+@cli.group()
+def mock() -> None:
+    """The bundled mock of every provider API: offline, no keys, no bills."""
+
+
+@mock.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="HTTP port for all REST APIs, media and /_mock/; 0 picks a free one.",
+)
+@click.option(
+    "--ws-port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="Port of Runware's WebSocket API; 0 picks a free one.",
+)
+@click.option(
+    "--processing-seconds",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="How long each job takes before it is done.",
+)
+@click.option("--seed", type=int, default=None, help="Make ids and timings reproducible.")
+@click.option(
+    "--api-key",
+    envvar="LIPFLOW_MOCK_API_KEY",
+    default=None,
+    help="Accept only this key (default: any non-empty key). Env: LIPFLOW_MOCK_API_KEY.",
+)
+@click.option(
+    "--print-urls",
+    type=click.Choice(["json"]),
+    default=None,
+    help="Print the base URL of each API as one JSON line first.",
+)
+@_presenting_errors
+def mock_serve(
+    host: str,
+    port: int,
+    ws_port: int,
+    processing_seconds: float,
+    seed: int | None,
+    api_key: str | None,
+    print_urls: str | None,
+) -> None:
+    """Serve Runware, PixVerse and WaveSpeed locally until Ctrl-C or SIGTERM."""
+    from mock_server import serve
+
+    serve(
+        host=host,
+        port=port,
+        ws_port=ws_port,
+        print_urls=print_urls,
+        processing_seconds=processing_seconds,
+        seed=seed,
+        api_key=api_key,
+    )
 
 
 def main() -> None:

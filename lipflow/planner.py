@@ -216,7 +216,8 @@ class _Planner:
             Problem(
                 message=message,
                 path=path,
-                location=self.recipe.locate(path),
+                # A whole step or input is shown at its name; a value at the value itself.
+                location=self.recipe.locate(path, key=len(path) <= 2),
                 code=code,
                 suggestion=suggestion,
                 severity=severity,
@@ -344,7 +345,7 @@ class _Planner:
             except TemplateProblem as exc:
                 where = (*step.recipe_path, step.action, *exc.path)
                 self.problem(
-                    f"{exc.message} (matrix {combo})" if combo else exc.message,
+                    f"{exc.message} (matrix {_job_id('', combo)[1:-1]})" if combo else exc.message,
                     where,
                     code="template",
                 )

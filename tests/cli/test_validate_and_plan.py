@@ -1,0 +1,184 @@
+"""`lipflow validate`, `plan`, `check-request` and `schema` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from lipflow.cli import cli
+
+REPO = Path(__file__).parents[2]
+RECIPES = sorted((REPO / "recipes").glob("*.yaml"))
+BAD = REPO / "tests" / "acceptance" / "recipes" / "invalid" / "matrix_voices.yaml"
+
+
+def run(*args: str, input: str | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args), input=input)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize("recipe", RECIPES, ids=lambda p: p.stem)
+def test_every_example_recipe_validates_and_plans(recipe: Path) -> None:
+    code, out, _ = run("validate", str(recipe))
+    assert code == 0, out
+    code, out, err = run("plan", "--format", "json", str(recipe))
+    assert code == 0, err
+    plan = json.loads(out)
+    assert plan["jobs"], "an example recipe plans at least one job"
+    for job in plan["jobs"]:
+        assert job["requests"][-1]["repeat"] == "until the job is done"
+
+
+def test_validate_exit_codes_and_a_summary_line() -> None:
+    code, out, _ = run("validate", str(BAD))
+    assert code == 1
+    assert out.splitlines()[-1].endswith("2 error(s), 0 warning(s)")
+    assert f"{BAD}:13:16: error [job dub[voice=Sofia]]" in out
+
+
+def test_validate_reports_unreadable_files_with_exit_2(tmp_path: Path) -> None:
+    code, _, err = run("validate", str(tmp_path / "missing.yaml"))
+    assert code == 2
+    assert "missing.yaml: error: no such file" in err
+
+
+def test_github_format_prints_workflow_annotations() -> None:
+    code, out, _ = run("validate", "--format", "github", str(BAD))
+    assert code == 1
+    first = out.splitlines()[0]
+    assert first.startswith(f"::error file={BAD},line=13,col=16,title=lipflow enum::")
+
+
+def test_json_format_is_machine_readable() -> None:
+    _, out, _ = run("validate", "--format", "json", str(BAD))
+    report = json.loads(out)
+    assert report["valid"] is False and report["errors"] == 2
+    assert {p["suggestion"] for p in report["problems"]} == {"Sophia", "James"}
+
+
+def test_plan_text_shows_requests_costs_and_totals() -> None:
+    code, out, _ = run("plan", str(REPO / "recipes" / "quickstart.yaml"))
+    assert code == 0
+    assert "step hello: runware/pixverse-lipsync - cheapest model offering lipsync.tts" in out
+    assert "rejected pixverse/lipsync: costs" in out
+    assert "upload video 'presenter': POST https://api.runware.ai/v1" in out
+    assert "Authorization: Bearer ***" in out
+    assert "price source: seed 000" in out
+    assert "overall: $0.0390 over 1 job(s)" in out
+
+
+def test_plan_out_saves_the_json_plan(tmp_path: Path) -> None:
+    target = tmp_path / "plan.json"
+    code, _, err = run("plan", str(REPO / "recipes" / "teaser.yaml"), "--out", str(target))
+    assert code == 0 and "plan saved" in err
+    saved = json.loads(target.read_text())
+    assert [j["id"] for j in saved["jobs"]] == ["teaser", "voice"]
+    assert saved["jobs"][1]["needs"] == ["teaser"]
+    assert not list(tmp_path.glob("*.tmp.*"))
+
+
+def test_a_plan_with_errors_exits_1_and_saves_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "plan.json"
+    code, _, err = run("plan", str(BAD), "--out", str(target))
+    assert code == 1 and "did you mean 'Sophia'" in err
+    assert not target.exists()
+
+
+def test_api_keys_in_the_environment_never_reach_a_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    canary = "sk-canary-5a1d9e"
+    for var in ("RUNWARE_API_KEY", "PIXVERSE_API_KEY", "WAVESPEED_API_KEY"):
+        monkeypatch.setenv(var, canary)
+    for recipe in RECIPES:
+        for fmt in ("text", "json"):
+            _, out, err = run("plan", "--format", fmt, str(recipe))
+            assert canary not in out + err
+
+
+@pytest.mark.parametrize(
+    ("provider", "endpoint", "body", "code", "fragment"),
+    [
+        (
+            "runware",
+            None,
+            {"taskType": "getResponse", "taskUUID": "550e8400-e29b-41d4-a716-446655440000"},
+            0,
+            "valid",
+        ),
+        (
+            "runware",
+            None,
+            [
+                {
+                    "taskType": "videoInference",
+                    "taskUUID": "550e8400-e29b-41d4-a716-446655440000",
+                    "model": "pixverse:lipsync@1",
+                    "inputs": {"referenceVideos": ["https://e.com/v.mp4"]},
+                    "speech": {"text": "Hi", "voice": "Sofia"},
+                }
+            ],
+            1,
+            "$[0].speech.voice",
+        ),
+        (
+            "pixverse",
+            "/openapi/v2/video/lip_sync/generate",
+            {"video_media_id": 1, "source_video_id": 2, "audio_media_id": 3},
+            1,
+            "source_video_id",
+        ),
+        ("wavespeed", "/api/v3/pixverse/lipsync", {}, 1, "'video' is required"),
+    ],
+    ids=["runware-ok", "runware-voice", "pixverse-either-or", "wavespeed-empty"],
+)
+def test_check_request(
+    provider: str, endpoint: str | None, body: object, code: int, fragment: str
+) -> None:
+    args = ["check-request", "--provider", provider, "-"]
+    if endpoint:
+        args[3:3] = ["--endpoint", endpoint]
+    exit_code, out, _ = run(*args, input=json.dumps(body))
+    assert exit_code == code, out
+    assert fragment in out
+
+
+def test_check_request_usage_and_io_errors_exit_2(tmp_path: Path) -> None:
+    assert run("check-request", "--provider", "runware", str(tmp_path / "none.json"))[0] == 2
+    (tmp_path / "bad.json").write_text("{nope")
+    code, _, err = run("check-request", "--provider", "runware", str(tmp_path / "bad.json"))
+    assert code == 2 and "not JSON" in err
+    code, _, err = run(
+        "check-request", "--provider", "pixverse", "--endpoint", "/openapi/v2/nope", "-", input="{}"
+    )
+    assert code == 2 and "/openapi/v2/video/lip_sync/generate" in err
+
+
+def test_schema_prints_the_recipe_schema_with_a_stable_id() -> None:
+    code, out, _ = run("schema")
+    assert code == 0
+    assert json.loads(out)["$id"] == "https://lipflow.dev/schemas/recipe.schema.json"
+    code, _, err = run("schema", "runware/getresponse")
+    assert code == 2 and "did you mean 'runware/getResponse'" in err
+
+
+def test_bad_input_never_prints_a_traceback_in_a_real_process(tmp_path: Path) -> None:
+    cases = {"binary.yaml": b"\x00\xff\x00", "alias.yaml": b"a: &a [*a]\n", "list.yaml": b"- 1\n"}
+    for name, content in cases.items():
+        (tmp_path / name).write_bytes(content)
+        proc = subprocess.run(
+            [sys.executable, "-m", "lipflow", "validate", str(tmp_path / name)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert proc.returncode in (1, 2), (name, proc.stdout, proc.stderr)
+        assert "Traceback" not in proc.stderr + proc.stdout, name
+
+
+def test_version() -> None:
+    code, out, _ = run("--version")
+    assert code == 0 and out.startswith("lipflow, version ")

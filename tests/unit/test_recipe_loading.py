@@ -1,0 +1,120 @@
+"""Reading recipes: every kind of bad file gets a one-line error with its place, never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lipflow.errors import InputError, RecipeError
+from lipflow.recipe import MAX_RECIPE_BYTES, load_recipe, parse_recipe
+
+MINIMAL = """\
+version: 1
+inputs:
+  clip: {video: media/clip.mp4}
+steps:
+  hello:
+    lipsync: {video: clip, tts: {text: "Hi"}}
+"""
+
+
+def write(tmp_path: Path, content: str | bytes, name: str = "r.yaml") -> str:
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return str(path)
+
+
+def test_a_minimal_recipe_loads_with_inputs_resolved_against_its_folder(tmp_path: Path) -> None:
+    recipe = load_recipe(write(tmp_path, MINIMAL))
+    clip = recipe.inputs["clip"]
+    assert clip.kind == "video" and clip.is_file
+    assert clip.path == str(tmp_path / "media" / "clip.mp4")
+    assert list(recipe.steps) == ["hello"]
+    assert recipe.steps["hello"].action == "lipsync"
+    assert recipe.name == "r"
+
+
+def test_the_digest_changes_with_the_text(tmp_path: Path) -> None:
+    first = load_recipe(write(tmp_path, MINIMAL)).digest
+    second = load_recipe(write(tmp_path, MINIMAL.replace("Hi", "Hello"))).digest
+    assert first != second and len(first) == 64
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (b"\x00\x01\x02binary", "binary"),
+        (b"version: 1\nname: \xff\xfe\n", "not UTF-8"),
+    ],
+    ids=["binary", "latin1"],
+)
+def test_unreadable_files_are_input_errors(tmp_path: Path, content: bytes, fragment: str) -> None:
+    with pytest.raises(InputError, match=fragment) as info:
+        load_recipe(write(tmp_path, content))
+    assert info.value.exit_code == 2
+
+
+def test_a_missing_file_is_an_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such file"):
+        load_recipe(str(tmp_path / "nope.yaml"))
+
+
+def test_a_directory_is_not_a_recipe(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="directory"):
+        load_recipe(str(tmp_path))
+
+
+def test_a_huge_file_is_refused_before_parsing(tmp_path: Path) -> None:
+    path = write(tmp_path, b"# " + b"x" * (MAX_RECIPE_BYTES + 10))
+    with pytest.raises(InputError, match="larger than"):
+        load_recipe(path)
+
+
+def test_an_alias_bomb_is_refused_with_its_place(tmp_path: Path) -> None:
+    lines = ["a: &a [1, 2, 3, 4, 5, 6, 7, 8, 9]"]
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
+        lines.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 9) + "]")
+    with pytest.raises(RecipeError) as info:
+        load_recipe(write(tmp_path, "\n".join(lines)))
+    (problem,) = info.value.problems
+    assert "expands to more than" in problem.message
+    assert problem.location is not None and problem.location.line is not None
+
+
+def test_merge_keys_work_and_are_located(tmp_path: Path) -> None:
+    text = MINIMAL + "  other:\n    <<: &base {lipsync: {video: clip, tts: {text: Hi}}}\n"
+    recipe = load_recipe(write(tmp_path, text))
+    assert recipe.steps["other"].spec["tts"] == {"text": "Hi"}
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment", "line"),
+    [
+        ("", "empty", 1),
+        ("version: 1\nsteps: [\n", "YAML syntax", 3),
+        ("just a string\n", "not a str", 1),
+        ("version: 1\nversion: 1\nsteps: {}\n", "duplicate key 'version'", 2),
+        ("version: 1\nsteps:\n  a:\n    generate: {prompt: !!binary aGk=}\n", "binary", 4),
+    ],
+    ids=["empty", "syntax", "scalar-root", "duplicate", "binary-tag"],
+)
+def test_malformed_yaml_is_a_problem_with_a_line(text: str, fragment: str, line: int) -> None:
+    recipe, problems = parse_recipe(text, "r.yaml")
+    assert recipe is None
+    assert any(fragment in p.message for p in problems), [p.message for p in problems]
+    assert any(p.location is not None and p.location.line == line for p in problems)
+
+
+def test_every_schema_problem_is_collected_in_one_pass() -> None:
+    text = "version: 1\nnme: x\nsteps:\n  a:\n    lipsink: {}\n  b:\n    generate: {}\n"
+    _, problems = parse_recipe(text, "r.yaml")
+    messages = " | ".join(p.message for p in problems)
+    assert "unknown key 'nme'" in messages
+    assert "unknown key 'lipsink'" in messages
+    assert "'prompt' is required" in messages
+    nme = next(p for p in problems if "nme" in p.message)
+    assert nme.suggestion == "name" and nme.location is not None and nme.location.line == 2

@@ -1,0 +1,48 @@
+"""Templates: sandboxed Jinja2, undefined names are errors, whole expressions keep their type."""
+
+from __future__ import annotations
+
+import pytest
+
+from lipflow.templating import TemplateProblem, Templater
+
+
+def test_a_whole_expression_keeps_its_type() -> None:
+    t = Templater()
+    assert t.render("{{ matrix.seconds }}", {"matrix": {"seconds": 8}}) == 8
+    assert t.render("{{ matrix.on }}", {"matrix": {"on": False}}) is False
+
+
+def test_text_with_expressions_renders_as_text() -> None:
+    assert Templater().render("lang={{ l }}!", {"l": "es"}) == "lang=es!"
+
+
+def test_nested_values_render_and_plain_strings_pass_through() -> None:
+    value = {"a": ["{{ x }}", "plain"], "b": 3}
+    assert Templater().render(value, {"x": "y"}) == {"a": ["y", "plain"], "b": 3}
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["{{ missing }}", "hello {{ missing }}", "{{ vars.lines['fr'] }}"],
+    ids=["expression", "text", "missing-key"],
+)
+def test_undefined_names_are_errors_not_empty_strings(source: str) -> None:
+    with pytest.raises(TemplateProblem):
+        Templater().render({"field": source}, {"vars": {"lines": {}}})
+
+
+def test_the_error_names_where_the_template_is() -> None:
+    with pytest.raises(TemplateProblem) as info:
+        Templater().render({"tts": {"text": "{{ nope }}"}}, {})
+    assert info.value.path == ("tts", "text")
+
+
+def test_the_sandbox_refuses_reaching_into_python_internals() -> None:
+    with pytest.raises(TemplateProblem):
+        Templater().render("{{ ''.__class__.__mro__[1].__subclasses__() }}", {})
+
+
+def test_a_syntax_error_is_a_template_problem() -> None:
+    with pytest.raises(TemplateProblem, match="template"):
+        Templater().render("{{ unclosed ", {})
