@@ -1,0 +1,25 @@
+"""README's promises stay true: CI runs the test command README gives, verbatim."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+REPO = Path(__file__).parents[1]
+
+
+def readme_commands() -> list[str]:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    return re.findall(r"```sh\n(.+?)\n```", text, flags=re.S)[:2]
+
+
+def test_readme_opens_with_an_install_and_run_command_and_a_test_command() -> None:
+    install, tests = readme_commands()
+    assert "pip install '.[test]'" in install and "lipflow " in install
+    assert tests == "python -m pytest"
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    _, tests = readme_commands()
+    ci_lines = (REPO / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert tests in ci_lines
