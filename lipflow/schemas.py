@@ -67,7 +67,86 @@ def _multiple_of(
         yield ValidationError(f"{instance!r} is not a multiple of {step}")
 
 
-_LipflowValidator = validators.extend(Draft202012Validator, {"multipleOf": _multiple_of})
+_stock_any_of = Draft202012Validator.VALIDATORS["anyOf"]
+_PAIR_TABLES: dict[
+    int, tuple[object, tuple[str, str], frozenset[tuple[object, object]] | None]
+] = {}
+
+
+def _pair_table(branches: Any) -> tuple[tuple[str, str], frozenset[tuple[object, object]]] | None:
+    """The set behind an ``anyOf`` of ``{properties: {a: {const}, b: {const}}}`` branches, if it is
+    one (the width x height tables), so membership is one lookup instead of 20 sub-validations."""
+    cached = _PAIR_TABLES.get(id(branches))
+    if cached is None or cached[0] is not branches:
+        keys, table = _read_pairs(branches)
+        cached = (branches, keys, table)
+        _PAIR_TABLES[id(branches)] = cached
+    return (cached[1], cached[2]) if cached[2] is not None else None
+
+
+def _read_pairs(branches: Any) -> tuple[tuple[str, str], frozenset[tuple[object, object]] | None]:
+    keys: tuple[str, ...] = ()
+    pairs: set[tuple[object, object]] = set()
+    for branch in branches if isinstance(branches, list) else ():
+        props = branch.get("properties") if isinstance(branch, dict) else None
+        if not isinstance(props, dict) or set(branch) != {"properties"} or len(props) != 2:
+            return ("", ""), None
+        consts = [
+            p.get("const") for p in props.values() if isinstance(p, dict) and set(p) == {"const"}
+        ]
+        if keys not in ((), tuple(props)) or len(consts) != 2 or not all(map(_plain, consts)):
+            return ("", ""), None
+        keys = tuple(props)
+        pairs.add((consts[0], consts[1]))
+    if len(keys) != 2 or not pairs:
+        return ("", ""), None
+    return (keys[0], keys[1]), frozenset(pairs)
+
+
+def _plain(value: object) -> bool:
+    """An int or a string: JSON equality and Python equality agree on these (not on True == 1)."""
+    return isinstance(value, int | str) and not isinstance(value, bool)
+
+
+def _any_of(
+    validator: Any, branches: Any, instance: Any, schema: Mapping[str, Any]
+) -> Iterator[ValidationError]:
+    """``anyOf`` with a set lookup for pair tables; same verdict as the stock keyword."""
+    found = _pair_table(branches)
+    if found is not None and isinstance(instance, dict):
+        (a, b), table = found
+        if a in instance and b in instance and _plain(instance[a]) and _plain(instance[b]):
+            if (instance[a], instance[b]) not in table:
+                yield ValidationError(f"{instance!r} is not valid under any of the given schemas")
+            return
+    yield from _stock_any_of(validator, branches, instance, schema)
+
+
+_LipflowValidator = validators.extend(
+    Draft202012Validator, {"multipleOf": _multiple_of, "anyOf": _any_of}
+)
+_ANNOTATIONS = frozenset({"$comment", "title", "description", "default", "examples", "deprecated"})
+
+
+def _inline(node: Any, resolver: Any, seen: tuple[int, ...] = ()) -> Any:
+    """A schema with its ``$ref``s replaced by what they point at, for speed (each ``$ref`` costs
+    a registry lookup per validation). A ``$ref`` beside real keywords becomes an ``allOf`` item,
+    which 2020-12 evaluates the same way; only annotations are merged in place."""
+    if isinstance(node, list):
+        return [_inline(item, resolver, seen) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if isinstance(node.get("$ref"), str):
+        resolved = resolver.lookup(node["$ref"])
+        if id(resolved.contents) in seen:
+            raise RecursionError(node["$ref"])
+        target = _inline(resolved.contents, resolved.resolver, (*seen, id(resolved.contents)))
+        rest = {k: _inline(v, resolver, seen) for k, v in node.items() if k != "$ref"}
+        if set(rest) <= _ANNOTATIONS and isinstance(target, dict):
+            return {**target, **rest}
+        return {**rest, "allOf": [target, *rest.get("allOf", [])]}
+    literal = ("const", "enum", "examples", "default")
+    return {k: v if k in literal else _inline(v, resolver, seen) for k, v in node.items()}
 
 
 @cache
@@ -121,15 +200,25 @@ def _relpath(schema_id_or_relpath: str) -> str:
     raise _unknown("schema", schema_id_or_relpath, list(docs))
 
 
-@cache
 def validator_for(schema_id_or_relpath: str) -> Validator:
     """A compiled validator for one schema (by ``$id`` or path under ``schemas/``), built once.
 
     Use it for bulk checks (``validator.iter_errors(body)``); :func:`check_request` adds the
     readable messages and the named checks on top.
     """
-    doc = _documents()[_relpath(schema_id_or_relpath)]
-    validator: Validator = _LipflowValidator(doc, registry=_registry())
+    return _compiled(_relpath(schema_id_or_relpath))
+
+
+@cache
+def _compiled(rel: str) -> Validator:
+    doc = _documents()[rel]
+    schema: Any = doc
+    if not any(k in json.dumps(doc) for k in ('"$dynamicRef"', '"$recursiveRef"')):
+        try:
+            schema = _inline(doc, _registry().resolver(base_uri=str(doc.get("$id", ""))))
+        except RecursionError:
+            schema = doc  # a recursive schema keeps its $refs
+    validator: Validator = _LipflowValidator(schema, registry=_registry())
     return validator
 
 
