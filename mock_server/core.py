@@ -1,0 +1,220 @@
+"""The simulator's vocabulary: requests and replies without a web framework, routes, and jobs.
+
+Adapters (HTTP over werkzeug, WebSocket over ``websockets``) turn their transport's messages into
+:class:`MockRequest` and send back a :class:`Reply`; provider modules answer with the same types.
+Keeping these plain lets the whole simulator run, and be tested, without a socket.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from mock_server.faults import FaultContext, FaultRule
+    from mock_server.journal import Record
+    from mock_server.simulator import Simulator
+    from mock_server.store import MediaItem
+
+__all__ = [
+    "Call",
+    "InvalidBody",
+    "Job",
+    "JobOutcome",
+    "JobState",
+    "MockRequest",
+    "Reply",
+    "Route",
+    "RunwareSession",
+    "UploadedFile",
+    "json_body",
+]
+
+JobOutcome = Literal["success", "moderation", "generation_failure"]
+JobState = Literal["processing", "succeeded", "moderated", "failed"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UploadedFile:
+    """A file field of a multipart form."""
+
+    filename: str | None
+    content_type: str | None
+    data: bytes
+
+
+@dataclass(slots=True, kw_only=True)
+class RunwareSession:
+    """One Runware WebSocket connection: authenticated or not, and its session id."""
+
+    path: str
+    headers: Mapping[str, str]
+    api_key_ok: bool = False
+    session_uuid: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MockRequest:
+    """One request as the simulator sees it; header names are lower-case.
+
+    ``oversize`` is the announced length of a body the adapter refused to read (over the cap);
+    ``form``/``files`` hold a parsed multipart form, ``form_error`` why it could not be parsed.
+    """
+
+    method: str
+    path: str
+    query: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    form: Mapping[str, str] | None = None
+    files: Mapping[str, UploadedFile] | None = None
+    form_error: str | None = None
+    oversize: int | None = None
+    transport: Literal["http", "ws"] = "http"
+    session: RunwareSession | None = None
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+class InvalidBody:
+    """Stands for a body that is not valid JSON; carries the parser's reason."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def json_body(request: MockRequest) -> Any:
+    """The request's JSON document, or an :class:`InvalidBody` saying why there is none."""
+    if not request.body.strip():
+        return InvalidBody("the body is empty")
+    try:
+        return json.loads(request.body)
+    except UnicodeDecodeError:
+        return InvalidBody("the body is not UTF-8 text")
+    except json.JSONDecodeError as exc:
+        return InvalidBody(f"{exc.msg} at line {exc.lineno} column {exc.colno}")
+
+
+@dataclass(slots=True, kw_only=True)
+class Reply:
+    """What to send back: a JSON document or raw bytes, or nothing at all (``drop``).
+
+    ``delay`` is how long the adapter waits before answering (latency faults, WaveSpeed sync
+    mode); ``malformed`` sends a truncated body in place of the document.
+    """
+
+    status: int = 200
+    document: Any = None
+    body: bytes | None = None
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    drop: bool = False
+    malformed: bool = False
+
+    def payload(self) -> bytes:
+        if self.body is not None and self.document is None:
+            return self.body
+        text = json.dumps(self.document, separators=(",", ":"), ensure_ascii=False).encode()
+        if self.malformed:
+            # Cut mid-document: what a proxy that died half-way through a reply sends.
+            return text[: max(1, len(text) // 2)]
+        return text
+
+
+@dataclass(slots=True, kw_only=True)
+class Call:
+    """A routed request being handled: the request, its path parameters and fault context."""
+
+    sim: Simulator
+    request: MockRequest
+    params: dict[str, str]
+    ctx: FaultContext
+    record: Record
+    one_off: tuple[FaultRule, ...] = ()
+
+
+Handler = Callable[[Call], Reply]
+Classifier = Callable[[MockRequest, dict[str, str]], tuple[str | None, tuple[str, ...]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """``method`` + path template (``{name}`` matches one segment) -> handler.
+
+    ``op`` is the fault-rule operation of every request on this route; ``classify`` decides it
+    from the body instead (a Runware batch can be a submit or a poll) and names the jobs involved.
+    """
+
+    method: str
+    template: str
+    provider: str | None
+    op: str | None
+    handler: Handler
+    classify: Classifier | None = None
+    pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.template))
+        object.__setattr__(self, "pattern", re.compile(f"^{regex}$"))
+
+    def match(self, path: str) -> dict[str, str] | None:
+        found = self.pattern.match(path)
+        return found.groupdict() if found else None
+
+    def describe(self) -> str:
+        return f"{self.method} {self.template}"
+
+
+@dataclass(slots=True, kw_only=True)
+class Job:
+    """A provider job: when it finishes, how it ends, its outputs and its would-be charge."""
+
+    provider: str
+    id: str
+    model: str
+    created_at: float
+    created_wall: float
+    ready_at: float
+    outcome: JobOutcome
+    duration_s: float
+    duration_basis: str
+    outputs: list[MediaItem]
+    cost_usd: float | None
+    credits: int | None
+    cost_basis: str
+    request: Any
+    stuck: bool = False  # PixVerse: a reused Ai-Trace-Id leaves the job generating for ever
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def state(self, now: float) -> JobState:
+        if self.stuck or now < self.ready_at:
+            return "processing"
+        return {"success": "succeeded", "moderation": "moderated"}.get(  # type: ignore[return-value]
+            self.outcome, "failed"
+        )
+
+    def to_json(self, now: float, base_url: str) -> dict[str, Any]:
+        return {
+            "provider": self.provider,
+            "id": self.id,
+            "model": self.model,
+            "state": self.state(now),
+            "outcome": self.outcome,
+            "created_at": self.created_wall,
+            "ready_in_s": max(0.0, round(self.ready_at - now, 3)),
+            "duration_s": self.duration_s,
+            "duration_basis": self.duration_basis,
+            "outputs": [base_url + item.path for item in self.outputs],
+            "cost_usd": None if self.cost_usd is None else round(self.cost_usd, 6),
+            "credits": self.credits,
+            "cost_basis": self.cost_basis,
+            "stuck": self.stuck,
+            "request": self.request,
+        }

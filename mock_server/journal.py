@@ -1,0 +1,127 @@
+"""The request journal: every request the mock received and what it did about it.
+
+Tests assert on it after the fact (how many submits reached the server, what a client sent) the
+way pytest-httpserver's log is used. API keys never enter it: credential headers, ``apiKey``
+fields and key-like query parameters are replaced before a record is stored, and long base64
+payloads are summarized so the journal stays small.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["REDACTED", "Journal", "Record", "redact_headers", "redact_value"]
+
+REDACTED = "***"
+_SECRET_HEADERS = frozenset(
+    {"authorization", "api-key", "x-api-key", "cookie", "proxy-authorization"}
+)
+_SECRET_KEYS = frozenset({"apikey", "api_key", "key", "token", "access_token", "authorization"})
+_MAX_STRING = 512
+
+
+def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    out = {}
+    for name, value in headers.items():
+        if name.lower() in _SECRET_HEADERS:
+            scheme = value.split(" ", 1)[0] if " " in value else ""
+            out[name] = f"{scheme} {REDACTED}" if scheme else REDACTED
+        else:
+            out[name] = value
+    return out
+
+
+def redact_value(value: Any) -> Any:
+    """A JSON value with secrets replaced and long strings (base64, data URIs) summarized."""
+    if isinstance(value, Mapping):
+        return {
+            k: REDACTED if str(k).lower() in _SECRET_KEYS else redact_value(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [redact_value(v) for v in value]
+    if isinstance(value, str) and len(value) > _MAX_STRING:
+        return f"{value[:64]}...<{len(value)} characters>"
+    return value
+
+
+@dataclass(slots=True, kw_only=True)
+class Record:
+    """One request: what came in, how the mock classified it, and what went out."""
+
+    seq: int
+    time: float
+    transport: str
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: Any
+    provider: str | None = None
+    op: str | None = None
+    status: int | None = None
+    outcome: str = "answered"  # answered | dropped | reply_lost
+    faults: list[str] = field(default_factory=list)
+    jobs: list[str] = field(default_factory=list)
+    reply: Any = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "time": self.time,
+            "transport": self.transport,
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "headers": self.headers,
+            "body": self.body,
+            "provider": self.provider,
+            "op": self.op,
+            "status": self.status,
+            "outcome": self.outcome,
+            "faults": self.faults,
+            "jobs": self.jobs,
+            "reply": self.reply,
+        }
+
+
+class Journal:
+    """A bounded, thread-safe log of :class:`Record`; the oldest go first past ``limit``."""
+
+    def __init__(self, limit: int = 50_000) -> None:
+        self._records: deque[Record] = deque(maxlen=limit)
+        self._seq = 0
+        self._lock = threading.Lock()
+
+    def open(self, **fields: Any) -> Record:
+        """Start a record; the caller fills in its outcome, then it is already in the journal."""
+        with self._lock:
+            self._seq += 1
+            record = Record(seq=self._seq, **fields)
+            self._records.append(record)
+        return record
+
+    def records(
+        self, *, provider: str | None = None, op: str | None = None, since: int = 0
+    ) -> list[Record]:
+        with self._lock:
+            items = list(self._records)
+        return [
+            r
+            for r in items
+            if r.seq > since
+            and (provider is None or r.provider == provider)
+            and (op is None or r.op == op)
+        ]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._records.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._records)

@@ -1,0 +1,453 @@
+"""Runware, as the official SDK and the REST docs expect it (PROVIDERS.md §1).
+
+One task engine serves both transports: REST ``POST /v1`` (a JSON array of tasks, auth by
+``Authorization: Bearer`` or an ``authentication`` task first) and the WebSocket protocol of SDK
+0.5.24 (auth reply with ``connectionSessionUUID``, ping/pong, replies matched by taskUUID).
+Every reply item echoes ``taskType`` and ``taskUUID``. Failures, including failed jobs, go in
+``errors[]``, never as a ``data`` item: the SDK ignores a data item without ``code`` and polls on.
+
+Error codes the docs name are used as named (``invalidApiKey``, ``missingApiKey``,
+``conflictTaskUUID``); the others (``invalidParameter``-style ``invalid<Field>``, ``taskNotFound``,
+``contentModerated``, ``providerError``) are the mock's own, since the live names are not
+documented.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from lipflow.catalog import load_catalog
+from lipflow.pricing import charge, estimate_tts_seconds
+from mock_server._validation import describe, parameter, request_problems
+from mock_server.core import Call, InvalidBody, MockRequest, Reply, Route, json_body
+from mock_server.store import MediaItem, decode_base64_media
+
+__all__ = ["ROUTES", "WS_ROUTE", "fault_reply"]
+
+_SIGNUP = "Invalid API key. Get one at https://my.runware.ai/signup"
+_SUPPORTED = ("authentication", "ping", "videoInference", "getResponse", "mediaStorage")
+_FORMATS = {"MP4": "mp4", "WEBM": "webm", "MOV": "mov"}
+_FAULT_CODES = {413: "requestTooLarge", 429: "rateLimitExceeded"}
+DEFAULT_MEDIA_SECONDS = 5.0
+
+
+def _tasks(body: Any) -> list[Any]:
+    if isinstance(body, list):
+        return body
+    return [body] if isinstance(body, Mapping) else []
+
+
+def _classify(request: MockRequest, params: dict[str, str]) -> tuple[str | None, tuple[str, ...]]:
+    body = json_body(request)
+    tasks = [t for t in _tasks(body) if isinstance(t, Mapping)]
+    kinds = {t.get("taskType") for t in tasks}
+    jobs = tuple(
+        str(t["taskUUID"])
+        for t in tasks
+        if t.get("taskType") in ("videoInference", "getResponse") and t.get("taskUUID")
+    )
+    for task_type, op in (
+        ("videoInference", "submit"),
+        ("getResponse", "poll"),
+        ("mediaStorage", "upload"),
+        ("ping", "ping"),
+        ("authentication", "auth"),
+    ):
+        if task_type in kinds:
+            return op, jobs
+    return None, jobs
+
+
+def _error(
+    code: str, message: str, task: Any = None, *, parameter: str | None = None
+) -> dict[str, Any]:
+    item: dict[str, Any] = {"code": code, "message": message}
+    if parameter:
+        item["parameter"] = parameter
+    if isinstance(task, Mapping):
+        if isinstance(task.get("taskType"), str):
+            item["taskType"] = task["taskType"]
+        if isinstance(task.get("taskUUID"), str):
+            item["taskUUID"] = task["taskUUID"]
+    return item
+
+
+def _auth_error(task: Any, *, missing: bool) -> dict[str, Any]:
+    if missing:
+        item = _error(
+            "missingApiKey",
+            "An API key is required: send an authentication task first "
+            "or an Authorization: Bearer header.",
+            task,
+            parameter="apiKey",
+        )
+    else:
+        item = _error("invalidApiKey", _SIGNUP, task, parameter="apiKey")
+    item.setdefault("taskType", "authentication")
+    return item
+
+
+def _envelope(data: list[Any], errors: list[Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if data:
+        out["data"] = data
+    if errors:
+        out["errors"] = errors
+    return out
+
+
+def fault_reply(call: Call, status: int, message: str) -> Reply:
+    """An injected HTTP-level failure in Runware's shape: one error per task of the request."""
+    code = _FAULT_CODES.get(status, "serverError")
+    tasks = _tasks(json_body(call.request))
+    errors = [_error(code, message, t) for t in tasks] or [_error(code, message)]
+    return Reply(status=status, document={"errors": errors})
+
+
+# ---------------------------------------------------------------------- transports
+
+
+def _rest(call: Call) -> Reply:
+    body = json_body(call.request)
+    if isinstance(body, InvalidBody):
+        return Reply(
+            status=400,
+            document={
+                "errors": [_error("invalidJSON", f"The body is not valid JSON: {body.reason}")]
+            },
+        )
+    if not isinstance(body, list):
+        return Reply(
+            status=400,
+            document={
+                "errors": [
+                    _error("invalidRequest", "The body must be a JSON array of task objects.", body)
+                ]
+            },
+        )
+    header = call.request.header("authorization") or ""
+    bearer = header[7:].strip() if header.lower().startswith("bearer ") else None
+    authed: bool | None = call.sim.key_ok(bearer) if bearer else None
+    data: list[Any] = []
+    errors: list[Any] = []
+    for task in body:
+        if isinstance(task, Mapping) and task.get("taskType") == "authentication":
+            authed = call.sim.key_ok(task.get("apiKey"))
+            if authed:
+                data.append(
+                    {"taskType": "authentication", "connectionSessionUUID": call.sim.new_uuid()}
+                )
+            else:
+                errors.append(_auth_error(task, missing=False))
+        elif not authed:
+            errors.append(_auth_error(task, missing=authed is None))
+        else:
+            _task(call, task, data, errors)
+    if data:
+        status = 200
+    elif errors and all(e["code"] in ("invalidApiKey", "missingApiKey") for e in errors):
+        status = 401
+    else:
+        status = 400
+    return Reply(status=status, document=_envelope(data, errors))
+
+
+def _ws(call: Call) -> Reply:
+    session = call.request.session
+    assert session is not None, "the WebSocket adapter always sends a session"
+    body = json_body(call.request)
+    if isinstance(body, InvalidBody):
+        return Reply(
+            document={
+                "errors": [_error("invalidJSON", f"The frame is not valid JSON: {body.reason}")]
+            }
+        )
+    data: list[Any] = []
+    errors: list[Any] = []
+    for task in _tasks(body) or [body]:
+        if isinstance(task, Mapping) and task.get("taskType") == "authentication":
+            session.api_key_ok = call.sim.key_ok(task.get("apiKey"))
+            if session.api_key_ok:
+                wanted = task.get("connectionSessionUUID")
+                session.session_uuid = (
+                    wanted if isinstance(wanted, str) and wanted else session.session_uuid
+                ) or call.sim.new_uuid()
+                data.append(
+                    {"taskType": "authentication", "connectionSessionUUID": session.session_uuid}
+                )
+            else:
+                errors.append(_auth_error(task, missing=not task.get("apiKey")))
+        elif isinstance(task, Mapping) and task.get("taskType") == "ping":
+            data.append({"taskType": "ping", "pong": True})
+        elif not session.api_key_ok:
+            errors.append(_auth_error(task, missing=True))
+        else:
+            _task(call, task, data, errors)
+    # Nothing to say (an empty frame) is said by not answering, as the live API does.
+    return Reply(document=_envelope(data, errors) or None, body=b"")
+
+
+ROUTES = (Route("POST", "/v1", "runware", None, _rest, classify=_classify),)
+WS_ROUTE = Route("WS", "/{path}", "runware", None, _ws, classify=_classify)
+
+
+# ---------------------------------------------------------------------- tasks
+
+
+def _task(call: Call, task: Any, data: list[Any], errors: list[Any]) -> None:
+    if not isinstance(task, Mapping):
+        errors.append(_error("invalidTask", "Each task must be a JSON object."))
+        return
+    task_type = task.get("taskType")
+    if task_type == "ping":
+        data.append({"taskType": "ping", "pong": True})
+    elif task_type == "videoInference":
+        _video_inference(call, task, data, errors)
+    elif task_type == "getResponse":
+        _get_response(call, task, data, errors)
+    elif task_type == "mediaStorage":
+        _media_storage(call, task, data, errors)
+    else:
+        errors.append(
+            _error(
+                "invalidTaskType",
+                f"taskType {task_type!r} is not one lipflow's mock serves; "
+                f"it serves {', '.join(_SUPPORTED)}.",
+                task,
+                parameter="taskType",
+            )
+        )
+
+
+def _problems(task: Mapping[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for problem in request_problems("runware", dict(task)):
+        field = problem.field_name or "task"
+        out.append(
+            _error(
+                f"invalid{field[:1].upper()}{field[1:]}",
+                describe(problem),
+                task,
+                parameter=parameter(problem) or None,
+            )
+        )
+    return out
+
+
+def _first(value: Any) -> Any:
+    return value[0] if isinstance(value, list) and value else value
+
+
+def _video_inference(
+    call: Call, task: Mapping[str, Any], data: list[Any], errors: list[Any]
+) -> None:
+    problems = _problems(task)
+    if problems:
+        errors.extend(problems)
+        return
+    task_uuid = str(task["taskUUID"])
+    sim = call.sim
+    if sim.job("runware", task_uuid) is not None:
+        errors.append(
+            _error(
+                "conflictTaskUUID",
+                f"A task with taskUUID {task_uuid} already exists; poll it with getResponse.",
+                task,
+                parameter="taskUUID",
+            )
+        )
+        return
+    model = str(task.get("model"))
+    entry = load_catalog().find("runware", model)
+    if entry is None:
+        errors.append(
+            _error("invalidModel", f"Model {model!r} is not served here.", task, parameter="model")
+        )
+        return
+    inputs = task.get("inputs") if isinstance(task.get("inputs"), Mapping) else {}
+    video_refs = {
+        "inputs.video": inputs.get("video"),
+        "inputs.referenceVideos[0]": _first(inputs.get("referenceVideos")),
+        "referenceVideos[0]": _first(task.get("referenceVideos")),
+    }
+    audio_refs = {
+        "inputs.audio": inputs.get("audio"),
+        "inputAudios[0]": _first(task.get("inputAudios")),
+    }
+    try:
+        video = _resolve_first(call, video_refs)
+        audio = _resolve_first(call, audio_refs)
+    except _BadReference as bad:
+        errors.append(_error(bad.code, bad.message, task, parameter=bad.parameter))
+        return
+    if sim.at_capacity(call):
+        errors.append(_error("rateLimitExceeded", "Too many tasks in progress; retry later.", task))
+        return
+
+    speech = task.get("speech") if isinstance(task.get("speech"), Mapping) else {}
+    text = speech.get("text") if isinstance(speech.get("text"), str) else None
+    width, height = 64, 64
+    if "video.text" in entry.capabilities:  # a PixVerse video model: the asked length and shape
+        seconds = float(task.get("duration") or DEFAULT_MEDIA_SECONDS)
+        basis = f"duration {seconds:g} s as asked"
+        width, height = _small(task.get("width"), task.get("height"))
+        cost = charge(entry.id, video_seconds=seconds)
+    elif text is not None and audio is None:
+        seconds = estimate_tts_seconds(text) or 1.0
+        basis = f"speech of {len(text)} characters at the catalog's speech rate"
+        cost = charge(entry.id, tts_text=text)
+    else:
+        seconds, basis = _lipsync_seconds(task, audio, video)
+        cost = charge(entry.id, audio_seconds=seconds)
+    count = int(task.get("numberResults") or 1)
+    ext = _FORMATS.get(str(task.get("outputFormat", "MP4")).upper(), "mp4")
+    outputs = [
+        sim.store.put_output(
+            sim.new_uuid(), kind="video", seconds=seconds, ext=ext, width=width, height=height
+        )
+        for _ in range(count)
+    ]
+    job = sim.create_job(
+        call,
+        job_id=task_uuid,
+        model=model,
+        duration_s=seconds,
+        duration_basis=basis,
+        outputs=outputs,
+        cost=cost,
+        request=task,
+    )
+    job.extra["include_cost"] = bool(task.get("includeCost"))
+    job.extra["seeds"] = [sim.new_int_id() % 2**31 for _ in outputs]
+    data.append({"taskType": "videoInference", "taskUUID": task_uuid})
+
+
+class _BadReference(Exception):
+    def __init__(self, parameter: str, reason: str) -> None:
+        field = re.sub(r"\[\d+\]$", "", parameter.rsplit(".", 1)[-1])
+        self.parameter = parameter
+        self.code = f"invalid{field[:1].upper()}{field[1:]}"
+        self.message = f"{parameter} {reason}."
+
+
+def _resolve_first(call: Call, refs: Mapping[str, Any]) -> MediaItem | None:
+    """The first media reference given among ``refs``, resolved; _BadReference if unusable."""
+    for name, ref in refs.items():
+        if ref is None:
+            continue
+        item = call.sim.resolve_media(str(ref) if isinstance(ref, int) else ref)
+        if isinstance(item, str):
+            raise _BadReference(name, item)
+        return item
+    return None
+
+
+def _lipsync_seconds(
+    task: Mapping[str, Any], audio: MediaItem | None, video: MediaItem | None
+) -> tuple[float, str]:
+    if audio is not None and audio.duration_s:
+        return audio.duration_s, "the audio's duration"
+    sync = (task.get("providerSettings") or {}).get("sync") or {}
+    segments = sync.get("segments") if isinstance(sync, Mapping) else None
+    if isinstance(segments, list) and segments and video is not None and video.duration_s:
+        return video.duration_s, "the video's duration (segments keep the rest of the video)"
+    if isinstance(segments, list) and segments:
+        ends = [s.get("endTime") for s in segments if isinstance(s, Mapping)]
+        ends = [float(e) for e in ends if isinstance(e, int | float)]
+        if ends:
+            return max(ends), "the last segment's end"
+    if video is not None and video.duration_s:
+        return video.duration_s, "the video's duration (the audio's is unknown)"
+    return DEFAULT_MEDIA_SECONDS, f"unknown media length: assumed {DEFAULT_MEDIA_SECONDS:g} s"
+
+
+def _small(width: Any, height: Any) -> tuple[int, int]:
+    """An output frame of the asked aspect ratio, 64 pixels on its long side."""
+    if not (isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0):
+        return 64, 64
+    scale = 64 / max(width, height)
+    return max(16, round(width * scale / 2) * 2), max(16, round(height * scale / 2) * 2)
+
+
+def _get_response(call: Call, task: Mapping[str, Any], data: list[Any], errors: list[Any]) -> None:
+    task_uuid = task.get("taskUUID")
+    job = call.sim.job("runware", str(task_uuid)) if isinstance(task_uuid, str) else None
+    if job is None:
+        errors.append(
+            _error(
+                "taskNotFound",
+                f"No task with taskUUID {task_uuid!r} exists.",
+                task,
+                parameter="taskUUID",
+            )
+        )
+        return
+    state = job.state(call.sim.clock.now())
+    base = {"taskType": "videoInference", "taskUUID": job.id}
+    if state == "processing":
+        data.append({**base, "status": "processing"})
+    elif state == "succeeded":
+        per_result = None if job.cost_usd is None else round(job.cost_usd, 6)
+        for item, seed in zip(job.outputs, job.extra["seeds"], strict=True):
+            result = {
+                **base,
+                "status": "success",
+                "videoUUID": item.id,
+                "videoURL": call.sim.url(item),
+                "seed": seed,
+                "NSFWContent": False,
+            }
+            if job.extra["include_cost"] and per_result is not None:
+                result["cost"] = per_result
+            data.append(result)
+    elif state == "moderated":
+        errors.append(
+            _error("contentModerated", "The output was flagged by content moderation.", base)
+        )
+    else:
+        errors.append(_error("providerError", "The provider failed to generate the video.", base))
+
+
+def _media_storage(call: Call, task: Mapping[str, Any], data: list[Any], errors: list[Any]) -> None:
+    problems = _problems(task)
+    if problems:
+        errors.extend(problems)
+        return
+    sim = call.sim
+    media = task.get("media")
+    if isinstance(media, str) and media.startswith(("http://", "https://")):
+        item = call.sim.resolve_media(media)
+        if isinstance(item, str):
+            errors.append(_error("invalidMedia", f"media {item}.", task, parameter="media"))
+            return
+        item = item or sim.store.put_external(sim.new_uuid(), media, "other")
+        url = item.external_url or sim.url(item)
+    else:
+        raw = decode_base64_media(media) if isinstance(media, str) else None
+        if not raw:
+            errors.append(
+                _error(
+                    "invalidMedia",
+                    "media must be a URL, a data URI or base64.",
+                    task,
+                    parameter="media",
+                )
+            )
+            return
+        mime = (
+            media[5:].split(";", 1)[0]
+            if isinstance(media, str) and media.startswith("data:")
+            else None
+        )
+        item = sim.store.put_bytes(sim.new_uuid(), raw, content_type=mime)
+        url = sim.url(item)
+    data.append(
+        {
+            "taskType": "mediaStorage",
+            "taskUUID": task.get("taskUUID"),
+            "mediaUUID": item.id,
+            "mediaURL": url,
+        }
+    )

@@ -1,0 +1,494 @@
+"""The simulator: every provider's API as a state machine over plain requests and replies.
+
+It routes a :class:`~mock_server.core.MockRequest` to the provider module that owns the path,
+applies the fault rules, journals the request, and keeps the jobs, the media and the clock. No
+web framework is imported here: :mod:`mock_server.http` and :mod:`mock_server.ws` adapt it to
+sockets, and tests can drive it directly. Jobs advance only by the clock (no background thread):
+a job is done once ``clock.now()`` passes its ready time.
+
+Bad traffic never raises out of :meth:`Simulator.handle`: unknown paths get 404 with the known
+routes, wrong methods 405, bodies over ``max_body_bytes`` 413, and a bug in a handler a 500 that
+is journaled and kept in :attr:`Simulator.internal_errors` for tests to assert on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import threading
+import traceback
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from lipflow.errors import UsageError
+from lipflow.pricing import Cost
+from mock_server import pixverse, runware, wavespeed
+from mock_server.clock import Clock, SystemClock
+from mock_server.core import Call, Job, MockRequest, Reply, Route
+from mock_server.faults import (
+    JOB_ACTIONS,
+    REQUEST_ACTIONS,
+    FaultBook,
+    FaultContext,
+    FaultRule,
+    rule_from_header,
+    rules_from_json,
+)
+from mock_server.journal import Journal, Record, redact_headers, redact_value
+from mock_server.store import MediaItem, MediaStore, decode_base64_media
+
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "Simulator"]
+
+# PixVerse takes uploads up to 50 MB (seed 002); a multipart envelope and base64 in a Runware
+# data URI add a third on top. Bodies above this cap are refused with 413 unread.
+DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
+
+_PROVIDERS = {"runware": runware, "pixverse": pixverse, "wavespeed": wavespeed}
+_POLL_PARAMS = ("id", "video_id")
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+
+
+class Simulator:
+    """All three providers' APIs in one object; thread-safe.
+
+    ``processing_seconds`` is how long each job takes (0: done at once), varied by up to
+    ``jitter`` (a fraction) from a generator seeded by ``seed``, which also makes every id the
+    mock hands out reproducible. With ``api_key`` only that key is accepted; otherwise any
+    non-empty key is.
+    """
+
+    def __init__(
+        self,
+        *,
+        processing_seconds: float = 0.0,
+        jitter: float = 0.0,
+        seed: int | None = None,
+        api_key: str | None = None,
+        clock: Clock | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        journal_limit: int = 50_000,
+        base_url: str = "http://127.0.0.1",
+    ) -> None:
+        if processing_seconds < 0 or not 0 <= jitter < 1:
+            raise UsageError("processing seconds must be >= 0 and jitter in [0, 1)")
+        self.processing_seconds = processing_seconds
+        self.jitter = jitter
+        self._initial = (processing_seconds, jitter)
+        self.seed = seed
+        self.api_key = api_key
+        self.clock: Clock = clock or SystemClock()
+        self.max_body_bytes = max_body_bytes
+        self.base_url = base_url.rstrip("/")
+        self.faults = FaultBook()
+        self.journal = Journal(journal_limit)
+        self.store = MediaStore()
+        self.internal_errors: list[BaseException] = []
+        self._jobs: dict[tuple[str, str], Job] = {}
+        self._trace_ids: set[str] = set()
+        self.pixverse_media: dict[int, MediaItem] = {}
+        self._lock = threading.RLock()
+        self._rng = random.Random(seed if seed is not None else int.from_bytes(os.urandom(8)))
+        self._routes: tuple[Route, ...] = (
+            *runware.ROUTES,
+            *pixverse.ROUTES,
+            *wavespeed.ROUTES,
+            Route("GET", "/media/{name}", None, "download", _download),
+            Route("HEAD", "/media/{name}", None, "download", _download),
+        )
+
+    # ------------------------------------------------------------------ public control API
+
+    def add_fault(self, action: str, **match: Any) -> FaultRule:
+        """Add one fault rule, e.g. ``add_fault("lose_reply", provider="pixverse", op="submit")``."""
+        rule = FaultRule(action=action, **match)
+        self.faults.add(rule)
+        return rule
+
+    def set_faults(self, rules: Iterable[FaultRule]) -> None:
+        self.faults.replace(rules)
+
+    def jobs(self, provider: str | None = None) -> list[Job]:
+        with self._lock:
+            return [j for j in self._jobs.values() if provider is None or j.provider == provider]
+
+    def job(self, provider: str, job_id: str) -> Job | None:
+        with self._lock:
+            return self._jobs.get((provider, job_id))
+
+    def reset(self) -> None:
+        """Back to as constructed: no jobs, media, journal or faults; first settings; seed restarted."""
+        with self._lock:
+            self.processing_seconds, self.jitter = self._initial
+            self._jobs.clear()
+            self._trace_ids.clear()
+            self.pixverse_media.clear()
+            self.store.clear()
+            self.journal.clear()
+            self.faults.clear()
+            self.internal_errors.clear()
+            if self.seed is not None:
+                self._rng.seed(self.seed)
+
+    @property
+    def routes(self) -> tuple[Route, ...]:
+        return self._routes
+
+    # ------------------------------------------------------------------ helpers for providers
+
+    def new_uuid(self) -> str:
+        with self._lock:
+            return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+
+    def new_int_id(self) -> int:
+        """A PixVerse-like id: 15-16 digits, below 2**53 so JavaScript clients keep it exact."""
+        with self._lock:
+            return self._rng.randrange(10**14, 2**53)
+
+    def key_ok(self, key: str | None) -> bool:
+        if not key:
+            return False
+        return self.api_key is None or key == self.api_key
+
+    def url(self, item: MediaItem) -> str:
+        return self.base_url + item.path
+
+    def resolve_media(self, ref: object) -> MediaItem | str | None:
+        """A media reference (UUID, this mock's URL, data URI, other URL) -> the stored item.
+
+        None for a URL elsewhere (the offline mock cannot fetch it, so its length is unknown);
+        a string says why the reference cannot be used.
+        """
+        if not isinstance(ref, str) or not ref:
+            return "must be a non-empty string"
+        if _UUID.match(ref):
+            item = self.store.get(ref)
+            return item if item is not None else f"no uploaded media has UUID {ref}"
+        if ref.startswith("data:"):
+            raw = decode_base64_media(ref)
+            if raw is None:
+                return "is a data URI whose payload is not base64"
+            return self.store.put_bytes(self.new_uuid(), raw, content_type=ref[5:].split(";", 1)[0])
+        if ref.startswith(self.base_url + "/media/"):
+            item = self.store.by_path(ref[len(self.base_url) :])
+            if item is None or not self.store.servable(item):
+                return f"no media at {ref}"
+            return item
+        if ref.startswith(("http://", "https://")):
+            return None
+        return "is not a UUID, a URL or a data URI"
+
+    def trace_id_seen(self, trace_id: str) -> bool:
+        """Record a PixVerse Ai-Trace-Id; True if it was used before."""
+        with self._lock:
+            seen = trace_id in self._trace_ids
+            self._trace_ids.add(trace_id)
+            return seen
+
+    def at_capacity(self, call: Call) -> bool:
+        """Whether a ``concurrency_limit`` rule refuses another job for this provider now."""
+        limit = self.faults.concurrency_limit(call.ctx)
+        if limit is None:
+            return False
+        now = self.clock.now()
+        provider = call.ctx.provider
+        with self._lock:
+            active = sum(
+                1
+                for job in self._jobs.values()
+                if job.provider == provider and job.state(now) == "processing"
+            )
+        return active >= limit
+
+    def create_job(
+        self,
+        call: Call,
+        *,
+        job_id: str,
+        model: str,
+        duration_s: float,
+        duration_basis: str,
+        outputs: list[MediaItem],
+        cost: Cost,
+        request: Any,
+        stuck: bool = False,
+    ) -> Job:
+        """A new job; a matching ``moderation``/``generation_failure`` rule decides its end."""
+        ctx = FaultContext(
+            call.ctx.provider, call.ctx.op, call.ctx.method, call.ctx.path, (*call.ctx.jobs, job_id)
+        )
+        fired = self.faults.fire(ctx, JOB_ACTIONS, call.one_off)
+        outcome = fired[0].action if fired else "success"
+        call.record.faults.extend(rule.action for rule in fired)
+        now = self.clock.now()
+        with self._lock:
+            spread = self._rng.uniform(-self.jitter, self.jitter) if self.jitter else 0.0
+            job = Job(
+                provider=call.ctx.provider or "",
+                id=job_id,
+                model=model,
+                created_at=now,
+                created_wall=self.clock.wall(),
+                ready_at=now + self.processing_seconds * (1 + spread),
+                outcome=outcome,  # type: ignore[arg-type]
+                duration_s=duration_s,
+                duration_basis=duration_basis,
+                outputs=outputs,
+                cost_usd=cost.usd,
+                credits=cost.credits,
+                cost_basis=cost.basis,
+                request=redact_value(request),
+                stuck=stuck,
+            )
+            self._jobs[(job.provider, job_id)] = job
+        call.record.jobs.append(job_id)
+        return job
+
+    # ------------------------------------------------------------------ dispatch
+
+    def handle(self, request: MockRequest) -> Reply:
+        """Answer one request (an HTTP request or a WebSocket frame). Never raises."""
+        if request.path == "/_mock" or request.path.startswith("/_mock/"):
+            return self._admin(request)
+        record = self.journal.open(
+            time=self.clock.wall(),
+            transport=request.transport,
+            method=request.method,
+            path=request.path,
+            query=dict(request.query),
+            headers=redact_headers(request.headers),
+            body=_journal_body(request),
+        )
+        try:
+            reply = self._dispatch(request, record)
+        except Exception as exc:
+            self.internal_errors.append(exc)
+            reply = Reply(
+                status=500,
+                document={"error": f"mock server bug: {exc!r}", "trace": traceback.format_exc()},
+            )
+        record.status = None if reply.drop else reply.status
+        if reply.drop:
+            record.outcome = "reply_lost" if "lose_reply" in record.faults else "dropped"
+        record.reply = (
+            redact_value(reply.document)
+            if reply.document is not None
+            else {"bytes": len(reply.body or b""), "content_type": reply.content_type}
+        )
+        return reply
+
+    def _route(self, request: MockRequest) -> tuple[Route, dict[str, str]] | Reply:
+        if request.transport == "ws":
+            return runware.WS_ROUTE, {}
+        allowed: list[str] = []
+        for route in self._routes:
+            params = route.match(request.path)
+            if params is None:
+                continue
+            if route.method == request.method:
+                return route, params
+            allowed.append(route.method)
+        if allowed:
+            return _not_allowed(request.method, request.path, allowed)
+        return Reply(
+            status=404,
+            document={
+                "error": f"no route for {request.method} {request.path}",
+                "routes": [r.describe() for r in self._routes] + list(_ADMIN_ROUTES),
+            },
+        )
+
+    def _dispatch(self, request: MockRequest, record: Record) -> Reply:
+        routed = self._route(request)
+        if isinstance(routed, Reply):
+            return routed
+        route, params = routed
+        if route.classify is not None:
+            op, jobs = route.classify(request, params)
+        else:
+            op, jobs = route.op, tuple(v for k, v in params.items() if k in _POLL_PARAMS)
+        record.provider, record.op = route.provider, op
+        ctx = FaultContext(route.provider, op, request.method, request.path, jobs)
+        one_off: tuple[FaultRule, ...] = ()
+        header = request.header("x-mock-fault")
+        if header:
+            try:
+                one_off = (rule_from_header(header),)
+            except UsageError as exc:
+                return Reply(status=400, document={"error": f"X-Mock-Fault: {exc.message}"})
+        call = Call(
+            sim=self, request=request, params=params, ctx=ctx, record=record, one_off=one_off
+        )
+
+        fired = self.faults.fire(ctx, REQUEST_ACTIONS, one_off)
+        record.faults.extend(rule.action for rule in fired)
+        actions = {rule.action: rule for rule in fired}
+        delay = sum(rule.seconds for rule in fired if rule.action == "latency")
+        if "drop" in actions:
+            return Reply(drop=True, delay=delay)
+        if request.oversize is not None:
+            reply = self._error(
+                call,
+                413,
+                f"the body ({request.oversize} bytes) is over the mock's cap of "
+                f"{self.max_body_bytes} bytes",
+                None,
+            )
+        elif "rate_limit" in actions:
+            rule = actions["rate_limit"]
+            reply = self._error(call, 429, rule.message or "too many requests", rule.seconds)
+        elif "server_error" in actions:
+            rule = actions["server_error"]
+            reply = self._error(call, rule.status, rule.message or "internal server error", None)
+        else:
+            reply = route.handler(call)
+            reply.malformed = reply.malformed or "malformed_json" in actions
+            reply.drop = reply.drop or "lose_reply" in actions
+        reply.delay += delay
+        return reply
+
+    def _error(self, call: Call, status: int, message: str, retry_after: float | None) -> Reply:
+        provider = call.ctx.provider
+        if provider is None:
+            reply = Reply(status=status, document={"error": message})
+            if retry_after is not None:
+                reply.headers["Retry-After"] = _retry_after(retry_after)
+            return reply
+        reply = _PROVIDERS[provider].fault_reply(call, status, message)
+        if retry_after is not None:
+            reply.headers["Retry-After"] = _retry_after(retry_after)
+        return reply
+
+    # ------------------------------------------------------------------ admin API
+
+    def _admin(self, request: MockRequest) -> Reply:
+        key = (request.method, request.path.rstrip("/"))
+        try:
+            if key == ("GET", "/_mock/requests"):
+                since = int(request.query.get("since", "0") or 0)
+                records = self.journal.records(
+                    provider=request.query.get("provider"), op=request.query.get("op"), since=since
+                )
+                return Reply(document={"requests": [r.to_json() for r in records]})
+            if key == ("GET", "/_mock/jobs"):
+                now = self.clock.now()
+                jobs = self.jobs(request.query.get("provider"))
+                return Reply(document={"jobs": [j.to_json(now, self.base_url) for j in jobs]})
+            if key == ("GET", "/_mock/faults"):
+                return Reply(document=self.faults.to_json())
+            if key in {("PUT", "/_mock/faults"), ("POST", "/_mock/faults")}:
+                rules = rules_from_json(json.loads(request.body or b"null"))
+                if request.method == "PUT":
+                    self.faults.replace(rules)
+                else:
+                    self.faults.add(*rules)
+                return Reply(document=self.faults.to_json())
+            if key == ("DELETE", "/_mock/faults"):
+                self.faults.clear()
+                return Reply(document=self.faults.to_json())
+            if key == ("POST", "/_mock/reset"):
+                self.reset()
+                return Reply(document={"reset": True})
+            if key == ("GET", "/_mock/settings"):
+                return Reply(document=self._settings())
+            if key in {("PUT", "/_mock/settings"), ("POST", "/_mock/settings")}:
+                self._apply_settings(json.loads(request.body or b"{}"))
+                return Reply(document=self._settings())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            return Reply(status=400, document={"error": f"the body is not valid JSON: {exc}"})
+        except (UsageError, ValueError) as exc:
+            message = exc.message if isinstance(exc, UsageError) else str(exc)
+            return Reply(status=400, document={"error": message})
+        known = [r for r in _ADMIN_ROUTES if r.split(" ", 1)[1] == key[1]]
+        if known:
+            return _not_allowed(request.method, key[1], [r.split(" ", 1)[0] for r in known])
+        return Reply(
+            status=404,
+            document={"error": f"no admin route {request.path}", "routes": list(_ADMIN_ROUTES)},
+        )
+
+    def _settings(self) -> dict[str, Any]:
+        return {
+            "processing_seconds": self.processing_seconds,
+            "jitter": self.jitter,
+            "seed": self.seed,
+            "api_key_required": self.api_key is not None,
+            "max_body_bytes": self.max_body_bytes,
+        }
+
+    def _apply_settings(self, raw: object) -> None:
+        if not isinstance(raw, Mapping):
+            raise UsageError("settings: expected a JSON object")
+        known = {"processing_seconds", "jitter"}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise UsageError(
+                f"settings: unknown key {unknown[0]!r}; settable: {', '.join(sorted(known))}"
+            )
+        seconds = float(raw.get("processing_seconds", self.processing_seconds))
+        jitter = float(raw.get("jitter", self.jitter))
+        if seconds < 0 or not 0 <= jitter < 1:
+            raise UsageError("settings: processing_seconds must be >= 0 and jitter in [0, 1)")
+        self.processing_seconds, self.jitter = seconds, jitter
+
+
+_ADMIN_ROUTES = (
+    "GET /_mock/requests",
+    "GET /_mock/jobs",
+    "GET /_mock/faults",
+    "PUT /_mock/faults",
+    "POST /_mock/faults",
+    "DELETE /_mock/faults",
+    "POST /_mock/reset",
+    "GET /_mock/settings",
+    "PUT /_mock/settings",
+    "POST /_mock/settings",
+)
+
+
+def _not_allowed(method: str, path: str, allowed: list[str]) -> Reply:
+    return Reply(
+        status=405,
+        document={"error": f"{method} is not allowed on {path}", "allowed": allowed},
+        headers={"Allow": ", ".join(allowed)},
+    )
+
+
+def _retry_after(seconds: float) -> str:
+    # Retry-After takes whole seconds (RFC 9110 §10.2.3); round up so clients never come early.
+    return str(max(0, int(-(-seconds // 1))))
+
+
+def _download(call: Call) -> Reply:
+    item = call.sim.store.by_path(call.request.path)
+    if item is None or not call.sim.store.servable(item):
+        return Reply(status=404, document={"error": f"no media at {call.request.path}"})
+    return Reply(body=call.sim.store.content(item), content_type=item.content_type)
+
+
+def _journal_body(request: MockRequest) -> Any:
+    """What the journal keeps of a body: JSON (redacted), a form summary, or its size."""
+    if request.oversize is not None:
+        return {"bytes": request.oversize, "refused": "over the size cap"}
+    if request.form is not None or request.files is not None:
+        return {
+            "form": redact_value(dict(request.form or {})),
+            "files": {
+                name: {"filename": f.filename, "content_type": f.content_type, "size": len(f.data)}
+                for name, f in (request.files or {}).items()
+            },
+        }
+    if not request.body:
+        return None
+    content_type = request.header("content-type") or ""
+    if "json" in content_type or request.transport == "ws" or request.body[:1] in (b"{", b"["):
+        try:
+            return redact_value(json.loads(request.body))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            pass
+    try:
+        return redact_value(request.body.decode("utf-8"))
+    except UnicodeDecodeError:
+        return {"bytes": len(request.body), "content_type": content_type or None}
