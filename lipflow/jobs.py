@@ -147,10 +147,12 @@ def to_display(value: Any) -> Any:
 
 def resolve(value: Any, lookup: Mapping[str, Any] | None = None) -> Any:
     """``value`` with Deferreds replaced: by ``lookup[ref]``, or by their typed example."""
-    if isinstance(value, Deferred):
-        return value.example if lookup is None else lookup[value.ref]
-    if isinstance(value, dict):
+    # Exact type tests: this runs once per planned request, 10,000 times for a large matrix.
+    kind = type(value)
+    if kind is dict:
         return {k: resolve(v, lookup) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+    if kind is list or kind is tuple:
         return [resolve(v, lookup) for v in value]
+    if kind is Deferred:
+        return value.example if lookup is None else lookup[value.ref]
     return value

@@ -7,13 +7,44 @@ run-time values filled in. Wire facts: PROVIDERS.md §1 (D-RWAUTH, D-RWPOLL, S-R
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from typing import Any
 
+import httpx
+
+from lipflow.errors import (
+    JobFailed,
+    ProviderAmbiguous,
+    ProviderCapacity,
+    ProviderError,
+    ProviderRejected,
+)
 from lipflow.jobs import Deferred, Job, MediaRef, PlannedRequest
 from lipflow.providers._common import REDACTED, deep_merge, file_name, stable_uuid4, step_output_url
+from lipflow.providers._wire import (
+    Finished,
+    Flow,
+    Submitted,
+    classify_status,
+    reply_json,
+    retry_after,
+)
 
-__all__ = ["NAME", "media_task", "plan_requests", "poll_task", "submit_task", "voice"]
+__all__ = [
+    "NAME",
+    "attempt_uuid",
+    "deferred_values",
+    "media_task",
+    "needs_upload",
+    "plan_requests",
+    "poll_flow",
+    "poll_task",
+    "submit_flow",
+    "submit_task",
+    "upload_flow",
+    "voice",
+]
 
 NAME = "runware"
 EXAMPLE_UUID = "00000000-0000-4000-8000-000000000000"
@@ -181,6 +212,7 @@ def plan_requests(job: Job, base_url: str) -> list[PlannedRequest]:
             headers=headers(),
             json=[poll_task(job.task_uuid)],
             repeat=True,
+            validate=False,  # built from our own taskUUID; its schema is checked by the mock and tests
         )
     )
     return out
@@ -208,3 +240,151 @@ ORIGINS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("providerSettings", "pixverse", "motionMode"): ("generate", "motion"),
     ("providerSettings", "pixverse"): ("generate",),
 }
+
+
+# ---------------------------------------------------------------------------------- run time
+# Flows the runner drives (see lipflow.providers._wire): each yields the request built above
+# with real values and turns the reply into a result or a classified error.
+
+_CAPACITY_CODES = frozenset({"rateLimitExceeded", "tooManyRequests", "concurrencyLimit"})
+_MODERATION_CODES = frozenset({"contentModerated", "NSFWContent", "safetyFilter"})
+_OUTPUT_FIELDS = ("videoURL", "mediaURL", "imageURL", "audioURL")
+
+
+def needs_upload(ref: MediaRef) -> bool:
+    """Local files go up through ``mediaStorage``; URLs, media UUIDs and step outputs do not."""
+    return ref.origin == "file"
+
+
+def deferred_values(job: Job) -> dict[str, Any]:
+    """What each media role of ``job`` sends, with run-time values as Deferreds to resolve."""
+    return _values(job)
+
+
+def attempt_uuid(job: Job, attempt: int) -> str:
+    """The taskUUID of submit ``attempt`` (1-based): the planned one first, then derived ones.
+
+    A re-sent ambiguous submit keeps its attempt's UUID (Runware answers ``conflictTaskUUID`` if
+    it already has the task); only a new attempt after a failed job gets a new one.
+    """
+    return job.task_uuid if attempt <= 1 else stable_uuid4(job.task_uuid, "attempt", str(attempt))
+
+
+def _request(base_url: str, key: str, task: dict[str, Any]) -> httpx.Request:
+    return httpx.Request("POST", base_url, headers=headers(key), json=[task])
+
+
+def _reply(response: httpx.Response) -> tuple[list[Any], list[Any]]:
+    doc = reply_json(response, NAME)
+    if not isinstance(doc, dict):
+        raise ProviderAmbiguous(
+            "the reply is not a JSON object with data or errors",
+            provider=NAME,
+            status=response.status_code,
+        )
+    data = doc.get("data") if isinstance(doc.get("data"), list) else []
+    errors = doc.get("errors") if isinstance(doc.get("errors"), list) else []
+    return [d for d in data if isinstance(d, dict)], [e for e in errors if isinstance(e, dict)]
+
+
+def _error(response: httpx.Response, item: Mapping[str, Any]) -> ProviderError:
+    """One ``errors[]`` item as a classified error."""
+    code = str(item.get("code") or "") or None
+    message = str(item.get("message") or code or "error")
+    if code in _CAPACITY_CODES:
+        return ProviderCapacity(
+            message,
+            provider=NAME,
+            status=response.status_code,
+            code=code,
+            retry_after=retry_after(response),
+        )
+    by_status = classify_status(response, NAME, message, code=code)
+    if by_status is not None:
+        return by_status
+    return ProviderRejected(message, provider=NAME, status=response.status_code, code=code)
+
+
+def _mine(items: list[Any], task_uuid: str) -> list[Any]:
+    """Items about ``task_uuid``, or items naming no task (request-level errors)."""
+    return [i for i in items if i.get("taskUUID") in (task_uuid, None)]
+
+
+def upload_flow(
+    job: Job, role: str, data: bytes, *, base_url: str, key: str
+) -> Flow[dict[str, Any]]:
+    """Upload one local file with ``mediaStorage``; returns ``{"mediaUUID", "mediaURL"}``."""
+    task = media_task(job, role, base64.b64encode(data).decode("ascii"))
+    response = yield _request(base_url, key, task)
+    data_items, errors = _reply(response)
+    for item in _mine(data_items, task["taskUUID"]):
+        if item.get("mediaUUID"):
+            return {"mediaUUID": item["mediaUUID"], "mediaURL": item.get("mediaURL")}
+    for item in _mine(errors, task["taskUUID"]):
+        raise _error(response, item)
+    raise classify_status(response, NAME, "upload answered without a mediaUUID") or (
+        ProviderAmbiguous("upload answered without a mediaUUID", provider=NAME)
+    )
+
+
+def submit_flow(job: Job, values: Mapping[str, Any], *, base_url: str, key: str) -> Flow[Submitted]:
+    """Send the ``videoInference`` task; a ``conflictTaskUUID`` answer means it already exists."""
+    task = submit_task(job, values)
+    response = yield _request(base_url, key, task)
+    data_items, errors = _reply(response)
+    for item in _mine(errors, job.task_uuid):
+        if item.get("code") == "conflictTaskUUID":
+            return Submitted(provider_job_id=job.task_uuid, existed=True)
+        raise _error(response, item)
+    for item in _mine(data_items, job.task_uuid):
+        if item.get("taskUUID") == job.task_uuid:
+            return Submitted(provider_job_id=job.task_uuid)
+    raise classify_status(response, NAME, "submit answered without the task") or (
+        ProviderAmbiguous("submit answered without the task", provider=NAME)
+    )
+
+
+def poll_flow(job: Job, provider_job_id: str, *, base_url: str, key: str) -> Flow[Finished]:
+    """One ``getResponse`` for the task; done once every asked-for result has ``status: success``."""
+    response = yield _request(base_url, key, poll_task(provider_job_id))
+    data_items, errors = _reply(response)
+    for item in _mine(errors, provider_job_id):
+        code = str(item.get("code") or "")
+        message = str(item.get("message") or code)
+        if code in _MODERATION_CODES:
+            raise JobFailed(message, provider=NAME, reason="moderation", code=code)
+        if code == "providerError" or (
+            item.get("taskUUID") and not classify_status(response, NAME, "")
+        ):
+            raise JobFailed(message, provider=NAME, reason="generation", code=code or None)
+        raise _error(response, item)
+    if not data_items:
+        bad = classify_status(response, NAME, "poll answered with nothing")
+        if bad is not None:
+            raise bad
+    results = [
+        i
+        for i in data_items
+        if i.get("taskUUID") == provider_job_id and i.get("status") == "success"
+    ]
+    failed = [
+        i for i in data_items if i.get("taskUUID") == provider_job_id and i.get("status") == "error"
+    ]
+    if failed:
+        raise JobFailed(
+            str(failed[0].get("message") or "the task ended with status error"),
+            provider=NAME,
+            reason="generation",
+        )
+    wanted = int(job.options.get("numberResults") or 1)
+    if len(results) < wanted:
+        return Finished(done=False)
+    costs = [float(i["cost"]) for i in results if isinstance(i.get("cost"), int | float)]
+    outputs = tuple(
+        next(str(i[f]) for f in _OUTPUT_FIELDS if i.get(f))
+        for i in results
+        if any(i.get(f) for f in _OUTPUT_FIELDS)
+    )
+    if len(outputs) < len(results):
+        raise ProviderAmbiguous("a successful result names no output URL", provider=NAME)
+    return Finished(done=True, outputs=outputs, reported_usd=sum(costs) if costs else None)

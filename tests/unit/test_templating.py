@@ -46,3 +46,38 @@ def test_the_sandbox_refuses_reaching_into_python_internals() -> None:
 def test_a_syntax_error_is_a_template_problem() -> None:
     with pytest.raises(TemplateProblem, match="template"):
         Templater().render("{{ unclosed ", {})
+
+
+@pytest.mark.parametrize(
+    ("source", "context"),
+    [
+        ("{{ matrix.voice }}", {"matrix": {"voice": "Sophia"}}),
+        ("{{ matrix.n }}", {"matrix": {"n": 8}}),
+        ("Line {{ matrix.t }} in {{ matrix.lang }}!", {"matrix": {"t": 3, "lang": "es"}}),
+        ("{{ m.x }}-{{ m.y }}", {"m": {"x": None, "y": 0.5}}),
+        ("{{ matrix.items }}", {"matrix": {"items": "shadowed by dict.items in Jinja2"}}),
+        (
+            "{{ vars.lines[matrix.lang] }}",
+            {"vars": {"lines": {"es": "Hola"}}, "matrix": {"lang": "es"}},
+        ),
+        ("{{ matrix.voice | upper }}", {"matrix": {"voice": "ava"}}),
+    ],
+    ids=["whole", "native-int", "text", "none-and-float", "dict-method-name", "indexing", "filter"],
+)
+def test_the_fast_path_gives_what_jinja_gives(source: str, context: dict[str, object]) -> None:
+    from jinja2 import StrictUndefined
+    from jinja2.nativetypes import NativeEnvironment
+    from jinja2.sandbox import SandboxedEnvironment
+
+    ours = Templater().render(source, context)
+    whole = source.count("{{") == 1 and source.startswith("{{") and source.endswith("}}")
+    env = (
+        NativeEnvironment(undefined=StrictUndefined)
+        if whole
+        else SandboxedEnvironment(undefined=StrictUndefined)
+    )
+    expected = env.from_string(source).render(**context)
+    if whole and not callable(expected):
+        assert ours == expected
+    else:
+        assert str(ours) == str(expected)
