@@ -28,6 +28,9 @@ from mock_server.simulator import Simulator
 __all__ = ["MockHTTPServer", "to_mock_request"]
 
 
+_FORMS = frozenset({"multipart/form-data", "application/x-www-form-urlencoded"})
+
+
 class _QuietHandler(WSGIRequestHandler):
     """No access log on stderr: the journal records every request instead."""
 
@@ -59,6 +62,11 @@ class MockHTTPServer(HTTPServer):
         )
         self.server_thread.start()
 
+    def thread_target(self) -> None:
+        # werkzeug checks for shutdown every poll interval: 0.5 s by default, felt on every stop.
+        assert self.server is not None
+        self.server.serve_forever(poll_interval=0.05)
+
     def application(self, request: Request) -> Response:
         # The base class reads the whole body first and keeps every request in an unbounded
         # log; the mock reads at most the cap and has its own bounded journal.
@@ -88,7 +96,7 @@ def to_mock_request(request: Request, max_body_bytes: int) -> MockRequest:
     body = request.stream.read(max_body_bytes + 1)
     if len(body) > max_body_bytes:
         return MockRequest(**common, oversize=len(body))
-    if request.mimetype != "multipart/form-data":
+    if request.mimetype not in _FORMS:
         return MockRequest(**common, body=body)
     parser = FormDataParser(silent=False)
     try:
@@ -96,22 +104,18 @@ def to_mock_request(request: Request, max_body_bytes: int) -> MockRequest:
             io.BytesIO(body), request.mimetype, len(body), request.mimetype_params
         )
     except (ValueError, OSError) as exc:
-        return MockRequest(
-            **common, body=body, form_error=f"the multipart form is malformed ({exc})"
-        )
-    return MockRequest(
-        **common,
-        body=body,
-        form={k: form[k] for k in form},
-        files={
-            name: UploadedFile(
+        return MockRequest(**common, body=body, form_error=f"the form is malformed ({exc})")
+    uploads = {}
+    for name, storage in files.items():
+        try:
+            uploads[name] = UploadedFile(
                 filename=storage.filename,
                 content_type=storage.mimetype or None,
                 data=storage.read(),
             )
-            for name, storage in files.items()
-        },
-    )
+        finally:
+            storage.close()  # werkzeug spools parts to temporary files: close them now
+    return MockRequest(**common, body=body, form={k: form[k] for k in form}, files=uploads)
 
 
 def _to_response(reply: Reply) -> Response:

@@ -7,7 +7,7 @@ must validate against that provider's response schema.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -36,11 +36,21 @@ def reply_problems(record: Record) -> list[str]:
     return [f"{record.method} {record.path} -> {p.format()}" for p in problems if p.is_error]
 
 
+def assert_replies_valid(server: MockServer) -> None:
+    problems = [p for r in server.simulator.journal.records() for p in reply_problems(r)]
+    assert not problems, "replies that break the response schemas:\n" + "\n".join(problems)
+
+
+@pytest.fixture
+def check_replies() -> Callable[[MockServer], None]:
+    """For tests that start their own server: call it on the server before it stops."""
+    return assert_replies_valid
+
+
 @pytest.fixture
 def mock(lipflow_mock: MockServer) -> Iterator[MockServer]:
     yield lipflow_mock
-    problems = [p for r in lipflow_mock.simulator.journal.records() for p in reply_problems(r)]
-    assert not problems, "replies that break the response schemas:\n" + "\n".join(problems)
+    assert_replies_valid(lipflow_mock)
 
 
 def records(mock: MockServer, **match: Any) -> list[Record]:
