@@ -11,11 +11,9 @@ import hashlib
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
-from lipflow import _yaml
-from lipflow._jsonschema import schema_problems
+from lipflow import _yaml, schemas
 from lipflow.errors import RecipeError
 from lipflow.problems import Location, PathPart, Problem, did_you_mean, has_errors
 
@@ -101,18 +99,6 @@ class Recipe:
         return os.path.dirname(os.path.abspath(self.file))
 
 
-@cache
-def _recipe_validator() -> Any:
-    import json
-
-    from jsonschema import Draft202012Validator
-
-    from lipflow._resources import schemas_dir
-
-    schema = json.loads((schemas_dir() / "recipe.schema.json").read_text(encoding="utf-8"))
-    return Draft202012Validator(schema)
-
-
 def load_recipe(path: str) -> Recipe:
     """Read, parse and check a recipe file; raise RecipeError with every problem found."""
     text = _yaml.read_text(path, max_bytes=MAX_RECIPE_BYTES)
@@ -138,8 +124,8 @@ def parse_recipe(text: str, file: str) -> tuple[Recipe | None, list[Problem]]:
                 code="not-a-mapping",
             ),
         ]
-    for problem in schema_problems(_recipe_validator(), data):
-        key = problem.code in ("unknown-key", "duplicate-key")
+    for problem in schemas.validate("recipe.schema.json", data):
+        key = problem.code == "unknown-property"
         problems.append(problem.at(smap.locate(problem.path, key=key)))
     if has_errors(problems):
         return None, problems

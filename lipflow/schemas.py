@@ -506,6 +506,11 @@ def _runware_response_problems(body: object) -> list[Problem]:
 # ---------------------------------------------------------------------------- messages
 
 
+def validate(schema: str, body: object, *, model: str | None = None) -> list[Problem]:
+    """Every way ``body`` breaks one schema (an ``$id`` or a path under schemas/), as Problems."""
+    return _validate(schema, body, model=model)
+
+
 def _validate(schema: str, body: object, *, model: str | None = None) -> list[Problem]:
     validator = validator_for(schema)
     problems: list[Problem] = []
@@ -755,12 +760,28 @@ def _either_problem(
     if branches and all(_is_pair(b) for b in branches):
         return _size_problem(error.instance, branches, path, source, model)
     if all("type" in b for b in branches):
-        what = schema.get("description") or " or ".join(str(b["type"]) for b in branches)
+        # The branch of the value's own type says best what is wrong with it ("not WxH").
+        same_type = [e for e in error.context if e.validator != "type"]
+        if same_type:
+            best = min(same_type, key=lambda e: len(e.relative_schema_path))
+            return _translate(best, model, schema)[0]
+        what = schema.get("description") or " or ".join(
+            dict.fromkeys(str(b["type"]) for b in branches)
+        )
         return Problem(
             message=f"{_show(error.instance)} is not {what}", path=path, code="type", source=source
         )
-    labels = " or ".join(_branch_label(b) for b in branches)
+    labels = (", " if len(branches) > 2 else " or ").join(_branch_label(b) for b in branches)
     if error.validator == "oneOf" and not error.context:
+        singles = [b["required"][0] for b in branches if len(b.get("required", ())) == 1]
+        if len(branches) > 2 and len(singles) == len(branches) and isinstance(error.instance, dict):
+            found = [name for name in singles if name in error.instance]
+            return Problem(
+                message=f"set only one of {', '.join(map(repr, singles))}; found {', '.join(map(repr, found))}",
+                path=path,
+                code="either-or",
+                source=source,
+            )
         return Problem(
             message=f"set either {labels}, not both", path=path, code="either-or", source=source
         )
