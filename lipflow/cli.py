@@ -97,9 +97,10 @@ def validate(recipes: tuple[str, ...], fmt: str) -> None:
     Exit 0 when valid (warnings allowed), 1 when any problem is an error, 2 when a file cannot be read.
     """
     from lipflow.planner import plan_file
+    from lipflow.problems import Problem
     from lipflow.reporters import report_problems
 
-    problems = []
+    problems: list[Problem] = []
     unreadable: list[InputError] = []
     for path in recipes:
         try:
@@ -108,8 +109,8 @@ def validate(recipes: tuple[str, ...], fmt: str) -> None:
             problems.extend(exc.problems)
         except InputError as exc:
             unreadable.append(exc)
-    for exc in unreadable:
-        click.echo(exc.format(), err=True)
+    for failure in unreadable:
+        click.echo(failure.format(), err=True)
     click.echo(report_problems(fmt, problems, recipes))
     if unreadable:
         sys.exit(InputError.exit_code)

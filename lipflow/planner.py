@@ -613,9 +613,14 @@ class _Planner:
             cost = replace(cost, assumptions=(*cost.assumptions, note))
             return cost, cost.usd, cost.usd
         ref = media.get(role)
-        duration = ref.duration if ref is not None else None
-        if duration is not None:
-            cost = charge(entry.id, **{f"{role}_seconds": duration})
+
+        def priced(seconds: float) -> Cost:
+            if role == "audio":
+                return charge(entry.id, audio_seconds=seconds)
+            return charge(entry.id, video_seconds=seconds)
+
+        if ref is not None and ref.duration is not None:
+            cost = priced(ref.duration)
             return cost, cost.usd, cost.usd
         limit = (entry.limits.get(role) or {}).get("max_seconds")
         name = ref.name if ref is not None else role
@@ -623,8 +628,7 @@ class _Planner:
             cost = charge(entry.id)
             note = f"the {role} duration of {name!r} is unknown and {entry.title} documents no maximum; declare duration: on the input"
             return replace(cost, assumptions=(note,)), None, None
-        high = charge(entry.id, **{f"{role}_seconds": float(limit)})
-        low = charge(entry.id, **{f"{role}_seconds": 1.0})
+        high, low = priced(float(limit)), priced(1.0)
         note = (
             f"the {role} duration of {name!r} is unknown, so it is priced at the documented "
             f"maximum of {limit} s as an upper bound (declare duration: to narrow it)"
