@@ -53,9 +53,20 @@ class MockHTTPServer(HTTPServer):
         if self.is_running():
             raise HTTPServerError("Server is already running")
         app = Request.application(self.application)  # type: ignore[arg-type]
-        self.server = make_server(
-            self.host, self.port, app, threaded=True, request_handler=_QuietHandler
-        )
+        # Bind here: werkzeug answers a port in use with sys.exit(1); an OSError is ours to report.
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as listener:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind((self.host, self.port))
+            listener.listen(128)
+            self.server = make_server(
+                self.host,
+                self.port,
+                app,
+                threaded=True,
+                request_handler=_QuietHandler,
+                fd=listener.fileno(),
+            )
         self.port = self.server.port
         self.server_thread = threading.Thread(
             target=self.thread_target, name="lipflow-mock-http", daemon=True
