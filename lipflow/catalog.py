@@ -14,8 +14,7 @@ from typing import Any
 import yaml
 
 from lipflow._resources import data_file
-from lipflow.errors import UsageError
-from lipflow.problems import did_you_mean
+from lipflow.problems import unknown_name
 
 __all__ = [
     "CAPABILITIES",
@@ -90,22 +89,13 @@ class Catalog:
         for entry in self.models:
             if entry.id == model_id:
                 return entry
-        ids = [m.id for m in self.models]
-        hint = did_you_mean(model_id, ids)
-        raise UsageError(
-            f"unknown model {model_id!r}; known: {', '.join(ids)}"
-            + (f"; did you mean {hint!r}?" if hint else "")
-        )
+        raise unknown_name("model", model_id, [m.id for m in self.models])
 
     def provider(self, name: str) -> ProviderEntry:
         try:
             return self.providers[name]
         except KeyError:
-            hint = did_you_mean(name, self.providers)
-            raise UsageError(
-                f"unknown provider {name!r}; known: {', '.join(sorted(self.providers))}"
-                + (f"; did you mean {hint!r}?" if hint else "")
-            ) from None
+            raise unknown_name("provider", name, sorted(self.providers)) from None
 
     def find(self, provider: str, model: str) -> ModelEntry | None:
         for entry in self.models:
@@ -174,9 +164,5 @@ def model_for(provider: str, model: str) -> ModelEntry:
     entry = catalog.find(provider, model)
     if entry is None:
         names = [m.model for m in catalog.models if m.provider == provider]
-        hint = did_you_mean(model, names)
-        raise UsageError(
-            f"{provider} has no model {model!r} in lipflow's catalog; known: {', '.join(names)}"
-            + (f"; did you mean {hint!r}?" if hint else "")
-        )
+        raise unknown_name(f"{provider} model", model, names)
     return entry

@@ -203,8 +203,7 @@ def check_request(provider: str, endpoint: str | None, method: str, fmt: str, fi
 def schema(name: str) -> None:
     """Print a JSON Schema: the recipe schema (default), or a provider schema like runware/getResponse."""
     from lipflow._resources import schemas_dir
-    from lipflow.errors import UsageError
-    from lipflow.problems import did_you_mean
+    from lipflow.problems import unknown_name
 
     root = schemas_dir()
     known = sorted(
@@ -214,11 +213,7 @@ def schema(name: str) -> None:
     )
     wanted = "recipe.schema" if name == "recipe" else name.removesuffix(".json")
     if wanted not in known:
-        hint = did_you_mean(wanted, known)
-        raise UsageError(
-            f"no schema {name!r}; schemas: recipe, {', '.join(k for k in known if k != 'recipe.schema')}"
-            + (f"; did you mean {hint!r}?" if hint else "")
-        )
+        raise unknown_name("schema", name, ["recipe", *(k for k in known if k != "recipe.schema")])
     click.echo((root / f"{wanted}.json").read_text(encoding="utf-8").rstrip())
 
 

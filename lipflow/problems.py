@@ -13,7 +13,17 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
-__all__ = ["Location", "Problem", "Severity", "did_you_mean", "format_path", "has_errors"]
+from lipflow.errors import UsageError
+
+__all__ = [
+    "Location",
+    "Problem",
+    "Severity",
+    "did_you_mean",
+    "format_path",
+    "has_errors",
+    "unknown_name",
+]
 
 PathPart = str | int
 
@@ -132,3 +142,13 @@ def did_you_mean(value: object, choices: Iterable[object], *, cutoff: float = 0.
 
 def has_errors(problems: Iterable[Problem]) -> bool:
     return any(p.is_error for p in problems)
+
+
+def unknown_name(kind: str, value: str, choices: Iterable[str]) -> UsageError:
+    """The error for a name lipflow does not know: the valid ones, and the nearest of them."""
+    known = list(choices)
+    hint = did_you_mean(value, known)
+    return UsageError(
+        f"unknown {kind} {value!r}; known: {', '.join(map(str, known))}"
+        + (f"; did you mean {hint!r}?" if hint else "")
+    )

@@ -10,8 +10,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from lipflow.errors import UsageError
-from lipflow.problems import Problem, did_you_mean
+from lipflow.problems import Problem, unknown_name
 
 __all__ = ["PROBLEM_REPORTERS", "format_plan_text", "report_problems"]
 
@@ -76,11 +75,7 @@ def report_problems(fmt: str, problems: Sequence[Problem], files: Sequence[str])
     try:
         reporter = PROBLEM_REPORTERS[fmt]
     except KeyError:
-        hint = did_you_mean(fmt, PROBLEM_REPORTERS)
-        raise UsageError(
-            f"unknown format {fmt!r}; formats: {', '.join(PROBLEM_REPORTERS)}"
-            + (f"; did you mean {hint!r}?" if hint else "")
-        ) from None
+        raise unknown_name("format", fmt, PROBLEM_REPORTERS) from None
     return reporter(problems, files)
 
 

@@ -28,7 +28,7 @@ from referencing import Registry, Resource
 from lipflow import checks
 from lipflow._resources import schemas_dir
 from lipflow.errors import UsageError
-from lipflow.problems import PathPart, Problem, did_you_mean
+from lipflow.problems import PathPart, Problem, did_you_mean, unknown_name
 
 __all__ = [
     "PROVIDERS",
@@ -177,15 +177,6 @@ def _index() -> dict[str, Any]:
     return index
 
 
-def _unknown(kind: str, value: str, choices: Sequence[str]) -> UsageError:
-    """A usage error naming the valid choices and the nearest one."""
-    hint = did_you_mean(value, choices)
-    return UsageError(
-        f"unknown {kind} {value!r}; known: {', '.join(choices)}"
-        + (f"; did you mean {hint!r}?" if hint else "")
-    )
-
-
 def _relpath(schema_id_or_relpath: str) -> str:
     docs = _documents()
     if schema_id_or_relpath in docs:
@@ -197,7 +188,7 @@ def _relpath(schema_id_or_relpath: str) -> str:
         rel = schema_id_or_relpath[len(_PREFIX) :]
         if rel in docs:
             return rel
-    raise _unknown("schema", schema_id_or_relpath, list(docs))
+    raise unknown_name("schema", schema_id_or_relpath, list(docs))
 
 
 def validator_for(schema_id_or_relpath: str) -> Validator:
@@ -274,7 +265,7 @@ def _endpoints(provider: str) -> tuple[Endpoint, ...]:
 def _known_provider(provider: str) -> str:
     if provider in PROVIDERS:
         return provider
-    raise _unknown("provider", provider, PROVIDERS)
+    raise unknown_name("provider", provider, PROVIDERS)
 
 
 def endpoints(provider: str) -> list[str]:
@@ -404,14 +395,14 @@ def _runware_task_entry(task_type: str) -> dict[str, Any]:
     if task_type in tasks:
         entry: dict[str, Any] = tasks[task_type]
         return entry
-    raise _unknown("Runware task type", task_type, sorted(tasks))
+    raise unknown_name("Runware task type", task_type, sorted(tasks))
 
 
 def _runware_model_schema(model: str) -> str:
     models: dict[str, str] = _index()["runware"]["tasks"]["videoInference"]["models"]
     if model in models:
         return models[model]
-    raise _unknown("Runware model", model, list(models))
+    raise unknown_name("Runware model", model, list(models))
 
 
 def _each_task(body: object, check: Any) -> list[Problem]:

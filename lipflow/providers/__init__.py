@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from lipflow.errors import UsageError
-from lipflow.problems import did_you_mean
+from lipflow.problems import unknown_name
 from lipflow.providers import pixverse, runware, wavespeed
 
 __all__ = ["PROVIDERS", "provider_module"]
@@ -18,8 +17,4 @@ def provider_module(name: str) -> ModuleType:
     try:
         return PROVIDERS[name]
     except KeyError:
-        hint = did_you_mean(name, PROVIDERS)
-        raise UsageError(
-            f"unknown provider {name!r}; known: {', '.join(PROVIDERS)}"
-            + (f"; did you mean {hint!r}?" if hint else "")
-        ) from None
+        raise unknown_name("provider", name, PROVIDERS) from None
