@@ -16,7 +16,9 @@ user needs to fix it, knows its exit code, and formats itself; the CLI only pres
         ├── ProviderRejected             the request was refused (validation, auth): do not retry
         ├── ProviderCapacity             429 / concurrency cap: nothing was created, retry later
         ├── ProviderUnavailable          not sent (connection refused): safe to retry
-        └── ProviderAmbiguous            the request may have created a job; never re-send blindly
+        ├── ProviderAmbiguous            the request may have created a job; never re-send blindly
+        ├── JobFailed                    the provider ran the job and it failed (moderation, generation)
+        └── OutputInvalid                a downloaded output is not the media the provider announced
 
 Foreign exceptions (httpx, yaml, jsonschema, OS errors) are translated at the boundary with
 ``raise ... from exc`` so nothing below the CLI leaks a traceback to a user.
@@ -34,7 +36,9 @@ __all__ = [
     "BudgetExceeded",
     "InputError",
     "Interrupted",
+    "JobFailed",
     "LipflowError",
+    "OutputInvalid",
     "PlanError",
     "ProviderAmbiguous",
     "ProviderCapacity",
@@ -165,3 +169,18 @@ class ProviderUnavailable(ProviderError):
 
 class ProviderAmbiguous(ProviderError):
     """The request went out but its fate is unknown; a job may exist and may be billed."""
+
+
+class JobFailed(ProviderError):
+    """The provider accepted the job and ran it, and it failed: ``reason`` is ``moderation`` or
+    ``generation``. Independent jobs go on; ``--resume`` submits the job again."""
+
+    def __init__(
+        self, message: str, *, provider: str, reason: str, code: str | None = None
+    ) -> None:
+        super().__init__(message, provider=provider, code=code)
+        self.reason = reason
+
+
+class OutputInvalid(ProviderError):
+    """A downloaded output is not what was announced (size, media type, empty); it is not kept."""

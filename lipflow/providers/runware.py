@@ -311,10 +311,17 @@ def _mine(items: list[Any], task_uuid: str) -> list[Any]:
 
 
 def upload_flow(
-    job: Job, role: str, data: bytes, *, base_url: str, key: str
+    job: Job,
+    role: str,
+    ref: MediaRef,
+    *,
+    data: bytes | None,
+    url: str | None = None,
+    base_url: str,
+    key: str,
 ) -> Flow[dict[str, Any]]:
     """Upload one local file with ``mediaStorage``; returns ``{"mediaUUID", "mediaURL"}``."""
-    task = media_task(job, role, base64.b64encode(data).decode("ascii"))
+    task = media_task(job, role, base64.b64encode(data or b"").decode("ascii"))
     response = yield _request(base_url, key, task)
     data_items, errors = _reply(response)
     for item in _mine(data_items, task["taskUUID"]):

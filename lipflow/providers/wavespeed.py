@@ -8,12 +8,28 @@ PROVIDERS.md §3 (S-WSLIP, D-WSRES, WS:api/client.py).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
+import httpx
+
+from lipflow.errors import JobFailed, ProviderAmbiguous, ProviderRejected
 from lipflow.jobs import Deferred, Job, MediaRef, PlannedRequest
 from lipflow.providers._common import REDACTED, content_type, deep_merge, file_name, step_output_url
+from lipflow.providers._wire import Finished, Flow, Submitted, classify_status, reply_json
 
-__all__ = ["API_PREFIX", "NAME", "plan_requests", "submit_body", "upload_ticket"]
+__all__ = [
+    "API_PREFIX",
+    "NAME",
+    "deferred_values",
+    "needs_upload",
+    "plan_requests",
+    "poll_flow",
+    "submit_body",
+    "submit_flow",
+    "upload_flow",
+    "upload_ticket",
+]
 
 NAME = "wavespeed"
 API_PREFIX = "/api/v3"
@@ -105,3 +121,103 @@ ORIGINS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("video",): ("lipsync", "video"),
     ("audio",): ("lipsync", "audio"),
 }
+
+
+# ---------------------------------------------------------------------------------- run time
+# Flows the runner drives (see lipflow.providers._wire). Replies are ``{code, message, data}``;
+# a failed prediction is still HTTP 200 with ``data.status: "failed"`` (D-WSRES).
+
+_RUNNING = frozenset({"created", "processing", "queued", "pending"})
+_MODERATION_WORDS = ("nsfw", "moderation", "safety")
+
+
+def needs_upload(ref: MediaRef) -> bool:
+    """Local files go up through the ticket + PUT upload; URLs and step outputs are sent as they are."""
+    return ref.origin == "file"
+
+
+def deferred_values(job: Job) -> dict[str, Any]:
+    """What each media role of ``job`` sends, with run-time values as Deferreds to resolve."""
+    return {role: _placed(role, ref) for role, ref in job.media.items()}
+
+
+def _data(response: httpx.Response) -> dict[str, Any]:
+    doc = reply_json(response, NAME)
+    message = str(doc.get("message") or "") if isinstance(doc, dict) else ""
+    bad = classify_status(response, NAME, message)
+    if bad is not None:
+        raise bad
+    if not isinstance(doc, dict) or not isinstance(doc.get("data"), dict):
+        raise ProviderAmbiguous(
+            "the reply has no data object", provider=NAME, status=response.status_code
+        )
+    code = doc.get("code")
+    if isinstance(code, int) and code != 200:
+        bad = classify_status(httpx.Response(code), NAME, message, code=str(code))
+        raise bad or ProviderRejected(message or "request refused", provider=NAME, code=str(code))
+    return dict(doc["data"])
+
+
+def upload_flow(
+    job: Job,
+    role: str,
+    ref: MediaRef,
+    *,
+    data: bytes | None,
+    url: str | None = None,
+    base_url: str,
+    key: str,
+) -> Flow[dict[str, Any]]:
+    """The SDK's upload: a ticket from /media/uploads, then a PUT of the bytes to the URL it names."""
+    data = data or b""
+    ticket = upload_ticket(replace(ref, size_bytes=len(data)))
+    answer = _data(
+        (yield httpx.Request("POST", base_url + UPLOAD_PATH, headers=headers(key), json=ticket))
+    )
+    upload = answer.get("upload") if isinstance(answer.get("upload"), dict) else {}
+    put_url, download_url = upload.get("url"), answer.get("download_url")
+    if not isinstance(put_url, str) or not isinstance(download_url, str):
+        raise ProviderAmbiguous("upload ticket names no upload URL or download_url", provider=NAME)
+    put_headers = upload.get("headers") if isinstance(upload.get("headers"), dict) else {}
+    put = yield httpx.Request(
+        str(upload.get("method") or "PUT"),
+        put_url,
+        headers={str(k): str(v) for k, v in put_headers.items()},
+        content=data,
+    )
+    bad = classify_status(put, NAME, f"upload PUT answered HTTP {put.status_code}")
+    if bad is not None:
+        raise bad
+    return {"download_url": download_url}
+
+
+def submit_flow(job: Job, values: Mapping[str, Any], *, base_url: str, key: str) -> Flow[Submitted]:
+    """POST the model's body; returns the prediction id."""
+    request = httpx.Request(
+        "POST", base_url + submit_path(job), headers=headers(key), json=submit_body(job, values)
+    )
+    data = _data((yield request))
+    if not isinstance(data.get("id"), str) or not data["id"]:
+        raise ProviderAmbiguous("submit answered without a prediction id", provider=NAME)
+    return Submitted(provider_job_id=data["id"])
+
+
+def poll_flow(job: Job, provider_job_id: str, *, base_url: str, key: str) -> Flow[Finished]:
+    """GET the prediction's result: completed with outputs, failed with its error, or running."""
+    request = httpx.Request(
+        "GET",
+        base_url + RESULT_PATH.format(id=provider_job_id),
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    data = _data((yield request))
+    status = str(data.get("status") or "")
+    if status == "completed":
+        outputs = tuple(str(o) for o in data.get("outputs") or () if isinstance(o, str) and o)
+        if not outputs:
+            raise ProviderAmbiguous("completed without outputs", provider=NAME)
+        return Finished(done=True, outputs=outputs)
+    if status in _RUNNING:
+        return Finished(done=False)
+    error = str(data.get("error") or f"prediction ended with status {status!r}")
+    reason = "moderation" if any(w in error.lower() for w in _MODERATION_WORDS) else "generation"
+    raise JobFailed(error, provider=NAME, reason=reason, code=status or None)

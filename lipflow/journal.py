@@ -1,0 +1,404 @@
+"""The run journal: what the runner has done, written down before the next network step.
+
+A run must never lose a result or pay twice, even if it is killed with ``kill -9`` at any
+instant, so every fact goes to disk before the runner acts on it: the intent to submit (with the
+taskUUID Runware will get) before the submit leaves, the provider's job id as soon as it is
+known, every state change, every upload and output. ``--resume`` (or any later run into the
+same out directory) reads it back and carries on from there.
+
+It is SQLite from the standard library in WAL mode, one transaction per fact, committed before
+the call returns. ``synchronous=NORMAL`` is durable against the process dying (what ``kill -9``
+does: committed WAL frames are in the OS's hands); only a power cut could lose the last
+transactions, which costs a fsync per write to rule out and is not what this file guards.
+
+Tables (``lipflow_journal`` schema version 1)::
+
+    meta      key -> value: recipe file, recipe digest, schema version
+    jobs      one row per planned job: state, submit attempt, taskUUID of that attempt,
+              provider job id, estimated and reported cost, last error class and message
+    attempts  every submit intent: job, attempt, taskUUID, provider job id once known
+    uploads   job, media role -> what the provider returned for the upload (JSON)
+    outputs   job, index -> provider URL, file path, size and duration once downloaded
+    events    an append-only log of every state change, with its detail
+
+Job states: ``pending`` (nothing sent), ``submitting`` (intent written; the submit may be out),
+``submitted`` (the provider has the job), ``downloading`` (done at the provider; outputs known),
+``done`` (every output on disk), ``failed``, ``ambiguous`` (a submit whose fate is unknown and
+that must not be re-sent blindly), ``blocked`` (an upstream job did not finish).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lipflow.errors import InputError
+
+__all__ = ["JOURNAL_NAME", "STATES", "JobRecord", "Journal", "OutputRecord"]
+
+JOURNAL_NAME = "lipflow-journal.sqlite"
+SCHEMA_VERSION = "1"
+STATES = (
+    "pending",
+    "submitting",
+    "submitted",
+    "downloading",
+    "done",
+    "failed",
+    "ambiguous",
+    "blocked",
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempt INTEGER NOT NULL DEFAULT 0,
+    task_uuid TEXT,
+    provider_job_id TEXT,
+    estimated_usd REAL,
+    reported_usd REAL,
+    reported_credits INTEGER,
+    error_class TEXT,
+    error TEXT,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS attempts (
+    job_id TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    task_uuid TEXT,
+    provider_job_id TEXT,
+    at REAL NOT NULL,
+    PRIMARY KEY (job_id, attempt)
+);
+CREATE TABLE IF NOT EXISTS uploads (
+    job_id TEXT NOT NULL,
+    role TEXT NOT NULL,
+    value TEXT NOT NULL,
+    at REAL NOT NULL,
+    PRIMARY KEY (job_id, role)
+);
+CREATE TABLE IF NOT EXISTS outputs (
+    job_id TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    url TEXT NOT NULL,
+    expected_size INTEGER,
+    path TEXT,
+    size_bytes INTEGER,
+    duration_s REAL,
+    PRIMARY KEY (job_id, idx)
+);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at REAL NOT NULL,
+    job_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    detail TEXT
+);
+"""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutputRecord:
+    """One output of a job: where the provider serves it and, once downloaded, where it is."""
+
+    idx: int
+    url: str
+    expected_size: int | None = None
+    path: str | None = None
+    size_bytes: int | None = None
+    duration_s: float | None = None
+
+    def intact(self) -> bool:
+        """Downloaded, and the file is still there at the size it was written with."""
+        if self.path is None or self.size_bytes is None:
+            return False
+        try:
+            return os.stat(self.path).st_size == self.size_bytes
+        except OSError:
+            return False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "path": self.path,
+            "size_bytes": self.size_bytes,
+            "duration_s": self.duration_s,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobRecord:
+    """A job as the journal knows it."""
+
+    id: str
+    provider: str
+    model: str
+    state: str
+    attempt: int = 0
+    task_uuid: str | None = None
+    provider_job_id: str | None = None
+    estimated_usd: float | None = None
+    reported_usd: float | None = None
+    reported_credits: int | None = None
+    error_class: str | None = None
+    error: str | None = None
+    outputs: tuple[OutputRecord, ...] = field(default_factory=tuple)
+
+
+class Journal:
+    """One run's journal file; every method commits before it returns."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise InputError(f"cannot open the run journal: {exc}", path=str(self.path)) from exc
+        if self.meta("schema") is None:
+            self.set_meta("schema", SCHEMA_VERSION)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- meta ------------------------------------------------------------------------------
+    def meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    # -- jobs ------------------------------------------------------------------------------
+    def add_jobs(self, rows: Iterable[tuple[str, str, str, float | None]]) -> None:
+        """Add planned jobs (id, provider, model, estimated USD) not yet in the journal as pending."""
+        now = time.time()
+        with self._transaction():
+            self._db.executemany(
+                "INSERT OR IGNORE INTO jobs (id, provider, model, state, estimated_usd, updated_at) "
+                "VALUES (?, ?, ?, 'pending', ?, ?)",
+                [(*row, now) for row in rows],
+            )
+
+    def jobs(self) -> dict[str, JobRecord]:
+        outputs: dict[str, list[OutputRecord]] = {}
+        for row in self._db.execute(
+            "SELECT job_id, idx, url, expected_size, path, size_bytes, duration_s "
+            "FROM outputs ORDER BY job_id, idx"
+        ):
+            outputs.setdefault(row[0], []).append(
+                OutputRecord(
+                    idx=row[1],
+                    url=row[2],
+                    expected_size=row[3],
+                    path=row[4],
+                    size_bytes=row[5],
+                    duration_s=row[6],
+                )
+            )
+        out = {}
+        for row in self._db.execute(
+            "SELECT id, provider, model, state, attempt, task_uuid, provider_job_id, estimated_usd, "
+            "reported_usd, reported_credits, error_class, error FROM jobs"
+        ):
+            out[row[0]] = JobRecord(
+                id=row[0],
+                provider=row[1],
+                model=row[2],
+                state=row[3],
+                attempt=row[4],
+                task_uuid=row[5],
+                provider_job_id=row[6],
+                estimated_usd=row[7],
+                reported_usd=row[8],
+                reported_credits=row[9],
+                error_class=row[10],
+                error=row[11],
+                outputs=tuple(outputs.get(row[0], ())),
+            )
+        return out
+
+    def job(self, job_id: str) -> JobRecord:
+        return self.jobs()[job_id]
+
+    def set_state(
+        self,
+        job_id: str,
+        state: str,
+        *,
+        detail: str | None = None,
+        error_class: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Move a job to ``state``; an error class and message replace the last ones (None clears)."""
+        assert state in STATES, state
+        now = time.time()
+        with self._transaction():
+            self._db.execute(
+                "UPDATE jobs SET state = ?, error_class = ?, error = ?, updated_at = ? WHERE id = ?",
+                (state, error_class, error, now, job_id),
+            )
+            self._event(now, job_id, state, detail or error)
+
+    def note(self, job_id: str, detail: str) -> None:
+        """Log something that happened to a job without changing its state (a retry, a wait)."""
+        now = time.time()
+        with self._transaction():
+            row = self._db.execute("SELECT state FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            self._event(now, job_id, row[0] if row else "?", detail)
+
+    def record_intent(self, job_id: str, attempt: int, task_uuid: str | None) -> None:
+        """Before a submit leaves: which attempt, and the taskUUID it carries (Runware)."""
+        now = time.time()
+        with self._transaction():
+            self._db.execute(
+                "UPDATE jobs SET state = 'submitting', attempt = ?, task_uuid = ?, "
+                "provider_job_id = NULL, error_class = NULL, error = NULL, updated_at = ? "
+                "WHERE id = ?",
+                (attempt, task_uuid, now, job_id),
+            )
+            self._db.execute(
+                "INSERT OR REPLACE INTO attempts (job_id, attempt, task_uuid, at) VALUES (?, ?, ?, ?)",
+                (job_id, attempt, task_uuid, now),
+            )
+            self._db.execute("DELETE FROM outputs WHERE job_id = ?", (job_id,))
+            self._event(now, job_id, "submitting", f"attempt {attempt}")
+
+    def record_submitted(
+        self,
+        job_id: str,
+        provider_job_id: str,
+        *,
+        reported_usd: float | None = None,
+        reported_credits: int | None = None,
+        detail: str | None = None,
+    ) -> None:
+        """The provider has the job: its id, and any cost it reported on submit."""
+        now = time.time()
+        with self._transaction():
+            self._db.execute(
+                "UPDATE jobs SET state = 'submitted', provider_job_id = ?, "
+                "reported_usd = COALESCE(?, reported_usd), "
+                "reported_credits = COALESCE(?, reported_credits), "
+                "error_class = NULL, error = NULL, updated_at = ? WHERE id = ?",
+                (provider_job_id, reported_usd, reported_credits, now, job_id),
+            )
+            self._db.execute(
+                "UPDATE attempts SET provider_job_id = ? WHERE job_id = ? AND attempt = "
+                "(SELECT attempt FROM jobs WHERE id = ?)",
+                (provider_job_id, job_id, job_id),
+            )
+            self._event(now, job_id, "submitted", detail or f"provider job {provider_job_id}")
+
+    def record_outputs(
+        self,
+        job_id: str,
+        urls: Iterable[str],
+        sizes: Iterable[int | None] = (),
+        *,
+        reported_usd: float | None = None,
+    ) -> None:
+        """The provider finished the job: its output URLs (and sizes, cost) before any download."""
+        now = time.time()
+        urls, sizes = list(urls), list(sizes)
+        sizes += [None] * (len(urls) - len(sizes))
+        with self._transaction():
+            self._db.execute("DELETE FROM outputs WHERE job_id = ?", (job_id,))
+            self._db.executemany(
+                "INSERT INTO outputs (job_id, idx, url, expected_size) VALUES (?, ?, ?, ?)",
+                [
+                    (job_id, i, url, size)
+                    for i, (url, size) in enumerate(zip(urls, sizes, strict=True))
+                ],
+            )
+            self._db.execute(
+                "UPDATE jobs SET state = 'downloading', reported_usd = COALESCE(?, reported_usd), "
+                "error_class = NULL, error = NULL, updated_at = ? WHERE id = ?",
+                (reported_usd, now, job_id),
+            )
+            self._event(now, job_id, "downloading", f"{len(urls)} output(s)")
+
+    def record_file(
+        self, job_id: str, idx: int, path: str, size_bytes: int, duration_s: float | None
+    ) -> None:
+        """One output is on disk (renamed into place) at ``path``."""
+        with self._transaction():
+            self._db.execute(
+                "UPDATE outputs SET path = ?, size_bytes = ?, duration_s = ? "
+                "WHERE job_id = ? AND idx = ?",
+                (path, size_bytes, duration_s, job_id, idx),
+            )
+            self._event(time.time(), job_id, "downloading", f"output {idx} saved to {path}")
+
+    def record_upload(self, job_id: str, role: str, value: Mapping[str, Any]) -> None:
+        with self._transaction():
+            self._db.execute(
+                "INSERT OR REPLACE INTO uploads (job_id, role, value, at) VALUES (?, ?, ?, ?)",
+                (job_id, role, json.dumps(dict(value)), time.time()),
+            )
+
+    def uploads(self, job_id: str) -> dict[str, dict[str, Any]]:
+        return {
+            role: json.loads(value)
+            for role, value in self._db.execute(
+                "SELECT role, value FROM uploads WHERE job_id = ?", (job_id,)
+            )
+        }
+
+    def events(self, job_id: str | None = None) -> list[tuple[float, str, str, str | None]]:
+        """The log, oldest first: (time, job id, state, detail)."""
+        sql = "SELECT at, job_id, state, detail FROM events"
+        args: tuple[Any, ...] = ()
+        if job_id is not None:
+            sql, args = sql + " WHERE job_id = ?", (job_id,)
+        return [tuple(row) for row in self._db.execute(sql + " ORDER BY seq", args)]  # type: ignore[misc]
+
+    def attempts(self, job_id: str) -> list[tuple[int, str | None, str | None]]:
+        """Every submit intent of a job: (attempt, taskUUID, provider job id)."""
+        return [
+            (row[0], row[1], row[2])
+            for row in self._db.execute(
+                "SELECT attempt, task_uuid, provider_job_id FROM attempts WHERE job_id = ? "
+                "ORDER BY attempt",
+                (job_id,),
+            )
+        ]
+
+    # -- plumbing --------------------------------------------------------------------------
+    def _event(self, at: float, job_id: str, state: str, detail: str | None) -> None:
+        self._db.execute(
+            "INSERT INTO events (at, job_id, state, detail) VALUES (?, ?, ?, ?)",
+            (at, job_id, state, detail),
+        )
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error): one fact, all or nothing."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
