@@ -290,30 +290,25 @@ class _Planner:
                 f"input {ref!r} is {inp.kind}, but {kind} is wanted here", path, job=job_id
             )
             return None
+        duration, size = inp.duration, inp.size_bytes
+        origin: str
+        value: str | int
         if inp.media_id is not None:
-            return MediaRef(
-                name=ref,
-                kind=kind,
-                origin="media_id",
-                value=inp.media_id,
-                provider=inp.provider,
-                duration=inp.duration,
-                size_bytes=inp.size_bytes,
-            )
-        if inp.is_url:
-            assert inp.source is not None
-            return MediaRef(
-                name=ref,
-                kind=kind,
-                origin="url",
-                value=inp.source,
-                duration=inp.duration,
-                size_bytes=inp.size_bytes,
-            )
-        duration, size = self._probe(inp)
-        assert inp.path is not None
+            origin, value = "media_id", inp.media_id
+        elif inp.source is not None and inp.is_url:
+            origin, value = "url", inp.source
+        else:
+            assert inp.path is not None
+            origin, value = "file", inp.path
+            duration, size = self._probe(inp)
         return MediaRef(
-            name=ref, kind=kind, origin="file", value=inp.path, duration=duration, size_bytes=size
+            name=ref,
+            kind=kind,
+            origin=origin,
+            value=value,
+            provider=inp.provider,
+            duration=duration,
+            size_bytes=size,
         )
 
     # -- steps -----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from lipflow.catalog import ModelEntry, Price, load_catalog
+from lipflow.catalog import Price, load_catalog
 
 __all__ = ["Cost", "charge", "estimate_tts_seconds"]
 
@@ -73,7 +73,7 @@ def charge(
     if price is None:
         return Cost(usd=None, basis=f"{entry.title}: the provider's docs give no price")
     if tts_text is not None and price.tts_credits is not None and price.tts_per_utf8_bytes:
-        return _tts_credits_cost(entry, price, tts_text)
+        return _tts_credits_cost(price, tts_text)
 
     assumptions: list[str] = []
     seconds = audio_seconds if price.of == "audio" else video_seconds
@@ -99,18 +99,8 @@ def charge(
         quantity, unit_name = f"{units:g} blocks of {price.per_seconds:g} s of {price.of}", "block"
     if price.credits is not None:
         credits = math.ceil(units * price.credits - 1e-9)
-        usd = credits * price.usd_per_credit if price.usd_per_credit else None
-        basis = f"{quantity} x {price.credits} credits/{unit_name} = {credits} credits" + (
-            f" x ${price.usd_per_credit:g}/credit = ${usd:.4f}" if usd is not None else ""
-        )
-        return Cost(
-            usd=usd,
-            credits=credits,
-            basis=basis,
-            source=price.source,
-            as_of=price.as_of,
-            assumptions=tuple(assumptions),
-        )
+        basis = f"{quantity} x {price.credits} credits/{unit_name} = {credits} credits"
+        return _in_credits(price, credits, basis, tuple(assumptions))
     assert price.usd is not None  # a catalog price has usd or credits
     usd = units * price.usd
     basis = f"{quantity} x ${price.usd:g}/{unit_name} = ${usd:.4f}"
@@ -119,23 +109,29 @@ def charge(
     )
 
 
-def _tts_credits_cost(entry: ModelEntry, price: Price, text: str) -> Cost:
+def _tts_credits_cost(price: Price, text: str) -> Cost:
     """PixVerse bills TTS lip sync by the script's UTF-8 bytes, not by seconds (D-PVPRICE)."""
     assert price.tts_credits is not None and price.tts_per_utf8_bytes is not None
     size = len(text.encode("utf-8"))
     blocks = math.ceil(size / price.tts_per_utf8_bytes)
     credits = blocks * price.tts_credits
-    usd = credits * price.usd_per_credit if price.usd_per_credit else None
     basis = (
         f"{size} UTF-8 bytes of script = {blocks} x {price.tts_per_utf8_bytes}-byte blocks"
         f" x {price.tts_credits} credits = {credits} credits"
-        + (f" x ${price.usd_per_credit:g}/credit = ${usd:.4f}" if usd is not None else "")
     )
     assumptions = (
         (f"partial blocks are billed whole ({size / price.tts_per_utf8_bytes:.2f} -> {blocks})",)
         if size % price.tts_per_utf8_bytes
         else ()
     )
+    return _in_credits(price, credits, basis, assumptions)
+
+
+def _in_credits(price: Price, credits: int, basis: str, assumptions: tuple[str, ...]) -> Cost:
+    """A cost billed in credits, converted to USD at the documented credit value."""
+    usd = credits * price.usd_per_credit if price.usd_per_credit else None
+    if usd is not None:
+        basis += f" x ${price.usd_per_credit:g}/credit = ${usd:.4f}"
     return Cost(
         usd=usd,
         credits=credits,
