@@ -52,7 +52,7 @@ class MockHTTPServer(HTTPServer):
         # As HTTPServer.start, with a request handler that does not log every request to stderr.
         if self.is_running():
             raise HTTPServerError("Server is already running")
-        app = Request.application(self.application)  # type: ignore[arg-type]
+        app = Request.application(self.application)
         # Bind here: werkzeug answers a port in use with sys.exit(1); an OSError is ours to report.
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         with socket.socket(family, socket.SOCK_STREAM) as listener:

@@ -236,6 +236,11 @@ def _problems(task: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _object(value: Any) -> Mapping[str, Any]:
+    """``value`` if it is a JSON object, else an empty one (the schemas already said why)."""
+    return value if isinstance(value, Mapping) else {}
+
+
 def _first(value: Any) -> Any:
     return value[0] if isinstance(value, list) and value else value
 
@@ -266,7 +271,7 @@ def _video_inference(
             _error("invalidModel", f"Model {model!r} is not served here.", task, parameter="model")
         )
         return
-    inputs = task.get("inputs") if isinstance(task.get("inputs"), Mapping) else {}
+    inputs = _object(task.get("inputs"))
     video_refs = {
         "inputs.video": inputs.get("video"),
         "inputs.referenceVideos[0]": _first(inputs.get("referenceVideos")),
@@ -286,7 +291,7 @@ def _video_inference(
         errors.append(_error("rateLimitExceeded", "Too many tasks in progress; retry later.", task))
         return
 
-    speech = task.get("speech") if isinstance(task.get("speech"), Mapping) else {}
+    speech = _object(task.get("speech"))
     text = speech.get("text") if isinstance(speech.get("text"), str) else None
     width, height = 64, 64
     if "video.text" in entry.capabilities:  # a PixVerse video model: the asked length and shape
@@ -349,13 +354,15 @@ def _lipsync_seconds(
 ) -> tuple[float, str]:
     if audio is not None and audio.duration_s:
         return audio.duration_s, "the audio's duration"
-    sync = (task.get("providerSettings") or {}).get("sync") or {}
-    segments = sync.get("segments") if isinstance(sync, Mapping) else None
+    segments = _object(_object(task.get("providerSettings")).get("sync")).get("segments")
     if isinstance(segments, list) and segments and video is not None and video.duration_s:
         return video.duration_s, "the video's duration (segments keep the rest of the video)"
     if isinstance(segments, list) and segments:
-        ends = [s.get("endTime") for s in segments if isinstance(s, Mapping)]
-        ends = [float(e) for e in ends if isinstance(e, int | float)]
+        ends = [
+            float(s["endTime"])
+            for s in segments
+            if isinstance(s, Mapping) and isinstance(s.get("endTime"), int | float)
+        ]
         if ends:
             return max(ends), "the last segment's end"
     if video is not None and video.duration_s:

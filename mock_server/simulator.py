@@ -20,7 +20,7 @@ import re
 import threading
 import traceback
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from lipflow.errors import UsageError
@@ -46,7 +46,11 @@ __all__ = ["DEFAULT_MAX_BODY_BYTES", "Simulator"]
 # data URI add a third on top. Bodies above this cap are refused with 413 unread.
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
 
-_PROVIDERS = {"runware": runware, "pixverse": pixverse, "wavespeed": wavespeed}
+_FAULT_REPLIES: dict[str, Callable[[Call, int, str], Reply]] = {
+    "runware": runware.fault_reply,
+    "pixverse": pixverse.fault_reply,
+    "wavespeed": wavespeed.fault_reply,
+}
 _POLL_PARAMS = ("id", "video_id")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
@@ -90,7 +94,9 @@ class Simulator:
         self._trace_ids: set[str] = set()
         self.pixverse_media: dict[int, MediaItem] = {}
         self._lock = threading.RLock()
-        self._rng = random.Random(seed if seed is not None else int.from_bytes(os.urandom(8)))
+        self._rng = random.Random(
+            seed if seed is not None else int.from_bytes(os.urandom(8), "big")
+        )
         self._routes: tuple[Route, ...] = (
             *runware.ROUTES,
             *pixverse.ROUTES,
@@ -356,7 +362,7 @@ class Simulator:
             if retry_after is not None:
                 reply.headers["Retry-After"] = _retry_after(retry_after)
             return reply
-        reply = _PROVIDERS[provider].fault_reply(call, status, message)
+        reply = _FAULT_REPLIES[provider](call, status, message)
         if retry_after is not None:
             reply.headers["Retry-After"] = _retry_after(retry_after)
         return reply
