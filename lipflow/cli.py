@@ -5,8 +5,11 @@ with its own code; anything else is reported as a bug in one line (``LIPFLOW_DEB
 traceback). Heavy modules are imported inside commands so ``lipflow --version`` starts fast.
 
 Exit codes: 0 success; 1 invalid recipe or request, or a plan with errors; 2 usage or unreadable
-input; 3 over budget or unpriced work refused; 4 some jobs failed; 5 provider error; 70 internal
-error; 130 interrupted.
+input (for ``run``: a missing API key variable, a changed recipe behind a saved plan, an out
+directory holding another run); 3 over budget or unpriced work refused (nothing was submitted);
+4 some jobs of a run failed or are ambiguous (the report says which; ``--resume`` retries them);
+5 provider error; 70 internal error; 130 interrupted (``run``: the journal is settled and the
+report prints the ``--resume`` command).
 """
 
 from __future__ import annotations
@@ -215,6 +218,102 @@ def schema(name: str) -> None:
     if wanted not in known:
         raise unknown_name("schema", name, ["recipe", *(k for k in known if k != "recipe.schema")])
     click.echo((root / f"{wanted}.json").read_text(encoding="utf-8").rstrip())
+
+
+@cli.command()
+@click.argument("source", metavar="RECIPE|PLAN.json")
+@click.option("--mock", "use_mock", is_flag=True, help="Run against the bundled mock: no keys, no network, no bills.")
+@click.option("--out", "out_dir", metavar="DIR", help="Out directory: outputs and the run journal. [default: runs/NAME, runs/NAME.mock with --mock]")
+@click.option("--resume", is_flag=True, help="Continue the run journaled in --out (running into it again does the same; this insists it exists).")
+@click.option("--concurrency", type=click.IntRange(1, 10_000), default=8, show_default=True, help="Jobs in flight at once.")
+@click.option("--provider-concurrency", "provider_limits", multiple=True, metavar="PROVIDER=N", help="Jobs in flight at one provider, e.g. runware=4 (repeatable).")
+@click.option("--budget", type=click.FloatRange(min=0), help="USD the plan's estimate may reach (default: the recipe's budget).")
+@click.option("--allow-unpriced", is_flag=True, help="Run jobs the providers' docs give no price for.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before submitting paid jobs.")
+@click.option("--format", "fmt", type=FORMAT_TEXT_JSON, default="text", show_default=True, help="json prints the run report on stdout.")
+@click.option("--resubmit-ambiguous", is_flag=True, help="Submit again the PixVerse/WaveSpeed jobs whose earlier submit may or may not have reached the provider (this may pay twice).")
+@_presenting_errors
+def run(
+    source: str,
+    use_mock: bool,
+    out_dir: str | None,
+    resume: bool,
+    concurrency: int,
+    provider_limits: tuple[str, ...],
+    budget: float | None,
+    allow_unpriced: bool,
+    yes: bool,
+    fmt: str,
+    resubmit_ambiguous: bool,
+) -> None:
+    """Run a recipe or a saved plan to finished media files: upload, submit, poll, download.
+
+    Every step is journaled in the out directory first, so a run that is interrupted, killed or
+    failed is continued with --resume without paying for any job twice. Exit 0 when every job is
+    done, 3 over budget, 4 when some jobs failed or are ambiguous, 130 interrupted.
+    """
+    import contextlib
+
+    from lipflow.errors import Interrupted, RunFailed
+    from lipflow.progress import progress_for
+    from lipflow.runner import (
+        BudgetCheck,
+        RunSettings,
+        build_plan,
+        execute,
+        keys_from_env,
+        provider_limits_from,
+    )
+
+    the_plan = build_plan(source)
+    limits = provider_limits_from(provider_limits)
+    used = sorted({job.provider for job in the_plan.jobs})
+    stem = the_plan.recipe_name or Path(the_plan.recipe_file).stem
+    out = Path(out_dir or os.path.join("runs", f"{stem}.mock" if use_mock else stem))
+    with contextlib.ExitStack() as stack:
+        if use_mock:
+            from mock_server import MockServer
+
+            server = stack.enter_context(MockServer())
+            urls = {"runware": server.urls.runware, "pixverse": server.urls.pixverse, "wavespeed": server.urls.wavespeed}
+            keys = {name: "lipflow-mock-key" for name in urls}
+        else:
+            from lipflow.planner import base_urls
+
+            urls = base_urls(os.environ)
+            keys = keys_from_env(used, os.environ)
+        settings = RunSettings(
+            out_dir=out,
+            base_urls=urls,
+            keys=keys,
+            concurrency=concurrency,
+            provider_concurrency=limits,
+            budget=budget,
+            allow_unpriced=allow_unpriced,
+            resume=resume,
+            resubmit_ambiguous=resubmit_ambiguous,
+            target="mock" if use_mock else "live",
+        )
+        if not (yes or use_mock) and sys.stdin.isatty():
+            check = BudgetCheck.of(the_plan, settings)
+            check.enforce(allow_unpriced=allow_unpriced)
+            click.echo(check.breakdown(), err=True)
+            if not click.confirm(f"Submit up to {len(the_plan.jobs)} job(s) to {', '.join(used)}?", err=True):
+                raise click.exceptions.Exit(1)
+        progress = progress_for(sys.stderr)
+        try:
+            report = execute(the_plan, settings, observer=progress)
+        finally:
+            progress.close()
+    if fmt == "json":
+        click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(report.format_text())
+    if report.interrupted:
+        raise Interrupted(f"interrupted; the journal is settled. Resume with: {report.resume_command()}")
+    if not report.ok:
+        counts = ", ".join(f"{n} {state}" for state, n in sorted(report.counts().items()) if state != "done")
+        raise RunFailed(f"{counts} of {len(report.jobs)} job(s); resume with: {report.resume_command()}")
 
 
 @cli.group()

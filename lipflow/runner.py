@@ -72,9 +72,12 @@ __all__ = [
     "RunSettings",
     "Runner",
     "Secrets",
+    "build_plan",
+    "execute",
     "keys_from_env",
     "load_saved_plan",
     "poll_delays",
+    "provider_limits_from",
 ]
 
 T = TypeVar("T")
@@ -169,6 +172,35 @@ def load_saved_plan(path: str) -> RunPlan:
     return plan
 
 
+def build_plan(source: str) -> RunPlan:
+    """The plan to run: a saved plan (``*.json``) checked against its recipe, or a recipe planned now."""
+    if source.endswith(".json"):
+        return load_saved_plan(source)
+    from lipflow.errors import PlanError
+    from lipflow.planner import plan_file
+
+    plan = plan_file(source)
+    if not plan.ok:
+        raise PlanError(
+            f"{source}: the plan has errors; see `lipflow plan {source}`", plan.problems
+        )
+    return RunPlan.from_plan(plan)
+
+
+def provider_limits_from(values: Sequence[str]) -> dict[str, int]:
+    """``["runware=4", ...]`` as ``{"runware": 4}``; a bad entry is a UsageError saying why."""
+    limits: dict[str, int] = {}
+    for value in values:
+        name, sep, number = value.partition("=")
+        if not sep or not number.strip().isdigit() or int(number) < 1:
+            raise UsageError(
+                f"--provider-concurrency {value!r}: write PROVIDER=N with N >= 1, e.g. runware=4"
+            )
+        provider_module(name.strip())  # an unknown name lists the known ones
+        limits[name.strip()] = int(number)
+    return limits
+
+
 # ---------------------------------------------------------------------------------- settings
 
 
@@ -257,6 +289,7 @@ class RunSettings:
     allow_unpriced: bool = False
     resume: bool = False  # insist on an existing journal
     resubmit_ambiguous: bool = False
+    target: str = "live"  # "mock" for --mock; a journal is only resumed against the same target
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
@@ -272,6 +305,18 @@ class BudgetCheck:
     per_step: Mapping[str, float]
     per_provider: Mapping[str, float]
     unpriced: tuple[str, ...]
+
+    @classmethod
+    def of(cls, plan: RunPlan, settings: RunSettings) -> BudgetCheck:
+        """The plan's estimate against ``settings.budget``, else the recipe's budget."""
+        totals = plan.totals()
+        return cls(
+            estimate_usd=totals["usd"],
+            budget_usd=settings.budget if settings.budget is not None else plan.budget,
+            per_step=totals["per_step"],
+            per_provider=totals["per_provider"],
+            unpriced=tuple(totals["unpriced"]),
+        )
 
     def breakdown(self) -> str:
         lines = [f"  estimate ${self.estimate_usd:.4f}"]
@@ -351,6 +396,7 @@ class RunReport:
     interrupted: bool
     polls: int
     requests: int
+    mock: bool = False
 
     @property
     def ok(self) -> bool:
@@ -363,7 +409,8 @@ class RunReport:
         return out
 
     def resume_command(self) -> str:
-        return f"lipflow run {self.recipe} --out {self.out_dir} --resume"
+        mock = " --mock" if self.mock else ""
+        return f"lipflow run {self.recipe}{mock} --out {self.out_dir} --resume"
 
     def to_json(self) -> dict[str, Any]:
         estimated = [j.estimated_usd for j in self.jobs if j.estimated_usd is not None]
@@ -471,15 +518,7 @@ class Runner:
 
     def budget_check(self) -> BudgetCheck:
         """The plan's estimate against ``--budget`` (or the recipe's budget); see ``enforce``."""
-        totals = self.plan.totals()
-        budget = self.settings.budget if self.settings.budget is not None else self.plan.budget
-        return BudgetCheck(
-            estimate_usd=totals["usd"],
-            budget_usd=budget,
-            per_step=totals["per_step"],
-            per_provider=totals["per_provider"],
-            unpriced=tuple(totals["unpriced"]),
-        )
+        return BudgetCheck.of(self.plan, self.settings)
 
     def interrupt(self) -> None:
         """Stop submitting; jobs in flight settle (their journal rows are written) and return."""
@@ -537,9 +576,18 @@ class Runner:
                 f"now {self.plan.recipe_digest[:12]}); its jobs may still be at the provider. "
                 "Run into a new --out directory."
             )
+        target = _target(self.settings)
+        was = journal.meta("target")
+        if was is not None and was != target:
+            journal.close()
+            raise UsageError(
+                f"{out} holds a run against {was}, not {target}; its jobs live there. "
+                "Run into a new --out directory."
+            )
         if digest is None:
             journal.set_meta("recipe_digest", self.plan.recipe_digest)
             journal.set_meta("recipe_file", self.plan.recipe_file)
+            journal.set_meta("target", target)
         journal.add_jobs(
             (job.id, job.provider, job.model, self.plan.estimates.get(job.id))
             for job in self.plan.jobs
@@ -1005,10 +1053,66 @@ class Runner:
             interrupted=self.interrupted,
             polls=self.polls,
             requests=self.requests,
+            mock=self.settings.target == "mock",
         )
 
 
+# ---------------------------------------------------------------------------------- the edge
+
+
+def execute(
+    plan: RunPlan,
+    settings: RunSettings,
+    *,
+    observer: Observer | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> RunReport:
+    """Run ``plan`` to the end on a fresh event loop and HTTP client: what ``lipflow run`` calls.
+
+    The first SIGINT (Ctrl-C) stops submitting and lets jobs in flight write their state; a
+    second one cancels at once (the journal is still consistent: every fact is one transaction).
+    """
+    import signal
+
+    async def main() -> RunReport:
+        limits = httpx.Limits(
+            max_connections=max(16, settings.concurrency * 2),
+            max_keepalive_connections=max(16, settings.concurrency * 2),
+        )
+        async with httpx.AsyncClient(transport=transport, limits=limits) as client:
+            runner = Runner(plan, settings, client, observer=observer)
+            loop = asyncio.get_running_loop()
+            task = asyncio.current_task()
+
+            def on_sigint() -> None:
+                if runner.interrupted and task is not None:
+                    task.cancel()
+                runner.interrupt()
+
+            try:
+                loop.add_signal_handler(signal.SIGINT, on_sigint)
+                installed = True
+            except (NotImplementedError, RuntimeError, ValueError):
+                installed = False  # not the main thread, or no signals here: Ctrl-C raises instead
+            try:
+                return await runner.run()
+            finally:
+                if installed:
+                    loop.remove_signal_handler(signal.SIGINT)
+
+    try:
+        return asyncio.run(main())
+    except asyncio.CancelledError:
+        raise KeyboardInterrupt from None
+
+
 # ---------------------------------------------------------------------------------- helpers
+
+
+def _target(settings: RunSettings) -> str:
+    if settings.target == "mock":
+        return "the bundled mock (--mock)"
+    return ", ".join(f"{k} {v}" for k, v in sorted(settings.base_urls.items()))
 
 
 def _error_class(exc: ProviderError) -> str:
