@@ -222,16 +222,59 @@ def schema(name: str) -> None:
 
 @cli.command()
 @click.argument("source", metavar="RECIPE|PLAN.json")
-@click.option("--mock", "use_mock", is_flag=True, help="Run against the bundled mock: no keys, no network, no bills.")
-@click.option("--out", "out_dir", metavar="DIR", help="Out directory: outputs and the run journal. [default: runs/NAME, runs/NAME.mock with --mock]")
-@click.option("--resume", is_flag=True, help="Continue the run journaled in --out (running into it again does the same; this insists it exists).")
-@click.option("--concurrency", type=click.IntRange(1, 10_000), default=8, show_default=True, help="Jobs in flight at once.")
-@click.option("--provider-concurrency", "provider_limits", multiple=True, metavar="PROVIDER=N", help="Jobs in flight at one provider, e.g. runware=4 (repeatable).")
-@click.option("--budget", type=click.FloatRange(min=0), help="USD the plan's estimate may reach (default: the recipe's budget).")
-@click.option("--allow-unpriced", is_flag=True, help="Run jobs the providers' docs give no price for.")
+@click.option(
+    "--mock",
+    "use_mock",
+    is_flag=True,
+    help="Run against the bundled mock: no keys, no network, no bills.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    metavar="DIR",
+    help="Out directory: outputs and the run journal. [default: runs/NAME, runs/NAME.mock with --mock]",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue the run journaled in --out (running into it again does the same; this insists it exists).",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 10_000),
+    default=8,
+    show_default=True,
+    help="Jobs in flight at once.",
+)
+@click.option(
+    "--provider-concurrency",
+    "provider_limits",
+    multiple=True,
+    metavar="PROVIDER=N",
+    help="Jobs in flight at one provider, e.g. runware=4 (repeatable).",
+)
+@click.option(
+    "--budget",
+    type=click.FloatRange(min=0),
+    help="USD the plan's estimate may reach (default: the recipe's budget).",
+)
+@click.option(
+    "--allow-unpriced", is_flag=True, help="Run jobs the providers' docs give no price for."
+)
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before submitting paid jobs.")
-@click.option("--format", "fmt", type=FORMAT_TEXT_JSON, default="text", show_default=True, help="json prints the run report on stdout.")
-@click.option("--resubmit-ambiguous", is_flag=True, help="Submit again the PixVerse/WaveSpeed jobs whose earlier submit may or may not have reached the provider (this may pay twice).")
+@click.option(
+    "--format",
+    "fmt",
+    type=FORMAT_TEXT_JSON,
+    default="text",
+    show_default=True,
+    help="json prints the run report on stdout.",
+)
+@click.option(
+    "--resubmit-ambiguous",
+    is_flag=True,
+    help="Submit again the PixVerse/WaveSpeed jobs whose earlier submit may or may not have reached the provider (this may pay twice).",
+)
 @_presenting_errors
 def run(
     source: str,
@@ -275,7 +318,11 @@ def run(
             from mock_server import MockServer
 
             server = stack.enter_context(MockServer())
-            urls = {"runware": server.urls.runware, "pixverse": server.urls.pixverse, "wavespeed": server.urls.wavespeed}
+            urls = {
+                "runware": server.urls.runware,
+                "pixverse": server.urls.pixverse,
+                "wavespeed": server.urls.wavespeed,
+            }
             keys = {name: "lipflow-mock-key" for name in urls}
         else:
             from lipflow.planner import base_urls
@@ -298,7 +345,9 @@ def run(
             check = BudgetCheck.of(the_plan, settings)
             check.enforce(allow_unpriced=allow_unpriced)
             click.echo(check.breakdown(), err=True)
-            if not click.confirm(f"Submit up to {len(the_plan.jobs)} job(s) to {', '.join(used)}?", err=True):
+            if not click.confirm(
+                f"Submit up to {len(the_plan.jobs)} job(s) to {', '.join(used)}?", err=True
+            ):
                 raise click.exceptions.Exit(1)
         progress = progress_for(sys.stderr)
         try:
@@ -310,10 +359,16 @@ def run(
     else:
         click.echo(report.format_text())
     if report.interrupted:
-        raise Interrupted(f"interrupted; the journal is settled. Resume with: {report.resume_command()}")
+        raise Interrupted(
+            f"interrupted; the journal is settled. Resume with: {report.resume_command()}"
+        )
     if not report.ok:
-        counts = ", ".join(f"{n} {state}" for state, n in sorted(report.counts().items()) if state != "done")
-        raise RunFailed(f"{counts} of {len(report.jobs)} job(s); resume with: {report.resume_command()}")
+        counts = ", ".join(
+            f"{n} {state}" for state, n in sorted(report.counts().items()) if state != "done"
+        )
+        raise RunFailed(
+            f"{counts} of {len(report.jobs)} job(s); resume with: {report.resume_command()}"
+        )
 
 
 @cli.group()

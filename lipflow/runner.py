@@ -35,7 +35,7 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -83,6 +83,7 @@ __all__ = [
 T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
 
+_JOB_FIELDS = tuple(f.name for f in fields(Job))
 _RUNNING_STATES = frozenset({"submitting", "submitted", "downloading"})
 _VIDEO_EXTS = (".mp4", ".mov", ".webm")
 
@@ -125,7 +126,9 @@ class RunPlan:
             recipe_digest=recipe["digest"],
             recipe_name=recipe.get("name") or "",
             budget=raw.get("budget_usd"),
-            jobs=tuple(Job.from_json(j) for j in raw["jobs"]),
+            jobs=tuple(
+                Job.from_json({k: j[k] for k in _JOB_FIELDS if k in j}) for j in raw["jobs"]
+            ),
             estimates={j["id"]: (j.get("cost") or {}).get("usd") for j in raw["jobs"]},
         )
 
