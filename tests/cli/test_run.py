@@ -149,7 +149,7 @@ def test_the_api_key_never_appears_in_output_journal_report_or_files(tmp_path: P
         seen = []
         for recipe in ("quickstart", "pixverse_platform", "wavespeed"):
             for fmt in ("text", "json"):
-                code, out, err = invoke(
+                _, out, err = invoke(
                     str(RECIPES / f"{recipe}.yaml"),
                     "--out",
                     str(out_dir / recipe),

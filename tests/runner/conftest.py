@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from lipflow.planner import plan_file
-from lipflow.runner import RetryPolicy, RunPlan, RunReport, RunSettings, Runner
+from lipflow.runner import RetryPolicy, Runner, RunPlan, RunReport, RunSettings
 from mock_server import MockServer
 
 REPO = Path(__file__).parents[2]
