@@ -30,7 +30,7 @@ import httpx
 
 from lipflow.planner import plan_recipe
 from lipflow.recipe import parse_recipe
-from lipflow.runner import RetryPolicy, RunPlan, RunSettings, Runner
+from lipflow.runner import Runner, RunPlan, RunSettings
 
 VIDEO = "https://example.com/presenter.mp4"  # a URL: nothing to upload, for both clients alike
 RECIPE = """
