@@ -367,7 +367,10 @@ class Journal:
         args: tuple[Any, ...] = ()
         if job_id is not None:
             sql, args = sql + " WHERE job_id = ?", (job_id,)
-        return [tuple(row) for row in self._db.execute(sql + " ORDER BY seq", args)]  # type: ignore[misc]
+        return [
+            (row[0], row[1], row[2], row[3])
+            for row in self._db.execute(sql + " ORDER BY seq", args)
+        ]
 
     def attempts(self, job_id: str) -> list[tuple[int, str | None, str | None]]:
         """Every submit intent of a job: (attempt, taskUUID, provider job id)."""

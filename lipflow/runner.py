@@ -919,7 +919,7 @@ class Runner:
             if self._stop.is_set():
                 return None
             self.polls += 1
-            result = await self._retrying(
+            result: Finished | ProviderError = await self._retrying(
                 job, "poll", lambda: module.poll_flow(job, provider_job_id, base_url=base, key=key)
             )
             if isinstance(result, JobFailed):

@@ -282,8 +282,8 @@ def _reply(response: httpx.Response) -> tuple[list[Any], list[Any]]:
             provider=NAME,
             status=response.status_code,
         )
-    data = doc.get("data") if isinstance(doc.get("data"), list) else []
-    errors = doc.get("errors") if isinstance(doc.get("errors"), list) else []
+    data: list[Any] = doc["data"] if isinstance(doc.get("data"), list) else []
+    errors: list[Any] = doc["errors"] if isinstance(doc.get("errors"), list) else []
     return [d for d in data if isinstance(d, dict)], [e for e in errors if isinstance(e, dict)]
 
 

@@ -174,11 +174,13 @@ def upload_flow(
     answer = _data(
         (yield httpx.Request("POST", base_url + UPLOAD_PATH, headers=headers(key), json=ticket))
     )
-    upload = answer.get("upload") if isinstance(answer.get("upload"), dict) else {}
+    upload: dict[str, Any] = answer["upload"] if isinstance(answer.get("upload"), dict) else {}
     put_url, download_url = upload.get("url"), answer.get("download_url")
     if not isinstance(put_url, str) or not isinstance(download_url, str):
         raise ProviderAmbiguous("upload ticket names no upload URL or download_url", provider=NAME)
-    put_headers = upload.get("headers") if isinstance(upload.get("headers"), dict) else {}
+    put_headers: dict[str, Any] = (
+        upload["headers"] if isinstance(upload.get("headers"), dict) else {}
+    )
     put = yield httpx.Request(
         str(upload.get("method") or "PUT"),
         put_url,

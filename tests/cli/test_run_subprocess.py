@@ -114,6 +114,16 @@ def assert_every_job_once_and_on_disk(urls: dict[str, str], out: Path) -> None:
     assert not list(out.glob(".*.part")), "no temporary file is left behind"
 
 
+def resume(urls: dict[str, str], out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [PYTHON, "-m", "lipflow", "run", str(DUB), "--out", str(out), "--resume", *extra],
+        env=env_for(urls),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def test_a_run_killed_with_sigkill_resumes_without_paying_twice(
     served_mock: dict[str, str], tmp_path: Path
 ) -> None:
@@ -124,24 +134,7 @@ def test_a_run_killed_with_sigkill_resumes_without_paying_twice(
     proc.communicate(timeout=10)
     assert len(provider_jobs(served_mock)) < 36, "killed mid-run"
 
-    resumed = subprocess.run(
-        [
-            PYTHON,
-            "-m",
-            "lipflow",
-            "run",
-            str(DUB),
-            "--out",
-            str(out),
-            "--resume",
-            "--format",
-            "json",
-        ],
-        env=env_for(served_mock),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    resumed = resume(served_mock, out, "--format", "json")
 
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads(resumed.stdout)["counts"] == {"done": 36}
@@ -163,13 +156,7 @@ def test_ctrl_c_stops_submitting_settles_and_says_how_to_resume(
         states = {s for (s,) in db.execute("SELECT DISTINCT state FROM jobs")}
     assert "submitting" not in states, "no submit is left half-written"
 
-    resumed = subprocess.run(
-        [PYTHON, "-m", "lipflow", "run", str(DUB), "--out", str(out), "--resume"],
-        env=env_for(served_mock),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    resumed = resume(served_mock, out)
     assert resumed.returncode == 0, resumed.stderr
     assert_every_job_once_and_on_disk(served_mock, out)
 
