@@ -37,7 +37,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
 
 import httpx
 
@@ -509,6 +509,7 @@ class Runner:
         self._spent = 0.0
         self._started = clock()
         self._journal: Journal | None = None
+        self._lock: IO[bytes] | None = None
         self._output_urls: dict[str, str] = {}
         self._finished: dict[str, asyncio.Future[bool]] = {}
         retry = settings.retry
@@ -531,7 +532,11 @@ class Runner:
     async def run(self) -> RunReport:
         """Run every job that is not done yet; the report says how each one ended."""
         self.budget_check().enforce(allow_unpriced=self.settings.allow_unpriced)
-        journal = self._open_journal()
+        try:
+            journal = self._open_journal()
+        except BaseException:
+            self._unlock()
+            raise
         self._journal = journal
         try:
             records = journal.jobs()
@@ -557,6 +562,12 @@ class Runner:
         finally:
             journal.close()
             self._journal = None
+            self._unlock()
+
+    def _unlock(self) -> None:
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     # -- journal ---------------------------------------------------------------------------
     def _open_journal(self) -> Journal:
@@ -570,6 +581,10 @@ class Runner:
             raise InputError(
                 f"cannot create the out directory: {exc.strerror}", path=str(out)
             ) from None
+        self._lock = _lock_out_dir(out)
+        # A run killed mid-download leaves its temporary file; with the lock held, none is live.
+        for stale in out.glob(".*.part"):
+            stale.unlink(missing_ok=True)
         journal = Journal(out / JOURNAL_NAME)
         digest = journal.meta("recipe_digest")
         if digest is not None and digest != self.plan.recipe_digest:
@@ -1110,6 +1125,23 @@ def execute(
 
 
 # ---------------------------------------------------------------------------------- helpers
+
+
+def _lock_out_dir(out: Path) -> IO[bytes] | None:
+    """An exclusive lock on the out directory for the run's life: one runner per journal."""
+    try:
+        import fcntl
+    except ImportError:  # not on POSIX: no advisory locks; one run at a time is up to the user
+        return None
+    handle = open(out / ".lipflow.lock", "wb")  # noqa: SIM115 - held until the run ends
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise UsageError(
+            f"another lipflow run is using {out}; wait for it or use another --out"
+        ) from None
+    return handle
 
 
 def _target(settings: RunSettings) -> str:

@@ -67,3 +67,20 @@ def test_an_out_dir_of_another_target_is_refused(run_recipe: RunRecipe) -> None:
     run_recipe("quickstart")
     with pytest.raises(UsageError, match="holds a run against"):
         run_recipe("quickstart", target="mock")
+
+
+def test_one_runner_per_out_dir_and_stale_temporary_files_are_swept(
+    run_recipe: RunRecipe, tmp_path: Path
+) -> None:
+    import fcntl
+
+    out = tmp_path / "out"
+    out.mkdir()
+    stale = out / ".hello.mp4.999.deadbeef.part"
+    stale.write_bytes(b"half a video from a killed run")
+    with open(out / ".lipflow.lock", "wb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(UsageError, match="another lipflow run is using"):
+            run_recipe("quickstart")
+    assert run_recipe("quickstart").ok
+    assert not stale.exists()
