@@ -19,7 +19,7 @@ from lipflow import checks, schemas
 from lipflow.catalog import Catalog, ModelEntry, load_catalog
 from lipflow.errors import LipflowError
 from lipflow.jobs import Job, MediaRef, PlannedRequest, resolve
-from lipflow.pricing import Cost, charge
+from lipflow.pricing import Cost, charge, segments_audio_seconds
 from lipflow.problems import PathPart, Problem, Severity, did_you_mean, has_errors
 from lipflow.providers import provider_module
 from lipflow.providers._common import stable_uuid4
@@ -597,13 +597,11 @@ class _Planner:
         segments = params.get("segments") or []
         role = "audio" if entry.price.of == "audio" else "video"
         if segments and role == "audio":
-            seconds = 0.0
-            for seg in segments:
-                if seg.get("audio_start") is not None and seg.get("audio_end") is not None:
-                    seconds += seg["audio_end"] - seg["audio_start"]
-                else:
-                    seconds += seg["end"] - seg["start"]
-            cost = charge(entry.id, audio_seconds=round(seconds, 3))
+            seconds = segments_audio_seconds(
+                (seg["start"], seg["end"], seg.get("audio_start"), seg.get("audio_end"))
+                for seg in segments
+            )
+            cost = charge(entry.id, audio_seconds=seconds)
             note = "audio length is the sum of the segments' lengths"
             cost = replace(cost, assumptions=(*cost.assumptions, note))
             return cost, cost.usd, cost.usd

@@ -8,11 +8,12 @@ same function, so a plan's estimate and a mock run's reported cost agree.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from lipflow.catalog import Price, load_catalog
 
-__all__ = ["Cost", "charge", "estimate_tts_seconds"]
+__all__ = ["Cost", "charge", "estimate_tts_seconds", "segments_audio_seconds"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -44,6 +45,23 @@ class Cost:
 def estimate_tts_seconds(text: str) -> float:
     """Spoken length of ``text`` before it exists, at the catalog's assumed speech rate."""
     return round(len(text) / load_catalog().tts_chars_per_second, 2)
+
+
+def segments_audio_seconds(
+    spans: Iterable[tuple[float, float, float | None, float | None]],
+) -> float:
+    """Seconds of audio a segmented lip sync is billed for (per second of audio, seed 004 §Pricing).
+
+    Each span is (start, end, audio_start, audio_end): a segment plays its audio slice when both
+    audio times are given, else audio for the length of its video range.
+    """
+    total = 0.0
+    for start, end, audio_start, audio_end in spans:
+        if audio_start is not None and audio_end is not None:
+            total += audio_end - audio_start
+        else:
+            total += end - start
+    return round(total, 3)
 
 
 def _units(seconds: float, price: Price) -> tuple[float, str | None]:

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from lipflow.catalog import load_catalog
-from lipflow.pricing import charge, estimate_tts_seconds
+from lipflow.pricing import charge, estimate_tts_seconds, segments_audio_seconds
 from mock_server._validation import describe, parameter, request_problems
 from mock_server.core import Call, InvalidBody, MockRequest, Reply, Route, json_body
 from mock_server.store import MediaItem, decode_base64_media
@@ -305,7 +305,8 @@ def _video_inference(
         cost = charge(entry.id, tts_text=text)
     else:
         seconds, basis = _lipsync_seconds(task, audio, video)
-        cost = charge(entry.id, audio_seconds=seconds)
+        billed = _segments_audio(task)
+        cost = charge(entry.id, audio_seconds=seconds if billed is None else billed)
     count = int(task.get("numberResults") or 1)
     ext = _FORMATS.get(str(task.get("outputFormat", "MP4")).upper(), "mp4")
     outputs = [
@@ -368,6 +369,18 @@ def _lipsync_seconds(
     if video is not None and video.duration_s:
         return video.duration_s, "the video's duration (the audio's is unknown)"
     return DEFAULT_MEDIA_SECONDS, f"unknown media length: assumed {DEFAULT_MEDIA_SECONDS:g} s"
+
+
+def _segments_audio(task: Mapping[str, Any]) -> float | None:
+    """The audio seconds sync segments bill for, by the same rule the planner estimates with."""
+    segments = _object(_object(task.get("providerSettings")).get("sync")).get("segments")
+    if not isinstance(segments, list) or not segments:
+        return None
+    return segments_audio_seconds(
+        (s["startTime"], s["endTime"], s.get("audioStartTime"), s.get("audioEndTime"))
+        for s in segments
+        if isinstance(s, Mapping)
+    )
 
 
 def _small(width: Any, height: Any) -> tuple[int, int]:

@@ -72,3 +72,12 @@ def test_a_generated_video_feeds_the_lip_sync_that_needs_it(
         if r.body[0]["taskUUID"] == voice.task_uuid
     ]
     assert submit["inputs"]["referenceVideos"] == [teaser.outputs[0].url]
+
+
+@pytest.mark.parametrize("recipe", EXAMPLES, ids=lambda p: p.stem)
+def test_the_mock_charges_what_the_plan_estimates(recipe: Path, run_recipe: RunRecipe) -> None:
+    """Plan and mock price from the same catalog and rules, so every reported cost matches."""
+    report = run_recipe(recipe, concurrency=4).to_json()
+    for job in report["jobs"]:
+        if job["reported_usd"] is not None and job["estimated_usd"] is not None:
+            assert job["reported_usd"] == pytest.approx(job["estimated_usd"]), job["id"]
