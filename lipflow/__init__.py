@@ -16,6 +16,13 @@ _EXPORTS = {
     "InputError": "lipflow.errors",
     "Interrupted": "lipflow.errors",
     "Job": "lipflow.jobs",
+    "JobFailed": "lipflow.errors",
+    "OutputInvalid": "lipflow.errors",
+    "RunReport": "lipflow.runner",
+    "RunSettings": "lipflow.runner",
+    "Runner": "lipflow.runner",
+    "build_plan": "lipflow.runner",
+    "execute": "lipflow.runner",
     "LipflowError": "lipflow.errors",
     "Location": "lipflow.problems",
     "Plan": "lipflow.planner",
@@ -51,7 +58,9 @@ if TYPE_CHECKING:
         BudgetExceeded,
         InputError,
         Interrupted,
+        JobFailed,
         LipflowError,
+        OutputInvalid,
         PlanError,
         ProviderAmbiguous,
         ProviderCapacity,
@@ -68,6 +77,7 @@ if TYPE_CHECKING:
     from lipflow.pricing import charge
     from lipflow.problems import Location, Problem, Severity
     from lipflow.recipe import Recipe, load_recipe, parse_recipe
+    from lipflow.runner import Runner, RunReport, RunSettings, build_plan, execute
     from lipflow.schemas import check_request, check_response
 
 
