@@ -12,7 +12,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Deferred", "Job", "MediaRef", "PlannedRequest", "resolve", "to_display"]
+__all__ = [
+    "Deferred",
+    "Job",
+    "MediaRef",
+    "PlannedRequest",
+    "has_deferred",
+    "resolve",
+    "to_display",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +151,16 @@ def to_display(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [to_display(v) for v in value]
     return value
+
+
+def has_deferred(value: Any) -> bool:
+    """Whether ``value`` holds a Deferred anywhere (cheaper than resolving when it does not)."""
+    kind = type(value)
+    if kind is dict:
+        return any(has_deferred(v) for v in value.values())
+    if kind is list or kind is tuple:
+        return any(has_deferred(v) for v in value)
+    return kind is Deferred
 
 
 def resolve(value: Any, lookup: Mapping[str, Any] | None = None) -> Any:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 import os
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -39,8 +38,11 @@ _CONTENT_TYPES = {
 
 def stable_uuid4(*parts: str) -> str:
     """A UUID v4-shaped id derived from ``parts``: the same job gets the same taskUUID on resume."""
-    digest = hashlib.sha256("\x00".join(parts).encode("utf-8")).digest()
-    return str(uuid.UUID(bytes=digest[:16], version=4))
+    digest = bytearray(hashlib.sha256("\x00".join(parts).encode("utf-8")).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x40  # version 4
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
