@@ -23,3 +23,16 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     _, tests = readme_commands()
     ci_lines = (REPO / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert tests in ci_lines
+
+
+def test_the_recipe_example_in_the_readme_is_valid(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from lipflow.cli import cli
+
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    (example,) = re.findall(r"```yaml\n(.+?)```", text, flags=re.S)
+    (tmp_path / "media").symlink_to(REPO / "recipes" / "media")
+    (tmp_path / "example.yaml").write_text(example, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["validate", str(tmp_path / "example.yaml")])
+    assert result.exit_code == 0, result.output
