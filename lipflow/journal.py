@@ -162,16 +162,26 @@ class Journal:
         self.path = Path(path)
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+        except sqlite3.DatabaseError as exc:
+            raise InputError(f"cannot open the run journal: {exc}", path=str(self.path)) from exc
+        try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            if self.meta("schema") is None:
+                self.set_meta("schema", SCHEMA_VERSION)
         except sqlite3.DatabaseError as exc:
+            self._db.close()
             raise InputError(f"cannot open the run journal: {exc}", path=str(self.path)) from exc
-        if self.meta("schema") is None:
-            self.set_meta("schema", SCHEMA_VERSION)
 
     def close(self) -> None:
         self._db.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self.close()
 
     # -- meta ------------------------------------------------------------------------------
     def meta(self, key: str) -> str | None:

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -82,7 +83,7 @@ def wait_until_some_jobs_are_in_flight(out: Path, proc: subprocess.Popen[str]) -
     while time.monotonic() < deadline:
         assert proc.poll() is None, "the run ended before it could be interrupted"
         try:
-            with sqlite3.connect(out / "lipflow-journal.sqlite") as db:
+            with closing(sqlite3.connect(out / "lipflow-journal.sqlite")) as db:
                 states = dict(
                     db.execute("SELECT state, count(*) FROM jobs GROUP BY state").fetchall()
                 )
@@ -152,7 +153,7 @@ def test_ctrl_c_stops_submitting_settles_and_says_how_to_resume(
 
     assert proc.returncode == 130, err
     assert f"--out {out} --resume" in err
-    with sqlite3.connect(out / "lipflow-journal.sqlite") as db:
+    with closing(sqlite3.connect(out / "lipflow-journal.sqlite")) as db:
         states = {s for (s,) in db.execute("SELECT DISTINCT state FROM jobs")}
     assert "submitting" not in states, "no submit is left half-written"
 
