@@ -123,6 +123,10 @@ class PlannedRequest:
     content: str | None = None  # a raw body, described
     repeat: bool = False  # sent again until the job is done
     validate: bool = True  # checked against the provider's request schema
+    upload_of: tuple[str, str] | None = (
+        None  # (origin, file/URL/job): one upload per run serves all
+    )
+    reused_from: str | None = None  # the job whose identical upload this one reuses: not sent
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -139,6 +143,8 @@ class PlannedRequest:
             out["content"] = self.content
         if self.repeat:
             out["repeat"] = "until the job is done"
+        if self.reused_from is not None:
+            out["reused_from"] = self.reused_from
         return out
 
 

@@ -198,6 +198,7 @@ class _Planner:
         self._probed: dict[str, Any] = {}
         self._media_checked: dict[tuple[Any, ...], list[Problem]] = {}
         self._input_refs: dict[tuple[str, str], MediaRef] = {}
+        self._uploaded_by: dict[tuple[str, str, str], str] = {}
         self._input_context = {
             name: {"kind": i.kind, "text": i.text, "source": i.source, "duration": i.duration}
             for name, i in recipe.inputs.items()
@@ -687,7 +688,7 @@ class _Planner:
             ),
             matrix=dict(values),
         )
-        requests = tuple(module.plan_requests(job, self.urls[entry.provider]))
+        requests = self._share_uploads(job, module.plan_requests(job, self.urls[entry.provider]))
         cost, low, high = self.job_cost(entry, media, params)
         if step.action == "lipsync":
             tts = params.get("tts")
@@ -711,6 +712,20 @@ class _Planner:
             usd_high=high,
             output_duration=out_duration,
         )
+
+    def _share_uploads(
+        self, job: Job, requests: Iterable[PlannedRequest]
+    ) -> tuple[PlannedRequest, ...]:
+        """Mark uploads an earlier job already makes: the runner uploads each file once per
+        provider and run, and later jobs reuse the result."""
+        out = []
+        for req in requests:
+            if req.upload_of is not None:
+                first = self._uploaded_by.setdefault((job.provider, *req.upload_of), job.id)
+                if first != job.id:
+                    req = replace(req, reused_from=first, validate=False)
+            out.append(req)
+        return tuple(out)
 
     def _media_problems(self, model_id: str, ref: MediaRef) -> list[Problem]:
         """Media limits, checked once per model and input however many jobs share them."""

@@ -109,6 +109,11 @@ def format_plan_text(plan: Any, *, show_requests: bool = True) -> str:
         out.append(f"job {job.id}  [{job.provider} {job.model}]")
         if show_requests:
             for i, req in enumerate(pj.requests, 1):
+                if req.reused_from is not None:
+                    out.append(
+                        f"  {i}. {req.purpose}: not sent; reuses job {req.reused_from}'s upload"
+                    )
+                    continue
                 repeat = "  (repeated until done)" if req.repeat else ""
                 out.append(f"  {i}. {req.purpose}: {req.method} {req.url}{repeat}")
                 for name, value in req.headers.items():

@@ -55,7 +55,7 @@ from lipflow.errors import (
     ProviderUnavailable,
     UsageError,
 )
-from lipflow.jobs import Job, resolve
+from lipflow.jobs import Job, MediaRef, resolve
 from lipflow.journal import JOURNAL_NAME, JobRecord, Journal, OutputRecord
 from lipflow.providers import provider_module
 from lipflow.providers._wire import Finished, Flow, Submitted, classify_transport
@@ -512,6 +512,7 @@ class Runner:
         self._lock: IO[bytes] | None = None
         self._output_urls: dict[str, str] = {}
         self._finished: dict[str, asyncio.Future[bool]] = {}
+        self._uploads: dict[tuple[str, str, str], asyncio.Future[Any]] = {}
         retry = settings.retry
         self._timeout = httpx.Timeout(retry.request_timeout, connect=retry.connect_timeout)
 
@@ -540,14 +541,15 @@ class Runner:
         self._journal = journal
         try:
             records = journal.jobs()
+            loop = asyncio.get_running_loop()
             for job_id, rec in records.items():
                 if job_id in self._jobs:
+                    self._remember_uploads(self._jobs[job_id], journal.uploads(job_id), loop)
                     self._state[job_id] = rec.state
                     if rec.outputs:
                         self._output_urls[job_id] = rec.outputs[0].url
                     if rec.reported_usd is not None:
                         self._spent += rec.reported_usd
-            loop = asyncio.get_running_loop()
             self._finished = {job_id: loop.create_future() for job_id in self._jobs}
             provider_slots = {
                 p: asyncio.Semaphore(n) for p, n in self.settings.provider_concurrency.items()
@@ -563,6 +565,17 @@ class Runner:
             journal.close()
             self._journal = None
             self._unlock()
+
+    def _remember_uploads(
+        self, job: Job, uploads: Mapping[str, Any], loop: asyncio.AbstractEventLoop
+    ) -> None:
+        """Uploads journaled by an earlier run serve every job of this run that needs the file."""
+        for role, result in uploads.items():
+            ref = job.media.get(role)
+            if ref is not None:
+                future: asyncio.Future[Any] = loop.create_future()
+                future.set_result(result)
+                self._uploads.setdefault(_upload_key(job, ref), future)
 
     def _unlock(self) -> None:
         if self._lock is not None:
@@ -799,6 +812,38 @@ class Runner:
             if self._stop.is_set() and what != "poll":
                 return ProviderUnavailable("interrupted before it was sent", provider=job.provider)
 
+    async def _upload_once(
+        self, key: tuple[str, str, str], upload: Callable[[], Awaitable[Any]]
+    ) -> Any:
+        """One upload per file (or URL) and provider in a run, however many jobs use it.
+
+        The first job to need it uploads; the others wait for that result. A failed upload is
+        forgotten, so the next job that needs the file tries again itself.
+        """
+        while True:
+            pending = self._uploads.get(key)
+            if pending is None:
+                future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+                self._uploads[key] = future
+                try:
+                    result = await upload()
+                except BaseException:
+                    del self._uploads[key]
+                    future.cancel()
+                    raise
+                if isinstance(result, LipflowError):
+                    del self._uploads[key]
+                future.set_result(result)
+                return result
+            try:
+                result = await asyncio.shield(pending)
+            except asyncio.CancelledError:
+                if pending.cancelled():
+                    continue  # the uploader was cancelled: try again ourselves
+                raise
+            if not isinstance(result, LipflowError):
+                return result
+
     async def _upload(self, job: Job, module: Any) -> dict[str, Any] | None:
         """Upload what the provider needs uploaded; the submit's media values, or None (failed)."""
         lookup: dict[str, Any] = {}
@@ -810,21 +855,35 @@ class Runner:
         base = self.settings.base_urls[job.provider]
         for role, ref in job.media.items():
             if module.needs_upload(ref) and role not in done:
-                data: bytes | None = None
-                if ref.origin == "file":
-                    try:
-                        data = await asyncio.to_thread(Path(str(ref.value)).read_bytes)
-                    except OSError as exc:
-                        problem = InputError(
-                            f"cannot read input: {exc.strerror}", path=str(ref.value)
-                        )
-                        self._set(job.id, "failed", error=problem, error_class="input")
-                        return None
                 url = lookup.get(f"jobs.{ref.value}.output_url") if ref.origin == "step" else None
-                flow = functools.partial(
-                    module.upload_flow, job, role, ref, data=data, url=url, base_url=base, key=key
-                )
-                result = await self._retrying(job, f"upload {role}", flow)
+
+                async def upload(
+                    role: str = role, ref: MediaRef = ref, url: str | None = url
+                ) -> Any:
+                    data: bytes | None = None
+                    if ref.origin == "file":
+                        try:
+                            data = await asyncio.to_thread(Path(str(ref.value)).read_bytes)
+                        except OSError as exc:
+                            return InputError(
+                                f"cannot read input: {exc.strerror}", path=str(ref.value)
+                            )
+                    flow = functools.partial(
+                        module.upload_flow,
+                        job,
+                        role,
+                        ref,
+                        data=data,
+                        url=url,
+                        base_url=base,
+                        key=key,
+                    )
+                    return await self._retrying(job, f"upload {role}", flow)
+
+                result = await self._upload_once(_upload_key(job, ref), upload)
+                if isinstance(result, InputError):
+                    self._set(job.id, "failed", error=result, error_class="input")
+                    return None
                 if isinstance(result, ProviderError):
                     if self._stop.is_set():
                         self._set(job.id, "pending", detail="interrupted before the submit")
@@ -1142,6 +1201,11 @@ def _lock_out_dir(out: Path) -> IO[bytes] | None:
             f"another lipflow run is using {out}; wait for it or use another --out"
         ) from None
     return handle
+
+
+def _upload_key(job: Job, ref: MediaRef) -> tuple[str, str, str]:
+    """What makes two uploads the same: the provider, and the file, URL or job output sent."""
+    return (job.provider, ref.origin, str(ref.value))
 
 
 def _target(settings: RunSettings) -> str:

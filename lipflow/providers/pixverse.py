@@ -108,6 +108,7 @@ def plan_requests(job: Job, base_url: str) -> list[PlannedRequest]:
         out.append(
             PlannedRequest(
                 purpose=f"upload {ref.kind} {ref.name!r}",
+                upload_of=(ref.origin, str(ref.value)),
                 method="POST",
                 url=base_url + UPLOAD_PATH,
                 endpoint=API_PREFIX + UPLOAD_PATH,

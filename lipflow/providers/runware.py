@@ -186,6 +186,7 @@ def plan_requests(job: Job, base_url: str) -> list[PlannedRequest]:
             out.append(
                 PlannedRequest(
                     purpose=f"upload {ref.kind} {ref.name!r}",
+                    upload_of=(ref.origin, str(ref.value)),
                     method="POST",
                     url=base_url,
                     endpoint=None,

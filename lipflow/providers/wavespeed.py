@@ -74,6 +74,7 @@ def plan_requests(job: Job, base_url: str) -> list[PlannedRequest]:
         out.append(
             PlannedRequest(
                 purpose=f"upload {ref.kind} {ref.name!r} (ticket)",
+                upload_of=(ref.origin, str(ref.value)),
                 method="POST",
                 url=base_url + UPLOAD_PATH,
                 endpoint=API_PREFIX + UPLOAD_PATH,
@@ -84,6 +85,7 @@ def plan_requests(job: Job, base_url: str) -> list[PlannedRequest]:
         out.append(
             PlannedRequest(
                 purpose=f"upload {ref.kind} {ref.name!r} (bytes)",
+                upload_of=(ref.origin, str(ref.value)),
                 method="PUT",
                 url=str(Deferred(f"uploads.{role}.put_url", "")),
                 endpoint=None,

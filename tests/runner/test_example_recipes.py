@@ -81,3 +81,18 @@ def test_the_mock_charges_what_the_plan_estimates(recipe: Path, run_recipe: RunR
     for job in report["jobs"]:
         if job["reported_usd"] is not None and job["estimated_usd"] is not None:
             assert job["reported_usd"] == pytest.approx(job["estimated_usd"]), job["id"]
+
+
+@pytest.mark.parametrize(
+    ("recipe", "provider", "uploads"),
+    [("dub_matrix", "runware", 1), ("pixverse_platform", "pixverse", 2)],
+    ids=["36-jobs-one-video", "two-jobs-two-files"],
+)
+def test_a_file_many_jobs_use_is_uploaded_once(
+    recipe: str, provider: str, uploads: int, run_recipe: RunRecipe, mock: MockServer
+) -> None:
+    report = run_recipe(recipe, concurrency=8)
+
+    assert report.ok, report.format_text()
+    sent = mock.simulator.journal.records(provider=provider, op="upload")
+    assert len(sent) == uploads, [r.path for r in sent]

@@ -204,3 +204,23 @@ def test_the_dub_matrix_example_fans_out_to_36_jobs() -> None:
     plan = plan_recipe(recipe, env=NO_ENV)
     assert plan.ok and len(plan.jobs) == 36
     assert len({pj.job.task_uuid for pj in plan.jobs}) == 36
+
+
+def test_a_plan_shows_an_upload_shared_by_later_jobs_as_not_sent_again() -> None:
+    text = """\
+version: 1
+inputs:
+  clip: {video: "https://example.com/clip.mp4", duration: 6}
+steps:
+  a:
+    provider: pixverse
+    lipsync: {video: clip, tts: {text: "One", voice: Emily}}
+  b:
+    provider: pixverse
+    lipsync: {video: clip, tts: {text: "Two", voice: Ava}}
+"""
+    first, second = plan_text(text).jobs
+    assert first.requests[0].reused_from is None
+    assert second.requests[0].reused_from == "a"
+    assert second.requests[0].to_json()["reused_from"] == "a"
+    assert [r.purpose for r in second.requests][1:] == ["submit", "poll until done"]
