@@ -21,21 +21,42 @@ media) with one module per provider API, then thin adapters :mod:`~mock_server.h
 
 from __future__ import annotations
 
-from mock_server.clock import Clock, ManualClock, SystemClock
-from mock_server.faults import ACTIONS, OPERATIONS, FaultRule
-from mock_server.server import MockServer, MockUrls, serve
-from mock_server.simulator import DEFAULT_MAX_BODY_BYTES, Simulator
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    "ACTIONS",
-    "DEFAULT_MAX_BODY_BYTES",
-    "OPERATIONS",
-    "Clock",
-    "FaultRule",
-    "ManualClock",
-    "MockServer",
-    "MockUrls",
-    "Simulator",
-    "SystemClock",
-    "serve",
-]
+# Names load on first use (PEP 562): the pytest plugin imports this package in every pytest
+# session of an environment with lipflow installed, and should cost nothing until used.
+_EXPORTS = {
+    "ACTIONS": "mock_server.faults",
+    "DEFAULT_MAX_BODY_BYTES": "mock_server.simulator",
+    "OPERATIONS": "mock_server.faults",
+    "Clock": "mock_server.clock",
+    "FaultRule": "mock_server.faults",
+    "ManualClock": "mock_server.clock",
+    "MockServer": "mock_server.server",
+    "MockUrls": "mock_server.server",
+    "Simulator": "mock_server.simulator",
+    "SystemClock": "mock_server.clock",
+    "serve": "mock_server.server",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from mock_server.clock import Clock, ManualClock, SystemClock
+    from mock_server.faults import ACTIONS, OPERATIONS, FaultRule
+    from mock_server.server import MockServer, MockUrls, serve
+    from mock_server.simulator import DEFAULT_MAX_BODY_BYTES, Simulator
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mock_server' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -14,15 +14,19 @@ request fails that test (deferred assertions, as pytest-httpserver's ``check_ass
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
-from mock_server.server import MockServer
+if TYPE_CHECKING:  # imported in the fixture: the plugin loads in every pytest session
+    from mock_server.server import MockServer
 
 
 @pytest.fixture(scope="session")
 def lipflow_mock_server() -> Iterator[MockServer]:
     """The session's mock server, started once; prefer ``lipflow_mock``, which resets it."""
+    from mock_server.server import MockServer
+
     with MockServer() as server:
         yield server
 
