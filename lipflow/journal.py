@@ -371,6 +371,13 @@ class Journal:
             )
         }
 
+    def all_uploads(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Every journaled upload: job id -> role -> result (one query, for a run's start)."""
+        out: dict[str, dict[str, dict[str, Any]]] = {}
+        for job_id, role, value in self._db.execute("SELECT job_id, role, value FROM uploads"):
+            out.setdefault(job_id, {})[role] = json.loads(value)
+        return out
+
     def events(self, job_id: str | None = None) -> list[tuple[float, str, str, str | None]]:
         """The log, oldest first: (time, job id, state, detail)."""
         sql = "SELECT at, job_id, state, detail FROM events"

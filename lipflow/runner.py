@@ -542,9 +542,10 @@ class Runner:
         try:
             records = journal.jobs()
             loop = asyncio.get_running_loop()
+            uploaded = journal.all_uploads()
             for job_id, rec in records.items():
                 if job_id in self._jobs:
-                    self._remember_uploads(self._jobs[job_id], journal.uploads(job_id), loop)
+                    self._remember_uploads(self._jobs[job_id], uploaded.get(job_id, {}), loop)
                     self._state[job_id] = rec.state
                     if rec.outputs:
                         self._output_urls[job_id] = rec.outputs[0].url
