@@ -345,16 +345,32 @@ class Journal:
             self._event(now, job_id, "downloading", f"{len(urls)} output(s)")
 
     def record_file(
-        self, job_id: str, idx: int, path: str, size_bytes: int, duration_s: float | None
+        self,
+        job_id: str,
+        idx: int,
+        path: str,
+        size_bytes: int,
+        duration_s: float | None,
+        *,
+        last: bool = False,
     ) -> None:
-        """One output is on disk (renamed into place) at ``path``."""
+        """One output is on disk (renamed into place) at ``path``; the ``last`` one ends the job."""
+        now = time.time()
         with self._transaction():
             self._db.execute(
                 "UPDATE outputs SET path = ?, size_bytes = ?, duration_s = ? "
                 "WHERE job_id = ? AND idx = ?",
                 (path, size_bytes, duration_s, job_id, idx),
             )
-            self._event(time.time(), job_id, "downloading", f"output {idx} saved to {path}")
+            if last:
+                self._db.execute(
+                    "UPDATE jobs SET state = 'done', error_class = NULL, error = NULL, "
+                    "updated_at = ? WHERE id = ?",
+                    (now, job_id),
+                )
+                self._event(now, job_id, "done", f"output {idx} saved to {path}; all saved")
+            else:
+                self._event(now, job_id, "downloading", f"output {idx} saved to {path}")
 
     def record_upload(self, job_id: str, role: str, value: Mapping[str, Any]) -> None:
         with self._transaction():

@@ -1040,8 +1040,8 @@ class Runner:
                         self._set(job.id, "downloading", error=exc, error_class="download")
                         return False
                     await self._sleep(retry.backoff(attempt))
-            self._j.record_file(job.id, idx, str(path), size, duration)
-        self._set(job.id, "done", detail=f"{len(urls)} output(s) saved")
+            self._j.record_file(job.id, idx, str(path), size, duration, last=idx == len(urls) - 1)
+        self._emit(job.id, "done", f"{len(urls)} output(s) saved")
         return True
 
     async def _fetch(
@@ -1075,7 +1075,7 @@ class Runner:
                         provider=job.provider,
                     )
             try:
-                info = await asyncio.to_thread(media.probe, tmp)
+                info = media.probe(tmp)
             except InputError as exc:
                 raise OutputInvalid(
                     f"output {url} is not a media file: {exc.message}", provider=job.provider

@@ -191,6 +191,6 @@ def test_the_journal_records_intent_before_submit_and_every_state(
     with Journal(tmp_path / "out" / "lipflow-journal.sqlite") as journal:
         states = [e[2] for e in journal.events("hello")]
         attempts = journal.attempts("hello")
-    assert states == ["submitting", "submitted", "downloading", "downloading", "done"]
+    assert states == ["submitting", "submitted", "downloading", "done"]
     ((attempt, task_uuid, provider_job_id),) = attempts
     assert attempt == 1 and task_uuid == provider_job_id
