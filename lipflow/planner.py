@@ -192,7 +192,7 @@ class _Planner:
         self.catalog = load_catalog()
         self.urls = base_urls(env, self.catalog)
         self.templater = Templater()
-        self.problems: list[Problem] = []
+        self.problems: list[Problem] = list(recipe.warnings)
         self.jobs_by_step: dict[str, list[PlannedJob]] = {}
         self.choices: list[StepChoice] = []
         self._probed: dict[str, Any] = {}

@@ -132,6 +132,8 @@ def did_you_mean(value: object, choices: Iterable[object], *, cutoff: float = 0.
     wanted = str(value).casefold()
     if wanted in by_folded:
         return str(by_folded[wanted])
+    if wanted.isdigit():
+        return None  # ids that are numbers are near each other by accident ("15" is not "5")
     # A prefix is a strong hint ("crane_u" -> "crane_up"), stronger than edit distance.
     prefixed = [c for c in by_folded if len(wanted) >= 3 and c.startswith(wanted)]
     if len(prefixed) == 1:

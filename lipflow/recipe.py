@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lipflow import _yaml, schemas
 from lipflow.errors import RecipeError
-from lipflow.problems import Location, PathPart, Problem, did_you_mean, has_errors
+from lipflow.problems import Location, PathPart, Problem, Severity, did_you_mean, has_errors
 
 __all__ = [
     "MAX_RECIPE_BYTES",
@@ -90,6 +90,7 @@ class Recipe:
     inputs: Mapping[str, Input]
     segments: Mapping[str, Mapping[str, Any]]
     steps: Mapping[str, Step]  # in dependency order
+    warnings: tuple[Problem, ...] = ()  # found while loading; the plan reports them with its own
 
     def locate(self, path: tuple[PathPart, ...], *, key: bool = False) -> Location:
         return self.source_map.locate(path, key=key)
@@ -131,6 +132,7 @@ def parse_recipe(text: str, file: str) -> tuple[Recipe | None, list[Problem]]:
         return None, problems
     recipe = _build(data, smap, file, hashlib.sha256(text.encode("utf-8")).hexdigest())
     problems.extend(_check_references(recipe))
+    recipe = replace(recipe, warnings=tuple(p for p in problems if not p.is_error))
     return recipe, problems
 
 
@@ -225,9 +227,28 @@ def _check_references(recipe: Recipe) -> list[Problem]:
                     )
                 )
         problems.extend(_check_static_refs(recipe, step))
+    problems.extend(_unused_segments(recipe))
     if not problems:
         problems.extend(_cycles(recipe))
     return problems
+
+
+def _unused_segments(recipe: Recipe) -> list[Problem]:
+    """A warning for segment lists no step uses: usually a typo'd or forgotten step."""
+    named = [step.spec.get("segments") for step in recipe.steps.values()]
+    if any(isinstance(name, str) and "{" in name for name in named):
+        return []  # a templated name may pick any of them
+    return [
+        Problem(
+            message=f"segments {name!r} are defined but no step uses them",
+            path=("segments", name),
+            location=recipe.locate(("segments", name), key=True),
+            severity=Severity.WARNING,
+            code="unused",
+        )
+        for name in recipe.segments
+        if name not in named
+    ]
 
 
 def _check_static_refs(recipe: Recipe, step: Step) -> list[Problem]:

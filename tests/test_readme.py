@@ -36,3 +36,4 @@ def test_the_recipe_example_in_the_readme_is_valid(tmp_path: Path) -> None:
     (tmp_path / "example.yaml").write_text(example, encoding="utf-8")
     result = CliRunner().invoke(cli, ["validate", str(tmp_path / "example.yaml")])
     assert result.exit_code == 0, result.output
+    assert result.output.strip().endswith(": valid"), "no warnings either"
