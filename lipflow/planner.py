@@ -25,7 +25,14 @@ from lipflow.pricing import Cost, charge, segments_audio_seconds
 from lipflow.problems import PathPart, Problem, Severity, did_you_mean, has_errors
 from lipflow.providers import provider_module
 from lipflow.providers._common import stable_uuid4
-from lipflow.recipe import STEP_REF_PREFIX, Input, Recipe, Step, dependency_order
+from lipflow.recipe import (
+    STEP_REF_PREFIX,
+    Input,
+    Recipe,
+    Step,
+    dependency_order,
+    reference_problem,
+)
 from lipflow.templating import TemplateProblem, Templater
 
 __all__ = [
@@ -284,13 +291,8 @@ class _Planner:
             return cached
         inp = self.recipe.inputs.get(ref)
         if inp is None:
-            self.problem(
-                f"{kind} {ref!r} is not an input of this recipe; inputs are: "
-                f"{', '.join(self.recipe.inputs) or '(none)'}",
-                path,
-                suggestion=did_you_mean(ref, list(self.recipe.inputs)),
-                code="unknown-input",
-                job=job_id,
+            self.problems.append(
+                reference_problem(self.recipe, kind, ref, path).with_context(job=job_id)
             )
             return None
         if inp.kind != kind:
@@ -482,12 +484,8 @@ class _Planner:
     ) -> list[dict[str, Any]]:
         seglist = self.recipe.segments.get(name) if isinstance(name, str) else None
         if seglist is None:
-            self.problem(
-                f"segments {name!r} are not defined; defined: {', '.join(self.recipe.segments) or '(none)'}",
-                path,
-                suggestion=did_you_mean(name, list(self.recipe.segments)),
-                job=job_id,
-            )
+            problem = reference_problem(self.recipe, "segments", name, path)
+            self.problems.append(problem.with_context(job=job_id))
             return []
         out = []
         for i, rng in enumerate(seglist["ranges"]):

@@ -253,37 +253,41 @@ def _unused_segments(recipe: Recipe) -> list[Problem]:
 
 def _check_static_refs(recipe: Recipe, step: Step) -> list[Problem]:
     problems: list[Problem] = []
-    names = list(recipe.inputs)
     for key in ("video", "audio", "image", "last_image"):
         ref = step.spec.get(key)
         if not isinstance(ref, str) or "{" in ref or ref.startswith(STEP_REF_PREFIX):
             continue
         if ref not in recipe.inputs:
-            path = (*step.recipe_path, step.action, key)
             problems.append(
-                Problem(
-                    message=f"{key} {ref!r} is not an input of this recipe; "
-                    f"inputs are: {', '.join(names) or '(none)'}",
-                    path=path,
-                    location=recipe.locate(path),
-                    suggestion=did_you_mean(ref, names),
-                    code="unknown-input",
-                )
+                reference_problem(recipe, key, ref, (*step.recipe_path, step.action, key))
             )
     seg = step.spec.get("segments")
     if isinstance(seg, str) and "{" not in seg and seg not in recipe.segments:
         path = (*step.recipe_path, step.action, "segments")
-        problems.append(
-            Problem(
-                message=f"segments {seg!r} are not defined under 'segments'; "
-                f"defined: {', '.join(recipe.segments) or '(none)'}",
-                path=path,
-                location=recipe.locate(path),
-                suggestion=did_you_mean(seg, list(recipe.segments)),
-                code="unknown-segments",
-            )
-        )
+        problems.append(reference_problem(recipe, "segments", seg, path))
     return problems
+
+
+def reference_problem(
+    recipe: Recipe, kind: str, ref: object, path: tuple[PathPart, ...]
+) -> Problem:
+    """A reference to an input (``kind`` video, audio, image...) or a segment list the recipe
+    does not define; checked here for names as written and by the planner after templating."""
+    if kind == "segments":
+        known = list(recipe.segments)
+        message = f"segments {ref!r} are not defined under 'segments'; defined: "
+        code = "unknown-segments"
+    else:
+        known = list(recipe.inputs)
+        message = f"{kind} {ref!r} is not an input of this recipe; inputs are: "
+        code = "unknown-input"
+    return Problem(
+        message=message + (", ".join(known) or "(none)"),
+        path=path,
+        location=recipe.locate(path),
+        suggestion=did_you_mean(ref, known),
+        code=code,
+    )
 
 
 def _cycles(recipe: Recipe) -> list[Problem]:
