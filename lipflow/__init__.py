@@ -6,8 +6,9 @@ for ``lipflow --version`` does not pay for jsonschema, jinja2 or FFmpeg.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from lipflow._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -52,43 +53,43 @@ _EXPORTS = {
 
 __all__ = sorted([*_EXPORTS, "__version__"])
 
-if TYPE_CHECKING:
-    from lipflow.catalog import load_catalog
-    from lipflow.errors import (
-        BudgetExceeded,
-        InputError,
-        Interrupted,
-        JobFailed,
-        LipflowError,
-        OutputInvalid,
-        PlanError,
-        ProviderAmbiguous,
-        ProviderCapacity,
-        ProviderError,
-        ProviderRejected,
-        ProviderUnavailable,
-        RecipeError,
-        RequestInvalid,
-        RunFailed,
-        UsageError,
-    )
-    from lipflow.jobs import Job
-    from lipflow.planner import Plan, PlannedJob, plan_file, plan_recipe
-    from lipflow.pricing import charge
-    from lipflow.problems import Location, Problem, Severity
-    from lipflow.recipe import Recipe, load_recipe, parse_recipe
-    from lipflow.runner import Runner, RunReport, RunSettings, build_plan, execute
-    from lipflow.schemas import check_request, check_response
+if TYPE_CHECKING:  # explicit re-exports, for type checkers
+    from lipflow.catalog import load_catalog as load_catalog
+    from lipflow.errors import BudgetExceeded as BudgetExceeded
+    from lipflow.errors import InputError as InputError
+    from lipflow.errors import Interrupted as Interrupted
+    from lipflow.errors import JobFailed as JobFailed
+    from lipflow.errors import LipflowError as LipflowError
+    from lipflow.errors import OutputInvalid as OutputInvalid
+    from lipflow.errors import PlanError as PlanError
+    from lipflow.errors import ProviderAmbiguous as ProviderAmbiguous
+    from lipflow.errors import ProviderCapacity as ProviderCapacity
+    from lipflow.errors import ProviderError as ProviderError
+    from lipflow.errors import ProviderRejected as ProviderRejected
+    from lipflow.errors import ProviderUnavailable as ProviderUnavailable
+    from lipflow.errors import RecipeError as RecipeError
+    from lipflow.errors import RequestInvalid as RequestInvalid
+    from lipflow.errors import RunFailed as RunFailed
+    from lipflow.errors import UsageError as UsageError
+    from lipflow.jobs import Job as Job
+    from lipflow.planner import Plan as Plan
+    from lipflow.planner import PlannedJob as PlannedJob
+    from lipflow.planner import plan_file as plan_file
+    from lipflow.planner import plan_recipe as plan_recipe
+    from lipflow.pricing import charge as charge
+    from lipflow.problems import Location as Location
+    from lipflow.problems import Problem as Problem
+    from lipflow.problems import Severity as Severity
+    from lipflow.recipe import Recipe as Recipe
+    from lipflow.recipe import load_recipe as load_recipe
+    from lipflow.recipe import parse_recipe as parse_recipe
+    from lipflow.runner import Runner as Runner
+    from lipflow.runner import RunReport as RunReport
+    from lipflow.runner import RunSettings as RunSettings
+    from lipflow.runner import build_plan as build_plan
+    from lipflow.runner import execute as execute
+    from lipflow.schemas import check_request as check_request
+    from lipflow.schemas import check_response as check_response
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'lipflow' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -21,8 +21,9 @@ media) with one module per provider API, then thin adapters :mod:`~mock_server.h
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from lipflow._lazy import lazy_exports
 
 # Names load on first use (PEP 562): the pytest plugin imports this package in every pytest
 # session of an environment with lipflow installed, and should cost nothing until used.
@@ -42,21 +43,18 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-if TYPE_CHECKING:
-    from mock_server.clock import Clock, ManualClock, SystemClock
-    from mock_server.faults import ACTIONS, OPERATIONS, FaultRule
-    from mock_server.server import MockServer, MockUrls, serve
-    from mock_server.simulator import DEFAULT_MAX_BODY_BYTES, Simulator
+if TYPE_CHECKING:  # explicit re-exports, for type checkers
+    from mock_server.clock import Clock as Clock
+    from mock_server.clock import ManualClock as ManualClock
+    from mock_server.clock import SystemClock as SystemClock
+    from mock_server.faults import ACTIONS as ACTIONS
+    from mock_server.faults import OPERATIONS as OPERATIONS
+    from mock_server.faults import FaultRule as FaultRule
+    from mock_server.server import MockServer as MockServer
+    from mock_server.server import MockUrls as MockUrls
+    from mock_server.server import serve as serve
+    from mock_server.simulator import DEFAULT_MAX_BODY_BYTES as DEFAULT_MAX_BODY_BYTES
+    from mock_server.simulator import Simulator as Simulator
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mock_server' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
