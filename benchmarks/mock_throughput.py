@@ -22,7 +22,7 @@ import httpx
 from werkzeug.wrappers import Request, Response
 
 from mock_server import MockServer, Simulator
-from mock_server.http_server import MockHTTPServer
+from mock_server.adapters.http import MockHTTPServer
 
 _FIXED = json.dumps({"code": 200, "message": "success", "data": {"id": "x", "status": "completed"}})
 

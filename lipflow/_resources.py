@@ -19,3 +19,12 @@ def schemas_dir() -> Path:
 
 def data_file(name: str) -> Path:
     return _PACKAGE / "data" / name
+
+
+@cache
+def recipes_dir() -> Path:
+    """The example recipes: inside the wheel as ``lipflow/_recipes``, else the repo's ``recipes/``."""
+    for candidate in (_PACKAGE / "_recipes", _PACKAGE.parent / "recipes"):
+        if candidate.is_dir():
+            return candidate
+    return _PACKAGE.parent / "recipes"

@@ -1,7 +1,8 @@
-"""The provider catalog: capabilities, limits and prices, read from ``data/catalog.yaml``.
+"""The catalog: every registered provider's models, capabilities, limits and prices.
 
-Facts about providers live in that one data file (each citing its doc); this module only gives
-them types, so the planner, the pricing code, the checks and the mock server agree.
+Each provider package holds its slice (``catalog.yaml``, each fact citing its doc);
+``data/catalog.yaml`` holds lipflow's own assumptions. This module joins them and gives them
+types, so the planner, the pricing code, the checks and the mock server agree.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -21,7 +23,6 @@ __all__ = [
     "Catalog",
     "ModelEntry",
     "Price",
-    "ProviderEntry",
     "load_catalog",
     "model_for",
 ]
@@ -37,16 +38,6 @@ CAPABILITIES: Mapping[str, str] = {
     "video.camera": "apply a named camera movement",
     "video.motion": "choose motion mode normal or fast",
 }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ProviderEntry:
-    name: str
-    title: str
-    base_url: str
-    key_env: str
-    url_env: str
-    source: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,15 +65,14 @@ class ModelEntry:
     capabilities: frozenset[str]
     limits: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     voices: tuple[str, ...] = ()
+    speakers: Mapping[str, str] = field(default_factory=dict)  # voice name -> provider's own id
     video: Mapping[str, Any] = field(default_factory=dict)
     price: Price | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Catalog:
-    providers: Mapping[str, ProviderEntry]
     models: tuple[ModelEntry, ...]
-    pixverse_speakers: Mapping[str, str]
     tts_chars_per_second: float
 
     def model(self, model_id: str) -> ModelEntry:
@@ -90,12 +80,6 @@ class Catalog:
             if entry.id == model_id:
                 return entry
         raise unknown_name("model", model_id, [m.id for m in self.models])
-
-    def provider(self, name: str) -> ProviderEntry:
-        try:
-            return self.providers[name]
-        except KeyError:
-            raise unknown_name("provider", name, sorted(self.providers)) from None
 
     def find(self, provider: str, model: str) -> ModelEntry | None:
         for entry in self.models:
@@ -127,34 +111,44 @@ def _price(raw: Mapping[str, Any] | None) -> Price | None:
     )
 
 
-@cache
+_LOADED: list[tuple[int, Catalog]] = []  # (registry generation, catalog): the last one joined
+
+
 def load_catalog() -> Catalog:
-    """The catalog shipped with lipflow, parsed once per process."""
+    """The catalog of every registered provider, joined once per set of providers."""
+    from lipflow.providers import registry
+
+    generation = registry.generation()
+    if _LOADED and _LOADED[0][0] == generation:
+        return _LOADED[0][1]
+    catalog = _catalog(tuple(p.catalog_file for p in registry.providers()))
+    _LOADED[:] = [(generation, catalog)]
+    return catalog
+
+
+@cache
+def _catalog(slices: tuple[Path, ...]) -> Catalog:
     with open(data_file("catalog.yaml"), encoding="utf-8") as fh:
         raw = yaml.safe_load(fh)
-    providers = {
-        name: ProviderEntry(name=name, **{k: v for k, v in body.items()})
-        for name, body in raw["providers"].items()
-    }
-    models = tuple(
-        ModelEntry(
-            id=m["id"],
-            provider=m["provider"],
-            model=m["model"],
-            title=m["title"],
-            capabilities=frozenset(m["capabilities"]),
-            limits=m.get("limits") or {},
-            voices=tuple(m.get("voices") or ()),
-            video=m.get("video") or {},
-            price=_price(m.get("price")),
-        )
-        for m in raw["models"]
-    )
-    return Catalog(
-        providers=providers,
-        models=models,
-        pixverse_speakers=dict(raw["pixverse_speakers"]),
-        tts_chars_per_second=float(raw["tts_chars_per_second"]),
+    models: list[ModelEntry] = []
+    for path in slices:
+        with open(path, encoding="utf-8") as fh:
+            models += [_model(m) for m in yaml.safe_load(fh)["models"]]
+    return Catalog(models=tuple(models), tts_chars_per_second=float(raw["tts_chars_per_second"]))
+
+
+def _model(m: Mapping[str, Any]) -> ModelEntry:
+    return ModelEntry(
+        id=m["id"],
+        provider=m["provider"],
+        model=m["model"],
+        title=m["title"],
+        capabilities=frozenset(m["capabilities"]),
+        limits=m.get("limits") or {},
+        voices=tuple(m.get("voices") or ()),
+        speakers={str(k): str(v) for k, v in (m.get("speakers") or {}).items()},
+        video=m.get("video") or {},
+        price=_price(m.get("price")),
     )
 
 

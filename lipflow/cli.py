@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 import click
 
 from lipflow import __version__
-from lipflow.errors import InputError, LipflowError, RecipeError
+from lipflow.errors import InputError, LipflowError, RecipeError, UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -150,8 +150,24 @@ def plan(recipe: str, fmt: str, out_path: str | None, no_requests: bool) -> None
         click.echo(f"plan saved to {out_path}", err=True)
 
 
+class _ProviderChoice(click.Choice):  # type: ignore[type-arg]
+    """The registered providers, read when the option is first used (not at import)."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from lipflow.providers import registry
+
+        self.choices = registry.names()
+        return super().convert(value, param, ctx)
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "PROVIDER"
+
+
 @cli.command("check-request")
-@click.option("--provider", required=True, type=click.Choice(["runware", "pixverse", "wavespeed"]))
+@click.option("--provider", required=True, type=_ProviderChoice())
 @click.option(
     "--endpoint",
     metavar="PATH",
@@ -205,19 +221,14 @@ def check_request(provider: str, endpoint: str | None, method: str, fmt: str, fi
 @_presenting_errors
 def schema(name: str) -> None:
     """Print a JSON Schema: the recipe schema (default), or a provider schema like runware/getResponse."""
-    from lipflow._resources import schemas_dir
     from lipflow.problems import unknown_name
+    from lipflow.schemas.loading import RECIPE_SCHEMA, document_names, document_text
 
-    root = schemas_dir()
-    known = sorted(
-        str(p.relative_to(root))[: -len(".json")]
-        for p in root.rglob("*.json")
-        if p.name != "index.json"
-    )
+    known = sorted(n[: -len(".json")] for n in document_names())
     wanted = "recipe.schema" if name == "recipe" else name.removesuffix(".json")
     if wanted not in known:
         raise unknown_name("schema", name, ["recipe", *(k for k in known if k != "recipe.schema")])
-    click.echo((root / f"{wanted}.json").read_text(encoding="utf-8").rstrip())
+    click.echo(document_text(RECIPE_SCHEMA if wanted == "recipe.schema" else f"{wanted}.json"))
 
 
 @cli.command()
@@ -315,14 +326,11 @@ def run(
     out = Path(out_dir or os.path.join("runs", f"{stem}.mock" if use_mock else stem))
     with contextlib.ExitStack() as stack:
         if use_mock:
+            from lipflow.providers import registry
             from mock_server import MockServer
 
             server = stack.enter_context(MockServer())
-            urls = {
-                "runware": server.urls.runware,
-                "pixverse": server.urls.pixverse,
-                "wavespeed": server.urls.wavespeed,
-            }
+            urls = {name: server.urls[name] for name in registry.names()}
             keys = {name: "lipflow-mock-key" for name in urls}
         else:
             from lipflow.planner import base_urls
@@ -390,7 +398,7 @@ def mock() -> None:
     type=click.IntRange(0, 65535),
     default=0,
     show_default=True,
-    help="Port of Runware's WebSocket API; 0 picks a free one.",
+    help="Port of the WebSocket APIs (Runware's); 0 picks a free one.",
 )
 @click.option(
     "--processing-seconds",
@@ -422,18 +430,22 @@ def mock_serve(
     api_key: str | None,
     print_urls: str | None,
 ) -> None:
-    """Serve Runware, PixVerse and WaveSpeed locally until Ctrl-C or SIGTERM."""
+    """Serve every provider's API locally until Ctrl-C or SIGTERM."""
     from mock_server import serve
+    from mock_server.errors import MockError
 
-    serve(
-        host=host,
-        port=port,
-        ws_port=ws_port,
-        print_urls=print_urls,
-        processing_seconds=processing_seconds,
-        seed=seed,
-        api_key=api_key,
-    )
+    try:
+        serve(
+            host=host,
+            port=port,
+            ws_port=ws_port,
+            print_urls=print_urls,
+            processing_seconds=processing_seconds,
+            seed=seed,
+            api_key=api_key,
+        )
+    except MockError as exc:
+        raise UsageError(exc.message) from exc
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import math
+import mimetypes
 import os
 import struct
 from dataclasses import dataclass
@@ -23,9 +24,15 @@ if TYPE_CHECKING:
     from av.container import InputContainer
 
 __all__ = [
+    "ASSUMED_SECONDS",
     "AUDIO_CONTAINERS",
+    "MEDIA_TYPES",
     "VIDEO_CONTAINERS",
+    "VIDEO_EXTENSIONS",
     "MediaInfo",
+    "content_type",
+    "content_type_of_extension",
+    "extension_of_type",
     "probe",
     "probe_bytes",
     "synthesize_audio",
@@ -38,6 +45,54 @@ AudioContainer = Literal["wav", "mp3"]
 
 VIDEO_CONTAINERS: tuple[str, ...] = ("mp4", "mov", "webm")
 AUDIO_CONTAINERS: tuple[str, ...] = ("wav", "mp3")
+
+# The one table of media types: (extension, kind, MIME type). The first row of an extension gives
+# its type; later rows are aliases clients send for it. Uploads, downloads, the mock's store and
+# the runner's output names all read this table.
+MEDIA_TYPES: tuple[tuple[str, str, str], ...] = (
+    ("mp4", "video", "video/mp4"),
+    ("mov", "video", "video/quicktime"),
+    ("mov", "video", "video/mov"),
+    ("webm", "video", "video/webm"),
+    ("wav", "audio", "audio/wav"),
+    ("wav", "audio", "audio/x-wav"),
+    ("wav", "audio", "audio/wave"),
+    ("wav", "audio", "audio/vnd.wave"),
+    ("mp3", "audio", "audio/mpeg"),
+    ("mp3", "audio", "audio/mp3"),
+    ("m4a", "audio", "audio/x-m4a"),
+    ("m4a", "audio", "audio/mp4"),
+    ("aac", "audio", "audio/aac"),
+    ("aac", "audio", "audio/x-aac"),
+    ("png", "image", "image/png"),
+    ("jpg", "image", "image/jpeg"),
+    ("jpeg", "image", "image/jpeg"),
+    ("webp", "image", "image/webp"),
+)
+_TYPE_OF_EXT = {ext: ctype for ext, _, ctype in reversed(MEDIA_TYPES)}
+_EXT_OF_TYPE = {ctype: ext for ext, _, ctype in reversed(MEDIA_TYPES)}
+VIDEO_EXTENSIONS: tuple[str, ...] = tuple(
+    dict.fromkeys(f".{ext}" for ext, kind, _ in MEDIA_TYPES if kind == "video")
+)
+# How long media of unknown length is taken to be: a generated video with no duration asked for,
+# or an input the offline mock cannot measure. Every provider's default video length.
+ASSUMED_SECONDS = 5.0
+
+
+def content_type(path: str) -> str:
+    """The MIME type of a file by its extension, from the table (else a guess, else binary)."""
+    ext = os.path.splitext(path)[1].lower().lstrip(".")
+    return _TYPE_OF_EXT.get(ext) or mimetypes.guess_type(path)[0] or "application/octet-stream"
+
+
+def content_type_of_extension(ext: str) -> str:
+    return _TYPE_OF_EXT.get(ext, "application/octet-stream")
+
+
+def extension_of_type(ctype: str | None) -> str | None:
+    """The extension for a MIME type (parameters ignored), or None if the table has none."""
+    return _EXT_OF_TYPE.get((ctype or "").split(";")[0].strip().lower())
+
 
 # Synthesized media is as small as a valid file can reasonably be: outputs only need the right
 # container, codec and duration. 25 fps keeps the duration within 0.04 s of the one asked for.

@@ -18,12 +18,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lipflow import checks, schemas
-from lipflow.catalog import Catalog, ModelEntry, load_catalog
+from lipflow.catalog import ModelEntry, load_catalog
 from lipflow.errors import LipflowError
 from lipflow.jobs import Job, MediaRef, PlannedRequest, has_deferred, resolve
 from lipflow.pricing import Cost, charge, segments_audio_seconds
 from lipflow.problems import PathPart, Problem, Severity, did_you_mean, has_errors
-from lipflow.providers import provider_module
+from lipflow.providers import registry
 from lipflow.providers._common import stable_uuid4
 from lipflow.recipe import (
     STEP_REF_PREFIX,
@@ -155,12 +155,11 @@ class Plan:
         }
 
 
-def base_urls(env: Mapping[str, str], catalog: Catalog | None = None) -> dict[str, str]:
+def base_urls(env: Mapping[str, str]) -> dict[str, str]:
     """Each provider's base URL: its LIPFLOW_*_URL variable when set, else the real endpoint."""
-    catalog = catalog or load_catalog()
     return {
-        name: (env.get(p.url_env) or p.base_url).rstrip("/")
-        for name, p in catalog.providers.items()
+        p.name: (env.get(p.wire.url_env) or p.wire.base_url).rstrip("/")
+        for p in registry.providers()
     }
 
 
@@ -197,7 +196,7 @@ class _Planner:
         self.recipe = recipe
         self.probe = probe
         self.catalog = load_catalog()
-        self.urls = base_urls(env, self.catalog)
+        self.urls = base_urls(env)
         self.templater = Templater()
         self.problems: list[Problem] = list(recipe.warnings)
         self.jobs_by_step: dict[str, list[PlannedJob]] = {}
@@ -377,7 +376,7 @@ class _Planner:
         # Checked after all of the step's jobs are built: one tight validation loop is kinder to
         # the CPU's caches than validating between builds (about a tenth faster for 10,000 jobs).
         if entry is not None:
-            origins = provider_module(entry.provider).ORIGINS
+            origins = registry.get(entry.provider).client.origins
             for pj in planned:
                 self.check_job(step, entry, pj.job, pj.requests, origins)
         self.jobs_by_step[step.id] = planned
@@ -654,7 +653,7 @@ class _Planner:
         values: Mapping[str, Any],
         job_id: str,
     ) -> PlannedJob | None:
-        module = provider_module(entry.provider)
+        client = registry.get(entry.provider).client
         held = [
             r for r in media.values() if r.origin == "media_id" and r.provider != entry.provider
         ]
@@ -686,7 +685,7 @@ class _Planner:
             ),
             matrix=dict(values),
         )
-        requests = self._share_uploads(job, module.plan_requests(job, self.urls[entry.provider]))
+        requests = self._share_uploads(job, client.plan_requests(job, self.urls[entry.provider]))
         cost, low, high = self.job_cost(entry, media, params)
         if step.action == "lipsync":
             tts = params.get("tts")

@@ -35,13 +35,12 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
 
 import httpx
 
-from lipflow.catalog import load_catalog
 from lipflow.errors import (
     BudgetExceeded,
     InputError,
@@ -57,8 +56,10 @@ from lipflow.errors import (
 )
 from lipflow.jobs import Job, MediaRef, resolve
 from lipflow.journal import JOURNAL_NAME, JobRecord, Journal, OutputRecord
-from lipflow.providers import provider_module
-from lipflow.providers._wire import Finished, Flow, Submitted, classify_transport
+from lipflow.providers import registry
+from lipflow.providers._http import classify_transport
+from lipflow.providers.base import Finished, Flow, ProviderClient, Submitted
+from lipflow.secrets import Secrets
 
 if TYPE_CHECKING:
     from lipflow.planner import Plan
@@ -199,7 +200,7 @@ def provider_limits_from(values: Sequence[str]) -> dict[str, int]:
             raise UsageError(
                 f"--provider-concurrency {value!r}: write PROVIDER=N with N >= 1, e.g. runware=4"
             )
-        provider_module(name.strip())  # an unknown name lists the known ones
+        registry.get(name.strip())  # an unknown name lists the known ones
         limits[name.strip()] = int(number)
     return limits
 
@@ -207,29 +208,12 @@ def provider_limits_from(values: Sequence[str]) -> dict[str, int]:
 # ---------------------------------------------------------------------------------- settings
 
 
-class Secrets:
-    """The API keys of a run, and the one place text is scrubbed of them before it is kept."""
-
-    def __init__(self, keys: Mapping[str, str]) -> None:
-        self._keys = dict(keys)
-        self._values = sorted({v for v in keys.values() if v}, key=len, reverse=True)
-
-    def key(self, provider: str) -> str:
-        return self._keys[provider]
-
-    def scrub(self, text: str) -> str:
-        for value in self._values:
-            text = text.replace(value, "***")
-        return text
-
-
 def keys_from_env(providers: Sequence[str], env: Mapping[str, str]) -> dict[str, str]:
     """Each provider's key from its variable; a missing one is a UsageError naming the variable."""
-    catalog = load_catalog()
     keys: dict[str, str] = {}
     missing = []
     for name in sorted(set(providers)):
-        var = catalog.providers[name].key_env
+        var = registry.get(name).wire.key_env
         value = env.get(var, "").strip()
         if value:
             keys[name] = value
@@ -724,8 +708,8 @@ class Runner:
         if state == "submitted" and rec.provider_job_id:
             return "poll"
         if state in ("submitting", "ambiguous"):
-            if rec.provider == "runware":
-                return "recover"  # same taskUUID: Runware itself says whether it has the task
+            if registry.get(rec.provider).wire.idempotency.deduplicated:
+                return "recover"  # the same key: the provider itself says whether it has the job
             if self.settings.resubmit_ambiguous:
                 return "submit"
             if state == "submitting":
@@ -742,7 +726,7 @@ class Runner:
     async def _execute(self, job: Job, rec: JobRecord, action: str) -> bool:
         if self._stop.is_set() and action in ("submit", "recover"):
             return False
-        module = provider_module(job.provider)
+        module = registry.get(job.provider).client
         provider_job_id = rec.provider_job_id
         if action in ("submit", "recover"):
             attempt = max(rec.attempt, 1) if action == "recover" else rec.attempt + 1
@@ -845,7 +829,7 @@ class Runner:
             if not isinstance(result, LipflowError):
                 return result
 
-    async def _upload(self, job: Job, module: Any) -> dict[str, Any] | None:
+    async def _upload(self, job: Job, module: ProviderClient) -> dict[str, Any] | None:
         """Upload what the provider needs uploaded; the submit's media values, or None (failed)."""
         lookup: dict[str, Any] = {}
         for need in job.needs:
@@ -908,16 +892,18 @@ class Runner:
             return None
 
     async def _submit(
-        self, job: Job, module: Any, values: Mapping[str, Any], attempt: int, *, recovering: bool
+        self,
+        job: Job,
+        module: ProviderClient,
+        values: Mapping[str, Any],
+        attempt: int,
+        *,
+        recovering: bool,
     ) -> Submitted | None:
         """Record the intent, send the submit once, and act on its class of failure."""
         retry = self.settings.retry
-        runware = job.provider == "runware"
-        sent = job
-        task_uuid: str | None = None
-        if runware:
-            task_uuid = module.attempt_uuid(job, attempt)
-            sent = replace(job, task_uuid=task_uuid)
+        deduplicated = registry.get(job.provider).wire.idempotency.deduplicated
+        task_uuid = module.submit_key(job, attempt)
         if not recovering:
             self._j.record_intent(job.id, attempt, task_uuid)
             self._emit(job.id, "submitting", f"attempt {attempt}")
@@ -928,7 +914,8 @@ class Runner:
         while True:
             try:
                 submitted: Submitted = await self._drive(
-                    module.submit_flow(sent, values, base_url=base, key=key), job.provider
+                    module.submit_flow(job, values, attempt=attempt, base_url=base, key=key),
+                    job.provider,
                 )
                 break
             except ProviderRejected as exc:
@@ -952,14 +939,14 @@ class Runner:
             except ProviderAmbiguous as exc:
                 ambiguous = exc
                 transient += 1
-                if not runware or transient >= retry.recover_tries:
+                if not deduplicated or transient >= retry.recover_tries:
                     self._set(job.id, "ambiguous", error=exc, error_class="ambiguous")
                     return None
                 wait = retry.backoff(transient)
                 self._j.note(
                     job.id,
                     self.secrets.scrub(
-                        f"submit ambiguous ({exc.message}); re-sending with the same taskUUID"
+                        f"submit ambiguous ({exc.message}); re-sending with the same key"
                     ),
                 )
             if self._stop.is_set() and ambiguous is None:
@@ -982,7 +969,9 @@ class Runner:
         self._emit(job.id, "submitted", detail)
         return submitted
 
-    async def _poll(self, job: Job, module: Any, provider_job_id: str) -> Finished | None:
+    async def _poll(
+        self, job: Job, module: ProviderClient, provider_job_id: str
+    ) -> Finished | None:
         """Poll until the job is done, failed, or polling gives up (the job stays submitted)."""
         retry = self.settings.retry
         key = self.secrets.key(job.provider)
@@ -1228,7 +1217,7 @@ def _error_class(exc: ProviderError) -> str:
 
 
 def _download_status(response: httpx.Response, provider: str) -> ProviderError:
-    from lipflow.providers._wire import classify_status
+    from lipflow.providers._http import classify_status
 
     message = f"download answered HTTP {response.status_code}"
     return classify_status(response, provider, message) or OutputInvalid(message, provider=provider)

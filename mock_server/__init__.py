@@ -1,5 +1,5 @@
-"""lipflow's mock server: Runware, PixVerse Platform and WaveSpeed offline, faithful enough
-that the providers' official SDKs run against it unchanged.
+"""lipflow's mock server: every registered provider's API offline (Runware, PixVerse Platform
+and WaveSpeed built in), faithful enough that the providers' official SDKs run against it unchanged.
 
 Use it to test pipelines and clients without network, keys or bills::
 
@@ -14,9 +14,10 @@ Use it to test pipelines and clients without network, keys or bills::
 From a shell: ``lipflow mock serve --port 0 --print-urls json`` (or ``python -m mock_server``).
 In pytest: the ``lipflow_mock`` fixture (registered by lipflow's ``pytest11`` entry point).
 
-The layers: :mod:`~mock_server.simulator` (no web framework: routing, faults, journal, jobs,
-media) with one module per provider API, then thin adapters :mod:`~mock_server.http_server`
-(pytest-httpserver / werkzeug) and :mod:`~mock_server.ws_server` (websockets, for Runware).
+The layers: :mod:`~mock_server.core` and :mod:`~mock_server.simulator` (no web framework:
+routing, faults, journal, jobs, media), each provider's simulated twin in its own package
+(``lipflow/providers/<name>/sim.py``), then thin adapters in :mod:`mock_server.adapters`:
+HTTP (pytest-httpserver), WebSocket (websockets) and an in-process httpx transport.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ _EXPORTS = {
     "Clock": "mock_server.clock",
     "FaultRule": "mock_server.faults",
     "ManualClock": "mock_server.clock",
+    "MockError": "mock_server.errors",
     "MockServer": "mock_server.server",
     "MockUrls": "mock_server.server",
     "Simulator": "mock_server.simulator",
@@ -47,6 +49,7 @@ if TYPE_CHECKING:  # explicit re-exports, for type checkers
     from mock_server.clock import Clock as Clock
     from mock_server.clock import ManualClock as ManualClock
     from mock_server.clock import SystemClock as SystemClock
+    from mock_server.errors import MockError as MockError
     from mock_server.faults import ACTIONS as ACTIONS
     from mock_server.faults import OPERATIONS as OPERATIONS
     from mock_server.faults import FaultRule as FaultRule

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
+    from lipflow.providers.base import JobOutcome as WireMeaning
     from mock_server.faults import FaultContext, FaultRule
     from mock_server.journal import Record
     from mock_server.simulator import Simulator
@@ -23,18 +24,26 @@ __all__ = [
     "Call",
     "InvalidBody",
     "Job",
-    "JobOutcome",
+    "JobEnding",
     "JobState",
     "MockRequest",
     "Reply",
     "Route",
-    "RunwareSession",
+    "SimulatedApi",
     "UploadedFile",
+    "WsSession",
     "json_body",
 ]
 
-JobOutcome = Literal["success", "moderation", "generation_failure"]
+JobEnding = Literal["success", "moderation", "generation_failure"]  # decided at submit
 JobState = Literal["processing", "succeeded", "moderated", "failed"]
+# What each state means in a provider's wire terms (its ``statuses`` table).
+MEANINGS: Mapping[JobState, WireMeaning] = {
+    "processing": "running",
+    "succeeded": "done",
+    "moderated": "moderated",
+    "failed": "failed",
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,8 +56,8 @@ class UploadedFile:
 
 
 @dataclass(slots=True, kw_only=True)
-class RunwareSession:
-    """One Runware WebSocket connection: authenticated or not, and its session id."""
+class WsSession:
+    """One WebSocket connection: authenticated or not, and its session id."""
 
     path: str
     headers: Mapping[str, str]
@@ -74,7 +83,7 @@ class MockRequest:
     form_error: str | None = None
     oversize: int | None = None
     transport: Literal["http", "ws"] = "http"
-    session: RunwareSession | None = None
+    session: WsSession | None = None
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -149,7 +158,8 @@ class Route:
     """``method`` + path template (``{name}`` matches one segment) -> handler.
 
     ``op`` is the fault-rule operation of every request on this route; ``classify`` decides it
-    from the body instead (a Runware batch can be a submit or a poll) and names the jobs involved.
+    from the body instead (one batch of tasks can be a submit or a poll) and names the jobs
+    involved; otherwise the path parameter ``job_param`` names the job (a poll's job id).
     """
 
     method: str
@@ -158,6 +168,7 @@ class Route:
     op: str | None
     handler: Handler
     classify: Classifier | None = None
+    job_param: str | None = None
     pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -182,7 +193,7 @@ class Job:
     created_at: float
     created_wall: float
     ready_at: float
-    outcome: JobOutcome
+    outcome: JobEnding
     duration_s: float
     duration_basis: str
     outputs: list[MediaItem]
@@ -199,6 +210,10 @@ class Job:
         return {"success": "succeeded", "moderation": "moderated"}.get(  # type: ignore[return-value]
             self.outcome, "failed"
         )
+
+    def meaning(self, now: float) -> WireMeaning:
+        """The job's state as a wire status means it: ``wire.status_for(job.meaning(now))``."""
+        return MEANINGS[self.state(now)]
 
     def to_json(self, now: float, base_url: str) -> dict[str, Any]:
         return {
@@ -218,3 +233,13 @@ class Job:
             "stuck": self.stuck,
             "request": self.request,
         }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SimulatedApi:
+    """A provider's simulated twin (:class:`lipflow.providers.base.SimulatedProvider`): its
+    routes, its WebSocket route if any, and how it words an injected HTTP-level failure."""
+
+    routes: tuple[Route, ...]
+    fault_reply: Callable[[Call, int, str], Reply]
+    ws_route: Route | None = None

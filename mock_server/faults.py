@@ -14,8 +14,8 @@ matches everything), starts firing on the ``nth`` matching request and fires ``c
                        close the connection instead of answering: "accepted but the reply is lost"
 ``moderation``         the job created by a matching submit fails content moderation
 ``generation_failure`` the job created by a matching submit fails to generate
-``concurrency_limit``  at most ``limit`` unfinished jobs; a further submit is refused (PixVerse
-                       ErrCode 500044, Runware/WaveSpeed HTTP 429); never consumed
+``concurrency_limit``  at most ``limit`` unfinished jobs; a further submit is refused with the
+                       provider's capacity error (its wire's ``capacity`` code); never consumed
 =====================  ===========================================================================
 
 Operations: ``auth``, ``ping``, ``upload``, ``submit``, ``poll``, ``list``, ``download``.
@@ -32,14 +32,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from lipflow.errors import UsageError
 from lipflow.problems import did_you_mean
+from lipflow.providers import registry
+from lipflow.providers.base import OPS
+from mock_server.errors import MockUsageError
 
 __all__ = [
     "ACTIONS",
     "JOB_ACTIONS",
     "OPERATIONS",
-    "PROVIDERS",
     "FaultBook",
     "FaultContext",
     "FaultRule",
@@ -50,8 +51,7 @@ __all__ = [
 REQUEST_ACTIONS = ("latency", "rate_limit", "server_error", "malformed_json", "drop", "lose_reply")
 JOB_ACTIONS = ("moderation", "generation_failure")
 ACTIONS = (*REQUEST_ACTIONS, *JOB_ACTIONS, "concurrency_limit")
-OPERATIONS = ("auth", "ping", "upload", "submit", "poll", "list", "download")
-PROVIDERS = ("runware", "pixverse", "wavespeed")
+OPERATIONS: tuple[str, ...] = OPS
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,21 +74,21 @@ class FaultRule:
     def __post_init__(self) -> None:
         _choice("action", self.action, ACTIONS)
         if self.provider is not None:
-            _choice("provider", self.provider, PROVIDERS)
+            _choice("provider", self.provider, registry.names())
         if self.op is not None:
             _choice("op", self.op, OPERATIONS)
         if self.nth < 1:
-            raise UsageError(f"fault rule: nth must be 1 or more, got {self.nth}")
+            raise MockUsageError(f"fault rule: nth must be 1 or more, got {self.nth}")
         if self.count is not None and self.count < 1:
-            raise UsageError(
+            raise MockUsageError(
                 f"fault rule: count must be 1 or more (or null for ever), got {self.count}"
             )
         if self.seconds < 0:
-            raise UsageError(f"fault rule: seconds must be 0 or more, got {self.seconds}")
+            raise MockUsageError(f"fault rule: seconds must be 0 or more, got {self.seconds}")
         if self.action == "server_error" and not 500 <= self.status <= 599:
-            raise UsageError(f"fault rule: server_error status must be 5xx, got {self.status}")
+            raise MockUsageError(f"fault rule: server_error status must be 5xx, got {self.status}")
         if self.limit < 0:
-            raise UsageError(f"fault rule: limit must be 0 or more, got {self.limit}")
+            raise MockUsageError(f"fault rule: limit must be 0 or more, got {self.limit}")
 
     def matches(self, ctx: FaultContext) -> bool:
         return (
@@ -107,7 +107,7 @@ def _choice(name: str, value: object, allowed: Iterable[str]) -> None:
     allowed = tuple(allowed)
     if value not in allowed:
         hint = did_you_mean(value, allowed)
-        raise UsageError(
+        raise MockUsageError(
             f"fault rule: {name} {value!r} is not one of {', '.join(allowed)}"
             + (f"; did you mean {hint!r}?" if hint else "")
         )
@@ -117,20 +117,20 @@ _RULE_FIELDS = tuple(f.name for f in fields(FaultRule))
 
 
 def rule_from_json(raw: object) -> FaultRule:
-    """A rule from its JSON object; unknown keys and wrong types are UsageErrors naming the key."""
+    """A rule from its JSON object; unknown keys and wrong types are MockUsageErrors naming the key."""
     if not isinstance(raw, Mapping):
-        raise UsageError(f"fault rule: expected a JSON object, got {type(raw).__name__}")
+        raise MockUsageError(f"fault rule: expected a JSON object, got {type(raw).__name__}")
     unknown = [k for k in raw if k not in _RULE_FIELDS]
     if unknown:
         hint = did_you_mean(unknown[0], _RULE_FIELDS)
-        raise UsageError(
+        raise MockUsageError(
             f"fault rule: unknown key {unknown[0]!r}; known: {', '.join(_RULE_FIELDS)}"
             + (f"; did you mean {hint!r}?" if hint else "")
         )
     try:
         return FaultRule(**raw)
     except TypeError as exc:
-        raise UsageError(f"fault rule: {exc}") from exc
+        raise MockUsageError(f"fault rule: {exc}") from exc
 
 
 def rules_from_json(raw: object) -> list[FaultRule]:
@@ -140,7 +140,7 @@ def rules_from_json(raw: object) -> list[FaultRule]:
     if isinstance(raw, Mapping):
         raw = [raw]
     if not isinstance(raw, list):
-        raise UsageError('faults: expected {"rules": [...]}, a list of rules or one rule')
+        raise MockUsageError('faults: expected {"rules": [...]}, a list of rules or one rule')
     return [rule_from_json(item) for item in raw]
 
 
@@ -151,7 +151,7 @@ def rule_from_header(value: str) -> FaultRule:
         try:
             raw = json.loads(value)
         except json.JSONDecodeError as exc:
-            raise UsageError(f"X-Mock-Fault: not valid JSON ({exc.msg})") from exc
+            raise MockUsageError(f"X-Mock-Fault: not valid JSON ({exc.msg})") from exc
         return rule_from_json({**raw, "count": 1})
     return FaultRule(action=value, count=1)
 

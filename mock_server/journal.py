@@ -10,43 +10,10 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["REDACTED", "Journal", "Record", "redact_headers", "redact_value"]
-
-REDACTED = "***"
-_SECRET_HEADERS = frozenset(
-    {"authorization", "api-key", "x-api-key", "cookie", "proxy-authorization"}
-)
-_SECRET_KEYS = frozenset({"apikey", "api_key", "key", "token", "access_token", "authorization"})
-_MAX_STRING = 512
-
-
-def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    out = {}
-    for name, value in headers.items():
-        if name.lower() in _SECRET_HEADERS:
-            scheme = value.split(" ", 1)[0] if " " in value else ""
-            out[name] = f"{scheme} {REDACTED}" if scheme else REDACTED
-        else:
-            out[name] = value
-    return out
-
-
-def redact_value(value: Any) -> Any:
-    """A JSON value with secrets replaced and long strings (base64, data URIs) summarized."""
-    if isinstance(value, Mapping):
-        return {
-            k: REDACTED if str(k).lower() in _SECRET_KEYS else redact_value(v)
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [redact_value(v) for v in value]
-    if isinstance(value, str) and len(value) > _MAX_STRING:
-        return f"{value[:64]}...<{len(value)} characters>"
-    return value
+__all__ = ["Journal", "Record"]
 
 
 @dataclass(slots=True, kw_only=True)

@@ -1,8 +1,8 @@
 """The mock on real sockets, as one object: ``with MockServer() as mock: mock.urls.pixverse``.
 
 It wires a :class:`~mock_server.simulator.Simulator` to the HTTP adapter (all REST APIs, media,
-``/_mock/``) and the Runware WebSocket adapter, each on its own port (0 picks free ones), and
-reports the base URL of every API in the form the clients take them (``LIPFLOW_*_URL``).
+``/_mock/``) and the WebSocket adapter, each on its own port (0 picks free ones), and reports the
+base URL of every registered provider's API in the form its client takes it (``LIPFLOW_*_URL``).
 :func:`serve` runs it in the foreground until SIGINT or SIGTERM, for ``lipflow mock serve``.
 """
 
@@ -12,32 +12,56 @@ import json
 import signal
 import sys
 import threading
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator, Mapping
 from types import FrameType, TracebackType
 from typing import Any, TextIO
 
-from lipflow.errors import UsageError
+from lipflow.providers import registry
+from mock_server.adapters.http import MockHTTPServer
+from mock_server.adapters.websocket import WebSocketServer
+from mock_server.errors import MockUsageError
 from mock_server.faults import FaultRule
-from mock_server.http_server import MockHTTPServer
 from mock_server.simulator import Simulator
-from mock_server.ws_server import RunwareWebSocketServer
 
 __all__ = ["MockServer", "MockUrls", "serve"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MockUrls:
-    """Base URLs: what ``LIPFLOW_RUNWARE_URL`` and friends (or an SDK's ``url=``) should be."""
+class MockUrls(Mapping[str, str]):
+    """Base URLs by name: each provider's (what its ``LIPFLOW_*_URL`` or an SDK's ``url=``
+    should be), ``<provider>_ws`` for a WebSocket API, then ``admin`` and ``media``.
 
-    runware: str
-    runware_ws: str
-    pixverse: str
-    wavespeed: str
-    admin: str
-    media: str
+    A mapping (``urls["pixverse"]``) whose names also read as attributes (``urls.pixverse``).
+    """
+
+    __slots__ = ("_urls",)
+    _urls: dict[str, str]
+
+    def __init__(self, urls: Mapping[str, str]) -> None:
+        object.__setattr__(self, "_urls", dict(urls))
+
+    def __getitem__(self, name: str) -> str:
+        return self._urls[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._urls)
+
+    def __len__(self) -> int:
+        return len(self._urls)
+
+    def __getattr__(self, name: str) -> str:
+        try:
+            return self._urls[name]
+        except KeyError:
+            raise AttributeError(f"no mock URL named {name!r}; known: {', '.join(self)}") from None
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("MockUrls is read-only")
+
+    def __repr__(self) -> str:
+        return f"MockUrls({self._urls!r})"
 
     def to_json(self) -> dict[str, str]:
-        return asdict(self)
+        return dict(self._urls)
 
 
 class MockServer:
@@ -61,7 +85,7 @@ class MockServer:
         self.simulator = simulator or Simulator(**options)
         self.host = host
         self._http = MockHTTPServer(self.simulator, host=host, port=port)
-        self._ws = RunwareWebSocketServer(self.simulator, host=host, port=ws_port)
+        self._ws = WebSocketServer(self.simulator, host=host, port=ws_port)
         self._urls: MockUrls | None = None
 
     def start(self) -> MockServer:
@@ -74,14 +98,13 @@ class MockServer:
         host = _url_host(self.host)
         http = f"http://{host}:{self._http.port}"
         self.simulator.base_url = http
-        self._urls = MockUrls(
-            runware=f"{http}/v1",
-            runware_ws=f"ws://{host}:{self._ws.port}/v1",
-            pixverse=f"{http}/openapi/v2",
-            wavespeed=f"{http}/api/v3",
-            admin=f"{http}/_mock",
-            media=f"{http}/media",
-        )
+        urls: dict[str, str] = {}
+        for provider in registry.providers():
+            wire = provider.wire
+            urls[wire.name] = http + wire.api_prefix
+            if wire.websocket_path is not None:
+                urls[f"{wire.name}_ws"] = f"ws://{host}:{self._ws.port}{wire.websocket_path}"
+        self._urls = MockUrls({**urls, "admin": f"{http}/_mock", "media": f"{http}/media"})
         return self
 
     def stop(self) -> None:
@@ -166,7 +189,7 @@ def serve(
         try:
             server.start()
         except OSError as exc:
-            raise UsageError(
+            raise MockUsageError(
                 f"cannot listen on {host} (port {port}, WebSocket port {ws_port}): "
                 f"{exc.strerror or exc}"
             ) from exc

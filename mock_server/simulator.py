@@ -1,9 +1,10 @@
 """The simulator: every provider's API as a state machine over plain requests and replies.
 
-It routes a :class:`~mock_server.core.MockRequest` to the provider module that owns the path,
+It routes a :class:`~mock_server.core.MockRequest` to the simulated twin (from the provider
+registry: ``Provider.simulated()``) that owns the path,
 applies the fault rules, journals the request, and keeps the jobs, the media and the clock. No
-web framework is imported here: :mod:`mock_server.http` and :mod:`mock_server.ws` adapt it to
-sockets, and tests can drive it directly. Jobs advance only by the clock (no background thread):
+web framework is imported here: :mod:`mock_server.adapters` put it on sockets (HTTP, WebSocket)
+or behind an httpx transport, and tests can drive it directly. Jobs advance only by the clock (no background thread):
 a job is done once ``clock.now()`` passes its ready time.
 
 Bad traffic never raises out of :meth:`Simulator.handle`: unknown paths get 404 with the known
@@ -20,14 +21,15 @@ import re
 import threading
 import traceback
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from lipflow.errors import UsageError
 from lipflow.pricing import Cost
-from mock_server import pixverse, runware, wavespeed
+from lipflow.providers import registry
+from lipflow.secrets import redact_headers, redact_value
 from mock_server.clock import Clock, SystemClock
 from mock_server.core import Call, Job, MockRequest, Reply, Route
+from mock_server.errors import MockUsageError
 from mock_server.faults import (
     JOB_ACTIONS,
     REQUEST_ACTIONS,
@@ -37,26 +39,19 @@ from mock_server.faults import (
     rule_from_header,
     rules_from_json,
 )
-from mock_server.journal import Journal, Record, redact_headers, redact_value
+from mock_server.journal import Journal, Record
 from mock_server.store import MediaItem, MediaStore, decode_base64_media
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "Simulator"]
 
-# PixVerse takes uploads up to 50 MB (seed 002); a multipart envelope and base64 in a Runware
-# data URI add a third on top. Bodies above this cap are refused with 413 unread.
+# Providers take uploads up to 50 MB; a multipart envelope, or base64 in a data URI, adds a third
+# on top. Bodies above this cap are refused with 413 unread.
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
-
-_FAULT_REPLIES: dict[str, Callable[[Call, int, str], Reply]] = {
-    "runware": runware.fault_reply,
-    "pixverse": pixverse.fault_reply,
-    "wavespeed": wavespeed.fault_reply,
-}
-_POLL_PARAMS = ("id", "video_id")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
 
 class Simulator:
-    """All three providers' APIs in one object; thread-safe.
+    """Every registered provider's API in one object; thread-safe.
 
     ``processing_seconds`` is how long each job takes (0: done at once), varied by up to
     ``jitter`` (a fraction) from a generator seeded by ``seed``, which also makes every id the
@@ -77,7 +72,7 @@ class Simulator:
         base_url: str = "http://127.0.0.1",
     ) -> None:
         if processing_seconds < 0 or not 0 <= jitter < 1:
-            raise UsageError("processing seconds must be >= 0 and jitter in [0, 1)")
+            raise MockUsageError("processing seconds must be >= 0 and jitter in [0, 1)")
         self.processing_seconds = processing_seconds
         self.jitter = jitter
         self._initial = (processing_seconds, jitter)
@@ -91,19 +86,18 @@ class Simulator:
         self.store = MediaStore()
         self.internal_errors: list[BaseException] = []
         self._jobs: dict[tuple[str, str], Job] = {}
-        self._trace_ids: set[str] = set()
-        self.pixverse_media: dict[int, MediaItem] = {}
+        self._scratch: dict[str, dict[str, Any]] = {}
         self._lock = threading.RLock()
         self._rng = random.Random(
             seed if seed is not None else int.from_bytes(os.urandom(8), "big")
         )
+        self.twins = {p.name: p.simulated() for p in registry.providers()}
         self._routes: tuple[Route, ...] = (
-            *runware.ROUTES,
-            *pixverse.ROUTES,
-            *wavespeed.ROUTES,
+            *(route for twin in self.twins.values() for route in twin.routes),
             Route("GET", "/media/{name}", None, "download", _download),
             Route("HEAD", "/media/{name}", None, "download", _download),
         )
+        self._ws_routes = tuple(t.ws_route for t in self.twins.values() if t.ws_route is not None)
 
     # ------------------------------------------------------------------ public control API
 
@@ -129,8 +123,7 @@ class Simulator:
         with self._lock:
             self.processing_seconds, self.jitter = self._initial
             self._jobs.clear()
-            self._trace_ids.clear()
-            self.pixverse_media.clear()
+            self._scratch.clear()
             self.store.clear()
             self.journal.clear()
             self.faults.clear()
@@ -186,12 +179,18 @@ class Simulator:
             return None
         return "is not a UUID, a URL or a data URI"
 
-    def trace_id_seen(self, trace_id: str) -> bool:
-        """Record a PixVerse Ai-Trace-Id; True if it was used before."""
+    def scratch(self, provider: str) -> dict[str, Any]:
+        """A twin's own state in this simulator (its media ids, trace ids...); emptied by reset."""
         with self._lock:
-            seen = trace_id in self._trace_ids
-            self._trace_ids.add(trace_id)
-            return seen
+            return self._scratch.setdefault(provider, {})
+
+    def seen_before(self, provider: str, kind: str, value: str) -> bool:
+        """Record ``value`` (a trace id, a nonce); True if the provider saw it before."""
+        with self._lock:
+            seen: set[str] = self.scratch(provider).setdefault(kind, set())
+            found = value in seen
+            seen.add(value)
+            return found
 
     def at_capacity(self, call: Call) -> bool:
         """Whether a ``concurrency_limit`` rule refuses another job for this provider now."""
@@ -287,7 +286,11 @@ class Simulator:
 
     def _route(self, request: MockRequest) -> tuple[Route, dict[str, str]] | Reply:
         if request.transport == "ws":
-            return runware.WS_ROUTE, {}
+            for ws_route in self._ws_routes:
+                params = ws_route.match(request.path)
+                if params is not None:
+                    return ws_route, params
+            return Reply(status=404, document={"error": f"no WebSocket API at {request.path}"})
         allowed: list[str] = []
         for route in self._routes:
             params = route.match(request.path)
@@ -314,7 +317,8 @@ class Simulator:
         if route.classify is not None:
             op, jobs = route.classify(request, params)
         else:
-            op, jobs = route.op, tuple(v for k, v in params.items() if k in _POLL_PARAMS)
+            job = params.get(route.job_param) if route.job_param else None
+            op, jobs = route.op, (job,) if job else ()
         record.provider, record.op = route.provider, op
         ctx = FaultContext(route.provider, op, request.method, request.path, jobs)
         one_off: tuple[FaultRule, ...] = ()
@@ -322,7 +326,7 @@ class Simulator:
         if header:
             try:
                 one_off = (rule_from_header(header),)
-            except UsageError as exc:
+            except MockUsageError as exc:
                 return Reply(status=400, document={"error": f"X-Mock-Fault: {exc.message}"})
         call = Call(
             sim=self, request=request, params=params, ctx=ctx, record=record, one_off=one_off
@@ -359,10 +363,8 @@ class Simulator:
         provider = call.ctx.provider
         if provider is None:
             reply = Reply(status=status, document={"error": message})
-            if retry_after is not None:
-                reply.headers["Retry-After"] = _retry_after(retry_after)
-            return reply
-        reply = _FAULT_REPLIES[provider](call, status, message)
+        else:
+            reply = self.twins[provider].fault_reply(call, status, message)
         if retry_after is not None:
             reply.headers["Retry-After"] = _retry_after(retry_after)
         return reply
@@ -404,8 +406,8 @@ class Simulator:
                 return Reply(document=self._settings())
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             return Reply(status=400, document={"error": f"the body is not valid JSON: {exc}"})
-        except (UsageError, ValueError) as exc:
-            message = exc.message if isinstance(exc, UsageError) else str(exc)
+        except (MockUsageError, ValueError) as exc:
+            message = exc.message if isinstance(exc, MockUsageError) else str(exc)
             return Reply(status=400, document={"error": message})
         known = [r for r in _ADMIN_ROUTES if r.split(" ", 1)[1] == key[1]]
         if known:
@@ -426,17 +428,17 @@ class Simulator:
 
     def _apply_settings(self, raw: object) -> None:
         if not isinstance(raw, Mapping):
-            raise UsageError("settings: expected a JSON object")
+            raise MockUsageError("settings: expected a JSON object")
         known = {"processing_seconds", "jitter"}
         unknown = sorted(set(raw) - known)
         if unknown:
-            raise UsageError(
+            raise MockUsageError(
                 f"settings: unknown key {unknown[0]!r}; settable: {', '.join(sorted(known))}"
             )
         seconds = float(raw.get("processing_seconds", self.processing_seconds))
         jitter = float(raw.get("jitter", self.jitter))
         if seconds < 0 or not 0 <= jitter < 1:
-            raise UsageError("settings: processing_seconds must be >= 0 and jitter in [0, 1)")
+            raise MockUsageError("settings: processing_seconds must be >= 0 and jitter in [0, 1)")
         self.processing_seconds, self.jitter = seconds, jitter
 
 

@@ -19,27 +19,6 @@ from lipflow.errors import InputError
 
 __all__ = ["MediaItem", "MediaStore", "decode_base64_media"]
 
-_EXT_BY_TYPE = {
-    "video/mp4": "mp4",
-    "video/quicktime": "mov",
-    "video/mov": "mov",
-    "video/webm": "webm",
-    "audio/mpeg": "mp3",
-    "audio/mp3": "mp3",
-    "audio/wav": "wav",
-    "audio/x-wav": "wav",
-    "audio/wave": "wav",
-    "audio/vnd.wave": "wav",
-}
-_TYPE_BY_EXT = {
-    "mp4": "video/mp4",
-    "mov": "video/quicktime",
-    "webm": "video/webm",
-    "mp3": "audio/mpeg",
-    "wav": "audio/wav",
-    "bin": "application/octet-stream",
-}
-
 
 @dataclass(slots=True, kw_only=True)
 class MediaItem:
@@ -57,7 +36,7 @@ class MediaItem:
 
     @property
     def content_type(self) -> str:
-        return _TYPE_BY_EXT.get(self.ext, "application/octet-stream")
+        return media.content_type_of_extension(self.ext)
 
     @property
     def path(self) -> str:
@@ -76,10 +55,11 @@ def decode_base64_media(text: str) -> bytes | None:
 def ext_for(filename: str | None, content_type: str | None, info: media.MediaInfo | None) -> str:
     if info is not None:
         return {"matroska": "webm"}.get(info.format, info.format)
-    if content_type and content_type.split(";")[0].strip() in _EXT_BY_TYPE:
-        return _EXT_BY_TYPE[content_type.split(";")[0].strip()]
-    guessed = mimetypes.guess_type(filename or "")[0]
-    return _EXT_BY_TYPE.get(guessed or "", "bin")
+    return (
+        media.extension_of_type(content_type)
+        or media.extension_of_type(mimetypes.guess_type(filename or "")[0])
+        or "bin"
+    )
 
 
 class MediaStore:
@@ -167,7 +147,7 @@ class MediaStore:
         """The file's bytes: as uploaded, or synthesized at the output's duration (cached)."""
         if item.data is not None:
             return item.data
-        seconds = item.duration_s or 5.0
+        seconds = item.duration_s or media.ASSUMED_SECONDS
         if item.kind == "audio":
             return media.synthesize_audio(seconds, container="mp3" if item.ext == "mp3" else "wav")
         return media.synthesize_video(

@@ -1,20 +1,5 @@
-"""Provider API modules, one per provider: pure request building shared by plan and run."""
+"""Providers: one package per provider (wire, client, checks, sim, catalog slice), one registry.
 
-from __future__ import annotations
-
-from types import ModuleType
-
-from lipflow.problems import unknown_name
-from lipflow.providers import pixverse, runware, wavespeed
-
-__all__ = ["PROVIDERS", "provider_module"]
-
-PROVIDERS: dict[str, ModuleType] = {m.NAME: m for m in (runware, pixverse, wavespeed)}
-
-
-def provider_module(name: str) -> ModuleType:
-    """The module for provider ``name``; an unknown name lists the known ones."""
-    try:
-        return PROVIDERS[name]
-    except KeyError:
-        raise unknown_name("provider", name, PROVIDERS) from None
+See :mod:`lipflow.providers.base` for what a provider is and :mod:`lipflow.providers.registry`
+for how they are found. Importing this package loads none of them.
+"""

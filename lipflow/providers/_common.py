@@ -1,43 +1,19 @@
-"""Helpers every provider module shares: stable UUIDs, option merging, content types."""
+"""Helpers every provider client shares: stable UUIDs, option merging, file names, step outputs."""
 
 from __future__ import annotations
 
 import hashlib
-import mimetypes
 import os
 from collections.abc import Mapping
 from typing import Any
 
 from lipflow.jobs import Deferred, MediaRef
 
-__all__ = [
-    "REDACTED",
-    "content_type",
-    "deep_merge",
-    "file_name",
-    "stable_uuid4",
-    "step_output_url",
-]
-
-REDACTED = "***"
-
-_CONTENT_TYPES = {
-    ".mp4": "video/mp4",
-    ".mov": "video/quicktime",
-    ".webm": "video/webm",
-    ".wav": "audio/wav",
-    ".mp3": "audio/mpeg",
-    ".m4a": "audio/x-m4a",
-    ".aac": "audio/aac",
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".webp": "image/webp",
-}
+__all__ = ["deep_merge", "file_name", "stable_uuid4", "step_output_url"]
 
 
 def stable_uuid4(*parts: str) -> str:
-    """A UUID v4-shaped id derived from ``parts``: the same job gets the same taskUUID on resume."""
+    """A UUID v4-shaped id derived from ``parts``: the same job gets the same key on resume."""
     digest = bytearray(hashlib.sha256("\x00".join(parts).encode("utf-8")).digest()[:16])
     digest[6] = (digest[6] & 0x0F) | 0x40  # version 4
     digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
@@ -54,11 +30,6 @@ def deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]
         else:
             out[key] = value
     return out
-
-
-def content_type(path: str) -> str:
-    ext = os.path.splitext(path)[1].lower()
-    return _CONTENT_TYPES.get(ext) or mimetypes.guess_type(path)[0] or "application/octet-stream"
 
 
 def file_name(ref: MediaRef) -> str:

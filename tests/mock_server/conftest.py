@@ -25,9 +25,7 @@ def reply_problems(record: Record) -> list[str]:
         return []
     if _BROKEN_ON_PURPOSE & set(record.faults) or "bytes" in record.reply:
         return []
-    if record.provider == "runware":
-        problems = check_response("runware", record.reply)
-    elif find_endpoint(record.provider, record.method, record.path) is not None:
+    if find_endpoint(record.provider, record.method, record.path) is not None:
         problems = check_response(
             record.provider, record.reply, endpoint=record.path, method=record.method
         )

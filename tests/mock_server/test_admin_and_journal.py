@@ -103,7 +103,7 @@ def test_the_same_seed_hands_out_the_same_ids() -> None:
 
 
 def test_a_handler_bug_is_a_500_and_fails_the_test_later(monkeypatch: pytest.MonkeyPatch) -> None:
-    from mock_server import wavespeed
+    from lipflow.providers.wavespeed import sim as wavespeed
 
     def broken_pricing(*args: object, **kwargs: object) -> None:
         raise KeyError("a bug in a handler")

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from lipflow.planner import plan_file
+from lipflow.providers import registry
 from lipflow.runner import RetryPolicy, Runner, RunPlan, RunReport, RunSettings
 from mock_server import MockServer
 
@@ -28,11 +29,12 @@ FAST = RetryPolicy(backoff_first=0.0, capacity_wait=0.0, poll_next=0.01, poll_ca
 
 
 def urls_of(mock: MockServer) -> dict[str, str]:
-    return {
-        "runware": mock.urls.runware,
-        "pixverse": mock.urls.pixverse,
-        "wavespeed": mock.urls.wavespeed,
-    }
+    """Every registered provider's base URL at the mock."""
+    return {name: mock.urls[name] for name in registry.names()}
+
+
+def keys_for_all(key: str = KEY) -> dict[str, str]:
+    return dict.fromkeys(registry.names(), key)
 
 
 @dataclass
@@ -70,7 +72,7 @@ def run_recipe(mock: MockServer, tmp_path: Path, sleeps: Sleeps) -> RunRecipe:
         settings = RunSettings(
             out_dir=options.pop("out_dir", tmp_path / "out"),
             base_urls=options.pop("base_urls", urls_of(mock)),
-            keys=options.pop("keys", {"runware": KEY, "pixverse": KEY, "wavespeed": KEY}),
+            keys=options.pop("keys", keys_for_all()),
             retry=options.pop("retry", FAST),
             allow_unpriced=options.pop("allow_unpriced", True),
             **options,

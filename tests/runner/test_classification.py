@@ -15,8 +15,8 @@ from lipflow.errors import (
     ProviderUnavailable,
 )
 from lipflow.jobs import Job
-from lipflow.providers import pixverse, runware, wavespeed
-from lipflow.providers._wire import classify_transport, retry_after
+from lipflow.providers import registry
+from lipflow.providers._http import classify_transport, retry_after
 from lipflow.runner import RetryPolicy, poll_delays
 
 
@@ -73,6 +73,11 @@ def test_retry_after_takes_seconds_or_an_http_date() -> None:
     assert retry_after(httpx.Response(429)) is None
 
 
+pixverse = registry.get("pixverse").client
+runware = registry.get("runware").client
+wavespeed = registry.get("wavespeed").client
+
+
 def drive(flow, response: httpx.Response):  # type: ignore[no-untyped-def]
     next(flow)
     try:
@@ -105,7 +110,9 @@ JOB = Job(
 def test_pixverse_envelope_errors(document: dict, status: int, error: type[Exception]) -> None:
     with pytest.raises(error):
         drive(
-            pixverse.submit_flow(JOB, {"video": 1, "audio": 2}, base_url="http://x", key="k"),
+            pixverse.submit_flow(
+                JOB, {"video": 1, "audio": 2}, attempt=1, base_url="http://x", key="k"
+            ),
             httpx.Response(status, json=document),
         )
 
@@ -141,12 +148,13 @@ def test_runware_conflict_means_the_task_exists() -> None:
         },
     )
     submitted = drive(
-        runware.submit_flow(job, {"video": "https://v"}, base_url="http://x", key="k"), reply
+        runware.submit_flow(job, {"video": "https://v"}, attempt=1, base_url="http://x", key="k"),
+        reply,
     )
     assert submitted.existed and submitted.provider_job_id == job.task_uuid
 
 
 def test_runware_attempts_get_their_own_task_uuid() -> None:
-    assert runware.attempt_uuid(JOB, 1) == JOB.task_uuid
-    assert runware.attempt_uuid(JOB, 2) != JOB.task_uuid
-    assert runware.attempt_uuid(JOB, 2) == runware.attempt_uuid(JOB, 2)
+    assert runware.submit_key(JOB, 1) == JOB.task_uuid
+    assert runware.submit_key(JOB, 2) != JOB.task_uuid
+    assert runware.submit_key(JOB, 2) == runware.submit_key(JOB, 2)

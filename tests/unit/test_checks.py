@@ -6,18 +6,17 @@ from typing import Any
 
 import pytest
 
-from lipflow.checks import (
+from lipflow.checks import check_media, check_tts_text
+from lipflow.errors import UsageError
+from lipflow.problems import Severity
+from lipflow.providers.runware.checks import (
     audio_range,
-    check_media,
-    check_tts_text,
     fast_motion_reverts,
     pixverse_speaker_name,
     run_task_checks,
     segment_order,
     segment_overlap,
 )
-from lipflow.errors import UsageError
-from lipflow.problems import Severity
 from lipflow.schemas import check_request
 
 

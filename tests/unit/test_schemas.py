@@ -19,14 +19,20 @@ import yaml
 from lipflow._resources import schemas_dir
 from lipflow.errors import UsageError
 from lipflow.problems import Problem
+from lipflow.providers import registry
 from lipflow.schemas import (
     check_request,
     check_response,
     endpoints,
     find_endpoint,
-    runware_models,
     validator_for,
 )
+from lipflow.schemas.loading import document_names
+
+
+def runware_models() -> list[str]:
+    return list(registry.get("runware").wire.endpoint("submit").models)
+
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "example-files" / "requests"
 FIXTURES = sorted(EXAMPLES.glob("*/*/*.json"))
@@ -640,7 +646,7 @@ def test_find_endpoint_matches_method_and_template() -> None:
     assert found is not None
     endpoint, params = found
     assert params == {"id": "abc123"}
-    assert endpoint.response == "wavespeed/prediction.response.json"
+    assert endpoint.response == "prediction.response.json"
     assert find_endpoint("wavespeed", "POST", "/api/v3/predictions/abc123/result") is None
     assert find_endpoint("pixverse", "POST", "/openapi/v2/nothing") is None
 
@@ -1051,17 +1057,12 @@ def test_each_schema_has_its_id_and_cites_a_source_for_every_rule(path: Path) ->
             assert "$comment" in node, f"{rel} {where} has a rule without a $comment"
 
 
-def test_the_index_names_only_existing_schemas() -> None:
-    index = json.loads((schemas_dir() / "index.json").read_text())
-    named = [
-        v
-        for _, node in _walk(index)
-        for k, v in node.items()
-        if k in ("request", "response", "response_item") and v
-    ]
-    named += list(index["runware"]["tasks"]["videoInference"]["models"].values())
-    for rel in named:
-        assert validator_for(rel) is not None
+def test_the_wire_descriptions_name_only_existing_schemas() -> None:
+    for provider in registry.providers():
+        for endpoint in provider.wire.endpoints:
+            for file in endpoint.schema_files():
+                assert validator_for(f"{provider.name}/{file}") is not None
+    assert "recipe.schema.json" in document_names()
 
 
 def test_enumerations_have_the_documented_counts() -> None:

@@ -1,4 +1,4 @@
-"""Runware, as the official SDK and the REST docs expect it (PROVIDERS.md §1).
+"""Runware's simulated twin, as the official SDK and the REST docs expect it.
 
 One task engine serves both transports: REST ``POST /v1`` (a JSON array of tasks, auth by
 ``Authorization: Bearer`` or an ``authentication`` task first) and the WebSocket protocol of SDK
@@ -6,10 +6,8 @@ One task engine serves both transports: REST ``POST /v1`` (a JSON array of tasks
 Every reply item echoes ``taskType`` and ``taskUUID``. Failures, including failed jobs, go in
 ``errors[]``, never as a ``data`` item: the SDK ignores a data item without ``code`` and polls on.
 
-Error codes the docs name are used as named (``invalidApiKey``, ``missingApiKey``,
-``conflictTaskUUID``); the others (``invalidParameter``-style ``invalid<Field>``, ``taskNotFound``,
-``contentModerated``, ``providerError``) are the mock's own, since the live names are not
-documented.
+Error codes, statuses, task types and the URL come from :mod:`.wire`, as the client reads them;
+an invalid parameter is answered ``invalid<Field>``, the mock's own naming.
 """
 
 from __future__ import annotations
@@ -19,18 +17,27 @@ from collections.abc import Mapping
 from typing import Any
 
 from lipflow.catalog import load_catalog
+from lipflow.media import ASSUMED_SECONDS
 from lipflow.pricing import charge, estimate_tts_seconds, segments_audio_seconds
-from mock_server._validation import describe, parameter, request_problems
-from mock_server.core import Call, InvalidBody, MockRequest, Reply, Route, json_body
+from lipflow.providers.runware.wire import (
+    CONFLICT,
+    INVALID_API_KEY,
+    MISSING_API_KEY,
+    TASK_NOT_FOUND,
+    WIRE,
+)
+from mock_server.core import Call, InvalidBody, MockRequest, Reply, Route, SimulatedApi, json_body
 from mock_server.store import MediaItem, decode_base64_media
+from mock_server.validation import describe, parameter, request_problems
 
-__all__ = ["ROUTES", "WS_ROUTE", "fault_reply"]
+__all__ = ["SIMULATED"]
 
 _SIGNUP = "Invalid API key. Get one at https://my.runware.ai/signup"
-_SUPPORTED = ("authentication", "ping", "videoInference", "getResponse", "mediaStorage")
+_OPS: dict[object, str] = {e.task: e.op for e in WIRE.endpoints if e.task}  # task type -> op
+_TASK = {op: str(task) for task, op in reversed(_OPS.items())}  # operation -> task type
+_SUPPORTED = tuple(_TASK.values())
 _FORMATS = {"MP4": "mp4", "WEBM": "webm", "MOV": "mov"}
-_FAULT_CODES = {413: "requestTooLarge", 429: "rateLimitExceeded"}
-DEFAULT_MEDIA_SECONDS = 5.0
+_FAULT_CODES = {413: str(WIRE.code_for("rejected")), 429: str(WIRE.code_for("capacity"))}
 
 
 def _tasks(body: Any) -> list[Any]:
@@ -46,15 +53,9 @@ def _classify(request: MockRequest, params: dict[str, str]) -> tuple[str | None,
     jobs = tuple(
         str(t["taskUUID"])
         for t in tasks
-        if t.get("taskType") in ("videoInference", "getResponse") and t.get("taskUUID")
+        if _OPS.get(t.get("taskType")) in ("submit", "poll") and t.get("taskUUID")
     )
-    for task_type, op in (
-        ("videoInference", "submit"),
-        ("getResponse", "poll"),
-        ("mediaStorage", "upload"),
-        ("ping", "ping"),
-        ("authentication", "auth"),
-    ):
+    for task_type, op in _OPS.items():
         if task_type in kinds:
             return op, jobs
     return None, jobs
@@ -77,15 +78,15 @@ def _error(
 def _auth_error(task: Any, *, missing: bool) -> dict[str, Any]:
     if missing:
         item = _error(
-            "missingApiKey",
+            MISSING_API_KEY,
             "An API key is required: send an authentication task first "
             "or an Authorization: Bearer header.",
             task,
             parameter="apiKey",
         )
     else:
-        item = _error("invalidApiKey", _SIGNUP, task, parameter="apiKey")
-    item.setdefault("taskType", "authentication")
+        item = _error(INVALID_API_KEY, _SIGNUP, task, parameter="apiKey")
+    item.setdefault("taskType", _TASK["auth"])
     return item
 
 
@@ -100,7 +101,7 @@ def _envelope(data: list[Any], errors: list[Any]) -> dict[str, Any]:
 
 def fault_reply(call: Call, status: int, message: str) -> Reply:
     """An injected HTTP-level failure in Runware's shape: one error per task of the request."""
-    code = _FAULT_CODES.get(status, "serverError")
+    code = _FAULT_CODES.get(status, str(WIRE.code_for("server")))
     tasks = _tasks(json_body(call.request))
     errors = [_error(code, message, t) for t in tasks] or [_error(code, message)]
     return Reply(status=status, document={"errors": errors})
@@ -127,17 +128,16 @@ def _rest(call: Call) -> Reply:
                 ]
             },
         )
-    header = call.request.header("authorization") or ""
-    bearer = header[7:].strip() if header.lower().startswith("bearer ") else None
+    bearer = WIRE.auth.key_of(call.request.headers)
     authed: bool | None = call.sim.key_ok(bearer) if bearer else None
     data: list[Any] = []
     errors: list[Any] = []
     for task in body:
-        if isinstance(task, Mapping) and task.get("taskType") == "authentication":
+        if isinstance(task, Mapping) and task.get("taskType") == _TASK["auth"]:
             authed = call.sim.key_ok(task.get("apiKey"))
             if authed:
                 data.append(
-                    {"taskType": "authentication", "connectionSessionUUID": call.sim.new_uuid()}
+                    {"taskType": _TASK["auth"], "connectionSessionUUID": call.sim.new_uuid()}
                 )
             else:
                 errors.append(_auth_error(task, missing=False))
@@ -147,7 +147,7 @@ def _rest(call: Call) -> Reply:
             _task(call, task, data, errors)
     if data:
         status = 200
-    elif errors and all(e["code"] in ("invalidApiKey", "missingApiKey") for e in errors):
+    elif errors and all(e["code"] in WIRE.codes("auth") for e in errors):
         status = 401
     else:
         status = 400
@@ -167,7 +167,7 @@ def _ws(call: Call) -> Reply:
     data: list[Any] = []
     errors: list[Any] = []
     for task in _tasks(body) or [body]:
-        if isinstance(task, Mapping) and task.get("taskType") == "authentication":
+        if isinstance(task, Mapping) and task.get("taskType") == _TASK["auth"]:
             session.api_key_ok = call.sim.key_ok(task.get("apiKey"))
             if session.api_key_ok:
                 wanted = task.get("connectionSessionUUID")
@@ -175,12 +175,12 @@ def _ws(call: Call) -> Reply:
                     wanted if isinstance(wanted, str) and wanted else session.session_uuid
                 ) or call.sim.new_uuid()
                 data.append(
-                    {"taskType": "authentication", "connectionSessionUUID": session.session_uuid}
+                    {"taskType": _TASK["auth"], "connectionSessionUUID": session.session_uuid}
                 )
             else:
                 errors.append(_auth_error(task, missing=not task.get("apiKey")))
-        elif isinstance(task, Mapping) and task.get("taskType") == "ping":
-            data.append({"taskType": "ping", "pong": True})
+        elif isinstance(task, Mapping) and task.get("taskType") == _TASK["ping"]:
+            data.append({"taskType": _TASK["ping"], "pong": True})
         elif not session.api_key_ok:
             errors.append(_auth_error(task, missing=True))
         else:
@@ -189,8 +189,8 @@ def _ws(call: Call) -> Reply:
     return Reply(document=_envelope(data, errors) or None, body=b"")
 
 
-ROUTES = (Route("POST", "/v1", "runware", None, _rest, classify=_classify),)
-WS_ROUTE = Route("WS", "/{path}", "runware", None, _ws, classify=_classify)
+ROUTES = (Route("POST", WIRE.endpoint("submit").path, WIRE.name, None, _rest, classify=_classify),)
+WS_ROUTE = Route("WS", "/{path}", WIRE.name, None, _ws, classify=_classify)
 
 
 # ---------------------------------------------------------------------- tasks
@@ -200,20 +200,14 @@ def _task(call: Call, task: Any, data: list[Any], errors: list[Any]) -> None:
     if not isinstance(task, Mapping):
         errors.append(_error("invalidTask", "Each task must be a JSON object."))
         return
-    task_type = task.get("taskType")
-    if task_type == "ping":
-        data.append({"taskType": "ping", "pong": True})
-    elif task_type == "videoInference":
-        _video_inference(call, task, data, errors)
-    elif task_type == "getResponse":
-        _get_response(call, task, data, errors)
-    elif task_type == "mediaStorage":
-        _media_storage(call, task, data, errors)
+    handler = _HANDLERS.get(_OPS.get(task.get("taskType"), ""))
+    if handler is not None:
+        handler(call, task, data, errors)
     else:
         errors.append(
             _error(
                 "invalidTaskType",
-                f"taskType {task_type!r} is not one lipflow's mock serves; "
+                f"taskType {task.get('taskType')!r} is not one lipflow's mock serves; "
                 f"it serves {', '.join(_SUPPORTED)}.",
                 task,
                 parameter="taskType",
@@ -221,9 +215,13 @@ def _task(call: Call, task: Any, data: list[Any], errors: list[Any]) -> None:
         )
 
 
+def _ping(call: Call, task: Mapping[str, Any], data: list[Any], errors: list[Any]) -> None:
+    data.append({"taskType": _TASK["ping"], "pong": True})
+
+
 def _problems(task: Mapping[str, Any]) -> list[dict[str, Any]]:
     out = []
-    for problem in request_problems("runware", dict(task)):
+    for problem in request_problems(WIRE.name, dict(task)):
         field = problem.field_name or "task"
         out.append(
             _error(
@@ -254,10 +252,10 @@ def _video_inference(
         return
     task_uuid = str(task["taskUUID"])
     sim = call.sim
-    if sim.job("runware", task_uuid) is not None:
+    if sim.job(WIRE.name, task_uuid) is not None:
         errors.append(
             _error(
-                "conflictTaskUUID",
+                CONFLICT,
                 f"A task with taskUUID {task_uuid} already exists; poll it with getResponse.",
                 task,
                 parameter="taskUUID",
@@ -265,7 +263,7 @@ def _video_inference(
         )
         return
     model = str(task.get("model"))
-    entry = load_catalog().find("runware", model)
+    entry = load_catalog().find(WIRE.name, model)
     if entry is None:
         errors.append(
             _error("invalidModel", f"Model {model!r} is not served here.", task, parameter="model")
@@ -288,14 +286,16 @@ def _video_inference(
         errors.append(_error(bad.code, bad.message, task, parameter=bad.parameter))
         return
     if sim.at_capacity(call):
-        errors.append(_error("rateLimitExceeded", "Too many tasks in progress; retry later.", task))
+        errors.append(
+            _error(str(WIRE.code_for("capacity")), "Too many tasks in progress; retry later.", task)
+        )
         return
 
     speech = _object(task.get("speech"))
     text = speech.get("text") if isinstance(speech.get("text"), str) else None
     width, height = 64, 64
     if "video.text" in entry.capabilities:  # a PixVerse video model: the asked length and shape
-        seconds = float(task.get("duration") or DEFAULT_MEDIA_SECONDS)
+        seconds = float(task.get("duration") or ASSUMED_SECONDS)
         basis = f"duration {seconds:g} s as asked"
         width, height = _small(task.get("width"), task.get("height"))
         cost = charge(entry.id, video_seconds=seconds)
@@ -327,7 +327,7 @@ def _video_inference(
     )
     job.extra["include_cost"] = bool(task.get("includeCost"))
     job.extra["seeds"] = [sim.new_int_id() % 2**31 for _ in outputs]
-    data.append({"taskType": "videoInference", "taskUUID": task_uuid})
+    data.append({"taskType": _TASK["submit"], "taskUUID": task_uuid})
 
 
 class _BadReference(Exception):
@@ -368,7 +368,7 @@ def _lipsync_seconds(
             return max(ends), "the last segment's end"
     if video is not None and video.duration_s:
         return video.duration_s, "the video's duration (the audio's is unknown)"
-    return DEFAULT_MEDIA_SECONDS, f"unknown media length: assumed {DEFAULT_MEDIA_SECONDS:g} s"
+    return ASSUMED_SECONDS, f"unknown media length: assumed {ASSUMED_SECONDS:g} s"
 
 
 def _segments_audio(task: Mapping[str, Any]) -> float | None:
@@ -393,11 +393,11 @@ def _small(width: Any, height: Any) -> tuple[int, int]:
 
 def _get_response(call: Call, task: Mapping[str, Any], data: list[Any], errors: list[Any]) -> None:
     task_uuid = task.get("taskUUID")
-    job = call.sim.job("runware", str(task_uuid)) if isinstance(task_uuid, str) else None
+    job = call.sim.job(WIRE.name, str(task_uuid)) if isinstance(task_uuid, str) else None
     if job is None:
         errors.append(
             _error(
-                "taskNotFound",
+                TASK_NOT_FOUND,
                 f"No task with taskUUID {task_uuid!r} exists.",
                 task,
                 parameter="taskUUID",
@@ -405,15 +405,15 @@ def _get_response(call: Call, task: Mapping[str, Any], data: list[Any], errors: 
         )
         return
     state = job.state(call.sim.clock.now())
-    base = {"taskType": "videoInference", "taskUUID": job.id}
+    base = {"taskType": _TASK["submit"], "taskUUID": job.id}
     if state == "processing":
-        data.append({**base, "status": "processing"})
+        data.append({**base, "status": WIRE.status_for("running")})
     elif state == "succeeded":
         per_result = None if job.cost_usd is None else round(job.cost_usd, 6)
         for item, seed in zip(job.outputs, job.extra["seeds"], strict=True):
             result = {
                 **base,
-                "status": "success",
+                "status": WIRE.status_for("done"),
                 "videoUUID": item.id,
                 "videoURL": call.sim.url(item),
                 "seed": seed,
@@ -424,10 +424,18 @@ def _get_response(call: Call, task: Mapping[str, Any], data: list[Any], errors: 
             data.append(result)
     elif state == "moderated":
         errors.append(
-            _error("contentModerated", "The output was flagged by content moderation.", base)
+            _error(
+                str(WIRE.code_for("moderation")),
+                "The output was flagged by content moderation.",
+                base,
+            )
         )
     else:
-        errors.append(_error("providerError", "The provider failed to generate the video.", base))
+        errors.append(
+            _error(
+                str(WIRE.code_for("generation")), "The provider failed to generate the video.", base
+            )
+        )
 
 
 def _media_storage(call: Call, task: Mapping[str, Any], data: list[Any], errors: list[Any]) -> None:
@@ -465,9 +473,19 @@ def _media_storage(call: Call, task: Mapping[str, Any], data: list[Any], errors:
         url = sim.url(item)
     data.append(
         {
-            "taskType": "mediaStorage",
+            "taskType": _TASK["upload"],
             "taskUUID": task.get("taskUUID"),
             "mediaUUID": item.id,
             "mediaURL": url,
         }
     )
+
+
+_HANDLERS = {
+    "ping": _ping,
+    "submit": _video_inference,
+    "poll": _get_response,
+    "upload": _media_storage,
+}
+
+SIMULATED = SimulatedApi(routes=ROUTES, ws_route=WS_ROUTE, fault_reply=fault_reply)

@@ -1,4 +1,4 @@
-"""WaveSpeed API v3 for ``pixverse/lipsync``, as seed 003 and SDK 2.0.5 use it (PROVIDERS.md §3).
+"""WaveSpeed's simulated twin: API v3 for ``pixverse/lipsync``, as its docs and SDK 2.0.5 use it.
 
 Replies use the ``code``/``message``/``data`` envelope; a task goes created -> processing ->
 completed (or failed, still HTTP 200 with ``data.status`` "failed" and ``data.error``). Errors
@@ -13,22 +13,31 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from lipflow.media import ASSUMED_SECONDS
 from lipflow.pricing import charge
-from mock_server._validation import describe, request_problems
-from mock_server.core import Call, InvalidBody, Job, Reply, Route, json_body
+from lipflow.providers.wavespeed.wire import WIRE
+from mock_server.core import (
+    MEANINGS,
+    Call,
+    InvalidBody,
+    Job,
+    Reply,
+    Route,
+    SimulatedApi,
+    json_body,
+)
 from mock_server.store import MediaItem, ext_for
+from mock_server.validation import describe, request_problems
 
-__all__ = ["ROUTES", "fault_reply"]
+__all__ = ["SIMULATED"]
 
-PREFIX = "/api/v3"
-MODEL = "pixverse/lipsync"
+PREFIX = WIRE.api_prefix
+_SUBMIT = WIRE.endpoint("submit")
+_POLL = WIRE.endpoint("poll")
+_UPLOAD = WIRE.endpoint("upload")
+MODEL = _SUBMIT.path.removeprefix(PREFIX + "/")
 MODEL_ID = "wavespeed/pixverse-lipsync"
-_STATUS = {
-    "processing": "processing",
-    "succeeded": "completed",
-    "moderated": "failed",
-    "failed": "failed",
-}
+_CREATED = "created"  # the status a submit answers with, before the job is picked up
 _ERRORS = {
     "moderated": "The output was flagged as NSFW by content moderation.",
     "failed": "The provider failed to generate the video.",
@@ -44,8 +53,7 @@ def fault_reply(call: Call, status: int, message: str) -> Reply:
 
 
 def _gate(call: Call) -> Reply | None:
-    header = call.request.header("authorization") or ""
-    key = header[7:].strip() if header.lower().startswith("bearer ") else None
+    key = WIRE.auth.key_of(call.request.headers)
     if not call.sim.key_ok(key):
         what = "missing" if not key else "invalid"
         return _err(401, f"Unauthorized: API key {what}; send Authorization: Bearer <key>")
@@ -151,7 +159,7 @@ def _submit(call: Call) -> Reply:
     if isinstance(body, Reply):
         return body
     sync = body.pop("enable_sync_mode", False) is True
-    problems = request_problems("wavespeed", body, endpoint=f"{PREFIX}/{MODEL}")
+    problems = request_problems(WIRE.name, body, endpoint=_SUBMIT.path)
     if problems:
         return _err(400, "; ".join(describe(p) for p in problems))
     sim = call.sim
@@ -169,7 +177,8 @@ def _submit(call: Call) -> Reply:
     elif video is not None and video.duration_s:
         seconds, basis = video.duration_s, "the video's duration (the audio's is unknown)"
     else:
-        seconds, basis = 5.0, "unknown media length: assumed 5 s"
+        seconds = ASSUMED_SECONDS
+        basis = f"unknown media length: assumed {seconds:g} s"
     task_id = sim.new_uuid().replace("-", "")
     output = sim.store.put_output(task_id, kind="video", seconds=seconds, ext="mp4")
     job = sim.create_job(
@@ -183,7 +192,7 @@ def _submit(call: Call) -> Reply:
         request=body,
     )
     if not sync:
-        return _envelope(_data(call, job, status="created"))
+        return _envelope(_data(call, job, status=_CREATED))
     wait = max(0.0, job.ready_at - sim.clock.now())
     reply = _envelope(_data(call, job, at=job.ready_at))
     reply.delay = wait
@@ -204,9 +213,9 @@ def _data(
         "id": job.id,
         "model": job.model,
         "outputs": [sim.url(o) for o in job.outputs] if done else [],
-        "urls": {"get": f"{sim.base_url}{PREFIX}/predictions/{job.id}/result"},
+        "urls": {"get": sim.base_url + _POLL.path.format(id=job.id)},
         "has_nsfw_contents": [False for _ in job.outputs] if done else [],
-        "status": status or _STATUS[state],
+        "status": status or WIRE.status_for(MEANINGS[state]),
         "created_at": _iso(job.created_wall),
         "error": _ERRORS.get(state, ""),
         "timings": {"inference": round((job.ready_at - job.created_at) * 1000) if done else 0},
@@ -222,7 +231,7 @@ def _result(call: Call) -> Reply:
     gate = _gate(call)
     if gate:
         return gate
-    job = call.sim.job("wavespeed", call.params["id"])
+    job = call.sim.job(WIRE.name, call.params["id"])
     if job is None:
         return _err(404, f"Prediction {call.params['id']} not found")
     return _envelope(_data(call, job))
@@ -237,11 +246,19 @@ def _unknown_model(call: Call) -> Reply:
 
 
 ROUTES = (
-    Route("POST", f"{PREFIX}/media/uploads", "wavespeed", "upload", _ticket),
-    Route("POST", f"{PREFIX}/media/upload/binary", "wavespeed", "upload", _binary),
-    Route("PUT", "/storage/{token}", "wavespeed", "upload", _put),
-    Route("POST", f"{PREFIX}/{MODEL}", "wavespeed", "submit", _submit),
-    Route("GET", f"{PREFIX}/predictions/{{id}}/result", "wavespeed", "poll", _result),
-    Route("GET", f"{PREFIX}/predictions/{{id}}", "wavespeed", "poll", _result),
-    Route("POST", f"{PREFIX}/{{owner}}/{{name}}", "wavespeed", "submit", _unknown_model),
+    *(
+        Route(e.method, e.path, WIRE.name, e.op, handler, job_param=next(iter(e.params), None))
+        for e, handler in (
+            (_UPLOAD, _ticket),
+            (_SUBMIT, _submit),
+            *((e, _result) for e in WIRE.endpoints if e.op == "poll"),
+        )
+    ),
+    # Beyond the client's calls: the documented one-step upload, the ticket's PUT target, and
+    # any other model (a 404 naming the one served).
+    Route("POST", f"{PREFIX}/media/upload/binary", WIRE.name, "upload", _binary),
+    Route("PUT", "/storage/{token}", WIRE.name, "upload", _put),
+    Route("POST", f"{PREFIX}/{{owner}}/{{name}}", WIRE.name, "submit", _unknown_model),
 )
+
+SIMULATED = SimulatedApi(routes=ROUTES, fault_reply=fault_reply)

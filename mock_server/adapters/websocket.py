@@ -1,7 +1,7 @@
-"""The WebSocket adapter: Runware's streaming protocol on its own port, via ``websockets``.
+"""The WebSocket adapter: every provider's WebSocket API on one port, via ``websockets``.
 
-The official Runware SDK speaks WebSocket only (PROVIDERS.md §1.5), so the mock must too; the
-``websockets`` library is the SDK's own transport and already a lipflow dependency. Each text
+Some official SDKs speak WebSocket only, so the mock must too; the ``websockets`` library is such
+an SDK's own transport and already a lipflow dependency. Each text
 frame becomes one :class:`~mock_server.core.MockRequest` handled by the simulator in order (a
 poll can never overtake its submit); replies that carry a delay are sent from their own task so a
 slow reply does not hold up the pongs behind it. The server runs its event loop in a thread.
@@ -16,16 +16,16 @@ import threading
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from mock_server.core import MockRequest, Reply, RunwareSession
+from mock_server.core import MockRequest, Reply, WsSession
 from mock_server.simulator import Simulator
 
-__all__ = ["RunwareWebSocketServer"]
+__all__ = ["WebSocketServer"]
 
 _FRAME_SLACK = 1024 * 1024  # frames a little over the cap still arrive, to be refused politely
 
 
-class RunwareWebSocketServer:
-    """Serves the simulator's Runware API over WebSocket on ``host:port`` (0: a free port)."""
+class WebSocketServer:
+    """Serves the simulator's WebSocket APIs on ``host:port`` (0: a free port)."""
 
     def __init__(self, simulator: Simulator, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.simulator = simulator
@@ -75,7 +75,7 @@ class RunwareWebSocketServer:
 
     async def _connection(self, ws: ServerConnection) -> None:
         request = ws.request
-        session = RunwareSession(
+        session = WsSession(
             path=request.path if request else "/",
             headers={k.lower(): v for k, v in request.headers.raw_items()} if request else {},
         )

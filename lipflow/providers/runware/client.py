@@ -1,14 +1,15 @@
-"""Runware's REST API: every request is a JSON array of tasks POSTed to ``/v1``.
+"""Runware's client side: every request is a JSON array of tasks POSTed to one URL.
 
 Request building is pure: ``plan_requests`` lists what a job will send (uploads, the async
 ``videoInference`` submit, the ``getResponse`` poll), ``submit_task`` builds the submit with the
-run-time values filled in. Wire facts: PROVIDERS.md §1 (D-RWAUTH, D-RWPOLL, S-RWLIP, S-RWSYNC).
+run-time values filled in. Every wire fact (auth, codes, statuses) comes from :mod:`.wire`.
 """
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -21,37 +22,23 @@ from lipflow.errors import (
     ProviderRejected,
 )
 from lipflow.jobs import Deferred, Job, MediaRef, PlannedRequest
-from lipflow.providers._common import REDACTED, deep_merge, file_name, stable_uuid4, step_output_url
-from lipflow.providers._wire import (
-    Finished,
-    Flow,
-    Submitted,
-    classify_status,
-    reply_json,
-    retry_after,
-)
+from lipflow.providers._common import deep_merge, file_name, stable_uuid4, step_output_url
+from lipflow.providers._http import classify_status, reply_json, retry_after
+from lipflow.providers.base import Finished, Flow, Submitted
+from lipflow.providers.runware.wire import WIRE
+from lipflow.secrets import REDACTED
 
-__all__ = [
-    "NAME",
-    "attempt_uuid",
-    "deferred_values",
-    "media_task",
-    "needs_upload",
-    "plan_requests",
-    "poll_flow",
-    "poll_task",
-    "submit_flow",
-    "submit_task",
-    "upload_flow",
-    "voice",
-]
+__all__ = ["CLIENT", "RunwareClient", "media_task", "poll_task", "submit_task", "voice"]
 
-NAME = "runware"
+NAME = WIRE.name
 EXAMPLE_UUID = "00000000-0000-4000-8000-000000000000"
+_SUBMIT = WIRE.endpoint("submit")
+_POLL = WIRE.endpoint("poll")
+_UPLOAD = WIRE.endpoint("upload")
 
 
 def headers(key: str | None = None) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key or REDACTED}", "Content-Type": "application/json"}
+    return {**WIRE.auth.headers(key or REDACTED), "Content-Type": "application/json"}
 
 
 def voice(name: str | None) -> str:
@@ -68,7 +55,7 @@ def _upload_uuid(job: Job, role: str) -> str:
 def media_task(job: Job, role: str, media: str) -> dict[str, Any]:
     """The ``mediaStorage`` upload task for one local file (``media`` is its base64)."""
     return {
-        "taskType": "mediaStorage",
+        "taskType": _UPLOAD.task,
         "taskUUID": _upload_uuid(job, role),
         "operation": "upload",
         "media": media,
@@ -99,7 +86,7 @@ def _values(job: Job) -> dict[str, Any]:
 def submit_task(job: Job, values: Mapping[str, Any]) -> dict[str, Any]:
     """The ``videoInference`` task of ``job``; ``values`` maps media roles to what to send."""
     task: dict[str, Any] = {
-        "taskType": "videoInference",
+        "taskType": _SUBMIT.task,
         "taskUUID": job.task_uuid,
         "model": job.model,
         "deliveryMethod": "async",
@@ -172,8 +159,8 @@ def _generate_fields(p: Mapping[str, Any], values: Mapping[str, Any]) -> dict[st
 
 
 def poll_task(task_uuid: str) -> dict[str, Any]:
-    """``getResponse`` for a submitted task: the same taskUUID, not a new one (D-RWPOLL)."""
-    return {"taskType": "getResponse", "taskUUID": task_uuid}
+    """``getResponse`` for a submitted task: the same taskUUID, not a new one."""
+    return {"taskType": _POLL.task, "taskUUID": task_uuid}
 
 
 def plan_requests(job: Job, base_url: str) -> list[PlannedRequest]:
@@ -244,22 +231,14 @@ ORIGINS: dict[tuple[str, ...], tuple[str, ...]] = {
 
 
 # ---------------------------------------------------------------------------------- run time
-# Flows the runner drives (see lipflow.providers._wire): each yields the request built above
+# Flows the runner drives (see lipflow.providers.base): each yields the request built above
 # with real values and turns the reply into a result or a classified error.
 
-_CAPACITY_CODES = frozenset({"rateLimitExceeded", "tooManyRequests", "concurrencyLimit"})
-_MODERATION_CODES = frozenset({"contentModerated", "NSFWContent", "safetyFilter"})
+_CAPACITY_CODES = WIRE.codes("capacity")
+_MODERATION_CODES = WIRE.codes("moderation")
+_GENERATION_CODES = WIRE.codes("generation")
+_CONFLICT_CODES = WIRE.codes("conflict")
 _OUTPUT_FIELDS = ("videoURL", "mediaURL", "imageURL", "audioURL")
-
-
-def needs_upload(ref: MediaRef) -> bool:
-    """Local files go up through ``mediaStorage``; URLs, media UUIDs and step outputs do not."""
-    return ref.origin == "file"
-
-
-def deferred_values(job: Job) -> dict[str, Any]:
-    """What each media role of ``job`` sends, with run-time values as Deferreds to resolve."""
-    return _values(job)
 
 
 def attempt_uuid(job: Job, attempt: int) -> str:
@@ -311,15 +290,8 @@ def _mine(items: list[Any], task_uuid: str) -> list[Any]:
     return [i for i in items if i.get("taskUUID") in (task_uuid, None)]
 
 
-def upload_flow(
-    job: Job,
-    role: str,
-    ref: MediaRef,
-    *,
-    data: bytes | None,
-    url: str | None = None,
-    base_url: str,
-    key: str,
+def _upload_flow(
+    job: Job, role: str, data: bytes | None, base_url: str, key: str
 ) -> Flow[dict[str, Any]]:
     """Upload one local file with ``mediaStorage``; returns ``{"mediaUUID", "mediaURL"}``."""
     task = media_task(job, role, base64.b64encode(data or b"").decode("ascii"))
@@ -335,13 +307,13 @@ def upload_flow(
     )
 
 
-def submit_flow(job: Job, values: Mapping[str, Any], *, base_url: str, key: str) -> Flow[Submitted]:
+def _submit_flow(job: Job, values: Mapping[str, Any], base_url: str, key: str) -> Flow[Submitted]:
     """Send the ``videoInference`` task; a ``conflictTaskUUID`` answer means it already exists."""
     task = submit_task(job, values)
     response = yield _request(base_url, key, task)
     data_items, errors = _reply(response)
     for item in _mine(errors, job.task_uuid):
-        if item.get("code") == "conflictTaskUUID":
+        if item.get("code") in _CONFLICT_CODES:
             return Submitted(provider_job_id=job.task_uuid, existed=True)
         raise _error(response, item)
     for item in _mine(data_items, job.task_uuid):
@@ -352,8 +324,8 @@ def submit_flow(job: Job, values: Mapping[str, Any], *, base_url: str, key: str)
     )
 
 
-def poll_flow(job: Job, provider_job_id: str, *, base_url: str, key: str) -> Flow[Finished]:
-    """One ``getResponse`` for the task; done once every asked-for result has ``status: success``."""
+def _poll_flow(job: Job, provider_job_id: str, base_url: str, key: str) -> Flow[Finished]:
+    """One ``getResponse`` for the task; done once every asked-for result's status means done."""
     response = yield _request(base_url, key, poll_task(provider_job_id))
     data_items, errors = _reply(response)
     for item in _mine(errors, provider_job_id):
@@ -361,7 +333,7 @@ def poll_flow(job: Job, provider_job_id: str, *, base_url: str, key: str) -> Flo
         message = str(item.get("message") or code)
         if code in _MODERATION_CODES:
             raise JobFailed(message, provider=NAME, reason="moderation", code=code)
-        if code == "providerError" or (
+        if code in _GENERATION_CODES or (
             item.get("taskUUID") and not classify_status(response, NAME, "")
         ):
             raise JobFailed(message, provider=NAME, reason="generation", code=code or None)
@@ -370,14 +342,9 @@ def poll_flow(job: Job, provider_job_id: str, *, base_url: str, key: str) -> Flo
         bad = classify_status(response, NAME, "poll answered with nothing")
         if bad is not None:
             raise bad
-    results = [
-        i
-        for i in data_items
-        if i.get("taskUUID") == provider_job_id and i.get("status") == "success"
-    ]
-    failed = [
-        i for i in data_items if i.get("taskUUID") == provider_job_id and i.get("status") == "error"
-    ]
+    mine = [i for i in data_items if i.get("taskUUID") == provider_job_id]
+    results = [i for i in mine if WIRE.meaning(i.get("status")) == "done"]
+    failed = [i for i in mine if WIRE.meaning(i.get("status")) == "failed"]
     if failed:
         raise JobFailed(
             str(failed[0].get("message") or "the task ended with status error"),
@@ -396,3 +363,49 @@ def poll_flow(job: Job, provider_job_id: str, *, base_url: str, key: str) -> Flo
     if len(outputs) < len(results):
         raise ProviderAmbiguous("a successful result names no output URL", provider=NAME)
     return Finished(done=True, outputs=outputs, reported_usd=sum(costs) if costs else None)
+
+
+class RunwareClient:
+    """Runware's :class:`~lipflow.providers.base.ProviderClient`."""
+
+    origins = ORIGINS
+
+    def plan_requests(self, job: Job, base_url: str) -> list[PlannedRequest]:
+        return plan_requests(job, base_url)
+
+    def needs_upload(self, ref: MediaRef) -> bool:
+        """Local files go up through ``mediaStorage``; URLs, media UUIDs and step outputs do not."""
+        return ref.origin == "file"
+
+    def deferred_values(self, job: Job) -> dict[str, Any]:
+        return _values(job)
+
+    def submit_key(self, job: Job, attempt: int) -> str | None:
+        return attempt_uuid(job, attempt)
+
+    def upload_flow(
+        self,
+        job: Job,
+        role: str,
+        ref: MediaRef,
+        *,
+        data: bytes | None,
+        url: str | None,
+        base_url: str,
+        key: str,
+    ) -> Flow[dict[str, Any]]:
+        return _upload_flow(job, role, data, base_url, key)
+
+    def submit_flow(
+        self, job: Job, values: Mapping[str, Any], *, attempt: int, base_url: str, key: str
+    ) -> Flow[Submitted]:
+        sent = replace(job, task_uuid=attempt_uuid(job, attempt))
+        return _submit_flow(sent, values, base_url, key)
+
+    def poll_flow(
+        self, job: Job, provider_job_id: str, *, base_url: str, key: str
+    ) -> Flow[Finished]:
+        return _poll_flow(job, provider_job_id, base_url, key)
+
+
+CLIENT = RunwareClient()

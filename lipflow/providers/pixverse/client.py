@@ -1,8 +1,8 @@
-"""The PixVerse Platform API under ``/openapi/v2``: upload media, generate lip sync, poll the result.
+"""PixVerse Platform's client side: upload media, generate lip sync, poll the result.
 
-Every request carries ``API-KEY`` and a fresh ``Ai-Trace-Id`` (reusing one is "the most common
-cause" of stuck jobs, seed 002 §Troubleshooting). Videos and audio are uploaded first, as a file
-or by URL, and referenced by ``media_id``. Wire facts: PROVIDERS.md §2 (S-PVENT, D-PVSPEC).
+Every request carries the API key and a fresh trace id (reusing one leaves a job stuck). Videos
+and audio are uploaded first, as a file or by URL, and referenced by ``media_id``. Every wire
+fact (paths, codes, statuses) comes from :mod:`.wire`.
 """
 
 from __future__ import annotations
@@ -16,45 +16,34 @@ import httpx
 from lipflow.catalog import load_catalog
 from lipflow.errors import JobFailed, ProviderAmbiguous, ProviderCapacity, ProviderRejected
 from lipflow.jobs import Deferred, Job, MediaRef, PlannedRequest
-from lipflow.providers._common import REDACTED, content_type, deep_merge, file_name, step_output_url
-from lipflow.providers._wire import (
-    Finished,
-    Flow,
-    Submitted,
-    classify_status,
-    reply_json,
-    retry_after,
-)
+from lipflow.media import content_type
+from lipflow.providers._common import deep_merge, file_name, step_output_url
+from lipflow.providers._http import classify_status, reply_json, retry_after
+from lipflow.providers.base import Finished, Flow, Submitted
+from lipflow.providers.pixverse.wire import TRACE_HEADER, WIRE
+from lipflow.secrets import REDACTED
 
-__all__ = [
-    "API_PREFIX",
-    "NAME",
-    "deferred_values",
-    "needs_upload",
-    "plan_requests",
-    "poll_flow",
-    "speaker_id",
-    "submit_body",
-    "submit_flow",
-    "upload_flow",
-    "upload_form",
-]
+__all__ = ["CLIENT", "MODEL_ID", "PixverseClient", "speaker_id", "submit_body", "upload_form"]
 
-NAME = "pixverse"
-API_PREFIX = "/openapi/v2"
-UPLOAD_PATH = "/media/upload"
-GENERATE_PATH = "/video/lip_sync/generate"
-RESULT_PATH = "/video/result/{video_id}"
-TTS_LIST_PATH = "/video/lip_sync/tts_list"
+NAME = WIRE.name
+MODEL_ID = "pixverse/lipsync"  # the catalog model this API serves
+_UPLOAD = WIRE.endpoint("upload")
+_SUBMIT = WIRE.endpoint("submit")
+_POLL = WIRE.endpoint("poll")
 
 
 def headers(key: str | None = None, trace_id: str = "<new UUID per request>") -> dict[str, str]:
-    return {"API-KEY": key or REDACTED, "Ai-Trace-Id": trace_id}
+    return {**WIRE.auth.headers(key or REDACTED), TRACE_HEADER: trace_id}
+
+
+def speakers() -> dict[str, str]:
+    """PixVerse's TTS speakers, name -> speaker_id, from the catalog."""
+    return dict(load_catalog().model(MODEL_ID).speakers)
 
 
 def speaker_id(voice: str | None) -> str:
     """A voice name (or ``auto``) as PixVerse's speaker_id; an unknown name is sent as written."""
-    speakers = load_catalog().pixverse_speakers
+    speakers = load_catalog().model(MODEL_ID).speakers
     if voice is None or voice.lower() == "auto":
         return speakers["Auto"]
     for name, sid in speakers.items():
@@ -88,7 +77,7 @@ def _values(job: Job) -> dict[str, Any]:
 
 
 def submit_body(job: Job, values: Mapping[str, Any]) -> dict[str, Any]:
-    """The lip-sync generate body: one video source and one audio source (seed 002 §Step 3)."""
+    """The lip-sync generate body: one video source and one audio source."""
     body: dict[str, Any] = {"video_media_id": values["video"]}
     tts = job.params.get("tts")
     if tts:
@@ -110,8 +99,8 @@ def plan_requests(job: Job, base_url: str) -> list[PlannedRequest]:
                 purpose=f"upload {ref.kind} {ref.name!r}",
                 upload_of=(ref.origin, str(ref.value)),
                 method="POST",
-                url=base_url + UPLOAD_PATH,
-                endpoint=API_PREFIX + UPLOAD_PATH,
+                url=WIRE.url(base_url, _UPLOAD),
+                endpoint=_UPLOAD.path,
                 headers=headers(),
                 form=upload_form(ref, url),
             )
@@ -120,8 +109,8 @@ def plan_requests(job: Job, base_url: str) -> list[PlannedRequest]:
         PlannedRequest(
             purpose="submit",
             method="POST",
-            url=base_url + GENERATE_PATH,
-            endpoint=API_PREFIX + GENERATE_PATH,
+            url=WIRE.url(base_url, _SUBMIT),
+            endpoint=_SUBMIT.path,
             headers={**headers(), "Content-Type": "application/json"},
             json=submit_body(job, _values(job)),
         )
@@ -130,8 +119,8 @@ def plan_requests(job: Job, base_url: str) -> list[PlannedRequest]:
         PlannedRequest(
             purpose="poll until done",
             method="GET",
-            url=base_url + RESULT_PATH.format(video_id="${video_id}"),
-            endpoint=API_PREFIX + RESULT_PATH,
+            url=WIRE.url(base_url, _POLL, video_id="${video_id}"),
+            endpoint=_POLL.path,
             headers=headers(),
             repeat=True,
             validate=False,
@@ -149,21 +138,10 @@ ORIGINS: dict[tuple[str, ...], tuple[str, ...]] = {
 
 
 # ---------------------------------------------------------------------------------- run time
-# Flows the runner drives (see lipflow.providers._wire). PixVerse answers with the
+# Flows the runner drives (see lipflow.providers.base). PixVerse answers with the
 # ErrCode/ErrMsg/Resp envelope; an error may come with HTTP 200, so ErrCode is always read.
 
-CONCURRENCY_LIMIT = 500044  # "Reached the limit for concurrent generations" (seed 002)
-STATUS_DONE, STATUS_MODERATED, STATUS_FAILED = 1, 7, 8  # 5: still generating (seed 002 §Step 4)
-
-
-def needs_upload(ref: MediaRef) -> bool:
-    """Every source but an existing media_id goes through /media/upload (a file or a file_url)."""
-    return _needs_upload(ref)
-
-
-def deferred_values(job: Job) -> dict[str, Any]:
-    """What each media role of ``job`` sends, with run-time values as Deferreds to resolve."""
-    return _values(job)
+_CAPACITY_CODES = WIRE.codes("capacity")
 
 
 def _headers(key: str) -> dict[str, str]:
@@ -180,7 +158,7 @@ def _resp(response: httpx.Response) -> dict[str, Any]:
     if code == 0:
         resp = doc.get("Resp")
         return resp if isinstance(resp, dict) else {}
-    if code == CONCURRENCY_LIMIT:
+    if code in _CAPACITY_CODES:
         raise ProviderCapacity(
             message or "concurrent-generation limit reached",
             provider=NAME,
@@ -194,15 +172,8 @@ def _resp(response: httpx.Response) -> dict[str, Any]:
     )
 
 
-def upload_flow(
-    job: Job,
-    role: str,
-    ref: MediaRef,
-    *,
-    data: bytes | None,
-    url: str | None,
-    base_url: str,
-    key: str,
+def _upload_flow(
+    ref: MediaRef, data: bytes | None, url: str | None, base_url: str, key: str
 ) -> Flow[dict[str, Any]]:
     """Upload one input as a file or by ``file_url``; returns ``{"media_id": int}``."""
     form = upload_form(ref, url)
@@ -210,23 +181,25 @@ def upload_flow(
         described = form["file"]
         request = httpx.Request(
             "POST",
-            base_url + UPLOAD_PATH,
+            WIRE.url(base_url, _UPLOAD),
             headers=_headers(key),
             files={"file": (described["filename"], data or b"", described["content_type"])},
         )
     else:
-        request = httpx.Request("POST", base_url + UPLOAD_PATH, headers=_headers(key), data=form)
+        request = httpx.Request(
+            "POST", WIRE.url(base_url, _UPLOAD), headers=_headers(key), data=form
+        )
     resp = _resp((yield request))
     if not isinstance(resp.get("media_id"), int):
         raise ProviderAmbiguous("upload answered without a media_id", provider=NAME)
     return {"media_id": resp["media_id"]}
 
 
-def submit_flow(job: Job, values: Mapping[str, Any], *, base_url: str, key: str) -> Flow[Submitted]:
+def _submit_flow(job: Job, values: Mapping[str, Any], base_url: str, key: str) -> Flow[Submitted]:
     """POST the lip-sync generate body; returns the ``video_id`` and the credits if reported."""
     request = httpx.Request(
         "POST",
-        base_url + GENERATE_PATH,
+        WIRE.url(base_url, _SUBMIT),
         headers={**_headers(key), "Content-Type": "application/json"},
         json=submit_body(job, values),
     )
@@ -235,7 +208,7 @@ def submit_flow(job: Job, values: Mapping[str, Any], *, base_url: str, key: str)
     if not isinstance(video_id, int | str) or isinstance(video_id, bool):
         raise ProviderAmbiguous("generate answered without a video_id", provider=NAME)
     credits = resp.get("credits") if isinstance(resp.get("credits"), int) else None
-    usd_per_credit = load_catalog().model("pixverse/lipsync").price
+    usd_per_credit = load_catalog().model(MODEL_ID).price
     rate = usd_per_credit.usd_per_credit if usd_per_credit is not None else None
     return Submitted(
         provider_job_id=str(video_id),
@@ -244,28 +217,77 @@ def submit_flow(job: Job, values: Mapping[str, Any], *, base_url: str, key: str)
     )
 
 
-def poll_flow(job: Job, provider_job_id: str, *, base_url: str, key: str) -> Flow[Finished]:
-    """GET the video's result: status 1 done, 7 moderated, 8 failed, anything else still running."""
+def _poll_flow(provider_job_id: str, base_url: str, key: str) -> Flow[Finished]:
+    """GET the video's result: done, moderated or failed by the wire's status table, else running."""
     request = httpx.Request(
-        "GET", base_url + RESULT_PATH.format(video_id=provider_job_id), headers=_headers(key)
+        "GET", WIRE.url(base_url, _POLL, video_id=provider_job_id), headers=_headers(key)
     )
     resp = _resp((yield request))
     status = resp.get("status")
-    if status == STATUS_MODERATED:
+    meaning = WIRE.meaning(status)
+    if meaning == "moderated":
         raise JobFailed(
             "the video failed content moderation (credits are refunded)",
             provider=NAME,
             reason="moderation",
-            code="status 7",
+            code=f"status {status}",
         )
-    if status == STATUS_FAILED:
+    if meaning == "failed":
         raise JobFailed(
-            "the video failed to generate", provider=NAME, reason="generation", code="status 8"
+            "the video failed to generate",
+            provider=NAME,
+            reason="generation",
+            code=f"status {status}",
         )
-    if status != STATUS_DONE:
+    if meaning != "done":
         return Finished(done=False)
     url = resp.get("url")
     if not isinstance(url, str) or not url:
-        raise ProviderAmbiguous("status 1 (done) but no url", provider=NAME)
+        raise ProviderAmbiguous(f"status {status} (done) but no url", provider=NAME)
     size = resp.get("size") if isinstance(resp.get("size"), int) and resp["size"] > 0 else None
     return Finished(done=True, outputs=(url,), sizes=(size,))
+
+
+class PixverseClient:
+    """PixVerse Platform's :class:`~lipflow.providers.base.ProviderClient`."""
+
+    origins = ORIGINS
+
+    def plan_requests(self, job: Job, base_url: str) -> list[PlannedRequest]:
+        return plan_requests(job, base_url)
+
+    def needs_upload(self, ref: MediaRef) -> bool:
+        """Every source but an existing media_id goes through the upload (a file or a file_url)."""
+        return _needs_upload(ref)
+
+    def deferred_values(self, job: Job) -> dict[str, Any]:
+        return _values(job)
+
+    def submit_key(self, job: Job, attempt: int) -> str | None:
+        return None  # a generate carries no idempotency key (see wire.idempotency)
+
+    def upload_flow(
+        self,
+        job: Job,
+        role: str,
+        ref: MediaRef,
+        *,
+        data: bytes | None,
+        url: str | None,
+        base_url: str,
+        key: str,
+    ) -> Flow[dict[str, Any]]:
+        return _upload_flow(ref, data, url, base_url, key)
+
+    def submit_flow(
+        self, job: Job, values: Mapping[str, Any], *, attempt: int, base_url: str, key: str
+    ) -> Flow[Submitted]:
+        return _submit_flow(job, values, base_url, key)
+
+    def poll_flow(
+        self, job: Job, provider_job_id: str, *, base_url: str, key: str
+    ) -> Flow[Finished]:
+        return _poll_flow(provider_job_id, base_url, key)
+
+
+CLIENT = PixverseClient()

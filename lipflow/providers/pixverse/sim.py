@@ -1,4 +1,4 @@
-"""PixVerse Platform under ``/openapi/v2``, as seed 002 and the apidog spec describe it (PROVIDERS.md §2).
+"""PixVerse Platform's simulated twin under ``/openapi/v2``, as its lip-sync guide describes it.
 
 Every reply is the ``ErrCode``/``ErrMsg``/``Resp`` envelope. Platform errors come with HTTP 200
 and a non-zero ``ErrCode`` (the docs leave the HTTP status open; a client must read ``ErrCode``
@@ -18,27 +18,33 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from lipflow.catalog import load_catalog
+from lipflow.media import ASSUMED_SECONDS, MEDIA_TYPES
 from lipflow.pricing import charge, estimate_tts_seconds
-from mock_server._validation import describe, request_problems
-from mock_server.core import Call, InvalidBody, Job, Reply, Route, json_body
+from lipflow.providers.pixverse.client import MODEL_ID, speakers
+from lipflow.providers.pixverse.wire import (
+    AUTH_FAILED,
+    CONCURRENCY_LIMIT,
+    INVALID_PARAMETER,
+    INVALID_VALUE,
+    TRACE_HEADER,
+    WIRE,
+)
+from mock_server.core import Call, InvalidBody, Job, Reply, Route, SimulatedApi, json_body
 from mock_server.store import MediaItem
+from mock_server.validation import describe, request_problems
 
 if TYPE_CHECKING:
     from mock_server.simulator import Simulator
 
-__all__ = ["ROUTES", "fault_reply"]
+__all__ = ["SIMULATED"]
 
-PREFIX = "/openapi/v2"
-INVALID_VALUE = 400013  # "Invalid binding request: incorrect parameter type or value" (seed 002)
-INVALID_PARAMETER = 400017  # "Invalid parameter" (seed 002)
-CONCURRENCY_LIMIT = 500044  # "Reached the limit for concurrent generations." (seed 002)
-AUTH_FAILED = 10005  # not in the retrieved docs: the mock's own code for a bad API-KEY
-MODEL_ID = "pixverse/lipsync"
-STATUS = {"succeeded": 1, "processing": 5, "moderated": 7, "failed": 8}
-_MAX_BYTES = 50_000_000
-_MAX_SECONDS = 30.0
-_MAX_PIXELS = 1920
-_EXTERNAL_KINDS = {"mp4": "video", "mov": "video", "webm": "video", "mp3": "audio", "wav": "audio"}
+_UPLOAD = WIRE.endpoint("upload")
+_SUBMIT = WIRE.endpoint("submit")
+_POLL = WIRE.endpoint("poll")
+_LIST = WIRE.endpoint("list")
+_EXTERNAL_KINDS = {
+    ext: kind for ext, kind, _ in MEDIA_TYPES if ext in ("mp4", "mov", "webm", "mp3", "wav")
+}
 # Problems a schema reports about a value's type or allowed values map to 400013; the rest
 # (missing, unknown or conflicting parameters) to 400017.
 _VALUE_CODES = frozenset(
@@ -76,13 +82,13 @@ def fault_reply(call: Call, status: int, message: str) -> Reply:
 def _gate(call: Call) -> Reply | None:
     """The headers every PixVerse call needs: a valid API-KEY and an Ai-Trace-Id."""
     request = call.request
-    key = request.header("api-key")
+    key = WIRE.auth.key_of(request.headers)
     if not call.sim.key_ok(key):
         what = "is missing" if not key else "is not valid"
         return _err(
             AUTH_FAILED, f"API-KEY {what}: send your PixVerse API key in the API-KEY header"
         )
-    if not request.header("ai-trace-id"):
+    if not request.header(TRACE_HEADER):
         return _err(
             INVALID_PARAMETER,
             "Ai-Trace-Id header is required: a new UUID for every request",
@@ -120,9 +126,7 @@ def _upload(call: Call) -> Reply:
             for name, f in files.items()
         },
     }
-    problem = _problems_reply(
-        request_problems("pixverse", described, endpoint=f"{PREFIX}/media/upload")
-    )
+    problem = _problems_reply(request_problems(WIRE.name, described, endpoint=_UPLOAD.path))
     if problem:
         return problem
     sim = call.sim
@@ -150,7 +154,7 @@ def _upload(call: Call) -> Reply:
                 INVALID_PARAMETER,
                 f"file_url {url!r}: not a supported media file (mp4, mov for video; mp3, wav for audio)",
             )
-    sim.pixverse_media[media_id] = item
+    sim.scratch(WIRE.name).setdefault("media", {})[media_id] = item
     return _ok(
         {
             "media_id": media_id,
@@ -161,15 +165,18 @@ def _upload(call: Call) -> Reply:
 
 
 def _refusal(item: MediaItem, size: int) -> str | None:
-    """Why PixVerse would refuse this upload (seed 002 §Prerequisites), or None."""
+    """Why PixVerse would refuse this upload (the catalog's documented limits), or None."""
     if item.kind == "other":
         return "not a readable video (mp4, mov) or audio (mp3, wav) file"
-    if size > _MAX_BYTES:
-        return f"{size} bytes is over the 50 MB limit"
-    if item.duration_s is not None and item.duration_s > _MAX_SECONDS:
-        return f"{item.duration_s:g} s is over the 30 s limit"
-    if max(item.width or 0, item.height or 0) > _MAX_PIXELS:
-        return f"{item.width}x{item.height} is over the 1920 pixel limit"
+    limits = load_catalog().model(MODEL_ID).limits.get(item.kind) or {}
+    most_bytes, most_seconds = limits.get("max_bytes"), limits.get("max_seconds")
+    most_pixels = limits.get("max_pixels")
+    if most_bytes is not None and size > most_bytes:
+        return f"{size} bytes is over the {most_bytes / 1_000_000:g} MB limit"
+    if most_seconds is not None and item.duration_s is not None and item.duration_s > most_seconds:
+        return f"{item.duration_s:g} s is over the {most_seconds:g} s limit"
+    if most_pixels is not None and max(item.width or 0, item.height or 0) > most_pixels:
+        return f"{item.width}x{item.height} is over the {most_pixels} pixel limit"
     return None
 
 
@@ -182,9 +189,7 @@ def _generate(call: Call) -> Reply:
         return _err(INVALID_VALUE, f"the body is not valid JSON: {body.reason}")
     if not isinstance(body, dict):
         return _err(INVALID_VALUE, "the body must be a JSON object")
-    problem = _problems_reply(
-        request_problems("pixverse", body, endpoint=f"{PREFIX}/video/lip_sync/generate")
-    )
+    problem = _problems_reply(request_problems(WIRE.name, body, endpoint=_SUBMIT.path))
     if problem:
         return problem
     sim = call.sim
@@ -195,7 +200,7 @@ def _generate(call: Call) -> Reply:
             return found
         video = found
     elif body.get("source_video_id") is not None:
-        source = sim.job("pixverse", str(body["source_video_id"]))
+        source = sim.job(WIRE.name, str(body["source_video_id"]))
         if source is None or source.state(sim.clock.now()) != "succeeded":
             return _err(
                 INVALID_PARAMETER,
@@ -211,12 +216,12 @@ def _generate(call: Call) -> Reply:
         audio = found
     else:
         text = str(body.get("lip_sync_tts_content", ""))
-        speakers = load_catalog().pixverse_speakers.values()
-        if str(body.get("lip_sync_tts_speaker_id")) not in speakers:
+        ids = speakers().values()
+        if str(body.get("lip_sync_tts_speaker_id")) not in ids:
             return _err(
                 INVALID_VALUE,
                 f"lip_sync_tts_speaker_id {body.get('lip_sync_tts_speaker_id')!r}"
-                f" is not a speaker_id from tts_list ({', '.join(speakers)})",
+                f" is not a speaker_id from tts_list ({', '.join(ids)})",
             )
     if sim.at_capacity(call):
         return _err(CONCURRENCY_LIMIT, "Reached the limit for concurrent generations.")
@@ -231,7 +236,8 @@ def _generate(call: Call) -> Reply:
         seconds, basis = audio.duration_s, "the audio's duration"
         cost = charge(MODEL_ID, audio_seconds=seconds)
     else:
-        seconds, basis = 5.0, "the audio's length is unknown (an external URL): assumed 5 s"
+        seconds = ASSUMED_SECONDS
+        basis = f"the audio's length is unknown (an external URL): assumed {seconds:g} s"
         cost = charge(MODEL_ID, audio_seconds=seconds)
     width, height = (video.width or 64, video.height or 64) if video else (64, 64)
     scale = 64 / max(width, height)
@@ -244,7 +250,7 @@ def _generate(call: Call) -> Reply:
         width=max(16, round(width * scale / 2) * 2),
         height=max(16, round(height * scale / 2) * 2),
     )
-    stuck = sim.trace_id_seen(call.request.header("ai-trace-id") or "")
+    stuck = sim.seen_before(WIRE.name, "trace_ids", call.request.header(TRACE_HEADER) or "")
     job = sim.create_job(
         call,
         job_id=str(video_id),
@@ -265,7 +271,7 @@ def _generate(call: Call) -> Reply:
 
 def _uploaded(sim: Simulator, body: dict[str, Any], field: str, kind: str) -> MediaItem | Reply:
     """The uploaded media a ``*_media_id`` names, if it is of the right kind."""
-    item = sim.pixverse_media.get(body[field])
+    item: MediaItem | None = sim.scratch(WIRE.name).get("media", {}).get(body[field])
     if item is None or item.kind != kind:
         return _err(
             INVALID_PARAMETER,
@@ -278,19 +284,19 @@ def _tts_list(call: Call) -> Reply:
     gate = _gate(call)
     if gate:
         return gate
-    speakers = list(load_catalog().pixverse_speakers.items())
+    listed = list(speakers().items())
     query = call.request.query
     try:
         page_num = int(query.get("page_num") or 1)
-        page_size = int(query.get("page_size") or len(speakers))
+        page_size = int(query.get("page_size") or len(listed))
     except ValueError:
         return _err(INVALID_VALUE, "page_num and page_size must be whole numbers")
     if page_num < 1 or page_size < 1:
         return _err(INVALID_VALUE, "page_num and page_size must be 1 or more")
     start = (page_num - 1) * page_size
-    page = speakers[start : start + page_size]
+    page = listed[start : start + page_size]
     return _ok(
-        {"total": len(speakers), "data": [{"speaker_id": sid, "name": name} for name, sid in page]}
+        {"total": len(listed), "data": [{"speaker_id": sid, "name": name} for name, sid in page]}
     )
 
 
@@ -302,7 +308,7 @@ def _result(call: Call) -> Reply:
     if not raw.isdigit():
         return _err(INVALID_VALUE, f"video_id {raw!r} must be a whole number")
     sim = call.sim
-    job = sim.job("pixverse", str(int(raw)))
+    job = sim.job(WIRE.name, str(int(raw)))
     if job is None:
         return _err(INVALID_PARAMETER, f"video_id {raw} does not exist")
     return _ok(_video_resp(call, job))
@@ -325,7 +331,7 @@ def _video_resp(call: Call, job: Job) -> dict[str, Any]:
         "resolution_ratio": min(output.width or 0, output.height or 0),
         "seed": job.extra["seed"],
         "size": len(sim.store.content(output)) if done else 0,
-        "status": STATUS[state],
+        "status": WIRE.status_for(job.meaning(sim.clock.now())),
         "style": "",
         "url": sim.url(output) if done else "",
     }
@@ -335,9 +341,14 @@ def _stamp(wall: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(math.floor(wall)))
 
 
-ROUTES = (
-    Route("POST", f"{PREFIX}/media/upload", "pixverse", "upload", _upload),
-    Route("POST", f"{PREFIX}/video/lip_sync/generate", "pixverse", "submit", _generate),
-    Route("GET", f"{PREFIX}/video/lip_sync/tts_list", "pixverse", "list", _tts_list),
-    Route("GET", f"{PREFIX}/video/result/{{video_id}}", "pixverse", "poll", _result),
+ROUTES = tuple(
+    Route(e.method, e.path, WIRE.name, e.op, handler, job_param=next(iter(e.params), None))
+    for e, handler in (
+        (_UPLOAD, _upload),
+        (_SUBMIT, _generate),
+        (_LIST, _tts_list),
+        (_POLL, _result),
+    )
 )
+
+SIMULATED = SimulatedApi(routes=ROUTES, fault_reply=fault_reply)

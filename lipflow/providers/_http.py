@@ -1,16 +1,12 @@
-"""What every provider's run-time flow shares: the flow protocol, its results, and the error classes.
+"""HTTP facts every provider client shares: how transport errors and statuses are classified.
 
-A provider's upload, submit and poll are *flows*: generators that yield ``httpx.Request`` objects
-and receive the ``httpx.Response`` to each, as httpx's ``Auth.auth_flow`` does. They never await
-and never touch a socket, so they are plain functions over data; the runner drives them, and a
-test can drive them with hand-made responses.
-
+A provider's flows (:class:`lipflow.providers.base.Flow`) turn replies into results or errors.
 Failures are classified where they are understood, into the classes the runner acts on
 (:mod:`lipflow.errors`)::
 
     not sent       ProviderUnavailable  connection refused, DNS, pool timeout: send again
     rejected       ProviderRejected     validation, auth, unknown id (4xx, error codes): do not retry
-    capacity       ProviderCapacity     429, PixVerse 500044: nothing was created; retry later
+    capacity       ProviderCapacity     429, a capacity error code: nothing was created; retry later
     ambiguous      ProviderAmbiguous    timeout or dropped connection after sending, 5xx, a reply
                                         that is not JSON: a job may exist; never re-send blindly
     job failed     JobFailed            moderation or generation failure reported by a poll
@@ -21,9 +17,7 @@ from __future__ import annotations
 import email.utils
 import json
 import time
-from collections.abc import Generator
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 
@@ -36,17 +30,11 @@ from lipflow.errors import (
 )
 
 __all__ = [
-    "Finished",
-    "Flow",
-    "Submitted",
     "classify_status",
     "classify_transport",
     "reply_json",
     "retry_after",
 ]
-
-T = TypeVar("T")
-Flow = Generator[httpx.Request, httpx.Response, T]
 
 # Errors raised before a byte of the request left: sending again cannot create a second job.
 _NOT_SENT: tuple[type[Exception], ...] = (
@@ -61,26 +49,6 @@ _NEVER_SENDABLE: tuple[type[Exception], ...] = (
     httpx.LocalProtocolError,
     httpx.InvalidURL,
 )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Submitted:
-    """A submit the provider acknowledged: its job id and any cost it reported at once."""
-
-    provider_job_id: str
-    reported_usd: float | None = None
-    reported_credits: int | None = None
-    existed: bool = False  # Runware: the taskUUID was already known (a recovered submit)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Finished:
-    """A poll's answer. ``done`` False: still running. Done: the output URLs and reported cost."""
-
-    done: bool
-    outputs: tuple[str, ...] = ()
-    reported_usd: float | None = None
-    sizes: tuple[int | None, ...] = ()  # output sizes in bytes, where the provider says them
 
 
 def classify_transport(exc: Exception, provider: str) -> ProviderError:

@@ -1,8 +1,7 @@
-"""WaveSpeed's API v3: submit ``pixverse/lipsync`` with media URLs, poll the prediction.
+"""WaveSpeed's client side: submit the model's body with media URLs, poll the prediction.
 
-Local files go up in the SDK's two steps (a ticket from ``/media/uploads``, then a PUT of the
-bytes to the URL it names) and are referenced by their ``download_url``. Wire facts:
-PROVIDERS.md §3 (S-WSLIP, D-WSRES, WS:api/client.py).
+Local files go up in the SDK's two steps (a ticket, then a PUT of the bytes to the URL it names)
+and are referenced by their ``download_url``. Every wire fact comes from :mod:`.wire`.
 """
 
 from __future__ import annotations
@@ -15,34 +14,27 @@ import httpx
 
 from lipflow.errors import JobFailed, ProviderAmbiguous, ProviderRejected
 from lipflow.jobs import Deferred, Job, MediaRef, PlannedRequest
-from lipflow.providers._common import REDACTED, content_type, deep_merge, file_name, step_output_url
-from lipflow.providers._wire import Finished, Flow, Submitted, classify_status, reply_json
+from lipflow.media import content_type
+from lipflow.providers._common import deep_merge, file_name, step_output_url
+from lipflow.providers._http import classify_status, reply_json
+from lipflow.providers.base import Finished, Flow, Submitted
+from lipflow.providers.wavespeed.wire import MODERATION_WORDS, WIRE
+from lipflow.secrets import REDACTED
 
-__all__ = [
-    "API_PREFIX",
-    "NAME",
-    "deferred_values",
-    "needs_upload",
-    "plan_requests",
-    "poll_flow",
-    "submit_body",
-    "submit_flow",
-    "upload_flow",
-    "upload_ticket",
-]
+__all__ = ["CLIENT", "WavespeedClient", "submit_body", "upload_ticket"]
 
-NAME = "wavespeed"
-API_PREFIX = "/api/v3"
-UPLOAD_PATH = "/media/uploads"
-RESULT_PATH = "/predictions/{id}/result"
+NAME = WIRE.name
+_UPLOAD = WIRE.endpoint("upload")
+_POLL = WIRE.endpoint("poll")
 
 
 def headers(key: str | None = None) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key or REDACTED}", "Content-Type": "application/json"}
+    return {**WIRE.auth.headers(key or REDACTED), "Content-Type": "application/json"}
 
 
 def submit_path(job: Job) -> str:
-    return "/" + job.model  # the model id is the path: pixverse/lipsync -> /pixverse/lipsync
+    """The model id is the path: ``pixverse/lipsync`` -> ``/api/v3/pixverse/lipsync``."""
+    return f"{WIRE.api_prefix}/{job.model}"
 
 
 def upload_ticket(ref: MediaRef) -> dict[str, Any]:
@@ -76,8 +68,8 @@ def plan_requests(job: Job, base_url: str) -> list[PlannedRequest]:
                 purpose=f"upload {ref.kind} {ref.name!r} (ticket)",
                 upload_of=(ref.origin, str(ref.value)),
                 method="POST",
-                url=base_url + UPLOAD_PATH,
-                endpoint=API_PREFIX + UPLOAD_PATH,
+                url=WIRE.url(base_url, _UPLOAD),
+                endpoint=_UPLOAD.path,
                 headers=headers(),
                 json=upload_ticket(ref),
             )
@@ -99,8 +91,8 @@ def plan_requests(job: Job, base_url: str) -> list[PlannedRequest]:
         PlannedRequest(
             purpose="submit",
             method="POST",
-            url=base_url + submit_path(job),
-            endpoint=API_PREFIX + submit_path(job),
+            url=base_url + submit_path(job).removeprefix(WIRE.api_prefix),
+            endpoint=submit_path(job),
             headers=headers(),
             json=submit_body(job, values),
         )
@@ -109,9 +101,9 @@ def plan_requests(job: Job, base_url: str) -> list[PlannedRequest]:
         PlannedRequest(
             purpose="poll until done",
             method="GET",
-            url=base_url + RESULT_PATH.format(id="${id}"),
-            endpoint=API_PREFIX + RESULT_PATH,
-            headers={"Authorization": f"Bearer {REDACTED}"},
+            url=WIRE.url(base_url, _POLL, id="${id}"),
+            endpoint=_POLL.path,
+            headers=WIRE.auth.headers(REDACTED),
             repeat=True,
             validate=False,
         )
@@ -126,21 +118,8 @@ ORIGINS: dict[tuple[str, ...], tuple[str, ...]] = {
 
 
 # ---------------------------------------------------------------------------------- run time
-# Flows the runner drives (see lipflow.providers._wire). Replies are ``{code, message, data}``;
-# a failed prediction is still HTTP 200 with ``data.status: "failed"`` (D-WSRES).
-
-_RUNNING = frozenset({"created", "processing", "queued", "pending"})
-_MODERATION_WORDS = ("nsfw", "moderation", "safety")
-
-
-def needs_upload(ref: MediaRef) -> bool:
-    """Local files go up through the ticket + PUT upload; URLs and step outputs are sent as they are."""
-    return ref.origin == "file"
-
-
-def deferred_values(job: Job) -> dict[str, Any]:
-    """What each media role of ``job`` sends, with run-time values as Deferreds to resolve."""
-    return {role: _placed(role, ref) for role, ref in job.media.items()}
+# Flows the runner drives (see lipflow.providers.base). Replies are ``{code, message, data}``;
+# a failed prediction is still HTTP 200 with ``data.status: "failed"``.
 
 
 def _data(response: httpx.Response) -> dict[str, Any]:
@@ -160,21 +139,18 @@ def _data(response: httpx.Response) -> dict[str, Any]:
     return dict(doc["data"])
 
 
-def upload_flow(
-    job: Job,
-    role: str,
-    ref: MediaRef,
-    *,
-    data: bytes | None,
-    url: str | None = None,
-    base_url: str,
-    key: str,
+def _upload_flow(
+    ref: MediaRef, data: bytes | None, base_url: str, key: str
 ) -> Flow[dict[str, Any]]:
     """The SDK's upload: a ticket from /media/uploads, then a PUT of the bytes to the URL it names."""
     data = data or b""
     ticket = upload_ticket(replace(ref, size_bytes=len(data)))
     answer = _data(
-        (yield httpx.Request("POST", base_url + UPLOAD_PATH, headers=headers(key), json=ticket))
+        (
+            yield httpx.Request(
+                "POST", WIRE.url(base_url, _UPLOAD), headers=headers(key), json=ticket
+            )
+        )
     )
     upload: dict[str, Any] = answer["upload"] if isinstance(answer.get("upload"), dict) else {}
     put_url, download_url = upload.get("url"), answer.get("download_url")
@@ -195,10 +171,13 @@ def upload_flow(
     return {"download_url": download_url}
 
 
-def submit_flow(job: Job, values: Mapping[str, Any], *, base_url: str, key: str) -> Flow[Submitted]:
+def _submit_flow(job: Job, values: Mapping[str, Any], base_url: str, key: str) -> Flow[Submitted]:
     """POST the model's body; returns the prediction id."""
     request = httpx.Request(
-        "POST", base_url + submit_path(job), headers=headers(key), json=submit_body(job, values)
+        "POST",
+        base_url + submit_path(job).removeprefix(WIRE.api_prefix),
+        headers=headers(key),
+        json=submit_body(job, values),
     )
     data = _data((yield request))
     if not isinstance(data.get("id"), str) or not data["id"]:
@@ -206,22 +185,66 @@ def submit_flow(job: Job, values: Mapping[str, Any], *, base_url: str, key: str)
     return Submitted(provider_job_id=data["id"])
 
 
-def poll_flow(job: Job, provider_job_id: str, *, base_url: str, key: str) -> Flow[Finished]:
+def _poll_flow(provider_job_id: str, base_url: str, key: str) -> Flow[Finished]:
     """GET the prediction's result: completed with outputs, failed with its error, or running."""
     request = httpx.Request(
-        "GET",
-        base_url + RESULT_PATH.format(id=provider_job_id),
-        headers={"Authorization": f"Bearer {key}"},
+        "GET", WIRE.url(base_url, _POLL, id=provider_job_id), headers=WIRE.auth.headers(key)
     )
     data = _data((yield request))
     status = str(data.get("status") or "")
-    if status == "completed":
+    meaning = WIRE.meaning(status)
+    if meaning == "done":
         outputs = tuple(str(o) for o in data.get("outputs") or () if isinstance(o, str) and o)
         if not outputs:
             raise ProviderAmbiguous("completed without outputs", provider=NAME)
         return Finished(done=True, outputs=outputs)
-    if status in _RUNNING:
+    if meaning == "running":
         return Finished(done=False)
     error = str(data.get("error") or f"prediction ended with status {status!r}")
-    reason = "moderation" if any(w in error.lower() for w in _MODERATION_WORDS) else "generation"
+    reason = "moderation" if any(w in error.lower() for w in MODERATION_WORDS) else "generation"
     raise JobFailed(error, provider=NAME, reason=reason, code=status or None)
+
+
+class WavespeedClient:
+    """WaveSpeed's :class:`~lipflow.providers.base.ProviderClient`."""
+
+    origins = ORIGINS
+
+    def plan_requests(self, job: Job, base_url: str) -> list[PlannedRequest]:
+        return plan_requests(job, base_url)
+
+    def needs_upload(self, ref: MediaRef) -> bool:
+        """Local files go up through the ticket + PUT; URLs and step outputs are sent as they are."""
+        return ref.origin == "file"
+
+    def deferred_values(self, job: Job) -> dict[str, Any]:
+        return {role: _placed(role, ref) for role, ref in job.media.items()}
+
+    def submit_key(self, job: Job, attempt: int) -> str | None:
+        return None  # a submit carries no idempotency key (see wire.idempotency)
+
+    def upload_flow(
+        self,
+        job: Job,
+        role: str,
+        ref: MediaRef,
+        *,
+        data: bytes | None,
+        url: str | None,
+        base_url: str,
+        key: str,
+    ) -> Flow[dict[str, Any]]:
+        return _upload_flow(ref, data, base_url, key)
+
+    def submit_flow(
+        self, job: Job, values: Mapping[str, Any], *, attempt: int, base_url: str, key: str
+    ) -> Flow[Submitted]:
+        return _submit_flow(job, values, base_url, key)
+
+    def poll_flow(
+        self, job: Job, provider_job_id: str, *, base_url: str, key: str
+    ) -> Flow[Finished]:
+        return _poll_flow(provider_job_id, base_url, key)
+
+
+CLIENT = WavespeedClient()

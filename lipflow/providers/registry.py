@@ -1,0 +1,123 @@
+"""The only list of providers: every other list (CLI choices, the recipe schema's provider enums,
+the mock's routes and URLs, fault rules, the ``--mock`` keys, test fixtures) is derived from it.
+
+Providers come from four places, in this order:
+
+1. the built-ins (runware, pixverse, wavespeed);
+2. the ``lipflow.providers`` entry point group of installed distributions, each naming a
+   :class:`~lipflow.providers.base.Provider`;
+3. modules named by the ``LIPFLOW_PROVIDERS`` environment variable (``module`` or
+   ``module:attribute``, comma-separated). The variable is read where lipflow reads its
+   environment, the CLI (:mod:`lipflow.cli.environment`), which passes it to :func:`load`;
+   a library user calls :func:`load` or :func:`register` the same way;
+4. :func:`register`, for tests.
+
+An unknown name is a usage error listing the known ones. Each change bumps :func:`generation`,
+so caches keyed on the providers (compiled schemas, the joined catalog) know to rebuild.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable
+from importlib.metadata import entry_points
+
+from lipflow.errors import UsageError
+from lipflow.problems import unknown_name
+from lipflow.providers.base import Provider
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "ENV_VAR",
+    "generation",
+    "get",
+    "load",
+    "names",
+    "providers",
+    "register",
+    "unregister",
+]
+
+BUILTINS = (
+    "lipflow.providers.runware",
+    "lipflow.providers.pixverse",
+    "lipflow.providers.wavespeed",
+)
+ENTRY_POINT_GROUP = "lipflow.providers"
+ENV_VAR = "LIPFLOW_PROVIDERS"
+
+_providers: dict[str, Provider] = {}
+_loaded = False
+_generation = 0
+
+
+def _ensure() -> dict[str, Provider]:
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        for module in BUILTINS:
+            register(_provider_at(module))
+        for point in entry_points(group=ENTRY_POINT_GROUP):
+            register(_checked(point.load(), f"entry point {point.name!r}"))
+    return _providers
+
+
+def _checked(value: object, where: str) -> Provider:
+    if not isinstance(value, Provider):
+        raise UsageError(f"{where} is not a lipflow Provider but {type(value).__name__}")
+    return value
+
+
+def _provider_at(spec: str) -> Provider:
+    module, _, attribute = spec.strip().partition(":")
+    try:
+        loaded = importlib.import_module(module)
+    except ImportError as exc:
+        raise UsageError(f"{ENV_VAR}: cannot import provider module {module!r}: {exc}") from exc
+    value = getattr(loaded, attribute or "PROVIDER", None)
+    return _checked(value, f"{spec!r}")
+
+
+def load(specs: Iterable[str]) -> None:
+    """Register the providers named by ``module`` or ``module:attribute`` specs."""
+    for spec in specs:
+        if spec.strip():
+            register(_provider_at(spec))
+
+
+def register(provider: Provider) -> None:
+    """Add (or replace) a provider by its name."""
+    global _generation
+    _ensure()
+    _providers[provider.name] = provider
+    _generation += 1
+
+
+def unregister(name: str) -> None:
+    """Remove a provider added by :func:`register` (tests clean up with it)."""
+    global _generation
+    _ensure().pop(name, None)
+    _generation += 1
+
+
+def get(name: str) -> Provider:
+    """The provider called ``name``; an unknown name lists the known ones."""
+    found = _ensure().get(name)
+    if found is None:
+        raise unknown_name("provider", name, sorted(_providers))
+    return found
+
+
+def names() -> tuple[str, ...]:
+    """Every provider's name, built-ins first, in registration order."""
+    return tuple(_ensure())
+
+
+def providers() -> tuple[Provider, ...]:
+    return tuple(_ensure().values())
+
+
+def generation() -> int:
+    """A number that changes whenever the set of providers does."""
+    _ensure()
+    return _generation

@@ -1,0 +1,336 @@
+"""Runware's checks: how a task finds its schema, and the rules no schema can express.
+
+Runware takes every task at one URL, so a body picks its own schema: its ``taskType`` names the
+endpoint in the wire description, and a ``videoInference`` task's ``model`` names the model's
+schema. After the schema, named checks compare fields with each other (a segment ends after it
+starts, segments do not overlap), warn where the provider silently changes what was asked (fast
+motion at 8 s or 1080p), and explain a PixVerse speaker id sent as a Runware voice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from lipflow.catalog import load_catalog
+from lipflow.problems import PathPart, Problem, Severity, did_you_mean, unknown_name
+from lipflow.providers.runware.wire import LIPSYNC_DOC, WIRE
+from lipflow.schemas.messages import json_type, prefixed, validate
+
+__all__ = [
+    "CHECKS",
+    "TASK_CHECKS",
+    "RunwareChecks",
+    "audio_range",
+    "fast_motion_reverts",
+    "pixverse_speaker_name",
+    "run_task_checks",
+    "segment_order",
+    "segment_overlap",
+]
+
+Task = Mapping[str, Any]
+Check = Callable[[Task], list[Problem]]
+
+_SYNC = "seed 004_c503034a412f58df.txt"
+_PIXVERSE = "seed 001_a63feb3787df9e2a.txt"
+_SEGMENTS: tuple[PathPart, ...] = ("providerSettings", "sync", "segments")
+_SPEAKERS_MODEL = "pixverse/lipsync"  # the catalog model whose speakers PixVerse numbers
+_TASKS = {e.task: e for e in WIRE.endpoints if e.task}
+_SUBMIT = WIRE.endpoint("submit")
+
+
+def pixverse_speaker_name(speaker_id: str) -> str | None:
+    """The voice name behind a PixVerse native ``speaker_id`` ("2" -> "James"), or None."""
+    for name, sid in load_catalog().model(_SPEAKERS_MODEL).speakers.items():
+        if sid == speaker_id and sid != name:
+            return str(name)
+    return None
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _dig(task: Task, *keys: str) -> Any:
+    node: Any = task
+    for key in keys:
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(key)
+    return node
+
+
+def _segments(task: Task) -> list[tuple[int, Mapping[str, Any]]]:
+    segments = _dig(task, "providerSettings", "sync", "segments")
+    if not isinstance(segments, list):
+        return []
+    return [(i, s) for i, s in enumerate(segments) if isinstance(s, Mapping)]
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g} s"
+
+
+# ---------------------------------------------------------------------------- task checks
+
+
+def segment_order(task: Task) -> list[Problem]:
+    """A segment ends after it starts (seed 004 §segments.endTime: "Must be greater than
+    startTime")."""
+    problems = []
+    for i, seg in _segments(task):
+        start, end = _number(seg.get("startTime")), _number(seg.get("endTime"))
+        if start is not None and end is not None and end <= start:
+            problems.append(
+                Problem(
+                    message=(
+                        f"endTime {_seconds(end)} must be greater than startTime {_seconds(start)}"
+                    ),
+                    path=(*_SEGMENTS, i, "endTime"),
+                    code="segment-order",
+                    source=f"{_SYNC} §segments.endTime (Must be greater than startTime)",
+                )
+            )
+    return problems
+
+
+def segment_overlap(task: Task) -> list[Problem]:
+    """Segments cover separate time ranges of the one video (seed 004 §segments: "Time segments
+    with audio sources"): two segments driving the same moment cannot both win."""
+    timed = []
+    for i, seg in _segments(task):
+        start, end = _number(seg.get("startTime")), _number(seg.get("endTime"))
+        if start is not None and end is not None and end > start:
+            timed.append((start, end, i))
+    problems = []
+    reach: tuple[float, float, int] | None = None  # the segment reaching furthest so far
+    for start, end, i in sorted(timed):
+        if reach is not None and start < reach[1]:
+            problems.append(
+                Problem(
+                    message=(
+                        f"segment {i} ({_seconds(start)} to {_seconds(end)}) overlaps segment "
+                        f"{reach[2]} ({_seconds(reach[0])} to {_seconds(reach[1])}); "
+                        f"start it at {_seconds(reach[1])} or later"
+                    ),
+                    path=(*_SEGMENTS, i, "startTime"),
+                    code="segment-overlap",
+                    source=f"{_SYNC} §providerSettings.sync.segments (time segments of one video)",
+                )
+            )
+        if reach is None or end > reach[1]:
+            reach = (start, end, i)
+    return problems
+
+
+def audio_range(task: Task) -> list[Problem]:
+    """A segment's audio range ends after it starts (seed 004 §Compatibility & Validation:
+    audioStartTime and audioEndTime are used together, as a range within the source audio)."""
+    problems = []
+    for i, seg in _segments(task):
+        start, end = _number(seg.get("audioStartTime")), _number(seg.get("audioEndTime"))
+        if start is not None and end is not None and end <= start:
+            problems.append(
+                Problem(
+                    message=(
+                        f"audioEndTime {_seconds(end)} must be greater than audioStartTime "
+                        f"{_seconds(start)}"
+                    ),
+                    path=(*_SEGMENTS, i, "audioEndTime"),
+                    code="audio-range",
+                    source=f"{_SYNC} §Compatibility & Validation (audioStartTime, audioEndTime)",
+                )
+            )
+    return problems
+
+
+def fast_motion_reverts(task: Task) -> list[Problem]:
+    """Warn that fast motion silently becomes normal at 8 s or 1080p (seed 001 §motionmode: "The
+    fast motion mode automatically reverts to normal when duration is set to 8 seconds or when
+    resolution is set to 1080p"). Every 1080p size in the tables has a side of 1080, and no other
+    size does."""
+    if _dig(task, "providerSettings", "pixverse", "motionMode") != "fast":
+        return []
+    reasons = []
+    if task.get("duration") == 8:
+        reasons.append("duration is 8 s")
+    if 1080 in (task.get("width"), task.get("height")):
+        reasons.append(f"{task.get('width')}x{task.get('height')} is 1080p")
+    if not reasons:
+        return []
+    return [
+        Problem(
+            message=(
+                f"motionMode 'fast' silently reverts to 'normal' because {' and '.join(reasons)}; "
+                "use duration 5 below 1080p for fast motion, or ask for 'normal'"
+            ),
+            path=("providerSettings", "pixverse", "motionMode"),
+            severity=Severity.WARNING,
+            code="fast-motion-reverts",
+            suggestion="normal",
+            source=f"{_PIXVERSE} §providerSettings.pixverse.motionmode",
+        )
+    ]
+
+
+_PIXVERSE_VIDEO: tuple[Check, ...] = (fast_motion_reverts,)
+TASK_CHECKS: Mapping[str, tuple[Check, ...]] = {
+    "sync:lipsync-2@1": (segment_order, segment_overlap, audio_range),
+    "pixverse:1@1": _PIXVERSE_VIDEO,
+    "pixverse:1@2": _PIXVERSE_VIDEO,
+    "pixverse:1@3": _PIXVERSE_VIDEO,
+    "pixverse:1@5": _PIXVERSE_VIDEO,
+}
+
+
+def run_task_checks(task: Task) -> list[Problem]:
+    """Every named check that applies to a Runware ``videoInference`` task's model."""
+    model = task.get("model")
+    chosen = TASK_CHECKS.get(model, ()) if isinstance(model, str) else ()
+    return [p for check in chosen for p in check(task)]
+
+
+# ---------------------------------------------------------------------------- routing
+
+
+def _schema(file: str) -> str:
+    return f"{WIRE.name}/{file}"
+
+
+def _unknown_choice(name: str, value: object, choices: list[str], noun: str) -> Problem:
+    return Problem(
+        message=f"{value!r} is not one of the {noun} lipflow knows ({', '.join(choices)})",
+        path=(name,),
+        code="enum",
+        suggestion=did_you_mean(value, choices),
+        source=WIRE.doc,
+    )
+
+
+def _voice_hint(problem: Problem, task: Task) -> Problem:
+    """A voice that is PixVerse's numeric speaker id: say whose it is, and suggest the name."""
+    if problem.code != "enum" or problem.path[-2:] != ("speech", "voice"):
+        return problem
+    value = task.get("speech", {}).get("voice") if isinstance(task.get("speech"), Mapping) else None
+    name = pixverse_speaker_name(value) if isinstance(value, str) else None
+    if name is None:
+        return problem
+    return replace(
+        problem,
+        message=problem.message
+        + f"; {value!r} is PixVerse's native speaker_id for {name}: Runware takes the name",
+        suggestion=name,
+    )
+
+
+def _task_problems(task: object) -> list[Problem]:
+    if not isinstance(task, dict):
+        return [
+            Problem(message=f"a Runware task is a JSON object, not {json_type(task)}", code="type")
+        ]
+    task_type = task.get("taskType")
+    if task_type is None:
+        return [
+            Problem(
+                message="'taskType' is required",
+                path=("taskType",),
+                code="required",
+                source=LIPSYNC_DOC,
+            )
+        ]
+    if task_type not in _TASKS:
+        return [_unknown_choice("taskType", task_type, sorted(_TASKS), "task types")]
+    entry = _TASKS[task_type]
+    if not entry.models:
+        return validate(_schema(entry.request or ""), task)
+    model = task.get("model")
+    if model is None:
+        return [
+            Problem(
+                message="'model' is required",
+                path=("model",),
+                code="required",
+                source="seed 000_5944ea2442889dc1.txt §model (Required)",
+            )
+        ]
+    if model not in entry.models:
+        return [_unknown_choice("model", model, list(entry.models), "videoInference models")]
+    found = validate(_schema(entry.models[model]), task, model=model)
+    return [_voice_hint(p, task) for p in found] + run_task_checks(task)
+
+
+def _task_entry(task_type: str) -> Any:
+    if task_type in _TASKS:
+        return _TASKS[task_type]
+    raise unknown_name("Runware task type", task_type, sorted(_TASKS))
+
+
+class RunwareChecks:
+    """Runware's :class:`~lipflow.providers.base.ProviderChecks`: a body's task picks its schema."""
+
+    def endpoint_names(self) -> list[str]:
+        return sorted(_TASKS)
+
+    def models(self) -> list[str]:
+        """The ``videoInference`` models lipflow has schemas for."""
+        return list(_SUBMIT.models)
+
+    def check_request(self, body: object, *, endpoint: str | None, method: str) -> list[Problem]:
+        """``body`` is one task or an array of tasks; ``endpoint``, if given, is a task type."""
+        if endpoint is not None:
+            _task_entry(endpoint)
+        if isinstance(body, list):
+            if not body:
+                return [
+                    Problem(
+                        message="the request array is empty; send at least one task",
+                        code="empty",
+                    )
+                ]
+            return [p for i, task in enumerate(body) for p in prefixed(_task_problems(task), (i,))]
+        return _task_problems(body)
+
+    def check_response(
+        self,
+        body: object,
+        *,
+        endpoint: str | None,
+        method: str,
+        task_type: str | None = None,
+        model: str | None = None,
+    ) -> list[Problem]:
+        """The ``{"data": [...], "errors": [...]}`` envelope, each data item by its own taskType
+        (a ``getResponse`` reply carries ``videoInference`` items). ``endpoint`` may be the one
+        URL path or a task type; ``task_type`` and ``model``, when given, must be known."""
+        if endpoint is not None and endpoint != _SUBMIT.path:
+            _task_entry(endpoint)
+        if task_type is not None:
+            _task_entry(task_type)
+        if model is not None and model not in _SUBMIT.models:
+            raise unknown_name("Runware model", model, list(_SUBMIT.models))
+        problems = validate(_schema(_SUBMIT.response or ""), body)
+        if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+            return problems
+        items = {
+            name: entry.response_item
+            for name, entry in _TASKS.items()
+            if entry.op != "poll" and entry.response_item
+        }
+        for i, item in enumerate(body["data"]):
+            kind = item.get("taskType") if isinstance(item, dict) else None
+            if not isinstance(kind, str):
+                continue  # the envelope schema already says taskType is required
+            if kind in items:
+                problems += prefixed(validate(_schema(items[kind]), item), ("data", i))
+            else:
+                problems.append(
+                    _unknown_choice("taskType", kind, sorted(items), "reply task types").at(
+                        None, prefix=("data", i)
+                    )
+                )
+        return problems
+
+
+CHECKS = RunwareChecks()

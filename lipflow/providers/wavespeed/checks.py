@@ -1,0 +1,10 @@
+"""WaveSpeed's checks: calls are told apart by method and path, each checked by its schema."""
+
+from __future__ import annotations
+
+from lipflow.providers.wavespeed.wire import WIRE
+from lipflow.schemas.checking import PathChecks
+
+__all__ = ["CHECKS"]
+
+CHECKS = PathChecks(WIRE)

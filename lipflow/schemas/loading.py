@@ -1,0 +1,300 @@
+"""Schema documents, their referencing registry, and compiled validators.
+
+The recipe schema lives in ``schemas/recipe.schema.json``; each provider brings its own folder
+(:attr:`lipflow.providers.base.Provider.schemas_dir`), whose files are named ``<provider>/<file>``
+here. Validators are compiled once (``$ref``s inlined, a faster ``anyOf`` for size tables, and a
+``multipleOf`` on decimal digits) and cached, so the planner and the mock can check thousands of
+bodies quickly. The recipe schema's provider enums are filled from the provider registry at load.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, ValidationError, validators
+from jsonschema.protocols import Validator
+from referencing import Registry, Resource
+
+from lipflow._resources import schemas_dir
+from lipflow.problems import unknown_name
+
+__all__ = [
+    "ID_PREFIX",
+    "RECIPE_SCHEMA",
+    "Compiled",
+    "compiled",
+    "document_names",
+    "provider_documents",
+    "recipe_schema",
+    "validator_for",
+]
+
+ID_PREFIX = "https://lipflow.dev/schemas/"
+RECIPE_SCHEMA = "recipe.schema.json"
+# Where the recipe schema names providers: both enums are filled from the registry.
+_PROVIDER_ENUMS = (
+    ("$defs", "mediaSource", "oneOf", 1, "properties", "provider"),
+    ("$defs", "step", "properties", "provider"),
+)
+
+
+# ---------------------------------------------------------------------------- keywords
+
+
+def _multiple_of(
+    validator: Any, step: Any, instance: Any, schema: Mapping[str, Any]
+) -> Iterator[ValidationError]:
+    """``multipleOf`` on the digits a person wrote: 0.57 is a multiple of 0.01, 0.555 is not.
+
+    jsonschema divides binary floats, so 0.57 / 0.01 = 56.99999999999999 fails; ``Decimal(str(x))``
+    keeps the shortest repr Python prints, which is what the author of the JSON meant.
+    """
+    if not validator.is_type(instance, "number"):
+        return
+    try:
+        quotient = Decimal(str(instance)) / Decimal(str(step))
+        ok = quotient.is_finite() and quotient == quotient.to_integral_value()
+    except (InvalidOperation, ValueError):
+        ok = False
+    if not ok:
+        yield ValidationError(f"{instance!r} is not a multiple of {step}")
+
+
+_stock_any_of = Draft202012Validator.VALIDATORS["anyOf"]
+_PAIR_TABLES: dict[
+    int, tuple[object, tuple[str, str], frozenset[tuple[object, object]] | None]
+] = {}
+
+
+def _pair_table(branches: Any) -> tuple[tuple[str, str], frozenset[tuple[object, object]]] | None:
+    """The set behind an ``anyOf`` of ``{properties: {a: {const}, b: {const}}}`` branches, if it is
+    one (the width x height tables), so membership is one lookup instead of 20 sub-validations."""
+    cached = _PAIR_TABLES.get(id(branches))
+    if cached is None or cached[0] is not branches:
+        keys, table = _read_pairs(branches)
+        cached = (branches, keys, table)
+        _PAIR_TABLES[id(branches)] = cached
+    return (cached[1], cached[2]) if cached[2] is not None else None
+
+
+def _read_pairs(branches: Any) -> tuple[tuple[str, str], frozenset[tuple[object, object]] | None]:
+    keys: tuple[str, ...] = ()
+    pairs: set[tuple[object, object]] = set()
+    for branch in branches if isinstance(branches, list) else ():
+        props = branch.get("properties") if isinstance(branch, dict) else None
+        if not isinstance(props, dict) or set(branch) != {"properties"} or len(props) != 2:
+            return ("", ""), None
+        consts = [
+            p.get("const") for p in props.values() if isinstance(p, dict) and set(p) == {"const"}
+        ]
+        if keys not in ((), tuple(props)) or len(consts) != 2 or not all(map(_plain, consts)):
+            return ("", ""), None
+        keys = tuple(props)
+        pairs.add((consts[0], consts[1]))
+    if len(keys) != 2 or not pairs:
+        return ("", ""), None
+    return (keys[0], keys[1]), frozenset(pairs)
+
+
+def _plain(value: object) -> bool:
+    """An int or a string: JSON equality and Python equality agree on these (not on True == 1)."""
+    return isinstance(value, int | str) and not isinstance(value, bool)
+
+
+def _any_of(
+    validator: Any, branches: Any, instance: Any, schema: Mapping[str, Any]
+) -> Iterator[ValidationError]:
+    """``anyOf`` with a set lookup for pair tables; same verdict as the stock keyword."""
+    found = _pair_table(branches)
+    if found is not None and isinstance(instance, dict):
+        (a, b), table = found
+        if a in instance and b in instance and _plain(instance[a]) and _plain(instance[b]):
+            if (instance[a], instance[b]) not in table:
+                yield ValidationError(f"{instance!r} is not valid under any of the given schemas")
+            return
+    yield from _stock_any_of(validator, branches, instance, schema)
+
+
+_LipflowValidator = validators.extend(
+    Draft202012Validator, {"multipleOf": _multiple_of, "anyOf": _any_of}
+)
+_ANNOTATIONS = frozenset({"$comment", "title", "description", "default", "examples", "deprecated"})
+
+
+def _inline(node: Any, resolver: Any, seen: tuple[int, ...] = ()) -> Any:
+    """A schema with its ``$ref``s replaced by what they point at, for speed (each ``$ref`` costs
+    a registry lookup per validation). A ``$ref`` beside real keywords becomes an ``allOf`` item,
+    which 2020-12 evaluates the same way; only annotations are merged in place."""
+    if isinstance(node, list):
+        return [_inline(item, resolver, seen) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if isinstance(node.get("$ref"), str):
+        resolved = resolver.lookup(node["$ref"])
+        if id(resolved.contents) in seen:
+            raise RecursionError(node["$ref"])
+        target = _inline(resolved.contents, resolved.resolver, (*seen, id(resolved.contents)))
+        rest = {k: _inline(v, resolver, seen) for k, v in node.items() if k != "$ref"}
+        if set(rest) <= _ANNOTATIONS and isinstance(target, dict):
+            return {**target, **rest}
+        return {**rest, "allOf": [target, *rest.get("allOf", [])]}
+    literal = ("const", "enum", "examples", "default")
+    return {k: v if k in literal else _inline(v, resolver, seen) for k, v in node.items()}
+
+
+# ---------------------------------------------------------------------------- documents
+
+
+@cache
+def provider_documents(name: str, folder: Path) -> dict[str, dict[str, Any]]:
+    """Every schema file of one provider by its name, ``<provider>/<file>``."""
+    return {
+        f"{name}/{path.relative_to(folder).as_posix()}": json.loads(
+            path.read_text(encoding="utf-8")
+        )
+        for path in sorted(folder.rglob("*.json"))
+    }
+
+
+def _provider_folders() -> dict[str, Path]:
+    from lipflow.providers import registry
+
+    return {p.name: p.schemas_dir for p in registry.providers()}
+
+
+def recipe_schema() -> dict[str, Any]:
+    """The recipe schema, its provider enums listing the registered providers."""
+    from lipflow.providers import registry
+
+    return _recipe_schema(registry.names())
+
+
+@cache
+def _recipe_schema(names: tuple[str, ...]) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads((schemas_dir() / RECIPE_SCHEMA).read_text(encoding="utf-8"))
+    doc = copy.deepcopy(doc)
+    for path in _PROVIDER_ENUMS:
+        node: Any = doc
+        for key in path:
+            node = node[key]
+        node["enum"] = list(names)
+    return doc
+
+
+def document_names() -> list[str]:
+    """Every schema lipflow knows: the recipe schema, then each provider's files."""
+    names = [RECIPE_SCHEMA]
+    for name, folder in _provider_folders().items():
+        names += list(provider_documents(name, folder))
+    return names
+
+
+def _documents_of(rel: str) -> tuple[dict[str, dict[str, Any]], str]:
+    """The documents that ``rel`` (a name or an ``$id``) lives among, and its name there."""
+    if rel.startswith(ID_PREFIX):
+        rel = rel[len(ID_PREFIX) :]
+    if rel == RECIPE_SCHEMA:
+        return {RECIPE_SCHEMA: recipe_schema()}, rel
+    folders = _provider_folders()
+    provider = rel.split("/", 1)[0]
+    if provider in folders:
+        docs = provider_documents(provider, folders[provider])
+        if rel in docs:
+            return docs, rel
+    for name, folder in folders.items():
+        for found, doc in provider_documents(name, folder).items():
+            if doc.get("$id") == rel:
+                return provider_documents(name, folder), found
+    raise unknown_name("schema", rel, document_names())
+
+
+_REGISTRIES: dict[int, tuple[dict[str, dict[str, Any]], Registry[Any]]] = {}
+
+
+def _registry_of(docs: dict[str, dict[str, Any]]) -> Registry[Any]:
+    """The ``$ref`` registry of one provider's documents (or of the recipe schema), built once."""
+    found = _REGISTRIES.get(id(docs))
+    if found is None or found[0] is not docs:
+        resources = [
+            (doc["$id"], Resource.from_contents(doc))
+            for doc in docs.values()
+            if isinstance(doc.get("$id"), str)
+        ]
+        found = (docs, Registry().with_resources(resources))
+        _REGISTRIES[id(docs)] = found
+    return found[1]
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    """A compiled validator with the document it was built from and the registry its refs use."""
+
+    validator: Validator
+    root: Mapping[str, Any]
+    registry: Registry[Any]
+
+
+# name -> (registry generation, compiled): the planner validates 10,000 bodies against a few
+# schemas, so the common lookup is one dict access and an int compare.
+_COMPILED: dict[str, tuple[int, Compiled]] = {}
+
+
+def compiled(schema_id_or_name: str) -> Compiled:
+    """The compiled schema named ``schema_id_or_name`` (a name or an ``$id``), built once."""
+    from lipflow.providers import registry
+
+    generation = registry.generation()
+    found = _COMPILED.get(schema_id_or_name)
+    if found is not None and found[0] == generation:
+        return found[1]
+    docs, rel = _documents_of(schema_id_or_name)
+    built = _build(docs, rel)
+    for name in (schema_id_or_name, rel):
+        _COMPILED[name] = (generation, built)
+    return built
+
+
+_BUILT: dict[tuple[int, str], tuple[dict[str, Any], Compiled]] = {}
+
+
+def _build(docs: dict[str, dict[str, Any]], rel: str) -> Compiled:
+    doc = docs[rel]
+    known = _BUILT.get((id(doc), rel))
+    if known is not None and known[0] is doc:
+        return known[1]
+    registry = _registry_of(docs)
+    schema: Any = doc
+    if not any(k in json.dumps(doc) for k in ('"$dynamicRef"', '"$recursiveRef"')):
+        try:
+            schema = _inline(doc, registry.resolver(base_uri=str(doc.get("$id", ""))))
+        except RecursionError:
+            schema = doc  # a recursive schema keeps its $refs
+    validator: Validator = _LipflowValidator(schema, registry=registry)
+    built = Compiled(validator=validator, root=schema, registry=registry)
+    _BUILT[(id(doc), rel)] = (doc, built)
+    return built
+
+
+def validator_for(schema_id_or_name: str) -> Validator:
+    """A compiled validator for one schema (by ``$id`` or name, e.g. ``runware/ping.json``), built once.
+
+    Use it for bulk checks (``validator.iter_errors(body)``); :func:`lipflow.schemas.check_request`
+    adds the readable messages and the named checks on top.
+    """
+    return compiled(schema_id_or_name).validator
+
+
+def document_text(name: str) -> str:
+    """A schema as JSON text: a provider's file as written, the recipe schema as loaded (its
+    provider enums listing the registered providers)."""
+    if name == RECIPE_SCHEMA:
+        return json.dumps(recipe_schema(), indent=2, ensure_ascii=False)
+    docs, rel = _documents_of(name)
+    return json.dumps(docs[rel], indent=2, ensure_ascii=False)
