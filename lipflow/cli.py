@@ -63,6 +63,9 @@ def _presenting_errors(func: F) -> F:
 @click.version_option(__version__, prog_name="lipflow")
 def cli() -> None:
     """Declare lip-sync and video-generation jobs in YAML; validate, plan, run and test them offline."""
+    from lipflow.environment import load_providers
+
+    load_providers(os.environ)
 
 
 def _write_atomically(path: str, text: str) -> None:
@@ -315,7 +318,6 @@ def run(
         RunSettings,
         build_plan,
         execute,
-        keys_from_env,
         provider_limits_from,
     )
 
@@ -333,7 +335,7 @@ def run(
             urls = {name: server.urls[name] for name in registry.names()}
             keys = {name: "lipflow-mock-key" for name in urls}
         else:
-            from lipflow.planner import base_urls
+            from lipflow.environment import base_urls, keys_from_env
 
             urls = base_urls(os.environ)
             keys = keys_from_env(used, os.environ)

@@ -19,6 +19,7 @@ from typing import Any
 
 from lipflow import checks, schemas
 from lipflow.catalog import ModelEntry, load_catalog
+from lipflow.environment import base_urls
 from lipflow.errors import LipflowError
 from lipflow.jobs import Job, MediaRef, PlannedRequest, has_deferred, resolve
 from lipflow.pricing import Cost, charge, segments_audio_seconds
@@ -39,7 +40,6 @@ __all__ = [
     "Plan",
     "PlannedJob",
     "StepChoice",
-    "base_urls",
     "expand_matrix",
     "plan_file",
     "plan_recipe",
@@ -153,14 +153,6 @@ class Plan:
             "warnings": [p.to_json() for p in self.warnings],
             "errors": [p.to_json() for p in self.problems if p.is_error],
         }
-
-
-def base_urls(env: Mapping[str, str]) -> dict[str, str]:
-    """Each provider's base URL: its LIPFLOW_*_URL variable when set, else the real endpoint."""
-    return {
-        p.name: (env.get(p.wire.url_env) or p.wire.base_url).rstrip("/")
-        for p in registry.providers()
-    }
 
 
 def expand_matrix(matrix: Mapping[str, Any] | None) -> list[dict[str, Any]]:

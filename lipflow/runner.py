@@ -75,7 +75,6 @@ __all__ = [
     "Secrets",
     "build_plan",
     "execute",
-    "keys_from_env",
     "load_saved_plan",
     "poll_delays",
     "provider_limits_from",
@@ -206,25 +205,6 @@ def provider_limits_from(values: Sequence[str]) -> dict[str, int]:
 
 
 # ---------------------------------------------------------------------------------- settings
-
-
-def keys_from_env(providers: Sequence[str], env: Mapping[str, str]) -> dict[str, str]:
-    """Each provider's key from its variable; a missing one is a UsageError naming the variable."""
-    keys: dict[str, str] = {}
-    missing = []
-    for name in sorted(set(providers)):
-        var = registry.get(name).wire.key_env
-        value = env.get(var, "").strip()
-        if value:
-            keys[name] = value
-        else:
-            missing.append(var)
-    if missing:
-        raise UsageError(
-            f"set {', '.join(missing)} to run this plan (nothing was sent); "
-            "or try it offline with --mock"
-        )
-    return keys
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

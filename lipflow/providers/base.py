@@ -250,6 +250,10 @@ class ProviderClient(Protocol):
 
     def plan_requests(self, job: Job, base_url: str) -> list[PlannedRequest]: ...
 
+    def request_headers(self, key: str) -> dict[str, str]:
+        """The headers every request carries (auth, and any per-request id the API asks for)."""
+        ...
+
     def needs_upload(self, ref: MediaRef) -> bool: ...
 
     def deferred_values(self, job: Job) -> dict[str, Any]:

@@ -10,7 +10,6 @@ connection when the reply is to be dropped or lost.
 from __future__ import annotations
 
 import contextlib
-import io
 import socket
 import threading
 import time
@@ -18,17 +17,14 @@ from typing import Any
 
 from pytest_httpserver import HTTPServer
 from pytest_httpserver.httpserver import HTTPServerError
-from werkzeug.formparser import FormDataParser
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from mock_server.core import MockRequest, Reply, UploadedFile
+from mock_server.adapters._forms import with_body
+from mock_server.core import MockRequest, Reply
 from mock_server.simulator import Simulator
 
 __all__ = ["MockHTTPServer", "to_mock_request"]
-
-
-_FORMS = frozenset({"multipart/form-data", "application/x-www-form-urlencoded"})
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -94,12 +90,11 @@ class MockHTTPServer(HTTPServer):
 
 def to_mock_request(request: Request, max_body_bytes: int) -> MockRequest:
     """A werkzeug request as the simulator sees it; a body over the cap is not read."""
-    headers = {k.lower(): v for k, v in request.headers.items()}
     common: dict[str, Any] = {
         "method": request.method,
         "path": request.path,
         "query": {k: request.args[k] for k in request.args},
-        "headers": headers,
+        "headers": {k.lower(): v for k, v in request.headers.items()},
     }
     announced = request.content_length
     if announced is not None and announced > max_body_bytes:
@@ -107,26 +102,7 @@ def to_mock_request(request: Request, max_body_bytes: int) -> MockRequest:
     body = request.stream.read(max_body_bytes + 1)
     if len(body) > max_body_bytes:
         return MockRequest(**common, oversize=len(body))
-    if request.mimetype not in _FORMS:
-        return MockRequest(**common, body=body)
-    parser = FormDataParser(silent=False)
-    try:
-        _, form, files = parser.parse(
-            io.BytesIO(body), request.mimetype, len(body), request.mimetype_params
-        )
-    except (ValueError, OSError) as exc:
-        return MockRequest(**common, body=body, form_error=f"the form is malformed ({exc})")
-    uploads = {}
-    for name, storage in files.items():
-        try:
-            uploads[name] = UploadedFile(
-                filename=storage.filename,
-                content_type=storage.mimetype or None,
-                data=storage.read(),
-            )
-        finally:
-            storage.close()  # werkzeug spools parts to temporary files: close them now
-    return MockRequest(**common, body=body, form={k: form[k] for k in form}, files=uploads)
+    return with_body(common, body, request.headers.get("content-type"))
 
 
 def _to_response(reply: Reply) -> Response:

@@ -28,6 +28,7 @@ from lipflow.schemas import (
     validator_for,
 )
 from lipflow.schemas.loading import document_names
+from tests.contract.harness import walk
 
 
 def runware_models() -> list[str]:
@@ -1028,16 +1029,6 @@ def _schema_files() -> list[Path]:
     return sorted(p for p in schemas_dir().rglob("*.json") if p.parent.name in own)
 
 
-def _walk(node: object, at: str = "#") -> Any:
-    if isinstance(node, dict):
-        yield at, node
-        for key, value in node.items():
-            yield from _walk(value, f"{at}/{key}")
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            yield from _walk(value, f"{at}/{i}")
-
-
 @pytest.mark.parametrize("path", _schema_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_each_schema_has_its_id_and_cites_a_source_for_every_rule(path: Path) -> None:
     doc = json.loads(path.read_text())
@@ -1045,7 +1036,7 @@ def test_each_schema_has_its_id_and_cites_a_source_for_every_rule(path: Path) ->
     assert doc["$id"] == f"https://lipflow.dev/schemas/{rel}"
     assert doc["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     validator_for(rel).check_schema(doc)
-    for where, node in _walk(doc):
+    for where, node in walk(doc):
         if any(part in where for part in ("/if", "/then", "/else", "/anyOf/", "/oneOf/")):
             continue  # conditions and alternatives: their enclosing rule carries the citation
         properties = node.get("properties")
@@ -1086,3 +1077,12 @@ def test_bulk_validation_is_fast_enough_for_the_planner() -> None:
     for _ in range(2000):
         assert not check_request("runware", task)
     assert time.perf_counter() - started < 2.0
+
+
+def test_the_shipped_recipe_schema_names_the_built_in_providers() -> None:
+    """The file keeps the built-ins; loading fills both enums from the registry, whatever it holds."""
+    shipped = json.loads((schemas_dir() / "recipe.schema.json").read_text())
+    builtins = [name.rsplit(".", 1)[-1] for name in registry.BUILTINS]
+    source = shipped["$defs"]["mediaSource"]["oneOf"][1]["properties"]["provider"]["enum"]
+    assert source == shipped["$defs"]["step"]["properties"]["provider"]["enum"] == builtins
+    assert builtins == list(registry.names())[: len(builtins)]

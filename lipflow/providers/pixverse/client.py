@@ -256,6 +256,9 @@ class PixverseClient:
     def plan_requests(self, job: Job, base_url: str) -> list[PlannedRequest]:
         return plan_requests(job, base_url)
 
+    def request_headers(self, key: str) -> dict[str, str]:
+        return _headers(key)
+
     def needs_upload(self, ref: MediaRef) -> bool:
         """Every source but an existing media_id goes through the upload (a file or a file_url)."""
         return _needs_upload(ref)

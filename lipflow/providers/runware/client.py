@@ -373,6 +373,9 @@ class RunwareClient:
     def plan_requests(self, job: Job, base_url: str) -> list[PlannedRequest]:
         return plan_requests(job, base_url)
 
+    def request_headers(self, key: str) -> dict[str, str]:
+        return headers(key)
+
     def needs_upload(self, ref: MediaRef) -> bool:
         """Local files go up through ``mediaStorage``; URLs, media UUIDs and step outputs do not."""
         return ref.origin == "file"

@@ -213,6 +213,9 @@ class WavespeedClient:
     def plan_requests(self, job: Job, base_url: str) -> list[PlannedRequest]:
         return plan_requests(job, base_url)
 
+    def request_headers(self, key: str) -> dict[str, str]:
+        return headers(key)
+
     def needs_upload(self, ref: MediaRef) -> bool:
         """Local files go up through the ticket + PUT; URLs and step outputs are sent as they are."""
         return ref.origin == "file"
