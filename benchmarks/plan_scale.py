@@ -77,7 +77,7 @@ def main() -> None:
 
     from lipflow import schemas
     from lipflow.jobs import resolve
-    from lipflow.planner import plan_recipe
+    from lipflow.plan import plan_recipe
     from lipflow.recipe import parse_recipe
 
     text = matrix_recipe(args.jobs)

@@ -28,9 +28,12 @@ from pathlib import Path
 
 import httpx
 
-from lipflow.planner import plan_recipe
+from lipflow.jobs import Plan
+from lipflow.plan import plan_recipe
 from lipflow.recipe import parse_recipe
-from lipflow.runner import Runner, RunPlan, RunSettings
+from lipflow.reporting.runs import format_run
+from lipflow.run.runner import Runner
+from lipflow.run.settings import RunSettings
 
 VIDEO = "https://example.com/presenter.mp4"  # a URL: nothing to upload, for both clients alike
 RECIPE = """
@@ -53,13 +56,13 @@ steps:
 """
 
 
-def bench_plan(jobs: int) -> RunPlan:
+def bench_plan(jobs: int) -> Plan:
     text = RECIPE.format(video=VIDEO, numbers=", ".join(str(i) for i in range(jobs)))
     recipe, problems = parse_recipe(text, "bench.yaml")
     assert recipe is not None, problems
     plan = plan_recipe(recipe, env={})
     assert plan.ok, plan.problems
-    return RunPlan.from_plan(plan)
+    return plan
 
 
 def settings(out: Path, urls: dict[str, str], concurrency: int) -> RunSettings:
@@ -72,7 +75,7 @@ def settings(out: Path, urls: dict[str, str], concurrency: int) -> RunSettings:
     )
 
 
-async def lipflow_run(plan: RunPlan, urls: dict[str, str], concurrency: int, out: Path) -> float:
+async def lipflow_run(plan: Plan, urls: dict[str, str], concurrency: int, out: Path) -> float:
     limits = httpx.Limits(
         max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2
     )
@@ -80,7 +83,7 @@ async def lipflow_run(plan: RunPlan, urls: dict[str, str], concurrency: int, out
         started = time.perf_counter()
         report = await Runner(plan, settings(out, urls, concurrency), client).run()
         elapsed = time.perf_counter() - started
-    assert report.ok, report.format_text()[-2000:]
+    assert report.ok, format_run(report)[-2000:]
     return elapsed
 
 

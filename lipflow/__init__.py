@@ -19,16 +19,16 @@ _EXPORTS = {
     "Job": "lipflow.jobs",
     "JobFailed": "lipflow.errors",
     "OutputInvalid": "lipflow.errors",
-    "RunReport": "lipflow.runner",
-    "RunSettings": "lipflow.runner",
-    "Runner": "lipflow.runner",
-    "build_plan": "lipflow.runner",
-    "execute": "lipflow.runner",
+    "RunReport": "lipflow.run.report",
+    "RunSettings": "lipflow.run.settings",
+    "Runner": "lipflow.run.runner",
+    "build_plan": "lipflow.cli.build",
+    "execute": "lipflow.run.runner",
     "LipflowError": "lipflow.errors",
     "Location": "lipflow.problems",
-    "Plan": "lipflow.planner",
+    "Plan": "lipflow.jobs",
     "PlanError": "lipflow.errors",
-    "PlannedJob": "lipflow.planner",
+    "PlannedJob": "lipflow.jobs",
     "Problem": "lipflow.problems",
     "ProviderAmbiguous": "lipflow.errors",
     "ProviderCapacity": "lipflow.errors",
@@ -47,14 +47,15 @@ _EXPORTS = {
     "load_catalog": "lipflow.catalog",
     "load_recipe": "lipflow.recipe",
     "parse_recipe": "lipflow.recipe",
-    "plan_file": "lipflow.planner",
-    "plan_recipe": "lipflow.planner",
+    "plan_file": "lipflow.plan",
+    "plan_recipe": "lipflow.plan",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
 
 if TYPE_CHECKING:  # explicit re-exports, for type checkers
     from lipflow.catalog import load_catalog as load_catalog
+    from lipflow.cli.build import build_plan as build_plan
     from lipflow.errors import BudgetExceeded as BudgetExceeded
     from lipflow.errors import InputError as InputError
     from lipflow.errors import Interrupted as Interrupted
@@ -72,10 +73,10 @@ if TYPE_CHECKING:  # explicit re-exports, for type checkers
     from lipflow.errors import RunFailed as RunFailed
     from lipflow.errors import UsageError as UsageError
     from lipflow.jobs import Job as Job
-    from lipflow.planner import Plan as Plan
-    from lipflow.planner import PlannedJob as PlannedJob
-    from lipflow.planner import plan_file as plan_file
-    from lipflow.planner import plan_recipe as plan_recipe
+    from lipflow.jobs import Plan as Plan
+    from lipflow.jobs import PlannedJob as PlannedJob
+    from lipflow.plan import plan_file as plan_file
+    from lipflow.plan import plan_recipe as plan_recipe
     from lipflow.pricing import charge as charge
     from lipflow.problems import Location as Location
     from lipflow.problems import Problem as Problem
@@ -83,11 +84,10 @@ if TYPE_CHECKING:  # explicit re-exports, for type checkers
     from lipflow.recipe import Recipe as Recipe
     from lipflow.recipe import load_recipe as load_recipe
     from lipflow.recipe import parse_recipe as parse_recipe
-    from lipflow.runner import Runner as Runner
-    from lipflow.runner import RunReport as RunReport
-    from lipflow.runner import RunSettings as RunSettings
-    from lipflow.runner import build_plan as build_plan
-    from lipflow.runner import execute as execute
+    from lipflow.run.report import RunReport as RunReport
+    from lipflow.run.runner import Runner as Runner
+    from lipflow.run.runner import execute as execute
+    from lipflow.run.settings import RunSettings as RunSettings
     from lipflow.schemas import check_request as check_request
     from lipflow.schemas import check_response as check_response
 

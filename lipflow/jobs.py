@@ -1,22 +1,36 @@
-"""The records a plan is made of: jobs, their media, and the requests they send.
+"""The vocabulary of plans: jobs, their typed parameters and media, the requests they send,
+what they cost, and the :class:`Plan` that ``plan`` writes and ``run`` reads.
 
-These are plain frozen values shared by the planner (which builds them), the provider modules
-(which turn them into request bodies) and the runner (which executes them). A value that only
-exists at run time (an uploaded file's media id, an upstream job's video URL) is a
-:class:`Deferred`: shown by name in a plan, validated through a typed example, resolved by the runner.
+These are plain frozen values shared by the planner (which builds them), the provider clients
+(which turn them into request bodies) and the runner (which executes them), so neither layer
+imports the other. A value that only exists at run time (an uploaded file's media id, an
+upstream job's video URL) is a :class:`Deferred`: shown by name in a plan, validated through a
+typed example, resolved by the runner.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
+from lipflow.errors import UsageError
+from lipflow.problems import Location, Problem, Severity, has_errors
+
 __all__ = [
+    "Cost",
     "Deferred",
+    "GenerateParams",
     "Job",
+    "LipsyncParams",
     "MediaRef",
+    "Params",
+    "Plan",
+    "PlannedJob",
     "PlannedRequest",
+    "Segment",
+    "Speech",
+    "StepChoice",
     "has_deferred",
     "resolve",
     "to_display",
@@ -63,6 +77,101 @@ class MediaRef:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Speech:
+    """Text the provider's text-to-speech speaks, in a named voice (or its default)."""
+
+    text: Any
+    voice: Any = None
+
+    def to_json(self) -> dict[str, Any]:
+        return (
+            {"text": self.text} if self.voice is None else {"text": self.text, "voice": self.voice}
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Segment:
+    """A time range of the video, driven by its own audio (or a slice of it)."""
+
+    start: Any
+    end: Any
+    audio_start: Any = None
+    audio_end: Any = None
+    text: Any = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "start": self.start,
+            "end": self.end,
+            "audio_start": self.audio_start,
+            "audio_end": self.audio_end,
+            "text": self.text,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LipsyncParams:
+    """What a lip sync asks for beyond its media: text-to-speech, or segments."""
+
+    tts: Speech | None = None
+    segments: tuple[Segment, ...] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.tts is not None:
+            out["tts"] = self.tts.to_json()
+        if self.segments is not None:
+            out["segments"] = [s.to_json() for s in self.segments]
+        return out
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> LipsyncParams:
+        tts, segments = raw.get("tts"), raw.get("segments")
+        return cls(
+            tts=None if tts is None else Speech(text=tts.get("text"), voice=tts.get("voice")),
+            segments=None if segments is None else tuple(Segment(**s) for s in segments),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GenerateParams:
+    """What a video generation asks for. Values are as the recipe gave them (after templating):
+    the provider's request schema says what each may be. Unset fields stay None."""
+
+    style: Any = None
+    effect: Any = None
+    camera: Any = None
+    motion: Any = None
+    prompt: Any = None
+    negative_prompt: Any = None
+    sound: Any = None
+    duration: Any = None
+    fps: Any = None
+    width: Any = None
+    height: Any = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {f: v for f in _GENERATE_FIELDS if (v := getattr(self, f)) is not None}
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> GenerateParams:
+        unknown = set(raw) - set(_GENERATE_FIELDS)
+        if unknown:
+            raise UsageError(
+                f"unknown generate parameters in the plan: {', '.join(sorted(unknown))}"
+            )
+        return cls(**raw)
+
+
+_GENERATE_FIELDS = tuple(f.name for f in fields(GenerateParams))
+Params = LipsyncParams | GenerateParams
+
+
+def params_from_json(action: str, raw: Mapping[str, Any]) -> Params:
+    return LipsyncParams.from_json(raw) if action == "lipsync" else GenerateParams.from_json(raw)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Job:
     """One provider job: a step for one matrix combination, with its model chosen."""
 
@@ -74,7 +183,7 @@ class Job:
     model_id: str  # the catalog id, e.g. "runware/sync-lipsync-2"
     task_uuid: str  # Runware's idempotency key; deterministic per recipe and job
     media: Mapping[str, MediaRef] = field(default_factory=dict)  # role -> media
-    params: Mapping[str, Any] = field(default_factory=dict)
+    params: Params = field(default_factory=LipsyncParams)
     options: Mapping[str, Any] = field(default_factory=dict)
     needs: tuple[str, ...] = ()  # upstream job ids
     matrix: Mapping[str, Any] = field(default_factory=dict)
@@ -93,7 +202,7 @@ class Job:
             "model_id": self.model_id,
             "task_uuid": self.task_uuid,
             "media": {role: ref.to_json() for role, ref in self.media.items()},
-            "params": dict(self.params),
+            "params": self.params.to_json(),
             "options": dict(self.options),
             "needs": list(self.needs),
             "matrix": dict(self.matrix),
@@ -104,7 +213,11 @@ class Job:
         data = dict(raw)
         data["media"] = {role: MediaRef.from_json(m) for role, m in raw["media"].items()}
         data["needs"] = tuple(raw["needs"])
-        return cls(**data)
+        data["params"] = params_from_json(raw["action"], raw.get("params") or {})
+        return cls(**{k: v for k, v in data.items() if k in _JOB_FIELDS})
+
+
+_JOB_FIELDS = frozenset(f.name for f in fields(Job))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -147,6 +260,23 @@ class PlannedRequest:
             out["reused_from"] = self.reused_from
         return out
 
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> PlannedRequest:
+        """A request as a saved plan shows it: run-time values stay as their ``${ref}`` text."""
+        return cls(
+            purpose=raw["purpose"],
+            method=raw["method"],
+            url=raw["url"],
+            endpoint=None,
+            headers=dict(raw.get("headers") or {}),
+            json=raw.get("json"),
+            form=raw.get("form"),
+            content=raw.get("content"),
+            repeat="repeat" in raw,
+            validate=False,
+            reused_from=raw.get("reused_from"),
+        )
+
 
 def to_display(value: Any) -> Any:
     """``value`` with every Deferred shown as ``${ref}``."""
@@ -187,3 +317,207 @@ def resolve(value: Any, lookup: Mapping[str, Any] | None = None) -> Any:
     if kind is Deferred:
         return value.example if lookup is None else lookup[value.ref]
     return value
+
+
+# ---------------------------------------------------------------------------------- costs
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Cost:
+    """A cost with its derivation. ``usd`` None means the docs give no price for this work."""
+
+    usd: float | None
+    credits: int | None = None
+    basis: str
+    source: str | None = None
+    as_of: str | None = None
+    assumptions: tuple[str, ...] = ()
+
+    @property
+    def priced(self) -> bool:
+        return self.usd is not None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "usd": None if self.usd is None else round(self.usd, 6),
+            "credits": self.credits,
+            "basis": self.basis,
+            "source": self.source,
+            "as_of": self.as_of,
+            "assumptions": list(self.assumptions),
+        }
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Cost:
+        return cls(
+            usd=raw.get("usd"),
+            credits=raw.get("credits"),
+            basis=raw.get("basis") or "",
+            source=raw.get("source"),
+            as_of=raw.get("as_of"),
+            assumptions=tuple(raw.get("assumptions") or ()),
+        )
+
+
+# ---------------------------------------------------------------------------------- the plan
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlannedJob:
+    job: Job
+    requests: tuple[PlannedRequest, ...]
+    cost: Cost
+    usd_low: float | None
+    usd_high: float | None
+    output_duration: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out = self.job.to_json()
+        out["requests"] = [r.to_json() for r in self.requests]
+        out["cost"] = {**self.cost.to_json(), "usd_low": self.usd_low, "usd_high": self.usd_high}
+        return out
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> PlannedJob:
+        cost = raw.get("cost") or {}
+        return cls(
+            job=Job.from_json(raw),
+            requests=tuple(PlannedRequest.from_json(r) for r in raw.get("requests") or ()),
+            cost=Cost.from_json(cost),
+            usd_low=cost.get("usd_low"),
+            usd_high=cost.get("usd_high"),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepChoice:
+    """Which model a step uses, why, and the alternatives rejected with their reasons."""
+
+    step: str
+    model_id: str
+    reason: str
+    rejected: tuple[tuple[str, str], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "model": self.model_id,
+            "reason": self.reason,
+            "rejected": [{"model": m, "why": why} for m, why in self.rejected],
+        }
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> StepChoice:
+        return cls(
+            step=raw["step"],
+            model_id=raw["model"],
+            reason=raw["reason"],
+            rejected=tuple((r["model"], r["why"]) for r in raw.get("rejected") or ()),
+        )
+
+
+def _problem_from_json(raw: Mapping[str, Any]) -> Problem:
+    file = raw.get("file")
+    return Problem(
+        message=raw["message"],
+        severity=Severity(raw.get("severity", "error")),
+        code=raw.get("code") or "invalid",
+        location=Location(file, raw.get("line"), raw.get("column")) if file else None,
+        suggestion=raw.get("suggestion"),
+        source=raw.get("source"),
+        context=tuple((raw.get("context") or {}).items()),
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    """Every job of a recipe with its requests, checks and cost: what ``lipflow plan`` shows and
+    saves (``--out``) and what ``lipflow run`` executes."""
+
+    recipe_file: str
+    recipe_digest: str
+    recipe_name: str
+    budget: float | None
+    jobs: tuple[PlannedJob, ...]
+    choices: tuple[StepChoice, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    base_urls: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not has_errors(self.problems)
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if not p.is_error]
+
+    def totals(self) -> dict[str, Any]:
+        """Sums per step, per provider and overall; unpriced jobs are counted, not added as $0."""
+
+        def bucket() -> dict[str, Any]:
+            return {"usd": 0.0, "usd_low": 0.0, "usd_high": 0.0, "jobs": 0, "unpriced_jobs": 0}
+
+        per_step: dict[str, dict[str, Any]] = {}
+        per_provider: dict[str, dict[str, Any]] = {}
+        overall = bucket()
+        for pj in self.jobs:
+            for agg in (
+                per_step.setdefault(pj.job.step, bucket()),
+                per_provider.setdefault(pj.job.provider, bucket()),
+                overall,
+            ):
+                agg["jobs"] += 1
+                if pj.cost.usd is None:
+                    agg["unpriced_jobs"] += 1
+                    continue
+                agg["usd"] += pj.cost.usd
+                agg["usd_low"] += pj.usd_low if pj.usd_low is not None else pj.cost.usd
+                agg["usd_high"] += pj.usd_high if pj.usd_high is not None else pj.cost.usd
+        for agg in (*per_step.values(), *per_provider.values(), overall):
+            for key in ("usd", "usd_low", "usd_high"):
+                agg[key] = round(agg[key], 6)
+        return {"per_step": per_step, "per_provider": per_provider, "overall": overall}
+
+    @property
+    def total_usd(self) -> float:
+        return float(self.totals()["overall"]["usd"])
+
+    def to_json(self) -> dict[str, Any]:
+        totals = self.totals()
+        return {
+            "lipflow_plan": 1,
+            "recipe": {
+                "file": self.recipe_file,
+                "digest": self.recipe_digest,
+                "name": self.recipe_name,
+            },
+            "budget_usd": self.budget,
+            "base_urls": dict(self.base_urls),
+            "choices": [c.to_json() for c in self.choices],
+            "jobs": [pj.to_json() for pj in self.jobs],
+            "total_usd": totals["overall"]["usd"],
+            "total_usd_low": totals["overall"]["usd_low"],
+            "total_usd_high": totals["overall"]["usd_high"],
+            "unpriced_jobs": totals["overall"]["unpriced_jobs"],
+            "totals": totals,
+            "warnings": [p.to_json() for p in self.warnings],
+            "errors": [p.to_json() for p in self.problems if p.is_error],
+        }
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Plan:
+        """A plan saved by ``lipflow plan --out`` (``lipflow_plan: 1``); a UsageError if not one."""
+        if raw.get("lipflow_plan") != 1 or not isinstance(raw.get("jobs"), list):
+            raise UsageError('not a lipflow plan file (no "lipflow_plan": 1 with jobs)')
+        recipe = raw["recipe"]
+        problems = [*(raw.get("warnings") or ()), *(raw.get("errors") or ())]
+        return cls(
+            recipe_file=recipe["file"],
+            recipe_digest=recipe["digest"],
+            recipe_name=recipe.get("name") or "",
+            budget=raw.get("budget_usd"),
+            jobs=tuple(PlannedJob.from_json(j) for j in raw["jobs"]),
+            choices=tuple(StepChoice.from_json(c) for c in raw.get("choices") or ()),
+            problems=tuple(_problem_from_json(p) for p in problems),
+            base_urls=dict(raw.get("base_urls") or {}),
+        )

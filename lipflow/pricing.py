@@ -9,37 +9,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from lipflow.catalog import Price, load_catalog
+from lipflow.jobs import Cost
 
 __all__ = ["Cost", "charge", "estimate_tts_seconds", "segments_audio_seconds"]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Cost:
-    """A cost with its derivation. ``usd`` None means the docs give no price for this work."""
-
-    usd: float | None
-    credits: int | None = None
-    basis: str
-    source: str | None = None
-    as_of: str | None = None
-    assumptions: tuple[str, ...] = ()
-
-    @property
-    def priced(self) -> bool:
-        return self.usd is not None
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "usd": None if self.usd is None else round(self.usd, 6),
-            "credits": self.credits,
-            "basis": self.basis,
-            "source": self.source,
-            "as_of": self.as_of,
-            "assumptions": list(self.assumptions),
-        }
 
 
 def estimate_tts_seconds(text: str) -> float:

@@ -19,7 +19,7 @@ so caches keyed on the providers (compiled schemas, the joined catalog) know to 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from importlib.metadata import entry_points
 
 from lipflow.errors import UsageError
@@ -29,6 +29,7 @@ from lipflow.providers.base import Provider
 __all__ = [
     "ENTRY_POINT_GROUP",
     "ENV_VAR",
+    "base_urls",
     "generation",
     "get",
     "load",
@@ -115,6 +116,16 @@ def names() -> tuple[str, ...]:
 
 def providers() -> tuple[Provider, ...]:
     return tuple(_ensure().values())
+
+
+def base_urls(overrides: Mapping[str, str]) -> dict[str, str]:
+    """Each provider's base URL: ``overrides[wire.url_env]`` when set, else the real endpoint.
+
+    ``overrides`` is a mapping of variables the caller read (the CLI passes its environment).
+    """
+    return {
+        p.name: (overrides.get(p.wire.url_env) or p.wire.base_url).rstrip("/") for p in providers()
+    }
 
 
 def generation() -> int:

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import httpx
 
 from lipflow.jobs import Job, resolve
-from lipflow.planner import plan_file
+from lipflow.plan import plan_file
 from lipflow.providers import registry
 from lipflow.providers._http import classify_status, classify_transport
 from lipflow.providers.base import Finished, Flow, Provider, Submitted

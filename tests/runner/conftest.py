@@ -17,9 +17,12 @@ from typing import Any
 import httpx
 import pytest
 
-from lipflow.planner import plan_file
+from lipflow.plan import plan_file
 from lipflow.providers import registry
-from lipflow.runner import RetryPolicy, Runner, RunPlan, RunReport, RunSettings
+from lipflow.run.report import RunReport
+from lipflow.run.retry import RetryPolicy
+from lipflow.run.runner import Runner
+from lipflow.run.settings import RunSettings
 from mock_server import MockServer
 
 REPO = Path(__file__).parents[2]
@@ -67,7 +70,7 @@ def run_recipe(mock: MockServer, tmp_path: Path, sleeps: Sleeps) -> RunRecipe:
 
     def run(recipe: str | Path, **options: Any) -> RunReport:
         path = recipe if isinstance(recipe, Path) else RECIPES / f"{recipe}.yaml"
-        plan = RunPlan.from_plan(plan_file(str(path), env={}))
+        plan = plan_file(str(path), env={})
         sleep = sleeps if options.pop("fake_sleep", True) else None
         settings = RunSettings(
             out_dir=options.pop("out_dir", tmp_path / "out"),

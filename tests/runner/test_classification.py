@@ -17,7 +17,7 @@ from lipflow.errors import (
 from lipflow.jobs import Job
 from lipflow.providers import registry
 from lipflow.providers._http import classify_transport, retry_after
-from lipflow.runner import RetryPolicy, poll_delays
+from lipflow.run.retry import RetryPolicy, poll_delays
 
 
 def _leaves(cls: type[Exception]) -> list[type[Exception]]:

@@ -8,7 +8,8 @@ import pytest
 
 from lipflow.jobs import to_display
 from lipflow.media import probe
-from lipflow.planner import plan_file
+from lipflow.plan import plan_file
+from lipflow.reporting.runs import format_run
 from mock_server import MockServer
 from tests.runner.conftest import RECIPES, RunRecipe, jobs_at
 
@@ -21,7 +22,7 @@ def test_every_example_recipe_produces_valid_media(
 ) -> None:
     report = run_recipe(recipe, concurrency=4)
 
-    assert report.ok, report.format_text()
+    assert report.ok, format_run(report)
     assert len(jobs_at(mock)) == len(report.jobs), "exactly one provider job per planned job"
     for job in report.jobs:
         assert job.outputs, job.id
@@ -93,6 +94,6 @@ def test_a_file_many_jobs_use_is_uploaded_once(
 ) -> None:
     report = run_recipe(recipe, concurrency=8)
 
-    assert report.ok, report.format_text()
+    assert report.ok, format_run(report)
     sent = mock.simulator.journal.records(provider=provider, op="upload")
     assert len(sent) == uploads, [r.path for r in sent]

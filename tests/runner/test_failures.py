@@ -10,8 +10,9 @@ import socket
 
 import pytest
 
-from lipflow.journal import Journal
-from lipflow.runner import RetryPolicy
+from lipflow.reporting.runs import format_run
+from lipflow.run.journal import Journal
+from lipflow.run.retry import RetryPolicy
 from mock_server import MockServer
 from tests.runner.conftest import KEY, RunRecipe, Sleeps, jobs_at, urls_of
 
@@ -46,7 +47,7 @@ def test_a_failing_poll_is_polled_again(
 
     report = run_recipe(ONE_JOB[provider])
 
-    assert report.ok, report.format_text()
+    assert report.ok, format_run(report)
     assert len(jobs_at(mock, provider)) == len(report.jobs)
 
 
@@ -60,7 +61,7 @@ def test_a_failing_upload_or_download_is_sent_again(
 
     report = run_recipe(ONE_JOB[provider])
 
-    assert report.ok, report.format_text()
+    assert report.ok, format_run(report)
     assert len(jobs_at(mock, provider)) == len(report.jobs)
 
 
@@ -72,7 +73,7 @@ def test_pixverse_concurrency_limit_500044_waits_and_creates_each_job_once(
 
     report = run_recipe("pixverse_platform", concurrency=2, fake_sleep=False, retry=CAPACITY)
 
-    assert report.ok, report.format_text()
+    assert report.ok, format_run(report)
     refused = [
         r
         for r in mock.simulator.journal.records(provider="pixverse", op="submit")

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from lipflow.checks import check_media, check_tts_text
 from lipflow.errors import UsageError
+from lipflow.plan.checks import check_media, check_tts_text
 from lipflow.problems import Severity
 from lipflow.providers.runware.checks import (
     audio_range,

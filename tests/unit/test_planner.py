@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from lipflow.planner import Plan, expand_matrix, plan_recipe
+from lipflow.jobs import Plan
+from lipflow.plan import expand_matrix, plan_recipe
 from lipflow.recipe import parse_recipe
 
 NO_ENV: dict[str, str] = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lipflow.templating import TemplateProblem, Templater
+from lipflow.recipe.templating import TemplateProblem, Templater
 
 
 def test_a_whole_expression_keeps_its_type() -> None:

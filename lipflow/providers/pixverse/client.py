@@ -15,7 +15,7 @@ import httpx
 
 from lipflow.catalog import load_catalog
 from lipflow.errors import JobFailed, ProviderAmbiguous, ProviderCapacity, ProviderRejected
-from lipflow.jobs import Deferred, Job, MediaRef, PlannedRequest
+from lipflow.jobs import Deferred, Job, LipsyncParams, MediaRef, PlannedRequest
 from lipflow.media import content_type
 from lipflow.providers._common import deep_merge, file_name, step_output_url
 from lipflow.providers._http import classify_status, reply_json, retry_after
@@ -79,10 +79,10 @@ def _values(job: Job) -> dict[str, Any]:
 def submit_body(job: Job, values: Mapping[str, Any]) -> dict[str, Any]:
     """The lip-sync generate body: one video source and one audio source."""
     body: dict[str, Any] = {"video_media_id": values["video"]}
-    tts = job.params.get("tts")
+    tts = job.params.tts if isinstance(job.params, LipsyncParams) else None
     if tts:
-        body["lip_sync_tts_speaker_id"] = speaker_id(tts.get("voice"))
-        body["lip_sync_tts_content"] = tts["text"]
+        body["lip_sync_tts_speaker_id"] = speaker_id(tts.voice)
+        body["lip_sync_tts_content"] = tts.text
     else:
         body["audio_media_id"] = values["audio"]
     return deep_merge(body, job.options)

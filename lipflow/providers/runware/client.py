@@ -21,7 +21,7 @@ from lipflow.errors import (
     ProviderError,
     ProviderRejected,
 )
-from lipflow.jobs import Deferred, Job, MediaRef, PlannedRequest
+from lipflow.jobs import Deferred, GenerateParams, Job, LipsyncParams, MediaRef, PlannedRequest
 from lipflow.providers._common import deep_merge, file_name, stable_uuid4, step_output_url
 from lipflow.providers._http import classify_status, reply_json, retry_after
 from lipflow.providers.base import Finished, Flow, Submitted
@@ -93,29 +93,29 @@ def submit_task(job: Job, values: Mapping[str, Any]) -> dict[str, Any]:
         "includeCost": True,
     }
     p = job.params
-    if job.action == "lipsync":
+    if isinstance(p, LipsyncParams):
         if job.model == "sync:lipsync-2@1":
             inputs: dict[str, Any] = {"video": values["video"]}
             if "audio" in values:
                 inputs["audio"] = values["audio"]
             task["inputs"] = inputs
-            if p.get("segments"):
+            if p.segments:
                 segments = []
-                for i, seg in enumerate(p["segments"]):
+                for i, seg in enumerate(p.segments):
                     item: dict[str, Any] = {
-                        "startTime": seg["start"],
-                        "endTime": seg["end"],
+                        "startTime": seg.start,
+                        "endTime": seg.end,
                         "audio": values[f"segments.{i}.audio"],
                     }
-                    if seg.get("audio_start") is not None:
-                        item["audioStartTime"] = seg["audio_start"]
-                    if seg.get("audio_end") is not None:
-                        item["audioEndTime"] = seg["audio_end"]
+                    if seg.audio_start is not None:
+                        item["audioStartTime"] = seg.audio_start
+                    if seg.audio_end is not None:
+                        item["audioEndTime"] = seg.audio_end
                     segments.append(item)
                 task["providerSettings"] = {"sync": {"segments": segments}}
         else:
-            if p.get("tts"):
-                task["speech"] = {"text": p["tts"]["text"], "voice": voice(p["tts"].get("voice"))}
+            if p.tts:
+                task["speech"] = {"text": p.tts.text, "voice": voice(p.tts.voice)}
             inputs = {"referenceVideos": [values["video"]]}
             if "audio" in values:
                 inputs["audio"] = values["audio"]
@@ -125,13 +125,13 @@ def submit_task(job: Job, values: Mapping[str, Any]) -> dict[str, Any]:
     return deep_merge(task, job.options)
 
 
-def _generate_fields(p: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
-    fields: dict[str, Any] = {"positivePrompt": p["prompt"]}
-    if p.get("negative_prompt"):
-        fields["negativePrompt"] = p["negative_prompt"]
+def _generate_fields(p: GenerateParams, values: Mapping[str, Any]) -> dict[str, Any]:
+    fields: dict[str, Any] = {"positivePrompt": p.prompt}
+    if p.negative_prompt:
+        fields["negativePrompt"] = p.negative_prompt
     for key in ("duration", "width", "height", "fps"):
-        if p.get(key) is not None:
-            fields[key] = p[key]
+        if getattr(p, key) is not None:
+            fields[key] = getattr(p, key)
     frames = [
         {"inputImage": values[role], "frame": frame}
         for role, frame in (("image", "first"), ("last_image", "last"))
@@ -146,9 +146,9 @@ def _generate_fields(p: Mapping[str, Any], values: Mapping[str, Any]) -> dict[st
         ("camera", "cameraMovement"),
         ("motion", "motionMode"),
     ):
-        if p.get(ours) is not None:
-            pixverse[theirs] = p[ours]
-    sound = p.get("sound")
+        if getattr(p, ours) is not None:
+            pixverse[theirs] = getattr(p, ours)
+    sound = p.sound
     if sound is not None and sound is not False:
         pixverse["soundEffectSwitch"] = True
         if isinstance(sound, str):

@@ -1,4 +1,5 @@
-"""lipflow's command line: each command reads its options and calls the library.
+"""lipflow's command line: each command parses its options, :mod:`.build` wires the parts,
+and the library runs them; :mod:`.environment` is the one place the environment is read.
 
 Errors are presented here and nowhere else: a LipflowError prints its own message and exits
 with its own code; anything else is reported as a bug in one line (``LIPFLOW_DEBUG=1`` shows the
@@ -25,6 +26,7 @@ from typing import Any, TypeVar
 import click
 
 from lipflow import __version__
+from lipflow.cli import environment
 from lipflow.errors import InputError, LipflowError, RecipeError, UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -48,7 +50,7 @@ def _presenting_errors(func: F) -> F:
             click.echo("interrupted", err=True)
             sys.exit(130)
         except Exception as exc:  # the last line of defence: a bug, said in one line
-            if os.environ.get("LIPFLOW_DEBUG"):
+            if environment.debug():
                 raise
             click.echo(
                 f"internal error (a bug in lipflow, please report it): {type(exc).__name__}: {exc}",
@@ -63,9 +65,7 @@ def _presenting_errors(func: F) -> F:
 @click.version_option(__version__, prog_name="lipflow")
 def cli() -> None:
     """Declare lip-sync and video-generation jobs in YAML; validate, plan, run and test them offline."""
-    from lipflow.environment import load_providers
-
-    load_providers(os.environ)
+    environment.load_providers(environment.environ())
 
 
 def _write_atomically(path: str, text: str) -> None:
@@ -102,15 +102,15 @@ def validate(recipes: tuple[str, ...], fmt: str) -> None:
 
     Exit 0 when valid (warnings allowed), 1 when any problem is an error, 2 when a file cannot be read.
     """
-    from lipflow.planner import plan_file
+    from lipflow.plan import plan_file
     from lipflow.problems import Problem
-    from lipflow.reporters import report_problems
+    from lipflow.reporting.problems import report_problems
 
     problems: list[Problem] = []
     unreadable: list[InputError] = []
     for path in recipes:
         try:
-            problems.extend(plan_file(path).problems)
+            problems.extend(plan_file(path, env=environment.environ()).problems)
         except RecipeError as exc:
             problems.extend(exc.problems)
         except InputError as exc:
@@ -133,10 +133,11 @@ def validate(recipes: tuple[str, ...], fmt: str) -> None:
 @_presenting_errors
 def plan(recipe: str, fmt: str, out_path: str | None, no_requests: bool) -> None:
     """Dry run: every job, the exact requests it sends (keys redacted), and its cost and why."""
-    from lipflow.planner import plan_file
-    from lipflow.reporters import format_plan_text, report_problems
+    from lipflow.plan import plan_file
+    from lipflow.reporting.plans import format_plan_text
+    from lipflow.reporting.problems import report_problems
 
-    the_plan = plan_file(recipe)
+    the_plan = plan_file(recipe, env=environment.environ())
     errors = [p for p in the_plan.problems if p.is_error]
     if errors:
         click.echo(report_problems("text", the_plan.problems, [recipe]), err=True)
@@ -198,7 +199,7 @@ def check_request(provider: str, endpoint: str | None, method: str, fmt: str, fi
     """
     from lipflow import schemas
     from lipflow.problems import Location
-    from lipflow.reporters import report_problems
+    from lipflow.reporting.problems import report_problems
 
     name = "<stdin>" if file == "-" else file
     try:
@@ -311,19 +312,18 @@ def run(
     """
     import contextlib
 
+    from lipflow.cli.build import build_plan
     from lipflow.errors import Interrupted, RunFailed
-    from lipflow.progress import progress_for
-    from lipflow.runner import (
-        BudgetCheck,
-        RunSettings,
-        build_plan,
-        execute,
-        provider_limits_from,
-    )
+    from lipflow.reporting.progress import progress_for
+    from lipflow.reporting.runs import format_run
+    from lipflow.run.budget import BudgetCheck
+    from lipflow.run.runner import execute
+    from lipflow.run.settings import RunSettings, provider_limits_from
 
-    the_plan = build_plan(source)
+    env = environment.environ()
+    the_plan = build_plan(source, env)
     limits = provider_limits_from(provider_limits)
-    used = sorted({job.provider for job in the_plan.jobs})
+    used = sorted({pj.job.provider for pj in the_plan.jobs})
     stem = the_plan.recipe_name or Path(the_plan.recipe_file).stem
     out = Path(out_dir or os.path.join("runs", f"{stem}.mock" if use_mock else stem))
     with contextlib.ExitStack() as stack:
@@ -335,10 +335,8 @@ def run(
             urls = {name: server.urls[name] for name in registry.names()}
             keys = {name: "lipflow-mock-key" for name in urls}
         else:
-            from lipflow.environment import base_urls, keys_from_env
-
-            urls = base_urls(os.environ)
-            keys = keys_from_env(used, os.environ)
+            urls = environment.base_urls(env)
+            keys = environment.keys_from_env(used, env)
         settings = RunSettings(
             out_dir=out,
             base_urls=urls,
@@ -352,7 +350,7 @@ def run(
             target="mock" if use_mock else "live",
         )
         if not (yes or use_mock) and sys.stdin.isatty():
-            check = BudgetCheck.of(the_plan, settings)
+            check = BudgetCheck.of(the_plan, settings.budget)
             check.enforce(allow_unpriced=allow_unpriced)
             click.echo(check.breakdown(), err=True)
             if not click.confirm(
@@ -367,7 +365,7 @@ def run(
     if fmt == "json":
         click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     else:
-        click.echo(report.format_text())
+        click.echo(format_run(report))
     if report.interrupted:
         raise Interrupted(
             f"interrupted; the journal is settled. Resume with: {report.resume_command()}"

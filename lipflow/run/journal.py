@@ -21,10 +21,8 @@ Tables (``lipflow_journal`` schema version 1)::
     outputs   job, index -> provider URL, file path, size and duration once downloaded
     events    an append-only log of every state change, with its detail
 
-Job states: ``pending`` (nothing sent), ``submitting`` (intent written; the submit may be out),
-``submitted`` (the provider has the job), ``downloading`` (done at the provider; outputs known),
-``done`` (every output on disk), ``failed``, ``ambiguous`` (a submit whose fate is unknown and
-that must not be re-sent blindly), ``blocked`` (an upstream job did not finish).
+Job states are :class:`~lipflow.run.state.JobState`; every change is checked against its
+transition table, and one the table does not allow is refused (the transaction rolls back).
 """
 
 from __future__ import annotations
@@ -39,21 +37,12 @@ from pathlib import Path
 from typing import Any
 
 from lipflow.errors import InputError
+from lipflow.run.state import JobState, check_transition
 
-__all__ = ["JOURNAL_NAME", "STATES", "JobRecord", "Journal", "OutputRecord"]
+__all__ = ["JOURNAL_NAME", "JobRecord", "Journal", "OutputRecord"]
 
 JOURNAL_NAME = "lipflow-journal.sqlite"
 SCHEMA_VERSION = "1"
-STATES = (
-    "pending",
-    "submitting",
-    "submitted",
-    "downloading",
-    "done",
-    "failed",
-    "ambiguous",
-    "blocked",
-)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -143,7 +132,7 @@ class JobRecord:
     id: str
     provider: str
     model: str
-    state: str
+    state: JobState
     attempt: int = 0
     task_uuid: str | None = None
     provider_job_id: str | None = None
@@ -231,7 +220,7 @@ class Journal:
                 id=row[0],
                 provider=row[1],
                 model=row[2],
-                state=row[3],
+                state=JobState(row[3]),
                 attempt=row[4],
                 task_uuid=row[5],
                 provider_job_id=row[6],
@@ -250,21 +239,21 @@ class Journal:
     def set_state(
         self,
         job_id: str,
-        state: str,
+        state: JobState | str,
         *,
         detail: str | None = None,
         error_class: str | None = None,
         error: str | None = None,
     ) -> None:
         """Move a job to ``state``; an error class and message replace the last ones (None clears)."""
-        assert state in STATES, state
         now = time.time()
         with self._transaction():
+            self._move(job_id, JobState(state))
             self._db.execute(
                 "UPDATE jobs SET state = ?, error_class = ?, error = ?, updated_at = ? WHERE id = ?",
-                (state, error_class, error, now, job_id),
+                (str(state), error_class, error, now, job_id),
             )
-            self._event(now, job_id, state, detail or error)
+            self._event(now, job_id, str(state), detail or error)
 
     def note(self, job_id: str, detail: str) -> None:
         """Log something that happened to a job without changing its state (a retry, a wait)."""
@@ -274,9 +263,10 @@ class Journal:
             self._event(now, job_id, row[0] if row else "?", detail)
 
     def record_intent(self, job_id: str, attempt: int, task_uuid: str | None) -> None:
-        """Before a submit leaves: which attempt, and the taskUUID it carries (Runware)."""
+        """Before a submit leaves: which attempt, and the idempotency key it carries, if any."""
         now = time.time()
         with self._transaction():
+            self._move(job_id, JobState.SUBMITTING)
             self._db.execute(
                 "UPDATE jobs SET state = 'submitting', attempt = ?, task_uuid = ?, "
                 "provider_job_id = NULL, error_class = NULL, error = NULL, updated_at = ? "
@@ -302,6 +292,7 @@ class Journal:
         """The provider has the job: its id, and any cost it reported on submit."""
         now = time.time()
         with self._transaction():
+            self._move(job_id, JobState.SUBMITTED)
             self._db.execute(
                 "UPDATE jobs SET state = 'submitted', provider_job_id = ?, "
                 "reported_usd = COALESCE(?, reported_usd), "
@@ -329,6 +320,7 @@ class Journal:
         urls, sizes = list(urls), list(sizes)
         sizes += [None] * (len(urls) - len(sizes))
         with self._transaction():
+            self._move(job_id, JobState.DOWNLOADING)
             self._db.execute("DELETE FROM outputs WHERE job_id = ?", (job_id,))
             self._db.executemany(
                 "INSERT INTO outputs (job_id, idx, url, expected_size) VALUES (?, ?, ?, ?)",
@@ -363,6 +355,7 @@ class Journal:
                 (path, size_bytes, duration_s, job_id, idx),
             )
             if last:
+                self._move(job_id, JobState.DONE)
                 self._db.execute(
                     "UPDATE jobs SET state = 'done', error_class = NULL, error = NULL, "
                     "updated_at = ? WHERE id = ?",
@@ -417,6 +410,12 @@ class Journal:
         ]
 
     # -- plumbing --------------------------------------------------------------------------
+    def _move(self, job_id: str, state: JobState) -> None:
+        """Refuse a change of state the transition table does not allow (inside the transaction)."""
+        row = self._db.execute("SELECT state FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is not None:
+            check_transition(row[0], state)
+
     def _event(self, at: float, job_id: str, state: str, detail: str | None) -> None:
         self._db.execute(
             "INSERT INTO events (at, job_id, state, detail) VALUES (?, ?, ?, ?)",

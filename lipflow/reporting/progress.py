@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import TextIO
 
-from lipflow.runner import Snapshot
+from lipflow.run.report import Snapshot
 
 __all__ = ["LineProgress", "LiveProgress", "progress_for"]
 

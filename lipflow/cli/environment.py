@@ -1,16 +1,28 @@
-"""The environment, read in one place: provider modules, keys and base URLs from variables.
+"""The environment, read in one place: this module is the only one in lipflow that reads
+``os.environ``. The rest takes what it needs as arguments (a library user passes any mapping).
 
-The command line hands ``os.environ`` to these functions; nothing else in lipflow reads it, so
-a library user passes whatever mapping they like.
+Variables: ``LIPFLOW_PROVIDERS`` (more provider modules), each provider's key variable and
+``LIPFLOW_*_URL`` (from its wire spec), and ``LIPFLOW_DEBUG``.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 
 from lipflow.errors import UsageError
 
-__all__ = ["base_urls", "keys_from_env", "load_providers"]
+__all__ = ["base_urls", "debug", "environ", "keys_from_env", "load_providers"]
+
+
+def environ() -> Mapping[str, str]:
+    """The process environment."""
+    return os.environ
+
+
+def debug() -> bool:
+    """``LIPFLOW_DEBUG``: show a traceback for internal errors."""
+    return bool(os.environ.get("LIPFLOW_DEBUG"))
 
 
 def load_providers(env: Mapping[str, str]) -> None:
@@ -27,10 +39,7 @@ def base_urls(env: Mapping[str, str]) -> dict[str, str]:
     """Each provider's base URL: its LIPFLOW_*_URL variable when set, else the real endpoint."""
     from lipflow.providers import registry
 
-    return {
-        p.name: (env.get(p.wire.url_env) or p.wire.base_url).rstrip("/")
-        for p in registry.providers()
-    }
+    return registry.base_urls(env)
 
 
 def keys_from_env(providers: Sequence[str], env: Mapping[str, str]) -> dict[str, str]:

@@ -1,0 +1,198 @@
+"""Checks placed on recipe lines: every compiled request against its provider's schema (through
+the provider's checks), media against the model's documented limits, text-to-speech length.
+
+A problem found in a request is put back on the recipe line the field came from (the provider
+client's ``origins``), or on the step's ``options``. The same problem for many jobs is said once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from lipflow import schemas
+from lipflow.catalog import ModelEntry, load_catalog
+from lipflow.errors import UsageError
+from lipflow.jobs import Job, LipsyncParams, MediaRef, PlannedRequest, has_deferred, resolve
+from lipflow.plan.context import PlanContext
+from lipflow.problems import PathPart, Problem
+from lipflow.recipe import Step
+
+__all__ = ["RequestChecks", "check_media", "check_tts_text", "merge_repeats", "recipe_path"]
+
+
+class RequestChecks:
+    """The checks of each job's requests and media; media limits are checked once per input."""
+
+    def __init__(self, ctx: PlanContext) -> None:
+        self.ctx = ctx
+        self._media_checked: dict[tuple[Any, ...], list[Problem]] = {}
+
+    def _media_problems(self, model_id: str, ref: MediaRef) -> list[Problem]:
+        """Media limits, checked once per model and input however many jobs share them."""
+        key = (model_id, ref.kind, ref.duration, ref.size_bytes)
+        found = self._media_checked.get(key)
+        if found is None:
+            found = check_media(model_id, ref.kind, seconds=ref.duration, size_bytes=ref.size_bytes)
+            self._media_checked[key] = found
+        return found
+
+    def check_job(
+        self,
+        step: Step,
+        entry: ModelEntry,
+        job: Job,
+        requests: Iterable[PlannedRequest],
+        origins: Mapping[tuple[str, ...], tuple[str, ...]],
+    ) -> None:
+        found: list[tuple[Problem, tuple[PathPart, ...]]] = []
+        for req in requests:
+            if not req.validate:
+                continue
+            body = req.json if req.json is not None else req.form
+            if has_deferred(body):
+                body = resolve(body)
+            for problem in schemas.check_request(
+                entry.provider, body, endpoint=req.endpoint, method=req.method
+            ):
+                path = problem.path[1:] if isinstance(body, list) else problem.path
+                found.append((problem, recipe_path(step, path, origins)))
+        for role, ref in job.media.items():
+            for problem in self._media_problems(entry.id, ref):
+                where = (
+                    ("inputs", ref.name)
+                    if ref.name in self.ctx.recipe.inputs
+                    else (*step.recipe_path, step.action, role.split(".")[0])
+                )
+                found.append((problem, where))
+        tts = job.params.tts if isinstance(job.params, LipsyncParams) else None
+        if tts:
+            for problem in check_tts_text(entry.id, tts.text):
+                found.append((problem, (*step.recipe_path, step.action, "tts", "text")))
+        for problem, where in found:
+            self.ctx.problems.append(
+                Problem(
+                    message=problem.message
+                    if not problem.path
+                    else f"{entry.provider} request {problem.json_path}: {problem.message}",
+                    path=where,
+                    location=self.ctx.recipe.locate(where),
+                    severity=problem.severity,
+                    code=problem.code,
+                    suggestion=problem.suggestion,
+                    source=problem.source,
+                    context=(("job", job.id),),
+                )
+            )
+
+
+def recipe_path(
+    step: Step,
+    request_path: tuple[PathPart, ...],
+    origins: Mapping[tuple[str, ...], tuple[str, ...]],
+) -> tuple[PathPart, ...]:
+    """Where in the recipe a request field came from: its template line, or the step's options."""
+    names = tuple(p for p in request_path if isinstance(p, str))
+    for n in range(len(names), 0, -1):
+        origin = origins.get(names[:n])
+        if origin is not None and origin[0] == step.action:
+            return (*step.recipe_path, *origin)
+    node: Any = step.options
+    for part in names:
+        if not isinstance(node, Mapping) or part not in node:
+            break
+        node = node[part]
+    else:
+        if names:
+            return (*step.recipe_path, "options", *names)
+    return (*step.recipe_path, step.action)
+
+
+def merge_repeats(problems: Iterable[Problem]) -> tuple[Problem, ...]:
+    """One problem per place and message: an input too long for a model is said once, not per job."""
+    merged: dict[tuple[Any, ...], tuple[Problem, int]] = {}
+    for p in problems:
+        key = (p.location, p.path, p.message, p.severity)
+        first, count = merged.get(key, (p, 0))
+        merged[key] = (first, count + 1)
+    out = []
+    for first, count in merged.values():
+        if count > 1 and first.context:
+            (name, value), *rest = first.context
+            first = replace(first, context=((name, f"{value} and {count - 1} more"), *rest))
+        out.append(first)
+    return tuple(out)
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g} s"
+
+
+# ---------------------------------------------------------------------------- media limits
+
+
+def _limits(model_id: str, role: str) -> Mapping[str, Any] | None:
+    """The catalog's limits for one input role; an unknown model id is a usage error."""
+    return load_catalog().model(model_id).limits.get(role)
+
+
+def _megabytes(size: float) -> str:
+    return f"{size / 1_000_000:g} MB"
+
+
+def check_media(
+    model_id: str,
+    role: str,
+    *,
+    seconds: float | None,
+    size_bytes: int | None,
+    max_side_px: int | None = None,
+) -> list[Problem]:
+    """A video or audio input held against the model's documented limits (catalog ``limits``).
+
+    ``model_id`` is a catalog id (``runware/pixverse-lipsync``); unknown values are not checked.
+    """
+    if role not in ("video", "audio"):
+        raise UsageError(f"unknown media role {role!r}; known: video, audio (text: check_tts_text)")
+    limits = _limits(model_id, role)
+    if not limits:
+        return []
+    source = limits.get("source")
+    measured: Sequence[tuple[float | None, str, str, Callable[[float], str]]] = (
+        (seconds, "max_seconds", "media-too-long", _seconds),
+        (size_bytes, "max_bytes", "media-too-large", _megabytes),
+        (max_side_px, "max_pixels", "media-too-wide", lambda px: f"{px:g} px on its longest side"),
+    )
+    problems = []
+    for value, key, code, show in measured:
+        limit = limits.get(key)
+        if value is not None and limit is not None and value > limit:
+            problems.append(
+                Problem(
+                    message=(
+                        f"the {role} is {show(value)}; {model_id} accepts at most {show(limit)}"
+                    ),
+                    code=code,
+                    source=source,
+                )
+            )
+    return problems
+
+
+def check_tts_text(model_id: str, text: str) -> list[Problem]:
+    """Text-to-speech text held against the model's documented length (seed 000 §speech.text: Max
+    200; seed 002 §Step 3: "~200 characters", enforced as 200 as Runware does)."""
+    limits = _limits(model_id, "tts_text")
+    if not limits or limits.get("max_chars") is None or len(text) <= limits["max_chars"]:
+        return []
+    return [
+        Problem(
+            message=(
+                f"the text-to-speech text is {len(text)} characters; {model_id} takes at most "
+                f"{limits['max_chars']}: split it across segments or shorten it"
+            ),
+            code="tts-too-long",
+            source=limits.get("source"),
+        )
+    ]

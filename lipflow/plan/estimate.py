@@ -1,0 +1,72 @@
+"""What a job will cost: the documented price applied to what the job knows of its media, with a
+low-high range when a duration is unknown (priced at the documented maximum)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+
+from lipflow.catalog import Catalog, ModelEntry
+from lipflow.jobs import Cost, LipsyncParams, MediaRef, Params
+from lipflow.media import ASSUMED_SECONDS
+from lipflow.pricing import charge, segments_audio_seconds
+
+__all__ = ["job_cost", "output_duration"]
+
+
+def job_cost(
+    entry: ModelEntry, media: Mapping[str, MediaRef], params: Params
+) -> tuple[Cost, float | None, float | None]:
+    """The job's cost and its low/high range, pricing unknown durations at the documented maximum."""
+    if entry.price is None:
+        return charge(entry.id), None, None
+    lipsync = params if isinstance(params, LipsyncParams) else LipsyncParams()
+    if lipsync.tts and entry.price.of == "audio":
+        cost = charge(entry.id, tts_text=lipsync.tts.text)
+        return cost, cost.usd, cost.usd
+    segments = lipsync.segments or ()
+    role = "audio" if entry.price.of == "audio" else "video"
+    if segments and role == "audio":
+        seconds = segments_audio_seconds(
+            (seg.start, seg.end, seg.audio_start, seg.audio_end) for seg in segments
+        )
+        cost = charge(entry.id, audio_seconds=seconds)
+        note = "audio length is the sum of the segments' lengths"
+        cost = replace(cost, assumptions=(*cost.assumptions, note))
+        return cost, cost.usd, cost.usd
+    ref = media.get(role)
+
+    def priced(seconds: float) -> Cost:
+        if role == "audio":
+            return charge(entry.id, audio_seconds=seconds)
+        return charge(entry.id, video_seconds=seconds)
+
+    if ref is not None and ref.duration is not None:
+        cost = priced(ref.duration)
+        return cost, cost.usd, cost.usd
+    limit = (entry.limits.get(role) or {}).get("max_seconds")
+    name = ref.name if ref is not None else role
+    if limit is None:
+        cost = charge(entry.id)
+        note = f"the {role} duration of {name!r} is unknown and {entry.title} documents no maximum; declare duration: on the input"
+        return replace(cost, assumptions=(note,)), None, None
+    high, low = priced(float(limit)), priced(1.0)
+    note = (
+        f"the {role} duration of {name!r} is unknown, so it is priced at the documented "
+        f"maximum of {limit} s as an upper bound (declare duration: to narrow it)"
+    )
+    return replace(high, assumptions=(*high.assumptions, note)), low.usd, high.usd
+
+
+def output_duration(
+    params: Params, media: Mapping[str, MediaRef], catalog: Catalog
+) -> float | None:
+    """How long a job's output video will be, as far as the plan can tell."""
+    if isinstance(params, LipsyncParams):
+        audio = media.get("audio")
+        if audio is not None:
+            return audio.duration
+        if params.tts:
+            return float(len(params.tts.text) / catalog.tts_chars_per_second)
+        return media["video"].duration
+    return float(params.duration or ASSUMED_SECONDS)

@@ -1,0 +1,58 @@
+"""Expansion: a step's matrix as combinations (as GitHub Actions defines them), its fan-out over
+upstream jobs, and the job ids that name each combination."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from lipflow.jobs import PlannedJob
+from lipflow.plan.context import PlanContext
+from lipflow.recipe import STEP_REF_PREFIX, Step
+
+__all__ = ["expand_matrix", "format_job_id", "upstream_sets"]
+
+
+def expand_matrix(matrix: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """The matrix's combinations, as GitHub Actions defines them (product, exclude, include)."""
+    if not matrix:
+        return [{}]
+    axes = {k: v for k, v in matrix.items() if k not in ("include", "exclude")}
+    combos = [dict(zip(axes, values, strict=True)) for values in itertools.product(*axes.values())]
+
+    def matches(combo: Mapping[str, Any], pattern: Mapping[str, Any]) -> bool:
+        return all(combo.get(k) == v for k, v in pattern.items())
+
+    combos = [c for c in combos if not any(matches(c, ex) for ex in matrix.get("exclude", ()))]
+    for extra in matrix.get("include", ()):
+        original = {k: v for k, v in extra.items() if k in axes}
+        targets = [c for c in combos if original and matches(c, original)]
+        if targets:
+            for c in targets:
+                c.update(extra)
+        else:
+            combos.append(dict(extra))
+    return combos
+
+
+def format_job_id(step: str, values: Mapping[str, Any]) -> str:
+    if not values:
+        return step
+    return f"{step}[{','.join(f'{k}={v}' for k, v in values.items())}]"
+
+
+def upstream_sets(
+    ctx: PlanContext, step: Step, spec: Mapping[str, Any]
+) -> Iterable[dict[str, PlannedJob]]:
+    """One mapping step -> upstream job per job to make: a step fans out over upstream jobs."""
+    referenced = sorted(
+        {
+            v[len(STEP_REF_PREFIX) :].split(".", 1)[0]
+            for v in spec.values()
+            if isinstance(v, str) and v.startswith(STEP_REF_PREFIX)
+        }
+    )
+    groups = [ctx.jobs_by_step.get(s, []) for s in referenced if s in ctx.recipe.steps]
+    for combo in itertools.product(*groups):
+        yield {pj.job.step: pj for pj in combo}

@@ -1,0 +1,243 @@
+"""A step's parameters, typed: its media references resolved (inputs, upstream outputs, files
+probed once) and its settings as :class:`~lipflow.jobs.LipsyncParams` or
+:class:`~lipflow.jobs.GenerateParams`, with the capabilities they ask for."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from lipflow.errors import LipflowError
+from lipflow.jobs import (
+    GenerateParams,
+    LipsyncParams,
+    MediaRef,
+    Params,
+    PlannedJob,
+    Segment,
+    Speech,
+)
+from lipflow.plan.context import PlanContext
+from lipflow.problems import PathPart, did_you_mean, has_errors
+from lipflow.recipe import STEP_REF_PREFIX, Input, Step, reference_problem
+
+__all__ = ["Parameters", "Probe"]
+
+Probe = Callable[[str], Any]  # path -> object with .duration_s and .size_bytes
+
+
+class Parameters:
+    """Builds each job's media and typed parameters; media facts are found once per input."""
+
+    def __init__(self, ctx: PlanContext, probe: Probe | None) -> None:
+        self.ctx = ctx
+        self._probe_file = probe
+        self._probed: dict[str, Any] = {}
+        self._input_refs: dict[tuple[str, str], MediaRef] = {}
+
+    def _measure(self, inp: Input) -> tuple[float | None, int | None]:
+        path = inp.path
+        assert path is not None
+        if path not in self._probed:
+            info: Any = None
+            if self._probe_file is not None:
+                try:
+                    info = self._probe_file(path)
+                except LipflowError as exc:
+                    info = exc
+            self._probed[path] = info
+        info = self._probed[path]
+        if isinstance(info, LipflowError):
+            self.ctx.problem(
+                f"input {inp.name!r}: {info.message}", ("inputs", inp.name), code="media"
+            )
+            return inp.duration, inp.size_bytes
+        if info is None:
+            return inp.duration, inp.size_bytes
+        return (
+            inp.duration if inp.duration is not None else info.duration_s,
+            info.size_bytes,
+        )
+
+    def media_ref(
+        self,
+        ref: Any,
+        kind: str,
+        path: tuple[PathPart, ...],
+        upstream: Mapping[str, PlannedJob],
+        job_id: str,
+    ) -> MediaRef | None:
+        if not isinstance(ref, str):
+            self.ctx.problem(
+                f"{kind} must name an input or steps.STEP, not {ref!r}", path, job=job_id
+            )
+            return None
+        if ref.startswith(STEP_REF_PREFIX):
+            step_id = ref[len(STEP_REF_PREFIX) :].split(".", 1)[0]
+            pj = upstream.get(step_id)
+            if pj is None:
+                self.ctx.problem(
+                    f"{ref!r} names no step this step needs; steps: {', '.join(self.ctx.recipe.steps)}",
+                    path,
+                    suggestion=did_you_mean(step_id, list(self.ctx.recipe.steps)),
+                    job=job_id,
+                )
+                return None
+            return MediaRef(
+                name=ref, kind="video", origin="step", value=pj.job.id, duration=pj.output_duration
+            )
+        cached = self._input_refs.get((ref, kind))
+        if cached is not None:
+            return cached
+        inp = self.ctx.recipe.inputs.get(ref)
+        if inp is None:
+            self.ctx.problems.append(
+                reference_problem(self.ctx.recipe, kind, ref, path).with_context(job=job_id)
+            )
+            return None
+        if inp.kind != kind:
+            self.ctx.problem(
+                f"input {ref!r} is {inp.kind}, but {kind} is wanted here", path, job=job_id
+            )
+            return None
+        duration, size = inp.duration, inp.size_bytes
+        origin: str
+        value: str | int
+        if inp.media_id is not None:
+            origin, value = "media_id", inp.media_id
+        elif inp.source is not None and inp.is_url:
+            origin, value = "url", inp.source
+        else:
+            assert inp.path is not None
+            origin, value = "file", inp.path
+            duration, size = self._measure(inp)
+        media = MediaRef(
+            name=ref,
+            kind=kind,
+            origin=origin,
+            value=value,
+            provider=inp.provider,
+            duration=duration,
+            size_bytes=size,
+        )
+        self._input_refs[(ref, kind)] = media  # the same for every job of every step
+        return media
+
+    def build(
+        self, step: Step, spec: Mapping[str, Any], upstream: Mapping[str, PlannedJob], job_id: str
+    ) -> tuple[dict[str, MediaRef], Params, frozenset[str]] | None:
+        base = (*step.recipe_path, step.action)
+        media: dict[str, MediaRef] = {}
+        params: dict[str, Any] = {}
+        wanted: set[str] = set()
+        before = len(self.ctx.problems)
+
+        def add(role: str, key: str, kind: str) -> None:
+            if spec.get(key) is None:
+                return
+            ref = self.media_ref(spec[key], kind, (*base, key), upstream, job_id)
+            if ref is not None:
+                media[role] = ref
+
+        if step.action == "lipsync":
+            add("video", "video", "video")
+            add("audio", "audio", "audio")
+            if spec.get("audio") is not None:
+                wanted.add("lipsync.audio")
+            if spec.get("tts") is not None:
+                wanted.add("lipsync.tts")
+                tts = spec["tts"]
+                params["tts"] = Speech(text=tts.get("text"), voice=tts.get("voice"))
+            if spec.get("segments") is not None:
+                wanted.add("lipsync.segments")
+                params["segments"] = tuple(
+                    self._segments(spec["segments"], (*base, "segments"), media, upstream, job_id)
+                )
+            if spec.get("audio") is not None and spec.get("tts") is not None:
+                self.ctx.problem(
+                    "set either audio or tts, not both: a lip sync has one voice track",
+                    base,
+                    code="either-or",
+                    job=job_id,
+                )
+            if not wanted:
+                self.ctx.problem(
+                    "a lip sync needs audio, tts or segments", base, code="required", job=job_id
+                )
+        else:
+            wanted.add("video.text")
+            add("image", "image", "image")
+            add("last_image", "last_image", "image")
+            if "image" in spec:
+                wanted.add("video.image")
+            for key, cap in (
+                ("style", "video.style"),
+                ("effect", "video.effect"),
+                ("camera", "video.camera"),
+                ("motion", "video.motion"),
+            ):
+                if spec.get(key) is not None:
+                    wanted.add(cap)
+                    params[key] = spec[key]
+            for key in ("prompt", "negative_prompt", "sound"):
+                if spec.get(key) is not None:
+                    params[key] = spec[key]
+            for key in ("duration", "fps"):
+                if spec.get(key) is not None:
+                    params[key] = _as_int(spec[key])
+            if spec.get("size") is not None:
+                size = spec["size"]
+                if isinstance(size, str) and "x" in size:
+                    w, _, h = size.partition("x")
+                    params["width"], params["height"] = _as_int(w), _as_int(h)
+                elif isinstance(size, dict):
+                    params["width"], params["height"] = (
+                        _as_int(size["width"]),
+                        _as_int(size["height"]),
+                    )
+                else:
+                    self.ctx.problem(
+                        f"size {size!r} is not WIDTHxHEIGHT", (*base, "size"), job=job_id
+                    )
+        if len(self.ctx.problems) > before and has_errors(self.ctx.problems[before:]):
+            return None
+        typed: Params = (
+            LipsyncParams(**params) if step.action == "lipsync" else GenerateParams(**params)
+        )
+        return media, typed, frozenset(wanted)
+
+    def _segments(
+        self,
+        name: Any,
+        path: tuple[PathPart, ...],
+        media: dict[str, MediaRef],
+        upstream: Mapping[str, PlannedJob],
+        job_id: str,
+    ) -> list[Segment]:
+        seglist = self.ctx.recipe.segments.get(name) if isinstance(name, str) else None
+        if seglist is None:
+            problem = reference_problem(self.ctx.recipe, "segments", name, path)
+            self.ctx.problems.append(problem.with_context(job=job_id))
+            return []
+        out = []
+        for i, rng in enumerate(seglist["ranges"]):
+            rpath = ("segments", name, "ranges", i)
+            seg = Segment(
+                start=rng.get("start"),
+                end=rng.get("end"),
+                audio_start=rng.get("audio_start"),
+                audio_end=rng.get("audio_end"),
+                text=rng.get("text"),
+            )
+            if rng.get("audio") is not None:
+                ref = self.media_ref(rng["audio"], "audio", (*rpath, "audio"), upstream, job_id)
+                if ref is not None:
+                    media[f"segments.{i}.audio"] = ref
+            out.append(seg)
+        return out
+
+
+def _as_int(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return value

@@ -1,0 +1,119 @@
+"""Which model a step runs on: the one it names (``use:``), or the cheapest offering every
+capability it asks for, with each alternative rejected and why."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from lipflow.catalog import ModelEntry
+from lipflow.jobs import Cost, LipsyncParams, MediaRef, Params, StepChoice
+from lipflow.plan.context import PlanContext
+from lipflow.plan.estimate import job_cost
+from lipflow.problems import did_you_mean
+from lipflow.recipe import Step
+
+__all__ = ["action_of", "choose"]
+
+
+def choose(
+    ctx: PlanContext,
+    step: Step,
+    wanted: frozenset[str],
+    media: Mapping[str, MediaRef],
+    params: Params,
+    job_id: str,
+) -> StepChoice | None:
+    if isinstance(params, LipsyncParams) and any(s.text for s in params.segments or ()):
+        wanted = wanted | {"lipsync.tts"}
+    asked = ", ".join(sorted(wanted))
+    if step.use is not None:
+        ids = [m.id for m in ctx.catalog.models]
+        if step.use not in ids:
+            ctx.problem(
+                f"unknown model {step.use!r}; models: {', '.join(ids)}",
+                (*step.recipe_path, "use"),
+                suggestion=did_you_mean(step.use, ids),
+                code="unknown-model",
+            )
+            return None
+        entry = ctx.catalog.model(step.use)
+        missing = sorted(wanted - entry.capabilities)
+        if missing:
+            having = [m.id for m in ctx.catalog.with_capabilities(wanted)]
+            ctx.problem(
+                f"{entry.id} does not offer {', '.join(missing)}; "
+                + (
+                    f"models that offer all of {asked}: {', '.join(having)}"
+                    if having
+                    else f"no model offers all of {asked}"
+                ),
+                (*step.recipe_path, "use"),
+                code="capability",
+            )
+            # Go on with the named model, so its request checks show every other problem too.
+        return StepChoice(step=step.id, model_id=entry.id, reason="named in the recipe (use:)")
+
+    rejected: list[tuple[str, str]] = []
+    candidates: list[tuple[ModelEntry, Cost]] = []
+    for entry in ctx.catalog.models:
+        missing = sorted(wanted - entry.capabilities)
+        if missing:
+            if action_of(entry) == step.action:
+                rejected.append((entry.id, f"does not offer {', '.join(missing)}"))
+            continue
+        if step.provider is not None and entry.provider != step.provider:
+            rejected.append(
+                (entry.id, f"provider is {entry.provider}, the step asks for {step.provider}")
+            )
+            continue
+        held = [
+            r for r in media.values() if r.origin == "media_id" and r.provider != entry.provider
+        ]
+        if held:
+            rejected.append(
+                (entry.id, f"input {held[0].name!r} is a media id stored at {held[0].provider}")
+            )
+            continue
+        cost, _, _ = job_cost(entry, media, params)
+        candidates.append((entry, cost))
+    if not candidates:
+        having = [m.id for m in ctx.catalog.with_capabilities(wanted)]
+        singles = {
+            cap: [m.id for m in ctx.catalog.with_capabilities(frozenset({cap}))]
+            for cap in sorted(wanted)
+        }
+        detail = "; ".join(f"{cap}: {', '.join(ids) or 'none'}" for cap, ids in singles.items())
+        ctx.problem(
+            f"no model offers every capability step {step.id!r} asks for ({asked})"
+            + (f"; with {step.provider}" if step.provider and having else "")
+            + f". Models by capability: {detail}",
+            step.recipe_path,
+            code="capability",
+            job=job_id,
+        )
+        return None
+    candidates.sort(key=lambda c: (c[1].usd is None, c[1].usd or 0.0, c[0].id))
+    best, best_cost = candidates[0]
+    for entry, cost in candidates[1:]:
+        if cost.usd is None:
+            why = (
+                "the docs give no price for it"
+                if best_cost.usd is not None
+                else "tie: first in catalog order"
+            )
+        elif best_cost.usd is not None:
+            why = f"costs ${cost.usd:.4f} per job vs ${best_cost.usd:.4f}"
+        else:
+            why = "not cheaper"
+        rejected.append((entry.id, why))
+    reason = (
+        f"cheapest model offering {asked} (${best_cost.usd:.4f} for the first job)"
+        if best_cost.usd is not None
+        else f"offers {asked}; no candidate has a documented price"
+    )
+    return StepChoice(step=step.id, model_id=best.id, reason=reason, rejected=tuple(rejected))
+
+
+def action_of(entry: ModelEntry) -> str:
+    """The recipe action a model serves: lip-sync models for lipsync steps, the rest for generate."""
+    return "lipsync" if any(c.startswith("lipsync.") for c in entry.capabilities) else "generate"

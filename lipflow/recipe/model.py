@@ -1,0 +1,85 @@
+"""A recipe as typed values: its inputs, steps, and where every value came from."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from lipflow.problems import Location, PathPart, Problem
+from lipflow.recipe.source import SourceMap
+
+__all__ = ["MEDIA_KINDS", "STEP_REF_PREFIX", "Input", "Recipe", "Step"]
+
+MEDIA_KINDS = ("video", "audio", "image")
+STEP_REF_PREFIX = "steps."
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Input:
+    """A named input: media (URL, local file, provider media id) or text."""
+
+    name: str
+    kind: str  # video | audio | image | text
+    source: str | None = None  # URL or local path as written
+    media_id: str | int | None = None
+    provider: str | None = None  # provider holding media_id
+    text: str | None = None
+    duration: float | None = None
+    size_bytes: int | None = None
+    base_dir: str = "."
+
+    @property
+    def is_url(self) -> bool:
+        return self.source is not None and self.source.startswith(("http://", "https://"))
+
+    @property
+    def is_file(self) -> bool:
+        return self.source is not None and not self.is_url
+
+    @property
+    def path(self) -> str | None:
+        """The local file, resolved against the recipe's folder."""
+        if not self.is_file:
+            return None
+        assert self.source is not None
+        return os.path.normpath(os.path.join(self.base_dir, os.path.expanduser(self.source)))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Step:
+    id: str
+    action: str  # lipsync | generate
+    spec: Mapping[str, Any]  # the action's mapping as written (may hold templates)
+    use: str | None = None
+    provider: str | None = None
+    needs: tuple[str, ...] = ()
+    matrix: Mapping[str, Any] | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def recipe_path(self) -> tuple[PathPart, ...]:
+        return ("steps", self.id)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Recipe:
+    file: str
+    digest: str  # sha256 of the text: a saved plan refuses to run against a changed recipe
+    data: Mapping[str, Any]
+    source_map: SourceMap
+    name: str
+    budget: float | None
+    vars: Mapping[str, Any]
+    inputs: Mapping[str, Input]
+    segments: Mapping[str, Mapping[str, Any]]
+    steps: Mapping[str, Step]  # in dependency order
+    warnings: tuple[Problem, ...] = ()  # found while loading; the plan reports them with its own
+
+    def locate(self, path: tuple[PathPart, ...], *, key: bool = False) -> Location:
+        return self.source_map.locate(path, key=key)
+
+    @property
+    def base_dir(self) -> str:
+        return os.path.dirname(os.path.abspath(self.file))

@@ -1,0 +1,151 @@
+"""Lipflow's own rules on a recipe's names: steps it needs, inputs and segment lists it names,
+dependency cycles, and the order steps run in."""
+
+from __future__ import annotations
+
+from lipflow.problems import PathPart, Problem, Severity, did_you_mean
+from lipflow.recipe.model import STEP_REF_PREFIX, Recipe, Step
+
+__all__ = ["check_references", "dependency_order", "reference_problem"]
+
+
+def check_references(recipe: Recipe) -> list[Problem]:
+    """Unknown steps in needs, unknown inputs/segments, and needs cycles, with did-you-mean."""
+    problems: list[Problem] = []
+    step_ids = list(recipe.steps)
+    for step in recipe.steps.values():
+        for i, need in enumerate(step.needs):
+            if need not in recipe.steps:
+                explicit = need in (recipe.data["steps"][step.id].get("needs") or ())
+                path: tuple[PathPart, ...] = (
+                    (*step.recipe_path, "needs", i) if explicit else step.recipe_path
+                )
+                problems.append(
+                    Problem(
+                        message=f"step {step.id!r} needs unknown step {need!r}; "
+                        f"steps are: {', '.join(step_ids)}",
+                        path=path,
+                        location=recipe.locate(path),
+                        suggestion=did_you_mean(need, step_ids),
+                        code="unknown-step",
+                    )
+                )
+            elif need == step.id:
+                problems.append(
+                    Problem(
+                        message=f"step {step.id!r} needs itself",
+                        path=step.recipe_path,
+                        location=recipe.locate(step.recipe_path, key=True),
+                        code="cycle",
+                    )
+                )
+        problems.extend(_check_static_refs(recipe, step))
+    problems.extend(_unused_segments(recipe))
+    if not problems:
+        problems.extend(_cycles(recipe))
+    return problems
+
+
+def _unused_segments(recipe: Recipe) -> list[Problem]:
+    """A warning for segment lists no step uses: usually a typo'd or forgotten step."""
+    named = [step.spec.get("segments") for step in recipe.steps.values()]
+    if any(isinstance(name, str) and "{" in name for name in named):
+        return []  # a templated name may pick any of them
+    return [
+        Problem(
+            message=f"segments {name!r} are defined but no step uses them",
+            path=("segments", name),
+            location=recipe.locate(("segments", name), key=True),
+            severity=Severity.WARNING,
+            code="unused",
+        )
+        for name in recipe.segments
+        if name not in named
+    ]
+
+
+def _check_static_refs(recipe: Recipe, step: Step) -> list[Problem]:
+    problems: list[Problem] = []
+    for key in ("video", "audio", "image", "last_image"):
+        ref = step.spec.get(key)
+        if not isinstance(ref, str) or "{" in ref or ref.startswith(STEP_REF_PREFIX):
+            continue
+        if ref not in recipe.inputs:
+            problems.append(
+                reference_problem(recipe, key, ref, (*step.recipe_path, step.action, key))
+            )
+    seg = step.spec.get("segments")
+    if isinstance(seg, str) and "{" not in seg and seg not in recipe.segments:
+        path = (*step.recipe_path, step.action, "segments")
+        problems.append(reference_problem(recipe, "segments", seg, path))
+    return problems
+
+
+def reference_problem(
+    recipe: Recipe, kind: str, ref: object, path: tuple[PathPart, ...]
+) -> Problem:
+    """A reference to an input (``kind`` video, audio, image...) or a segment list the recipe
+    does not define; checked here for names as written and by the planner after templating."""
+    if kind == "segments":
+        known = list(recipe.segments)
+        message = f"segments {ref!r} are not defined under 'segments'; defined: "
+        code = "unknown-segments"
+    else:
+        known = list(recipe.inputs)
+        message = f"{kind} {ref!r} is not an input of this recipe; inputs are: "
+        code = "unknown-input"
+    return Problem(
+        message=message + (", ".join(known) or "(none)"),
+        path=path,
+        location=recipe.locate(path),
+        suggestion=did_you_mean(ref, known),
+        code=code,
+    )
+
+
+def _cycles(recipe: Recipe) -> list[Problem]:
+    """One problem per dependency cycle, naming the steps around it."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+    problems: list[Problem] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in recipe.steps[node].needs:
+            if state.get(nxt) == 1:
+                cycle = [*stack[stack.index(nxt) :], nxt]
+                path = recipe.steps[node].recipe_path
+                problems.append(
+                    Problem(
+                        message="steps depend on each other in a cycle: " + " -> ".join(cycle),
+                        path=path,
+                        location=recipe.locate(path, key=True),
+                        code="cycle",
+                    )
+                )
+            elif nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for step_id in recipe.steps:
+        if step_id not in state:
+            visit(step_id)
+    return problems
+
+
+def dependency_order(recipe: Recipe) -> list[Step]:
+    """Steps so that every step comes after the steps it needs (recipe order otherwise)."""
+    done: dict[str, Step] = {}
+
+    def place(step: Step) -> None:
+        if step.id in done:
+            return
+        for need in step.needs:
+            place(recipe.steps[need])
+        done[step.id] = step
+
+    for step in recipe.steps.values():
+        place(step)
+    return list(done.values())

@@ -1,0 +1,679 @@
+"""The runner: a plan's jobs turned into media files on disk, resumably, never paying twice.
+
+For each job, in dependency order and concurrently where independent, the runner uploads local
+inputs the way the provider takes them, submits, polls with backoff, downloads every output
+(:mod:`~lipflow.run.downloads`) and hands the output URL to the jobs that need it. The provider
+clients build every request (the same functions the plan shows) and classify every reply; the
+runner only drives those flows, lets the one retry engine (:mod:`~lipflow.run.retry`) decide
+what to send again, and writes each fact to the :mod:`~lipflow.run.journal` before taking the
+next network step. A job's states and their order are :mod:`~lipflow.run.state`'s.
+
+The HTTP client is injected (an ``httpx.AsyncClient``), and so are ``sleep`` and ``clock``, so a
+test can run it over real sockets against the mock, or over the mock's httpx transport, and a
+benchmark can simulate a long job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+import httpx
+
+from lipflow.errors import (
+    InputError,
+    JobFailed,
+    LipflowError,
+    OutputInvalid,
+    ProviderAmbiguous,
+    ProviderCapacity,
+    ProviderError,
+    ProviderRejected,
+    ProviderUnavailable,
+    UsageError,
+)
+from lipflow.jobs import Job, MediaRef, Plan, resolve
+from lipflow.providers import registry
+from lipflow.providers._http import classify_transport
+from lipflow.providers.base import Finished, Flow, ProviderClient, Submitted
+from lipflow.run.budget import BudgetCheck
+from lipflow.run.downloads import Downloader, file_name, output_names
+from lipflow.run.journal import JOURNAL_NAME, JobRecord, Journal
+from lipflow.run.report import JobReport, Observer, RunReport, Snapshot
+from lipflow.run.retry import GaveUp, RetryEngine, poll_delays
+from lipflow.run.settings import RunSettings
+from lipflow.run.state import RUNNING, JobState
+from lipflow.run.uploads import Uploads, upload_key
+from lipflow.secrets import Secrets
+
+__all__ = ["Runner", "execute"]
+
+T = TypeVar("T")
+Sleep = Callable[[float], Awaitable[None]]
+S = JobState
+
+
+class Runner:
+    """Runs a :class:`~lipflow.jobs.Plan` with the given settings over the given HTTP client."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        settings: RunSettings,
+        client: httpx.AsyncClient,
+        *,
+        observer: Observer | None = None,
+        sleep: Sleep | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.plan = plan
+        self.settings = settings
+        self.client = client
+        self.observer = observer
+        self.secrets = Secrets(settings.keys)
+        self._sleep = sleep or self._stoppable_sleep
+        self._clock = clock
+        self._stop = asyncio.Event()
+        self.interrupted = False
+        self.polls = 0
+        self._requests = 0
+        self._job_list = tuple(pj.job for pj in plan.jobs)
+        self._jobs = {job.id: job for job in self._job_list}
+        self._estimates = {pj.job.id: pj.cost.usd for pj in plan.jobs}
+        self._names = output_names(self._job_list)
+        self._state: dict[str, JobState] = {}
+        self._spent = 0.0
+        self._started = clock()
+        self._journal: Journal | None = None
+        self._lock: IO[bytes] | None = None
+        self._output_urls: dict[str, str] = {}
+        self._finished: dict[str, asyncio.Future[bool]] = {}
+        self._uploads = Uploads()
+        retry = settings.retry
+        self._timeout = httpx.Timeout(retry.request_timeout, connect=retry.connect_timeout)
+        self._downloads = Downloader(client, self._timeout)
+        self._retry = RetryEngine(retry, lambda s: self._sleep(s), self._stop.is_set)
+
+    # -- public ----------------------------------------------------------------------------
+    @property
+    def journal_path(self) -> Path:
+        return self.settings.out_dir / JOURNAL_NAME
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests sent so far, downloads included."""
+        return self._requests + self._downloads.requests
+
+    def budget_check(self) -> BudgetCheck:
+        """The plan's estimate against ``--budget`` (or the recipe's budget); see ``enforce``."""
+        return BudgetCheck.of(self.plan, self.settings.budget)
+
+    def interrupt(self) -> None:
+        """Stop submitting; jobs in flight settle (their journal rows are written) and return."""
+        self.interrupted = True
+        self._stop.set()
+
+    async def run(self) -> RunReport:
+        """Run every job that is not done yet; the report says how each one ended."""
+        self.budget_check().enforce(allow_unpriced=self.settings.allow_unpriced)
+        try:
+            journal = self._open_journal()
+        except BaseException:
+            self._unlock()
+            raise
+        self._journal = journal
+        try:
+            records = journal.jobs()
+            loop = asyncio.get_running_loop()
+            uploaded = journal.all_uploads()
+            for job_id, rec in records.items():
+                if job_id in self._jobs:
+                    self._uploads.remember(self._jobs[job_id], uploaded.get(job_id, {}), loop)
+                    self._state[job_id] = rec.state
+                    if rec.outputs:
+                        self._output_urls[job_id] = rec.outputs[0].url
+                    if rec.reported_usd is not None:
+                        self._spent += rec.reported_usd
+            self._finished = {job_id: loop.create_future() for job_id in self._jobs}
+            provider_slots = {
+                p: asyncio.Semaphore(n) for p, n in self.settings.provider_concurrency.items()
+            }
+            slots = asyncio.Semaphore(max(1, self.settings.concurrency))
+            tasks = [
+                asyncio.create_task(self._job(job, records[job.id], slots, provider_slots))
+                for job in self._job_list
+            ]
+            await asyncio.gather(*tasks)
+            return self._report(journal)
+        finally:
+            journal.close()
+            self._journal = None
+            self._unlock()
+
+    def _unlock(self) -> None:
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+    # -- journal ---------------------------------------------------------------------------
+    def _open_journal(self) -> Journal:
+        out = self.settings.out_dir
+        exists = (out / JOURNAL_NAME).exists()
+        if self.settings.resume and not exists:
+            raise UsageError(f"nothing to resume: {out} holds no run journal ({JOURNAL_NAME})")
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(
+                f"cannot create the out directory: {exc.strerror}", path=str(out)
+            ) from None
+        self._lock = _lock_out_dir(out)
+        # A run killed mid-download leaves its temporary file; with the lock held, none is live.
+        for stale in out.glob(".*.part"):
+            stale.unlink(missing_ok=True)
+        journal = Journal(out / JOURNAL_NAME)
+        digest = journal.meta("recipe_digest")
+        if digest is not None and digest != self.plan.recipe_digest:
+            journal.close()
+            raise UsageError(
+                f"{out} holds a run of another version of the recipe (digest {digest[:12]}, "
+                f"now {self.plan.recipe_digest[:12]}); its jobs may still be at the provider. "
+                "Run into a new --out directory."
+            )
+        target = _target(self.settings)
+        was = journal.meta("target")
+        if was is not None and was != target:
+            journal.close()
+            raise UsageError(
+                f"{out} holds a run against {was}, not {target}; its jobs live there. "
+                "Run into a new --out directory."
+            )
+        if digest is None:
+            journal.set_meta("recipe_digest", self.plan.recipe_digest)
+            journal.set_meta("recipe_file", self.plan.recipe_file)
+            journal.set_meta("target", target)
+        journal.add_jobs(
+            (job.id, job.provider, job.model, self._estimates.get(job.id)) for job in self._job_list
+        )
+        return journal
+
+    @property
+    def _j(self) -> Journal:
+        assert self._journal is not None
+        return self._journal
+
+    def _set(
+        self,
+        job_id: str,
+        state: JobState,
+        *,
+        detail: str | None = None,
+        error: ProviderError | LipflowError | None = None,
+        error_class: str | None = None,
+    ) -> None:
+        message = (
+            None if error is None else self.secrets.scrub(error.format().removeprefix("error: "))
+        )
+        self._j.set_state(
+            job_id,
+            state,
+            detail=self.secrets.scrub(detail) if detail else None,
+            error_class=error_class,
+            error=message,
+        )
+        self._emit(job_id, state, message or detail)
+
+    def _emit(self, job_id: str, state: JobState, detail: str | None) -> None:
+        self._state[job_id] = state
+        if self.observer is not None:
+            self.observer.update(job_id, str(state), detail, self._snapshot())
+
+    def _snapshot(self) -> Snapshot:
+        states = list(self._state.values())
+        return Snapshot(
+            total=len(self._jobs),
+            queued=sum(s == S.PENDING for s in states),
+            running=sum(s in RUNNING for s in states),
+            done=sum(s == S.DONE for s in states),
+            failed=sum(s in (S.FAILED, S.BLOCKED) for s in states),
+            ambiguous=sum(s == S.AMBIGUOUS for s in states),
+            elapsed_s=self._clock() - self._started,
+            spent_usd=self._spent,
+        )
+
+    def _noter(self, job_id: str) -> Callable[[str], None]:
+        """Journal a retry's note about ``job_id``, scrubbed of keys."""
+        return lambda text: self._j.note(job_id, self.secrets.scrub(text))
+
+    # -- one job ---------------------------------------------------------------------------
+    async def _job(
+        self,
+        job: Job,
+        rec: JobRecord,
+        slots: asyncio.Semaphore,
+        provider_slots: Mapping[str, asyncio.Semaphore],
+    ) -> None:
+        ok = False
+        try:
+            ok = await self._job_inner(job, rec, slots, provider_slots)
+        finally:
+            future = self._finished[job.id]
+            if not future.done():
+                future.set_result(ok)
+
+    async def _job_inner(
+        self,
+        job: Job,
+        rec: JobRecord,
+        slots: asyncio.Semaphore,
+        provider_slots: Mapping[str, asyncio.Semaphore],
+    ) -> bool:
+        if rec.state == S.DONE and rec.outputs and all(o.intact() for o in rec.outputs):
+            return True
+        for need in job.needs:
+            if need in self._finished and not await self._finished[need]:
+                if self.interrupted:
+                    return False
+                self._set(
+                    job.id,
+                    S.BLOCKED,
+                    detail=f"needs {need}, which did not finish",
+                    error_class="blocked",
+                )
+                return False
+        action = self._action(rec)
+        if action == "leave":
+            return False
+        provider_slot = provider_slots.get(job.provider)
+        if provider_slot is not None:
+            async with provider_slot, slots:
+                return await self._execute(job, rec, action)
+        async with slots:
+            return await self._execute(job, rec, action)
+
+    def _action(self, rec: JobRecord) -> str:
+        """What to do first for a job, from its journal state."""
+        state = rec.state
+        if state in (S.DONE, S.DOWNLOADING):
+            return "download" if rec.outputs else "submit"
+        if state == S.SUBMITTED and rec.provider_job_id:
+            return "poll"
+        if state in (S.SUBMITTING, S.AMBIGUOUS):
+            if registry.get(rec.provider).wire.idempotency.deduplicated:
+                return "recover"  # the same key: the provider itself says whether it has the job
+            if self.settings.resubmit_ambiguous:
+                return "submit"
+            if state == S.SUBMITTING:
+                self._set(
+                    rec.id,
+                    S.AMBIGUOUS,
+                    error_class="ambiguous",
+                    detail="a submit was in flight when the last run stopped",
+                )
+            self._emit(rec.id, S.AMBIGUOUS, rec.error)
+            return "leave"
+        return "submit"
+
+    async def _execute(self, job: Job, rec: JobRecord, action: str) -> bool:
+        if self._stop.is_set() and action in ("submit", "recover"):
+            return False
+        client = registry.get(job.provider).client
+        provider_job_id = rec.provider_job_id
+        if action in ("submit", "recover"):
+            attempt = max(rec.attempt, 1) if action == "recover" else rec.attempt + 1
+            values = await self._upload(job, client)
+            if values is None:
+                return False
+            submitted = await self._submit(
+                job, client, values, attempt, recovering=action == "recover"
+            )
+            if submitted is None:
+                return False
+            provider_job_id = submitted.provider_job_id
+        urls: Sequence[str]
+        sizes: Sequence[int | None]
+        if action == "download":
+            urls = [o.url for o in rec.outputs]
+            sizes = [o.expected_size for o in rec.outputs]
+        else:
+            assert provider_job_id is not None
+            finished = await self._poll(job, client, provider_job_id)
+            if finished is None:
+                return False
+            urls, sizes = finished.outputs, finished.sizes
+        return await self._download(job, urls, sizes)
+
+    # -- steps -----------------------------------------------------------------------------
+    async def _drive(self, flow: Flow[T], provider: str) -> T:
+        """Send each request a flow yields, give it the response; httpx errors become lipflow's."""
+        request = next(flow)
+        try:
+            while True:
+                request.extensions["timeout"] = self._timeout.as_dict()
+                self._requests += 1
+                try:
+                    response = await self.client.send(request)
+                except httpx.HTTPError as exc:
+                    raise classify_transport(exc, provider) from exc
+                try:
+                    request = flow.send(response)
+                except StopIteration as stop:
+                    return stop.value  # type: ignore[no-any-return]
+        finally:
+            flow.close()
+
+    async def _upload(self, job: Job, client: ProviderClient) -> dict[str, Any] | None:
+        """Upload what the provider needs uploaded; the submit's media values, or None (failed)."""
+        lookup: dict[str, Any] = {}
+        for need in job.needs:
+            if need in self._output_urls:
+                lookup[f"jobs.{need}.output_url"] = self._output_urls[need]
+        done = self._j.uploads(job.id)
+        key = self.secrets.key(job.provider)
+        base = self.settings.base_urls[job.provider]
+        for role, ref in job.media.items():
+            if client.needs_upload(ref) and role not in done:
+                url = lookup.get(f"jobs.{ref.value}.output_url") if ref.origin == "step" else None
+
+                async def upload(
+                    role: str = role, ref: MediaRef = ref, url: str | None = url
+                ) -> Any:
+                    data: bytes | None = None
+                    if ref.origin == "file":
+                        try:
+                            data = await asyncio.to_thread(Path(str(ref.value)).read_bytes)
+                        except OSError as exc:
+                            return InputError(
+                                f"cannot read input: {exc.strerror}", path=str(ref.value)
+                            )
+                    flow = functools.partial(
+                        client.upload_flow,
+                        job,
+                        role,
+                        ref,
+                        data=data,
+                        url=url,
+                        base_url=base,
+                        key=key,
+                    )
+                    result = await self._retry.run(
+                        "upload",
+                        lambda: self._drive(flow(), job.provider),
+                        note=self._noter(job.id),
+                    )
+                    return result.error if isinstance(result, GaveUp) else result
+
+                result = await self._uploads.once(upload_key(job, ref), upload)
+                if isinstance(result, InputError):
+                    self._set(job.id, S.FAILED, error=result, error_class="input")
+                    return None
+                if isinstance(result, ProviderError):
+                    if self._stop.is_set():
+                        self._set(job.id, S.PENDING, detail="interrupted before the submit")
+                    else:
+                        self._set(job.id, S.FAILED, error=result, error_class=_error_class(result))
+                    return None
+                self._j.record_upload(job.id, role, result)
+                done[role] = result
+        for role, result in done.items():
+            for name, value in result.items():
+                lookup[f"uploads.{role}.{name}"] = value
+        try:
+            return resolve(client.deferred_values(job), lookup)  # type: ignore[no-any-return]
+        except KeyError as exc:
+            self._set(
+                job.id,
+                S.BLOCKED,
+                error_class="blocked",
+                detail=f"needs {exc.args[0]}, which is not known",
+            )
+            return None
+
+    async def _submit(
+        self,
+        job: Job,
+        client: ProviderClient,
+        values: Mapping[str, Any],
+        attempt: int,
+        *,
+        recovering: bool,
+    ) -> Submitted | None:
+        """Record the intent, send the submit, and act on how the retry engine ended."""
+        if not recovering:
+            self._j.record_intent(job.id, attempt, client.submit_key(job, attempt))
+            self._emit(job.id, S.SUBMITTING, f"attempt {attempt}")
+        key = self.secrets.key(job.provider)
+        base = self.settings.base_urls[job.provider]
+        result = await self._retry.run(
+            "submit",
+            lambda: self._drive(
+                client.submit_flow(job, values, attempt=attempt, base_url=base, key=key),
+                job.provider,
+            ),
+            deduplicated=registry.get(job.provider).wire.idempotency.deduplicated,
+            note=self._noter(job.id),
+        )
+        if isinstance(result, GaveUp):
+            error = result.error
+            if result.interrupted and result.ambiguous is None:
+                self._set(job.id, S.PENDING, detail="interrupted before the submit was sent")
+            elif isinstance(error, ProviderRejected | ProviderCapacity):
+                self._set(job.id, S.FAILED, error=error, error_class=_error_class(error))
+            elif result.ambiguous is not None:  # an earlier send may have landed
+                ambiguous = error if isinstance(error, ProviderAmbiguous) else result.ambiguous
+                self._set(job.id, S.AMBIGUOUS, error=ambiguous, error_class="ambiguous")
+            else:
+                self._set(job.id, S.FAILED, error=error, error_class=_error_class(error))
+            return None
+        submitted = result
+        usd = submitted.reported_usd
+        if usd is not None:
+            self._spent += usd
+        detail = f"provider job {submitted.provider_job_id}"
+        if submitted.existed:
+            detail += " (the provider already had this idempotency key)"
+        self._j.record_submitted(
+            job.id,
+            submitted.provider_job_id,
+            reported_usd=usd,
+            reported_credits=submitted.reported_credits,
+            detail=detail,
+        )
+        self._emit(job.id, S.SUBMITTED, detail)
+        return submitted
+
+    async def _poll(
+        self, job: Job, client: ProviderClient, provider_job_id: str
+    ) -> Finished | None:
+        """Poll until the job is done, failed, or polling gives up (the job stays submitted)."""
+        retry = self.settings.retry
+        key = self.secrets.key(job.provider)
+        base = self.settings.base_urls[job.provider]
+        started = self._clock()
+        for delay in poll_delays(retry):
+            if delay:
+                await self._sleep(delay)
+            if self._stop.is_set():
+                return None
+            self.polls += 1
+            result = await self._retry.run(
+                "poll",
+                lambda: self._drive(
+                    client.poll_flow(job, provider_job_id, base_url=base, key=key), job.provider
+                ),
+                note=self._noter(job.id),
+            )
+            if isinstance(result, GaveUp):
+                error = result.error
+                if isinstance(error, JobFailed | ProviderRejected):
+                    self._set(job.id, S.FAILED, error=error, error_class=_error_class(error))
+                else:  # still at the provider: a later run polls it again; never re-submitted
+                    self._set(job.id, S.SUBMITTED, error=error, error_class=_error_class(error))
+                return None
+            if result.done:
+                reported = result.reported_usd
+                if reported is not None:
+                    self._spent += reported
+                self._j.record_outputs(job.id, result.outputs, result.sizes, reported_usd=reported)
+                self._output_urls[job.id] = result.outputs[0]
+                self._emit(job.id, S.DOWNLOADING, f"{len(result.outputs)} output(s)")
+                return result
+            if self._clock() - started > retry.poll_deadline:
+                self._set(
+                    job.id,
+                    S.SUBMITTED,
+                    error_class="timeout",
+                    detail=f"still running after {retry.poll_deadline:g} s; resume polls it again",
+                )
+                return None
+        raise AssertionError("poll_delays never ends")
+
+    async def _download(self, job: Job, urls: Sequence[str], sizes: Sequence[int | None]) -> bool:
+        """Every output to ``<out>/<name>``: a temporary file first, checked, then renamed."""
+        for idx, url in enumerate(urls):
+            expected = sizes[idx] if idx < len(sizes) else None
+            path = self.settings.out_dir / file_name(self._names[job.id], idx, len(urls), url)
+            result = await self._retry.run(
+                "download",
+                functools.partial(self._downloads.fetch, job, url, path, expected),
+                note=self._noter(job.id),
+            )
+            if isinstance(result, GaveUp):
+                self._set(job.id, S.DOWNLOADING, error=result.error, error_class="download")
+                return False
+            size, duration = result
+            self._j.record_file(job.id, idx, str(path), size, duration, last=idx == len(urls) - 1)
+        self._emit(job.id, S.DONE, f"{len(urls)} output(s) saved")
+        return True
+
+    async def _stoppable_sleep(self, seconds: float) -> None:
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), timeout=seconds)
+
+    # -- report ----------------------------------------------------------------------------
+    def _report(self, journal: Journal) -> RunReport:
+        records = journal.jobs()
+        reports = []
+        for job in self._job_list:
+            rec = records[job.id]
+            reports.append(
+                JobReport(
+                    id=job.id,
+                    step=job.step,
+                    provider=job.provider,
+                    model=job.model,
+                    state=str(rec.state),
+                    attempts=rec.attempt,
+                    task_uuid=rec.task_uuid,
+                    provider_job_id=rec.provider_job_id,
+                    outputs=rec.outputs,
+                    estimated_usd=self._estimates.get(job.id),
+                    reported_usd=rec.reported_usd,
+                    reported_credits=rec.reported_credits,
+                    error_class=rec.error_class,
+                    error=rec.error,
+                )
+            )
+        return RunReport(
+            recipe=self.plan.recipe_file,
+            out_dir=str(self.settings.out_dir),
+            journal=str(self.journal_path),
+            jobs=tuple(reports),
+            elapsed_s=self._clock() - self._started,
+            interrupted=self.interrupted,
+            polls=self.polls,
+            requests=self.requests,
+            mock=self.settings.target == "mock",
+        )
+
+
+# ---------------------------------------------------------------------------------- the edge
+
+
+def execute(
+    plan: Plan,
+    settings: RunSettings,
+    *,
+    observer: Observer | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> RunReport:
+    """Run ``plan`` to the end on a fresh event loop and HTTP client: what ``lipflow run`` calls.
+
+    The first SIGINT (Ctrl-C) stops submitting and lets jobs in flight write their state; a
+    second one cancels at once (the journal is still consistent: every fact is one transaction).
+    """
+    import signal
+
+    async def main() -> RunReport:
+        limits = httpx.Limits(
+            max_connections=max(16, settings.concurrency * 2),
+            max_keepalive_connections=max(16, settings.concurrency * 2),
+        )
+        async with httpx.AsyncClient(transport=transport, limits=limits) as client:
+            runner = Runner(plan, settings, client, observer=observer)
+            loop = asyncio.get_running_loop()
+            task = asyncio.current_task()
+
+            def on_sigint() -> None:
+                if runner.interrupted and task is not None:
+                    task.cancel()
+                runner.interrupt()
+
+            try:
+                loop.add_signal_handler(signal.SIGINT, on_sigint)
+                installed = True
+            except (NotImplementedError, RuntimeError, ValueError):
+                installed = False  # not the main thread, or no signals here: Ctrl-C raises instead
+            try:
+                return await runner.run()
+            finally:
+                if installed:
+                    loop.remove_signal_handler(signal.SIGINT)
+
+    try:
+        return asyncio.run(main())
+    except asyncio.CancelledError:
+        raise KeyboardInterrupt from None
+
+
+# ---------------------------------------------------------------------------------- helpers
+
+
+def _lock_out_dir(out: Path) -> IO[bytes] | None:
+    """An exclusive lock on the out directory for the run's life: one runner per journal."""
+    try:
+        import fcntl
+    except ImportError:  # not on POSIX: no advisory locks; one run at a time is up to the user
+        return None
+    handle = open(out / ".lipflow.lock", "wb")  # noqa: SIM115 - held until the run ends
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise UsageError(
+            f"another lipflow run is using {out}; wait for it or use another --out"
+        ) from None
+    return handle
+
+
+def _target(settings: RunSettings) -> str:
+    if settings.target == "mock":
+        return "the bundled mock (--mock)"
+    return ", ".join(f"{k} {v}" for k, v in sorted(settings.base_urls.items()))
+
+
+def _error_class(exc: ProviderError) -> str:
+    if isinstance(exc, JobFailed):
+        return exc.reason
+    return {
+        ProviderRejected: "rejected",
+        ProviderCapacity: "capacity",
+        ProviderUnavailable: "unavailable",
+        ProviderAmbiguous: "ambiguous",
+        OutputInvalid: "download",
+    }.get(type(exc), "error")
