@@ -9,6 +9,7 @@ each request exactly as the runner will send it (the provider's client), check i
 
 from __future__ import annotations
 
+import functools
 import gc
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -16,13 +17,24 @@ from dataclasses import replace
 from typing import Any
 
 from lipflow.catalog import ModelEntry, load_catalog
-from lipflow.jobs import Job, MediaRef, Params, Plan, PlannedJob, PlannedRequest, StepChoice
+from lipflow.jobs import (
+    Job,
+    MediaRef,
+    Params,
+    Piece,
+    Plan,
+    PlannedJob,
+    PlannedRequest,
+    StepChoice,
+)
+from lipflow.longmedia import SplitProblem
 from lipflow.plan.checks import RequestChecks, merge_repeats
 from lipflow.plan.context import PlanContext
 from lipflow.plan.estimate import job_cost, output_duration
 from lipflow.plan.expansion import expand_matrix, format_job_id, upstream_sets
 from lipflow.plan.parameters import Parameters, Probe
 from lipflow.plan.routing import choose
+from lipflow.plan.splitting import Splitter, piece_job_id, piece_media, piece_of
 from lipflow.providers import registry
 from lipflow.providers._common import stable_uuid4
 from lipflow.recipe import Recipe, Step, dependency_order, load_recipe
@@ -40,6 +52,7 @@ class _Planner:
         self.templater = Templater()
         self.parameters = Parameters(self.ctx, probe)
         self.checks = RequestChecks(self.ctx)
+        self.splitter = Splitter(enabled=probe is not None)
         self.choices: list[StepChoice] = []
         self._uploaded_by: dict[tuple[str, str, str], str] = {}
         self._input_context = {
@@ -65,6 +78,14 @@ class _Planner:
         )
 
     def plan_step(self, step: Step) -> None:
+        for setting in ("cut", "fit"):
+            if step.action != "lipsync" and getattr(step, setting) is not None:
+                self.ctx.problem(
+                    f"{setting} applies to lip-sync steps (cutting a long input into pieces); "
+                    "a generate step makes its own video",
+                    (*step.recipe_path, setting),
+                    code="lipsync-only",
+                )
         combos = expand_matrix(step.matrix)
         planned: list[PlannedJob] = []
         choice: StepChoice | None = None
@@ -93,14 +114,47 @@ class _Planner:
                     continue
                 media, params, wanted = built
                 if entry is None:
-                    choice = choose(self.ctx, step, wanted, media, params, job_id)
+                    choice = choose(
+                        self.ctx,
+                        step,
+                        wanted,
+                        media,
+                        params,
+                        job_id,
+                        pieces=functools.partial(
+                            self.splitter.cost, step, media=media, params=params, job_id=job_id
+                        ),
+                    )
                     if choice is None:
                         return
                     self.choices.append(choice)
                     entry = self.ctx.catalog.model(choice.model_id)
-                pj = self.make_job(step, entry, media, params, options, upstream, values, job_id)
-                if pj is not None:
-                    planned.append(pj)
+                split = self.splitter.split(step, entry, media, params)
+                if isinstance(split, SplitProblem):
+                    where = ("cut",) if split.setting == "cut" else (step.action, split.setting)
+                    self.ctx.problem(
+                        str(split), (*step.recipe_path, *where), code="media-limits", job=job_id
+                    )
+                    continue
+                if split is None:
+                    pj = self.make_job(
+                        step, entry, media, params, options, upstream, values, job_id
+                    )
+                    planned.extend([pj] if pj is not None else [])
+                    continue
+                for part in split.pieces:
+                    pj = self.make_job(
+                        step,
+                        entry,
+                        piece_media(media, part, job_id),
+                        params,
+                        options,
+                        upstream,
+                        values,
+                        piece_job_id(job_id, part),
+                        piece=piece_of(split, part, job_id, media),
+                    )
+                    planned.extend([pj] if pj is not None else [])
         # Checked after all of the step's jobs are built: one tight validation loop is kinder to
         # the CPU's caches than validating between builds (about a tenth faster for 10,000 jobs).
         if entry is not None:
@@ -119,6 +173,8 @@ class _Planner:
         upstream: Mapping[str, PlannedJob],
         values: Mapping[str, Any],
         job_id: str,
+        *,
+        piece: Piece | None = None,
     ) -> PlannedJob | None:
         client = registry.get(entry.provider).client
         held = [
@@ -151,6 +207,7 @@ class _Planner:
                 for pj in self.ctx.jobs_by_step.get(need, ())
             ),
             matrix=dict(values),
+            piece=piece,
         )
         requests = self._share_uploads(job, client.plan_requests(job, self.urls[entry.provider]))
         cost, low, high = job_cost(entry, media, params)

@@ -20,12 +20,16 @@ import contextlib
 import functools
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
+from fractions import Fraction
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import httpx
 
+from lipflow.catalog import load_catalog
 from lipflow.errors import (
+    AssemblyFailed,
     InputError,
     JobFailed,
     LipflowError,
@@ -38,13 +42,15 @@ from lipflow.errors import (
     UsageError,
 )
 from lipflow.jobs import Job, MediaRef, Plan, resolve
+from lipflow.longmedia import AssemblyPiece, assemble, audio_facts, cut_audio, cut_video
+from lipflow.longmedia.keyframes import COPY
 from lipflow.providers import registry
 from lipflow.providers._http import classify_transport
 from lipflow.providers.base import Finished, Flow, ProviderClient, Submitted
 from lipflow.run.budget import BudgetCheck
 from lipflow.run.downloads import Downloader, file_name, output_names
 from lipflow.run.journal import JOURNAL_NAME, JobRecord, Journal
-from lipflow.run.report import JobReport, Observer, RunReport, Snapshot
+from lipflow.run.report import AssemblyReport, JobReport, Observer, RunReport, Snapshot
 from lipflow.run.retry import GaveUp, RetryEngine, poll_delays
 from lipflow.run.settings import RunSettings
 from lipflow.run.state import RUNNING, JobState
@@ -149,6 +155,7 @@ class Runner:
                 for job in self._job_list
             ]
             await asyncio.gather(*tasks)
+            await self._assemble_all()
             return self._report(journal)
         finally:
             journal.close()
@@ -326,6 +333,11 @@ class Runner:
         provider_job_id = rec.provider_job_id
         if action in ("submit", "recover"):
             attempt = max(rec.attempt, 1) if action == "recover" else rec.attempt + 1
+            if job.piece is not None:
+                prepared = await self._prepare_piece(job)
+                if prepared is None:
+                    return False
+                job = prepared
             values = await self._upload(job, client)
             if values is None:
                 return False
@@ -551,6 +563,110 @@ class Runner:
         self._emit(job.id, S.DONE, f"{len(urls)} output(s) saved")
         return True
 
+    # -- long media: pieces and their assembly -----------------------------------------------
+    async def _prepare_piece(self, job: Job) -> Job | None:
+        """The piece's media cut from the sources into the out directory (once: a file there is
+        complete, being renamed into place), for the roles not uploaded yet; None if it failed."""
+        piece = job.piece
+        assert piece is not None
+        uploaded = self._j.uploads(job.id)
+        media = dict(job.media)
+        for role in ("video", "audio"):
+            ref = media[role]
+            path = self.settings.out_dir / str(ref.value)
+            if role not in uploaded and not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    if role == "video":
+                        await asyncio.to_thread(
+                            cut_video,
+                            piece.video,
+                            path,
+                            piece.start,
+                            piece.end,
+                            copy=piece.video_method == COPY,
+                            size=piece.size,
+                        )
+                    else:
+                        await asyncio.to_thread(
+                            cut_audio, piece.audio, path, piece.start, piece.end
+                        )
+                except InputError as exc:
+                    self._set(job.id, S.FAILED, error=exc, error_class="input")
+                    return None
+            most = (load_catalog().model(job.model_id).limits.get(role) or {}).get("max_bytes")
+            if role not in uploaded and most is not None and path.stat().st_size > most:
+                # The plan's size was an estimate from the source's bitrate; never send what the
+                # provider documents it will refuse.
+                error = InputError(
+                    f"piece {piece.index} of {piece.group} is {path.stat().st_size:,} bytes, over "
+                    f"{job.model_id}'s limit of {most:,}: set cut.max_seconds lower",
+                    path=str(path),
+                )
+                self._set(job.id, S.FAILED, error=error, error_class="input")
+                return None
+            media[role] = replace(ref, value=str(path))
+        return replace(job, media=media)
+
+    def _piece_groups(self) -> dict[str, list[Job]]:
+        groups: dict[str, list[Job]] = {}
+        for job in self._job_list:
+            if job.piece is not None:
+                groups.setdefault(job.piece.group, []).append(job)
+        return groups
+
+    async def _assemble_all(self) -> None:
+        """Join the outputs of every split lip sync whose pieces are all done (once: a joined
+        file that is journaled and intact is kept), and journal how it went."""
+        records = self._j.jobs()
+        joined = self._j.assemblies()
+        for group, jobs in self._piece_groups().items():
+            if self._stop.is_set():
+                return
+            if (rec := joined.get(group)) is not None and rec.intact():
+                continue
+            if any(records[j.id].state != S.DONE or not records[j.id].outputs for j in jobs):
+                continue
+            first = jobs[0].piece
+            assert first is not None
+            path = (
+                self.settings.out_dir / f"{output_names((replace(jobs[0], id=group),))[group]}.mp4"
+            )
+            pieces = [
+                AssemblyPiece(str(records[j.id].outputs[0].path), j.piece.start, j.piece.end)
+                for j in jobs
+                if j.piece is not None
+            ]
+            self._j.record_assembly(group, "assembling", path=str(path))
+            self._tell(group, "assembling", f"joining {len(pieces)} pieces into {path}")
+            try:
+                rate = (await asyncio.to_thread(audio_facts, first.audio)).rate
+                result = await asyncio.to_thread(
+                    assemble,
+                    pieces,
+                    path,
+                    fps=Fraction(first.fps),
+                    size=first.size,
+                    audio_rate=rate,
+                )
+            except (AssemblyFailed, InputError) as exc:
+                self._j.record_assembly(group, "failed", path=str(path), error=exc.message)
+                self._tell(group, "failed", exc.message)
+                continue
+            self._j.record_assembly(
+                group,
+                "done",
+                path=result.path,
+                size_bytes=result.size_bytes,
+                detail=result.to_json(),
+            )
+            self._tell(group, "joined", f"{result.duration_s:.2f} s, verified: {result.path}")
+
+    def _tell(self, name: str, state: str, detail: str) -> None:
+        """Show an assembly's progress (it is not a job: the job counts stay as they are)."""
+        if self.observer is not None:
+            self.observer.update(name, state, detail, self._snapshot())
+
     async def _stoppable_sleep(self, seconds: float) -> None:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._stop.wait(), timeout=seconds)
@@ -579,7 +695,18 @@ class Runner:
                     error=rec.error,
                 )
             )
+        joined = journal.assemblies()
+        assemblies = tuple(
+            AssemblyReport(
+                group=group,
+                pieces=tuple(j.id for j in jobs),
+                state=joined[group].state if group in joined else "waiting",
+                record=joined.get(group),
+            )
+            for group, jobs in self._piece_groups().items()
+        )
         return RunReport(
+            assemblies=assemblies,
             recipe=self.plan.recipe_file,
             out_dir=str(self.settings.out_dir),
             journal=str(self.journal_path),

@@ -249,6 +249,7 @@ def _generate(call: Call) -> Reply:
         ext="mp4",
         width=max(16, round(width * scale / 2) * 2),
         height=max(16, round(height * scale / 2) * 2),
+        audio=audio,
     )
     stuck = sim.seen_before(WIRE.name, "trace_ids", call.request.header(TRACE_HEADER) or "")
     job = sim.create_job(

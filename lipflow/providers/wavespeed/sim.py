@@ -26,7 +26,7 @@ from mock_server.core import (
     SimulatedApi,
     json_body,
 )
-from mock_server.store import MediaItem, ext_for
+from mock_server.store import MediaItem, ext_for, small_frame
 from mock_server.validation import describe, request_problems
 
 __all__ = ["SIMULATED"]
@@ -180,7 +180,10 @@ def _submit(call: Call) -> Reply:
         seconds = ASSUMED_SECONDS
         basis = f"unknown media length: assumed {seconds:g} s"
     task_id = sim.new_uuid().replace("-", "")
-    output = sim.store.put_output(task_id, kind="video", seconds=seconds, ext="mp4")
+    width, height = small_frame(video.width, video.height) if video else (None, None)
+    output = sim.store.put_output(
+        task_id, kind="video", seconds=seconds, ext="mp4", width=width, height=height, audio=audio
+    )
     job = sim.create_job(
         call,
         job_id=task_id,
