@@ -46,6 +46,24 @@ def run(recipe: Path, out: Path, *extra: str, env: dict[str, str] | None = None)
     return json.loads(result.stdout)
 
 
+def talking_recipe(
+    folder: Path,
+    seconds: float,
+    pauses: list[tuple[float, float]],
+    model: str,
+    size: tuple[int, int],
+) -> Path:
+    """A recipe lip-syncing a made-up talk of ``seconds`` (``size``) to speech with ``pauses``."""
+    talking_video(folder / "talk.mp4", seconds, width=size[0], height=size[1], fps=10)
+    speech_like(folder / "voice.wav", seconds, pauses)
+    recipe = folder / "r.yaml"
+    recipe.write_text(
+        "version: 1\ninputs:\n  v: {video: talk.mp4}\n  a: {audio: voice.wav}\n"
+        f"steps:\n  s:\n    use: {model}\n    lipsync: {{video: v, audio: a}}\n"
+    )
+    return recipe
+
+
 def provider_jobs(mock: MockServer) -> list[dict[str, Any]]:
     return httpx.get(mock.urls.admin + "/jobs").json()["jobs"]  # type: ignore[no-any-return]
 
@@ -101,14 +119,7 @@ def _plan_json() -> str:
 def test_mock_lipsync_outputs_keep_a_portrait_shape_and_carry_the_driving_audio(
     tmp_path: Path, model: str
 ) -> None:
-    video, audio = tmp_path / "portrait.mp4", tmp_path / "voice.wav"
-    talking_video(video, 6.0, width=36, height=64, fps=10)
-    speech_like(audio, 6.0, [(2.0, 2.6)])
-    recipe = tmp_path / "r.yaml"
-    recipe.write_text(
-        "version: 1\ninputs:\n  v: {video: portrait.mp4}\n  a: {audio: voice.wav}\n"
-        f"steps:\n  s:\n    use: {model}\n    lipsync: {{video: v, audio: a}}\n"
-    )
+    recipe = talking_recipe(tmp_path, 6.0, [(2.0, 2.6)], model, size=(36, 64))
     report = run(recipe, tmp_path / "out", "--mock")
     output = report["jobs"][0]["outputs"][0]["path"]
     with av.open(output) as container:
@@ -119,20 +130,15 @@ def test_mock_lipsync_outputs_keep_a_portrait_shape_and_carry_the_driving_audio(
     assert height > width
     assert seconds == pytest.approx(6.0, abs=0.1)
     heard = decode_mono(output, rate=16000)[: 6 * 16000]
-    sent = decode_mono(audio, rate=16000)[: len(heard)]
+    sent = decode_mono(tmp_path / "voice.wav", rate=16000)[: len(heard)]
     assert np.corrcoef(heard, sent)[0, 1] > 0.9
 
 
 def test_pieces_that_cannot_be_joined_exit_4_with_the_reason_and_keep_every_piece(
     lipflow_mock: MockServer, tmp_path: Path
 ) -> None:
-    video, audio = tmp_path / "talk.mp4", tmp_path / "voice.wav"
-    talking_video(video, 40.0, width=64, height=36, fps=10)
-    speech_like(audio, 40.0, [(19.0, 19.6)])
-    recipe = tmp_path / "r.yaml"
-    recipe.write_text(
-        "version: 1\ninputs:\n  v: {video: talk.mp4}\n  a: {audio: voice.wav}\n"
-        "steps:\n  s:\n    use: runware/pixverse-lipsync\n    lipsync: {video: v, audio: a}\n"
+    recipe = talking_recipe(
+        tmp_path, 40.0, [(19.0, 19.6)], "runware/pixverse-lipsync", size=(64, 36)
     )
     out = tmp_path / "out"
     env = live_env(lipflow_mock)
