@@ -68,7 +68,7 @@ def test_plan_text_shows_requests_costs_and_totals() -> None:
     assert "rejected pixverse/lipsync: costs" in out
     assert "upload video 'presenter': POST https://api.runware.ai/v1" in out
     assert "Authorization: Bearer ***" in out
-    assert "price source: seed 000" in out
+    assert "price: https://runware.ai/docs/models/pixverse-lipsync (read 2026-11-23)" in out
     assert "overall: $0.0390 over 1 job(s)" in out
 
 

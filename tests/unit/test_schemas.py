@@ -138,7 +138,10 @@ def test_temperature_is_0_to_1_in_steps_of_a_hundredth(value: float, valid: bool
 def test_a_step_violation_says_the_step() -> None:
     (problem,) = check_request("runware", _sync_task(temperature=0.555))
     assert problem.message == "0.555 is not in steps of 0.01: use at most 2 decimal places"
-    assert problem.source is not None and "§temperature" in problem.source
+    assert (
+        problem.source is not None
+        and "#request-providersettings-sync-temperature" in problem.source
+    )
 
 
 @pytest.mark.parametrize(
@@ -443,7 +446,7 @@ def test_voice_2_points_to_james() -> None:
     assert "PixVerse's native speaker_id for James" in problem.message
     assert problem.suggestion == "James"
     assert problem.source is not None and problem.source.startswith(
-        "seed 000_5944ea2442889dc1.txt §speech.voice"
+        "https://runware.ai/docs/models/pixverse-lipsync#request-speech-voice"
     )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from lipflow.catalog import load_catalog
 from lipflow.problems import PathPart, Problem, Severity, did_you_mean, unknown_name
-from lipflow.providers.runware.wire import LIPSYNC_DOC, WIRE
+from lipflow.providers.runware.wire import LIPSYNC_DOC, PIXVERSE_API_DOC, SYNC_DOC, WIRE
 from lipflow.schemas.messages import json_type, prefixed, validate
 
 __all__ = [
@@ -33,8 +33,7 @@ __all__ = [
 Task = Mapping[str, Any]
 Check = Callable[[Task], list[Problem]]
 
-_SYNC = "seed 004_c503034a412f58df.txt"
-_PIXVERSE = "seed 001_a63feb3787df9e2a.txt"
+_SEGMENTS_DOC = f"{SYNC_DOC}#request-providersettings-sync-segments"
 _SEGMENTS: tuple[PathPart, ...] = ("providerSettings", "sync", "segments")
 _SPEAKERS_MODEL = "pixverse/lipsync"  # the catalog model whose speakers PixVerse numbers
 _TASKS = {e.task: e for e in WIRE.endpoints if e.task}
@@ -77,7 +76,7 @@ def _seconds(value: float) -> str:
 
 
 def segment_order(task: Task) -> list[Problem]:
-    """A segment ends after it starts (seed 004 §segments.endTime: "Must be greater than
+    """A segment ends after it starts (lipsync-2's segments.endTime: "Must be greater than
     startTime")."""
     problems = []
     for i, seg in _segments(task):
@@ -90,15 +89,15 @@ def segment_order(task: Task) -> list[Problem]:
                     ),
                     path=(*_SEGMENTS, i, "endTime"),
                     code="segment-order",
-                    source=f"{_SYNC} §segments.endTime (Must be greater than startTime)",
+                    source=f"{_SEGMENTS_DOC}-endtime (Must be greater than startTime)",
                 )
             )
     return problems
 
 
 def segment_overlap(task: Task) -> list[Problem]:
-    """Segments cover separate time ranges of the one video (seed 004 §segments: "Time segments
-    with audio sources"): two segments driving the same moment cannot both win."""
+    """Segments cover separate time ranges of the one video (lipsync-2's segments: "Time
+    segments with audio sources"): two segments driving the same moment cannot both win."""
     timed = []
     for i, seg in _segments(task):
         start, end = _number(seg.get("startTime")), _number(seg.get("endTime"))
@@ -117,7 +116,7 @@ def segment_overlap(task: Task) -> list[Problem]:
                     ),
                     path=(*_SEGMENTS, i, "startTime"),
                     code="segment-overlap",
-                    source=f"{_SYNC} §providerSettings.sync.segments (time segments of one video)",
+                    source=f"{_SEGMENTS_DOC} (time segments of one video)",
                 )
             )
         if reach is None or end > reach[1]:
@@ -126,7 +125,7 @@ def segment_overlap(task: Task) -> list[Problem]:
 
 
 def audio_range(task: Task) -> list[Problem]:
-    """A segment's audio range ends after it starts (seed 004 §Compatibility & Validation:
+    """A segment's audio range ends after it starts (lipsync-2's Compatibility & Validation:
     audioStartTime and audioEndTime are used together, as a range within the source audio)."""
     problems = []
     for i, seg in _segments(task):
@@ -140,14 +139,14 @@ def audio_range(task: Task) -> list[Problem]:
                     ),
                     path=(*_SEGMENTS, i, "audioEndTime"),
                     code="audio-range",
-                    source=f"{_SYNC} §Compatibility & Validation (audioStartTime, audioEndTime)",
+                    source=f"{SYNC_DOC} (Compatibility & Validation: audioStartTime and audioEndTime)",
                 )
             )
     return problems
 
 
 def fast_motion_reverts(task: Task) -> list[Problem]:
-    """Warn that fast motion silently becomes normal at 8 s or 1080p (seed 001 §motionmode: "The
+    """Warn that fast motion silently becomes normal at 8 s or 1080p (motionMode's doc: "The
     fast motion mode automatically reverts to normal when duration is set to 8 seconds or when
     resolution is set to 1080p"). Every 1080p size in the tables has a side of 1080, and no other
     size does."""
@@ -170,7 +169,7 @@ def fast_motion_reverts(task: Task) -> list[Problem]:
             severity=Severity.WARNING,
             code="fast-motion-reverts",
             suggestion="normal",
-            source=f"{_PIXVERSE} §providerSettings.pixverse.motionmode",
+            source=f"{PIXVERSE_API_DOC}-motionmode",
         )
     ]
 
@@ -252,7 +251,7 @@ def _task_problems(task: object) -> list[Problem]:
                 message="'model' is required",
                 path=("model",),
                 code="required",
-                source="seed 000_5944ea2442889dc1.txt §model (Required)",
+                source=f"{LIPSYNC_DOC}#request-model (Required)",
             )
         ]
     if model not in entry.models:
