@@ -125,8 +125,26 @@ def test_example_file_gets_its_verdict(path: Path) -> None:
         (0.555, False),
         (1.01, False),
         (-0.01, False),
+        (0.1 + 0.2, True),
+        (0.3 - 0.1, True),
+        (0.07 * 3, True),
+        (0.3000001, False),
+        (0.30000000000001, False),
     ],
-    ids=["0.57", "0.5", "0", "1", "0.555-too-fine", "1.01-over-max", "negative"],
+    ids=[
+        "0.57",
+        "0.5",
+        "0",
+        "1",
+        "0.555-too-fine",
+        "1.01-over-max",
+        "negative",
+        "0.1+0.2-float-noise",
+        "0.3-0.1-float-noise",
+        "0.07x3-float-noise",
+        "0.3000001-written-digits",
+        "0.30000000000001-beyond-noise",
+    ],
 )
 def test_temperature_is_0_to_1_in_steps_of_a_hundredth(value: float, valid: bool) -> None:
     problems = check_request("runware", _sync_task(temperature=value))
