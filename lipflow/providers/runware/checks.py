@@ -15,7 +15,13 @@ from typing import Any
 
 from lipflow.catalog import load_catalog
 from lipflow.problems import PathPart, Problem, Severity, did_you_mean, unknown_name
-from lipflow.providers.runware.wire import LIPSYNC_DOC, PIXVERSE_API_DOC, SYNC_DOC, WIRE
+from lipflow.providers.runware.wire import (
+    LIPSYNC_DOC,
+    PIXVERSE_API_DOC,
+    PIXVERSE_DOC,
+    SYNC_DOC,
+    WIRE,
+)
 from lipflow.schemas.messages import json_type, prefixed, validate
 
 __all__ = [
@@ -24,10 +30,13 @@ __all__ = [
     "RunwareChecks",
     "audio_range",
     "fast_motion_reverts",
+    "frame_images_distinct",
     "pixverse_speaker_name",
     "run_task_checks",
     "segment_order",
     "segment_overlap",
+    "sound_effect_needs_switch",
+    "task_uuids_unique",
 ]
 
 Task = Mapping[str, Any]
@@ -174,7 +183,64 @@ def fast_motion_reverts(task: Task) -> list[Problem]:
     ]
 
 
-_PIXVERSE_VIDEO: tuple[Check, ...] = (fast_motion_reverts,)
+def frame_images_distinct(task: Task) -> list[Problem]:
+    """At most one first and one last frame: the PixVerse models take "first and last frame"
+    (the provider page's Technical specifications), so two images for one end cannot both be it."""
+    frames = _dig(task, "frameImages")
+    if not isinstance(frames, list):
+        return []
+    problems = []
+    seen: dict[str, int] = {}
+    for i, item in enumerate(frames):
+        frame = item.get("frame") if isinstance(item, Mapping) else None
+        if not isinstance(frame, str):
+            continue
+        if frame in seen:
+            problems.append(
+                Problem(
+                    message=(
+                        f"frameImages {seen[frame]} and {i} are both the {frame!r} frame; "
+                        "give one image per end: one 'first' and, optionally, one 'last'"
+                    ),
+                    path=("frameImages", i, "frame"),
+                    code="frame-repeated",
+                    suggestion="last" if frame == "first" else None,
+                    source=f"{PIXVERSE_DOC}#video-models (Frame images: first and last frame)",
+                )
+            )
+        else:
+            seen[frame] = i
+    return problems
+
+
+def sound_effect_needs_switch(task: Task) -> list[Problem]:
+    """Warn that soundEffectContent does nothing unless soundEffectSwitch is true: the content
+    "works in conjunction with soundEffectSwitch", which "controls whether to generate background
+    sound" (the API reference's providerSettings.pixverse)."""
+    settings = _dig(task, "providerSettings", "pixverse")
+    if not isinstance(settings, Mapping) or "soundEffectContent" not in settings:
+        return []
+    if settings.get("soundEffectSwitch") is True:
+        return []
+    return [
+        Problem(
+            message=(
+                "soundEffectContent is ignored unless soundEffectSwitch is true; "
+                "set soundEffectSwitch: true to generate the sound, or drop soundEffectContent"
+            ),
+            path=("providerSettings", "pixverse", "soundEffectContent"),
+            severity=Severity.WARNING,
+            code="sound-effect-off",
+            source=f"{PIXVERSE_API_DOC}-soundeffectcontent",
+        )
+    ]
+
+
+_PIXVERSE_VIDEO: tuple[Check, ...] = (
+    fast_motion_reverts,
+    frame_images_distinct,
+    sound_effect_needs_switch,
+)
 TASK_CHECKS: Mapping[str, tuple[Check, ...]] = {
     "sync:lipsync-2@1": (segment_order, segment_overlap, audio_range),
     "pixverse:1@1": _PIXVERSE_VIDEO,
@@ -260,6 +326,35 @@ def _task_problems(task: object) -> list[Problem]:
     return [_voice_hint(p, task) for p in found] + run_task_checks(task)
 
 
+def task_uuids_unique(tasks: list[Any]) -> list[Problem]:
+    """Every task of one request has its own taskUUID ("Must be unique per task"): Runware
+    matches replies to tasks by it. A ``getResponse`` names the task it polls by that task's
+    UUID, so it is not a task of its own here."""
+    first: dict[str, int] = {}
+    problems = []
+    for i, task in enumerate(tasks):
+        if not isinstance(task, Mapping) or task.get("taskType") == "getResponse":
+            continue
+        uuid = task.get("taskUUID")
+        if not isinstance(uuid, str):
+            continue
+        if uuid in first:
+            problems.append(
+                Problem(
+                    message=(
+                        f"taskUUID {uuid!r} is already task {first[uuid]}'s; "
+                        "give each task its own UUID v4"
+                    ),
+                    path=(i, "taskUUID"),
+                    code="duplicate-task-uuid",
+                    source=f"{LIPSYNC_DOC}#request-taskuuid (Must be unique per task)",
+                )
+            )
+        else:
+            first[uuid] = i
+    return problems
+
+
 def _task_entry(task_type: str) -> Any:
     if task_type in _TASKS:
         return _TASKS[task_type]
@@ -288,7 +383,8 @@ class RunwareChecks:
                         code="empty",
                     )
                 ]
-            return [p for i, task in enumerate(body) for p in prefixed(_task_problems(task), (i,))]
+            found = [p for i, task in enumerate(body) for p in prefixed(_task_problems(task), (i,))]
+            return found + task_uuids_unique(body)
         return _task_problems(body)
 
     def check_response(
