@@ -37,7 +37,15 @@ _OPS: dict[object, str] = {e.task: e.op for e in WIRE.endpoints if e.task}  # ta
 _TASK = {op: str(task) for task, op in reversed(_OPS.items())}  # operation -> task type
 _SUPPORTED = tuple(_TASK.values())
 _FORMATS = {"MP4": "mp4", "WEBM": "webm", "MOV": "mov"}
-_FAULT_CODES = {413: str(WIRE.code_for("rejected")), 429: str(WIRE.code_for("capacity"))}
+# HTTP-level failures in Runware's codes; 400/404/405 (an unreadable body, an unknown path or
+# method) are the mock's own naming, as for invalid parameters.
+_FAULT_CODES = {
+    400: "invalidRequest",
+    404: "invalidRoute",
+    405: "invalidMethod",
+    413: str(WIRE.code_for("rejected")),
+    429: str(WIRE.code_for("capacity")),
+}
 
 
 def _tasks(body: Any) -> list[Any]:

@@ -114,9 +114,7 @@ def _put(call: Call) -> Reply:
     token = call.params["token"]
     pending = sim.store.get(token)
     if pending is None or pending.data is not None:
-        return Reply(
-            status=403, body=b"no open upload ticket for this URL", content_type="text/plain"
-        )
+        return _err(403, "no open upload ticket for this URL: ask POST /media/uploads for one")
     sim.store.put_bytes(
         token,
         call.request.body,
