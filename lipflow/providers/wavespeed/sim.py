@@ -26,7 +26,7 @@ from mock_server.core import (
     SimulatedApi,
     json_body,
 )
-from mock_server.store import MediaItem, ext_for
+from mock_server.store import MediaItem, ext_for, preview_size
 from mock_server.validation import describe, request_problems
 
 __all__ = ["SIMULATED"]
@@ -178,7 +178,10 @@ def _submit(call: Call) -> Reply:
         seconds = ASSUMED_SECONDS
         basis = f"unknown media length: assumed {seconds:g} s"
     task_id = sim.new_uuid().replace("-", "")
-    output = sim.store.put_output(task_id, kind="video", seconds=seconds, ext="mp4")
+    width, height = preview_size(video.width, video.height) if video else preview_size(0, 0)
+    output = sim.store.put_output(
+        task_id, kind="video", seconds=seconds, ext="mp4", width=width, height=height
+    )
     job = sim.create_job(
         call,
         job_id=task_id,
