@@ -18,7 +18,9 @@ from typing import Literal
 from lipflow import media
 from lipflow.errors import InputError
 
-__all__ = ["MediaItem", "MediaStore", "decode_base64_media", "small_frame"]
+__all__ = ["MediaItem", "MediaStore", "decode_base64_media", "preview_size"]
+
+_PREVIEW_SIDE = 64  # the long side of every output frame the mock renders: small and fast
 
 
 @dataclass(slots=True, kw_only=True)
@@ -54,6 +56,22 @@ def decode_base64_media(text: str) -> bytes | None:
         return None
 
 
+def preview_size(width: object, height: object) -> tuple[int, int]:
+    """An output frame of the asked aspect ratio (portrait or landscape), 64 pixels on its long
+    side; even sides of at least 16 pixels, as the encoder needs. Square when the size is unknown."""
+    if not (
+        isinstance(width, int)
+        and isinstance(height, int)
+        and not isinstance(width, bool)
+        and not isinstance(height, bool)
+        and width > 0
+        and height > 0
+    ):
+        return _PREVIEW_SIDE, _PREVIEW_SIDE
+    scale = _PREVIEW_SIDE / max(width, height)
+    return max(16, round(width * scale / 2) * 2), max(16, round(height * scale / 2) * 2)
+
+
 def ext_for(filename: str | None, content_type: str | None, info: media.MediaInfo | None) -> str:
     if info is not None:
         return {"matroska": "webm"}.get(info.format, info.format)
@@ -62,14 +80,6 @@ def ext_for(filename: str | None, content_type: str | None, info: media.MediaInf
         or media.extension_of_type(mimetypes.guess_type(filename or "")[0])
         or "bin"
     )
-
-
-def small_frame(width: int | None, height: int | None) -> tuple[int | None, int | None]:
-    """An output frame of the input's shape (portrait stays portrait), 64 pixels on its long side."""
-    if not width or not height:
-        return None, None
-    scale = 64 / max(width, height)
-    return max(16, round(width * scale / 2) * 2), max(16, round(height * scale / 2) * 2)
 
 
 @lru_cache(maxsize=16)
