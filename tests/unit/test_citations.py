@@ -30,15 +30,15 @@ TEXT_SUFFIXES = {".py", ".json", ".yaml", ".yml", ".md", ".txt", ".toml"}
 # Names of the research material that never ships with lipflow: its stored pages were cited as
 # "seed 000 §..." (a random "seed N" option of the mock is not one: it is never three digits).
 UNSHIPPED = re.compile(r"\bseed \d{3}|\bseed\d{3}|seeds/|PROVIDERS\.md|\.\./shared")
-# Where provider documentation lives: the providers' own doc sites, and the published clients in
-# each provider's own GitHub organization (what the official SDKs send is documentation too).
+# Where provider documentation lives: the providers' own doc sites, and the clients each provider
+# publishes in its own GitHub organization (what the official clients send is documentation too).
 DOC_HOSTS = (
     "https://runware.ai/docs/",
     "https://docs.platform.pixverse.ai/",
     "https://wavespeed.ai/docs",
-    "https://github.com/Runware/",
-    "https://github.com/WaveSpeedAI/",
-    "https://github.com/PixVerseAI/",
+    "https://github.com/Runware/sdk-python",
+    "https://github.com/WaveSpeedAI/wavespeed-python",
+    "https://github.com/PixVerseAI/PixVerse-MCP",  # PixVerse's own published client
 )
 URL = re.compile(r"https://[^\s\"'),;]+")
 
