@@ -230,3 +230,14 @@ def test_a_handler_bug_is_a_500_in_the_providers_shape(
     assert "mock server bug" in reply.json()["message"]
     assert isinstance(lipflow_mock_server.simulator.internal_errors[0], ZeroDivisionError)
     lipflow_mock_server.reset()
+
+
+def test_the_mocks_own_errors_are_its_own_not_lipflows() -> None:
+    """A request the schemas cannot place is a MockError, not lipflow's UsageError."""
+    from lipflow.errors import LipflowError
+    from mock_server.errors import MockError
+    from mock_server.validation import request_problems
+
+    with pytest.raises(MockError, match="/no/such/endpoint") as raised:
+        request_problems("wavespeed", {}, endpoint="/no/such/endpoint")
+    assert not isinstance(raised.value, LipflowError)
