@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, quote_plus, unquote_plus
 
@@ -38,6 +39,7 @@ def secret_name(name: str) -> bool:
     return plain in _NAMES or plain.endswith(_SUFFIXES)
 
 
+@lru_cache(maxsize=1024)  # the same keys come back on every request
 def _decoded(text: str) -> str:
     """``text`` with percent-encoding (nested up to three times) and JSON escapes undone."""
     for _ in range(3):
@@ -48,15 +50,18 @@ def _decoded(text: str) -> str:
     return text
 
 
-def _encodings(value: str) -> set[str]:
-    return {
-        value,
-        quote(value, safe=""),
-        quote_plus(value, safe=""),
-        json.dumps(value)[1:-1],
-        json.dumps(value, ensure_ascii=False)[1:-1],
-        "".join(f"\\u{ord(c):04x}" for c in value),
-    }
+@lru_cache(maxsize=1024)
+def _encodings(value: str) -> frozenset[str]:
+    return frozenset(
+        {
+            value,
+            quote(value, safe=""),
+            quote_plus(value, safe=""),
+            json.dumps(value)[1:-1],
+            json.dumps(value, ensure_ascii=False)[1:-1],
+            "".join(f"\\u{ord(c):04x}" for c in value),
+        }
+    )
 
 
 class Scrubber:
@@ -64,6 +69,7 @@ class Scrubber:
 
     def __init__(self, known: Iterable[str | None] = ()) -> None:
         self._secrets: set[str] = set()
+        self._forms: re.Pattern[str] | None = None  # every encoding of every secret
         for key in known:
             if key:
                 self.learn(key)
@@ -77,9 +83,9 @@ class Scrubber:
         value = value.strip()
         scheme, _, token = value.partition(" ")
         for candidate in (value, token if scheme.lower() in ("bearer", "basic") else ""):
-            if candidate:
-                self._secrets.add(candidate)
-                self._secrets.add(_decoded(candidate))
+            if candidate and candidate not in self._secrets:
+                self._secrets.update((candidate, _decoded(candidate)))
+                self._forms = None
 
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
         out = {}
@@ -133,19 +139,22 @@ class Scrubber:
 
     def scrub(self, value: Any) -> Any:
         """``value`` with every learnt secret replaced, in each encoding, in every string."""
-        forms = sorted(
-            {form for s in self._secrets if len(s) >= _MIN_SECRET for form in _encodings(s)},
-            key=len,
-            reverse=True,
-        )
-        return _replace(value, forms) if forms else value
+        if self._forms is None:
+            forms = sorted(
+                {form for s in self._secrets if len(s) >= _MIN_SECRET for form in _encodings(s)},
+                key=len,
+                reverse=True,  # longest first: an encoding that contains another goes whole
+            )
+            self._forms = re.compile("|".join(map(re.escape, forms))) if forms else _NOTHING
+        return value if self._forms is _NOTHING else _replace(value, self._forms)
 
 
-def _replace(value: Any, forms: list[str]) -> Any:
+_NOTHING = re.compile(r"(?!)")  # matches nothing: no secret learnt
+
+
+def _replace(value: Any, forms: re.Pattern[str]) -> Any:
     if isinstance(value, str):
-        for form in forms:
-            value = value.replace(form, REDACTED)
-        return value
+        return forms.sub(REDACTED, value)
     if isinstance(value, Mapping):
         return {_replace(k, forms): _replace(v, forms) for k, v in value.items()}
     if isinstance(value, list):
