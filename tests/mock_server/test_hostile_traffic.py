@@ -243,3 +243,22 @@ def test_the_mocks_own_errors_are_its_own_not_lipflows() -> None:
     with pytest.raises(MockError, match="/no/such/endpoint") as raised:
         request_problems("wavespeed", {}, endpoint="/no/such/endpoint")
     assert not isinstance(raised.value, LipflowError)
+
+
+def test_the_in_process_transport_reads_a_streamed_body_only_up_to_the_cap() -> None:
+    from mock_server import Simulator
+    from mock_server.adapters.transport import MockTransport, transport_urls
+
+    def stream() -> Iterator[bytes]:
+        yield from (b"x" * 500 for _ in range(3))  # 1,500 bytes: past the 1,000-byte cap
+        raise AssertionError("the transport read past the cap")
+
+    simulator = Simulator(max_body_bytes=1000)
+    with httpx.Client(transport=MockTransport(simulator)) as client:
+        reply = client.post(
+            transport_urls(simulator)["wavespeed"] + "/pixverse/lipsync",
+            headers=KEY,
+            content=stream(),
+        )
+    assert reply.status_code == 413 and wavespeed_error(reply.json())
+    assert simulator.journal.records()[-1].body == {"bytes": 1001, "refused": "over the size cap"}
