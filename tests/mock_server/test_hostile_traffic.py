@@ -262,3 +262,21 @@ def test_the_in_process_transport_reads_a_streamed_body_only_up_to_the_cap() -> 
         )
     assert reply.status_code == 413 and wavespeed_error(reply.json())
     assert simulator.journal.records()[-1].body == {"bytes": 1001, "refused": "over the size cap"}
+
+
+def test_hostile_websocket_frames_get_runwares_own_errors(mock: MockServer) -> None:
+    import asyncio
+
+    from websockets.asyncio.client import connect
+
+    async def scenario() -> list[Any]:
+        async with connect(mock.urls.runware_ws) as ws:
+            replies = []
+            for frame in HOSTILE_BODIES.values():
+                await ws.send(frame)
+                replies.append(json.loads(await ws.recv()))
+            return replies
+
+    replies = asyncio.run(asyncio.wait_for(scenario(), 30))
+    assert all(runware_error(reply) for reply in replies), replies
+    assert [r["errors"][0]["code"] for r in replies[:3]] == ["invalidJSON"] * 3
