@@ -52,6 +52,7 @@ class Price:
     rounding: str | None = None  # "up": partial units are billed whole
     tts_credits: int | None = None
     tts_per_utf8_bytes: int | None = None
+    per_result: str | None = None  # the request field counting outputs, each billed
     source: str
     as_of: str
 
@@ -106,6 +107,7 @@ def _price(raw: Mapping[str, Any] | None) -> Price | None:
         rounding=raw.get("rounding"),
         tts_credits=tts.get("credits"),
         tts_per_utf8_bytes=tts.get("per_utf8_bytes"),
+        per_result=raw.get("per_result"),
         source=raw["source"],
         as_of=str(raw["as_of"]),
     )
