@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -31,13 +32,13 @@ def write_recipe(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def planned(recipe: Path) -> dict[str, object]:
+def planned(recipe: Path) -> dict[str, Any]:
     code, out, err = lipflow("plan", str(recipe), "--format", "json")
     assert code == 0, err
     return json.loads(out)  # type: ignore[no-any-return]
 
 
-def mock_run(recipe: Path, out: Path, *extra: str) -> dict[str, object]:
+def mock_run(recipe: Path, out: Path, *extra: str) -> dict[str, Any]:
     code, stdout, err = lipflow(
         "run", str(recipe), "--mock", "--out", str(out), "--format", "json", *extra
     )
@@ -66,17 +67,17 @@ steps:
 """,
     )
 
-    (job,) = planned(recipe)["jobs"]  # type: ignore[misc]
+    (job,) = planned(recipe)["jobs"]
     cost = job["cost"]
     assert cost["usd"] == pytest.approx(7.5 * 0.0136 * results)
     if results > 1:
         assert "x 3 results (numberResults)" in cost["basis"]
 
     report = mock_run(recipe, tmp_path / "out")
-    (ran,) = report["jobs"]  # type: ignore[index]
+    (ran,) = report["jobs"]
     assert len(ran["outputs"]) == results
     assert ran["reported_usd"] == pytest.approx(ran["estimated_usd"])
-    assert ran["drift"] is False and report["cost"]["drift"] is False  # type: ignore[index]
+    assert ran["drift"] is False and report["cost"]["drift"] is False
 
 
 def test_segments_are_billed_by_their_video_ranges_in_plan_and_mock_alike(tmp_path: Path) -> None:
@@ -101,11 +102,11 @@ steps:
 """,
     )
 
-    (job,) = planned(recipe)["jobs"]  # type: ignore[misc]
+    (job,) = planned(recipe)["jobs"]
     assert job["cost"]["usd"] == pytest.approx((9 + 5) * 0.044)
     assert any("video ranges" in a for a in job["cost"]["assumptions"])
 
-    (ran,) = mock_run(recipe, tmp_path / "out")["jobs"]  # type: ignore[index]
+    (ran,) = mock_run(recipe, tmp_path / "out")["jobs"]
     assert ran["reported_usd"] == pytest.approx((9 + 5) * 0.044)
     assert ran["drift"] is False
 
@@ -117,10 +118,10 @@ def test_every_bundled_recipe_is_billed_by_the_mock_as_planned(name: str, tmp_pa
     """Durations (per second, per 5 s block, rounded up), TTS scripts and segments: the run
     report shows no drift between the plan's estimate and the mock's reported cost."""
     report = mock_run(RECIPES / f"{name}.yaml", tmp_path)
-    for job in report["jobs"]:  # type: ignore[attr-defined]
+    for job in report["jobs"]:
         if job["reported_usd"] is not None:
             assert job["drift"] is False, job
-    totals = report["cost"]  # type: ignore[index]
+    totals = report["cost"]
     assert totals["drift"] is False and totals["drifted_jobs"] == 0
 
 
@@ -147,7 +148,7 @@ def test_a_declared_duration_that_contradicts_the_file_is_an_error(tmp_path: Pat
 
 def test_a_declared_duration_within_the_tolerance_is_priced_by_the_file(tmp_path: Path) -> None:
     recipe = write_recipe(tmp_path, DECLARED.format(declared=7.3))
-    (job,) = planned(recipe)["jobs"]  # type: ignore[misc]
+    (job,) = planned(recipe)["jobs"]
     assert job["cost"]["usd"] == pytest.approx(7.5 * 0.0136)
 
 
