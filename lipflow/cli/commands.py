@@ -384,7 +384,7 @@ def run(
         raise BudgetExceeded(
             f"the budget of ${report.budget_usd:.2f} stopped the run: "
             f"{report.not_submitted_for_budget} job(s) were not submitted (spent "
-            f"${totals['spent_usd']:.4f}). Raise --budget in this command to go on: "
+            f"${totals['spent_usd']:.4f}). Add a higher --budget to this command to go on: "
             f"{report.resume_command()}"
         )
     if not report.ok:

@@ -5,6 +5,7 @@ over the recipe's budget."""
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 from pathlib import Path
 from typing import Any
@@ -216,3 +217,34 @@ def test_the_budget_holds_while_running_on_provider_reported_costs(
     assert totals["drift"] is True and totals["drifted_jobs"] == 3
     assert all(j["drift"] for j in report["jobs"] if j["state"] == "done")
     assert "the budget of $0.16 stopped the run: 1 job(s) were not submitted" in err
+
+    # The printed command, as printed, keeps the recipe's budget: nothing more is sent.
+    command = shlex.split(err.rsplit("go on: ", 1)[1].strip())
+    assert command[:2] == ["lipflow", "run"] and command[-1] == "--resume"
+    code, _, err = lipflow(*command[1:], env=live_env)
+    assert code == 3, err
+    assert len(lipflow_mock.simulator.journal.records(op="submit")) == 3
+
+    # With the budget raised in it, the resumed run starts from the $0.204 its journal recorded.
+    code, stdout, err = lipflow(*command[1:], "--budget", "0.30", "--format", "json", env=live_env)
+    assert code == 0, err
+    assert len(lipflow_mock.simulator.journal.records(op="submit")) == 4
+    assert json.loads(stdout)["cost"]["spent_usd"] == pytest.approx(4 * 0.068)
+
+
+def test_the_text_report_flags_drift_per_job_and_in_total(
+    lipflow_mock: MockServer, live_env: dict[str, str], tmp_path: Path
+) -> None:
+    recipe = write_recipe(tmp_path, UNDERESTIMATED.format(budget=1))
+
+    code, stdout, err = lipflow("run", str(recipe), "--out", str(tmp_path / "out"), env=live_env)
+
+    assert code == 0, err
+    job_lines = [line for line in stdout.splitlines() if line.startswith("done")]
+    assert len(job_lines) == 4
+    assert all("est $0.0136, reported $0.0680 (DRIFT +0.0544)" in line for line in job_lines)
+    assert (
+        "cost: estimated $0.0544, reported $0.2720 by 4 job(s); DRIFT +0.2176 from the estimate"
+        in stdout
+    )
+    assert "spent $0.2720 of the budget of $1.00" in stdout
