@@ -84,7 +84,8 @@ def charge(
     if tts_text is not None and price.tts_credits is not None and price.tts_per_utf8_bytes:
         return _tts_credits_cost(price, tts_text)
 
-    assumptions: list[str] = []
+    # A price the current page could not confirm is said in every plan that uses it.
+    assumptions = [f"price not confirmed: {price.unconfirmed}"] if price.unconfirmed else []
     seconds = audio_seconds if price.of == "audio" else video_seconds
     if seconds is None and price.of == "audio" and tts_text is not None:
         seconds = estimate_tts_seconds(tts_text)
