@@ -52,6 +52,7 @@ class Price:
     rounding: str | None = None  # "up": partial units are billed whole
     tts_credits: int | None = None
     tts_per_utf8_bytes: int | None = None
+    per_result: str | None = None  # the request field counting outputs, each billed
     source: str  # the provider's public pricing page
     as_of: str | None  # the date the price was read there; None when it could not be confirmed
     unconfirmed: str | None = None  # why the price could not be confirmed, said in every plan
@@ -107,6 +108,7 @@ def _price(raw: Mapping[str, Any] | None) -> Price | None:
         rounding=raw.get("rounding"),
         tts_credits=tts.get("credits"),
         tts_per_utf8_bytes=tts.get("per_utf8_bytes"),
+        per_result=raw.get("per_result"),
         source=raw["url"],
         as_of=None if raw.get("read_on") is None else str(raw["read_on"]),
         unconfirmed=raw.get("unconfirmed"),

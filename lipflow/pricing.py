@@ -13,7 +13,13 @@ from collections.abc import Iterable
 from lipflow.catalog import Price, load_catalog
 from lipflow.jobs import Cost
 
-__all__ = ["Cost", "charge", "estimate_tts_seconds", "segments_audio_seconds"]
+__all__ = [
+    "Cost",
+    "charge",
+    "estimate_tts_seconds",
+    "segments_audio_seconds",
+    "times",
+]
 
 
 def estimate_tts_seconds(text: str) -> float:
@@ -24,17 +30,21 @@ def estimate_tts_seconds(text: str) -> float:
 def segments_audio_seconds(
     spans: Iterable[tuple[float, float, float | None, float | None]],
 ) -> float:
-    """Seconds of audio a segmented lip sync is billed for (lipsync-2's Pricing: per second of audio).
+    """Seconds a segmented lip sync is billed for: the sum of its segments' video ranges.
 
-    Each span is (start, end, audio_start, audio_end): a segment plays its audio slice when both
-    audio times are given, else audio for the length of its video range.
+    One basis for the plan, the run report and the mock (README "Billing basis"). Runware bills
+    sync. lipsync-2 per second of audio (https://runware.ai/docs/models/sync-lipsync-2#pricing),
+    and a segment's audio drives exactly its video range: ``syncMode`` cuts, loops or pads audio
+    of another length to fit it
+    (https://runware.ai/docs/models/sync-lipsync-2#request-providersettings-sync-syncmode), and
+    sync. counts usage by output frames (https://sync.so/docs/product/billing). So neither the
+    audio file's length nor the ``audio_start``/``audio_end`` slice changes the billed seconds.
+
+    Each span is (start, end, audio_start, audio_end); the audio times are accepted, not priced.
     """
     total = 0.0
-    for start, end, audio_start, audio_end in spans:
-        if audio_start is not None and audio_end is not None:
-            total += audio_end - audio_start
-        else:
-            total += end - start
+    for start, end, _audio_start, _audio_end in spans:
+        total += max(0.0, float(end) - float(start))
     return round(total, 3)
 
 
@@ -54,16 +64,23 @@ def charge(
     audio_seconds: float | None = None,
     video_seconds: float | None = None,
     tts_text: str | None = None,
+    results: int = 1,
 ) -> Cost:
     """The documented cost of one job of ``model_id`` (a catalog id like ``runware/pixverse-lipsync``).
 
     Lip-sync prices are per second of audio (or of video for WaveSpeed). With TTS and no audio
     duration, the audio's length is estimated from the text and the assumption is recorded.
+    ``results`` is how many outputs the job asks for (Runware ``numberResults``): each is billed.
     """
     entry = load_catalog().model(model_id)
     price = entry.price
     if price is None:
         return Cost(usd=None, basis=f"{entry.title}: the provider's docs give no price")
+    if results != 1:
+        one = charge(
+            model_id, audio_seconds=audio_seconds, video_seconds=video_seconds, tts_text=tts_text
+        )
+        return times(one, results, price)
     if tts_text is not None and price.tts_credits is not None and price.tts_per_utf8_bytes:
         return _tts_credits_cost(price, tts_text)
 
@@ -99,6 +116,24 @@ def charge(
     basis = f"{quantity} x ${price.usd:g}/{unit_name} = ${usd:.4f}"
     return Cost(
         usd=usd, basis=basis, source=price.source, as_of=price.as_of, assumptions=tuple(assumptions)
+    )
+
+
+def times(one: Cost, results: int, price: Price) -> Cost:
+    """``results`` outputs of one job: each is generated, so each is billed (the catalog's
+    ``per_result`` field names the request field and cites the page that says so)."""
+    if one.usd is None:
+        return one
+    credits = None if one.credits is None else one.credits * results
+    usd = one.usd * results
+    field = price.per_result or "results"
+    return Cost(
+        usd=usd,
+        credits=credits,
+        basis=f"({one.basis}) x {results} results ({field}) = ${usd:.4f}",
+        source=one.source,
+        as_of=one.as_of,
+        assumptions=one.assumptions,
     )
 
 

@@ -7,7 +7,8 @@ traceback). Heavy modules are imported inside commands so ``lipflow --version`` 
 
 Exit codes: 0 success; 1 invalid recipe or request, or a plan with errors; 2 usage or unreadable
 input (for ``run``: a missing API key variable, a changed recipe behind a saved plan, an out
-directory holding another run); 3 over budget or unpriced work refused (nothing was submitted);
+directory holding another run); 3 over budget or unpriced work refused (``plan`` over the
+recipe's budget; ``run``: nothing was submitted, or the budget stopped submitting mid-run);
 4 some jobs of a run failed or are ambiguous (the report says which; ``--resume`` retries them);
 5 provider error; 70 internal error; 130 interrupted (``run``: the journal is settled and the
 report prints the ``--resume`` command).
@@ -27,7 +28,7 @@ import click
 
 from lipflow import __version__
 from lipflow.cli import environment
-from lipflow.errors import InputError, LipflowError, RecipeError, UsageError
+from lipflow.errors import BudgetExceeded, InputError, LipflowError, RecipeError, UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -152,6 +153,13 @@ def plan(recipe: str, fmt: str, out_path: str | None, no_requests: bool) -> None
             out_path, json.dumps(the_plan.to_json(), indent=2, ensure_ascii=False) + "\n"
         )
         click.echo(f"plan saved to {out_path}", err=True)
+    from lipflow.run.budget import BudgetCheck
+
+    over = BudgetCheck.of(the_plan).over(
+        "`lipflow run` would refuse it. Raise the recipe's budget: or plan fewer jobs."
+    )
+    if over:
+        raise BudgetExceeded(over)
 
 
 class _ProviderChoice(click.Choice):  # type: ignore[type-arg]
@@ -348,6 +356,7 @@ def run(
             resume=resume,
             resubmit_ambiguous=resubmit_ambiguous,
             target="mock" if use_mock else "live",
+            source=source,
         )
         if not (yes or use_mock) and sys.stdin.isatty():
             check = BudgetCheck.of(the_plan, settings.budget)
@@ -378,6 +387,14 @@ def run(
         raise AssemblyFailed(
             f"the pieces of {unjoined[0].group} could not be joined: "
             f"{rec.error if rec else 'unknown'}; resume with: {report.resume_command()}"
+        )
+    if report.not_submitted_for_budget:
+        totals = report.cost_totals()
+        raise BudgetExceeded(
+            f"the budget of ${report.budget_usd:.2f} stopped the run: "
+            f"{report.not_submitted_for_budget} job(s) were not submitted (spent "
+            f"${totals['spent_usd']:.4f}). Add a higher --budget to this command to go on: "
+            f"{report.resume_command()}"
         )
     if not report.ok:
         counts = ", ".join(

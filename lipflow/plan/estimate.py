@@ -5,21 +5,37 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any
 
 from lipflow.catalog import Catalog, ModelEntry
 from lipflow.jobs import Cost, LipsyncParams, MediaRef, Params
 from lipflow.media import ASSUMED_SECONDS
-from lipflow.pricing import charge, segments_audio_seconds
+from lipflow.pricing import charge, segments_audio_seconds, times
 
 __all__ = ["job_cost", "output_duration"]
 
 
 def job_cost(
-    entry: ModelEntry, media: Mapping[str, MediaRef], params: Params
+    entry: ModelEntry,
+    media: Mapping[str, MediaRef],
+    params: Params,
+    options: Mapping[str, Any] | None = None,
 ) -> tuple[Cost, float | None, float | None]:
-    """The job's cost and its low/high range, pricing unknown durations at the documented maximum."""
+    """The job's cost and its low/high range, pricing unknown durations at the documented maximum.
+
+    ``options`` are the request fields the step adds; a field that multiplies the price (the
+    catalog's ``per_result``, e.g. Runware ``numberResults``) multiplies the cost and its range.
+    """
     if entry.price is None:
         return charge(entry.id), None, None
+    results = _results(entry, options or {})
+    if results != 1:
+        one, one_low, one_high = job_cost(entry, media, params)
+        return (
+            times(one, results, entry.price),
+            None if one_low is None else one_low * results,
+            None if one_high is None else one_high * results,
+        )
     lipsync = params if isinstance(params, LipsyncParams) else LipsyncParams()
     if lipsync.tts and entry.price.of == "audio":
         cost = charge(entry.id, tts_text=lipsync.tts.text)
@@ -31,7 +47,7 @@ def job_cost(
             (seg.start, seg.end, seg.audio_start, seg.audio_end) for seg in segments
         )
         cost = charge(entry.id, audio_seconds=seconds)
-        note = "audio length is the sum of the segments' lengths"
+        note = "billed seconds are the sum of the segments' video ranges (README: Billing basis)"
         cost = replace(cost, assumptions=(*cost.assumptions, note))
         return cost, cost.usd, cost.usd
     ref = media.get(role)
@@ -56,6 +72,13 @@ def job_cost(
         f"maximum of {limit} s as an upper bound (declare duration: to narrow it)"
     )
     return replace(high, assumptions=(*high.assumptions, note)), low.usd, high.usd
+
+
+def _results(entry: ModelEntry, options: Mapping[str, Any]) -> int:
+    """How many outputs the request asks for, each billed; 1 when the price has no such field."""
+    field = entry.price.per_result if entry.price is not None else None
+    value = options.get(field) if field else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 1 else 1
 
 
 def output_duration(

@@ -25,6 +25,10 @@ __all__ = ["Parameters", "Probe"]
 
 Probe = Callable[[str], Any]  # path -> object with .duration_s and .size_bytes
 
+# How far a declared ``duration:`` may be from a local file's probed length: a rounded value
+# (12 for 12.04 s) is fine, a different file or a typo is not. The probed length is what is priced.
+DURATION_TOLERANCE_S = 0.5
+
 
 class Parameters:
     """Builds each job's media and typed parameters; media facts are found once per input."""
@@ -54,8 +58,17 @@ class Parameters:
             return inp.duration, inp.size_bytes, None, None
         if info is None:
             return inp.duration, inp.size_bytes, None, None
+        declared = inp.duration
+        if declared is not None and abs(declared - info.duration_s) > DURATION_TOLERANCE_S:
+            self.ctx.problem(
+                f"input {inp.name!r}: duration: {declared:g} s contradicts the file, which "
+                f"lasts {info.duration_s:g} s (tolerance {DURATION_TOLERANCE_S:g} s); the price "
+                "follows the file, so remove duration: or correct it",
+                ("inputs", inp.name, "duration"),
+                code="media",
+            )
         return (
-            inp.duration if inp.duration is not None else info.duration_s,
+            info.duration_s,
             info.size_bytes,
             getattr(info, "width", None),
             getattr(info, "height", None),

@@ -210,7 +210,7 @@ class _Planner:
             piece=piece,
         )
         requests = self._share_uploads(job, client.plan_requests(job, self.urls[entry.provider]))
-        cost, low, high = job_cost(entry, media, params)
+        cost, low, high = job_cost(entry, media, params, options)
         out_duration = output_duration(params, media, self.ctx.catalog)
         return PlannedJob(
             job=job,

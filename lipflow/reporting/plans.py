@@ -70,7 +70,11 @@ def format_plan_text(plan: Plan, *, show_requests: bool = True) -> str:
             out.append(f"  {label} {name}: {_total(agg)}")
     out.append(f"  overall: {_total(totals['overall'])}")
     if plan.budget is not None:
-        out.append(f"  budget: ${plan.budget:,.2f}")
+        over = totals["overall"]["usd"] > plan.budget + 1e-9
+        out.append(
+            f"  budget: ${plan.budget:,.2f}"
+            + (" - the estimate is OVER it: `lipflow run` would refuse this plan" if over else "")
+        )
     warnings = plan.warnings
     if warnings:
         out.append("")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lipflow.run.report import RunReport
+from lipflow.run.report import DRIFT_SHARE, RunReport
 
 __all__ = ["format_run"]
 
@@ -14,6 +14,8 @@ def format_run(report: RunReport) -> str:
         cost = "" if j.estimated_usd is None else f" est ${j.estimated_usd:.4f}"
         if j.reported_usd is not None:
             cost += f", reported ${j.reported_usd:.4f}"
+        if j.drifted and j.drift_usd is not None:
+            cost += f" (DRIFT {j.drift_usd:+.4f})"
         where = ", ".join(o.path for o in j.outputs if o.path) or (j.provider_job_id or "")
         why = f": {j.error_class}: {j.error}" if j.state != "done" and j.error else ""
         lines.append(f"{j.state:<11} {j.id} [{j.provider}]{cost} {where}{why}".rstrip())
@@ -26,6 +28,27 @@ def format_run(report: RunReport) -> str:
     lines.append(
         f"{len(report.jobs)} job(s): {counts} in {report.elapsed_s:.1f} s; out dir {report.out_dir}"
     )
+    lines.append(_cost_line(report))
     if not report.ok:
         lines.append(f"resume with: {report.resume_command()}")
     return "\n".join(lines)
+
+
+def _cost_line(report: RunReport) -> str:
+    """Estimated against reported cost, their drift, and the budget."""
+    t = report.cost_totals()
+    line = f"cost: estimated ${t['estimated_usd']:.4f}"
+    if t["reported_usd"] is not None:
+        line += f", reported ${t['reported_usd']:.4f} by {t['reported_jobs']} job(s)"
+    if t["drift"]:
+        line += (
+            f"; DRIFT {t['drift_usd']:+.4f} from the estimate of those jobs "
+            f"({t['drifted_jobs']} job(s) off by more than {DRIFT_SHARE:.0%})"
+        )
+    elif t["drifted_jobs"]:
+        line += f"; {t['drifted_jobs']} job(s) off their estimate by more than {DRIFT_SHARE:.0%}"
+    if t["budget_usd"] is not None:
+        line += f"; spent ${t['spent_usd']:.4f} of the budget of ${t['budget_usd']:.2f}"
+    if t["not_submitted_for_budget"]:
+        line += f"; {t['not_submitted_for_budget']} job(s) not submitted for the budget"
+    return line

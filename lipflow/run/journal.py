@@ -473,6 +473,24 @@ class Journal:
             )
         }
 
+    def restart_at_a_new_mock(self, job_ids: Iterable[str], detail: str) -> None:
+        """A ``--mock`` run's provider ended with its process: the uploads it held are gone, and
+        ``job_ids`` (jobs it had, not finished here) go back to pending, their provider ids,
+        outputs and simulated costs forgotten, so this run's mock gets them again (for free)."""
+        now = time.time()
+        with self._transaction():
+            self._db.execute("DELETE FROM uploads")
+            for job_id in job_ids:
+                self._move(job_id, JobState.PENDING)
+                self._db.execute(
+                    "UPDATE jobs SET state = 'pending', provider_job_id = NULL, "
+                    "reported_usd = NULL, reported_credits = NULL, error_class = NULL, "
+                    "error = NULL, updated_at = ? WHERE id = ?",
+                    (now, job_id),
+                )
+                self._db.execute("DELETE FROM outputs WHERE job_id = ?", (job_id,))
+                self._event(now, job_id, "pending", detail)
+
     # -- plumbing --------------------------------------------------------------------------
     def _move(self, job_id: str, state: JobState) -> None:
         """Refuse a change of state the transition table does not allow (inside the transaction)."""

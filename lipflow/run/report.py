@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from lipflow.run.journal import AssemblyRecord, OutputRecord
 
-__all__ = ["AssemblyReport", "JobReport", "Observer", "RunReport", "Snapshot"]
+__all__ = [
+    "DRIFT_SHARE",
+    "AssemblyReport",
+    "JobReport",
+    "Observer",
+    "RunReport",
+    "Snapshot",
+    "drifts",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -27,6 +36,17 @@ class JobReport:
     error_class: str | None
     error: str | None
 
+    @property
+    def drift_usd(self) -> float | None:
+        """Reported minus estimated cost, when the provider reported one."""
+        if self.reported_usd is None or self.estimated_usd is None:
+            return None
+        return round(self.reported_usd - self.estimated_usd, 6)
+
+    @property
+    def drifted(self) -> bool:
+        return drifts(self.estimated_usd, self.reported_usd)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -41,6 +61,8 @@ class JobReport:
             "estimated_usd": self.estimated_usd,
             "reported_usd": self.reported_usd,
             "reported_credits": self.reported_credits,
+            "drift_usd": self.drift_usd,
+            "drift": self.drifted,
             "error": None
             if self.error_class is None and self.error is None
             else {"class": self.error_class, "message": self.error},
@@ -83,6 +105,9 @@ class RunReport:
     requests: int
     mock: bool = False
     assemblies: tuple[AssemblyReport, ...] = ()
+    resume_args: tuple[str, ...] = ()  # the run's command line after ``lipflow run``, resuming
+    budget_usd: float | None = None
+    spent_usd: float = 0.0  # reported costs, and estimates of finished jobs that reported none
 
     @property
     def ok(self) -> bool:
@@ -97,12 +122,42 @@ class RunReport:
         return out
 
     def resume_command(self) -> str:
-        mock = " --mock" if self.mock else ""
-        return f"lipflow run {self.recipe}{mock} --out {self.out_dir} --resume"
+        """The command that continues this run, with every option it needs, quoted for a shell."""
+        args = self.resume_args or (
+            self.recipe,
+            *(("--mock",) if self.mock else ()),
+            "--out",
+            self.out_dir,
+            "--resume",
+        )
+        return shlex.join(("lipflow", "run", *args))
+
+    @property
+    def not_submitted_for_budget(self) -> int:
+        """Jobs the budget kept from being submitted."""
+        return sum(j.error_class == "budget" and j.state == "pending" for j in self.jobs)
+
+    def cost_totals(self) -> dict[str, Any]:
+        """Estimated and reported totals, and their drift over the jobs that reported a cost."""
+        estimated = [j.estimated_usd for j in self.jobs if j.estimated_usd is not None]
+        both = [j for j in self.jobs if j.reported_usd is not None and j.estimated_usd is not None]
+        reported = [j.reported_usd for j in self.jobs if j.reported_usd is not None]
+        est_of_reported = sum(j.estimated_usd or 0.0 for j in both)
+        rep_of_reported = sum(j.reported_usd or 0.0 for j in both)
+        return {
+            "estimated_usd": round(sum(estimated), 6),
+            "reported_usd": round(sum(reported), 6) if reported else None,
+            "reported_jobs": len(reported),
+            "drift_usd": round(rep_of_reported - est_of_reported, 6) if both else None,
+            "drift": drifts(est_of_reported, rep_of_reported) if both else False,
+            "drifted_jobs": sum(j.drifted for j in self.jobs),
+            "budget_usd": self.budget_usd,
+            "spent_usd": round(self.spent_usd, 6),
+            "not_submitted_for_budget": self.not_submitted_for_budget,
+        }
 
     def to_json(self) -> dict[str, Any]:
-        estimated = [j.estimated_usd for j in self.jobs if j.estimated_usd is not None]
-        reported = [j.reported_usd for j in self.jobs if j.reported_usd is not None]
+        totals = self.cost_totals()
         return {
             "lipflow_run": 1,
             "recipe": self.recipe,
@@ -112,14 +167,28 @@ class RunReport:
             "interrupted": self.interrupted,
             "counts": self.counts(),
             "elapsed_s": round(self.elapsed_s, 3),
-            "estimated_usd": round(sum(estimated), 6),
-            "reported_usd": round(sum(reported), 6) if reported else None,
+            "estimated_usd": totals["estimated_usd"],
+            "reported_usd": totals["reported_usd"],
+            "cost": totals,
             "polls": self.polls,
             "requests": self.requests,
             "resume": None if self.ok else self.resume_command(),
             "jobs": [j.to_json() for j in self.jobs],
             "assemblies": [a.to_json() for a in self.assemblies],
         }
+
+
+# Reported and estimated cost are said to drift apart when they differ by more than this share
+# of the estimate (and by more than a rounding error): the estimate missed something.
+DRIFT_SHARE = 0.05
+_DRIFT_FLOOR_USD = 0.0005
+
+
+def drifts(estimated: float | None, reported: float | None) -> bool:
+    """Whether a reported cost is off its estimate by more than :data:`DRIFT_SHARE`."""
+    if estimated is None or reported is None:
+        return False
+    return abs(reported - estimated) > max(_DRIFT_FLOOR_USD, DRIFT_SHARE * estimated)
 
 
 # ---------------------------------------------------------------------------------- progress

@@ -30,6 +30,7 @@ import httpx
 from lipflow.catalog import load_catalog
 from lipflow.errors import (
     AssemblyFailed,
+    BudgetExceeded,
     InputError,
     JobFailed,
     LipflowError,
@@ -47,7 +48,7 @@ from lipflow.longmedia.keyframes import COPY
 from lipflow.providers import registry
 from lipflow.providers._http import classify_transport
 from lipflow.providers.base import Finished, Flow, ProviderClient, Submitted
-from lipflow.run.budget import BudgetCheck
+from lipflow.run.budget import BudgetCheck, Ledger
 from lipflow.run.downloads import Downloader, file_name, output_names
 from lipflow.run.journal import JOURNAL_NAME, JobRecord, Journal
 from lipflow.run.report import AssemblyReport, JobReport, Observer, RunReport, Snapshot
@@ -91,9 +92,12 @@ class Runner:
         self._job_list = tuple(pj.job for pj in plan.jobs)
         self._jobs = {job.id: job for job in self._job_list}
         self._estimates = {pj.job.id: pj.cost.usd for pj in plan.jobs}
+        self._maxima = {
+            pj.job.id: pj.cost.usd if pj.usd_high is None else pj.usd_high for pj in plan.jobs
+        }
         self._names = output_names(self._job_list)
         self._state = StateTally()
-        self._spent = 0.0
+        self._budget = Ledger(self.budget_check().budget_usd)
         self._started = clock()
         self._journal: Journal | None = None
         self._lock: IO[bytes] | None = None
@@ -126,7 +130,9 @@ class Runner:
 
     async def run(self) -> RunReport:
         """Run every job that is not done yet; the report says how each one ended."""
-        self.budget_check().enforce(allow_unpriced=self.settings.allow_unpriced)
+        # --mock is free: unpriced jobs cost nothing there, so they need no --allow-unpriced.
+        mock = self.settings.target == "mock"
+        self.budget_check().enforce(allow_unpriced=self.settings.allow_unpriced or mock)
         try:
             journal = self._open_journal()
         except BaseException:
@@ -134,6 +140,8 @@ class Runner:
             raise
         self._journal = journal
         try:
+            if mock:
+                _restart_at_a_new_mock(journal)
             records = journal.jobs()
             loop = asyncio.get_running_loop()
             uploaded = journal.all_uploads()
@@ -143,8 +151,7 @@ class Runner:
                     self._state.set(job_id, rec.state)
                     if rec.outputs:
                         self._output_urls[job_id] = rec.outputs[0].url
-                    if rec.reported_usd is not None:
-                        self._spent += rec.reported_usd
+                    self._count_spending(rec)
             self._finished = {job_id: loop.create_future() for job_id in self._jobs}
             provider_slots = {
                 p: asyncio.Semaphore(n) for p, n in self.settings.provider_concurrency.items()
@@ -161,6 +168,15 @@ class Runner:
             journal.close()
             self._journal = None
             self._unlock()
+
+    def _count_spending(self, rec: JobRecord) -> None:
+        """What a journaled job has cost or may still cost, before this run sends anything."""
+        if rec.reported_usd is not None:
+            self._budget.spent += rec.reported_usd
+        elif rec.state in (S.DOWNLOADING, S.DONE):
+            self._budget.spent += self._estimates.get(rec.id) or 0.0
+        elif rec.state in (S.SUBMITTING, S.SUBMITTED, S.AMBIGUOUS):
+            self._budget.hold(rec.id, self._maxima.get(rec.id))
 
     def _unlock(self) -> None:
         if self._lock is not None:
@@ -250,7 +266,7 @@ class Runner:
             failed=tally.count(S.FAILED, S.BLOCKED),
             ambiguous=tally.count(S.AMBIGUOUS),
             elapsed_s=self._clock() - self._started,
-            spent_usd=self._spent,
+            spent_usd=self._budget.spent,
         )
 
     def _noter(self, job_id: str) -> Callable[[str], None]:
@@ -269,6 +285,8 @@ class Runner:
         try:
             ok = await self._job_inner(job, rec, slots, provider_slots)
         finally:
+            if (self._state.get(job.id) or rec.state) in (S.PENDING, S.FAILED, S.BLOCKED):
+                self._budget.release(job.id)  # not at the provider: its reservation is free
             future = self._finished[job.id]
             if not future.done():
                 future.set_result(ok)
@@ -331,6 +349,9 @@ class Runner:
             return False
         client = registry.get(job.provider).client
         provider_job_id = rec.provider_job_id
+        if action == "submit" and (refused := self._budget.reserve(job.id, self._maxima[job.id])):
+            self._set(job.id, S.PENDING, error=BudgetExceeded(refused), error_class="budget")
+            return False
         if action in ("submit", "recover"):
             attempt = max(rec.attempt, 1) if action == "recover" else rec.attempt + 1
             if job.piece is not None:
@@ -485,7 +506,7 @@ class Runner:
         submitted = result
         usd = submitted.reported_usd
         if usd is not None:
-            self._spent += usd
+            self._budget.settle(job.id, usd)
         detail = f"provider job {submitted.provider_job_id}"
         if submitted.existed:
             detail += " (the provider already had this idempotency key)"
@@ -529,8 +550,10 @@ class Runner:
                 return None
             if result.done:
                 reported = result.reported_usd
-                if reported is not None:
-                    self._spent += reported
+                if reported is not None or self._budget.holds(job.id):
+                    # the reported cost replaces the reservation; without one, the estimate
+                    estimate = self._estimates[job.id] or 0.0
+                    self._budget.settle(job.id, estimate if reported is None else reported)
                 self._j.record_outputs(job.id, result.outputs, result.sizes, reported_usd=reported)
                 self._output_urls[job.id] = result.outputs[0]
                 self._emit(job.id, S.DOWNLOADING, f"{len(result.outputs)} output(s)")
@@ -716,6 +739,9 @@ class Runner:
             polls=self.polls,
             requests=self.requests,
             mock=self.settings.target == "mock",
+            resume_args=self.settings.resume_args(self.plan.recipe_file),
+            budget_usd=self._budget.budget,
+            spent_usd=self._budget.spent,
         )
 
 
@@ -786,6 +812,22 @@ def _lock_out_dir(out: Path) -> IO[bytes] | None:
             f"another lipflow run is using {out}; wait for it or use another --out"
         ) from None
     return handle
+
+
+def _restart_at_a_new_mock(journal: Journal) -> None:
+    """Each ``--mock`` run has its own mock, and the last one's jobs and uploads ended with it:
+    what it held and this out directory has not saved is sent again. The mock is free, so this
+    pays nothing twice; it is how an interrupted ``--mock`` run is finished."""
+    at_the_old_mock = (S.SUBMITTING, S.SUBMITTED, S.AMBIGUOUS, S.DOWNLOADING, S.DONE)
+    gone = [
+        rec.id
+        for rec in journal.jobs().values()
+        if rec.state in at_the_old_mock
+        and not (rec.state == S.DONE and rec.outputs and all(o.intact() for o in rec.outputs))
+    ]
+    journal.restart_at_a_new_mock(
+        gone, "the mock of the last --mock run ended with it; sent again to this run's mock"
+    )
 
 
 def _target(settings: RunSettings) -> str:

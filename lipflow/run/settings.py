@@ -27,6 +27,29 @@ class RunSettings:
     resubmit_ambiguous: bool = False
     target: str = "live"  # "mock" for --mock; a journal is only resumed against the same target
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    source: str | None = None  # the recipe or plan as the command line named it
+
+    def resume_args(self, recipe: str) -> tuple[str, ...]:
+        """The ``lipflow run`` arguments that continue this run with the options it was given.
+
+        ``--resubmit-ambiguous`` is left out on purpose: paying twice is asked for each time.
+        """
+        args = [self.source or recipe]
+        if self.target == "mock":
+            args.append("--mock")
+        args += ["--out", str(self.out_dir)]
+        if self.budget is not None:
+            args += ["--budget", repr(self.budget)]
+        if self.allow_unpriced:
+            args.append("--allow-unpriced")
+        if self.concurrency != _DEFAULT_CONCURRENCY:
+            args += ["--concurrency", str(self.concurrency)]
+        for name, limit in sorted(self.provider_concurrency.items()):
+            args += ["--provider-concurrency", f"{name}={limit}"]
+        return (*args, "--resume")
+
+
+_DEFAULT_CONCURRENCY = RunSettings.__dataclass_fields__["concurrency"].default
 
 
 def provider_limits_from(values: Sequence[str]) -> dict[str, int]:

@@ -87,13 +87,22 @@ def test_the_recipes_own_budget_applies_and_budget_overrides_it(tmp_path: Path) 
     assert code == 3 and "estimate $0.0390" in err
 
 
-def test_unpriced_work_needs_allow_unpriced(tmp_path: Path) -> None:
-    code, _, err = invoke(str(RECIPES / "teaser.yaml"), "--mock", "--out", str(tmp_path))
+def test_unpriced_work_needs_allow_unpriced_against_real_providers(
+    lipflow_mock: MockServer, tmp_path: Path
+) -> None:
+    recipe = str(RECIPES / "teaser.yaml")
+    code, _, err = invoke(recipe, "--out", str(tmp_path), env=live_env(lipflow_mock))
     assert code == 3 and "--allow-unpriced" in err and "teaser" in err
+    assert lipflow_mock.simulator.journal.records() == []
 
     code, _, err = invoke(
-        str(RECIPES / "teaser.yaml"), "--mock", "--allow-unpriced", "--out", str(tmp_path)
+        recipe, "--allow-unpriced", "--out", str(tmp_path), env=live_env(lipflow_mock)
     )
+    assert code == 0, err
+
+
+def test_a_mock_run_is_free_so_unpriced_work_needs_no_flag(tmp_path: Path) -> None:
+    code, _, err = invoke(str(RECIPES / "teaser.yaml"), "--mock", "--out", str(tmp_path))
     assert code == 0, err
 
 

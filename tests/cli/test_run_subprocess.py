@@ -153,7 +153,7 @@ def test_ctrl_c_stops_submitting_settles_and_says_how_to_resume(
     _, err = proc.communicate(timeout=30)
 
     assert proc.returncode == 130, err
-    assert f"--out {out} --resume" in err
+    assert f"--out {out} --concurrency 6 --resume" in err, "the hint keeps the run's options"
     with closing(sqlite3.connect(out / "lipflow-journal.sqlite")) as db:
         states = {s for (s,) in db.execute("SELECT DISTINCT state FROM jobs")}
     assert "submitting" not in states, "no submit is left half-written"

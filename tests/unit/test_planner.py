@@ -119,7 +119,7 @@ steps:
     assert report["unpriced_jobs"] == 1 and report["total_usd"] == 0.0
 
 
-def test_segments_compile_to_sync_segments_and_cost_their_total_length() -> None:
+def test_segments_compile_to_sync_segments_and_cost_their_video_ranges() -> None:
     text = """\
 version: 1
 inputs:
@@ -147,7 +147,8 @@ steps:
             "audioEndTime": 5.5,
         },
     ]
-    assert pj.cost.usd == pytest.approx((4 + 3.5) * 0.044)
+    # The billing basis: each segment's video range (4 s + 2 s), not its 3.5 s audio slice.
+    assert pj.cost.usd == pytest.approx((4 + 2) * 0.044)
 
 
 def test_a_step_fans_out_over_its_upstream_jobs_and_needs_them() -> None:

@@ -312,22 +312,22 @@ def _video_inference(
     speech = _object(task.get("speech"))
     text = speech.get("text") if isinstance(speech.get("text"), str) else None
     width, height = 64, 64
+    count = int(task.get("numberResults") or 1)  # each result is billed, as the plan prices it
     if "video.text" in entry.capabilities:  # a PixVerse video model: the asked length and shape
         seconds = float(task.get("duration") or ASSUMED_SECONDS)
         basis = f"duration {seconds:g} s as asked"
         width, height = preview_size(task.get("width"), task.get("height"))
-        cost = charge(entry.id, video_seconds=seconds)
+        cost = charge(entry.id, video_seconds=seconds, results=count)
     elif text is not None and audio is None:
         seconds = estimate_tts_seconds(text) or 1.0
         basis = f"speech of {len(text)} characters at the catalog's speech rate"
-        cost = charge(entry.id, tts_text=text)
+        cost = charge(entry.id, tts_text=text, results=count)
     else:
         seconds, basis = _lipsync_seconds(task, audio, video)
         billed = _segments_audio(task)
-        cost = charge(entry.id, audio_seconds=seconds if billed is None else billed)
+        cost = charge(entry.id, audio_seconds=seconds if billed is None else billed, results=count)
     if "video.text" not in entry.capabilities and video is not None:
         width, height = preview_size(video.width, video.height)  # a lip sync keeps its shape
-    count = int(task.get("numberResults") or 1)
     ext = _FORMATS.get(str(task.get("outputFormat", "MP4")).upper(), "mp4")
     outputs = [
         sim.store.put_output(
@@ -427,7 +427,7 @@ def _get_response(call: Call, task: Mapping[str, Any], data: list[Any], errors: 
     if state == "processing":
         data.append({**base, "status": WIRE.status_for("running")})
     elif state == "succeeded":
-        per_result = None if job.cost_usd is None else round(job.cost_usd, 6)
+        per_result = None if job.cost_usd is None else round(job.cost_usd / len(job.outputs), 6)
         for item, seed in zip(job.outputs, job.extra["seeds"], strict=True):
             result = {
                 **base,

@@ -1,0 +1,20 @@
+"""Fixtures of the CLI tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from mock_server import MockServer
+
+
+@pytest.fixture
+def live_env(lipflow_mock: MockServer) -> dict[str, str]:
+    """The environment that points lipflow at the mock as if it were the real providers."""
+    return {
+        "LIPFLOW_RUNWARE_URL": lipflow_mock.urls.runware,
+        "LIPFLOW_PIXVERSE_URL": lipflow_mock.urls.pixverse,
+        "LIPFLOW_WAVESPEED_URL": lipflow_mock.urls.wavespeed,
+        "RUNWARE_API_KEY": "k",
+        "PIXVERSE_API_KEY": "k",
+        "WAVESPEED_API_KEY": "k",
+    }
