@@ -15,8 +15,9 @@ import mimetypes
 import os
 import struct
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import lru_cache
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from lipflow.errors import InputError
 
@@ -32,9 +33,13 @@ __all__ = [
     "MediaInfo",
     "content_type",
     "content_type_of_extension",
+    "cut_piece",
     "extension_of_type",
+    "piece_of",
+    "piece_range",
     "probe",
     "probe_bytes",
+    "read_media",
     "synthesize_audio",
     "synthesize_video",
 ]
@@ -81,7 +86,7 @@ ASSUMED_SECONDS = 5.0
 
 def content_type(path: str) -> str:
     """The MIME type of a file by its extension, from the table (else a guess, else binary)."""
-    ext = os.path.splitext(path)[1].lower().lstrip(".")
+    ext = os.path.splitext(piece_range(path)[0])[1].lower().lstrip(".")
     return _TYPE_OF_EXT.get(ext) or mimetypes.guess_type(path)[0] or "application/octet-stream"
 
 
@@ -305,3 +310,99 @@ def _mp3(pcm: bytes, samples: int) -> bytes:
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
     return buf.getvalue()
+
+
+# ---------------------------------------------------------------------------------- pieces
+
+_PIECE = "#t="  # a W3C media fragment (https://www.w3.org/TR/media-frags/#naming-time)
+
+
+def piece_of(path: str, start: float, end: float) -> str:
+    """The name of a time range of a local file: ``/a/interview.mp4#t=1.5,4.2``."""
+    return f"{path}{_PIECE}{start:.3f},{end:.3f}"
+
+
+def piece_range(value: str) -> tuple[str, tuple[float, float] | None]:
+    """The file and time range a :func:`piece_of` name holds (no range: the whole file)."""
+    path, sep, fragment = value.partition(_PIECE)
+    if not sep:
+        return value, None
+    start, _, end = fragment.partition(",")
+    return path, (float(start), float(end))
+
+
+def read_media(value: str) -> bytes:
+    """The bytes to upload for a local file, or for a piece of one (cut now; OSError if unreadable)."""
+    path, span = piece_range(value)
+    if span is None:
+        with open(path, "rb") as fh:
+            return fh.read()
+    return cut_piece(path, *span)
+
+
+def cut_piece(path: str, start: float, end: float) -> bytes:
+    """``start``-``end`` seconds of a local video or audio file, re-encoded so the piece starts on
+    its own frame (a stream copy could only cut at keyframes): H.264 + AAC in MP4 for video, WAV
+    for audio. Raises OSError when the file cannot be read as media."""
+    import av
+
+    if not 0 <= start < end:
+        raise ValueError(f"a piece needs 0 <= start < end, got {start}-{end}")
+    buf = io.BytesIO()
+    try:
+        with av.open(path, "r") as src:
+            has_video = bool(src.streams.video)
+            with av.open(buf, "w", format="mp4" if has_video else "wav") as out:
+                _copy_range(src, out, start, end)
+    except av.FFmpegError as exc:
+        raise OSError(f"cannot cut {path}: {exc}") from exc
+    return buf.getvalue()
+
+
+def _copy_range(src: InputContainer, out: Any, start: float, end: float) -> None:
+    import av
+
+    vin = src.streams.video[0] if src.streams.video else None
+    ain = src.streams.audio[0] if src.streams.audio else None
+    vout = aout = None
+    if vin is not None:
+        rate = vin.average_rate or _VIDEO_FPS
+        vout = out.add_stream("libx264", rate=rate)
+        vout.width = vin.codec_context.width
+        vout.height = vin.codec_context.height
+        vout.pix_fmt = "yuv420p"
+        vout.options = {"preset": "ultrafast"}
+    if ain is not None:
+        codec = "aac" if vin is not None else "pcm_s16le"
+        aout = out.add_stream(codec, rate=ain.codec_context.sample_rate or _AUDIO_RATE)
+        resampler = av.AudioResampler(
+            format="fltp" if codec == "aac" else "s16",
+            layout="mono",
+            rate=aout.codec_context.sample_rate,
+        )
+    src.seek(int(start * av.time_base), any_frame=False, backward=True)
+    streams = [s for s in (vin, ain) if s is not None]
+    count = 0
+    for frame in src.decode(*streams):
+        if not isinstance(frame, av.VideoFrame | av.AudioFrame) or frame.time is None:
+            continue
+        if not start - 1e-6 <= frame.time < end - 1e-6:
+            continue
+        if isinstance(frame, av.VideoFrame) and vout is not None:
+            frame = frame.reformat(format="yuv420p")
+            frame.pts = count
+            frame.time_base = vout.codec_context.time_base or Fraction(
+                1, int(vout.codec_context.framerate or _VIDEO_FPS)
+            )
+            count += 1
+            out.mux(vout.encode(frame))
+        elif isinstance(frame, av.AudioFrame) and aout is not None:
+            frame.pts = None
+            for chunk in resampler.resample(frame):
+                out.mux(aout.encode(chunk))
+    if vout is not None:
+        out.mux(vout.encode(None))
+    if aout is not None:
+        for chunk in resampler.resample(None):
+            out.mux(aout.encode(chunk))
+        out.mux(aout.encode(None))

@@ -38,6 +38,7 @@ from lipflow.errors import (
     UsageError,
 )
 from lipflow.jobs import Job, MediaRef, Plan, resolve
+from lipflow.media import read_media
 from lipflow.providers import registry
 from lipflow.providers._http import classify_transport
 from lipflow.providers.base import Finished, Flow, ProviderClient, Submitted
@@ -386,10 +387,10 @@ class Runner:
                     data: bytes | None = None
                     if ref.origin == "file":
                         try:
-                            data = await asyncio.to_thread(Path(str(ref.value)).read_bytes)
+                            data = await asyncio.to_thread(read_media, str(ref.value))
                         except OSError as exc:
                             return InputError(
-                                f"cannot read input: {exc.strerror}", path=str(ref.value)
+                                f"cannot read input: {exc.strerror or exc}", path=str(ref.value)
                             )
                     flow = functools.partial(
                         client.upload_flow,
