@@ -351,12 +351,38 @@ def cut_piece(path: str, start: float, end: float) -> bytes:
     buf = io.BytesIO()
     try:
         with av.open(path, "r") as src:
-            has_video = bool(src.streams.video)
-            with av.open(buf, "w", format="mp4" if has_video else "wav") as out:
+            if not src.streams.video:
+                return _wav(_pcm_range(src, start, end))
+            with av.open(buf, "w", format="mp4") as out:
                 _copy_range(src, out, start, end)
     except av.FFmpegError as exc:
         raise OSError(f"cannot cut {path}: {exc}") from exc
     return buf.getvalue()
+
+
+def _pcm_range(src: InputContainer, start: float, end: float) -> bytes:
+    """Mono 16 kHz samples from ``start`` to ``end`` exactly (to the sample), as 16-bit PCM."""
+    import av
+
+    resampler = av.AudioResampler(format="s16", layout="mono", rate=_AUDIO_RATE)
+    src.seek(int(start * av.time_base), any_frame=False, backward=True)
+    pcm = bytearray()
+    origin: float | None = None  # the time of the first sample decoded
+    for frame in src.decode(audio=0):
+        if frame.time is None:
+            continue
+        if origin is None:
+            origin = frame.time
+        for chunk in resampler.resample(frame):
+            pcm += bytes(chunk.planes[0])[: chunk.samples * 2]
+        if frame.time > end:
+            break
+    for chunk in resampler.resample(None):
+        pcm += bytes(chunk.planes[0])[: chunk.samples * 2]
+    origin = origin or 0.0
+    first = max(0, round((start - origin) * _AUDIO_RATE)) * 2
+    last = max(0, round((end - origin) * _AUDIO_RATE)) * 2
+    return bytes(pcm[first:last])
 
 
 def _copy_range(src: InputContainer, out: Any, start: float, end: float) -> None:

@@ -105,14 +105,13 @@ class LinesPlanning:
         self, step: Step, spec: Mapping[str, Any], name: str, lines: LinesFile, job_id: str
     ) -> Iterator[LineJob]:
         """The jobs of a lines step for one matrix combination: one per line, or one segmented."""
-        voices, problems = assign_voices(
-            lines,
-            self.ctx.recipe.voices,
-            spec.get("voice") if isinstance(spec.get("voice"), str) else None,
-        )
-        self.ctx.problems.extend(p.with_context(job=job_id) for p in problems)
-        if problems:
-            return
+        voices: Mapping[int, str | None] = {}
+        if spec.get("audio") is None:  # a recorded dub has its voices already
+            default = spec.get("voice") if isinstance(spec.get("voice"), str) else None
+            voices, problems = assign_voices(lines, self.ctx.recipe.voices, default)
+            self.ctx.problems.extend(p.with_context(job=job_id) for p in problems)
+            if problems:
+                return
         base = {k: v for k, v in spec.items() if k not in ("lines", "voice")}
         language = self.ctx.recipe.inputs[name].language
         if spec.get("audio") is not None and self._segments_possible(step):
@@ -161,13 +160,27 @@ class LinesPlanning:
                     job=job_id,
                 )
                 return False
+            seconds = piece.slot
+            if ref.duration is not None:
+                seconds = round(min(piece.end, ref.duration) - piece.start, 3)
+                if seconds <= 0:
+                    self.ctx.problems.append(
+                        Problem(
+                            message=f"line {piece.number} starts at {piece.start:g} s, but "
+                            f"{role} {ref.name!r} ends at {ref.duration:g} s",
+                            location=piece.location,
+                            code="line-outside-media",
+                            context=(("job", job_id),),
+                        )
+                    )
+                    return False
             size = None
             if ref.size_bytes is not None and ref.duration:
-                size = round(ref.size_bytes * piece.slot / ref.duration)
+                size = round(ref.size_bytes * seconds / ref.duration)
             media[role] = replace(
                 ref,
                 value=piece_of(str(ref.value), piece.start, piece.end),
-                duration=piece.slot,
+                duration=seconds,
                 size_bytes=size,
             )
         return True
