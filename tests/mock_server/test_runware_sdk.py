@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
@@ -24,8 +26,10 @@ from lipflow import media
 from lipflow.pricing import estimate_tts_seconds
 from mock_server import MockServer
 
+T = TypeVar("T")
 
-def _run(coro):  # type: ignore[no-untyped-def]
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(asyncio.wait_for(coro, timeout=20))
 
 
@@ -42,7 +46,7 @@ def test_upload_then_lipsync_with_tts_returns_a_real_video(
     clip.write_bytes(media.synthesize_video(3.0))
     mock.simulator.processing_seconds = 0.3
 
-    async def scenario() -> tuple[object, list[object]]:
+    async def scenario() -> tuple[Any, list[Any]]:
         client = await _client(mock)
         try:
             uploaded = await client.uploadMedia(str(clip))
@@ -62,7 +66,7 @@ def test_upload_then_lipsync_with_tts_returns_a_real_video(
     ack, videos = _run(scenario())
     (video,) = videos
     assert video.status == "success"
-    assert video.taskUUID == ack.taskUUID  # type: ignore[attr-defined]
+    assert video.taskUUID == ack.taskUUID
     spoken = estimate_tts_seconds("Hello from the mock server")  # the plan's estimate, by script
     assert video.cost == pytest.approx(0.0136 * spoken, abs=1e-4)
     info = media.probe_bytes(_download(video.videoURL))
@@ -72,7 +76,7 @@ def test_upload_then_lipsync_with_tts_returns_a_real_video(
 
 
 def test_sync_lipsync_2_with_uploaded_audio_lasts_as_long_as_the_audio(mock: MockServer) -> None:
-    async def scenario() -> list[object]:
+    async def scenario() -> list[Any]:
         client = await _client(mock)
         try:
             audio = await client.uploadMedia(_b64(media.synthesize_audio(2.5)))
@@ -85,7 +89,8 @@ def test_sync_lipsync_2_with_uploaded_audio_lasts_as_long_as_the_audio(mock: Moc
                     providerSettings=ISyncProviderSettings(syncMode="bounce", temperature=0.5),
                 )
             )
-            return await client.getResponse(ack.taskUUID)
+            videos: list[Any] = await client.getResponse(ack.taskUUID)
+            return videos
         finally:
             await client.disconnect()
 

@@ -501,7 +501,7 @@ def test_segment_fields(segment: dict[str, Any], path: str, fragment: str) -> No
 
 def test_segment_required_fields() -> None:
     problems = check_request("runware", _sync_task(segments=[{}]))
-    assert sorted(p.field_name for p in problems) == ["audio", "endTime", "startTime"]
+    assert sorted(str(p.field_name) for p in problems) == ["audio", "endTime", "startTime"]
 
 
 def test_sync_mode_is_one_of_five() -> None:
@@ -941,7 +941,7 @@ def test_pixverse_malformed_replies_are_rejected(
     assert fragment in problems[0].message
 
 
-WS_ENVELOPE = {
+WS_ENVELOPE: dict[str, Any] = {
     "code": 200,
     "message": "success",
     "data": {
@@ -1025,7 +1025,7 @@ def test_wavespeed_malformed_replies_are_rejected(
 
 
 def _schema_files() -> list[Path]:
-    own = ("runware", "pixverse", "wavespeed")
+    own = registry.names()
     return sorted(p for p in schemas_dir().rglob("*.json") if p.parent.name in own)
 
 
@@ -1066,17 +1066,6 @@ def test_enumerations_have_the_documented_counts() -> None:
     assert (
         len(pixverse["dimensions_v3_5"]["anyOf"]) == len(pixverse["dimensions_v4"]["anyOf"]) == 20
     )
-
-
-def test_bulk_validation_is_fast_enough_for_the_planner() -> None:
-    """10,000 compiled requests in well under the plan budget (the benchmark measures it properly)."""
-    import time
-
-    task = _sync_task(segments=[_segment()], temperature=0.57)
-    started = time.perf_counter()
-    for _ in range(2000):
-        assert not check_request("runware", task)
-    assert time.perf_counter() - started < 2.0
 
 
 def test_the_shipped_recipe_schema_names_the_built_in_providers() -> None:
