@@ -11,6 +11,7 @@ user needs to fix it, knows its exit code, and formats itself; the CLI only pres
     ├── PlanError                     1  a recipe is valid but cannot be planned (no model has every capability)
     ├── BudgetExceeded                3  the plan costs more than --budget allows, or holds unpriced work
     ├── RunFailed                     4  some jobs of a run failed; the report says which and why
+    ├── AssemblyFailed                4  pieces of a split lip sync could not be joined into one verified output
     ├── Interrupted                 130  Ctrl-C: the journal is settled and the run can be resumed
     └── ProviderError                 5  a provider answered in a way the runner cannot go on from
         ├── ProviderRejected             the request was refused (validation, auth): do not retry
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from lipflow.problems import Problem
 
 __all__ = [
+    "AssemblyFailed",
     "BudgetExceeded",
     "InputError",
     "Interrupted",
@@ -72,10 +74,8 @@ class UsageError(LipflowError):
     exit_code = 2
 
 
-class InputError(LipflowError):
-    """A file named by the user cannot be read as the kind of file it should be."""
-
-    exit_code = 2
+class _AtPath(LipflowError):
+    """An error about one file, shown as ``path: error: message``."""
 
     def __init__(self, message: str, *, path: str | None = None) -> None:
         super().__init__(message)
@@ -83,6 +83,12 @@ class InputError(LipflowError):
 
     def format(self) -> str:
         return f"{self.path}: error: {self.message}" if self.path else f"error: {self.message}"
+
+
+class InputError(_AtPath):
+    """A file named by the user cannot be read as the kind of file it should be."""
+
+    exit_code = 2
 
 
 class _ProblemsError(LipflowError):
@@ -117,6 +123,13 @@ class BudgetExceeded(LipflowError):
 
 class RunFailed(LipflowError):
     """A run ended with failed or ambiguous jobs; the run report names each and why."""
+
+    exit_code = 4
+
+
+class AssemblyFailed(_AtPath):
+    """The pieces of a split lip sync could not be joined, or the joined output failed its checks
+    (duration, audio, joins). The pieces stay on disk; a later run assembles them again."""
 
     exit_code = 4
 

@@ -1,0 +1,208 @@
+"""Cutting a piece out of the source without quality loss where the codec allows it.
+
+A compressed video can only be cut without decoding at a keyframe: a piece that starts anywhere
+else would begin with frames that refer to pictures it does not hold. So a video piece is a
+stream copy (its packets as they are, timestamps moved to start at zero) when its start and end
+are on keyframes, and is re-encoded otherwise, with the reason said in the plan. Audio pieces are
+decoded and written as PCM WAV, which is lossless and sample-exact at any cut.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from lipflow.errors import InputError
+
+__all__ = ["COPY", "cut_audio", "cut_method", "cut_video", "write_wav", "written"]
+
+COPY = "stream copy"
+# Re-encoded pieces go to the provider, which decodes them again: near-transparent quality.
+_CRF = "18"
+
+
+@contextmanager
+def written(dest: str | os.PathLike[str]) -> Iterator[Path]:
+    """A temporary path beside ``dest``, renamed onto it when the block succeeds (removed if not):
+    a run killed mid-write never leaves a half file under the final name."""
+    tmp = Path(f"{os.fspath(dest)}.tmp")
+    try:
+        yield tmp
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, dest)
+
+
+def write_wav(path: str | os.PathLike[str], pcm: npt.NDArray[np.int16], rate: int) -> None:
+    """16-bit PCM samples (frames x channels) as a WAV file: a 44-byte header and the samples."""
+    channels = pcm.shape[1]
+    data = np.ascontiguousarray(pcm, dtype="<i2").tobytes()
+    header = struct.pack(
+        "<4sI4s4sIHHIIHH4sI",
+        b"RIFF",
+        36 + len(data),
+        b"WAVE",
+        b"fmt ",
+        16,
+        1,
+        channels,
+        rate,
+        rate * channels * 2,
+        channels * 2,
+        16,
+        b"data",
+        len(data),
+    )
+    with open(path, "wb") as fh:
+        fh.write(header)
+        fh.write(data)
+
+
+def _on_key(t: float, keyframes: Sequence[float], tolerance: float) -> bool:
+    return any(abs(k - t) <= tolerance for k in keyframes)
+
+
+def cut_method(
+    start: float, end: float, keyframes: Sequence[float], *, fps: Fraction, to_end: bool
+) -> str:
+    """How the video piece ``[start, end)`` is cut: ``"stream copy"`` or ``"re-encode: why"``."""
+    tolerance = float(1 / fps) / 2
+    if not _on_key(start, keyframes, tolerance):
+        before = max((k for k in keyframes if k <= start), default=None)
+        near = f" (the keyframe before it is at {before:.2f} s)" if before is not None else ""
+        return f"re-encode: the cut at {start:.2f} s is not on a keyframe{near}"
+    if not to_end and not _on_key(end, keyframes, tolerance):
+        return f"re-encode: the cut at {end:.2f} s is not on a keyframe"
+    return COPY
+
+
+def cut_video(
+    source: str | os.PathLike[str],
+    dest: str | os.PathLike[str],
+    start: float,
+    end: float,
+    *,
+    copy: bool,
+    size: tuple[int, int] | None = None,
+) -> None:
+    """Write the video ``[start, end)`` of ``source`` (video only) to ``dest`` (MP4).
+
+    ``copy`` moves the packets as they are (the cut must be on keyframes); otherwise the frames
+    are decoded and encoded again with H.264, scaled to ``size`` when given.
+    """
+    import av
+
+    try:
+        with (
+            written(dest) as tmp,
+            av.open(os.fspath(source)) as src,
+            av.open(str(tmp), "w", format="mp4") as out,
+        ):
+            stream = src.streams.video[0]
+            if copy:
+                _copy_packets(src, stream, out, start, end)
+            else:
+                _reencode(src, stream, out, start, end, size)
+    except av.FFmpegError as exc:
+        raise InputError(
+            f"cannot cut {start:g}-{end:g} s from the video ({exc.strerror or exc})",
+            path=os.fspath(source),
+        ) from exc
+
+
+def _copy_packets(src, stream, out, start: float, end: float) -> None:  # type: ignore[no-untyped-def]
+    base = stream.time_base
+    target = out.add_stream_from_template(stream)
+    first_pts = first_dts = None
+    src.seek(max(0, int((start - 1) / base)), stream=stream, backward=True, any_frame=False)
+    tolerance = float(1 / (stream.average_rate or 25)) / 2
+    for packet in src.demux(stream):
+        if packet.pts is None or packet.dts is None:
+            continue
+        t = float(packet.pts * base)
+        if t < start - tolerance:
+            continue
+        if t >= end - tolerance:
+            break
+        if first_pts is None:
+            first_pts, first_dts = packet.pts, packet.dts
+        assert first_dts is not None
+        packet.pts -= first_pts
+        packet.dts -= first_pts if first_dts >= first_pts else first_dts
+        packet.stream = target
+        out.mux(packet)
+
+
+def _reencode(  # type: ignore[no-untyped-def]
+    src, stream, out, start: float, end: float, size: tuple[int, int] | None
+) -> None:
+    fps = Fraction(stream.average_rate or 25)
+    width, height = size or (stream.codec_context.width, stream.codec_context.height)
+    target = out.add_stream("libx264", rate=fps)
+    target.width, target.height, target.pix_fmt = width, height, "yuv420p"
+    target.options = {"crf": _CRF, "preset": "veryfast"}
+    src.seek(max(0, int((start - 1) / stream.time_base)), stream=stream, backward=True)
+    half = float(1 / fps) / 2
+    index = 0
+    for frame in src.decode(stream):
+        if frame.time is None or frame.time < start - half:
+            continue
+        if frame.time >= end - half:
+            break
+        picture = frame.reformat(width=width, height=height, format="yuv420p")
+        picture.pts = index
+        picture.time_base = Fraction(1) / fps
+        index += 1
+        out.mux(target.encode(picture))
+    out.mux(target.encode(None))
+    if index == 0:
+        raise InputError(f"the video has no frames between {start:g} and {end:g} s")
+
+
+def cut_audio(
+    source: str | os.PathLike[str], dest: str | os.PathLike[str], start: float, end: float
+) -> None:
+    """Write the audio ``[start, end)`` of ``source`` to ``dest`` as PCM WAV, sample-exact
+    (silence fills any part past the source's end)."""
+    import av
+
+    try:
+        with written(dest) as tmp, av.open(os.fspath(source)) as src:
+            stream = src.streams.audio[0]
+            rate = stream.codec_context.sample_rate
+            layout = stream.codec_context.layout.name
+            channels = stream.codec_context.channels
+            first, last = round(start * rate), round(end * rate)
+            resampler = av.AudioResampler(format="s16", layout=layout, rate=rate)
+            src.seek(max(0, int((start - 1) / stream.time_base)), stream=stream, backward=True)
+            parts = []
+            position: int | None = None
+            for frame in src.decode(stream):
+                for chunk in resampler.resample(frame):
+                    if position is None:
+                        position = round((chunk.time or 0.0) * rate)
+                    data = chunk.to_ndarray().reshape(-1, channels)
+                    lo, hi = max(first, position), min(last, position + len(data))
+                    if hi > lo:
+                        parts.append(data[lo - position : hi - position])
+                    position += len(data)
+                if position is not None and position >= last:
+                    break
+            pcm = np.concatenate(parts) if parts else np.zeros((0, channels), dtype=np.int16)
+            missing = (last - first) - len(pcm)
+            if missing > 0:
+                pcm = np.concatenate([pcm, np.zeros((missing, channels), dtype=np.int16)])
+            write_wav(tmp, pcm.astype(np.int16), rate)
+    except av.FFmpegError as exc:
+        raise InputError(
+            f"cannot cut {start:g}-{end:g} s from the audio ({exc.strerror or exc})",
+            path=os.fspath(source),
+        ) from exc
