@@ -14,10 +14,10 @@ import math
 import mimetypes
 import os
 import struct
+import tempfile
 from dataclasses import dataclass
-from fractions import Fraction
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from lipflow.errors import InputError
 
@@ -33,7 +33,6 @@ __all__ = [
     "MediaInfo",
     "content_type",
     "content_type_of_extension",
-    "cut_piece",
     "extension_of_type",
     "piece_of",
     "piece_range",
@@ -332,103 +331,21 @@ def piece_range(value: str) -> tuple[str, tuple[float, float] | None]:
 
 
 def read_media(value: str) -> bytes:
-    """The bytes to upload for a local file, or for a piece of one (cut now; OSError if unreadable)."""
+    """The bytes to upload for a local file, or for a piece of one, cut now: video re-encoded
+    from its first frame in range, audio as sample-exact WAV (:mod:`lipflow.longmedia`).
+    OSError when the file cannot be read, InputError when it cannot be cut."""
     path, span = piece_range(value)
     if span is None:
         with open(path, "rb") as fh:
             return fh.read()
-    return cut_piece(path, *span)
+    from lipflow.longmedia.keyframes import cut_audio, cut_video
 
-
-def cut_piece(path: str, start: float, end: float) -> bytes:
-    """``start``-``end`` seconds of a local video or audio file, re-encoded so the piece starts on
-    its own frame (a stream copy could only cut at keyframes): H.264 + AAC in MP4 for video, WAV
-    for audio. Raises OSError when the file cannot be read as media."""
-    import av
-
-    if not 0 <= start < end:
-        raise ValueError(f"a piece needs 0 <= start < end, got {start}-{end}")
-    buf = io.BytesIO()
-    try:
-        with av.open(path, "r") as src:
-            if not src.streams.video:
-                return _wav(_pcm_range(src, start, end))
-            with av.open(buf, "w", format="mp4") as out:
-                _copy_range(src, out, start, end)
-    except av.FFmpegError as exc:
-        raise OSError(f"cannot cut {path}: {exc}") from exc
-    return buf.getvalue()
-
-
-def _pcm_range(src: InputContainer, start: float, end: float) -> bytes:
-    """Mono 16 kHz samples from ``start`` to ``end`` exactly (to the sample), as 16-bit PCM."""
-    import av
-
-    resampler = av.AudioResampler(format="s16", layout="mono", rate=_AUDIO_RATE)
-    src.seek(int(start * av.time_base), any_frame=False, backward=True)
-    pcm = bytearray()
-    origin: float | None = None  # the time of the first sample decoded
-    for frame in src.decode(audio=0):
-        if frame.time is None:
-            continue
-        if origin is None:
-            origin = frame.time
-        for chunk in resampler.resample(frame):
-            pcm += bytes(chunk.planes[0])[: chunk.samples * 2]
-        if frame.time > end:
-            break
-    for chunk in resampler.resample(None):
-        pcm += bytes(chunk.planes[0])[: chunk.samples * 2]
-    origin = origin or 0.0
-    first = max(0, round((start - origin) * _AUDIO_RATE)) * 2
-    last = max(0, round((end - origin) * _AUDIO_RATE)) * 2
-    return bytes(pcm[first:last])
-
-
-def _copy_range(src: InputContainer, out: Any, start: float, end: float) -> None:
-    import av
-
-    vin = src.streams.video[0] if src.streams.video else None
-    ain = src.streams.audio[0] if src.streams.audio else None
-    vout = aout = None
-    if vin is not None:
-        rate = vin.average_rate or _VIDEO_FPS
-        vout = out.add_stream("libx264", rate=rate)
-        vout.width = vin.codec_context.width
-        vout.height = vin.codec_context.height
-        vout.pix_fmt = "yuv420p"
-        vout.options = {"preset": "ultrafast"}
-    if ain is not None:
-        codec = "aac" if vin is not None else "pcm_s16le"
-        aout = out.add_stream(codec, rate=ain.codec_context.sample_rate or _AUDIO_RATE)
-        resampler = av.AudioResampler(
-            format="fltp" if codec == "aac" else "s16",
-            layout="mono",
-            rate=aout.codec_context.sample_rate,
-        )
-    src.seek(int(start * av.time_base), any_frame=False, backward=True)
-    streams = [s for s in (vin, ain) if s is not None]
-    count = 0
-    for frame in src.decode(*streams):
-        if not isinstance(frame, av.VideoFrame | av.AudioFrame) or frame.time is None:
-            continue
-        if not start - 1e-6 <= frame.time < end - 1e-6:
-            continue
-        if isinstance(frame, av.VideoFrame) and vout is not None:
-            frame = frame.reformat(format="yuv420p")
-            frame.pts = count
-            frame.time_base = vout.codec_context.time_base or Fraction(
-                1, int(vout.codec_context.framerate or _VIDEO_FPS)
-            )
-            count += 1
-            out.mux(vout.encode(frame))
-        elif isinstance(frame, av.AudioFrame) and aout is not None:
-            frame.pts = None
-            for chunk in resampler.resample(frame):
-                out.mux(aout.encode(chunk))
-    if vout is not None:
-        out.mux(vout.encode(None))
-    if aout is not None:
-        for chunk in resampler.resample(None):
-            out.mux(aout.encode(chunk))
-        out.mux(aout.encode(None))
+    kind = probe(path).kind
+    with tempfile.TemporaryDirectory(prefix="lipflow-piece-") as tmp:
+        dest = os.path.join(tmp, "piece.mp4" if kind == "video" else "piece.wav")
+        if kind == "video":
+            cut_video(path, dest, *span, copy=False)
+        else:
+            cut_audio(path, dest, *span)
+        with open(dest, "rb") as fh:
+            return fh.read()

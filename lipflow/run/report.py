@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from lipflow.run.dubbing import JoinedDub
 from lipflow.run.journal import OutputRecord
 
 __all__ = ["JobReport", "Observer", "RunReport", "Snapshot"]
@@ -60,10 +61,11 @@ class RunReport:
     polls: int
     requests: int
     mock: bool = False
+    dubs: tuple[JoinedDub, ...] = ()  # dubs made line by line, joined into one video each
 
     @property
     def ok(self) -> bool:
-        return all(j.state == "done" for j in self.jobs)
+        return all(j.state == "done" for j in self.jobs) and not any(d.error for d in self.dubs)
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -93,6 +95,7 @@ class RunReport:
             "requests": self.requests,
             "resume": None if self.ok else self.resume_command(),
             "jobs": [j.to_json() for j in self.jobs],
+            **({"dubs": [d.to_json() for d in self.dubs]} if self.dubs else {}),
         }
 
 

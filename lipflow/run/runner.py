@@ -20,6 +20,7 @@ import contextlib
 import functools
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -44,6 +45,7 @@ from lipflow.providers._http import classify_transport
 from lipflow.providers.base import Finished, Flow, ProviderClient, Submitted
 from lipflow.run.budget import BudgetCheck
 from lipflow.run.downloads import Downloader, file_name, output_names
+from lipflow.run.dubbing import JoinedDub, dub_joins, join_dub
 from lipflow.run.journal import JOURNAL_NAME, JobRecord, Journal
 from lipflow.run.report import JobReport, Observer, RunReport, Snapshot
 from lipflow.run.retry import GaveUp, RetryEngine, poll_delays
@@ -150,7 +152,11 @@ class Runner:
                 for job in self._job_list
             ]
             await asyncio.gather(*tasks)
-            return self._report(journal)
+            report = self._report(journal)
+            if self.interrupted:
+                return report
+            dubs = await asyncio.to_thread(self._join_dubs, report)
+            return replace(report, dubs=dubs)
         finally:
             journal.close()
             self._journal = None
@@ -392,6 +398,8 @@ class Runner:
                             return InputError(
                                 f"cannot read input: {exc.strerror or exc}", path=str(ref.value)
                             )
+                        except InputError as exc:  # a piece that cannot be cut from its file
+                            return exc
                     flow = functools.partial(
                         client.upload_flow,
                         job,
@@ -555,6 +563,20 @@ class Runner:
     async def _stoppable_sleep(self, seconds: float) -> None:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._stop.wait(), timeout=seconds)
+
+    def _join_dubs(self, report: RunReport) -> tuple[JoinedDub, ...]:
+        """Each dub made line by line whose jobs are all done, joined into one video (in a
+        worker thread: decoding and encoding would stall the event loop)."""
+        outputs = {
+            j.id: j.outputs[0].path
+            for j in report.jobs
+            if j.state == "done" and j.outputs and j.outputs[0].path
+        }
+        return tuple(
+            join_dub(dub, outputs, self.settings.out_dir)
+            for dub in dub_joins(self.plan)
+            if all(job_id in outputs for _, _, job_id in dub.lines)
+        )
 
     # -- report ----------------------------------------------------------------------------
     def _report(self, journal: Journal) -> RunReport:

@@ -278,3 +278,38 @@ def test_the_readme_shows_the_real_line_table(monkeypatch: pytest.MonkeyPatch) -
         cli, ["plan", "--lines", "recipes/interview_subtitles.yaml"], catch_exceptions=False
     )
     assert shown == result.stdout.rstrip("\n")
+
+
+def test_on_a_model_without_segments_lines_over_audio_become_pieces_of_video_and_audio(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path, "lines.csv", "start,end,text\n0.5,2.5,First answer.\n3,4.5,Second answer.\n")
+    path = recipe(
+        tmp_path,
+        f"""  dub_audio: {{audio: {MEDIA / "answer_1.wav"}}}
+  script: {{lines: lines.csv}}
+steps:
+  dub:
+    use: runware/pixverse-lipsync
+    lipsync: {{video: video, audio: dub_audio, lines: script}}
+""",
+    )
+
+    result = CliRunner().invoke(cli, ["plan", "--format", "json", str(path)])
+
+    assert result.exit_code == 0, result.output
+    jobs = json.loads(result.stdout)["jobs"]
+    assert [job["id"] for job in jobs] == ["dub[line=1]", "dub[line=2]"]
+    first = jobs[0]["media"]
+    assert first["video"]["value"].endswith("interview.mp4#t=0.500,2.500")
+    assert first["audio"]["value"].endswith("answer_1.wav#t=0.500,2.500")
+    assert first["audio"]["duration"] == 2.0
+    assert jobs[0]["cost"]["usd"] == pytest.approx(2.0 * 0.0136)
+
+
+def test_csv_is_the_line_table_format_only(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["plan", "--format", "csv", str(REPO / "recipes" / "interview_script.yaml")]
+    )
+    assert result.exit_code == 2
+    assert "--format csv prints the line table: add --lines" in result.stderr
