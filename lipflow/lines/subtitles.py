@@ -19,6 +19,7 @@ __all__ = ["parse_subtitles"]
 _STAMP = re.compile(r"(?:(\d{1,4}):)?(\d{1,2}):(\d{1,2})[.,](\d{1,3})")
 _ARROW = "-->"
 _VTT_BLOCKS = ("NOTE", "STYLE", "REGION", "WEBVTT")
+_VOICE_SPAN = re.compile(r"^\s*<v(?:\.[\w.-]+)?\s+([^>]+?)\s*>")
 
 
 def parse_subtitles(text: str, file: str, *, fmt: str) -> LinesFile:
@@ -122,6 +123,9 @@ def _normalised(text: str) -> str:
             raw = f"{a} --> {b}"
             if len(out) >= 1 and out[-1].strip() and (len(out) < 2 or not out[-2].strip()):
                 out[-1] = ""  # the cue's number or WebVTT identifier, not text of the cue before
+        elif out and _ARROW in out[-1]:
+            # A WebVTT voice span names the speaker: <v Ana>Hello -> [Ana]: Hello
+            raw = _VOICE_SPAN.sub(r"[\1]: ", raw, count=1)
         out.append(raw)
     return "\n".join(out) + "\n"
 

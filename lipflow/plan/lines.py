@@ -28,8 +28,9 @@ from lipflow.lines import (
 from lipflow.lines.fit import DEFAULT_TOLERANCE
 from lipflow.media import piece_of
 from lipflow.plan.context import PlanContext
+from lipflow.plan.expansion import format_job_id
 from lipflow.pricing import charge
-from lipflow.problems import PathPart, Problem, Severity
+from lipflow.problems import Location, PathPart, Problem, Severity
 from lipflow.recipe import Step, reference_problem
 
 __all__ = ["LineJob", "LinesPlanning", "sync_mode_of"]
@@ -52,6 +53,8 @@ class LinesPlanning:
     def __init__(self, ctx: PlanContext) -> None:
         self.ctx = ctx
         self._files: dict[str, LinesFile | None] = {}
+        # job id -> where its spoken text and its voice were written, for the provider's checks
+        self._sources: dict[str, tuple[Location, tuple[PathPart, ...] | Location | None]] = {}
         fit = ctx.recipe.fit
         self.policy = FitPolicy(
             tolerance=float(fit.get("tolerance", DEFAULT_TOLERANCE)),
@@ -102,13 +105,19 @@ class LinesPlanning:
         return lines
 
     def jobs(
-        self, step: Step, spec: Mapping[str, Any], name: str, lines: LinesFile, job_id: str
+        self,
+        step: Step,
+        spec: Mapping[str, Any],
+        name: str,
+        lines: LinesFile,
+        values: Mapping[str, Any],
     ) -> Iterator[LineJob]:
         """The jobs of a lines step for one matrix combination: one per line, or one segmented."""
         voices: Mapping[int, str | None] = {}
         if spec.get("audio") is None:  # a recorded dub has its voices already
             default = spec.get("voice") if isinstance(spec.get("voice"), str) else None
             voices, problems = assign_voices(lines, self.ctx.recipe.voices, default)
+            job_id = format_job_id(step.id, values)
             self.ctx.problems.extend(p.with_context(job=job_id) for p in problems)
             if problems:
                 return
@@ -125,9 +134,33 @@ class LinesPlanning:
                 if voice is not None:
                     tts["voice"] = voice
                 line_spec["tts"] = tts
+            job_id_of_line = format_job_id(step.id, {**values, "line": line.number})
+            self._sources[job_id_of_line] = (line.location, self._voice_source(step, line))
             yield LineJob(
                 key={"line": line.number}, spec=line_spec, lines=(line,), piece=line, voices=voices
             )
+
+    def _voice_source(self, step: Step, line: Line) -> tuple[PathPart, ...] | Location | None:
+        if line.voice:
+            return line.location
+        if line.speaker and line.speaker in self.ctx.recipe.voices:
+            return ("voices", line.speaker)
+        return (*step.recipe_path, step.action, "voice")
+
+    def relocate(self, first: int) -> None:
+        """Place the provider's verdicts on a line's text or voice (problems from ``first`` on)
+        where they were written: the cue in the lines file, the ``voices:`` entry."""
+        problems = self.ctx.problems
+        for i in range(first, len(problems)):
+            p = problems[i]
+            source = self._sources.get(dict(p.context).get("job", ""))
+            if source is None or p.path[-2:-1] != ("tts",):
+                continue
+            where = source[0] if p.path[-1] == "text" else source[1]
+            if isinstance(where, Location):
+                problems[i] = replace(p, location=where, path=())
+            elif where is not None:
+                problems[i] = replace(p, location=self.ctx.recipe.locate(where), path=where)
 
     def _segments_possible(self, step: Step) -> bool:
         """Whether a model this step may use offers segments (else lines become pieces)."""

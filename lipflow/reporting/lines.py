@@ -67,6 +67,9 @@ def _text(plan: Plan, problems: Sequence[Problem]) -> str:
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
     out = [f"Lines of {plan.recipe_file} ({len(plan.lines)} line(s))", ""]
+    if not plan.lines and not problems:
+        out.append("no step dubs from lines: a lip sync names an input of lines with `lines:`")
+        return "\n".join(out)
     for row in rows:
         cells = [cell.ljust(widths[j]) for j, cell in enumerate(row[:-1])]
         out.append("  ".join([*cells, row[-1]]).rstrip())

@@ -94,3 +94,50 @@ def test_each_cue_is_lip_synced_by_tts_in_its_voice_and_plays_at_the_cues_time(
         before = cue.start - 0.2
         assert at(dubbed, before) == pytest.approx(at(source, before), abs=9), (cue.number, before)
     assert differs >= 6, "the lip-synced pieces look unlike the source at their times"
+
+
+def test_a_matrix_over_two_subtitle_files_gives_one_dubbed_video_per_language(
+    tmp_path: Path,
+) -> None:
+    recipe = tmp_path / "two.yaml"
+    recipe.write_text(
+        f"""version: 1
+inputs:
+  interview: {{video: {SOURCE}}}
+  es: {{lines: {RECIPES / "media" / "interview.es.srt"}, language: es}}
+  fr: {{lines: {RECIPES / "media" / "interview.fr.vtt"}, language: fr}}
+voices: {{SPEAKER_01: Sophia, SPEAKER_02: Liam}}
+fit: {{tolerance: 2}}
+steps:
+  dub:
+    matrix: {{lang: [es, fr]}}
+    lipsync: {{video: interview, lines: "{{{{ matrix.lang }}}}"}}
+""",
+        encoding="utf-8",
+    )
+
+    code, report, err = run(str(recipe), "--mock", "--out", str(tmp_path / "out"))
+
+    assert code == 0, err
+    assert [(d["name"], Path(d["path"]).name) for d in report["dubs"]] == [
+        ("dub[lang=es]", "dub_lang-es.mp4"),
+        ("dub[lang=fr]", "dub_lang-fr.mp4"),
+    ]
+    assert len(report["jobs"]) == 8
+    for dub in report["dubs"]:
+        assert probe(dub["path"]).duration_s == pytest.approx(20.0, abs=0.04)
+
+
+def test_a_saved_plan_runs_the_same_dub(tmp_path: Path) -> None:
+    saved = tmp_path / "plan.json"
+    planned = CliRunner().invoke(
+        cli, ["plan", str(RECIPES / "interview_script.yaml"), "--out", str(saved)]
+    )
+    assert planned.exit_code == 0, planned.output
+    assert len(json.loads(saved.read_text())["lines"]) == 4
+
+    code, report, err = run(str(saved), "--mock", "--out", str(tmp_path / "out"))
+
+    assert code == 0, err
+    (dub,) = report["dubs"]
+    assert dub["lines"] == 4 and Path(dub["path"]).name == "dub.mp4"

@@ -313,3 +313,44 @@ def test_csv_is_the_line_table_format_only(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "--format csv prints the line table: add --lines" in result.stderr
+
+
+def test_the_providers_verdict_on_a_voice_or_a_text_is_placed_where_it_was_written(
+    tmp_path: Path,
+) -> None:
+    long_line = "word " * 45  # 225 characters: PixVerse TTS takes at most 200
+    write(
+        tmp_path,
+        "en.srt",
+        f"1\n00:00:01,000 --> 00:00:04,000\n[SPEAKER_01]: Hi.\n\n"
+        f"2\n00:00:05,000 --> 00:00:19,000\n{long_line}\n",
+    )
+    path = recipe(
+        tmp_path,
+        """  en: {lines: en.srt}
+voices: {SPEAKER_01: Sofia}
+fit: {tolerance: 20}
+steps:
+  dub:
+    use: runware/pixverse-lipsync
+    lipsync: {video: video, lines: en, voice: Emily}
+""",
+    )
+
+    code, report = plan_lines(path)
+
+    assert code == 1
+    errors = [p for p in report["problems"] if p["severity"] == "error"]
+    (voice,) = [p for p in errors if p["file"] == str(path)]
+    assert (voice["line"], voice["path"]) == (5, "$.voices.SPEAKER_01")
+    assert voice["suggestion"] == "Sophia"
+    texts = [p for p in errors if p["file"] == str(tmp_path / "en.srt")]
+    assert texts and all(p["line"] == 6 for p in texts)
+    text = texts[0]
+    assert "200" in text["message"]
+
+
+def test_a_recipe_without_lines_says_so_in_the_line_table() -> None:
+    result = CliRunner().invoke(cli, ["plan", "--lines", str(REPO / "recipes" / "quickstart.yaml")])
+    assert result.exit_code == 0
+    assert "no step dubs from lines" in result.stdout
