@@ -113,3 +113,25 @@ def test_lines_must_name_a_lines_input(tmp_path: Path) -> None:
     (problem,) = json.loads(code.stdout)["problems"]
     assert problem["suggestion"] == "lines"
     assert "lines 'line' is not an input of this recipe" in problem["message"]
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        (
+            "{video: other.mp4}",
+            "input 'lines' is video, but lines (a subtitle file or script) are wanted",
+        ),
+        ("{lines: 'https://example.com/es.srt'}", "lines are read from a local file"),
+    ],
+    ids=["not-lines", "url"],
+)
+def test_lines_must_be_a_local_lines_file(tmp_path: Path, lines: str, message: str) -> None:
+    recipe = lines_recipe(tmp_path, HERE / "lenient.srt")
+    recipe.write_text(
+        recipe.read_text().replace(f"lines: {{lines: {HERE / 'lenient.srt'}}}", f"lines: {lines}")
+    )
+    code, out = plan_lines(recipe)
+    assert code == 1
+    (problem,) = json.loads(out)["problems"]
+    assert message in problem["message"] and problem["file"] == str(recipe)
