@@ -14,7 +14,9 @@ assumptions, and every plan that uses them says so.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
+from functools import lru_cache
 
 __all__ = ["RATES", "SpeechEstimate", "estimate_speech", "script_of"]
 
@@ -105,17 +107,23 @@ _RANGES: tuple[tuple[int, int, str], ...] = (
 )
 
 
+_STARTS = [low for low, _, _ in sorted(_RANGES)]
+_SORTED = sorted(_RANGES)
+
+
 def script_of(char: str) -> str | None:
     """The writing system of one letter, as RATES names it (None: not a letter we time)."""
     code = ord(char)
-    for low, high, name in _RANGES:
-        if low <= code <= high:
-            return name
+    if code >= 0x0370:  # below it: Latin letters, digits and punctuation
+        i = bisect.bisect_right(_STARTS, code) - 1
+        if i >= 0 and code <= _SORTED[i][1]:
+            return _SORTED[i][2]
     if char.isalpha():
         return "Latin"  # Latin, or another alphabet timed like it rather than not at all
     return None
 
 
+@lru_cache(maxsize=4096)  # a plan asks for each line's estimate several times (cost, fit, length)
 def estimate_speech(text: str, *, language: str | None = None) -> SpeechEstimate:
     """The likely spoken length of ``text``; ``language`` (e.g. ``ja``) tells Han characters in
     Japanese (read as kanji, ~1.6 morae each) from Chinese ones."""
