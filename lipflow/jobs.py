@@ -25,6 +25,7 @@ __all__ = [
     "LipsyncParams",
     "MediaRef",
     "Params",
+    "Piece",
     "Plan",
     "PlannedJob",
     "PlannedLine",
@@ -60,9 +61,11 @@ class MediaRef:
     provider: str | None = None  # the provider holding a media id
     duration: float | None = None
     size_bytes: int | None = None
+    width: int | None = None  # a local video's frame size, held against the model's pixel limit
+    height: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "name": self.name,
             "kind": self.kind,
             "origin": self.origin,
@@ -71,6 +74,9 @@ class MediaRef:
             "duration": self.duration,
             "size_bytes": self.size_bytes,
         }
+        if self.width is not None:
+            out["width"], out["height"] = self.width, self.height
+        return out
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> MediaRef:
@@ -179,6 +185,37 @@ def params_from_json(action: str, raw: Mapping[str, Any]) -> Params:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Piece:
+    """One piece of a lip sync split to fit its model's limits (:mod:`lipflow.longmedia`).
+
+    The runner cuts ``[start, end)`` of the ``video`` and ``audio`` source files into the piece's
+    media before uploading them, and once every piece of ``group`` is done joins their outputs
+    into one, in ``index`` order.
+    """
+
+    group: str  # the id of the whole job the pieces stand for
+    index: int  # from 1
+    count: int
+    start: float
+    end: float
+    why: str  # why the cut at ``start`` is there
+    video_method: str  # "stream copy" or "re-encode: <reason>"
+    video_bytes: int  # estimated
+    audio_bytes: int  # exact (PCM WAV)
+    size: tuple[int, int]  # the piece's frame size
+    video: str  # the source files
+    audio: str
+    fps: str  # the source's frame rate, "30000/1001" or "25"
+
+    def to_json(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)} | {"size": list(self.size)}
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Piece:
+        return cls(**{**raw, "size": tuple(raw["size"])})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Job:
     """One provider job: a step for one matrix combination, with its model chosen."""
 
@@ -194,6 +231,7 @@ class Job:
     options: Mapping[str, Any] = field(default_factory=dict)
     needs: tuple[str, ...] = ()  # upstream job ids
     matrix: Mapping[str, Any] = field(default_factory=dict)
+    piece: Piece | None = None  # set when the job is one piece of a split lip sync
 
     @property
     def output_kind(self) -> str:
@@ -213,6 +251,7 @@ class Job:
             "options": dict(self.options),
             "needs": list(self.needs),
             "matrix": dict(self.matrix),
+            **({} if self.piece is None else {"piece": self.piece.to_json()}),
         }
 
     @classmethod
@@ -221,6 +260,7 @@ class Job:
         data["media"] = {role: MediaRef.from_json(m) for role, m in raw["media"].items()}
         data["needs"] = tuple(raw["needs"])
         data["params"] = params_from_json(raw["action"], raw.get("params") or {})
+        data["piece"] = None if raw.get("piece") is None else Piece.from_json(raw["piece"])
         return cls(**{k: v for k, v in data.items() if k in _JOB_FIELDS})
 
 

@@ -12,6 +12,7 @@ import binascii
 import mimetypes
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from lipflow import media
@@ -35,6 +36,7 @@ class MediaItem:
     data: bytes | None = None
     filename: str | None = None
     external_url: str | None = None  # an upload by URL that the offline mock cannot fetch
+    audio: MediaItem | None = None  # a lip sync's driving audio: the output's soundtrack
 
     @property
     def content_type(self) -> str:
@@ -78,6 +80,15 @@ def ext_for(filename: str | None, content_type: str | None, info: media.MediaInf
         or media.extension_of_type(mimetypes.guess_type(filename or "")[0])
         or "bin"
     )
+
+
+@lru_cache(maxsize=16)
+def _lipsync(seconds: float, width: int, height: int, audio: bytes) -> bytes:
+    """A lip sync's output as a provider returns it: video of its length with the audio it was
+    driven by, so the pieces of a long lip sync can be joined and checked offline."""
+    from lipflow.longmedia.synthesis import lipsync_output
+
+    return lipsync_output(seconds, width=width, height=height, audio=audio)
 
 
 class MediaStore:
@@ -138,10 +149,18 @@ class MediaStore:
         ext: str,
         width: int | None = None,
         height: int | None = None,
+        audio: MediaItem | None = None,
     ) -> MediaItem:
+        """An output made on first download; a lip sync's carries its driving ``audio``."""
         return self._add(
             MediaItem(
-                id=media_id, ext=ext, kind=kind, duration_s=seconds, width=width, height=height
+                id=media_id,
+                ext=ext,
+                kind=kind,
+                duration_s=seconds,
+                width=width,
+                height=height,
+                audio=audio,
             )
         )
 
@@ -168,6 +187,8 @@ class MediaStore:
         seconds = item.duration_s or media.ASSUMED_SECONDS
         if item.kind == "audio":
             return media.synthesize_audio(seconds, container="mp3" if item.ext == "mp3" else "wav")
+        if item.audio is not None and item.audio.data is not None and item.ext == "mp4":
+            return _lipsync(seconds, item.width or 64, item.height or 64, item.audio.data)
         return media.synthesize_video(
             seconds,
             width=item.width or 64,

@@ -392,6 +392,15 @@ def run(
         raise Interrupted(
             f"interrupted; the journal is settled. Resume with: {report.resume_command()}"
         )
+    unjoined = [a for a in report.assemblies if a.state == "failed"]
+    if unjoined and all(j.state == "done" for j in report.jobs):
+        from lipflow.errors import AssemblyFailed
+
+        rec = unjoined[0].record
+        raise AssemblyFailed(
+            f"the pieces of {unjoined[0].group} could not be joined: "
+            f"{rec.error if rec else 'unknown'}; resume with: {report.resume_command()}"
+        )
     if not report.ok:
         counts = ", ".join(
             f"{n} {state}" for state, n in sorted(report.counts().items()) if state != "done"

@@ -182,19 +182,18 @@ def cut_audio(
             channels = stream.codec_context.channels
             first, last = round(start * rate), round(end * rate)
             resampler = av.AudioResampler(format="s16", layout=layout, rate=rate)
-            src.seek(max(0, int((start - 1) / stream.time_base)), stream=stream, backward=True)
+            # Samples are counted from the first one, not found by seeking: compressed audio
+            # (MP3, AAC) seeks to frame boundaries with timestamps off by tens of milliseconds.
             parts = []
-            position: int | None = None
+            position = 0
             for frame in src.decode(stream):
                 for chunk in resampler.resample(frame):
-                    if position is None:
-                        position = round((chunk.time or 0.0) * rate)
                     data = chunk.to_ndarray().reshape(-1, channels)
                     lo, hi = max(first, position), min(last, position + len(data))
                     if hi > lo:
                         parts.append(data[lo - position : hi - position])
                     position += len(data)
-                if position is not None and position >= last:
+                if position >= last:
                     break
             pcm = np.concatenate(parts) if parts else np.zeros((0, channels), dtype=np.int16)
             missing = (last - first) - len(pcm)

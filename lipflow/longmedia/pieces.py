@@ -197,7 +197,12 @@ class SplitPlan:
 
 
 class SplitProblem(ValueError):
-    """The input cannot be split within the limits: the message says which and how to fix it."""
+    """The input cannot be split within the limits: the message says which and how to fix it;
+    ``setting`` names the recipe setting at fault (``video``, ``audio`` or ``cut``)."""
+
+    def __init__(self, message: str, *, setting: str = "video") -> None:
+        super().__init__(message)
+        self.setting = setting
 
 
 def _max_piece_seconds(
@@ -266,8 +271,9 @@ def plan_split(
         )
     if video.duration_s + float(1 / video.fps) < audio.duration_s:
         raise SplitProblem(
-            f"the video ({video.duration_s:g} s) is shorter than the audio "
-            f"({audio.duration_s:g} s): every piece needs video under its audio"
+            setting="audio",
+            message=f"the video ({video.duration_s:g} s) is shorter than the audio "
+            f"({audio.duration_s:g} s): every piece needs video under its audio",
         )
     pixel_ratio = (size[0] * size[1]) / (video.width * video.height)
     max_s, bound_by = _max_piece_seconds(limits, video, audio, policy, pixel_ratio)
@@ -282,7 +288,7 @@ def plan_split(
             keyframes=() if scale_reason else video.keyframes,
         )
     except CutError as exc:
-        raise SplitProblem(str(exc)) from None
+        raise SplitProblem(str(exc), setting="cut") from None
     bounds = [0.0, *(c.time for c in cuts), audio.duration_s]
     whys = ["start of the input", *(c.reason for c in cuts)]
     pieces = []

@@ -31,10 +31,17 @@ class RequestChecks:
 
     def _media_problems(self, model_id: str, ref: MediaRef) -> list[Problem]:
         """Media limits, checked once per model and input however many jobs share them."""
-        key = (model_id, ref.kind, ref.duration, ref.size_bytes)
+        side = max(ref.width or 0, ref.height or 0) or None
+        key = (model_id, ref.kind, ref.duration, ref.size_bytes, side)
         found = self._media_checked.get(key)
         if found is None:
-            found = check_media(model_id, ref.kind, seconds=ref.duration, size_bytes=ref.size_bytes)
+            found = check_media(
+                model_id,
+                ref.kind,
+                seconds=ref.duration,
+                size_bytes=ref.size_bytes,
+                max_side_px=side,
+            )
             self._media_checked[key] = found
         return found
 

@@ -35,7 +35,7 @@ class Parameters:
         self._probed: dict[str, Any] = {}
         self._input_refs: dict[tuple[str, str], MediaRef] = {}
 
-    def _measure(self, inp: Input) -> tuple[float | None, int | None]:
+    def _measure(self, inp: Input) -> tuple[float | None, int | None, int | None, int | None]:
         path = inp.path
         assert path is not None
         if path not in self._probed:
@@ -51,12 +51,14 @@ class Parameters:
             self.ctx.problem(
                 f"input {inp.name!r}: {info.message}", ("inputs", inp.name), code="media"
             )
-            return inp.duration, inp.size_bytes
+            return inp.duration, inp.size_bytes, None, None
         if info is None:
-            return inp.duration, inp.size_bytes
+            return inp.duration, inp.size_bytes, None, None
         return (
             inp.duration if inp.duration is not None else info.duration_s,
             info.size_bytes,
+            getattr(info, "width", None),
+            getattr(info, "height", None),
         )
 
     def media_ref(
@@ -83,6 +85,15 @@ class Parameters:
                     job=job_id,
                 )
                 return None
+            if pj.job.piece is not None:
+                self.ctx.problem(
+                    f"step {step_id!r} is cut into pieces (its input is over its model's limits); "
+                    "a later step cannot use its joined output yet: use its inputs directly",
+                    path,
+                    code="split-upstream",
+                    job=job_id,
+                )
+                return None
             return MediaRef(
                 name=ref, kind="video", origin="step", value=pj.job.id, duration=pj.output_duration
             )
@@ -101,6 +112,7 @@ class Parameters:
             )
             return None
         duration, size = inp.duration, inp.size_bytes
+        width = height = None
         origin: str
         value: str | int
         if inp.media_id is not None:
@@ -110,7 +122,7 @@ class Parameters:
         else:
             assert inp.path is not None
             origin, value = "file", inp.path
-            duration, size = self._measure(inp)
+            duration, size, width, height = self._measure(inp)
         media = MediaRef(
             name=ref,
             kind=kind,
@@ -119,6 +131,8 @@ class Parameters:
             provider=inp.provider,
             duration=duration,
             size_bytes=size,
+            width=width,
+            height=height,
         )
         self._input_refs[(ref, kind)] = media  # the same for every job of every step
         return media

@@ -9,6 +9,7 @@ each request exactly as the runner will send it (the provider's client), check i
 
 from __future__ import annotations
 
+import functools
 import gc
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -21,12 +22,14 @@ from lipflow.jobs import (
     LipsyncParams,
     MediaRef,
     Params,
+    Piece,
     Plan,
     PlannedJob,
     PlannedLine,
     PlannedRequest,
     StepChoice,
 )
+from lipflow.longmedia import SplitProblem
 from lipflow.plan.checks import RequestChecks, merge_repeats
 from lipflow.plan.context import PlanContext
 from lipflow.plan.estimate import job_cost, output_duration
@@ -34,6 +37,7 @@ from lipflow.plan.expansion import expand_matrix, format_job_id, upstream_sets
 from lipflow.plan.lines import LineJob, LinesPlanning
 from lipflow.plan.parameters import Parameters, Probe
 from lipflow.plan.routing import choose
+from lipflow.plan.splitting import Splitter, piece_job_id, piece_media, piece_of
 from lipflow.providers import registry
 from lipflow.providers._common import stable_uuid4
 from lipflow.recipe import Recipe, Step, dependency_order, load_recipe
@@ -51,6 +55,7 @@ class _Planner:
         self.templater = Templater()
         self.parameters = Parameters(self.ctx, probe)
         self.checks = RequestChecks(self.ctx)
+        self.splitter = Splitter(enabled=probe is not None)
         self.choices: list[StepChoice] = []
         self._uploaded_by: dict[tuple[str, str, str], str] = {}
         self.lines = LinesPlanning(self.ctx)
@@ -79,6 +84,14 @@ class _Planner:
         )
 
     def plan_step(self, step: Step) -> None:
+        for setting in ("cut", "fit"):
+            if step.action != "lipsync" and getattr(step, setting) is not None:
+                self.ctx.problem(
+                    f"{setting} applies to lip-sync steps (cutting a long input into pieces); "
+                    "a generate step makes its own video",
+                    (*step.recipe_path, setting),
+                    code="lipsync-only",
+                )
         combos = expand_matrix(step.matrix)
         planned: list[PlannedJob] = []
         choice: StepChoice | None = None
@@ -116,21 +129,60 @@ class _Planner:
                             params = LipsyncParams(segments=self.lines.segments(line_job))
                             wanted = frozenset({"lipsync.segments"})
                     if entry is None:
-                        choice = choose(self.ctx, step, wanted, media, params, job_id)
+                        choice = choose(
+                            self.ctx,
+                            step,
+                            wanted,
+                            media,
+                            params,
+                            job_id,
+                            pieces=None  # a dub from lines is already one job per line
+                            if line_job is not None
+                            else functools.partial(
+                                self.splitter.cost, step, media=media, params=params, job_id=job_id
+                            ),
+                        )
                         if choice is None:
                             return
                         self.choices.append(choice)
                         entry = self.ctx.catalog.model(choice.model_id)
-                    pj = self.make_job(
-                        step, entry, media, params, options, upstream, job_values, job_id
-                    )
-                    if pj is not None:
-                        planned.append(pj)
-                        if line_job is not None:
+                    if line_job is not None:
+                        pj = self.make_job(
+                            step, entry, media, params, options, upstream, job_values, job_id
+                        )
+                        if pj is not None:
+                            planned.append(pj)
                             name = str(spec["lines"])
                             self.lines_reviewed.extend(
                                 self.lines.review(step, name, line_job, pj, entry, audio)
                             )
+                        continue
+                    split = self.splitter.split(step, entry, media, params)
+                    if isinstance(split, SplitProblem):
+                        where = ("cut",) if split.setting == "cut" else (step.action, split.setting)
+                        self.ctx.problem(
+                            str(split), (*step.recipe_path, *where), code="media-limits", job=job_id
+                        )
+                        continue
+                    if split is None:
+                        pj = self.make_job(
+                            step, entry, media, params, options, upstream, job_values, job_id
+                        )
+                        planned.extend([pj] if pj is not None else [])
+                        continue
+                    for part in split.pieces:
+                        pj = self.make_job(
+                            step,
+                            entry,
+                            piece_media(media, part, job_id),
+                            params,
+                            options,
+                            upstream,
+                            job_values,
+                            piece_job_id(job_id, part),
+                            piece=piece_of(split, part, job_id, media),
+                        )
+                        planned.extend([pj] if pj is not None else [])
         # Checked after all of the step's jobs are built: one tight validation loop is kinder to
         # the CPU's caches than validating between builds (about a tenth faster for 10,000 jobs).
         if entry is not None:
@@ -167,6 +219,8 @@ class _Planner:
         upstream: Mapping[str, PlannedJob],
         values: Mapping[str, Any],
         job_id: str,
+        *,
+        piece: Piece | None = None,
     ) -> PlannedJob | None:
         client = registry.get(entry.provider).client
         held = [
@@ -199,6 +253,7 @@ class _Planner:
                 for pj in self.ctx.jobs_by_step.get(need, ())
             ),
             matrix=dict(values),
+            piece=piece,
         )
         requests = self._share_uploads(job, client.plan_requests(job, self.urls[entry.provider]))
         cost, low, high = job_cost(entry, media, params)

@@ -3,7 +3,7 @@ capability it asks for, with each alternative rejected and why."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from lipflow.catalog import ModelEntry
 from lipflow.jobs import Cost, LipsyncParams, MediaRef, Params, StepChoice
@@ -12,7 +12,12 @@ from lipflow.plan.estimate import job_cost
 from lipflow.problems import did_you_mean
 from lipflow.recipe import Step
 
-__all__ = ["action_of", "choose"]
+__all__ = ["PiecesCost", "action_of", "choose"]
+
+# What a job costs in pieces on a model: (count, summed cost), a message if it cannot be split to
+# fit that model, or None if it runs whole there (:meth:`lipflow.plan.splitting.Splitter.cost`).
+_WHOLE = "as one job"
+PiecesCost = Callable[[ModelEntry], "tuple[int, Cost] | str | None"]
 
 
 def choose(
@@ -22,6 +27,7 @@ def choose(
     media: Mapping[str, MediaRef],
     params: Params,
     job_id: str,
+    pieces: PiecesCost | None = None,
 ) -> StepChoice | None:
     if isinstance(params, LipsyncParams) and any(s.text for s in params.segments or ()):
         wanted = wanted | {"lipsync.tts"}
@@ -55,6 +61,7 @@ def choose(
 
     rejected: list[tuple[str, str]] = []
     candidates: list[tuple[ModelEntry, Cost]] = []
+    how: dict[str, str] = {}  # model id -> "as one job" / "in N pieces"
     for entry in ctx.catalog.models:
         missing = sorted(wanted - entry.capabilities)
         if missing:
@@ -74,7 +81,16 @@ def choose(
                 (entry.id, f"input {held[0].name!r} is a media id stored at {held[0].provider}")
             )
             continue
-        cost, _, _ = job_cost(entry, media, params)
+        split = pieces(entry) if pieces is not None else None
+        if isinstance(split, str):
+            rejected.append((entry.id, split))
+            continue
+        if split is None:
+            cost, _, _ = job_cost(entry, media, params)
+            how[entry.id] = _WHOLE
+        else:
+            count, cost = split
+            how[entry.id] = f"in {count} pieces" if count > 1 else "as one re-encoded piece"
         candidates.append((entry, cost))
     if not candidates:
         having = [m.id for m in ctx.catalog.with_capabilities(wanted)]
@@ -93,6 +109,7 @@ def choose(
         )
         return None
     candidates.sort(key=lambda c: (c[1].usd is None, c[1].usd or 0.0, c[0].id))
+    split_seen = any(h != _WHOLE for h in how.values())
     best, best_cost = candidates[0]
     for entry, cost in candidates[1:]:
         if cost.usd is None:
@@ -100,6 +117,11 @@ def choose(
                 "the docs give no price for it"
                 if best_cost.usd is not None
                 else "tie: first in catalog order"
+            )
+        elif best_cost.usd is not None and split_seen:
+            why = (
+                f"costs ${cost.usd:.4f} {how[entry.id]} vs ${best_cost.usd:.4f} "
+                f"{how[best.id]} on {best.id}"
             )
         elif best_cost.usd is not None:
             why = f"costs ${cost.usd:.4f} per job vs ${best_cost.usd:.4f}"
@@ -111,6 +133,13 @@ def choose(
         if best_cost.usd is not None
         else f"offers {asked}; no candidate has a documented price"
     )
+    others = [(e, c) for e, c in candidates[1:] if c.usd is not None and how[e.id] != how[best.id]]
+    if best_cost.usd is not None and others:
+        other, other_cost = others[0]
+        reason = (
+            f"cheapest model offering {asked}: ${best_cost.usd:.4f} {how[best.id]} vs "
+            f"${other_cost.usd:.4f} {how[other.id]} on {other.id} (the first job)"
+        )
     return StepChoice(step=step.id, model_id=best.id, reason=reason, rejected=tuple(rejected))
 
 

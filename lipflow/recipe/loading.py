@@ -76,6 +76,8 @@ def _build(data: dict[str, Any], smap: SourceMap, file: str, digest: str) -> Rec
             needs=tuple(dict.fromkeys([*raw.get("needs", ()), *sorted(refs)])),
             matrix=raw.get("matrix"),
             options=raw.get("options") or {},
+            cut=raw.get("cut"),
+            fit=raw.get("fit"),
         )
     return Recipe(
         file=file,

@@ -58,6 +58,8 @@ class Step:
     needs: tuple[str, ...] = ()
     matrix: Mapping[str, Any] | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+    cut: Mapping[str, Any] | None = None  # how a long lip sync is cut into pieces (``cut:``)
+    fit: str | None = None  # "scale": a video over the model's pixel limit may be scaled down
 
     @property
     def recipe_path(self) -> tuple[PathPart, ...]:

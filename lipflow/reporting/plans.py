@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from lipflow.jobs import Plan
+from lipflow.jobs import Piece, Plan
 
 __all__ = ["format_plan_text"]
 
@@ -38,6 +38,8 @@ def format_plan_text(plan: Plan, *, show_requests: bool = True) -> str:
     for pj in plan.jobs:
         job = pj.job
         out.append(f"job {job.id}  [{job.provider} {job.model}]")
+        if job.piece is not None:
+            out.extend(_piece_lines(job.piece))
         if show_requests:
             for i, req in enumerate(pj.requests, 1):
                 if req.reused_from is not None:
@@ -75,6 +77,18 @@ def format_plan_text(plan: Plan, *, show_requests: bool = True) -> str:
         out.append("Warnings")
         out.extend(f"  {w.format()}" for w in warnings)
     return "\n".join(out)
+
+
+def _piece_lines(piece: Piece) -> list[str]:
+    """A piece of a split lip sync: its range, why its cut is there, how it is cut, its size."""
+    return [
+        f"  piece {piece.index} of {piece.count}: {piece.start:.2f}-{piece.end:.2f} s "
+        f"({piece.end - piece.start:.2f} s) of {piece.group}",
+        f"    cut: {piece.why}",
+        f"    video: {piece.size[0]}x{piece.size[1]}, about {piece.video_bytes:,} bytes, "
+        f"{piece.video_method}",
+        f"    audio: {piece.audio_bytes:,} bytes (PCM WAV, cut sample-exact)",
+    ]
 
 
 def _total(agg: dict[str, Any]) -> str:

@@ -17,14 +17,11 @@ def format_run(report: RunReport) -> str:
         where = ", ".join(o.path for o in j.outputs if o.path) or (j.provider_job_id or "")
         why = f": {j.error_class}: {j.error}" if j.state != "done" and j.error else ""
         lines.append(f"{j.state:<11} {j.id} [{j.provider}]{cost} {where}{why}".rstrip())
-    for dub in report.dubs:
-        if dub.error:
-            lines.append(f"not joined  {dub.name}: {dub.error}")
-        else:
-            lines.append(
-                f"joined      {dub.name}: {dub.lines} lip-synced line(s) in "
-                f"{dub.duration_s:.2f} s of video {dub.path}"
-            )
+    for a in report.assemblies:
+        rec = a.record
+        where = (rec.path or "") if rec else ""
+        why = f": {rec.error}" if rec and rec.error else ""
+        lines.append(f"{a.state:<11} {a.group} [joined from {len(a.pieces)} pieces] {where}{why}")
     counts = ", ".join(f"{n} {state}" for state, n in sorted(report.counts().items()))
     lines.append(
         f"{len(report.jobs)} job(s): {counts} in {report.elapsed_s:.1f} s; out dir {report.out_dir}"

@@ -14,14 +14,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from lipflow.errors import AssemblyFailed, InputError
 from lipflow.jobs import Job, Plan
 from lipflow.media import piece_range
-from lipflow.run.downloads import _safe
 
-__all__ = ["DubJoin", "JoinedDub", "dub_joins", "join_dub"]
+if TYPE_CHECKING:
+    from lipflow.longmedia import Assembled
+
+__all__ = ["DubJoin", "dub_joins", "join_dub"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -31,28 +32,6 @@ class DubJoin:
     name: str  # the dub's job id without its line, e.g. "dub[lang=es]"
     video: str  # the source video file
     lines: tuple[tuple[float, float, str], ...]  # (start, end, job id), in time order
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class JoinedDub:
-    """A dub joined (``path`` set, and what verifying it measured) or not (``error``)."""
-
-    name: str
-    lines: int
-    path: str | None = None
-    duration_s: float | None = None
-    joins: tuple[float, ...] = ()
-    error: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "lines": self.lines,
-            "path": self.path,
-            "duration_s": None if self.duration_s is None else round(self.duration_s, 3),
-            "joins": [round(j, 3) for j in self.joins],
-            "error": self.error,
-        }
 
 
 def dub_joins(plan: Plan) -> list[DubJoin]:
@@ -84,42 +63,27 @@ def _dub_name(job: Job) -> str:
     return f"{job.step}[{','.join(f'{k}={v}' for k, v in rest.items())}]"
 
 
-def join_dub(dub: DubJoin, outputs: Mapping[str, str], out_dir: Path) -> JoinedDub:
+def join_dub(dub: DubJoin, outputs: Mapping[str, str], dest: Path) -> Assembled:
     """Join ``dub`` from each line job's output file (``outputs``: job id -> path) into
-    ``out_dir/NAME.mp4``, the stretches between lines cut from the source into ``NAME.pieces/``."""
+    ``dest``, the stretches between lines cut from the source beside it (``NAME.pieces/``).
+    Raises AssemblyFailed or InputError when a piece cannot be cut or joined."""
     from lipflow.longmedia import AssemblyPiece, assemble, cut_video, video_facts
 
-    stem = _safe(dub.name)
-    try:
-        facts = video_facts(dub.video)
-        frame = float(1 / facts.fps)
-        pieces_dir = out_dir / f"{stem}.pieces"
-        pieces_dir.mkdir(parents=True, exist_ok=True)
-        spans = _timeline(dub.lines, facts.duration_s, frame)
-        pieces = []
-        for i, (start, end, job_id) in enumerate(spans):
-            if job_id is not None:
-                pieces.append(AssemblyPiece(outputs[job_id], start, end))
-                continue
-            gap = pieces_dir / f"between-{i:03d}.mp4"
-            if not gap.exists():
-                cut_video(dub.video, gap, start, end, copy=False)
-            pieces.append(AssemblyPiece(str(gap), start, end))
-        done = assemble(
-            pieces,
-            out_dir / f"{stem}.mp4",
-            fps=facts.fps,
-            size=(facts.width, facts.height),
-        )
-    except (AssemblyFailed, InputError) as exc:
-        return JoinedDub(name=dub.name, lines=len(dub.lines), error=exc.format())
-    return JoinedDub(
-        name=dub.name,
-        lines=len(dub.lines),
-        path=done.path,
-        duration_s=done.duration_s,
-        joins=done.joins,
-    )
+    facts = video_facts(dub.video)
+    pieces_dir = dest.with_suffix(".pieces")
+    pieces_dir.mkdir(parents=True, exist_ok=True)
+    pieces = []
+    for i, (start, end, job_id) in enumerate(
+        _timeline(dub.lines, facts.duration_s, float(1 / facts.fps))
+    ):
+        if job_id is not None:
+            pieces.append(AssemblyPiece(outputs[job_id], start, end))
+            continue
+        gap = pieces_dir / f"between-{i:03d}.mp4"
+        if not gap.exists():  # cut once; written under a temporary name, then renamed
+            cut_video(dub.video, gap, start, end, copy=False)
+        pieces.append(AssemblyPiece(str(gap), start, end))
+    return assemble(pieces, dest, fps=facts.fps, size=(facts.width, facts.height))
 
 
 def _timeline(

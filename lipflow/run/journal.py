@@ -20,6 +20,8 @@ Tables (``lipflow_journal`` schema version 1)::
     uploads   job, media role -> what the provider returned for the upload (JSON)
     outputs   job, index -> provider URL, file path, size and duration once downloaded
     events    an append-only log of every state change, with its detail
+    assemblies  one row per split lip sync: joining its pieces' outputs (assembling, done,
+              failed), the joined file, and what verifying it measured
 
 Job states are :class:`~lipflow.run.state.JobState`; every change is checked against its
 transition table, and one the table does not allow is refused (the transaction rolls back).
@@ -39,7 +41,7 @@ from typing import Any
 from lipflow.errors import InputError
 from lipflow.run.state import JobState, check_transition
 
-__all__ = ["JOURNAL_NAME", "JobRecord", "Journal", "OutputRecord"]
+__all__ = ["JOURNAL_NAME", "AssemblyRecord", "JobRecord", "Journal", "OutputRecord"]
 
 JOURNAL_NAME = "lipflow-journal.sqlite"
 SCHEMA_VERSION = "1"
@@ -85,6 +87,15 @@ CREATE TABLE IF NOT EXISTS outputs (
     size_bytes INTEGER,
     duration_s REAL,
     PRIMARY KEY (job_id, idx)
+);
+CREATE TABLE IF NOT EXISTS assemblies (
+    grp TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    path TEXT,
+    size_bytes INTEGER,
+    detail TEXT,
+    error TEXT,
+    at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -142,6 +153,23 @@ class JobRecord:
     error_class: str | None = None
     error: str | None = None
     outputs: tuple[OutputRecord, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AssemblyRecord:
+    """The joining of a split lip sync's pieces: ``assembling``, ``done`` or ``failed``."""
+
+    group: str
+    state: str
+    path: str | None = None
+    size_bytes: int | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    def intact(self) -> bool:
+        """Done, and the joined file is still there at the size it was written with."""
+        output = OutputRecord(idx=0, url="", path=self.path, size_bytes=self.size_bytes)
+        return self.state == "done" and output.intact()
 
 
 class Journal:
@@ -408,6 +436,42 @@ class Journal:
                 (job_id,),
             )
         ]
+
+    # -- assemblies ------------------------------------------------------------------------
+    def record_assembly(
+        self,
+        group: str,
+        state: str,
+        *,
+        path: str | None = None,
+        size_bytes: int | None = None,
+        detail: Mapping[str, Any] | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Where the joining of ``group``'s pieces stands; logged as an event of ``group``."""
+        now = time.time()
+        with self._transaction():
+            self._db.execute(
+                "INSERT OR REPLACE INTO assemblies (grp, state, path, size_bytes, detail, error, at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (group, state, path, size_bytes, json.dumps(dict(detail or {})), error, now),
+            )
+            self._event(now, group, f"assembly {state}", error or path)
+
+    def assemblies(self) -> dict[str, AssemblyRecord]:
+        return {
+            row[0]: AssemblyRecord(
+                group=row[0],
+                state=row[1],
+                path=row[2],
+                size_bytes=row[3],
+                detail=json.loads(row[4] or "{}"),
+                error=row[5],
+            )
+            for row in self._db.execute(
+                "SELECT grp, state, path, size_bytes, detail, error FROM assemblies"
+            )
+        }
 
     # -- plumbing --------------------------------------------------------------------------
     def _move(self, job_id: str, state: JobState) -> None:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from lipflow.run.dubbing import JoinedDub
-from lipflow.run.journal import OutputRecord
+from lipflow.run.journal import AssemblyRecord, OutputRecord
 
-__all__ = ["JobReport", "Observer", "RunReport", "Snapshot"]
+__all__ = ["AssemblyReport", "JobReport", "Observer", "RunReport", "Snapshot"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,6 +48,28 @@ class JobReport:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AssemblyReport:
+    """A split lip sync: its pieces' jobs and the joined output (or why it is not there yet)."""
+
+    group: str
+    pieces: tuple[str, ...]  # the piece jobs' ids, in order
+    state: str  # done | failed | waiting (pieces not all done) | assembling (interrupted)
+    record: AssemblyRecord | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        rec = self.record
+        return {
+            "job": self.group,
+            "pieces": list(self.pieces),
+            "state": self.state,
+            "path": rec.path if rec else None,
+            "size_bytes": rec.size_bytes if rec else None,
+            "verified": dict(rec.detail) if rec and rec.state == "done" else None,
+            "error": rec.error if rec else None,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RunReport:
     """The outcome of a run: every job's state, outputs, costs and error, and how to resume."""
 
@@ -61,11 +82,13 @@ class RunReport:
     polls: int
     requests: int
     mock: bool = False
-    dubs: tuple[JoinedDub, ...] = ()  # dubs made line by line, joined into one video each
+    assemblies: tuple[AssemblyReport, ...] = ()
 
     @property
     def ok(self) -> bool:
-        return all(j.state == "done" for j in self.jobs) and not any(d.error for d in self.dubs)
+        return all(j.state == "done" for j in self.jobs) and all(
+            a.state == "done" for a in self.assemblies
+        )
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -95,7 +118,7 @@ class RunReport:
             "requests": self.requests,
             "resume": None if self.ok else self.resume_command(),
             "jobs": [j.to_json() for j in self.jobs],
-            **({"dubs": [d.to_json() for d in self.dubs]} if self.dubs else {}),
+            "assemblies": [a.to_json() for a in self.assemblies],
         }
 
 

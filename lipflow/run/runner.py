@@ -21,12 +21,15 @@ import functools
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
+from fractions import Fraction
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import httpx
 
+from lipflow.catalog import load_catalog
 from lipflow.errors import (
+    AssemblyFailed,
     InputError,
     JobFailed,
     LipflowError,
@@ -39,15 +42,24 @@ from lipflow.errors import (
     UsageError,
 )
 from lipflow.jobs import Job, MediaRef, Plan, resolve
+from lipflow.longmedia import (
+    Assembled,
+    AssemblyPiece,
+    assemble,
+    audio_facts,
+    cut_audio,
+    cut_video,
+)
+from lipflow.longmedia.keyframes import COPY
 from lipflow.media import read_media
 from lipflow.providers import registry
 from lipflow.providers._http import classify_transport
 from lipflow.providers.base import Finished, Flow, ProviderClient, Submitted
 from lipflow.run.budget import BudgetCheck
 from lipflow.run.downloads import Downloader, file_name, output_names
-from lipflow.run.dubbing import JoinedDub, dub_joins, join_dub
+from lipflow.run.dubbing import dub_joins, join_dub
 from lipflow.run.journal import JOURNAL_NAME, JobRecord, Journal
-from lipflow.run.report import JobReport, Observer, RunReport, Snapshot
+from lipflow.run.report import AssemblyReport, JobReport, Observer, RunReport, Snapshot
 from lipflow.run.retry import GaveUp, RetryEngine, poll_delays
 from lipflow.run.settings import RunSettings
 from lipflow.run.state import RUNNING, JobState, StateTally
@@ -152,11 +164,8 @@ class Runner:
                 for job in self._job_list
             ]
             await asyncio.gather(*tasks)
-            report = self._report(journal)
-            if self.interrupted:
-                return report
-            dubs = await asyncio.to_thread(self._join_dubs, report)
-            return replace(report, dubs=dubs)
+            await self._assemble_all()
+            return self._report(journal)
         finally:
             journal.close()
             self._journal = None
@@ -333,6 +342,11 @@ class Runner:
         provider_job_id = rec.provider_job_id
         if action in ("submit", "recover"):
             attempt = max(rec.attempt, 1) if action == "recover" else rec.attempt + 1
+            if job.piece is not None:
+                prepared = await self._prepare_piece(job)
+                if prepared is None:
+                    return False
+                job = prepared
             values = await self._upload(job, client)
             if values is None:
                 return False
@@ -560,23 +574,111 @@ class Runner:
         self._emit(job.id, S.DONE, f"{len(urls)} output(s) saved")
         return True
 
+    # -- long media: pieces and their assembly -----------------------------------------------
+    async def _prepare_piece(self, job: Job) -> Job | None:
+        """The piece's media cut from the sources into the out directory (once: a file there is
+        complete, being renamed into place), for the roles not uploaded yet; None if it failed."""
+        piece = job.piece
+        assert piece is not None
+        uploaded = self._j.uploads(job.id)
+        media = dict(job.media)
+        for role in ("video", "audio"):
+            ref = media[role]
+            path = self.settings.out_dir / str(ref.value)
+            if role not in uploaded and not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    if role == "video":
+                        await asyncio.to_thread(
+                            cut_video,
+                            piece.video,
+                            path,
+                            piece.start,
+                            piece.end,
+                            copy=piece.video_method == COPY,
+                            size=piece.size,
+                        )
+                    else:
+                        await asyncio.to_thread(
+                            cut_audio, piece.audio, path, piece.start, piece.end
+                        )
+                except InputError as exc:
+                    self._set(job.id, S.FAILED, error=exc, error_class="input")
+                    return None
+            most = (load_catalog().model(job.model_id).limits.get(role) or {}).get("max_bytes")
+            if role not in uploaded and most is not None and path.stat().st_size > most:
+                # The plan's size was an estimate from the source's bitrate; never send what the
+                # provider documents it will refuse.
+                error = InputError(
+                    f"piece {piece.index} of {piece.group} is {path.stat().st_size:,} bytes, over "
+                    f"{job.model_id}'s limit of {most:,}: set cut.max_seconds lower",
+                    path=str(path),
+                )
+                self._set(job.id, S.FAILED, error=error, error_class="input")
+                return None
+            media[role] = replace(ref, value=str(path))
+        return replace(job, media=media)
+
+    def _piece_groups(self) -> dict[str, list[Job]]:
+        groups: dict[str, list[Job]] = {}
+        for job in self._job_list:
+            if job.piece is not None:
+                groups.setdefault(job.piece.group, []).append(job)
+        return groups
+
+    def _joins(self) -> list[tuple[str, list[Job], Callable[[Mapping[str, str], Path], Assembled]]]:
+        """Every output joined from several jobs, with its jobs and how it is joined: a split
+        lip sync from its pieces, a dub made line by line from its lines and the source video."""
+        joins: list[tuple[str, list[Job], Callable[[Mapping[str, str], Path], Assembled]]] = [
+            (group, jobs, functools.partial(_join_pieces, jobs))
+            for group, jobs in self._piece_groups().items()
+        ]
+        for dub in dub_joins(self.plan):
+            jobs = [self._jobs[job_id] for _, _, job_id in dub.lines]
+            joins.append((dub.name, jobs, functools.partial(join_dub, dub)))
+        return joins
+
+    async def _assemble_all(self) -> None:
+        """Join the outputs of every joined output whose jobs are all done (once: a joined
+        file that is journaled and intact is kept), and journal how it went."""
+        records = self._j.jobs()
+        joined = self._j.assemblies()
+        for group, jobs, join in self._joins():
+            if self._stop.is_set():
+                return
+            if (rec := joined.get(group)) is not None and rec.intact():
+                continue
+            if any(records[j.id].state != S.DONE or not records[j.id].outputs for j in jobs):
+                continue
+            path = (
+                self.settings.out_dir / f"{output_names((replace(jobs[0], id=group),))[group]}.mp4"
+            )
+            outputs = {j.id: str(records[j.id].outputs[0].path) for j in jobs}
+            self._j.record_assembly(group, "assembling", path=str(path))
+            self._tell(group, "assembling", f"joining {len(jobs)} pieces into {path}")
+            try:
+                result = await asyncio.to_thread(join, outputs, path)
+            except (AssemblyFailed, InputError) as exc:
+                self._j.record_assembly(group, "failed", path=str(path), error=exc.message)
+                self._tell(group, "failed", exc.message)
+                continue
+            self._j.record_assembly(
+                group,
+                "done",
+                path=result.path,
+                size_bytes=result.size_bytes,
+                detail=result.to_json(),
+            )
+            self._tell(group, "joined", f"{result.duration_s:.2f} s, verified: {result.path}")
+
+    def _tell(self, name: str, state: str, detail: str) -> None:
+        """Show an assembly's progress (it is not a job: the job counts stay as they are)."""
+        if self.observer is not None:
+            self.observer.update(name, state, detail, self._snapshot())
+
     async def _stoppable_sleep(self, seconds: float) -> None:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._stop.wait(), timeout=seconds)
-
-    def _join_dubs(self, report: RunReport) -> tuple[JoinedDub, ...]:
-        """Each dub made line by line whose jobs are all done, joined into one video (in a
-        worker thread: decoding and encoding would stall the event loop)."""
-        outputs = {
-            j.id: j.outputs[0].path
-            for j in report.jobs
-            if j.state == "done" and j.outputs and j.outputs[0].path
-        }
-        return tuple(
-            join_dub(dub, outputs, self.settings.out_dir)
-            for dub in dub_joins(self.plan)
-            if all(job_id in outputs for _, _, job_id in dub.lines)
-        )
 
     # -- report ----------------------------------------------------------------------------
     def _report(self, journal: Journal) -> RunReport:
@@ -602,7 +704,18 @@ class Runner:
                     error=rec.error,
                 )
             )
+        joined = journal.assemblies()
+        assemblies = tuple(
+            AssemblyReport(
+                group=group,
+                pieces=tuple(j.id for j in jobs),
+                state=joined[group].state if group in joined else "waiting",
+                record=joined.get(group),
+            )
+            for group, jobs, _ in self._joins()
+        )
         return RunReport(
+            assemblies=assemblies,
             recipe=self.plan.recipe_file,
             out_dir=str(self.settings.out_dir),
             journal=str(self.journal_path),
@@ -700,3 +813,12 @@ def _error_class(exc: ProviderError) -> str:
         ProviderAmbiguous: "ambiguous",
         OutputInvalid: "download",
     }.get(type(exc), "error")
+
+
+def _join_pieces(jobs: Sequence[Job], outputs: Mapping[str, str], path: Path) -> Assembled:
+    """A split lip sync's pieces joined in order, at the source's frame rate and sample rate."""
+    first = jobs[0].piece
+    assert first is not None
+    pieces = [AssemblyPiece(outputs[j.id], j.piece.start, j.piece.end) for j in jobs if j.piece]
+    rate = audio_facts(first.audio).rate
+    return assemble(pieces, path, fps=Fraction(first.fps), size=first.size, audio_rate=rate)

@@ -45,13 +45,13 @@ def test_the_example_recipes_run_with_mock_to_one_dubbed_video(tmp_path: Path, r
     code, report, err = run(str(RECIPES / recipe), "--mock", "--out", str(tmp_path))
 
     assert code == 0, err
-    (dub,) = report["dubs"]
-    assert dub["error"] is None and dub["lines"] == 4
+    (dub,) = report["assemblies"]
+    assert dub["state"] == "done" and dub["error"] is None and len(dub["pieces"]) == 4
     assert probe(dub["path"]).duration_s == pytest.approx(probe(SOURCE).duration_s, abs=0.04)
     # A join at every cue's start and end, each on the 25 fps frame grid (0.5 s falls between
     # frames 12 and 13: within half a frame).
     cue_edges = [0.5, 3.2, 3.6, 7.4, 8.0, 10.5, 11.0, 15.8]
-    assert dub["joins"] == pytest.approx(cue_edges, abs=0.02 + 1e-9)
+    assert dub["verified"]["joins"] == pytest.approx(cue_edges, abs=0.02 + 1e-9)
     assert len([j for j in report["jobs"] if j["state"] == "done"]) == 4
 
 
@@ -81,7 +81,7 @@ def test_each_cue_is_lip_synced_by_tts_in_its_voice_and_plays_at_the_cues_time(
         assert piece is not None and piece.kind == "video"
         assert piece.duration_s == pytest.approx(cue.slot, abs=0.1)
     # The joined video: each cue's lip-synced output at the cue's time, the source between cues.
-    (dub,) = report["dubs"]
+    (dub,) = report["assemblies"]
     dubbed, source = lumas(dub["path"]), lumas(SOURCE)
     outputs = {job["id"]: job["outputs"][0]["path"] for job in report["jobs"]}
     differs = 0
@@ -119,12 +119,12 @@ steps:
     code, report, err = run(str(recipe), "--mock", "--out", str(tmp_path / "out"))
 
     assert code == 0, err
-    assert [(d["name"], Path(d["path"]).name) for d in report["dubs"]] == [
+    assert [(d["job"], Path(d["path"]).name) for d in report["assemblies"]] == [
         ("dub[lang=es]", "dub_lang-es.mp4"),
         ("dub[lang=fr]", "dub_lang-fr.mp4"),
     ]
     assert len(report["jobs"]) == 8
-    for dub in report["dubs"]:
+    for dub in report["assemblies"]:
         assert probe(dub["path"]).duration_s == pytest.approx(20.0, abs=0.04)
 
 
@@ -139,5 +139,5 @@ def test_a_saved_plan_runs_the_same_dub(tmp_path: Path) -> None:
     code, report, err = run(str(saved), "--mock", "--out", str(tmp_path / "out"))
 
     assert code == 0, err
-    (dub,) = report["dubs"]
-    assert dub["lines"] == 4 and Path(dub["path"]).name == "dub.mp4"
+    (dub,) = report["assemblies"]
+    assert len(dub["pieces"]) == 4 and Path(dub["path"]).name == "dub.mp4"

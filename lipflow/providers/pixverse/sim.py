@@ -242,7 +242,13 @@ def _generate(call: Call) -> Reply:
     width, height = preview_size(video.width, video.height) if video else preview_size(0, 0)
     video_id = sim.new_int_id()
     output = sim.store.put_output(
-        str(video_id), kind="video", seconds=seconds, ext="mp4", width=width, height=height
+        str(video_id),
+        kind="video",
+        seconds=seconds,
+        ext="mp4",
+        width=width,
+        height=height,
+        audio=audio,
     )
     stuck = sim.seen_before(WIRE.name, "trace_ids", call.request.header(TRACE_HEADER) or "")
     job = sim.create_job(

@@ -315,11 +315,19 @@ def _video_inference(
         seconds, basis = _lipsync_seconds(task, audio, video)
         billed = _segments_audio(task)
         cost = charge(entry.id, audio_seconds=seconds if billed is None else billed)
+    if "video.text" not in entry.capabilities and video is not None:
+        width, height = preview_size(video.width, video.height)  # a lip sync keeps its shape
     count = int(task.get("numberResults") or 1)
     ext = _FORMATS.get(str(task.get("outputFormat", "MP4")).upper(), "mp4")
     outputs = [
         sim.store.put_output(
-            sim.new_uuid(), kind="video", seconds=seconds, ext=ext, width=width, height=height
+            sim.new_uuid(),
+            kind="video",
+            seconds=seconds,
+            ext=ext,
+            width=width,
+            height=height,
+            audio=audio if "video.text" not in entry.capabilities else None,
         )
         for _ in range(count)
     ]

@@ -180,7 +180,7 @@ def _submit(call: Call) -> Reply:
     task_id = sim.new_uuid().replace("-", "")
     width, height = preview_size(video.width, video.height) if video else preview_size(0, 0)
     output = sim.store.put_output(
-        task_id, kind="video", seconds=seconds, ext="mp4", width=width, height=height
+        task_id, kind="video", seconds=seconds, ext="mp4", width=width, height=height, audio=audio
     )
     job = sim.create_job(
         call,

@@ -1,0 +1,157 @@
+"""`lipflow run` on a lip sync cut into pieces: each piece is cut, uploaded, lip-synced and
+journaled like any job, the outputs are joined into one video of the source's length with audio
+and video aligned at every join (measured with PyAV), and the mock's outputs carry the driving
+audio at the input's shape."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import av
+import httpx
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from lipflow.cli import cli
+from lipflow.longmedia import loudness_of, speech_like, talking_video
+from lipflow.longmedia.loudness import decode_mono, measure
+from lipflow.longmedia.synthesis import INTERVIEW_SECONDS
+from mock_server import MockServer
+
+REPO = Path(__file__).parents[2]
+LONG_INTERVIEW = REPO / "recipes" / "long_interview.yaml"
+VOICE = REPO / "recipes" / "media" / "long_interview_voice.mp3"
+
+
+def live_env(mock: MockServer) -> dict[str, str]:
+    """Point lipflow at a mock as if it were the real providers, so runs can share it."""
+    return {
+        "LIPFLOW_RUNWARE_URL": mock.urls.runware,
+        "LIPFLOW_PIXVERSE_URL": mock.urls.pixverse,
+        "LIPFLOW_WAVESPEED_URL": mock.urls.wavespeed,
+        **{v: "k" for v in ("RUNWARE_API_KEY", "PIXVERSE_API_KEY", "WAVESPEED_API_KEY")},
+    }
+
+
+def run(recipe: Path, out: Path, *extra: str, env: dict[str, str] | None = None) -> Any:
+    result = CliRunner().invoke(
+        cli, ["run", str(recipe), "--out", str(out), "--format", "json", *extra], env=env
+    )
+    assert result.exit_code == 0, result.stdout + result.stderr
+    return json.loads(result.stdout)
+
+
+def talking_recipe(
+    folder: Path,
+    seconds: float,
+    pauses: list[tuple[float, float]],
+    model: str,
+    size: tuple[int, int],
+) -> Path:
+    """A recipe lip-syncing a made-up talk of ``seconds`` (``size``) to speech with ``pauses``."""
+    talking_video(folder / "talk.mp4", seconds, width=size[0], height=size[1], fps=10)
+    speech_like(folder / "voice.wav", seconds, pauses)
+    recipe = folder / "r.yaml"
+    recipe.write_text(
+        "version: 1\ninputs:\n  v: {video: talk.mp4}\n  a: {audio: voice.wav}\n"
+        f"steps:\n  s:\n    use: {model}\n    lipsync: {{video: v, audio: a}}\n"
+    )
+    return recipe
+
+
+def provider_jobs(mock: MockServer) -> list[dict[str, Any]]:
+    return httpx.get(mock.urls.admin + "/jobs").json()["jobs"]  # type: ignore[no-any-return]
+
+
+def test_the_long_interview_runs_to_one_video_of_its_length_with_av_aligned_at_every_join(
+    lipflow_mock: MockServer, tmp_path: Path
+) -> None:
+    report = run(LONG_INTERVIEW, tmp_path, env=live_env(lipflow_mock))
+
+    (joined,) = report["assemblies"]
+    assert joined["state"] == "done" and report["ok"]
+    assert joined["pieces"] == [f"dub[piece={i}]" for i in range(1, 6)]
+    path = Path(joined["path"])
+    assert path == tmp_path / "dub.mp4"
+    with av.open(str(path)) as container:
+        video, audio = container.streams.video[0], container.streams.audio[0]
+        assert (video.codec_context.width, video.codec_context.height) == (160, 90)
+        fps = float(video.average_rate)
+        pts = sorted(p.pts for p in container.demux(video) if p.pts is not None)
+        audio_s = float(audio.duration * audio.time_base)
+    assert abs(len(pts) / fps - INTERVIEW_SECONDS) <= 1 / fps, "the source's length within a frame"
+    assert abs(audio_s - INTERVIEW_SECONDS) <= 1 / fps
+    assert len(set(np.diff(pts).tolist())) == 1, "timestamps run on without a gap"
+    # Audio and video aligned at each join: the joined audio is the voice track, pause for pause.
+    source = loudness_of(VOICE)
+    output = measure(decode_mono(path))
+    starts = [j["piece"]["start"] for j in json.loads(_plan_json())["jobs"]][1:]
+    assert joined["verified"]["joins"] == pytest.approx(starts, abs=0.05)
+    for at in starts:
+        lo, hi = round((at - 3) / source.window_s), round((at + 3) / source.window_s)
+        a, b = source.db[lo:hi] > -40, output.db[lo:hi] > -40
+        lag = max(range(-5, 6), key=lambda k: int(np.sum(np.roll(b, k) == a)))
+        assert abs(lag) <= 1, f"the join at {at} s is off by {lag * 20} ms"
+    # The pieces stay beside the output: what was sent and what came back.
+    assert len(list((tmp_path / "pieces" / "dub").glob("*.audio.wav"))) == 5
+    assert len(list(tmp_path.glob("dub_piece-*.mp4"))) == 5
+    with closing(sqlite3.connect(tmp_path / "lipflow-journal.sqlite")) as db:
+        assert db.execute("SELECT state, path FROM assemblies").fetchall() == [("done", str(path))]
+
+    again = run(LONG_INTERVIEW, tmp_path, env=live_env(lipflow_mock))
+    assert again["assemblies"][0]["state"] == "done"
+    assert len(provider_jobs(lipflow_mock)) == 5, "a second run pays for no piece again"
+
+
+def _plan_json() -> str:
+    result = CliRunner().invoke(cli, ["plan", str(LONG_INTERVIEW), "--format", "json"])
+    return result.stdout
+
+
+@pytest.mark.parametrize(
+    "model", ["runware/pixverse-lipsync", "pixverse/lipsync", "wavespeed/pixverse-lipsync"]
+)
+def test_mock_lipsync_outputs_keep_a_portrait_shape_and_carry_the_driving_audio(
+    tmp_path: Path, model: str
+) -> None:
+    recipe = talking_recipe(tmp_path, 6.0, [(2.0, 2.6)], model, size=(36, 64))
+    report = run(recipe, tmp_path / "out", "--mock")
+    output = report["jobs"][0]["outputs"][0]["path"]
+    with av.open(output) as container:
+        stream = container.streams.video[0]
+        width, height = stream.codec_context.width, stream.codec_context.height
+        assert container.streams.audio, "the output carries the driving audio"
+        seconds = container.duration / av.time_base
+    assert height > width
+    assert seconds == pytest.approx(6.0, abs=0.1)
+    heard = decode_mono(output, rate=16000)[: 6 * 16000]
+    sent = decode_mono(tmp_path / "voice.wav", rate=16000)[: len(heard)]
+    assert np.corrcoef(heard, sent)[0, 1] > 0.9
+
+
+def test_pieces_that_cannot_be_joined_exit_4_with_the_reason_and_keep_every_piece(
+    lipflow_mock: MockServer, tmp_path: Path
+) -> None:
+    recipe = talking_recipe(
+        tmp_path, 40.0, [(19.0, 19.6)], "runware/pixverse-lipsync", size=(64, 36)
+    )
+    out = tmp_path / "out"
+    env = live_env(lipflow_mock)
+    assert run(recipe, out, env=env)["assemblies"][0]["state"] == "done"
+    (out / "s.mp4").unlink()
+    piece = out / "s_piece-2.mp4"
+    piece.write_bytes(b"\0" * piece.stat().st_size)  # same size: the journal still trusts it
+
+    result = CliRunner().invoke(cli, ["run", str(recipe), "--out", str(out)], env=env)
+
+    assert result.exit_code == 4
+    assert "the pieces of s could not be joined" in result.stderr
+    assert "cannot read the piece" in result.stdout
+    assert piece.exists() and (out / "s_piece-1.mp4").exists()
+    assert not (out / "s.mp4").exists() and not list(out.glob("*.tmp"))
+    assert len(provider_jobs(lipflow_mock)) == 2, "no piece is bought again"
