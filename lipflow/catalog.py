@@ -15,7 +15,6 @@ from typing import Any
 
 import yaml
 
-from lipflow._resources import data_file
 from lipflow.problems import unknown_name
 
 __all__ = [
@@ -75,7 +74,6 @@ class ModelEntry:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Catalog:
     models: tuple[ModelEntry, ...]
-    tts_chars_per_second: float
 
     def model(self, model_id: str) -> ModelEntry:
         for entry in self.models:
@@ -132,13 +130,11 @@ def load_catalog() -> Catalog:
 
 @cache
 def _catalog(slices: tuple[Path, ...]) -> Catalog:
-    with open(data_file("catalog.yaml"), encoding="utf-8") as fh:
-        raw = yaml.safe_load(fh)
     models: list[ModelEntry] = []
     for path in slices:
         with open(path, encoding="utf-8") as fh:
             models += [_model(m) for m in yaml.safe_load(fh)["models"]]
-    return Catalog(models=tuple(models), tts_chars_per_second=float(raw["tts_chars_per_second"]))
+    return Catalog(models=tuple(models))
 
 
 def _model(m: Mapping[str, Any]) -> ModelEntry:

@@ -28,6 +28,7 @@ __all__ = [
     "Piece",
     "Plan",
     "PlannedJob",
+    "PlannedLine",
     "PlannedRequest",
     "Segment",
     "Speech",
@@ -88,11 +89,15 @@ class Speech:
 
     text: Any
     voice: Any = None
+    language: str | None = None  # the text's language when known (lines), for length estimates
 
     def to_json(self) -> dict[str, Any]:
-        return (
+        out = (
             {"text": self.text} if self.voice is None else {"text": self.text, "voice": self.voice}
         )
+        if self.language is not None:
+            out["language"] = self.language
+        return out
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -134,7 +139,9 @@ class LipsyncParams:
     def from_json(cls, raw: Mapping[str, Any]) -> LipsyncParams:
         tts, segments = raw.get("tts"), raw.get("segments")
         return cls(
-            tts=None if tts is None else Speech(text=tts.get("text"), voice=tts.get("voice")),
+            tts=None
+            if tts is None
+            else Speech(text=tts.get("text"), voice=tts.get("voice"), language=tts.get("language")),
             segments=None if segments is None else tuple(Segment(**s) for s in segments),
         )
 
@@ -430,6 +437,50 @@ class PlannedJob:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PlannedLine:
+    """One line dubbed from subtitles or a script, as a producer reviews it before paying: its
+    cue, who says what in which voice, its slot, the speech's estimated length, fit and cost."""
+
+    step: str
+    job: str  # the job that speaks it (one per line, or the segmented job holding it)
+    lines: str  # the lines input
+    cue: int
+    location: str  # es.srt:42 or lines.csv:17:3
+    start: float
+    end: float
+    speaker: str | None
+    voice: str | None
+    text: str
+    estimate_low: float
+    estimate_high: float
+    estimate_basis: str
+    fit: str  # fits | handled | misfit
+    fit_note: str
+    usd: float | None
+    usd_low: float | None = None
+    usd_high: float | None = None
+
+    @property
+    def slot(self) -> float:
+        return round(self.end - self.start, 3)
+
+    def to_json(self) -> dict[str, Any]:
+        out = {f: getattr(self, f) for f in _LINE_FIELDS}
+        for key in ("usd", "usd_low", "usd_high"):
+            if out[key] is not None:
+                out[key] = round(out[key], 6)
+        out["slot"] = self.slot
+        return out
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> PlannedLine:
+        return cls(**{k: v for k, v in raw.items() if k in _LINE_FIELDS})
+
+
+_LINE_FIELDS = tuple(f.name for f in fields(PlannedLine))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StepChoice:
     """Which model a step uses, why, and the alternatives rejected with their reasons."""
 
@@ -482,6 +533,7 @@ class Plan:
     choices: tuple[StepChoice, ...] = ()
     problems: tuple[Problem, ...] = ()
     base_urls: Mapping[str, str] = field(default_factory=dict)
+    lines: tuple[PlannedLine, ...] = ()  # lines dubbed from subtitles or scripts, for review
 
     @property
     def ok(self) -> bool:
@@ -542,6 +594,7 @@ class Plan:
             "totals": totals,
             "warnings": [p.to_json() for p in self.warnings],
             "errors": [p.to_json() for p in self.problems if p.is_error],
+            **({"lines": [line.to_json() for line in self.lines]} if self.lines else {}),
         }
 
     @classmethod
@@ -560,4 +613,5 @@ class Plan:
             choices=tuple(StepChoice.from_json(c) for c in raw.get("choices") or ()),
             problems=tuple(_problem_from_json(p) for p in problems),
             base_urls=dict(raw.get("base_urls") or {}),
+            lines=tuple(PlannedLine.from_json(line) for line in raw.get("lines") or ()),
         )

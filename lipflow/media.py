@@ -14,6 +14,7 @@ import math
 import mimetypes
 import os
 import struct
+import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
@@ -33,8 +34,11 @@ __all__ = [
     "content_type",
     "content_type_of_extension",
     "extension_of_type",
+    "piece_of",
+    "piece_range",
     "probe",
     "probe_bytes",
+    "read_media",
     "synthesize_audio",
     "synthesize_video",
 ]
@@ -81,7 +85,7 @@ ASSUMED_SECONDS = 5.0
 
 def content_type(path: str) -> str:
     """The MIME type of a file by its extension, from the table (else a guess, else binary)."""
-    ext = os.path.splitext(path)[1].lower().lstrip(".")
+    ext = os.path.splitext(piece_range(path)[0])[1].lower().lstrip(".")
     return _TYPE_OF_EXT.get(ext) or mimetypes.guess_type(path)[0] or "application/octet-stream"
 
 
@@ -307,3 +311,43 @@ def _mp3(pcm: bytes, samples: int) -> bytes:
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
     return buf.getvalue()
+
+
+# ---------------------------------------------------------------------------------- pieces
+
+_PIECE = "#t="  # a W3C media fragment (https://www.w3.org/TR/media-frags/#naming-time)
+
+
+def piece_of(path: str, start: float, end: float) -> str:
+    """The name of a time range of a local file: ``/a/interview.mp4#t=1.5,4.2``."""
+    return f"{path}{_PIECE}{start:.3f},{end:.3f}"
+
+
+def piece_range(value: str) -> tuple[str, tuple[float, float] | None]:
+    """The file and time range a :func:`piece_of` name holds (no range: the whole file)."""
+    path, sep, fragment = value.partition(_PIECE)
+    if not sep:
+        return value, None
+    start, _, end = fragment.partition(",")
+    return path, (float(start), float(end))
+
+
+def read_media(value: str) -> bytes:
+    """The bytes to upload for a local file, or for a piece of one, cut now: video re-encoded
+    from its first frame in range, audio as sample-exact WAV (:mod:`lipflow.longmedia`).
+    OSError when the file cannot be read, InputError when it cannot be cut."""
+    path, span = piece_range(value)
+    if span is None:
+        with open(path, "rb") as fh:
+            return fh.read()
+    from lipflow.longmedia.keyframes import cut_audio, cut_video
+
+    kind = probe(path).kind
+    with tempfile.TemporaryDirectory(prefix="lipflow-piece-") as tmp:
+        dest = os.path.join(tmp, "piece.mp4" if kind == "video" else "piece.wav")
+        if kind == "video":
+            cut_video(path, dest, *span, copy=False)
+        else:
+            cut_audio(path, dest, *span)
+        with open(dest, "rb") as fh:
+            return fh.read()

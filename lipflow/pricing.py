@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from lipflow.catalog import Price, load_catalog
 from lipflow.jobs import Cost
+from lipflow.lines.speech import estimate_speech
 
 __all__ = [
     "Cost",
@@ -22,9 +23,10 @@ __all__ = [
 ]
 
 
-def estimate_tts_seconds(text: str) -> float:
-    """Spoken length of ``text`` before it exists, at the catalog's assumed speech rate."""
-    return round(len(text) / load_catalog().tts_chars_per_second, 2)
+def estimate_tts_seconds(text: str, *, language: str | None = None) -> float:
+    """Spoken length of ``text`` before it exists: the middle of its range by script
+    (:func:`lipflow.lines.speech.estimate_speech`)."""
+    return estimate_speech(text, language=language).middle
 
 
 def segments_audio_seconds(
@@ -65,6 +67,7 @@ def charge(
     video_seconds: float | None = None,
     tts_text: str | None = None,
     results: int = 1,
+    language: str | None = None,
 ) -> Cost:
     """The documented cost of one job of ``model_id`` (a catalog id like ``runware/pixverse-lipsync``).
 
@@ -78,7 +81,11 @@ def charge(
         return Cost(usd=None, basis=f"{entry.title}: the provider's docs give no price")
     if results != 1:
         one = charge(
-            model_id, audio_seconds=audio_seconds, video_seconds=video_seconds, tts_text=tts_text
+            model_id,
+            audio_seconds=audio_seconds,
+            video_seconds=video_seconds,
+            tts_text=tts_text,
+            language=language,
         )
         return times(one, results, price)
     if tts_text is not None and price.tts_credits is not None and price.tts_per_utf8_bytes:
@@ -88,11 +95,9 @@ def charge(
     assumptions = [f"price not confirmed: {price.unconfirmed}"] if price.unconfirmed else []
     seconds = audio_seconds if price.of == "audio" else video_seconds
     if seconds is None and price.of == "audio" and tts_text is not None:
-        seconds = estimate_tts_seconds(tts_text)
-        rate = load_catalog().tts_chars_per_second
-        assumptions.append(
-            f"speech length estimated from {len(tts_text)} characters at {rate:g} characters/s"
-        )
+        speech = estimate_speech(tts_text, language=language)
+        seconds = speech.middle
+        assumptions.append(f"{speech.basis}; priced at the middle, {seconds:g} s")
     if seconds is None:
         return Cost(
             usd=None,

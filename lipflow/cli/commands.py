@@ -126,20 +126,42 @@ def validate(recipes: tuple[str, ...], fmt: str) -> None:
 
 @cli.command()
 @click.argument("recipe")
-@click.option("--format", "fmt", type=FORMAT_TEXT_JSON, default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "csv"]),
+    default="text",
+    show_default=True,
+    help="csv only with --lines.",
+)
 @click.option(
     "--out", "out_path", metavar="PLAN.json", help="Save the plan for `lipflow run PLAN.json`."
 )
 @click.option("--no-requests", is_flag=True, help="Text format: leave out the request bodies.")
+@click.option(
+    "--lines",
+    "show_lines",
+    is_flag=True,
+    help="Print the dub's lines (cue, speaker, voice, text, slot, estimate, fit, cost) for review.",
+)
 @_presenting_errors
-def plan(recipe: str, fmt: str, out_path: str | None, no_requests: bool) -> None:
+def plan(recipe: str, fmt: str, out_path: str | None, no_requests: bool, show_lines: bool) -> None:
     """Dry run: every job, the exact requests it sends (keys redacted), and its cost and why."""
     from lipflow.plan import plan_file
     from lipflow.reporting.plans import format_plan_text
     from lipflow.reporting.problems import report_problems
 
+    if fmt == "csv" and not show_lines:
+        raise UsageError("--format csv prints the line table: add --lines")
     the_plan = plan_file(recipe, env=environment.environ())
     errors = [p for p in the_plan.problems if p.is_error]
+    if show_lines:
+        from lipflow.reporting.lines import report_lines
+
+        click.echo(report_lines(fmt, the_plan))
+        if errors:
+            sys.exit(1)
+        return
     if errors:
         click.echo(report_problems("text", the_plan.problems, [recipe]), err=True)
     if fmt == "json":

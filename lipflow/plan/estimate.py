@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from lipflow.catalog import Catalog, ModelEntry
+from lipflow.catalog import ModelEntry
 from lipflow.jobs import Cost, LipsyncParams, MediaRef, Params
+from lipflow.lines.speech import estimate_speech
 from lipflow.media import ASSUMED_SECONDS
 from lipflow.pricing import charge, segments_audio_seconds, times
 
@@ -38,8 +39,14 @@ def job_cost(
         )
     lipsync = params if isinstance(params, LipsyncParams) else LipsyncParams()
     if lipsync.tts and entry.price.of == "audio":
-        cost = charge(entry.id, tts_text=lipsync.tts.text)
-        return cost, cost.usd, cost.usd
+        text, language = str(lipsync.tts.text), lipsync.tts.language
+        cost = charge(entry.id, tts_text=text, language=language)
+        if cost.usd is None or entry.price.tts_credits is not None:
+            return cost, cost.usd, cost.usd  # billed by the script's bytes: no range
+        speech = estimate_speech(text, language=language)
+        least = charge(entry.id, audio_seconds=speech.low).usd
+        most = charge(entry.id, audio_seconds=speech.high).usd
+        return cost, least, most
     segments = lipsync.segments or ()
     role = "audio" if entry.price.of == "audio" else "video"
     if segments and role == "audio":
@@ -81,15 +88,13 @@ def _results(entry: ModelEntry, options: Mapping[str, Any]) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 1 else 1
 
 
-def output_duration(
-    params: Params, media: Mapping[str, MediaRef], catalog: Catalog
-) -> float | None:
+def output_duration(params: Params, media: Mapping[str, MediaRef]) -> float | None:
     """How long a job's output video will be, as far as the plan can tell."""
     if isinstance(params, LipsyncParams):
         audio = media.get("audio")
         if audio is not None:
             return audio.duration
         if params.tts:
-            return float(len(params.tts.text) / catalog.tts_chars_per_second)
+            return estimate_speech(str(params.tts.text), language=params.tts.language).middle
         return media["video"].duration
     return float(params.duration or ASSUMED_SECONDS)

@@ -174,7 +174,9 @@ class Parameters:
             if spec.get("tts") is not None:
                 wanted.add("lipsync.tts")
                 tts = spec["tts"]
-                params["tts"] = Speech(text=tts.get("text"), voice=tts.get("voice"))
+                params["tts"] = Speech(
+                    text=tts.get("text"), voice=tts.get("voice"), language=tts.get("language")
+                )
             if spec.get("segments") is not None:
                 wanted.add("lipsync.segments")
                 params["segments"] = tuple(

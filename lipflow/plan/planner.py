@@ -19,11 +19,13 @@ from typing import Any
 from lipflow.catalog import ModelEntry, load_catalog
 from lipflow.jobs import (
     Job,
+    LipsyncParams,
     MediaRef,
     Params,
     Piece,
     Plan,
     PlannedJob,
+    PlannedLine,
     PlannedRequest,
     StepChoice,
 )
@@ -32,6 +34,7 @@ from lipflow.plan.checks import RequestChecks, merge_repeats
 from lipflow.plan.context import PlanContext
 from lipflow.plan.estimate import job_cost, output_duration
 from lipflow.plan.expansion import expand_matrix, format_job_id, upstream_sets
+from lipflow.plan.lines import LineJob, LinesPlanning
 from lipflow.plan.parameters import Parameters, Probe
 from lipflow.plan.routing import choose
 from lipflow.plan.splitting import Splitter, piece_job_id, piece_media, piece_of
@@ -55,6 +58,8 @@ class _Planner:
         self.splitter = Splitter(enabled=probe is not None)
         self.choices: list[StepChoice] = []
         self._uploaded_by: dict[tuple[str, str, str], str] = {}
+        self.lines = LinesPlanning(self.ctx)
+        self.lines_reviewed: list[PlannedLine] = []
         self._input_context = {
             name: {"kind": i.kind, "text": i.text, "source": i.source, "duration": i.duration}
             for name, i in recipe.inputs.items()
@@ -75,6 +80,7 @@ class _Planner:
             choices=tuple(self.choices),
             problems=merge_repeats(self.ctx.problems),
             base_urls=self.urls,
+            lines=tuple(self.lines_reviewed),
         )
 
     def plan_step(self, step: Step) -> None:
@@ -108,60 +114,100 @@ class _Planner:
             for upstream in upstream_sets(self.ctx, step, spec):
                 values = {k: v for pj in upstream.values() for k, v in pj.job.matrix.items()}
                 values.update(combo)
-                job_id = format_job_id(step.id, values)
-                built = self.parameters.build(step, spec, upstream, job_id)
-                if built is None:
-                    continue
-                media, params, wanted = built
-                if entry is None:
-                    choice = choose(
-                        self.ctx,
-                        step,
-                        wanted,
-                        media,
-                        params,
-                        job_id,
-                        pieces=functools.partial(
-                            self.splitter.cost, step, media=media, params=params, job_id=job_id
-                        ),
-                    )
-                    if choice is None:
-                        return
-                    self.choices.append(choice)
-                    entry = self.ctx.catalog.model(choice.model_id)
-                split = self.splitter.split(step, entry, media, params)
-                if isinstance(split, SplitProblem):
-                    where = ("cut",) if split.setting == "cut" else (step.action, split.setting)
-                    self.ctx.problem(
-                        str(split), (*step.recipe_path, *where), code="media-limits", job=job_id
-                    )
-                    continue
-                if split is None:
-                    pj = self.make_job(
-                        step, entry, media, params, options, upstream, values, job_id
-                    )
-                    planned.extend([pj] if pj is not None else [])
-                    continue
-                for part in split.pieces:
-                    pj = self.make_job(
-                        step,
-                        entry,
-                        piece_media(media, part, job_id),
-                        params,
-                        options,
-                        upstream,
-                        values,
-                        piece_job_id(job_id, part),
-                        piece=piece_of(split, part, job_id, media),
-                    )
-                    planned.extend([pj] if pj is not None else [])
+                for job_values, job_spec, line_job in self._jobs_of(step, spec, values):
+                    job_id = format_job_id(step.id, job_values)
+                    built = self.parameters.build(step, job_spec, upstream, job_id)
+                    if built is None:
+                        continue
+                    media, params, wanted = built
+                    audio = media.get("audio")
+                    if line_job is not None:
+                        path = (*step.recipe_path, step.action)
+                        if not self.lines.cut(line_job, media, job_id, path):
+                            continue
+                        if line_job.piece is None:
+                            params = LipsyncParams(segments=self.lines.segments(line_job))
+                            wanted = frozenset({"lipsync.segments"})
+                    if entry is None:
+                        choice = choose(
+                            self.ctx,
+                            step,
+                            wanted,
+                            media,
+                            params,
+                            job_id,
+                            pieces=None  # a dub from lines is already one job per line
+                            if line_job is not None
+                            else functools.partial(
+                                self.splitter.cost, step, media=media, params=params, job_id=job_id
+                            ),
+                        )
+                        if choice is None:
+                            return
+                        self.choices.append(choice)
+                        entry = self.ctx.catalog.model(choice.model_id)
+                    if line_job is not None:
+                        pj = self.make_job(
+                            step, entry, media, params, options, upstream, job_values, job_id
+                        )
+                        if pj is not None:
+                            planned.append(pj)
+                            name = str(spec["lines"])
+                            self.lines_reviewed.extend(
+                                self.lines.review(step, name, line_job, pj, entry, audio)
+                            )
+                        continue
+                    split = self.splitter.split(step, entry, media, params)
+                    if isinstance(split, SplitProblem):
+                        where = ("cut",) if split.setting == "cut" else (step.action, split.setting)
+                        self.ctx.problem(
+                            str(split), (*step.recipe_path, *where), code="media-limits", job=job_id
+                        )
+                        continue
+                    if split is None:
+                        pj = self.make_job(
+                            step, entry, media, params, options, upstream, job_values, job_id
+                        )
+                        planned.extend([pj] if pj is not None else [])
+                        continue
+                    for part in split.pieces:
+                        pj = self.make_job(
+                            step,
+                            entry,
+                            piece_media(media, part, job_id),
+                            params,
+                            options,
+                            upstream,
+                            job_values,
+                            piece_job_id(job_id, part),
+                            piece=piece_of(split, part, job_id, media),
+                        )
+                        planned.extend([pj] if pj is not None else [])
         # Checked after all of the step's jobs are built: one tight validation loop is kinder to
         # the CPU's caches than validating between builds (about a tenth faster for 10,000 jobs).
         if entry is not None:
             origins = registry.get(entry.provider).client.origins
+            checked_from = len(self.ctx.problems)
             for pj in planned:
                 self.checks.check_job(step, entry, pj.job, pj.requests, origins)
+            self.lines.relocate(checked_from)
         self.ctx.jobs_by_step[step.id] = planned
+
+    def _jobs_of(
+        self, step: Step, spec: dict[str, Any], values: dict[str, Any]
+    ) -> Iterator[tuple[dict[str, Any], dict[str, Any], LineJob | None]]:
+        """The jobs one matrix combination makes: itself, or for a lip sync from lines, one
+        per line (or one holding every line as a segment)."""
+        if step.action != "lipsync" or spec.get("lines") is None:
+            yield values, spec, None
+            return
+        job_id = format_job_id(step.id, values)
+        read = self.lines.read(spec["lines"], (*step.recipe_path, step.action, "lines"), job_id)
+        if read is None:
+            return
+        name, lines = read
+        for line_job in self.lines.jobs(step, spec, name, lines, values):
+            yield {**values, **line_job.key}, line_job.spec, line_job
 
     def make_job(
         self,
@@ -211,7 +257,7 @@ class _Planner:
         )
         requests = self._share_uploads(job, client.plan_requests(job, self.urls[entry.provider]))
         cost, low, high = job_cost(entry, media, params, options)
-        out_duration = output_duration(params, media, self.ctx.catalog)
+        out_duration = output_duration(params, media)
         return PlannedJob(
             job=job,
             requests=requests,

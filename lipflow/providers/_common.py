@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from lipflow.jobs import Deferred, MediaRef
+from lipflow.media import piece_range
 
 __all__ = ["deep_merge", "file_name", "stable_uuid4", "step_output_url"]
 
@@ -33,7 +34,13 @@ def deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]
 
 
 def file_name(ref: MediaRef) -> str:
-    return os.path.basename(str(ref.value))
+    """The name an upload carries; a piece of a file is named by its range (``a_1.5-4.2.mp4``)."""
+    path, span = piece_range(str(ref.value))
+    name = os.path.basename(path)
+    if span is None:
+        return name
+    stem, ext = os.path.splitext(name)
+    return f"{stem}_{span[0]:g}-{span[1]:g}{ext}"
 
 
 def step_output_url(ref: MediaRef) -> Deferred:

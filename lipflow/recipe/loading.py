@@ -90,12 +90,22 @@ def _build(data: dict[str, Any], smap: SourceMap, file: str, digest: str) -> Rec
         inputs=inputs,
         segments=data.get("segments") or {},
         steps=steps,
+        voices=data.get("voices") or {},
+        fit=data.get("fit") or {},
     )
 
 
 def _input(name: str, raw: Mapping[str, Any], base_dir: str) -> Input:
     if "text" in raw:
         return Input(name=name, kind="text", text=raw["text"], base_dir=base_dir)
+    if "lines" in raw:
+        return Input(
+            name=name,
+            kind="lines",
+            source=raw["lines"],
+            language=raw.get("language"),
+            base_dir=base_dir,
+        )
     kind = next(k for k in MEDIA_KINDS if k in raw)
     source = raw[kind]
     common: dict[str, Any] = {

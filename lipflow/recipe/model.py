@@ -21,7 +21,7 @@ class Input:
     """A named input: media (URL, local file, provider media id) or text."""
 
     name: str
-    kind: str  # video | audio | image | text
+    kind: str  # video | audio | image | text | lines
     source: str | None = None  # URL or local path as written
     media_id: str | int | None = None
     provider: str | None = None  # provider holding media_id
@@ -29,6 +29,7 @@ class Input:
     duration: float | None = None
     size_bytes: int | None = None
     base_dir: str = "."
+    language: str | None = None  # lines: their language (BCP 47), for the speech estimate
 
     @property
     def is_url(self) -> bool:
@@ -78,6 +79,8 @@ class Recipe:
     segments: Mapping[str, Mapping[str, Any]]
     steps: Mapping[str, Step]  # in dependency order
     warnings: tuple[Problem, ...] = ()  # found while loading; the plan reports them with its own
+    voices: Mapping[str, str] = field(default_factory=dict)  # speaker -> voice, for lines
+    fit: Mapping[str, Any] = field(default_factory=dict)  # tolerance, on_misfit: for lines
 
     def locate(self, path: tuple[PathPart, ...], *, key: bool = False) -> Location:
         return self.source_map.locate(path, key=key)

@@ -66,7 +66,7 @@ def _unused_segments(recipe: Recipe) -> list[Problem]:
 
 def _check_static_refs(recipe: Recipe, step: Step) -> list[Problem]:
     problems: list[Problem] = []
-    for key in ("video", "audio", "image", "last_image"):
+    for key in ("video", "audio", "image", "last_image", "lines"):
         ref = step.spec.get(key)
         if not isinstance(ref, str) or "{" in ref or ref.startswith(STEP_REF_PREFIX):
             continue

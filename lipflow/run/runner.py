@@ -43,13 +43,22 @@ from lipflow.errors import (
     UsageError,
 )
 from lipflow.jobs import Job, MediaRef, Plan, resolve
-from lipflow.longmedia import AssemblyPiece, assemble, audio_facts, cut_audio, cut_video
+from lipflow.longmedia import (
+    Assembled,
+    AssemblyPiece,
+    assemble,
+    audio_facts,
+    cut_audio,
+    cut_video,
+)
 from lipflow.longmedia.keyframes import COPY
+from lipflow.media import read_media
 from lipflow.providers import registry
 from lipflow.providers._http import classify_transport
 from lipflow.providers.base import Finished, Flow, ProviderClient, Submitted
 from lipflow.run.budget import BudgetCheck, Ledger
 from lipflow.run.downloads import Downloader, file_name, output_names
+from lipflow.run.dubbing import dub_joins, join_dub
 from lipflow.run.journal import JOURNAL_NAME, JobRecord, Journal
 from lipflow.run.report import AssemblyReport, JobReport, Observer, RunReport, Snapshot
 from lipflow.run.retry import GaveUp, RetryEngine, poll_delays
@@ -419,11 +428,13 @@ class Runner:
                     data: bytes | None = None
                     if ref.origin == "file":
                         try:
-                            data = await asyncio.to_thread(Path(str(ref.value)).read_bytes)
+                            data = await asyncio.to_thread(read_media, str(ref.value))
                         except OSError as exc:
                             return InputError(
-                                f"cannot read input: {exc.strerror}", path=str(ref.value)
+                                f"cannot read input: {exc.strerror or exc}", path=str(ref.value)
                             )
+                        except InputError as exc:  # a piece that cannot be cut from its file
+                            return exc
                     flow = functools.partial(
                         client.upload_flow,
                         job,
@@ -638,40 +649,38 @@ class Runner:
                 groups.setdefault(job.piece.group, []).append(job)
         return groups
 
+    def _joins(self) -> list[tuple[str, list[Job], Callable[[Mapping[str, str], Path], Assembled]]]:
+        """Every output joined from several jobs, with its jobs and how it is joined: a split
+        lip sync from its pieces, a dub made line by line from its lines and the source video."""
+        joins: list[tuple[str, list[Job], Callable[[Mapping[str, str], Path], Assembled]]] = [
+            (group, jobs, functools.partial(_join_pieces, jobs))
+            for group, jobs in self._piece_groups().items()
+        ]
+        for dub in dub_joins(self.plan):
+            jobs = [self._jobs[job_id] for _, _, job_id in dub.lines]
+            joins.append((dub.name, jobs, functools.partial(join_dub, dub)))
+        return joins
+
     async def _assemble_all(self) -> None:
-        """Join the outputs of every split lip sync whose pieces are all done (once: a joined
+        """Join the outputs of every joined output whose jobs are all done (once: a joined
         file that is journaled and intact is kept), and journal how it went."""
         records = self._j.jobs()
         joined = self._j.assemblies()
-        for group, jobs in self._piece_groups().items():
+        for group, jobs, join in self._joins():
             if self._stop.is_set():
                 return
             if (rec := joined.get(group)) is not None and rec.intact():
                 continue
             if any(records[j.id].state != S.DONE or not records[j.id].outputs for j in jobs):
                 continue
-            first = jobs[0].piece
-            assert first is not None
             path = (
                 self.settings.out_dir / f"{output_names((replace(jobs[0], id=group),))[group]}.mp4"
             )
-            pieces = [
-                AssemblyPiece(str(records[j.id].outputs[0].path), j.piece.start, j.piece.end)
-                for j in jobs
-                if j.piece is not None
-            ]
+            outputs = {j.id: str(records[j.id].outputs[0].path) for j in jobs}
             self._j.record_assembly(group, "assembling", path=str(path))
-            self._tell(group, "assembling", f"joining {len(pieces)} pieces into {path}")
+            self._tell(group, "assembling", f"joining {len(jobs)} pieces into {path}")
             try:
-                rate = (await asyncio.to_thread(audio_facts, first.audio)).rate
-                result = await asyncio.to_thread(
-                    assemble,
-                    pieces,
-                    path,
-                    fps=Fraction(first.fps),
-                    size=first.size,
-                    audio_rate=rate,
-                )
+                result = await asyncio.to_thread(join, outputs, path)
             except (AssemblyFailed, InputError) as exc:
                 self._j.record_assembly(group, "failed", path=str(path), error=exc.message)
                 self._tell(group, "failed", exc.message)
@@ -726,7 +735,7 @@ class Runner:
                 state=joined[group].state if group in joined else "waiting",
                 record=joined.get(group),
             )
-            for group, jobs in self._piece_groups().items()
+            for group, jobs, _ in self._joins()
         )
         return RunReport(
             assemblies=assemblies,
@@ -846,3 +855,12 @@ def _error_class(exc: ProviderError) -> str:
         ProviderAmbiguous: "ambiguous",
         OutputInvalid: "download",
     }.get(type(exc), "error")
+
+
+def _join_pieces(jobs: Sequence[Job], outputs: Mapping[str, str], path: Path) -> Assembled:
+    """A split lip sync's pieces joined in order, at the source's frame rate and sample rate."""
+    first = jobs[0].piece
+    assert first is not None
+    pieces = [AssemblyPiece(outputs[j.id], j.piece.start, j.piece.end) for j in jobs if j.piece]
+    rate = audio_facts(first.audio).rate
+    return assemble(pieces, path, fps=Fraction(first.fps), size=first.size, audio_rate=rate)

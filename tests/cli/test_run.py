@@ -84,7 +84,7 @@ def test_the_recipes_own_budget_applies_and_budget_overrides_it(tmp_path: Path) 
     code, _, err = invoke(
         str(RECIPES / "quickstart.yaml"), "--mock", "--budget", "0", "--out", str(tmp_path)
     )
-    assert code == 3 and "estimate $0.0390" in err
+    assert code == 3 and "estimate $0.0419" in err
 
 
 def test_unpriced_work_needs_allow_unpriced_against_real_providers(

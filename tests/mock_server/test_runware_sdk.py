@@ -23,6 +23,7 @@ from runware import (
 )
 
 from lipflow import media
+from lipflow.pricing import estimate_tts_seconds
 from mock_server import MockServer
 
 T = TypeVar("T")
@@ -66,9 +67,10 @@ def test_upload_then_lipsync_with_tts_returns_a_real_video(
     (video,) = videos
     assert video.status == "success"
     assert video.taskUUID == ack.taskUUID
-    assert video.cost == pytest.approx(0.0136 * 26 / 15, abs=1e-4)
+    spoken = estimate_tts_seconds("Hello from the mock server")  # the plan's estimate, by script
+    assert video.cost == pytest.approx(0.0136 * spoken, abs=1e-4)
     info = media.probe_bytes(_download(video.videoURL))
-    assert info.kind == "video" and info.duration_s == pytest.approx(26 / 15, abs=0.05)
+    assert info.kind == "video" and info.duration_s == pytest.approx(spoken, abs=0.05)
     polls = [r for r in mock.simulator.journal.records(op="poll")]
     assert any(r.reply.get("data", [{}])[0].get("status") == "processing" for r in polls)
 

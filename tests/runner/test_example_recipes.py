@@ -55,7 +55,7 @@ def test_reported_cost_is_set_beside_the_estimate(run_recipe: RunRecipe) -> None
     report = run_recipe("quickstart").to_json()
 
     (job,) = report["jobs"]
-    assert job["estimated_usd"] == pytest.approx(0.039032)
+    assert job["estimated_usd"] == pytest.approx(0.041888)
     assert job["reported_usd"] == pytest.approx(job["estimated_usd"])
     assert report["reported_usd"] == pytest.approx(report["estimated_usd"])
 

@@ -38,14 +38,17 @@ def test_the_cheapest_model_with_every_capability_is_chosen_and_the_rest_explain
     rejected = dict(choice.rejected)
     assert rejected["runware/sync-lipsync-2"] == "does not offer lipsync.tts"
     assert rejected["wavespeed/pixverse-lipsync"] == "does not offer lipsync.tts"
-    assert rejected["pixverse/lipsync"] == "costs $0.0400 per job vs $0.0099"  # 11 bytes; 11/15 s
+    # 11 UTF-8 bytes are one 15-byte block of 4 credits; 11 Latin characters are 0.61-0.92 s
+    assert rejected["pixverse/lipsync"] == "costs $0.0400 per job vs $0.0105"
 
 
 def test_a_tts_job_is_priced_from_an_estimated_speech_length() -> None:
     (pj,) = plan_text(TTS % ("x" * 30)).jobs
-    assert pj.cost.usd == pytest.approx(2.0 * 0.0136)
-    assert "2 s of audio x $0.0136/s" in pj.cost.basis
-    assert any("estimated from 30 characters" in a for a in pj.cost.assumptions)
+    # 30 Latin letters at 12-18 per second: 1.67-2.5 s, priced at the middle
+    assert (pj.usd_low, pj.usd_high) == pytest.approx((1.67 * 0.0136, 2.5 * 0.0136))
+    assert pj.cost.usd == pytest.approx(2.08 * 0.0136, abs=0.0136 * 0.011)
+    assert "s of audio x $0.0136/s" in pj.cost.basis
+    assert any("30 Latin characters at 12-18/s" in a for a in pj.cost.assumptions)
     assert pj.cost.source == "https://runware.ai/docs/models/pixverse-lipsync"
     assert pj.cost.as_of == "2026-11-23"  # the date the price was read, not the release date
 

@@ -1,0 +1,60 @@
+"""A line to dub: a time range of the video, the words spoken in it, and who speaks them."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from lipflow.problems import Location, Problem
+
+__all__ = ["Line", "LinesFile", "overlap_problems"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Line:
+    """One cue of a subtitle file or one row of a script, with its place in that file."""
+
+    number: int  # 1-based position among the file's lines (the cue number a producer sees)
+    start: float  # seconds into the video
+    end: float
+    text: str  # what is spoken, without a speaker prefix
+    location: Location  # es.srt:42 (the cue's timing line) or lines.csv:17:3
+    speaker: str | None = None
+    voice: str | None = None  # a voice named by the line itself (a script's voice column)
+
+    @property
+    def slot(self) -> float:
+        """The seconds the line has in the video."""
+        return round(self.end - self.start, 3)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LinesFile:
+    """Every line read from one file, and every problem found reading it."""
+
+    path: str  # as shown in messages
+    lines: tuple[Line, ...]
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def speakers(self) -> list[str]:
+        """The speakers named in the file, in order of first appearance."""
+        return list(dict.fromkeys(line.speaker for line in self.lines if line.speaker))
+
+
+def overlap_problems(lines: tuple[Line, ...]) -> list[Problem]:
+    """A line that starts before the one before it (in time) ends: one mouth, one line at a time."""
+    problems = []
+    ordered = sorted(lines, key=lambda line: (line.start, line.number))
+    for before, line in itertools.pairwise(ordered):
+        if line.start < before.end - 1e-6:
+            problems.append(
+                Problem(
+                    message=f"line starts at {line.start:.3f} s, before the line at "
+                    f"{before.location} ends ({before.end:.3f} s); the lines of one video "
+                    "must not overlap",
+                    location=line.location,
+                    code="lines-overlap",
+                )
+            )
+    return problems

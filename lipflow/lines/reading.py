@@ -1,0 +1,44 @@
+"""Reading a lines file: the format from its name (or its first bytes), bounded in size."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+
+from lipflow.lines.model import LinesFile, overlap_problems
+from lipflow.lines.subtitles import parse_subtitles
+from lipflow.lines.tables import parse_table
+from lipflow.recipe.source import read_text
+
+__all__ = ["FORMATS", "MAX_LINES_BYTES", "read_lines"]
+
+# A subtitle file of a feature film is about 100 KB; ten times that is not a file of lines.
+MAX_LINES_BYTES = 5_000_000
+
+FORMATS = {".srt": "srt", ".vtt": "vtt", ".csv": "csv", ".tsv": "tsv", ".tab": "tsv"}
+
+
+def read_lines(path: str, *, shown_as: str | None = None) -> LinesFile:
+    """The lines of the subtitle file or script at ``path`` (``shown_as`` names it in messages).
+
+    Raises InputError when the file cannot be read as text; problems inside it (a broken cue, a
+    bad time) come back in ``LinesFile.problems`` with their line and column.
+    """
+    text = read_text(path, max_bytes=MAX_LINES_BYTES)
+    name = shown_as or path
+    fmt = FORMATS.get(os.path.splitext(path)[1].lower()) or _sniff(text)
+    if fmt in ("srt", "vtt"):
+        parsed = parse_subtitles(text, name, fmt=fmt)
+    else:
+        parsed = parse_table(text, name, delimiter="\t" if fmt == "tsv" else None)
+    overlaps = overlap_problems(parsed.lines)
+    return replace(parsed, problems=(*parsed.problems, *overlaps)) if overlaps else parsed
+
+
+def _sniff(text: str) -> str:
+    head = text.lstrip()
+    if head.startswith("WEBVTT"):
+        return "vtt"
+    if "-->" in text[:5000]:
+        return "srt"
+    return "tsv" if "\t" in text.split("\n", 1)[0] else "csv"

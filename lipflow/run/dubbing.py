@@ -1,0 +1,112 @@
+"""Joining a dub made line by line: each line's lip-synced piece put back at its time in the
+video, the video between lines kept as it was, into one output.
+
+A plan dubbed from lines with text-to-speech has one job per line, each on its own piece of the
+video (``Plan.lines`` says which job speaks which time range). Once every job of a dub is done,
+the stretches between lines are cut from the source video and all pieces are joined with
+:func:`lipflow.longmedia.assemble`, which fits each piece to its planned length (a provider's
+output is rarely exactly as long as its slot) and verifies the result: one video as long as the
+source, audio present, every join at its line's start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lipflow.jobs import Job, Plan
+from lipflow.media import piece_range
+
+if TYPE_CHECKING:
+    from lipflow.longmedia import Assembled
+
+__all__ = ["DubJoin", "dub_joins", "join_dub"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DubJoin:
+    """The per-line jobs of one dub and the source video they are joined back into."""
+
+    name: str  # the dub's job id without its line, e.g. "dub[lang=es]"
+    video: str  # the source video file
+    lines: tuple[tuple[float, float, str], ...]  # (start, end, job id), in time order
+
+
+def dub_joins(plan: Plan) -> list[DubJoin]:
+    """The dubs of ``plan`` made of per-line jobs (a dub of sync segments is one job: no join)."""
+    jobs = {pj.job.id: pj.job for pj in plan.jobs}
+    groups: dict[str, list[tuple[float, float, str]]] = {}
+    videos: dict[str, str] = {}
+    for line in plan.lines:
+        job = jobs.get(line.job)
+        video = job.media.get("video") if job is not None else None
+        if job is None or video is None or "line" not in job.matrix:
+            continue
+        source, span = piece_range(str(video.value))
+        if span is None:
+            continue
+        name = _dub_name(job)
+        groups.setdefault(name, []).append((line.start, line.end, job.id))
+        videos[name] = source
+    return [
+        DubJoin(name=name, video=videos[name], lines=tuple(sorted(lines)))
+        for name, lines in groups.items()
+    ]
+
+
+def _dub_name(job: Job) -> str:
+    rest = {k: v for k, v in job.matrix.items() if k != "line"}
+    if not rest:
+        return job.step
+    return f"{job.step}[{','.join(f'{k}={v}' for k, v in rest.items())}]"
+
+
+def join_dub(dub: DubJoin, outputs: Mapping[str, str], dest: Path) -> Assembled:
+    """Join ``dub`` from each line job's output file (``outputs``: job id -> path) into
+    ``dest``, the stretches between lines cut from the source beside it (``NAME.pieces/``).
+    Raises AssemblyFailed or InputError when a piece cannot be cut or joined."""
+    from lipflow.longmedia import AssemblyPiece, assemble, cut_video, video_facts
+
+    facts = video_facts(dub.video)
+    pieces_dir = dest.with_suffix(".pieces")
+    pieces_dir.mkdir(parents=True, exist_ok=True)
+    pieces = []
+    for i, (start, end, job_id) in enumerate(
+        _timeline(dub.lines, facts.duration_s, float(1 / facts.fps))
+    ):
+        if job_id is not None:
+            pieces.append(AssemblyPiece(outputs[job_id], start, end))
+            continue
+        gap = pieces_dir / f"between-{i:03d}.mp4"
+        if not gap.exists():  # cut once; written under a temporary name, then renamed
+            cut_video(dub.video, gap, start, end, copy=False)
+        pieces.append(AssemblyPiece(str(gap), start, end))
+    return assemble(pieces, dest, fps=facts.fps, size=(facts.width, facts.height))
+
+
+def _timeline(
+    lines: Sequence[tuple[float, float, str]], duration: float, frame: float
+) -> list[tuple[float, float, str | None]]:
+    """The whole video as spans: each line's, and the source's between them (None). A stretch
+    shorter than a frame is given to the line before it (or after, at the start)."""
+    spans: list[tuple[float, float, str | None]] = []
+    t = 0.0
+    for start, end, job_id in lines:
+        end = min(end, duration)
+        if start - t >= frame:
+            spans.append((t, start, None))
+        elif spans:
+            prev_start, _, prev_job = spans[-1]
+            spans[-1] = (prev_start, start, prev_job)
+        else:
+            start = t
+        spans.append((start, end, job_id))
+        t = end
+    if duration - t >= frame:
+        spans.append((t, duration, None))
+    elif spans:
+        prev_start, _, prev_job = spans[-1]
+        spans[-1] = (prev_start, duration, prev_job)
+    return spans

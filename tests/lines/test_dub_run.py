@@ -1,0 +1,143 @@
+"""A dub from lines run end to end against the mock: one TTS lip sync per cue on that cue's piece
+of the video, joined back into one video in which each cue's lip-synced piece plays at the cue's
+time and the video between cues is the source's own."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import av
+import pytest
+from click.testing import CliRunner
+
+from lipflow.cli import cli
+from lipflow.lines import read_lines, split_speakers
+from lipflow.media import probe
+from mock_server import MockServer
+
+REPO = Path(__file__).parents[2]
+RECIPES = REPO / "recipes"
+SOURCE = RECIPES / "media" / "interview.mp4"
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any], str]:
+    result = CliRunner().invoke(cli, ["run", *args, "--format", "json"], env=env)
+    return result.exit_code, json.loads(result.stdout or "{}"), result.stderr
+
+
+def lumas(path: str | Path) -> list[tuple[float, float]]:
+    """(time, mean brightness) of every frame: enough to tell two pictures apart."""
+    with av.open(str(path)) as container:
+        return [
+            (float(frame.time or 0.0), float(frame.to_ndarray(format="gray").mean()))
+            for frame in container.decode(video=0)
+        ]
+
+
+def at(frames: list[tuple[float, float]], t: float) -> float:
+    return min(frames, key=lambda f: abs(f[0] - t))[1]
+
+
+@pytest.mark.parametrize("recipe", ["interview_subtitles.yaml", "interview_script.yaml"])
+def test_the_example_recipes_run_with_mock_to_one_dubbed_video(tmp_path: Path, recipe: str) -> None:
+    code, report, err = run(str(RECIPES / recipe), "--mock", "--out", str(tmp_path))
+
+    assert code == 0, err
+    (dub,) = report["assemblies"]
+    assert dub["state"] == "done" and dub["error"] is None and len(dub["pieces"]) == 4
+    assert probe(dub["path"]).duration_s == pytest.approx(probe(SOURCE).duration_s, abs=0.04)
+    # A join at every cue's start and end, each on the 25 fps frame grid (0.5 s falls between
+    # frames 12 and 13: within half a frame).
+    cue_edges = [0.5, 3.2, 3.6, 7.4, 8.0, 10.5, 11.0, 15.8]
+    assert dub["verified"]["joins"] == pytest.approx(cue_edges, abs=0.02 + 1e-9)
+    assert len([j for j in report["jobs"] if j["state"] == "done"]) == 4
+
+
+def test_each_cue_is_lip_synced_by_tts_in_its_voice_and_plays_at_the_cues_time(
+    lipflow_mock: MockServer, tmp_path: Path
+) -> None:
+    env = {"LIPFLOW_RUNWARE_URL": lipflow_mock.urls.runware, "RUNWARE_API_KEY": "k"}
+    srt = RECIPES / "media" / "interview.es.srt"
+    cues = split_speakers(read_lines(str(srt)), {"SPEAKER_01", "SPEAKER_02"}).lines
+    voices = {"SPEAKER_01": "Sophia", "SPEAKER_02": "Liam"}
+
+    code, report, err = run(
+        str(RECIPES / "interview_subtitles.yaml"), "--out", str(tmp_path), env=env
+    )
+
+    assert code == 0, err
+    # The mock's journal: one job per cue, speaking its text in its speaker's voice, on a piece
+    # of the video as long as the cue.
+    jobs = sorted(lipflow_mock.simulator.jobs("runware"), key=lambda j: j.created_at)
+    assert len(jobs) == len(cues) == 4
+    spoken = {job.request["speech"]["text"]: job for job in jobs}
+    for cue in cues:
+        job = spoken[cue.text]
+        assert job.request["speech"]["voice"] == voices[str(cue.speaker)]
+        (piece_id,) = job.request["inputs"]["referenceVideos"]
+        piece = lipflow_mock.simulator.store.get(piece_id)
+        assert piece is not None and piece.kind == "video"
+        assert piece.duration_s == pytest.approx(cue.slot, abs=0.1)
+    # The joined video: each cue's lip-synced output at the cue's time, the source between cues.
+    (dub,) = report["assemblies"]
+    dubbed, source = lumas(dub["path"]), lumas(SOURCE)
+    outputs = {job["id"]: job["outputs"][0]["path"] for job in report["jobs"]}
+    differs = 0
+    for cue in cues:
+        synced = lumas(outputs[f"dub[line={cue.number}]"])
+        for offset in (0.1, cue.slot / 2, cue.slot - 0.1):
+            t = cue.start + offset
+            assert at(dubbed, t) == pytest.approx(at(synced, offset), abs=9), (cue.number, t)
+            differs += abs(at(source, t) - at(synced, offset)) > 12
+        before = cue.start - 0.2
+        assert at(dubbed, before) == pytest.approx(at(source, before), abs=9), (cue.number, before)
+    assert differs >= 6, "the lip-synced pieces look unlike the source at their times"
+
+
+def test_a_matrix_over_two_subtitle_files_gives_one_dubbed_video_per_language(
+    tmp_path: Path,
+) -> None:
+    recipe = tmp_path / "two.yaml"
+    recipe.write_text(
+        f"""version: 1
+inputs:
+  interview: {{video: {SOURCE}}}
+  es: {{lines: {RECIPES / "media" / "interview.es.srt"}, language: es}}
+  fr: {{lines: {RECIPES / "media" / "interview.fr.vtt"}, language: fr}}
+voices: {{SPEAKER_01: Sophia, SPEAKER_02: Liam}}
+fit: {{tolerance: 2}}
+steps:
+  dub:
+    matrix: {{lang: [es, fr]}}
+    lipsync: {{video: interview, lines: "{{{{ matrix.lang }}}}"}}
+""",
+        encoding="utf-8",
+    )
+
+    code, report, err = run(str(recipe), "--mock", "--out", str(tmp_path / "out"))
+
+    assert code == 0, err
+    assert [(d["job"], Path(d["path"]).name) for d in report["assemblies"]] == [
+        ("dub[lang=es]", "dub_lang-es.mp4"),
+        ("dub[lang=fr]", "dub_lang-fr.mp4"),
+    ]
+    assert len(report["jobs"]) == 8
+    for dub in report["assemblies"]:
+        assert probe(dub["path"]).duration_s == pytest.approx(20.0, abs=0.04)
+
+
+def test_a_saved_plan_runs_the_same_dub(tmp_path: Path) -> None:
+    saved = tmp_path / "plan.json"
+    planned = CliRunner().invoke(
+        cli, ["plan", str(RECIPES / "interview_script.yaml"), "--out", str(saved)]
+    )
+    assert planned.exit_code == 0, planned.output
+    assert len(json.loads(saved.read_text())["lines"]) == 4
+
+    code, report, err = run(str(saved), "--mock", "--out", str(tmp_path / "out"))
+
+    assert code == 0, err
+    (dub,) = report["assemblies"]
+    assert len(dub["pieces"]) == 4 and Path(dub["path"]).name == "dub.mp4"
