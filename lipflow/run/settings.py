@@ -9,7 +9,11 @@ from pathlib import Path
 from lipflow.errors import UsageError
 from lipflow.run.retry import RetryPolicy
 
-__all__ = ["RunSettings", "provider_limits_from"]
+__all__ = ["DEFAULT_MAX_OUTPUT_BYTES", "RunSettings", "provider_limits_from"]
+
+MB = 1024 * 1024
+DEFAULT_MAX_OUTPUT_BYTES = 1024 * MB  # no provider documents an output size; a lip-synced clip
+# of a few minutes is tens of MB, so 1 GiB refuses only what no job should produce
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -27,6 +31,22 @@ class RunSettings:
     resubmit_ambiguous: bool = False
     target: str = "live"  # "mock" for --mock; a journal is only resumed against the same target
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    # Bounds on what a provider can make the run do (README "Limits"):
+    max_reply_bytes: int = 16 * MB  # one API reply (upload, submit, poll)
+    max_output_bytes: int | None = None  # one output; None: the provider's documented limit
+    download_deadline: float = 1800.0  # seconds for one output, however slowly it arrives
+    max_outputs: int = 20  # outputs kept per job; more are named in a note, not downloaded
+    unknown_status_polls: int = 20  # polls answered with a status lipflow does not know
+    retake_lost: bool = False  # buy a fresh take of a job whose output cannot be recovered
+
+    def output_cap(self, provider_limit: object) -> int:
+        """The largest output accepted: the flag, else the provider's documented limit, else
+        :data:`DEFAULT_MAX_OUTPUT_BYTES`."""
+        if self.max_output_bytes is not None:
+            return self.max_output_bytes
+        if isinstance(provider_limit, int) and provider_limit > 0:
+            return provider_limit
+        return DEFAULT_MAX_OUTPUT_BYTES
 
 
 def provider_limits_from(values: Sequence[str]) -> dict[str, int]:

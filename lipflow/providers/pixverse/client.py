@@ -239,6 +239,8 @@ def _poll_flow(provider_job_id: str, base_url: str, key: str) -> Flow[Finished]:
             reason="generation",
             code=f"status {status}",
         )
+    if meaning is None:
+        return Finished(done=False, unknown_status=str(status))
     if meaning != "done":
         return Finished(done=False)
     url = resp.get("url")
