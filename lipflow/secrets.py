@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import urllib.parse
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -24,6 +25,11 @@ SECRET_HEADERS = frozenset(
 )
 SECRET_KEYS = frozenset({"apikey", "api_key", "key", "token", "access_token", "authorization"})
 _MAX_STRING = 512
+# ``apiKey=...`` in a form body or a query string kept as text.
+_KEY_PAIR = re.compile(
+    r"(?<![\w-])(" + "|".join(sorted(SECRET_KEYS, key=len, reverse=True)) + r")=([^&\s]+)",
+    re.IGNORECASE,
+)
 
 
 _MIN_FORM = 4  # shorter encoded fragments would redact ordinary text
@@ -134,6 +140,8 @@ def redact_value(value: Any) -> Any:
         }
     if isinstance(value, list):
         return [redact_value(v) for v in value]
-    if isinstance(value, str) and len(value) > _MAX_STRING:
-        return f"{value[:64]}...<{len(value)} characters>"
+    if isinstance(value, str):
+        value = _KEY_PAIR.sub(lambda m: f"{m[1]}={REDACTED}", value)
+        if len(value) > _MAX_STRING:
+            return f"{value[:64]}...<{len(value)} characters>"
     return value

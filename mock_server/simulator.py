@@ -262,7 +262,7 @@ class Simulator:
             transport=request.transport,
             method=request.method,
             path=request.path,
-            query=dict(request.query),
+            query=redact_value(dict(request.query)),
             headers=redact_headers(request.headers),
             body=_journal_body(request),
         )

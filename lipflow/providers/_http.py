@@ -185,6 +185,11 @@ async def send_bounded(
             announced = response.headers.get("content-length", "")
             if announced.isdigit() and int(announced) > max_bytes:
                 raise _too_large(provider, response.status_code, max_bytes, int(announced))
+            if announced.isdigit() and "content-encoding" not in response.headers:
+                # The usual reply: its length is known, within the cap, and the HTTP layer
+                # refuses a body longer than announced.
+                await response.aread()
+                return response
             body = bytearray()
             async for chunk in response.aiter_bytes():
                 body += chunk

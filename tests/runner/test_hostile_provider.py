@@ -60,7 +60,7 @@ def test_a_key_that_cannot_be_sent_is_refused_without_printing_it(
     assert code == 2, err
     assert "RUNWARE_API_KEY is not a usable API key" in err
     assert "Traceback" not in err + out
-    assert "sk" not in err.replace("spaces", "").replace("ask", ""), "no part of the key is shown"
+    assert "live" not in err + out, "no part of the key is shown"
     assert sum(hostile.seen.values()) == 0, "nothing was sent"
 
 
