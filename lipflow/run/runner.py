@@ -138,6 +138,9 @@ class Runner:
         self.budget_check().enforce(allow_unpriced=self.settings.allow_unpriced)
         try:
             journal = self._open_journal()
+        except sqlite3.OperationalError as exc:
+            self._unlock()
+            raise self._journal_unwritable(exc) from None
         except BaseException:
             self._unlock()
             raise
@@ -171,6 +174,13 @@ class Runner:
             journal.close()
             self._journal = None
             self._unlock()
+
+    def _journal_unwritable(self, exc: sqlite3.OperationalError) -> DiskError:
+        return DiskError(
+            f"cannot write the run journal: {exc}; free some space or choose a writable "
+            "--out, then run again to resume",
+            path=str(self.journal_path),
+        )
 
     def _unlock(self) -> None:
         if self._lock is not None:
@@ -215,9 +225,14 @@ class Runner:
             journal.set_meta("recipe_digest", self.plan.recipe_digest)
             journal.set_meta("recipe_file", self.plan.recipe_file)
             journal.set_meta("target", target)
-        journal.add_jobs(
-            (job.id, job.provider, job.model, self._estimates.get(job.id)) for job in self._job_list
-        )
+        try:
+            journal.add_jobs(
+                (job.id, job.provider, job.model, self._estimates.get(job.id))
+                for job in self._job_list
+            )
+        except sqlite3.OperationalError:
+            journal.close()
+            raise
         return journal
 
     @property
@@ -283,11 +298,7 @@ class Runner:
             self._disk_error = self._disk_error or exc
             self._stop.set()
         except sqlite3.OperationalError as exc:  # the journal's disk is full or read-only
-            self._disk_error = self._disk_error or DiskError(
-                f"cannot write the run journal: {exc}; free some space or choose a writable "
-                "--out, then run again to resume",
-                path=str(self.journal_path),
-            )
+            self._disk_error = self._disk_error or self._journal_unwritable(exc)
             self._stop.set()
         finally:
             future = self._finished[job.id]
@@ -554,7 +565,7 @@ class Runner:
         usd = submitted.reported_usd
         if usd is not None:
             self._spent += usd
-        detail = f"provider job {submitted.provider_job_id}"
+        detail = self.secrets.scrub(f"provider job {submitted.provider_job_id}")
         if submitted.existed:
             detail += " (the provider already had this idempotency key)"
         self._j.record_submitted(
