@@ -23,7 +23,9 @@ KEY = {"Authorization": "Bearer any-key", "API-KEY": "any-key", "Ai-Trace-Id": "
 
 def runware_error(doc: Any) -> bool:
     errors = doc.get("errors") if isinstance(doc, dict) else None
-    return bool(errors) and all(isinstance(e.get("code"), str) and e.get("message") for e in errors)
+    if not isinstance(errors, list) or not errors:
+        return False
+    return all(isinstance(e.get("code"), str) and e.get("message") for e in errors)
 
 
 def pixverse_error(doc: Any) -> bool:

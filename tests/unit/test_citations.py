@@ -37,6 +37,7 @@ DOC_HOSTS = (
     "https://wavespeed.ai/docs",
     "https://github.com/Runware/sdk-python",
     "https://github.com/WaveSpeedAI/wavespeed-python",
+    "https://github.com/PixVerseAI/PixVerse-MCP",  # PixVerse's own published client
 )
 URL = re.compile(r"https://[^\s\"'),;]+")
 
