@@ -13,13 +13,16 @@ user needs to fix it, knows its exit code, and formats itself; the CLI only pres
     ├── RunFailed                     4  some jobs of a run failed; the report says which and why
     ├── AssemblyFailed                4  pieces of a split lip sync could not be joined into one verified output
     ├── Interrupted                 130  Ctrl-C: the journal is settled and the run can be resumed
+    ├── DiskError                     6  the out directory cannot be written (read-only, full, no permission)
     └── ProviderError                 5  a provider answered in a way the runner cannot go on from
         ├── ProviderRejected             the request was refused (validation, auth): do not retry
         ├── ProviderCapacity             429 / concurrency cap: nothing was created, retry later
         ├── ProviderUnavailable          not sent (connection refused): safe to retry
         ├── ProviderAmbiguous            the request may have created a job; never re-send blindly
+        │   └── ReplyUnreadable          a reply broke a bound (size, JSON depth, number length)
         ├── JobFailed                    the provider ran the job and it failed (moderation, generation)
         └── OutputInvalid                a downloaded output is not the media the provider announced
+            └── OutputRefused            an output a bound or the URL rule refuses: never fetched again
 
 Foreign exceptions (httpx, yaml, jsonschema, OS errors) are translated at the boundary with
 ``raise ... from exc`` so nothing below the CLI leaks a traceback to a user.
@@ -36,11 +39,13 @@ if TYPE_CHECKING:
 __all__ = [
     "AssemblyFailed",
     "BudgetExceeded",
+    "DiskError",
     "InputError",
     "Interrupted",
     "JobFailed",
     "LipflowError",
     "OutputInvalid",
+    "OutputRefused",
     "PlanError",
     "ProviderAmbiguous",
     "ProviderCapacity",
@@ -48,6 +53,7 @@ __all__ = [
     "ProviderRejected",
     "ProviderUnavailable",
     "RecipeError",
+    "ReplyUnreadable",
     "RequestInvalid",
     "RunFailed",
     "UsageError",
@@ -74,8 +80,8 @@ class UsageError(LipflowError):
     exit_code = 2
 
 
-class _AtPath(LipflowError):
-    """An error about one file, shown as ``path: error: message``."""
+class _PathError(LipflowError):
+    """An error about one file or directory, shown with its path first."""
 
     def __init__(self, message: str, *, path: str | None = None) -> None:
         super().__init__(message)
@@ -85,7 +91,7 @@ class _AtPath(LipflowError):
         return f"{self.path}: error: {self.message}" if self.path else f"error: {self.message}"
 
 
-class InputError(_AtPath):
+class InputError(_PathError):
     """A file named by the user cannot be read as the kind of file it should be."""
 
     exit_code = 2
@@ -127,7 +133,7 @@ class RunFailed(LipflowError):
     exit_code = 4
 
 
-class AssemblyFailed(_AtPath):
+class AssemblyFailed(_PathError):
     """The pieces of a split lip sync could not be joined, or the joined output failed its checks
     (duration, audio, joins). The pieces stay on disk; a later run assembles them again."""
 
@@ -197,3 +203,20 @@ class JobFailed(ProviderError):
 
 class OutputInvalid(ProviderError):
     """A downloaded output is not what was announced (size, media type, empty); it is not kept."""
+
+
+class DiskError(_PathError):
+    """The out directory cannot be written: read-only, full, or not ours. The run stops
+    submitting; what was journaled stays, and ``--resume`` continues once there is room."""
+
+    exit_code = 6
+
+
+class ReplyUnreadable(ProviderAmbiguous):
+    """A reply lipflow will not read: larger than the reply cap, JSON nested too deep, a number
+    too long. The request may have acted, so it is ambiguous; asking again is not tried."""
+
+
+class OutputRefused(OutputInvalid):
+    """An output refused by a bound (size, download time) or by the URL rule (scheme, private
+    address, credentials): fetching it again would be refused the same way."""

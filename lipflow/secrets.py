@@ -8,10 +8,16 @@ fields (:func:`redact_headers`, :func:`redact_value`). All three use this module
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import base64
+import json
+import re
+import urllib.parse
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-__all__ = ["REDACTED", "Secrets", "redact_headers", "redact_value"]
+from lipflow.errors import LipflowError, UsageError
+
+__all__ = ["REDACTED", "Secrets", "encoded_forms", "key_problem", "redact_headers", "redact_value"]
 
 REDACTED = "***"
 SECRET_HEADERS = frozenset(
@@ -19,14 +25,90 @@ SECRET_HEADERS = frozenset(
 )
 SECRET_KEYS = frozenset({"apikey", "api_key", "key", "token", "access_token", "authorization"})
 _MAX_STRING = 512
+# ``apiKey=...`` in a form body or a query string kept as text.
+_KEY_PAIR = re.compile(
+    r"(?<![\w-])(" + "|".join(sorted(SECRET_KEYS, key=len, reverse=True)) + r")=([^&\s]+)",
+    re.IGNORECASE,
+)
+
+
+_MIN_FORM = 4  # shorter encoded fragments would redact ordinary text
+
+
+def key_problem(key: str) -> str | None:
+    """Why ``key`` cannot be an API key (said without showing it), or None when it can.
+
+    Keys are printable ASCII: a line break would split the HTTP header it travels in (and has
+    been printed in clear by a scrubber looking only for the raw key), a non-ASCII character
+    cannot be sent in a header at all.
+    """
+    for position, char in enumerate(key, start=1):
+        if char in "\r\n":
+            return f"it contains a line break (character {position} of {len(key)})"
+        if not char.isascii():
+            return f"it contains a non-ASCII character (character {position} of {len(key)})"
+        if not char.isprintable() or char.isspace():
+            what = "a space" if char == " " else "a control character"
+            return f"it contains {what} (character {position} of {len(key)})"
+    return None
+
+
+def encoded_forms(key: str) -> Iterator[str]:
+    """Every way ``key`` may appear in text lipflow keeps: raw, percent-encoded (path and form
+    style), JSON-escaped, Python repr and base64 (at each of the three byte alignments, so the
+    key is found inside a longer encoded value such as ``Basic user:key``)."""
+    yield key
+    yield urllib.parse.quote(key, safe="")
+    yield urllib.parse.quote_plus(key)
+    yield json.dumps(key)[1:-1]
+    yield json.dumps(key, ensure_ascii=False)[1:-1]
+    yield repr(key)[1:-1]
+    raw = key.encode("utf-8", "surrogatepass")
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + raw).decode("ascii")
+        # Drop the characters that mix in the padding bytes or the next (unknown) bytes.
+        start = (shift * 8 + 5) // 6 if shift else 0
+        end = len(encoded) - (4 if (shift + len(raw)) % 3 else 0)
+        inner = encoded[start:end]
+        if len(inner) >= _MIN_FORM:
+            yield inner
+            yield inner.replace("+", "-").replace("/", "_")  # the URL-safe alphabet
 
 
 class Secrets:
-    """The API keys of a run, and the one place text is scrubbed of them before it is kept."""
+    """The API keys of a run, and the one place text is scrubbed of them before it is kept.
 
-    def __init__(self, keys: Mapping[str, str]) -> None:
+    Every key is checked first (:func:`key_problem`): a key that cannot be sent is refused with
+    a message naming its variable, never the key.
+    """
+
+    def __init__(self, keys: Mapping[str, str], *, names: Mapping[str, str] | None = None) -> None:
+        for provider, value in keys.items():
+            problem = key_problem(value)
+            if problem is not None:
+                name = (names or {}).get(provider) or f"the {provider} key"
+                raise UsageError(
+                    f"{name} is not a usable API key: {problem}; keys are printable ASCII "
+                    "without spaces. Copy it again from the provider's dashboard (nothing was sent)"
+                )
         self._keys = dict(keys)
-        self._values = sorted({v for v in keys.values() if v}, key=len, reverse=True)
+        forms = {form for v in keys.values() if v for form in encoded_forms(v)}
+        self._values = sorted((f for f in forms if len(f) >= _MIN_FORM), key=len, reverse=True)
+
+    @classmethod
+    def of_providers(cls, keys: Mapping[str, str]) -> Secrets:
+        """The keys of registered providers, each refused by the name of its variable."""
+        from lipflow.providers import registry
+
+        known = set(registry.names())
+        return cls(keys, names={p: registry.get(p).wire.key_env for p in keys if p in known})
+
+    def scrubbed(self, exc: BaseException) -> BaseException:
+        """``exc`` with every key taken out of its message, to be raised in its place."""
+        if isinstance(exc, LipflowError):
+            exc.message = self.scrub(exc.message)
+        exc.args = tuple(self.scrub(a) if isinstance(a, str) else a for a in exc.args)
+        return exc
 
     def key(self, provider: str) -> str:
         return self._keys[provider]
@@ -58,6 +140,8 @@ def redact_value(value: Any) -> Any:
         }
     if isinstance(value, list):
         return [redact_value(v) for v in value]
-    if isinstance(value, str) and len(value) > _MAX_STRING:
-        return f"{value[:64]}...<{len(value)} characters>"
+    if isinstance(value, str):
+        value = _KEY_PAIR.sub(lambda m: f"{m[1]}={REDACTED}", value)
+        if len(value) > _MAX_STRING:
+            return f"{value[:64]}...<{len(value)} characters>"
     return value

@@ -320,6 +320,44 @@ def schema(name: str) -> None:
     is_flag=True,
     help="Submit again the PixVerse/WaveSpeed jobs whose earlier submit may or may not have reached the provider (this may pay twice).",
 )
+@click.option(
+    "--max-output-mb",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Largest output accepted, in MiB; a larger one is refused while streaming. [default: the provider's documented limit, else 1024]",
+)
+@click.option(
+    "--download-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1800,
+    show_default=True,
+    help="Seconds one output may take to arrive, however slowly it trickles.",
+)
+@click.option(
+    "--max-outputs",
+    type=click.IntRange(1, 10_000),
+    default=20,
+    show_default=True,
+    help="Outputs downloaded per job; more are named in the journal, not fetched.",
+)
+@click.option(
+    "--retry-after-cap",
+    type=click.FloatRange(min=0),
+    default=300,
+    show_default=True,
+    help="Longest Retry-After obeyed, in seconds; a longer one is waited this long, and said so.",
+)
+@click.option(
+    "--unknown-status-polls",
+    type=click.IntRange(1, 100_000),
+    default=20,
+    show_default=True,
+    help="Polls answered with a status the provider's docs do not list before the job is reported (it stays submitted).",
+)
+@click.option(
+    "--retake-lost",
+    is_flag=True,
+    help="Buy a fresh take of jobs whose output expired or was lost and cannot be fetched again.",
+)
 @_presenting_errors
 def run(
     source: str,
@@ -333,12 +371,19 @@ def run(
     yes: bool,
     fmt: str,
     resubmit_ambiguous: bool,
+    max_output_mb: float | None,
+    download_timeout: float,
+    max_outputs: int,
+    retry_after_cap: float,
+    unknown_status_polls: int,
+    retake_lost: bool,
 ) -> None:
     """Run a recipe or a saved plan to finished media files: upload, submit, poll, download.
 
     Every step is journaled in the out directory first, so a run that is interrupted, killed or
     failed is continued with --resume without paying for any job twice. Exit 0 when every job is
-    done, 3 over budget, 4 when some jobs failed or are ambiguous, 130 interrupted.
+    done, 3 over budget, 4 when some jobs failed or are ambiguous, 6 when the out directory
+    cannot be written (read-only, full), 130 interrupted.
     """
     import contextlib
 
@@ -347,8 +392,10 @@ def run(
     from lipflow.reporting.progress import progress_for
     from lipflow.reporting.runs import format_run
     from lipflow.run.budget import BudgetCheck
+    from lipflow.run.retry import RetryPolicy
     from lipflow.run.runner import execute
     from lipflow.run.settings import RunSettings, provider_limits_from
+    from lipflow.secrets import Secrets
 
     env = environment.environ()
     the_plan = build_plan(source, env)
@@ -379,6 +426,12 @@ def run(
             resubmit_ambiguous=resubmit_ambiguous,
             target="mock" if use_mock else "live",
             source=source,
+            retry=RetryPolicy(retry_after_cap=retry_after_cap),
+            max_output_bytes=None if max_output_mb is None else int(max_output_mb * 1024 * 1024),
+            download_deadline=download_timeout,
+            max_outputs=max_outputs,
+            unknown_status_polls=unknown_status_polls,
+            retake_lost=retake_lost,
         )
         if not (yes or use_mock) and sys.stdin.isatty():
             check = BudgetCheck.of(the_plan, settings.budget)
@@ -388,9 +441,12 @@ def run(
                 f"Submit up to {len(the_plan.jobs)} job(s) to {', '.join(used)}?", err=True
             ):
                 raise click.exceptions.Exit(1)
+        secrets = Secrets.of_providers(keys)  # a key that cannot be sent is refused here
         progress = progress_for(sys.stderr)
         try:
             report = execute(the_plan, settings, observer=progress)
+        except Exception as exc:  # whatever escapes is shown without a key, in any encoding
+            raise secrets.scrubbed(exc) from None
         finally:
             progress.close()
     if fmt == "json":

@@ -10,13 +10,23 @@ Failures are classified where they are understood, into the classes the runner a
     ambiguous      ProviderAmbiguous    timeout or dropped connection after sending, 5xx, a reply
                                         that is not JSON: a job may exist; never re-send blindly
     job failed     JobFailed            moderation or generation failure reported by a poll
+    unreadable     ReplyUnreadable      a reply over lipflow's bounds (size, JSON depth, number
+                                        length): ambiguous, and not asked again
+
+Every reply is read within bounds (:func:`send_bounded`, :func:`reply_json`), and every URL a
+provider hands back is checked before it is fetched (:class:`UrlRule`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
+import ipaddress
 import json
+import socket
+import sys
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -27,14 +37,22 @@ from lipflow.errors import (
     ProviderError,
     ProviderRejected,
     ProviderUnavailable,
+    ReplyUnreadable,
 )
 
 __all__ = [
+    "MAX_NUMBER_DIGITS",
+    "MAX_REPLY_BYTES",
+    "UrlRule",
     "classify_status",
     "classify_transport",
     "reply_json",
     "retry_after",
+    "send_bounded",
 ]
+
+MAX_REPLY_BYTES = 16 * 1024 * 1024  # an API reply (not an output) larger than this is refused
+MAX_NUMBER_DIGITS = 100  # no provider sends an id, count or price this long
 
 # Errors raised before a byte of the request left: sending again cannot create a second job.
 _NOT_SENT: tuple[type[Exception], ...] = (
@@ -71,7 +89,7 @@ def retry_after(response: httpx.Response) -> float | None:
         return None
     value = value.strip()
     if value.isdigit():
-        return float(value)
+        return float(value[:12])  # a longer number is capped by the retry engine anyway
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -94,7 +112,11 @@ def classify_status(
         )
     if status >= 500:
         return ProviderAmbiguous(
-            message or "server error", provider=provider, status=status, code=code
+            message or "server error",
+            provider=provider,
+            status=status,
+            code=code,
+            retry_after=retry_after(response),  # a 503 may say when to come back
         )
     if status >= 400:
         return ProviderRejected(
@@ -103,10 +125,40 @@ def classify_status(
     return None
 
 
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_NUMBER_DIGITS:
+        raise _TooLong(len(text.lstrip("-")))
+    return int(text)
+
+
+class _TooLong(ValueError):
+    def __init__(self, digits: int) -> None:
+        super().__init__(digits)
+        self.digits = digits
+
+
 def reply_json(response: httpx.Response, provider: str) -> Any:
-    """The reply's JSON document; a reply that is not JSON is ambiguous (it was handled, or not)."""
+    """The reply's JSON document; a reply that is not JSON is ambiguous (it was handled, or not).
+
+    A document nested deeper than Python's recursion limit or holding an integer longer than
+    :data:`MAX_NUMBER_DIGITS` digits is :class:`ReplyUnreadable`, said in one sentence.
+    """
     try:
-        return json.loads(response.content)
+        return json.loads(response.content, parse_int=_bounded_int)
+    except _TooLong as exc:
+        raise ReplyUnreadable(
+            f"the reply holds a {exc.digits:,}-digit number; lipflow reads numbers of up to "
+            f"{MAX_NUMBER_DIGITS} digits, so the reply was not used",
+            provider=provider,
+            status=response.status_code,
+        ) from None
+    except RecursionError:
+        raise ReplyUnreadable(
+            "the reply's JSON is nested too deeply to read (over about "
+            f"{sys.getrecursionlimit():,} levels), so it was not used",
+            provider=provider,
+            status=response.status_code,
+        ) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         bad = classify_status(response, provider, "")
         if bad is not None and not isinstance(bad, ProviderAmbiguous):
@@ -116,3 +168,131 @@ def reply_json(response: httpx.Response, provider: str) -> Any:
             provider=provider,
             status=response.status_code,
         ) from None
+
+
+async def send_bounded(
+    client: httpx.AsyncClient,
+    request: httpx.Request,
+    provider: str,
+    *,
+    max_bytes: int = MAX_REPLY_BYTES,
+) -> httpx.Response:
+    """Send ``request`` and read its reply, refusing it as soon as it passes ``max_bytes``
+    (announced or received): a 400 MB poll reply costs one chunk of memory, not 400 MB."""
+    try:
+        response = await client.send(request, stream=True)
+        try:
+            announced = response.headers.get("content-length", "")
+            if announced.isdigit() and int(announced) > max_bytes:
+                raise _too_large(provider, response.status_code, max_bytes, int(announced))
+            if announced.isdigit() and "content-encoding" not in response.headers:
+                # The usual reply: its length is known, within the cap, and the HTTP layer
+                # refuses a body longer than announced.
+                await response.aread()
+                return response
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > max_bytes:
+                    raise _too_large(provider, response.status_code, max_bytes, None)
+        finally:
+            await response.aclose()
+    except httpx.HTTPError as exc:
+        raise classify_transport(exc, provider) from exc
+    headers = [
+        (k, v)
+        for k, v in response.headers.multi_items()
+        if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+    ]
+    return httpx.Response(
+        response.status_code, headers=headers, content=bytes(body), request=request
+    )
+
+
+def _too_large(provider: str, status: int, limit: int, announced: int | None) -> ReplyUnreadable:
+    size = f"{announced:,} bytes" if announced is not None else f"more than {limit:,} bytes"
+    return ReplyUnreadable(
+        f"the reply is {size}; lipflow reads API replies of up to {limit:,} bytes, "
+        "so it was refused",
+        provider=provider,
+        status=status,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class UrlRule:
+    """Which URLs a provider may hand lipflow to fetch or upload to, and with which headers.
+
+    Only http(s); never a loopback, private, link-local or reserved address unless the API's own
+    base URL is local (the mock, or a provider run on the user's network); and credentials go
+    only to the API's own host. Redirects are followed hop by hop under the same rule.
+    """
+
+    api_host: str
+    local_allowed: bool
+
+    @classmethod
+    def for_base_url(cls, base_url: str) -> UrlRule:
+        host = httpx.URL(base_url).host
+        return cls(api_host=host.lower(), local_allowed=_is_local_name(host))
+
+    def same_host(self, url: httpx.URL) -> bool:
+        return url.host.lower() == self.api_host
+
+    async def check(self, url: httpx.URL, provider: str, what: str) -> str | None:
+        """Why ``url`` may not be fetched (a sentence), or None when it may."""
+        if url.scheme not in ("http", "https"):
+            return f"{what} {_shown(url)} is not an http(s) URL"
+        if self.local_allowed or self.same_host(url):
+            return None
+        host = url.host
+        if _is_local_name(host):
+            return (
+                f"{what} {_shown(url)} points at a local or private address, and "
+                f"{provider}'s API ({self.api_host}) is not local"
+            )
+        for address in await _addresses(host):
+            if _is_private(address):
+                return (
+                    f"{what} {_shown(url)} resolves to the private address {address}, and "
+                    f"{provider}'s API ({self.api_host}) is not local"
+                )
+        return None
+
+
+def _shown(url: httpx.URL) -> str:
+    """A URL as a message shows it: no query (signed URLs carry tokens), no user info."""
+    return str(url.copy_with(query=None, fragment=None, username=None, password=None))
+
+
+def _is_private(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not ip.is_global or ip.is_multicast
+
+
+def _is_local_name(host: str) -> bool:
+    host = host.lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
+    except ValueError:
+        return False
+    return _is_private(host.strip("[]"))
+
+
+async def _addresses(host: str) -> list[str]:
+    """The addresses ``host`` resolves to; none when it does not resolve (the fetch then fails
+    as it would anyway, or goes through the user's proxy)."""
+    try:
+        infos = await asyncio.wait_for(
+            asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM), 10
+        )
+    except (OSError, asyncio.TimeoutError, UnicodeError):
+        return []
+    return [str(info[4][0]) for info in infos]

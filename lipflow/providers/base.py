@@ -230,6 +230,7 @@ class Finished:
     outputs: tuple[str, ...] = ()
     reported_usd: float | None = None
     sizes: tuple[int | None, ...] = ()  # output sizes in bytes, where the provider says them
+    unknown_status: str | None = None  # not done, with a status the wire's table does not know
 
 
 # ---------------------------------------------------------------------------------- seams

@@ -2,82 +2,199 @@
 
 A partial or wrong file never takes an output's name: it stays ``.<name>.<pid>.<id>.part`` until
 it is checked, and a killed run's leftovers are swept by the next run in the same directory.
+
+Every download is bounded: the URL (and each redirect) must pass the provider's
+:class:`~lipflow.providers._http.UrlRule`, the body may not pass the output cap (announced or
+streamed), and the whole transfer has a deadline however slowly the bytes arrive. The file's
+SHA-256 is computed while it is written, for the journal.
 """
 
 from __future__ import annotations
 
+import asyncio
+import errno
+import hashlib
 import os
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import httpx
 
 from lipflow import media
-from lipflow.errors import InputError, OutputInvalid, ProviderError
+from lipflow.errors import DiskError, InputError, OutputInvalid, OutputRefused, ProviderError
 from lipflow.jobs import Job
-from lipflow.providers._http import classify_status, classify_transport
+from lipflow.providers._http import UrlRule, classify_status, classify_transport
 
-__all__ = ["Downloader", "file_name", "output_names"]
+__all__ = ["Downloaded", "Downloader", "OpenFile", "disk_error", "file_name", "output_names"]
+
+OpenFile = Callable[[Path], BinaryIO]
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5
+
+
+def _open_for_writing(path: Path) -> BinaryIO:
+    return open(path, "wb")
+
+
+@dataclass(frozen=True, slots=True)
+class Downloaded:
+    """One saved output: its size, media duration and content hash."""
+
+    size: int
+    duration_s: float | None
+    sha256: str
+
+
+def disk_error(exc: OSError, path: Path, what: str) -> DiskError:
+    """An OS error writing the out directory, said with what to do about it."""
+    reason = exc.strerror or str(exc)
+    advice = {
+        errno.ENOSPC: "free some space (or use another --out), then run again to resume",
+        errno.EDQUOT: "free some space (or use another --out), then run again to resume",
+        errno.EROFS: "the file system is read-only: choose a writable --out",
+        errno.EACCES: "choose an --out directory you can write",
+        errno.EPERM: "choose an --out directory you can write",
+    }.get(exc.errno or 0, "check the out directory, then run again to resume")
+    return DiskError(f"cannot write {what}: {reason}; {advice}", path=str(path))
 
 
 class Downloader:
-    """Fetches outputs over the run's HTTP client; counts its requests."""
+    """Fetches outputs over the run's HTTP client; counts its requests.
 
-    def __init__(self, client: httpx.AsyncClient, timeout: httpx.Timeout) -> None:
+    ``open_file`` opens a temporary output file for writing: the seam a test uses to make the
+    disk fail (``ENOSPC``) without filling one.
+    """
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        timeout: httpx.Timeout,
+        *,
+        deadline: float = 1800.0,
+        open_file: OpenFile = _open_for_writing,
+    ) -> None:
         self.client = client
         self.timeout = timeout
+        self.deadline = deadline
+        self.open_file = open_file
         self.requests = 0
 
     async def fetch(
-        self, job: Job, url: str, path: Path, expected: int | None
-    ) -> tuple[int, float | None]:
-        """Download ``url`` to ``path``: its size and duration, or a classified error."""
+        self,
+        job: Job,
+        url: str,
+        path: Path,
+        expected: int | None,
+        *,
+        rule: UrlRule,
+        max_bytes: int,
+    ) -> Downloaded:
+        """Download ``url`` to ``path``: what was saved, or a classified error."""
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part")
-        request = self.client.build_request("GET", url, timeout=self.timeout)
-        self.requests += 1
         try:
             try:
-                response = await self.client.send(request, stream=True)
-                try:
-                    if response.status_code != 200:
-                        raise _download_status(response, job.provider)
-                    announced = response.headers.get("content-length")
-                    size = 0
-                    with open(tmp, "wb") as fh:
-                        async for chunk in response.aiter_bytes():
-                            fh.write(chunk)
-                            size += len(chunk)
-                finally:
-                    await response.aclose()
-            except httpx.HTTPError as exc:
-                raise classify_transport(exc, job.provider) from exc
+                size, announced, digest = await asyncio.wait_for(
+                    self._stream(job, url, tmp, rule, max_bytes), self.deadline
+                )
+            except asyncio.TimeoutError:
+                raise OutputRefused(
+                    f"output {_shown(url)} did not arrive within {self.deadline:g} s "
+                    "(the download deadline, --download-timeout); it was not kept",
+                    provider=job.provider,
+                ) from None
             for what, want in (("Content-Length", announced), ("the provider's size", expected)):
                 if want is not None and int(want) != size:
                     raise OutputInvalid(
-                        f"output {url} is {size} bytes, but {what} said {want}",
+                        f"output {_shown(url)} is {size} bytes, but {what} said {want}",
                         provider=job.provider,
                     )
             try:
                 info = media.probe(tmp)
             except InputError as exc:
                 raise OutputInvalid(
-                    f"output {url} is not a media file: {exc.message}", provider=job.provider
+                    f"output {_shown(url)} is not a media file: {exc.message}",
+                    provider=job.provider,
                 ) from None
             if info.kind != job.output_kind:
                 raise OutputInvalid(
-                    f"output {url} is {info.kind}, not {job.output_kind}", provider=job.provider
+                    f"output {_shown(url)} is {info.kind}, not {job.output_kind}",
+                    provider=job.provider,
                 )
-            os.replace(tmp, path)
-            return size, info.duration_s
-        except OSError as exc:
-            raise OutputInvalid(
-                f"cannot write {path}: {exc.strerror}", provider=job.provider
-            ) from None
+            try:
+                os.replace(tmp, path)
+            except OSError as exc:
+                raise disk_error(exc, path, "the output") from None
+            return Downloaded(size, info.duration_s, digest)
         finally:
             if tmp.exists():
                 tmp.unlink()
+
+    async def _stream(
+        self, job: Job, url: str, tmp: Path, rule: UrlRule, max_bytes: int
+    ) -> tuple[int, str | None, str]:
+        """Follow redirects under ``rule``, then write the body: size, Content-Length, SHA-256."""
+        target = httpx.URL(url)
+        for _hop in range(MAX_REDIRECTS + 1):
+            refused = await rule.check(target, job.provider, "output URL")
+            if refused is not None:
+                raise OutputRefused(refused + "; it was not fetched", provider=job.provider)
+            request = self.client.build_request("GET", target, timeout=self.timeout)
+            self.requests += 1
+            try:
+                response = await self.client.send(request, stream=True)
+                try:
+                    location = response.headers.get("location")
+                    if response.status_code in _REDIRECTS and location:
+                        target = response.url.join(location)
+                        continue
+                    if response.status_code != 200:
+                        raise _download_status(response, job.provider)
+                    return await self._write(job, url, response, tmp, max_bytes)
+                finally:
+                    await response.aclose()
+            except httpx.HTTPError as exc:
+                raise classify_transport(exc, job.provider) from exc
+        raise OutputRefused(
+            f"output {_shown(url)} redirects more than {MAX_REDIRECTS} times; it was not fetched",
+            provider=job.provider,
+        )
+
+    async def _write(
+        self, job: Job, url: str, response: httpx.Response, tmp: Path, max_bytes: int
+    ) -> tuple[int, str | None, str]:
+        announced = response.headers.get("content-length")
+        if announced is not None and announced.isdigit() and int(announced) > max_bytes:
+            raise _too_large(job, url, f"{int(announced):,} bytes", max_bytes)
+        size = 0
+        digest = hashlib.sha256()
+        try:
+            with self.open_file(tmp) as fh:
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise _too_large(job, url, f"over {max_bytes:,} bytes", max_bytes)
+                    fh.write(chunk)
+                    digest.update(chunk)
+        except OSError as exc:
+            raise disk_error(exc, tmp.parent, "an output") from None
+        return size, announced, digest.hexdigest()
+
+
+def _too_large(job: Job, url: str, size: str, limit: int) -> OutputRefused:
+    return OutputRefused(
+        f"output {_shown(url)} is {size}, over the {limit:,}-byte output cap "
+        "(--max-output-mb); it was refused while streaming and not kept",
+        provider=job.provider,
+    )
+
+
+def _shown(url: str) -> str:
+    """A URL as a message shows it: signed URLs carry tokens in their query, so it is cut."""
+    return url.split("?", 1)[0].split("#", 1)[0]
 
 
 def _download_status(response: httpx.Response, provider: str) -> ProviderError:

@@ -18,7 +18,7 @@ Tables (``lipflow_journal`` schema version 1)::
               provider job id, estimated and reported cost, last error class and message
     attempts  every submit intent: job, attempt, taskUUID, provider job id once known
     uploads   job, media role -> what the provider returned for the upload (JSON)
-    outputs   job, index -> provider URL, file path, size and duration once downloaded
+    outputs   job, index -> provider URL, file path, size, duration and SHA-256 once downloaded
     events    an append-only log of every state change, with its detail
     assemblies  one row per split lip sync: joining its pieces' outputs (assembling, done,
               failed), the joined file, and what verifying it measured
@@ -29,6 +29,7 @@ transition table, and one the table does not allow is refused (the transaction r
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -86,6 +87,7 @@ CREATE TABLE IF NOT EXISTS outputs (
     path TEXT,
     size_bytes INTEGER,
     duration_s REAL,
+    sha256 TEXT,
     PRIMARY KEY (job_id, idx)
 );
 CREATE TABLE IF NOT EXISTS assemblies (
@@ -117,13 +119,23 @@ class OutputRecord:
     path: str | None = None
     size_bytes: int | None = None
     duration_s: float | None = None
+    sha256: str | None = None  # of the file as downloaded; a resume re-fetches one that differs
 
     def intact(self) -> bool:
-        """Downloaded, and the file is still there at the size it was written with."""
+        """Downloaded, and the file is still there with the size and content it was written with
+        (an output overwritten with zeros keeps its size, not its hash)."""
         if self.path is None or self.size_bytes is None:
             return False
         try:
-            return os.stat(self.path).st_size == self.size_bytes
+            if os.stat(self.path).st_size != self.size_bytes:
+                return False
+            if self.sha256 is None:
+                return True  # journaled before hashes were kept
+            digest = hashlib.sha256()
+            with open(self.path, "rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    digest.update(chunk)
+            return digest.hexdigest() == self.sha256
         except OSError:
             return False
 
@@ -133,6 +145,7 @@ class OutputRecord:
             "path": self.path,
             "size_bytes": self.size_bytes,
             "duration_s": self.duration_s,
+            "sha256": self.sha256,
         }
 
 
@@ -185,6 +198,9 @@ class Journal:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(outputs)")}
+            if "sha256" not in columns:  # a journal written before output hashes were kept
+                self._db.execute("ALTER TABLE outputs ADD COLUMN sha256 TEXT")
             if self.meta("schema") is None:
                 self.set_meta("schema", SCHEMA_VERSION)
         except sqlite3.DatabaseError as exc:
@@ -226,7 +242,7 @@ class Journal:
     def jobs(self) -> dict[str, JobRecord]:
         outputs: dict[str, list[OutputRecord]] = {}
         for row in self._db.execute(
-            "SELECT job_id, idx, url, expected_size, path, size_bytes, duration_s "
+            "SELECT job_id, idx, url, expected_size, path, size_bytes, duration_s, sha256 "
             "FROM outputs ORDER BY job_id, idx"
         ):
             outputs.setdefault(row[0], []).append(
@@ -237,6 +253,7 @@ class Journal:
                     path=row[4],
                     size_bytes=row[5],
                     duration_s=row[6],
+                    sha256=row[7],
                 )
             )
         out = {}
@@ -373,14 +390,15 @@ class Journal:
         duration_s: float | None,
         *,
         last: bool = False,
+        sha256: str | None = None,
     ) -> None:
         """One output is on disk (renamed into place) at ``path``; the ``last`` one ends the job."""
         now = time.time()
         with self._transaction():
             self._db.execute(
-                "UPDATE outputs SET path = ?, size_bytes = ?, duration_s = ? "
+                "UPDATE outputs SET path = ?, size_bytes = ?, duration_s = ?, sha256 = ? "
                 "WHERE job_id = ? AND idx = ?",
-                (path, size_bytes, duration_s, job_id, idx),
+                (path, size_bytes, duration_s, sha256, job_id, idx),
             )
             if last:
                 self._move(job_id, JobState.DONE)

@@ -5,9 +5,11 @@ deduplicates a resent submit (its wire's idempotency), it decides: wait and send
 
 ================  ===========================================================================
 rejected          stop: sending the same request again cannot succeed
+unreadable        stop: a reply over lipflow's bounds, or an output the bounds or the URL rule
+                  refuse, would be the same again (a submit's stays ambiguous)
 job failed        stop: the provider ran the job and it failed
 capacity          nothing was created: wait Retry-After (capped) or the policy's wait, again
-not sent          wait with backoff and send again
+not sent          wait with backoff (or the reply's Retry-After, capped) and send again
 ambiguous         upload, poll, download: safe to repeat, backoff; submit: only when the
                   provider deduplicates the resend (the same key), else stop at once
 ================  ===========================================================================
@@ -25,10 +27,12 @@ from typing import Generic, TypeVar
 
 from lipflow.errors import (
     JobFailed,
+    OutputRefused,
     ProviderAmbiguous,
     ProviderCapacity,
     ProviderError,
     ProviderRejected,
+    ReplyUnreadable,
 )
 from lipflow.providers.base import Op
 
@@ -108,7 +112,7 @@ class RetryEngine:
     ) -> tuple[float, str] | None:
         """The wait before sending again, with why; None to stop."""
         policy = self.policy
-        if isinstance(error, ProviderRejected | JobFailed):
+        if isinstance(error, ProviderRejected | JobFailed | ReplyUnreadable | OutputRefused):
             return None
         if isinstance(error, ProviderCapacity):
             count.capacity += 1
@@ -116,10 +120,7 @@ class RetryEngine:
                 return None
             if error.retry_after is None:
                 return policy.capacity_wait, "capacity"
-            if error.retry_after > policy.retry_after_cap:
-                cap = policy.retry_after_cap
-                return cap, f"capacity; Retry-After {error.retry_after:g} s capped at {cap:g} s"
-            return error.retry_after, "capacity (Retry-After)"
+            return self._retry_after(error.retry_after, "capacity")
         count.transient += 1
         tries = policy.transient_tries
         if isinstance(error, ProviderAmbiguous) and op == "submit":
@@ -129,7 +130,19 @@ class RetryEngine:
         if count.transient >= tries:
             return None
         kind = "ambiguous" if isinstance(error, ProviderAmbiguous) else "not sent"
+        if error.retry_after is not None:
+            return self._retry_after(max(error.retry_after, policy.backoff(count.transient)), kind)
         return policy.backoff(count.transient), kind
+
+    def _retry_after(self, seconds: float, kind: str) -> tuple[float, str]:
+        """A provider's Retry-After, obeyed up to the policy's cap; a longer one is said so."""
+        cap = self.policy.retry_after_cap
+        if seconds > cap:
+            return cap, (
+                f"{kind}; Retry-After {_seconds(seconds)} s capped at {cap:g} s "
+                "(a longer wait is not obeyed; see --retry-after-cap)"
+            )
+        return seconds, f"{kind} (Retry-After)"
 
     async def run(
         self,

@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, Literal, TypeVar
 
 import httpx
 
@@ -31,15 +33,18 @@ from lipflow.catalog import load_catalog
 from lipflow.errors import (
     AssemblyFailed,
     BudgetExceeded,
+    DiskError,
     InputError,
     JobFailed,
     LipflowError,
     OutputInvalid,
+    OutputRefused,
     ProviderAmbiguous,
     ProviderCapacity,
     ProviderError,
     ProviderRejected,
     ProviderUnavailable,
+    ReplyUnreadable,
     UsageError,
 )
 from lipflow.jobs import Job, MediaRef, Plan, resolve
@@ -54,10 +59,10 @@ from lipflow.longmedia import (
 from lipflow.longmedia.keyframes import COPY
 from lipflow.media import read_media
 from lipflow.providers import registry
-from lipflow.providers._http import classify_transport
+from lipflow.providers._http import UrlRule, send_bounded
 from lipflow.providers.base import Finished, Flow, ProviderClient, Submitted
 from lipflow.run.budget import BudgetCheck, Ledger
-from lipflow.run.downloads import Downloader, file_name, output_names
+from lipflow.run.downloads import Downloader, OpenFile, disk_error, file_name, output_names
 from lipflow.run.dubbing import dub_joins, join_dub
 from lipflow.run.journal import JOURNAL_NAME, JobRecord, Journal
 from lipflow.run.report import AssemblyReport, JobReport, Observer, RunReport, Snapshot
@@ -86,12 +91,17 @@ class Runner:
         observer: Observer | None = None,
         sleep: Sleep | None = None,
         clock: Callable[[], float] = time.monotonic,
+        open_file: OpenFile | None = None,
     ) -> None:
+        """``open_file`` opens each output's temporary file for writing (a test passes one that
+        fails as a full disk does)."""
         self.plan = plan
         self.settings = settings
         self.client = client
         self.observer = observer
-        self.secrets = Secrets(settings.keys)
+        self.secrets = Secrets.of_providers(settings.keys)
+        self._rules = {p: UrlRule.for_base_url(url) for p, url in settings.base_urls.items()}
+        self._disk_error: DiskError | None = None
         self._sleep = sleep or self._stoppable_sleep
         self._clock = clock
         self._stop = asyncio.Event()
@@ -115,7 +125,12 @@ class Runner:
         self._uploads = Uploads()
         retry = settings.retry
         self._timeout = httpx.Timeout(retry.request_timeout, connect=retry.connect_timeout)
-        self._downloads = Downloader(client, self._timeout)
+        self._downloads = Downloader(
+            client,
+            self._timeout,
+            deadline=settings.download_deadline,
+            **({"open_file": open_file} if open_file is not None else {}),
+        )
         self._retry = RetryEngine(retry, lambda s: self._sleep(s), self._stop.is_set)
 
     # -- public ----------------------------------------------------------------------------
@@ -144,6 +159,9 @@ class Runner:
         self.budget_check().enforce(allow_unpriced=self.settings.allow_unpriced or mock)
         try:
             journal = self._open_journal()
+        except sqlite3.OperationalError as exc:
+            self._unlock()
+            raise self._journal_unwritable(exc) from None
         except BaseException:
             self._unlock()
             raise
@@ -171,6 +189,8 @@ class Runner:
                 for job in self._job_list
             ]
             await asyncio.gather(*tasks)
+            if self._disk_error is not None:
+                raise self._disk_error
             await self._assemble_all()
             return self._report(journal)
         finally:
@@ -187,6 +207,13 @@ class Runner:
         elif rec.state in (S.SUBMITTING, S.SUBMITTED, S.AMBIGUOUS):
             self._budget.hold(rec.id, self._maxima.get(rec.id))
 
+    def _journal_unwritable(self, exc: sqlite3.OperationalError) -> DiskError:
+        return DiskError(
+            f"cannot write the run journal: {exc}; free some space or choose a writable "
+            "--out, then run again to resume",
+            path=str(self.journal_path),
+        )
+
     def _unlock(self) -> None:
         if self._lock is not None:
             self._lock.close()
@@ -201,13 +228,14 @@ class Runner:
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise InputError(
-                f"cannot create the out directory: {exc.strerror}", path=str(out)
-            ) from None
-        self._lock = _lock_out_dir(out)
-        # A run killed mid-download leaves its temporary file; with the lock held, none is live.
-        for stale in out.glob(".*.part"):
-            stale.unlink(missing_ok=True)
+            raise disk_error(exc, out, "the out directory") from None
+        try:
+            self._lock = _lock_out_dir(out)
+            # A run killed mid-download leaves its temporary file; with the lock held, none is live.
+            for stale in out.glob(".*.part"):
+                stale.unlink(missing_ok=True)
+        except OSError as exc:
+            raise disk_error(exc, out, "the out directory") from None
         journal = Journal(out / JOURNAL_NAME)
         digest = journal.meta("recipe_digest")
         if digest is not None and digest != self.plan.recipe_digest:
@@ -229,9 +257,14 @@ class Runner:
             journal.set_meta("recipe_digest", self.plan.recipe_digest)
             journal.set_meta("recipe_file", self.plan.recipe_file)
             journal.set_meta("target", target)
-        journal.add_jobs(
-            (job.id, job.provider, job.model, self._estimates.get(job.id)) for job in self._job_list
-        )
+        try:
+            journal.add_jobs(
+                (job.id, job.provider, job.model, self._estimates.get(job.id))
+                for job in self._job_list
+            )
+        except sqlite3.OperationalError:
+            journal.close()
+            raise
         return journal
 
     @property
@@ -293,6 +326,12 @@ class Runner:
         ok = False
         try:
             ok = await self._job_inner(job, rec, slots, provider_slots)
+        except DiskError as exc:  # every job would fail alike: stop submitting, settle, say so
+            self._disk_error = self._disk_error or exc
+            self._stop.set()
+        except sqlite3.OperationalError as exc:  # the journal's disk is full or read-only
+            self._disk_error = self._disk_error or self._journal_unwritable(exc)
+            self._stop.set()
         finally:
             if (self._state.get(job.id) or rec.state) in (S.PENDING, S.FAILED, S.BLOCKED):
                 self._budget.release(job.id)  # not at the provider: its reservation is free
@@ -307,8 +346,13 @@ class Runner:
         slots: asyncio.Semaphore,
         provider_slots: Mapping[str, asyncio.Semaphore],
     ) -> bool:
-        if rec.state == S.DONE and rec.outputs and all(o.intact() for o in rec.outputs):
-            return True
+        if rec.state == S.DONE and rec.outputs:
+            if await asyncio.to_thread(lambda: all(o.intact() for o in rec.outputs)):
+                return True
+            self._j.note(
+                job.id,
+                "an output on disk is missing or differs from what was downloaded: fetched again",
+            )
         for need in job.needs:
             if need in self._finished and not await self._finished[need]:
                 if self.interrupted:
@@ -333,6 +377,9 @@ class Runner:
     def _action(self, rec: JobRecord) -> str:
         """What to do first for a job, from its journal state."""
         state = rec.state
+        if state == S.FAILED and rec.error_class == LOST and not self.settings.retake_lost:
+            self._emit(rec.id, S.FAILED, rec.error)  # a fresh take is bought only when asked
+            return "leave"
         if state in (S.DONE, S.DOWNLOADING):
             return "download" if rec.outputs else "submit"
         if state == S.SUBMITTED and rec.provider_job_id:
@@ -388,7 +435,37 @@ class Runner:
             if finished is None:
                 return False
             urls, sizes = finished.outputs, finished.sizes
-        return await self._download(job, urls, sizes)
+        lost = await self._download(job, urls, sizes)
+        if lost is None:
+            return True
+        if lost is False:
+            return False
+        # The output URL is gone (expired, deleted): ask the provider for a fresh one once.
+        if provider_job_id is not None and not self._stop.is_set():
+            self._j.note(job.id, self.secrets.scrub(f"{lost.format()}; polling for a fresh URL"))
+            finished = await self._poll(job, client, provider_job_id)
+            if finished is None:
+                return False
+            if tuple(finished.outputs) != tuple(urls):
+                again = await self._download(job, finished.outputs, finished.sizes)
+                if again is None:
+                    return True
+                if again is False:
+                    return False
+                lost = again
+        usd = self._estimates.get(job.id)
+        cost = f"about ${usd:.2f}" if usd is not None else "an unpriced amount"
+        message = (
+            f"the output cannot be recovered ({lost.message}); a fresh take would cost {cost}: "
+            "run again with --retake-lost to buy it"
+        )
+        self._set(
+            job.id,
+            S.FAILED,
+            error_class=LOST,
+            error=OutputInvalid(message, provider=job.provider, status=lost.status),
+        )
+        return False
 
     # -- steps -----------------------------------------------------------------------------
     async def _drive(self, flow: Flow[T], provider: str) -> T:
@@ -397,17 +474,31 @@ class Runner:
         try:
             while True:
                 request.extensions["timeout"] = self._timeout.as_dict()
+                await self._check_elsewhere(request, provider)
                 self._requests += 1
-                try:
-                    response = await self.client.send(request)
-                except httpx.HTTPError as exc:
-                    raise classify_transport(exc, provider) from exc
+                response = await send_bounded(
+                    self.client, request, provider, max_bytes=self.settings.max_reply_bytes
+                )
                 try:
                     request = flow.send(response)
                 except StopIteration as stop:
                     return stop.value  # type: ignore[no-any-return]
         finally:
             flow.close()
+
+    async def _check_elsewhere(self, request: httpx.Request, provider: str) -> None:
+        """A request to a URL the provider handed back (an upload ticket's PUT) goes only where
+        the URL rule allows, and never carries the API key to a host other than the API's."""
+        rule = self._rules.get(provider)
+        if rule is None or rule.same_host(request.url):
+            return
+        refused = await rule.check(request.url, provider, "upload URL")
+        if refused is not None:
+            raise OutputRefused(refused + "; the local file was not sent", provider=provider)
+        key = self.secrets.key(provider)
+        for name, value in list(request.headers.items()):
+            if key and key in value:
+                del request.headers[name]
 
     async def _upload(self, job: Job, client: ProviderClient) -> dict[str, Any] | None:
         """Upload what the provider needs uploaded; the submit's media values, or None (failed)."""
@@ -518,7 +609,7 @@ class Runner:
         usd = submitted.reported_usd
         if usd is not None:
             self._budget.settle(job.id, usd)
-        detail = f"provider job {submitted.provider_job_id}"
+        detail = self.secrets.scrub(f"provider job {submitted.provider_job_id}")
         if submitted.existed:
             detail += " (the provider already had this idempotency key)"
         self._j.record_submitted(
@@ -539,6 +630,7 @@ class Runner:
         key = self.secrets.key(job.provider)
         base = self.settings.base_urls[job.provider]
         started = self._clock()
+        unknown = 0
         for delay in poll_delays(retry):
             if delay:
                 await self._sleep(delay)
@@ -559,8 +651,24 @@ class Runner:
                 else:  # still at the provider: a later run polls it again; never re-submitted
                     self._set(job.id, S.SUBMITTED, error=error, error_class=_error_class(error))
                 return None
+            if result.unknown_status is not None and not result.done:
+                unknown += 1
+                if unknown >= self.settings.unknown_status_polls:
+                    message = (
+                        f"answered status {result.unknown_status!r}, which its documentation "
+                        f"does not list, {unknown} times; the job stays submitted (not bought "
+                        "again): resume polls it again"
+                    )
+                    self._set(
+                        job.id,
+                        S.SUBMITTED,
+                        error_class="unknown_status",
+                        error=ProviderError(message, provider=job.provider),
+                    )
+                    return None
             if result.done:
                 reported = result.reported_usd
+                result = self._capped(job, result)
                 if reported is not None or self._budget.holds(job.id):
                     # the reported cost replaces the reservation; without one, the estimate
                     estimate = self._estimates[job.id] or 0.0
@@ -579,23 +687,57 @@ class Runner:
                 return None
         raise AssertionError("poll_delays never ends")
 
-    async def _download(self, job: Job, urls: Sequence[str], sizes: Sequence[int | None]) -> bool:
-        """Every output to ``<out>/<name>``: a temporary file first, checked, then renamed."""
+    def _capped(self, job: Job, finished: Finished) -> Finished:
+        """At most ``max_outputs`` outputs per job; the rest are named in a note, not fetched."""
+        cap = self.settings.max_outputs
+        if len(finished.outputs) <= cap:
+            return finished
+        self._j.note(
+            job.id,
+            f"{job.provider} returned {len(finished.outputs):,} outputs; the first {cap} are "
+            f"downloaded (--max-outputs {cap}), the other {len(finished.outputs) - cap:,} are not",
+        )
+        return dataclasses.replace(
+            finished, outputs=finished.outputs[:cap], sizes=finished.sizes[:cap]
+        )
+
+    async def _download(
+        self, job: Job, urls: Sequence[str], sizes: Sequence[int | None]
+    ) -> ProviderError | Literal[False] | None:
+        """Every output to ``<out>/<name>``: a temporary file first, checked, then renamed.
+
+        None when all are saved; the error when an output URL is gone (the provider refuses it:
+        expired or deleted), so the caller may ask for a fresh one; False for any other failure.
+        """
+        rule = self._rules[job.provider]
+        cap = self.settings.output_cap(registry.get(job.provider).wire.limits.get("output_bytes"))
         for idx, url in enumerate(urls):
             expected = sizes[idx] if idx < len(sizes) else None
             path = self.settings.out_dir / file_name(self._names[job.id], idx, len(urls), url)
             result = await self._retry.run(
                 "download",
-                functools.partial(self._downloads.fetch, job, url, path, expected),
+                functools.partial(
+                    self._downloads.fetch, job, url, path, expected, rule=rule, max_bytes=cap
+                ),
                 note=self._noter(job.id),
             )
             if isinstance(result, GaveUp):
-                self._set(job.id, S.DOWNLOADING, error=result.error, error_class="download")
+                error = result.error
+                if _gone(error) and not result.interrupted:
+                    return error
+                self._set(job.id, S.DOWNLOADING, error=error, error_class="download")
                 return False
-            size, duration = result
-            self._j.record_file(job.id, idx, str(path), size, duration, last=idx == len(urls) - 1)
+            self._j.record_file(
+                job.id,
+                idx,
+                str(path),
+                result.size,
+                result.duration_s,
+                last=idx == len(urls) - 1,
+                sha256=result.sha256,
+            )
         self._emit(job.id, S.DONE, f"{len(urls)} output(s) saved")
-        return True
+        return None
 
     # -- long media: pieces and their assembly -----------------------------------------------
     async def _prepare_piece(self, job: Job) -> Job | None:
@@ -845,6 +987,20 @@ def _target(settings: RunSettings) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(settings.base_urls.items()))
 
 
+LOST = "output_lost"  # the error class of a job whose output cannot be fetched or re-polled
+
+
+def _gone(error: ProviderError) -> bool:
+    """The output URL no longer serves the output: 4xx other than rate limiting (an expired
+    signed URL is 403 or 400, a deleted file 404 or 410)."""
+    return (
+        isinstance(error, ProviderRejected)
+        and error.status is not None
+        and 400 <= error.status < 500
+        and error.status != 429
+    )
+
+
 def _error_class(exc: ProviderError) -> str:
     if isinstance(exc, JobFailed):
         return exc.reason
@@ -854,6 +1010,8 @@ def _error_class(exc: ProviderError) -> str:
         ProviderUnavailable: "unavailable",
         ProviderAmbiguous: "ambiguous",
         OutputInvalid: "download",
+        OutputRefused: "download",
+        ReplyUnreadable: "unreadable",
     }.get(type(exc), "error")
 
 

@@ -9,7 +9,11 @@ from pathlib import Path
 from lipflow.errors import UsageError
 from lipflow.run.retry import RetryPolicy
 
-__all__ = ["RunSettings", "provider_limits_from"]
+__all__ = ["DEFAULT_MAX_OUTPUT_BYTES", "RunSettings", "provider_limits_from"]
+
+MB = 1024 * 1024
+DEFAULT_MAX_OUTPUT_BYTES = 1024 * MB  # no provider documents an output size; a lip-synced clip
+# of a few minutes is tens of MB, so 1 GiB refuses only what no job should produce
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -27,12 +31,20 @@ class RunSettings:
     resubmit_ambiguous: bool = False
     target: str = "live"  # "mock" for --mock; a journal is only resumed against the same target
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    # Bounds on what a provider can make the run do (README "Limits"):
+    max_reply_bytes: int = 16 * MB  # one API reply (upload, submit, poll)
+    max_output_bytes: int | None = None  # one output; None: the provider's documented limit
+    download_deadline: float = 1800.0  # seconds for one output, however slowly it arrives
+    max_outputs: int = 20  # outputs kept per job; more are named in a note, not downloaded
+    unknown_status_polls: int = 20  # polls answered with a status lipflow does not know
+    retake_lost: bool = False  # buy a fresh take of a job whose output cannot be recovered
     source: str | None = None  # the recipe or plan as the command line named it
 
     def resume_args(self, recipe: str) -> tuple[str, ...]:
         """The ``lipflow run`` arguments that continue this run with the options it was given.
 
-        ``--resubmit-ambiguous`` is left out on purpose: paying twice is asked for each time.
+        ``--resubmit-ambiguous`` and ``--retake-lost`` are left out on purpose: paying twice is
+        asked for each time.
         """
         args = [self.source or recipe]
         if self.target == "mock":
@@ -46,10 +58,30 @@ class RunSettings:
             args += ["--concurrency", str(self.concurrency)]
         for name, limit in sorted(self.provider_concurrency.items()):
             args += ["--provider-concurrency", f"{name}={limit}"]
+        if self.retry.retry_after_cap != RetryPolicy().retry_after_cap:
+            args += ["--retry-after-cap", repr(self.retry.retry_after_cap)]
+        if self.max_output_bytes is not None:
+            args += ["--max-output-mb", repr(self.max_output_bytes / MB)]
+        if self.download_deadline != _DEFAULTS["download_deadline"].default:
+            args += ["--download-timeout", repr(self.download_deadline)]
+        if self.max_outputs != _DEFAULTS["max_outputs"].default:
+            args += ["--max-outputs", str(self.max_outputs)]
+        if self.unknown_status_polls != _DEFAULTS["unknown_status_polls"].default:
+            args += ["--unknown-status-polls", str(self.unknown_status_polls)]
         return (*args, "--resume")
 
+    def output_cap(self, provider_limit: object) -> int:
+        """The largest output accepted: the flag, else the provider's documented limit, else
+        :data:`DEFAULT_MAX_OUTPUT_BYTES`."""
+        if self.max_output_bytes is not None:
+            return self.max_output_bytes
+        if isinstance(provider_limit, int) and provider_limit > 0:
+            return provider_limit
+        return DEFAULT_MAX_OUTPUT_BYTES
 
-_DEFAULT_CONCURRENCY = RunSettings.__dataclass_fields__["concurrency"].default
+
+_DEFAULTS = RunSettings.__dataclass_fields__
+_DEFAULT_CONCURRENCY = _DEFAULTS["concurrency"].default
 
 
 def provider_limits_from(values: Sequence[str]) -> dict[str, int]:

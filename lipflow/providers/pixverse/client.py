@@ -155,6 +155,12 @@ def _resp(response: httpx.Response) -> dict[str, Any]:
         bad = classify_status(response, NAME, "the reply has no ErrCode envelope")
         raise bad or ProviderAmbiguous("the reply has no ErrCode envelope", provider=NAME)
     code, message = doc.get("ErrCode"), str(doc.get("ErrMsg") or "")
+    if not isinstance(code, int | str) or isinstance(code, bool):
+        raise ProviderAmbiguous(
+            f"the reply's ErrCode is {type(code).__name__}, not a code",
+            provider=NAME,
+            status=response.status_code,
+        )
     if code == 0:
         resp = doc.get("Resp")
         return resp if isinstance(resp, dict) else {}
@@ -239,6 +245,8 @@ def _poll_flow(provider_job_id: str, base_url: str, key: str) -> Flow[Finished]:
             reason="generation",
             code=f"status {status}",
         )
+    if meaning is None:
+        return Finished(done=False, unknown_status=str(status))
     if meaning != "done":
         return Finished(done=False)
     url = resp.get("url")

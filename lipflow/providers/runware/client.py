@@ -353,7 +353,12 @@ def _poll_flow(job: Job, provider_job_id: str, base_url: str, key: str) -> Flow[
         )
     wanted = int(job.options.get("numberResults") or 1)
     if len(results) < wanted:
-        return Finished(done=False)
+        unknown = [
+            str(i["status"])
+            for i in mine
+            if i.get("status") is not None and WIRE.meaning(i["status"]) is None
+        ]
+        return Finished(done=False, unknown_status=unknown[0] if unknown else None)
     costs = [float(i["cost"]) for i in results if isinstance(i.get("cost"), int | float)]
     outputs = tuple(
         next(str(i[f]) for f in _OUTPUT_FIELDS if i.get(f))
