@@ -147,7 +147,10 @@ class Parameters:
             if spec.get("tts") is not None:
                 wanted.add("lipsync.tts")
                 tts = spec["tts"]
-                params["tts"] = Speech(text=tts.get("text"), voice=tts.get("voice"))
+                params["tts"] = Speech(
+                    text=self._text(tts.get("text"), (*base, "tts", "text"), job_id),
+                    voice=self._text(tts.get("voice"), (*base, "tts", "voice"), job_id),
+                )
             if spec.get("segments") is not None:
                 wanted.add("lipsync.segments")
                 params["segments"] = tuple(
@@ -179,9 +182,11 @@ class Parameters:
                 if spec.get(key) is not None:
                     wanted.add(cap)
                     params[key] = spec[key]
-            for key in ("prompt", "negative_prompt", "sound"):
+            for key in ("prompt", "negative_prompt"):
                 if spec.get(key) is not None:
-                    params[key] = spec[key]
+                    params[key] = self._text(spec[key], (*base, key), job_id)
+            if spec.get("sound") is not None:
+                params["sound"] = spec["sound"]
             for key in ("duration", "fps"):
                 if spec.get(key) is not None:
                     params[key] = _as_int(spec[key])
@@ -205,6 +210,21 @@ class Parameters:
             LipsyncParams(**params) if step.action == "lipsync" else GenerateParams(**params)
         )
         return media, typed, frozenset(wanted)
+
+    def _text(self, value: Any, path: tuple[PathPart, ...], job_id: str) -> Any:
+        """A text field's value: numbers (``{{ vars.line }}`` holding 12) are said as written;
+        lists, mappings and booleans are problems."""
+        if value is None or isinstance(value, str):
+            return value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        self.ctx.problem(
+            f"{path[-1]} must be text, not {type(value).__name__} {_shown(value)}",
+            path,
+            code="type",
+            job=job_id,
+        )
+        return None
 
     def _segments(
         self,
@@ -235,6 +255,11 @@ class Parameters:
                     media[f"segments.{i}.audio"] = ref
             out.append(seg)
         return out
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:60] + "..."
 
 
 def _as_int(value: Any) -> Any:

@@ -49,8 +49,13 @@ def choose(
                 ),
                 (*step.recipe_path, "use"),
                 code="capability",
+                job=job_id,
             )
-            # Go on with the named model, so its request checks show every other problem too.
+            # A model of the other action, or a lip-sync model without the voice track asked for,
+            # has no request to build; otherwise go on with it, so its request checks show
+            # every other problem too.
+            if action_of(entry) != step.action or any(m.startswith("lipsync.") for m in missing):
+                return None
         return StepChoice(step=step.id, model_id=entry.id, reason="named in the recipe (use:)")
 
     rejected: list[tuple[str, str]] = []

@@ -19,9 +19,22 @@ from lipflow.recipe.model import MEDIA_KINDS, STEP_REF_PREFIX, Input, Recipe, St
 from lipflow.recipe.references import check_references
 from lipflow.recipe.source import SourceMap, parse_yaml, read_text
 
-__all__ = ["MAX_RECIPE_BYTES", "load_recipe", "parse_recipe"]
+__all__ = ["MAX_NAME_CHARS", "MAX_RECIPE_BYTES", "is_plain_name", "load_recipe", "parse_recipe"]
 
+# The largest recipe file read: a recipe is a small text file; 2 MB is thousands of steps.
 MAX_RECIPE_BYTES = 2_000_000
+MAX_NAME_CHARS = 100
+
+
+def is_plain_name(name: object) -> bool:
+    """Whether ``name`` is one plain file name: ``lipflow run`` writes to ``runs/NAME``, so a name
+    with a separator, ``..``, a leading dot or a control character could write elsewhere."""
+    return (
+        isinstance(name, str)
+        and 0 < len(name) <= MAX_NAME_CHARS
+        and not name.startswith((".", "~", "-"))
+        and not any(c in "/\\:" or ord(c) < 32 or ord(c) == 127 for c in name)
+    )
 
 
 def load_recipe(path: str) -> Recipe:
@@ -52,6 +65,18 @@ def parse_recipe(text: str, file: str) -> tuple[Recipe | None, list[Problem]]:
     for problem in schemas.validate("recipe.schema.json", data):
         key = problem.code == "unknown-property"
         problems.append(problem.at(smap.locate(problem.path, key=key)))
+    name = data.get("name")
+    if name is not None and isinstance(name, str) and not is_plain_name(name):
+        problems.append(
+            Problem(
+                message=f"name {name!r} is not a plain file name (runs are written to "
+                f"runs/NAME): at most {MAX_NAME_CHARS} characters, no '/', '\\', ':' or "
+                "control characters, not starting with '.', '~' or '-'",
+                path=("name",),
+                location=smap.locate(("name",)),
+                code="name",
+            )
+        )
     if has_errors(problems):
         return None, problems
     recipe = _build(data, smap, file, hashlib.sha256(text.encode("utf-8")).hexdigest())
