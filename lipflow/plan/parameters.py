@@ -25,6 +25,9 @@ __all__ = ["Parameters", "Probe"]
 
 Probe = Callable[[str], Any]  # path -> object with .duration_s and .size_bytes
 
+# Times within this of a media's length are taken as equal to it (0.1 + 0.2 is not 0.3).
+_FLOAT_NOISE = 1e-6
+
 
 class Parameters:
     """Builds each job's media and typed parameters; media facts are found once per input."""
@@ -35,7 +38,8 @@ class Parameters:
         self._probed: dict[str, Any] = {}
         self._input_refs: dict[tuple[str, str], MediaRef] = {}
 
-    def _measure(self, inp: Input) -> tuple[float | None, int | None]:
+    def _measure(self, inp: Input) -> dict[str, Any]:
+        """What the file of ``inp`` is: duration, bytes, frame size and format, as far as known."""
         path = inp.path
         assert path is not None
         if path not in self._probed:
@@ -47,17 +51,30 @@ class Parameters:
                     info = exc
             self._probed[path] = info
         info = self._probed[path]
+        declared: dict[str, Any] = {"duration": inp.duration, "size_bytes": inp.size_bytes}
         if isinstance(info, LipflowError):
             self.ctx.problem(
                 f"input {inp.name!r}: {info.message}", ("inputs", inp.name), code="media"
             )
-            return inp.duration, inp.size_bytes
+            return declared
         if info is None:
-            return inp.duration, inp.size_bytes
-        return (
-            inp.duration if inp.duration is not None else info.duration_s,
-            info.size_bytes,
-        )
+            return declared
+        if (info.kind == "image") != (inp.kind == "image"):
+            self.ctx.problem(
+                f"input {inp.name!r} is declared as {inp.kind}, but {inp.source} is "
+                f"{'an' if info.kind == 'image' else 'a'} {info.kind} file",
+                ("inputs", inp.name),
+                code="media",
+            )
+        return {
+            "duration": None
+            if info.kind == "image"
+            else (inp.duration if inp.duration is not None else info.duration_s),
+            "size_bytes": info.size_bytes,
+            "width": info.width,
+            "height": info.height,
+            "format": getattr(info, "format", None) if info.kind == "image" else None,
+        }
 
     def media_ref(
         self,
@@ -100,7 +117,7 @@ class Parameters:
                 f"input {ref!r} is {inp.kind}, but {kind} is wanted here", path, job=job_id
             )
             return None
-        duration, size = inp.duration, inp.size_bytes
+        facts: dict[str, Any] = {"duration": inp.duration, "size_bytes": inp.size_bytes}
         origin: str
         value: str | int
         if inp.media_id is not None:
@@ -110,15 +127,9 @@ class Parameters:
         else:
             assert inp.path is not None
             origin, value = "file", inp.path
-            duration, size = self._measure(inp)
+            facts = self._measure(inp)
         media = MediaRef(
-            name=ref,
-            kind=kind,
-            origin=origin,
-            value=value,
-            provider=inp.provider,
-            duration=duration,
-            size_bytes=size,
+            name=ref, kind=kind, origin=origin, value=value, provider=inp.provider, **facts
         )
         self._input_refs[(ref, kind)] = media  # the same for every job of every step
         return media
@@ -249,12 +260,49 @@ class Parameters:
                 audio_end=rng.get("audio_end"),
                 text=rng.get("text"),
             )
+            video = media.get("video")
+            self._within(seg.start, seg.end, video, "start", "end", rpath, job_id)
             if rng.get("audio") is not None:
                 ref = self.media_ref(rng["audio"], "audio", (*rpath, "audio"), upstream, job_id)
                 if ref is not None:
                     media[f"segments.{i}.audio"] = ref
+                    self._within(
+                        seg.audio_start,
+                        seg.audio_end,
+                        ref,
+                        "audio_start",
+                        "audio_end",
+                        rpath,
+                        job_id,
+                    )
             out.append(seg)
         return out
+
+    def _within(
+        self,
+        start: Any,
+        end: Any,
+        ref: MediaRef | None,
+        start_key: str,
+        end_key: str,
+        path: tuple[PathPart, ...],
+        job_id: str,
+    ) -> None:
+        """A segment's times held against the length of the media they cut: a range past its
+        end would be refused by the provider (or silently cut) after the job is paid for."""
+        if ref is None or ref.duration is None:
+            return
+        for key, value in ((start_key, start), (end_key, end)):
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                continue
+            if value > ref.duration + _FLOAT_NOISE:
+                self.ctx.problem(
+                    f"{key} {value:g} s is past the end of {ref.kind} {ref.name!r}, which lasts "
+                    f"{ref.duration:g} s",
+                    (*path, key),
+                    code="segment-past-end",
+                    job=job_id,
+                )
 
 
 def _shown(value: Any) -> str:

@@ -219,9 +219,9 @@ def plan_file(
     path: str, *, env: Mapping[str, str] | None = None, max_jobs: int = DEFAULT_MAX_JOBS
 ) -> Plan:
     """Load the recipe at ``path`` and plan it, probing its local media files."""
-    from lipflow.media import probe
+    from lipflow.media import probe_input
 
-    return plan_recipe(load_recipe(path), probe=probe, env=env, max_jobs=max_jobs)
+    return plan_recipe(load_recipe(path), probe=probe_input, env=env, max_jobs=max_jobs)
 
 
 def plan_recipe(

@@ -1,15 +1,18 @@
 """Which model a step runs on: the one it names (``use:``), or the cheapest offering every
-capability it asks for, with each alternative rejected and why."""
+capability it asks for and accepting its inputs (every documented limit: length, bytes, frame
+size, image format, frames), with each alternative rejected and why."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 from lipflow.catalog import ModelEntry
 from lipflow.jobs import Cost, LipsyncParams, MediaRef, Params, StepChoice
+from lipflow.plan.checks import media_problems
 from lipflow.plan.context import PlanContext
 from lipflow.plan.estimate import job_cost
-from lipflow.problems import did_you_mean
+from lipflow.problems import Problem, did_you_mean
 from lipflow.recipe import Step
 
 __all__ = ["action_of", "choose"]
@@ -60,6 +63,7 @@ def choose(
 
     rejected: list[tuple[str, str]] = []
     candidates: list[tuple[ModelEntry, Cost]] = []
+    limited: list[tuple[str, MediaRef, Problem]] = []
     for entry in ctx.catalog.models:
         missing = sorted(wanted - entry.capabilities)
         if missing:
@@ -79,8 +83,36 @@ def choose(
                 (entry.id, f"input {held[0].name!r} is a media id stored at {held[0].provider}")
             )
             continue
+        ruled_out = [
+            (role, ref, problem)
+            for role, ref in media.items()
+            for problem in media_problems(entry.id, role, ref)
+        ]
+        if ruled_out:
+            limited.extend(ruled_out)
+            why = "; ".join(f"{role} {ref.name!r}: {p.message}" for role, ref, p in ruled_out)
+            rejected.append((entry.id, why))
+            continue
         cost, _, _ = job_cost(entry, media, params)
         candidates.append((entry, cost))
+    if not candidates and limited:
+        # Each limit on the line of the input it rules out: which model, which limit, how far.
+        for role, ref, problem in limited:
+            where = (
+                ("inputs", ref.name)
+                if ref.name in ctx.recipe.inputs
+                else (*step.recipe_path, step.action, role.split(".")[0])
+            )
+            ctx.problems.append(
+                replace(
+                    problem,
+                    message=f"{problem.message}; no model offering {asked} takes this {ref.kind}",
+                    path=where,
+                    location=ctx.recipe.locate(where),
+                    context=(("job", job_id),),
+                )
+            )
+        return None
     if not candidates:
         having = [m.id for m in ctx.catalog.with_capabilities(wanted)]
         singles = {
