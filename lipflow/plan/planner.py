@@ -43,9 +43,12 @@ class _Planner:
         self, recipe: Recipe, probe: Probe | None, env: Mapping[str, str], max_jobs: int
     ) -> None:
         self.max_jobs = max_jobs
+        self.set_aside = set(recipe.data.get("steps") or ()) - set(recipe.steps)
         self.planned_jobs = 0
         self.ctx = PlanContext(
-            recipe=recipe, catalog=load_catalog(), problems=list(recipe.warnings)
+            recipe=recipe,
+            catalog=load_catalog(),
+            problems=list(recipe.problems or recipe.warnings),
         )
         self.urls = registry.base_urls(env)
         self.templater = Templater()
@@ -89,6 +92,8 @@ class _Planner:
         return True
 
     def plan_step(self, step: Step) -> None:
+        if self.set_aside.intersection(step.needs):
+            return  # it needs a step set aside for its errors (reported): no inputs to plan
         size, axes = matrix_size(step.matrix)
         if self.too_many(step, size, f"a matrix of {' x '.join(map(str, axes))}"):
             return
@@ -221,7 +226,8 @@ def plan_file(
     """Load the recipe at ``path`` and plan it, probing its local media files."""
     from lipflow.media import probe_input
 
-    return plan_recipe(load_recipe(path), probe=probe_input, env=env, max_jobs=max_jobs)
+    recipe = load_recipe(path, partial=True)
+    return plan_recipe(recipe, probe=probe_input, env=env, max_jobs=max_jobs)
 
 
 def plan_recipe(

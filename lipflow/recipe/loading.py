@@ -37,13 +37,44 @@ def is_plain_name(name: object) -> bool:
     )
 
 
-def load_recipe(path: str) -> Recipe:
-    """Read, parse and check a recipe file; raise RecipeError with every problem found."""
+def load_recipe(path: str, *, partial: bool = False) -> Recipe:
+    """Read, parse and check a recipe file; raise RecipeError with every problem found.
+
+    With ``partial`` a recipe whose errors leave the rest plannable (a broken step, a bad
+    reference or name) is returned with them in ``problems``, so the planner can add the
+    job-level problems of the sound parts: every problem in one pass.
+    """
     text = read_text(path, max_bytes=MAX_RECIPE_BYTES)
     recipe, problems = parse_recipe(text, path)
-    if recipe is None or has_errors(problems):
+    if recipe is None or (has_errors(problems) and not partial):
         raise RecipeError(f"{path}: recipe is not valid", problems)
     return recipe
+
+
+# Top-level keys whose invalid value does not stop the rest of a recipe from being planned.
+_SET_ASIDE_KEYS = frozenset({"name", "description", "budget"})
+
+
+def _set_aside(data: dict[str, Any], problems: list[Problem]) -> dict[str, Any] | None:
+    """``data`` without the steps and optional keys schema errors were found in, so the rest
+    can still be checked; None when an error is anywhere else (the recipe cannot be built)."""
+    broken_steps: set[str] = set()
+    dropped: set[str] = set()
+    for p in problems:
+        if not p.is_error:
+            continue
+        if len(p.path) >= 2 and p.path[0] == "steps" and isinstance(p.path[1], str):
+            broken_steps.add(p.path[1])
+        elif len(p.path) >= 1 and p.path[0] in _SET_ASIDE_KEYS:
+            dropped.add(str(p.path[0]))
+        else:
+            return None
+    steps = data.get("steps")
+    if not isinstance(steps, dict) or not set(steps) - broken_steps:
+        return None
+    kept = {k: v for k, v in data.items() if k not in dropped}
+    kept["steps"] = {k: v for k, v in steps.items() if k not in broken_steps}
+    return kept
 
 
 def parse_recipe(text: str, file: str) -> tuple[Recipe | None, list[Problem]]:
@@ -77,11 +108,17 @@ def parse_recipe(text: str, file: str) -> tuple[Recipe | None, list[Problem]]:
                 code="name",
             )
         )
-    if has_errors(problems):
+    sound = _set_aside(data, problems) if has_errors(problems) else data
+    if sound is None:
         return None, problems
-    recipe = _build(data, smap, file, hashlib.sha256(text.encode("utf-8")).hexdigest())
-    problems.extend(check_references(recipe))
-    recipe = replace(recipe, warnings=tuple(p for p in problems if not p.is_error))
+    recipe = _build(sound, smap, file, hashlib.sha256(text.encode("utf-8")).hexdigest())
+    problems.extend(check_references(recipe, set_aside=set(data["steps"]) - set(sound["steps"])))
+    recipe = replace(
+        recipe,
+        data=data,  # as written: the planner tells steps set aside from unknown ones by it
+        warnings=tuple(p for p in problems if not p.is_error),
+        problems=tuple(problems),
+    )
     return recipe, problems
 
 
@@ -107,7 +144,9 @@ def _build(data: dict[str, Any], smap: SourceMap, file: str, digest: str) -> Rec
         digest=digest,
         data=data,
         source_map=smap,
-        name=data.get("name") or os.path.splitext(os.path.basename(file))[0],
+        name=data["name"]
+        if is_plain_name(data.get("name"))
+        else os.path.splitext(os.path.basename(file))[0],
         budget=data.get("budget"),
         vars=data.get("vars") or {},
         inputs=inputs,

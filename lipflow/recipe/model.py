@@ -76,6 +76,9 @@ class Recipe:
     segments: Mapping[str, Mapping[str, Any]]
     steps: Mapping[str, Step]  # in dependency order
     warnings: tuple[Problem, ...] = ()  # found while loading; the plan reports them with its own
+    # Every problem found while loading, errors too: a partly broken recipe is still planned
+    # (load_recipe(partial=True)) so the plan reports these with the job-level ones.
+    problems: tuple[Problem, ...] = ()
 
     def locate(self, path: tuple[PathPart, ...], *, key: bool = False) -> Location:
         return self.source_map.locate(path, key=key)

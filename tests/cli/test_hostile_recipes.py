@@ -209,3 +209,52 @@ def test_a_saved_plan_naming_a_path_is_not_run_into_it(
     code, _, err = _invoke("run", "--mock", str(plan_file))
     assert code == 2 and "is not a plain file name; pass --out DIR" in err
     assert not list(folder.parent.parent.glob("escaped*"))
+
+
+ONE_PASS = """version: 1
+budget: lots
+inputs: {presenter: {video: media/presenter.mp4}}
+steps:
+  a:
+    lipsink: {video: presenter}
+  b:
+    lipsync: {video: presenter, tts: {text: hi, voice: Sofia}}
+  c:
+    needs: [zz]
+    lipsync: {video: presenter, tts: {text: hi, voice: Jamez}}
+  d:
+    lipsync: {video: steps.a, tts: {text: hi, voice: Sophia}}
+"""
+
+
+@pytest.mark.parametrize("command", ["validate", "plan"])
+def test_recipe_level_errors_do_not_hide_the_job_level_ones(folder: Path, command: str) -> None:
+    path = folder / "recipe.yaml"
+    path.write_text(ONE_PASS)
+    code, out, err = _invoke(command, str(path))
+    assert code == 1
+    report = out if command == "validate" else err
+    for where, words in (
+        ("2:9", "'lots' is a string; expected a number"),
+        ("6:5", "'lipsink' is not a documented property of steps.a"),
+        ("10:13", "step 'c' needs unknown step 'zz'"),
+        ("8:56", "'Sofia' is not one of the allowed voices"),
+        ("11:56", "'Jamez' is not one of the allowed voices"),
+    ):
+        assert f"{path}:{where}: error" in report and words in report, (where, report)
+    assert "step d" not in report and "steps.d" not in report, "d needs the broken step a"
+    _, out, _ = _invoke("validate", "--format", "json", str(path))
+    assert json.loads(out)["errors"] == 6
+
+
+def test_a_step_needing_a_step_set_aside_for_its_errors_is_left_out_quietly(
+    folder: Path,
+) -> None:
+    text = (REPO / "recipes" / "teaser.yaml").read_text()
+    path = folder / "recipe.yaml"
+    path.write_text(text.replace("style: 3d_animation", "style: 3d_animation\n      bogus: 1"))
+    for command in ("validate", "plan"):
+        code, out, err = _invoke(command, str(path))
+        assert code == 1
+        assert "'bogus' is not a documented property of steps.teaser.generate" in out + err
+        assert "1 error(s)" in out + err
