@@ -12,7 +12,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import Enum
 
-__all__ = ["RUNNING", "TRANSITIONS", "InvalidTransition", "JobState", "check_transition"]
+__all__ = [
+    "RUNNING",
+    "TRANSITIONS",
+    "InvalidTransition",
+    "JobState",
+    "StateTally",
+    "check_transition",
+]
 
 
 class JobState(str, Enum):
@@ -52,3 +59,28 @@ class InvalidTransition(RuntimeError):
 def check_transition(old: JobState | str, new: JobState | str) -> None:
     if JobState(new) not in TRANSITIONS[JobState(old)]:
         raise InvalidTransition(f"a job cannot go from {old} to {new}")
+
+
+class StateTally:
+    """Each job's state and how many jobs are in each, kept as states change.
+
+    A progress display asks for the counts on every state change; recounting all jobs each time
+    made a run quadratic in its jobs (50 s of display at 10,000 jobs). Here a change costs O(1).
+    """
+
+    def __init__(self) -> None:
+        self._of: dict[str, JobState] = {}
+        self._counts: dict[JobState, int] = dict.fromkeys(JobState, 0)
+
+    def set(self, job_id: str, state: JobState) -> None:
+        old = self._of.get(job_id)
+        if old is not None:
+            self._counts[old] -= 1
+        self._of[job_id] = state
+        self._counts[state] += 1
+
+    def get(self, job_id: str) -> JobState | None:
+        return self._of.get(job_id)
+
+    def count(self, *states: JobState) -> int:
+        return sum(self._counts[s] for s in states)
