@@ -168,6 +168,10 @@ def test_max_jobs_raises_the_bound_and_lowers_it(folder: Path) -> None:
     assert code == 0 and len(json.loads(out)["jobs"]) == 3
     code, _, err = _invoke("plan", "--max-jobs", "0", str(path))
     assert code == 2 and "--max-jobs" in err
+    out_dir = folder / "out"
+    code, _, err = _invoke("run", "--mock", "--max-jobs", "2", "--out", str(out_dir), str(path))
+    assert code == 1 and "a plan holds at most 2" in err
+    assert not out_dir.exists(), "nothing is run from a plan past the bound"
 
 
 @pytest.mark.parametrize("fmt", ["text", "json", "github"])
