@@ -61,8 +61,9 @@ class MediaRef:
     provider: str | None = None  # the provider holding a media id
     duration: float | None = None
     size_bytes: int | None = None
-    width: int | None = None  # a local video's frame size, held against the model's pixel limit
+    width: int | None = None  # frame size of a probed video or image: documented limits use it
     height: int | None = None
+    format: str | None = None  # a probed image's format (png, jpeg, webp)
 
     def to_json(self) -> dict[str, Any]:
         out = {
@@ -73,6 +74,9 @@ class MediaRef:
             "provider": self.provider,
             "duration": self.duration,
             "size_bytes": self.size_bytes,
+            "width": self.width,
+            "height": self.height,
+            "format": self.format,
         }
         if self.width is not None:
             out["width"], out["height"] = self.width, self.height

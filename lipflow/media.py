@@ -30,6 +30,7 @@ __all__ = [
     "MEDIA_TYPES",
     "VIDEO_CONTAINERS",
     "VIDEO_EXTENSIONS",
+    "ImageInfo",
     "MediaInfo",
     "content_type",
     "content_type_of_extension",
@@ -38,6 +39,7 @@ __all__ = [
     "piece_range",
     "probe",
     "probe_bytes",
+    "probe_input",
     "read_media",
     "synthesize_audio",
     "synthesize_video",
@@ -120,8 +122,29 @@ class MediaInfo:
     format: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImageInfo:
+    """A still image (a first or last frame): its frame size, bytes and format (png, jpeg, webp)."""
+
+    width: int
+    height: int
+    size_bytes: int
+    format: str
+    kind: Literal["image"] = "image"
+    duration_s: None = None
+
+
 def probe(path: str | os.PathLike[str]) -> MediaInfo:
     """Read a local audio or video file's kind, duration and size; InputError if it is neither."""
+    info = probe_input(path)
+    if isinstance(info, ImageInfo):
+        raise InputError(f"is a {info.format.upper()} image, not audio or video", path=str(path))
+    return info
+
+
+def probe_input(path: str | os.PathLike[str]) -> MediaInfo | ImageInfo:
+    """Read a local audio, video or image file (what a recipe input may be); InputError if it
+    is none of them."""
     name = os.fspath(path)
     try:
         size = os.stat(name).st_size
@@ -132,10 +155,13 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
 
 def probe_bytes(data: bytes, *, name: str = "<bytes>") -> MediaInfo:
     """Like :func:`probe` for media held in memory (an upload, a download not yet on disk)."""
-    return _probe(io.BytesIO(data), len(data), label=name)
+    info = _probe(io.BytesIO(data), len(data), label=name)
+    if isinstance(info, ImageInfo):
+        raise InputError(f"is a {info.format.upper()} image, not audio or video", path=name)
+    return info
 
 
-def _probe(source: str | io.BytesIO, size: int, *, label: str) -> MediaInfo:
+def _probe(source: str | io.BytesIO, size: int, *, label: str) -> MediaInfo | ImageInfo:
     import av
 
     if size == 0:
@@ -152,7 +178,7 @@ def _probe(source: str | io.BytesIO, size: int, *, label: str) -> MediaInfo:
         raise InputError(f"not a readable audio or video file ({exc})", path=label) from exc
 
 
-def _describe(container: InputContainer, size: int, label: str) -> MediaInfo:
+def _describe(container: InputContainer, size: int, label: str) -> MediaInfo | ImageInfo:
     import av
 
     video = container.streams.video[0] if container.streams.video else None
@@ -160,6 +186,20 @@ def _describe(container: InputContainer, size: int, label: str) -> MediaInfo:
     stream = video or audio
     if stream is None:
         raise InputError("the file holds neither audio nor video", path=label)
+    image_format = _IMAGE_CODECS.get(stream.codec_context.name)
+    if (
+        video is not None
+        and audio is None
+        and image_format
+        and container.format.name in _IMAGE_DEMUXERS
+    ):
+        # A still image (a first or last frame): its size matters, it has no duration.
+        return ImageInfo(
+            width=video.codec_context.width,
+            height=video.codec_context.height,
+            size_bytes=size,
+            format=image_format,
+        )
     duration: float | None = None
     if container.duration is not None and container.duration > 0:
         duration = container.duration / av.time_base
@@ -182,6 +222,19 @@ def _describe(container: InputContainer, size: int, label: str) -> MediaInfo:
 
 
 _WEBM_CODECS = frozenset({"vp8", "vp9", "av1", "opus", "vorbis"})
+# Still images PyAV reads: FFmpeg codec -> the format as a user names it, and the demuxers that
+# hold one picture (a JPEG in an AVI is a Motion-JPEG video, not an image).
+_IMAGE_CODECS = {
+    "png": "png",
+    "mjpeg": "jpeg",
+    "webp": "webp",
+    "gif": "gif",
+    "bmp": "bmp",
+    "tiff": "tiff",
+}
+_IMAGE_DEMUXERS = frozenset(
+    {"png_pipe", "jpeg_pipe", "webp_pipe", "gif", "gif_pipe", "bmp_pipe", "tiff_pipe", "image2"}
+)
 
 
 def _format_name(container: InputContainer) -> str:

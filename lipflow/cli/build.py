@@ -42,14 +42,17 @@ def load_saved_plan(path: str) -> Plan:
     return plan
 
 
-def build_plan(source: str, env: Mapping[str, str] | None = None) -> Plan:
+def build_plan(
+    source: str, env: Mapping[str, str] | None = None, *, max_jobs: int | None = None
+) -> Plan:
     """The plan to run: a saved plan (``*.json``) checked against its recipe, or a recipe planned
-    now (against the ``LIPFLOW_*_URL`` variables in ``env``)."""
+    now (against the ``LIPFLOW_*_URL`` variables in ``env``, at most ``max_jobs`` jobs)."""
     if source.endswith(".json"):
         return load_saved_plan(source)
     from lipflow.plan import plan_file
+    from lipflow.plan.expansion import DEFAULT_MAX_JOBS
 
-    plan = plan_file(source, env=env)
+    plan = plan_file(source, env=env, max_jobs=max_jobs or DEFAULT_MAX_JOBS)
     if not plan.ok:
         raise PlanError(
             f"{source}: the plan has errors; see `lipflow plan {source}`", plan.problems

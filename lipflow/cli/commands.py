@@ -87,6 +87,19 @@ def _write_atomically(path: str, text: str) -> None:
 FORMAT_TEXT_JSON = click.Choice(["text", "json"])
 
 
+def _max_jobs_option(func: F) -> F:
+    """``--max-jobs``: the bound on a plan's size, so a typo'd matrix cannot plan for hours."""
+    from lipflow.plan.expansion import DEFAULT_MAX_JOBS, MAX_JOBS_CEILING
+
+    return click.option(
+        "--max-jobs",
+        type=click.IntRange(1, MAX_JOBS_CEILING),
+        default=DEFAULT_MAX_JOBS,
+        show_default=True,
+        help="Most jobs one plan may hold; a matrix or fan-out past it is an error.",
+    )(func)
+
+
 @cli.command()
 @click.argument("recipes", nargs=-1, required=True, metavar="RECIPE...")
 @click.option(
@@ -97,27 +110,30 @@ FORMAT_TEXT_JSON = click.Choice(["text", "json"])
     show_default=True,
     help="github prints workflow annotations.",
 )
+@_max_jobs_option
 @_presenting_errors
-def validate(recipes: tuple[str, ...], fmt: str) -> None:
+def validate(recipes: tuple[str, ...], fmt: str, max_jobs: int) -> None:
     """Check recipes and every provider request they compile to; report all problems at once.
 
     Exit 0 when valid (warnings allowed), 1 when any problem is an error, 2 when a file cannot be read.
     """
     from lipflow.plan import plan_file
-    from lipflow.problems import Problem
+    from lipflow.problems import Location, Problem
     from lipflow.reporting.problems import report_problems
 
     problems: list[Problem] = []
-    unreadable: list[InputError] = []
+    unreadable = False
     for path in recipes:
         try:
-            problems.extend(plan_file(path, env=environment.environ()).problems)
+            problems.extend(plan_file(path, env=environment.environ(), max_jobs=max_jobs).problems)
         except RecipeError as exc:
             problems.extend(exc.problems)
         except InputError as exc:
-            unreadable.append(exc)
-    for failure in unreadable:
-        click.echo(failure.format(), err=True)
+            # Reported with the other problems, so no format can call an unreadable file valid.
+            unreadable = True
+            problems.append(
+                Problem(message=exc.message, location=Location(exc.path or path), code="unreadable")
+            )
     click.echo(report_problems(fmt, problems, recipes))
     if unreadable:
         sys.exit(InputError.exit_code)
@@ -144,8 +160,11 @@ def validate(recipes: tuple[str, ...], fmt: str) -> None:
     is_flag=True,
     help="Print the dub's lines (cue, speaker, voice, text, slot, estimate, fit, cost) for review.",
 )
+@_max_jobs_option
 @_presenting_errors
-def plan(recipe: str, fmt: str, out_path: str | None, no_requests: bool, show_lines: bool) -> None:
+def plan(
+    recipe: str, fmt: str, out_path: str | None, no_requests: bool, show_lines: bool, max_jobs: int
+) -> None:
     """Dry run: every job, the exact requests it sends (keys redacted), and its cost and why."""
     from lipflow.plan import plan_file
     from lipflow.reporting.plans import format_plan_text
@@ -153,7 +172,7 @@ def plan(recipe: str, fmt: str, out_path: str | None, no_requests: bool, show_li
 
     if fmt == "csv" and not show_lines:
         raise UsageError("--format csv prints the line table: add --lines")
-    the_plan = plan_file(recipe, env=environment.environ())
+    the_plan = plan_file(recipe, env=environment.environ(), max_jobs=max_jobs)
     errors = [p for p in the_plan.problems if p.is_error]
     if show_lines:
         from lipflow.reporting.lines import report_lines
@@ -358,6 +377,7 @@ def schema(name: str) -> None:
     is_flag=True,
     help="Buy a fresh take of jobs whose output expired or was lost and cannot be fetched again.",
 )
+@_max_jobs_option
 @_presenting_errors
 def run(
     source: str,
@@ -377,6 +397,7 @@ def run(
     retry_after_cap: float,
     unknown_status_polls: int,
     retake_lost: bool,
+    max_jobs: int,
 ) -> None:
     """Run a recipe or a saved plan to finished media files: upload, submit, poll, download.
 
@@ -389,6 +410,7 @@ def run(
 
     from lipflow.cli.build import build_plan
     from lipflow.errors import Interrupted, RunFailed
+    from lipflow.recipe.loading import is_plain_name
     from lipflow.reporting.progress import progress_for
     from lipflow.reporting.runs import format_run
     from lipflow.run.budget import BudgetCheck
@@ -398,10 +420,12 @@ def run(
     from lipflow.secrets import Secrets
 
     env = environment.environ()
-    the_plan = build_plan(source, env)
+    the_plan = build_plan(source, env, max_jobs=max_jobs)
     limits = provider_limits_from(provider_limits)
     used = sorted({pj.job.provider for pj in the_plan.jobs})
     stem = the_plan.recipe_name or Path(the_plan.recipe_file).stem
+    if out_dir is None and not is_plain_name(stem):  # a saved plan's name is not trusted either
+        raise UsageError(f"recipe name {stem!r} is not a plain file name; pass --out DIR")
     out = Path(out_dir or os.path.join("runs", f"{stem}.mock" if use_mock else stem))
     with contextlib.ExitStack() as stack:
         if use_mock:

@@ -19,7 +19,14 @@ from lipflow.plan.context import PlanContext
 from lipflow.problems import PathPart, Problem
 from lipflow.recipe import Step
 
-__all__ = ["RequestChecks", "check_media", "check_tts_text", "merge_repeats", "recipe_path"]
+__all__ = [
+    "RequestChecks",
+    "check_media",
+    "check_tts_text",
+    "media_problems",
+    "merge_repeats",
+    "recipe_path",
+]
 
 
 class RequestChecks:
@@ -29,19 +36,12 @@ class RequestChecks:
         self.ctx = ctx
         self._media_checked: dict[tuple[Any, ...], list[Problem]] = {}
 
-    def _media_problems(self, model_id: str, ref: MediaRef) -> list[Problem]:
+    def _media_problems(self, model_id: str, role: str, ref: MediaRef) -> list[Problem]:
         """Media limits, checked once per model and input however many jobs share them."""
-        side = max(ref.width or 0, ref.height or 0) or None
-        key = (model_id, ref.kind, ref.duration, ref.size_bytes, side)
+        key = (model_id, role, ref)
         found = self._media_checked.get(key)
         if found is None:
-            found = check_media(
-                model_id,
-                ref.kind,
-                seconds=ref.duration,
-                size_bytes=ref.size_bytes,
-                max_side_px=side,
-            )
+            found = media_problems(model_id, role, ref)
             self._media_checked[key] = found
         return found
 
@@ -66,7 +66,7 @@ class RequestChecks:
                 path = problem.path[1:] if isinstance(body, list) else problem.path
                 found.append((problem, recipe_path(step, path, origins)))
         for role, ref in job.media.items():
-            for problem in self._media_problems(entry.id, ref):
+            for problem in self._media_problems(entry.id, role, ref):
                 where = (
                     ("inputs", ref.name)
                     if ref.name in self.ctx.recipe.inputs
@@ -148,6 +148,31 @@ def _megabytes(size: float) -> str:
     return f"{size / 1_000_000:g} MB"
 
 
+def media_problems(model_id: str, role: str, ref: MediaRef) -> list[Problem]:
+    """One input of a job (``role`` video, audio, image, last_image, segments.N.audio) held
+    against every limit the model documents for its kind, frames included."""
+    sides = [s for s in (ref.width, ref.height) if s]
+    problems = check_media(
+        model_id,
+        ref.kind,
+        seconds=ref.duration,
+        size_bytes=ref.size_bytes,
+        max_side_px=max(sides) if sides else None,
+        min_side_px=min(sides) if sides else None,
+        image_format=ref.format,
+    )
+    frames = (_limits(model_id, "image") or {}).get("frames")
+    if role == "last_image" and frames is not None and "last" not in frames:
+        problems.append(
+            Problem(
+                message=f"{model_id} takes no last frame image",
+                code="media-frame",
+                source=(_limits(model_id, "image") or {}).get("source"),
+            )
+        )
+    return problems
+
+
 def check_media(
     model_id: str,
     role: str,
@@ -155,21 +180,27 @@ def check_media(
     seconds: float | None,
     size_bytes: int | None,
     max_side_px: int | None = None,
+    min_side_px: int | None = None,
+    image_format: str | None = None,
 ) -> list[Problem]:
-    """A video or audio input held against the model's documented limits (catalog ``limits``).
+    """A video, audio or image input held against the model's documented limits (catalog
+    ``limits``): length, bytes, longest and shortest side, image format.
 
     ``model_id`` is a catalog id (``runware/pixverse-lipsync``); unknown values are not checked.
     """
-    if role not in ("video", "audio"):
-        raise UsageError(f"unknown media role {role!r}; known: video, audio (text: check_tts_text)")
+    if role not in ("video", "audio", "image"):
+        raise UsageError(
+            f"unknown media role {role!r}; known: video, audio, image (text: check_tts_text)"
+        )
     limits = _limits(model_id, role)
     if not limits:
         return []
     source = limits.get("source")
+    sides: Callable[[float], str] = lambda px: f"{px:g} px on its longest side"  # noqa: E731
     measured: Sequence[tuple[float | None, str, str, Callable[[float], str]]] = (
         (seconds, "max_seconds", "media-too-long", _seconds),
         (size_bytes, "max_bytes", "media-too-large", _megabytes),
-        (max_side_px, "max_pixels", "media-too-wide", lambda px: f"{px:g} px on its longest side"),
+        (max_side_px, "max_pixels", "media-too-wide", sides),
     )
     problems = []
     for value, key, code, show in measured:
@@ -184,6 +215,26 @@ def check_media(
                     source=source,
                 )
             )
+    least = limits.get("min_pixels")
+    if min_side_px is not None and least is not None and min_side_px < least:
+        problems.append(
+            Problem(
+                message=f"the {role} is {min_side_px} px on its shortest side; {model_id} "
+                f"needs at least {least} px on each side",
+                code="media-too-small",
+                source=source,
+            )
+        )
+    formats = limits.get("formats")
+    if image_format is not None and formats is not None and image_format not in formats:
+        problems.append(
+            Problem(
+                message=f"the {role} is {image_format.upper()}; {model_id} takes "
+                + ", ".join(f.upper() for f in formats),
+                code="media-format",
+                source=source,
+            )
+        )
     return problems
 
 
@@ -191,7 +242,12 @@ def check_tts_text(model_id: str, text: str) -> list[Problem]:
     """Text-to-speech text held against the model's documented length (Runware's speech.text: Max
     200; PixVerse's "TTS script ~200 characters", enforced as 200 as Runware does)."""
     limits = _limits(model_id, "tts_text")
-    if not limits or limits.get("max_chars") is None or len(text) <= limits["max_chars"]:
+    if (
+        not isinstance(text, str)
+        or not limits
+        or limits.get("max_chars") is None
+        or len(text) <= limits["max_chars"]
+    ):
         return []
     return [
         Problem(

@@ -4,6 +4,7 @@ upstream jobs, and the job ids that name each combination."""
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -11,7 +12,34 @@ from lipflow.jobs import PlannedJob
 from lipflow.plan.context import PlanContext
 from lipflow.recipe import STEP_REF_PREFIX, Step
 
-__all__ = ["expand_matrix", "format_job_id", "upstream_sets"]
+__all__ = [
+    "DEFAULT_MAX_JOBS",
+    "MAX_JOBS_CEILING",
+    "expand_matrix",
+    "fan_out_size",
+    "format_job_id",
+    "matrix_size",
+    "upstream_sets",
+]
+
+# Jobs one plan may hold unless --max-jobs says otherwise: 10,000 plan in about 2 s and 300 MB
+# (benchmarks/plan_scale.py); a matrix past it is far more often a typo than a wish.
+DEFAULT_MAX_JOBS = 10_000
+# The most --max-jobs may allow: a plan lives in memory, about 30 kB a job.
+MAX_JOBS_CEILING = 100_000
+
+
+def matrix_size(matrix: Mapping[str, Any] | None) -> tuple[int, list[int]]:
+    """At most how many combinations ``matrix`` makes, and its axes' lengths, without making them."""
+    if not matrix:
+        return 1, []
+    axes = [
+        len(v) if isinstance(v, list) else 1
+        for k, v in matrix.items()
+        if k not in ("include", "exclude")
+    ]
+    include = matrix.get("include")
+    return math.prod(axes) + (len(include) if isinstance(include, list) else 0), axes
 
 
 def expand_matrix(matrix: Mapping[str, Any] | None) -> list[dict[str, Any]]:
@@ -42,10 +70,7 @@ def format_job_id(step: str, values: Mapping[str, Any]) -> str:
     return f"{step}[{','.join(f'{k}={v}' for k, v in values.items())}]"
 
 
-def upstream_sets(
-    ctx: PlanContext, step: Step, spec: Mapping[str, Any]
-) -> Iterable[dict[str, PlannedJob]]:
-    """One mapping step -> upstream job per job to make: a step fans out over upstream jobs."""
+def _groups(ctx: PlanContext, spec: Mapping[str, Any]) -> list[list[PlannedJob]]:
     referenced = sorted(
         {
             v[len(STEP_REF_PREFIX) :].split(".", 1)[0]
@@ -53,6 +78,17 @@ def upstream_sets(
             if isinstance(v, str) and v.startswith(STEP_REF_PREFIX)
         }
     )
-    groups = [ctx.jobs_by_step.get(s, []) for s in referenced if s in ctx.recipe.steps]
-    for combo in itertools.product(*groups):
+    return [ctx.jobs_by_step.get(s, []) for s in referenced if s in ctx.recipe.steps]
+
+
+def fan_out_size(ctx: PlanContext, spec: Mapping[str, Any]) -> int:
+    """How many jobs one combination of a step makes: one per set of upstream jobs."""
+    return math.prod(len(group) for group in _groups(ctx, spec))
+
+
+def upstream_sets(
+    ctx: PlanContext, step: Step, spec: Mapping[str, Any]
+) -> Iterable[dict[str, PlannedJob]]:
+    """One mapping step -> upstream job per job to make: a step fans out over upstream jobs."""
+    for combo in itertools.product(*_groups(ctx, spec)):
         yield {pj.job.step: pj for pj in combo}

@@ -28,6 +28,8 @@ Probe = Callable[[str], Any]  # path -> object with .duration_s and .size_bytes
 # How far a declared ``duration:`` may be from a local file's probed length: a rounded value
 # (12 for 12.04 s) is fine, a different file or a typo is not. The probed length is what is priced.
 DURATION_TOLERANCE_S = 0.5
+# Times within this of a media's length are taken as equal to it (0.1 + 0.2 is not 0.3).
+_FLOAT_NOISE = 1e-6
 
 
 class Parameters:
@@ -39,7 +41,8 @@ class Parameters:
         self._probed: dict[str, Any] = {}
         self._input_refs: dict[tuple[str, str], MediaRef] = {}
 
-    def _measure(self, inp: Input) -> tuple[float | None, int | None, int | None, int | None]:
+    def _measure(self, inp: Input) -> dict[str, Any]:
+        """What the file of ``inp`` is: duration, bytes, frame size and format, as far as known."""
         path = inp.path
         assert path is not None
         if path not in self._probed:
@@ -51,28 +54,40 @@ class Parameters:
                     info = exc
             self._probed[path] = info
         info = self._probed[path]
+        declared: dict[str, Any] = {"duration": inp.duration, "size_bytes": inp.size_bytes}
         if isinstance(info, LipflowError):
             self.ctx.problem(
                 f"input {inp.name!r}: {info.message}", ("inputs", inp.name), code="media"
             )
-            return inp.duration, inp.size_bytes, None, None
+            return declared
         if info is None:
-            return inp.duration, inp.size_bytes, None, None
-        declared = inp.duration
-        if declared is not None and abs(declared - info.duration_s) > DURATION_TOLERANCE_S:
+            return declared
+        if (info.kind == "image") != (inp.kind == "image"):
             self.ctx.problem(
-                f"input {inp.name!r}: duration: {declared:g} s contradicts the file, which "
+                f"input {inp.name!r} is declared as {inp.kind}, but {inp.source} is "
+                f"{'an' if info.kind == 'image' else 'a'} {info.kind} file",
+                ("inputs", inp.name),
+                code="media",
+            )
+        if (
+            info.kind != "image"
+            and inp.duration is not None
+            and abs(inp.duration - info.duration_s) > DURATION_TOLERANCE_S
+        ):
+            self.ctx.problem(
+                f"input {inp.name!r}: duration: {inp.duration:g} s contradicts the file, which "
                 f"lasts {info.duration_s:g} s (tolerance {DURATION_TOLERANCE_S:g} s); the price "
                 "follows the file, so remove duration: or correct it",
                 ("inputs", inp.name, "duration"),
                 code="media",
             )
-        return (
-            info.duration_s,
-            info.size_bytes,
-            getattr(info, "width", None),
-            getattr(info, "height", None),
-        )
+        return {
+            "duration": None if info.kind == "image" else info.duration_s,
+            "size_bytes": info.size_bytes,
+            "width": info.width,
+            "height": info.height,
+            "format": getattr(info, "format", None) if info.kind == "image" else None,
+        }
 
     def media_ref(
         self,
@@ -124,8 +139,7 @@ class Parameters:
                 f"input {ref!r} is {inp.kind}, but {kind} is wanted here", path, job=job_id
             )
             return None
-        duration, size = inp.duration, inp.size_bytes
-        width = height = None
+        facts: dict[str, Any] = {"duration": inp.duration, "size_bytes": inp.size_bytes}
         origin: str
         value: str | int
         if inp.media_id is not None:
@@ -135,17 +149,9 @@ class Parameters:
         else:
             assert inp.path is not None
             origin, value = "file", inp.path
-            duration, size, width, height = self._measure(inp)
+            facts = self._measure(inp)
         media = MediaRef(
-            name=ref,
-            kind=kind,
-            origin=origin,
-            value=value,
-            provider=inp.provider,
-            duration=duration,
-            size_bytes=size,
-            width=width,
-            height=height,
+            name=ref, kind=kind, origin=origin, value=value, provider=inp.provider, **facts
         )
         self._input_refs[(ref, kind)] = media  # the same for every job of every step
         return media
@@ -175,7 +181,9 @@ class Parameters:
                 wanted.add("lipsync.tts")
                 tts = spec["tts"]
                 params["tts"] = Speech(
-                    text=tts.get("text"), voice=tts.get("voice"), language=tts.get("language")
+                    text=self._text(tts.get("text"), (*base, "tts", "text"), job_id),
+                    voice=self._text(tts.get("voice"), (*base, "tts", "voice"), job_id),
+                    language=tts.get("language"),
                 )
             if spec.get("segments") is not None:
                 wanted.add("lipsync.segments")
@@ -208,9 +216,11 @@ class Parameters:
                 if spec.get(key) is not None:
                     wanted.add(cap)
                     params[key] = spec[key]
-            for key in ("prompt", "negative_prompt", "sound"):
+            for key in ("prompt", "negative_prompt"):
                 if spec.get(key) is not None:
-                    params[key] = spec[key]
+                    params[key] = self._text(spec[key], (*base, key), job_id)
+            if spec.get("sound") is not None:
+                params["sound"] = spec["sound"]
             for key in ("duration", "fps"):
                 if spec.get(key) is not None:
                     params[key] = _as_int(spec[key])
@@ -235,6 +245,21 @@ class Parameters:
         )
         return media, typed, frozenset(wanted)
 
+    def _text(self, value: Any, path: tuple[PathPart, ...], job_id: str) -> Any:
+        """A text field's value: numbers (``{{ vars.line }}`` holding 12) are said as written;
+        lists, mappings and booleans are problems."""
+        if value is None or isinstance(value, str):
+            return value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        self.ctx.problem(
+            f"{path[-1]} must be text, not {type(value).__name__} {_shown(value)}",
+            path,
+            code="type",
+            job=job_id,
+        )
+        return None
+
     def _segments(
         self,
         name: Any,
@@ -258,12 +283,54 @@ class Parameters:
                 audio_end=rng.get("audio_end"),
                 text=rng.get("text"),
             )
+            video = media.get("video")
+            self._within(seg.start, seg.end, video, "start", "end", rpath, job_id)
             if rng.get("audio") is not None:
                 ref = self.media_ref(rng["audio"], "audio", (*rpath, "audio"), upstream, job_id)
                 if ref is not None:
                     media[f"segments.{i}.audio"] = ref
+                    self._within(
+                        seg.audio_start,
+                        seg.audio_end,
+                        ref,
+                        "audio_start",
+                        "audio_end",
+                        rpath,
+                        job_id,
+                    )
             out.append(seg)
         return out
+
+    def _within(
+        self,
+        start: Any,
+        end: Any,
+        ref: MediaRef | None,
+        start_key: str,
+        end_key: str,
+        path: tuple[PathPart, ...],
+        job_id: str,
+    ) -> None:
+        """A segment's times held against the length of the media they cut: a range past its
+        end would be refused by the provider (or silently cut) after the job is paid for."""
+        if ref is None or ref.duration is None:
+            return
+        for key, value in ((start_key, start), (end_key, end)):
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                continue
+            if value > ref.duration + _FLOAT_NOISE:
+                self.ctx.problem(
+                    f"{key} {value:g} s is past the end of {ref.kind} {ref.name!r}, which lasts "
+                    f"{ref.duration:g} s",
+                    (*path, key),
+                    code="segment-past-end",
+                    job=job_id,
+                )
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:60] + "..."
 
 
 def _as_int(value: Any) -> Any:

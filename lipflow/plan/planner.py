@@ -33,7 +33,14 @@ from lipflow.longmedia import SplitProblem
 from lipflow.plan.checks import RequestChecks, merge_repeats
 from lipflow.plan.context import PlanContext
 from lipflow.plan.estimate import job_cost, output_duration
-from lipflow.plan.expansion import expand_matrix, format_job_id, upstream_sets
+from lipflow.plan.expansion import (
+    DEFAULT_MAX_JOBS,
+    expand_matrix,
+    fan_out_size,
+    format_job_id,
+    matrix_size,
+    upstream_sets,
+)
 from lipflow.plan.lines import LineJob, LinesPlanning
 from lipflow.plan.parameters import Parameters, Probe
 from lipflow.plan.routing import choose
@@ -47,9 +54,16 @@ __all__ = ["plan_file", "plan_recipe"]
 
 
 class _Planner:
-    def __init__(self, recipe: Recipe, probe: Probe | None, env: Mapping[str, str]) -> None:
+    def __init__(
+        self, recipe: Recipe, probe: Probe | None, env: Mapping[str, str], max_jobs: int
+    ) -> None:
+        self.max_jobs = max_jobs
+        self.set_aside = set(recipe.data.get("steps") or ()) - set(recipe.steps)
+        self.planned_jobs = 0
         self.ctx = PlanContext(
-            recipe=recipe, catalog=load_catalog(), problems=list(recipe.warnings)
+            recipe=recipe,
+            catalog=load_catalog(),
+            problems=list(recipe.problems or recipe.warnings),
         )
         self.urls = registry.base_urls(env)
         self.templater = Templater()
@@ -83,6 +97,19 @@ class _Planner:
             lines=tuple(self.lines_reviewed),
         )
 
+    def too_many(self, step: Step, jobs: int, why: str) -> bool:
+        """Whether ``jobs`` more would pass --max-jobs; if so the step is refused, said once."""
+        if self.planned_jobs + jobs <= self.max_jobs:
+            return False
+        before = f" after the {self.planned_jobs:,} of earlier steps" if self.planned_jobs else ""
+        self.ctx.problem(
+            f"step {step.id!r} would make {jobs:,} jobs ({why}){before}; a plan holds at most "
+            f"{self.max_jobs:,}: narrow it, or raise the bound with --max-jobs",
+            (*step.recipe_path, "matrix") if step.matrix else step.recipe_path,
+            code="too-many-jobs",
+        )
+        return True
+
     def plan_step(self, step: Step) -> None:
         for setting in ("cut", "fit"):
             if step.action != "lipsync" and getattr(step, setting) is not None:
@@ -92,10 +119,16 @@ class _Planner:
                     (*step.recipe_path, setting),
                     code="lipsync-only",
                 )
+        if self.set_aside.intersection(step.needs):
+            return  # it needs a step set aside for its errors (reported): no inputs to plan
+        size, axes = matrix_size(step.matrix)
+        if self.too_many(step, size, f"a matrix of {' x '.join(map(str, axes))}"):
+            return
         combos = expand_matrix(step.matrix)
         planned: list[PlannedJob] = []
         choice: StepChoice | None = None
         entry: ModelEntry | None = None
+        fan_checked = False
         for combo in combos:
             context = {"matrix": combo, "vars": self.ctx.recipe.vars, "inputs": self._input_context}
             try:
@@ -111,6 +144,13 @@ class _Planner:
                     code="template",
                 )
                 continue
+            if not fan_checked:
+                fan_checked = True
+                fan = fan_out_size(self.ctx, spec)
+                if fan > 1 and self.too_many(
+                    step, len(combos) * fan, f"{len(combos):,} x {fan:,} upstream jobs"
+                ):
+                    return
             for upstream in upstream_sets(self.ctx, step, spec):
                 values = {k: v for pj in upstream.values() for k, v in pj.job.matrix.items()}
                 values.update(combo)
@@ -192,6 +232,7 @@ class _Planner:
                 self.checks.check_job(step, entry, pj.job, pj.requests, origins)
             self.lines.relocate(checked_from)
         self.ctx.jobs_by_step[step.id] = planned
+        self.planned_jobs += len(planned)
 
     def _jobs_of(
         self, step: Step, spec: dict[str, Any], values: dict[str, Any]
@@ -282,23 +323,31 @@ class _Planner:
         return tuple(out)
 
 
-def plan_file(path: str, *, env: Mapping[str, str] | None = None) -> Plan:
+def plan_file(
+    path: str, *, env: Mapping[str, str] | None = None, max_jobs: int = DEFAULT_MAX_JOBS
+) -> Plan:
     """Load the recipe at ``path`` and plan it, probing its local media files."""
-    from lipflow.media import probe
+    from lipflow.media import probe_input
 
-    return plan_recipe(load_recipe(path), probe=probe, env=env)
+    recipe = load_recipe(path, partial=True)
+    return plan_recipe(recipe, probe=probe_input, env=env, max_jobs=max_jobs)
 
 
 def plan_recipe(
-    recipe: Recipe, *, probe: Probe | None = None, env: Mapping[str, str] | None = None
+    recipe: Recipe,
+    *,
+    probe: Probe | None = None,
+    env: Mapping[str, str] | None = None,
+    max_jobs: int = DEFAULT_MAX_JOBS,
 ) -> Plan:
     """Every job of ``recipe`` with its requests, checks and cost; problems are in ``plan.problems``.
 
     ``env`` holds the ``LIPFLOW_*_URL`` variables to plan against (the CLI passes its environment);
-    without it the plan shows the providers' real endpoints.
+    without it the plan shows the providers' real endpoints. A plan past ``max_jobs`` jobs is
+    refused step by step with a problem that says how many the matrix or fan-out would make.
     """
     with _cyclic_gc_paused():
-        return _Planner(recipe, probe, {} if env is None else env).plan()
+        return _Planner(recipe, probe, {} if env is None else env, max_jobs).plan()
 
 
 @contextmanager

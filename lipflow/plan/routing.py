@@ -1,15 +1,18 @@
 """Which model a step runs on: the one it names (``use:``), or the cheapest offering every
-capability it asks for, with each alternative rejected and why."""
+capability it asks for and accepting its inputs (every documented limit: length, bytes, frame
+size, image format, frames), with each alternative rejected and why."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 
 from lipflow.catalog import ModelEntry
 from lipflow.jobs import Cost, LipsyncParams, MediaRef, Params, StepChoice
+from lipflow.plan.checks import media_problems
 from lipflow.plan.context import PlanContext
 from lipflow.plan.estimate import job_cost
-from lipflow.problems import did_you_mean
+from lipflow.problems import Problem, did_you_mean
 from lipflow.recipe import Step
 
 __all__ = ["PiecesCost", "action_of", "choose"]
@@ -55,13 +58,19 @@ def choose(
                 ),
                 (*step.recipe_path, "use"),
                 code="capability",
+                job=job_id,
             )
-            # Go on with the named model, so its request checks show every other problem too.
+            # A model of the other action, or a lip-sync model without the voice track asked for,
+            # has no request to build; otherwise go on with it, so its request checks show
+            # every other problem too.
+            if action_of(entry) != step.action or any(m.startswith("lipsync.") for m in missing):
+                return None
         return StepChoice(step=step.id, model_id=entry.id, reason="named in the recipe (use:)")
 
     rejected: list[tuple[str, str]] = []
     candidates: list[tuple[ModelEntry, Cost]] = []
     how: dict[str, str] = {}  # model id -> "as one job" / "in N pieces"
+    limited: list[tuple[str, MediaRef, Problem]] = []
     for entry in ctx.catalog.models:
         missing = sorted(wanted - entry.capabilities)
         if missing:
@@ -86,12 +95,42 @@ def choose(
             rejected.append((entry.id, split))
             continue
         if split is None:
+            # Whole on this model: every documented limit must hold (a splittable input over a
+            # limit came back as pieces instead).
+            ruled_out = [
+                (role, ref, problem)
+                for role, ref in media.items()
+                for problem in media_problems(entry.id, role, ref)
+            ]
+            if ruled_out:
+                limited.extend(ruled_out)
+                why = "; ".join(f"{role} {ref.name!r}: {p.message}" for role, ref, p in ruled_out)
+                rejected.append((entry.id, why))
+                continue
             cost, _, _ = job_cost(entry, media, params)
             how[entry.id] = _WHOLE
         else:
             count, cost = split
             how[entry.id] = f"in {count} pieces" if count > 1 else "as one re-encoded piece"
         candidates.append((entry, cost))
+    if not candidates and limited:
+        # Each limit on the line of the input it rules out: which model, which limit, how far.
+        for role, ref, problem in limited:
+            where = (
+                ("inputs", ref.name)
+                if ref.name in ctx.recipe.inputs
+                else (*step.recipe_path, step.action, role.split(".")[0])
+            )
+            ctx.problems.append(
+                replace(
+                    problem,
+                    message=f"{problem.message}; no model offering {asked} takes this {ref.kind}",
+                    path=where,
+                    location=ctx.recipe.locate(where),
+                    context=(("job", job_id),),
+                )
+            )
+        return None
     if not candidates:
         having = [m.id for m in ctx.catalog.with_capabilities(wanted)]
         singles = {

@@ -19,18 +19,62 @@ from lipflow.recipe.model import MEDIA_KINDS, STEP_REF_PREFIX, Input, Recipe, St
 from lipflow.recipe.references import check_references
 from lipflow.recipe.source import SourceMap, parse_yaml, read_text
 
-__all__ = ["MAX_RECIPE_BYTES", "load_recipe", "parse_recipe"]
+__all__ = ["MAX_NAME_CHARS", "MAX_RECIPE_BYTES", "is_plain_name", "load_recipe", "parse_recipe"]
 
+# The largest recipe file read: a recipe is a small text file; 2 MB is thousands of steps.
 MAX_RECIPE_BYTES = 2_000_000
+MAX_NAME_CHARS = 100
 
 
-def load_recipe(path: str) -> Recipe:
-    """Read, parse and check a recipe file; raise RecipeError with every problem found."""
+def is_plain_name(name: object) -> bool:
+    """Whether ``name`` is one plain file name: ``lipflow run`` writes to ``runs/NAME``, so a name
+    with a separator, ``..``, a leading dot or a control character could write elsewhere."""
+    return (
+        isinstance(name, str)
+        and 0 < len(name) <= MAX_NAME_CHARS
+        and not name.startswith((".", "~", "-"))
+        and not any(c in "/\\:" or ord(c) < 32 or ord(c) == 127 for c in name)
+    )
+
+
+def load_recipe(path: str, *, partial: bool = False) -> Recipe:
+    """Read, parse and check a recipe file; raise RecipeError with every problem found.
+
+    With ``partial`` a recipe whose errors leave the rest plannable (a broken step, a bad
+    reference or name) is returned with them in ``problems``, so the planner can add the
+    job-level problems of the sound parts: every problem in one pass.
+    """
     text = read_text(path, max_bytes=MAX_RECIPE_BYTES)
     recipe, problems = parse_recipe(text, path)
-    if recipe is None or has_errors(problems):
+    if recipe is None or (has_errors(problems) and not partial):
         raise RecipeError(f"{path}: recipe is not valid", problems)
     return recipe
+
+
+# Top-level keys whose invalid value does not stop the rest of a recipe from being planned.
+_SET_ASIDE_KEYS = frozenset({"name", "description", "budget"})
+
+
+def _set_aside(data: dict[str, Any], problems: list[Problem]) -> dict[str, Any] | None:
+    """``data`` without the steps and optional keys schema errors were found in, so the rest
+    can still be checked; None when an error is anywhere else (the recipe cannot be built)."""
+    broken_steps: set[str] = set()
+    dropped: set[str] = set()
+    for p in problems:
+        if not p.is_error:
+            continue
+        if len(p.path) >= 2 and p.path[0] == "steps" and isinstance(p.path[1], str):
+            broken_steps.add(p.path[1])
+        elif len(p.path) >= 1 and p.path[0] in _SET_ASIDE_KEYS:
+            dropped.add(str(p.path[0]))
+        else:
+            return None
+    steps = data.get("steps")
+    if not isinstance(steps, dict) or not set(steps) - broken_steps:
+        return None
+    kept = {k: v for k, v in data.items() if k not in dropped}
+    kept["steps"] = {k: v for k, v in steps.items() if k not in broken_steps}
+    return kept
 
 
 def parse_recipe(text: str, file: str) -> tuple[Recipe | None, list[Problem]]:
@@ -52,11 +96,29 @@ def parse_recipe(text: str, file: str) -> tuple[Recipe | None, list[Problem]]:
     for problem in schemas.validate("recipe.schema.json", data):
         key = problem.code == "unknown-property"
         problems.append(problem.at(smap.locate(problem.path, key=key)))
-    if has_errors(problems):
+    name = data.get("name")
+    if name is not None and isinstance(name, str) and not is_plain_name(name):
+        problems.append(
+            Problem(
+                message=f"name {name!r} is not a plain file name (runs are written to "
+                f"runs/NAME): at most {MAX_NAME_CHARS} characters, no '/', '\\', ':' or "
+                "control characters, not starting with '.', '~' or '-'",
+                path=("name",),
+                location=smap.locate(("name",)),
+                code="name",
+            )
+        )
+    sound = _set_aside(data, problems) if has_errors(problems) else data
+    if sound is None:
         return None, problems
-    recipe = _build(data, smap, file, hashlib.sha256(text.encode("utf-8")).hexdigest())
-    problems.extend(check_references(recipe))
-    recipe = replace(recipe, warnings=tuple(p for p in problems if not p.is_error))
+    recipe = _build(sound, smap, file, hashlib.sha256(text.encode("utf-8")).hexdigest())
+    problems.extend(check_references(recipe, set_aside=set(data["steps"]) - set(sound["steps"])))
+    recipe = replace(
+        recipe,
+        data=data,  # as written: the planner tells steps set aside from unknown ones by it
+        warnings=tuple(p for p in problems if not p.is_error),
+        problems=tuple(problems),
+    )
     return recipe, problems
 
 
@@ -84,7 +146,9 @@ def _build(data: dict[str, Any], smap: SourceMap, file: str, digest: str) -> Rec
         digest=digest,
         data=data,
         source_map=smap,
-        name=data.get("name") or os.path.splitext(os.path.basename(file))[0],
+        name=data["name"]
+        if is_plain_name(data.get("name"))
+        else os.path.splitext(os.path.basename(file))[0],
         budget=data.get("budget"),
         vars=data.get("vars") or {},
         inputs=inputs,

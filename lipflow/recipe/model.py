@@ -81,6 +81,9 @@ class Recipe:
     warnings: tuple[Problem, ...] = ()  # found while loading; the plan reports them with its own
     voices: Mapping[str, str] = field(default_factory=dict)  # speaker -> voice, for lines
     fit: Mapping[str, Any] = field(default_factory=dict)  # tolerance, on_misfit: for lines
+    # Every problem found while loading, errors too: a partly broken recipe is still planned
+    # (load_recipe(partial=True)) so the plan reports these with the job-level ones.
+    problems: tuple[Problem, ...] = ()
 
     def locate(self, path: tuple[PathPart, ...], *, key: bool = False) -> Location:
         return self.source_map.locate(path, key=key)

@@ -3,18 +3,25 @@ dependency cycles, and the order steps run in."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from lipflow.problems import PathPart, Problem, Severity, did_you_mean
 from lipflow.recipe.model import STEP_REF_PREFIX, Recipe, Step
 
 __all__ = ["check_references", "dependency_order", "reference_problem"]
 
 
-def check_references(recipe: Recipe) -> list[Problem]:
-    """Unknown steps in needs, unknown inputs/segments, and needs cycles, with did-you-mean."""
+def check_references(recipe: Recipe, *, set_aside: Collection[str] = ()) -> list[Problem]:
+    """Unknown steps in needs, unknown inputs/segments, and needs cycles, with did-you-mean.
+
+    ``set_aside`` names steps left out for errors already reported: needing them is no new
+    problem."""
     problems: list[Problem] = []
-    step_ids = list(recipe.steps)
+    step_ids = [*recipe.steps, *set_aside]
     for step in recipe.steps.values():
         for i, need in enumerate(step.needs):
+            if need in set_aside:
+                continue
             if need not in recipe.steps:
                 explicit = need in (recipe.data["steps"][step.id].get("needs") or ())
                 path: tuple[PathPart, ...] = (
@@ -41,7 +48,7 @@ def check_references(recipe: Recipe) -> list[Problem]:
                 )
         problems.extend(_check_static_refs(recipe, step))
     problems.extend(_unused_segments(recipe))
-    if not problems:
+    if not any(p.code in ("unknown-step", "cycle") for p in problems):
         problems.extend(_cycles(recipe))
     return problems
 
@@ -124,7 +131,7 @@ def _cycles(recipe: Recipe) -> list[Problem]:
                         code="cycle",
                     )
                 )
-            elif nxt not in state:
+            elif nxt not in state and nxt in recipe.steps:  # unknown needs are said elsewhere
                 visit(nxt)
         stack.pop()
         state[node] = 2
@@ -138,12 +145,17 @@ def _cycles(recipe: Recipe) -> list[Problem]:
 def dependency_order(recipe: Recipe) -> list[Step]:
     """Steps so that every step comes after the steps it needs (recipe order otherwise)."""
     done: dict[str, Step] = {}
+    placing: set[str] = set()
 
     def place(step: Step) -> None:
-        if step.id in done:
+        # Unknown needs and cycles are reported by check_references; they only must not stop
+        # the order of the rest (a partly broken recipe is still planned).
+        if step.id in done or step.id in placing:
             return
+        placing.add(step.id)
         for need in step.needs:
-            place(recipe.steps[need])
+            if need in recipe.steps:
+                place(recipe.steps[need])
         done[step.id] = step
 
     for step in recipe.steps.values():

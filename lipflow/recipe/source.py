@@ -8,6 +8,8 @@ PyYAML silently overwrites) are errors, and alias expansion is bounded against "
 from __future__ import annotations
 
 import datetime as _dt
+import os
+import stat
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,10 +18,35 @@ import yaml
 from lipflow.errors import InputError
 from lipflow.problems import Location, PathPart, Problem
 
-__all__ = ["MAX_NODES", "SourceMap", "YamlDocument", "parse_yaml"]
+__all__ = ["MAX_DEPTH", "MAX_NODES", "SourceMap", "YamlDocument", "parse_yaml"]
 
 # A recipe that expands past this many values is an alias bomb or a mistake, not a recipe.
 MAX_NODES = 200_000
+# A recipe is about six levels deep (steps > step > lipsync > tts > text); options a few more.
+# Deeper nesting is refused before PyYAML's recursive composer or our builder can overflow.
+MAX_DEPTH = 64
+
+
+class _DepthLimitedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing nesting deeper than MAX_DEPTH at the node that passes it."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _TooDeep(self.peek_event().start_mark)  # type: ignore[no-untyped-call]
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+class _TooDeep(Exception):
+    def __init__(self, mark: yaml.Mark) -> None:
+        self.mark = mark
 
 
 @dataclass(slots=True)
@@ -60,6 +87,8 @@ class _Builder:
         self.count += 1
         if self.count > MAX_NODES:
             raise _TooLarge(node)
+        if len(path) > MAX_DEPTH:  # aliases inside aliases can nest past what was composed
+            raise _TooDeep(node.start_mark)
         self.map.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
         if isinstance(node, yaml.MappingNode):
             self.loader.flatten_mapping(node)  # resolves YAML merge keys ('<<')
@@ -113,7 +142,7 @@ def parse_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]
     """Parse one YAML document; syntax errors come back as problems with their position."""
     source_map = SourceMap(file)
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _DepthLimitedLoader(text)
     except yaml.reader.ReaderError as exc:
         return None, [_reader_problem(exc, text, file)]
     try:
@@ -126,6 +155,8 @@ def parse_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]
             return None, [Problem(message=f"YAML syntax: {what}", location=loc, code="yaml")]
         except yaml.reader.ReaderError as exc:
             return None, [_reader_problem(exc, text, file)]
+        except _TooDeep as exc:
+            return None, [_too_deep(exc, file)]
         except yaml.YAMLError as exc:
             return None, [Problem(message=f"YAML: {exc}", location=Location(file), code="yaml")]
         if node is None:
@@ -143,11 +174,21 @@ def parse_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]
                     code="yaml-too-large",
                 )
             ]
+        except _TooDeep as exc:
+            return None, [_too_deep(exc, file)]
         except (yaml.YAMLError, RecursionError, ValueError, TypeError) as exc:
             return None, [Problem(message=f"YAML: {exc}", location=Location(file), code="yaml")]
         return YamlDocument(data, source_map), builder.problems
     finally:
         loader.dispose()
+
+
+def _too_deep(exc: _TooDeep, file: str) -> Problem:
+    return Problem(
+        message=f"values are nested more than {MAX_DEPTH} levels deep; a recipe needs about six",
+        location=Location(file, exc.mark.line + 1, exc.mark.column + 1),
+        code="yaml-too-deep",
+    )
 
 
 def _reader_problem(exc: yaml.reader.ReaderError, text: str, file: str) -> Problem:
@@ -163,10 +204,29 @@ def _reader_problem(exc: yaml.reader.ReaderError, text: str, file: str) -> Probl
     )
 
 
+def _not_regular(mode: int) -> str | None:
+    """What a path is when it is not a regular file (reading one could block or never end)."""
+    for test, kind in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a named pipe"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return kind
+    return None if stat.S_ISREG(mode) else "not a regular file"
+
+
 def read_text(path: str, *, max_bytes: int) -> str:
     """A recipe's text, or an InputError that says why it is not one (missing, binary, huge)."""
     try:
-        with open(path, "rb") as fh:
+        # O_NONBLOCK: opening a named pipe must not wait for a writer; it is refused below.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with open(fd, "rb") as fh:
+            kind = _not_regular(os.fstat(fd).st_mode)
+            if kind:
+                raise InputError(f"is {kind}, not a recipe file", path=path)
             raw = fh.read(max_bytes + 1)
     except FileNotFoundError:
         raise InputError("no such file", path=path) from None

@@ -4,18 +4,43 @@ A recipe string holding ``{{ ... }}`` or ``{% ... %}`` is a template rendered on
 ``matrix``, ``vars`` and ``inputs`` in scope. A string that is exactly one ``{{ expression }}``
 keeps the expression's type, so ``duration: "{{ matrix.seconds }}"`` stays a number. Templates
 are compiled once per distinct source: a 10,000-job matrix renders, it does not re-parse.
+
+Rendering is bounded: a template's text may reach :data:`MAX_TEMPLATE_CHARS` and take
+:data:`MAX_TEMPLATE_SECONDS`; operators and calls whose result would pass the size bound
+(``'a' * 10**9``, ``9 ** 9 ** 9``, ``'x' | center(10**9)``) are refused before they run, so a
+hostile recipe costs neither gigabytes nor minutes.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Mapping
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError, Undefined
+from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
-__all__ = ["TemplateProblem", "Templater", "is_template"]
+__all__ = [
+    "MAX_TEMPLATE_CHARS",
+    "MAX_TEMPLATE_SECONDS",
+    "TemplateProblem",
+    "Templater",
+    "is_template",
+]
+
+# Every provider field a template fills is at most a few thousand characters (prompts: 2,048).
+MAX_TEMPLATE_CHARS = 100_000
+# Python ints print with at most 4,300 digits by default; a bigger one is no recipe value.
+_MAX_INT_BITS = 14_300
+# Wall time one render may take (measured on the main thread, where a timer signal can stop a
+# loop; elsewhere the size bounds still hold).
+MAX_TEMPLATE_SECONDS = 2.0
 
 _SINGLE_EXPRESSION = re.compile(r"^\{\{(?P<expr>(?:(?!\}\}|\{\{).)*)\}\}$", re.S)
 # "{{ matrix.voice }}"-style holes: a dotted path of names and nothing else.
@@ -54,6 +79,137 @@ def is_template(value: object) -> bool:
     return isinstance(value, str) and ("{{" in value or "{%" in value)
 
 
+class _TooBig(Exception):
+    """A value a template was about to make passes the bounds."""
+
+
+def _size(value: Any) -> int:
+    if isinstance(value, str | bytes | list | tuple | dict):
+        return len(value)
+    return 0
+
+
+def _check_size(value: Any, what: str) -> Any:
+    if _size(value) > MAX_TEMPLATE_CHARS:
+        raise _TooBig(f"{what} would be longer than {MAX_TEMPLATE_CHARS:,} characters or items")
+    if isinstance(value, int) and value.bit_length() > _MAX_INT_BITS:
+        raise _TooBig(f"{what} would be a number of more than 4,300 digits")
+    return value
+
+
+def _guard_args(args: tuple[Any, ...], kwargs: Mapping[str, Any], what: str) -> None:
+    """Widths and counts past the size bound (``center(10**9)``) are refused before the call."""
+    for arg in (*args, *kwargs.values()):
+        if isinstance(arg, int) and not isinstance(arg, bool) and arg > MAX_TEMPLATE_CHARS:
+            raise _TooBig(f"{what}: {arg:,} is past the bound of {MAX_TEMPLATE_CHARS:,}")
+
+
+def _guard_format(fmt: Any, what: str) -> None:
+    """A format string whose widths pass the bound (``'%999999999d'``) is refused."""
+    if isinstance(fmt, str):
+        for width in re.findall(r"\d+", fmt):
+            if len(width) > 6 or int(width) > MAX_TEMPLATE_CHARS:
+                raise _TooBig(f"{what}: a width of {width} is past the bound")
+
+
+def _estimate_replace(obj: Any, args: tuple[Any, ...]) -> None:
+    if len(args) >= 2 and isinstance(obj, str) and isinstance(args[0], str):
+        new = args[1]
+        grows = obj.count(args[0]) * len(new) if args[0] else (len(obj) + 1) * len(new)
+        if isinstance(new, str) and len(obj) + grows > MAX_TEMPLATE_CHARS:
+            raise _TooBig(f"replace would make more than {MAX_TEMPLATE_CHARS:,} characters")
+
+
+def _bounded_binop(operator: str, left: Any, right: Any) -> None:
+    """Refuse an operation whose result would pass the bounds, before computing it."""
+    if operator == "**" and isinstance(left, int) and isinstance(right, int) and right > 0:
+        if abs(left) > 1 and right * abs(left).bit_length() > _MAX_INT_BITS + right:
+            raise _TooBig(f"{left} ** {right} would be a number of more than 4,300 digits")
+    elif operator == "*":
+        for seq, n in ((left, right), (right, left)):
+            if _size(seq) and isinstance(n, int) and _size(seq) * n > MAX_TEMPLATE_CHARS:
+                raise _TooBig(
+                    f"repeating {_size(seq):,} characters or items {n:,} times would pass "
+                    f"the bound of {MAX_TEMPLATE_CHARS:,}"
+                )
+        if (
+            isinstance(left, int)
+            and isinstance(right, int)
+            and left.bit_length() + right.bit_length() > _MAX_INT_BITS
+        ):
+            raise _TooBig("the product would be a number of more than 4,300 digits")
+    elif operator == "+" and _size(left) + _size(right) > MAX_TEMPLATE_CHARS:
+        raise _TooBig(f"the sum would be longer than {MAX_TEMPLATE_CHARS:,} characters or items")
+    elif operator == "%" and isinstance(left, str):
+        _guard_format(left, "string formatting")
+
+
+class _BoundedEnvironment(SandboxedEnvironment):
+    """The sandbox, with operators, calls and filters held to the size bounds."""
+
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
+
+    def __init__(self) -> None:
+        super().__init__(undefined=StrictUndefined, autoescape=False)
+        self.filters = {name: _bounded_filter(name, f) for name, f in self.filters.items()}
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        _bounded_binop(operator, left, right)
+        return _check_size(super().call_binop(context, operator, left, right), operator)
+
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        name = getattr(__obj, "__name__", "a call")
+        _guard_args(args, kwargs, name)
+        # The sandbox wraps str.format; the string it formats is the wrapped method's owner.
+        owner = getattr(getattr(__obj, "__wrapped__", __obj), "__self__", None)
+        if name == "replace":
+            _estimate_replace(owner, args)
+        elif name in ("format", "format_map"):
+            _guard_format(owner, name)
+        return _check_size(super().call(__context, __obj, *args, **kwargs), name)
+
+
+def _bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        values = [a for a in args if not isinstance(a, Context)]
+        _guard_args(tuple(values[1:]), kwargs, f"filter {name}")
+        if name == "replace" and values:
+            _estimate_replace(str(values[0]), tuple(values[1:]))
+        elif name == "format" and values:
+            _guard_format(values[0], "filter format")
+        return _check_size(func(*args, **kwargs), f"filter {name}")
+
+    return bounded
+
+
+class _TookTooLong(Exception):
+    pass
+
+
+@contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    """Stop a render that runs past ``seconds`` (a loop in a loop in a loop)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expired(signum: int, frame: object) -> None:
+        raise _TookTooLong
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    started = time.monotonic()
+    outer, interval = signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if outer:  # someone else's timer (a test timeout, the host program's) runs on
+            left = outer - (time.monotonic() - started)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 1e-6), interval)
+
+
 class TemplateProblem(Exception):
     """A template failed to compile or render; ``path`` is where in the rendered value."""
 
@@ -81,7 +237,7 @@ class Templater:
     """
 
     def __init__(self) -> None:
-        self._env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+        self._env = _BoundedEnvironment()
         self._paths: dict[str, list[str] | None] = {}
         self._compiled: dict[str, tuple[str, Any]] = {}
 
@@ -107,12 +263,13 @@ class Templater:
             except _NotSimple:
                 pass
         kind, compiled = self._jinja(source)
-        if kind == "text":
-            return compiled.render(**context)
-        result = compiled(**context)
+        with _deadline(MAX_TEMPLATE_SECONDS):
+            if kind == "text":
+                return _bounded_text(compiled.generate(**context))
+            result = compiled(**context)
         if isinstance(result, Undefined):
             str(result)  # a StrictUndefined raises its "is undefined" error when used
-        return result
+        return _check_size(result, "the result")
 
     def render(
         self, value: Any, context: Mapping[str, Any], path: tuple[str | int, ...] = ()
@@ -124,11 +281,38 @@ class Templater:
             try:
                 return self._render_string(value, context)
             except TemplateError as exc:
-                raise TemplateProblem(f"template {value!r}: {exc.message or exc}", path) from exc
-            except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
-                raise TemplateProblem(f"template {value!r}: {exc}", path) from exc
+                raise TemplateProblem(
+                    f"template {_short(value)}: {exc.message or exc}", path
+                ) from exc
+            except _TooBig as exc:
+                raise TemplateProblem(f"template {_short(value)}: {exc}", path) from None
+            except _TookTooLong:
+                raise TemplateProblem(
+                    f"template {_short(value)}: took longer than {MAX_TEMPLATE_SECONDS:g} s "
+                    "to render; a recipe value is a small computation",
+                    path,
+                ) from None
+            except (TypeError, ValueError, ArithmeticError, LookupError, RecursionError) as exc:
+                raise TemplateProblem(f"template {_short(value)}: {exc}", path) from exc
         if isinstance(value, dict):
             return {k: self.render(v, context, (*path, k)) for k, v in value.items()}
         if isinstance(value, list):
             return [self.render(v, context, (*path, i)) for i, v in enumerate(value)]
         return value
+
+
+def _bounded_text(chunks: Iterator[str]) -> str:
+    """A text template's output, stopped as soon as it passes the size bound."""
+    out: list[str] = []
+    total = 0
+    for chunk in chunks:
+        total += len(chunk)
+        if total > MAX_TEMPLATE_CHARS:
+            raise _TooBig(f"the output would be longer than {MAX_TEMPLATE_CHARS:,} characters")
+        out.append(chunk)
+    return "".join(out)
+
+
+def _short(source: str) -> str:
+    """A template as quoted in a message: long ones cut, so the message stays readable."""
+    return repr(source) if len(source) <= 200 else repr(source[:200]) + "..."

@@ -42,9 +42,9 @@ def test_validate_exit_codes_and_a_summary_line() -> None:
 
 
 def test_validate_reports_unreadable_files_with_exit_2(tmp_path: Path) -> None:
-    code, _, err = run("validate", str(tmp_path / "missing.yaml"))
+    code, out, _ = run("validate", str(tmp_path / "missing.yaml"))
     assert code == 2
-    assert "missing.yaml: error: no such file" in err
+    assert "missing.yaml: error: no such file" in out
 
 
 def test_github_format_prints_workflow_annotations() -> None:

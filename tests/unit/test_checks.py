@@ -245,7 +245,7 @@ def test_every_exceeded_limit_is_reported_at_once() -> None:
             "did you mean 'runware/pixverse-lipsync'?",
         ),
         (
-            lambda: check_media("pixverse/lipsync", "image", seconds=1, size_bytes=1),
+            lambda: check_media("pixverse/lipsync", "hologram", seconds=1, size_bytes=1),
             "unknown media role",
         ),
     ],

@@ -81,3 +81,25 @@ def test_the_fast_path_gives_what_jinja_gives(source: str, context: dict[str, ob
         assert ours == expected
     else:
         assert str(ours) == str(expected)
+
+
+def test_a_render_keeps_the_callers_own_timer_running() -> None:
+    import signal
+
+    fired: list[int] = []
+    previous = signal.signal(signal.SIGALRM, lambda signum, frame: fired.append(signum))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 30)
+        Templater().render("{{ x | upper }}", {"x": "a"})
+        left, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 0 < left <= 30, "the outer timer was put back, not cancelled"
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert fired == []
+
+
+def test_template_bounds_refuse_huge_values_before_making_them() -> None:
+    for source in ("{{ 'a' * 1000000000 }}", "{{ 9 ** 99999 }}", "{{ 'x' | center(10**9) }}"):
+        with pytest.raises(TemplateProblem, match=r"bound|digits"):
+            Templater().render(source, {})

@@ -1,0 +1,264 @@
+"""Ordinary and hostile recipes through `validate` and `plan`, in text and JSON: each gets a
+clear problem on its line and a documented exit code, in bounded time and memory; none an
+internal error (exit 70) or a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from lipflow.cli import cli
+
+REPO = Path(__file__).parents[2]
+PRESENTER = "inputs: {presenter: {video: media/presenter.mp4}}\n"
+
+
+def _lipsync(tts: str, *, head: str = "", step: str = "") -> str:
+    return (
+        f"version: 1\n{head}{PRESENTER}steps:\n  s:\n{step}"
+        f"    lipsync:\n      video: presenter\n      tts: {tts}\n"
+    )
+
+
+# (id, recipe text, exit code of validate and plan, words every report must hold)
+CASES = [
+    (
+        "number-from-vars-is-spoken-as-written",
+        _lipsync('{text: "{{ vars.line }}", voice: Sophia}', head="vars: {line: 12345}\n"),
+        0,
+        "",
+    ),
+    (
+        "numbers-from-the-matrix-in-text-and-voice",
+        _lipsync(
+            '{text: "{{ matrix.line }}", voice: "{{ matrix.voice }}"}',
+            step="    matrix: {line: [1, 2], voice: [3]}\n",
+        ),
+        1,
+        "'3' is not one of the allowed voices",
+    ),
+    (
+        "an-input-is-not-text",
+        _lipsync('{text: "{{ inputs.presenter }}", voice: Sophia}'),
+        1,
+        "text must be text, not dict",
+    ),
+    (
+        "undefined-input-in-a-template",
+        _lipsync('{text: "{{ inputs.x }}", voice: Sophia}'),
+        1,
+        "has no attribute 'x'",
+    ),
+    ("a-huge-power", _lipsync('{text: "{{ 9 ** 99999 }}", voice: Sophia}'), 1, "4,300 digits"),
+    (
+        "a-gigabyte-string-is-refused-before-it-is-made",
+        _lipsync("{text: \"{{ 'a' * 1000000000 }}\", voice: Sophia}"),
+        1,
+        "would pass the bound of 100,000",
+    ),
+    (
+        "a-template-that-loops-forever-is-stopped",
+        _lipsync(
+            '{text: "{% for i in range(100000) %}{% for j in range(100000) %}'
+            '{% endfor %}{% endfor %}x", voice: Sophia}'
+        ),
+        1,
+        "took longer than 2 s",
+    ),
+    (
+        "yaml-nested-2000-deep",
+        "version: 1\nsteps: " + "[" * 2000 + "]" * 2000 + "\n",
+        1,
+        "nested more than 64 levels deep",
+    ),
+    (
+        "a-named-model-without-tts",
+        _lipsync("{text: hello, voice: Sophia}", step="    use: wavespeed/pixverse-lipsync\n"),
+        1,
+        "wavespeed/pixverse-lipsync does not offer lipsync.tts",
+    ),
+    (
+        "a-lipsync-model-asked-to-generate",
+        "version: 1\nsteps:\n  s:\n    use: pixverse/lipsync\n    generate: {prompt: a cat}\n",
+        1,
+        "pixverse/lipsync does not offer video.text",
+    ),
+    (
+        "a-million-job-matrix",
+        _lipsync(
+            "{text: hello, voice: Sophia}",
+            step="    matrix: {"
+            + ", ".join(f"{axis}: [0,1,2,3,4,5,6,7,8,9]" for axis in "abcdef")
+            + "}\n",
+        ),
+        1,
+        "would make 1,000,000 jobs (a matrix of 10 x 10 x 10 x 10 x 10 x 10)",
+    ),
+    (
+        "a-1000-by-1000-fan-out",
+        "version: 1\n"
+        + PRESENTER
+        + "steps:\n  gen:\n    matrix: {n: [RANGE]}\n    generate: {prompt: 'cat {{ matrix.n }}'}\n"
+        "  voice:\n    matrix: {n: [RANGE]}\n    lipsync:\n      video: steps.gen\n"
+        "      tts: {text: 'hi {{ matrix.n }}', voice: Sophia}\n".replace(
+            "RANGE", ",".join(map(str, range(1000)))
+        ),
+        1,
+        "would make 1,000,000 jobs (1,000 x 1,000 upstream jobs)",
+    ),
+    (
+        "a-name-that-climbs-out-of-the-project",
+        _lipsync("{text: hello, voice: Sophia}", head="name: ../../x\n"),
+        1,
+        "name '../../x' is not a plain file name",
+    ),
+]
+
+
+def _invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    (tmp_path / "media").symlink_to(REPO / "recipes" / "media")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "words"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_validate_and_plan_answer_with_a_clear_problem(
+    folder: Path, text: str, code: int, words: str
+) -> None:
+    path = folder / "recipe.yaml"
+    path.write_text(text, encoding="utf-8")
+    got, out, err = _invoke("validate", str(path))
+    assert got == code, out + err
+    assert words in out
+    got, out, err = _invoke("validate", "--format", "json", str(path))
+    report = json.loads(out)
+    assert got == code and report["valid"] is (code == 0)
+    assert words in " ".join(p["message"] for p in report["problems"])
+    assert all(p["line"] for p in report["problems"]), report
+    for fmt in ("text", "json"):
+        got, out, err = _invoke("plan", "--format", fmt, str(path))
+        assert got == code, out + err
+        assert words in err
+        if fmt == "json" and out:  # a recipe that does not load has no plan to print
+            assert json.loads(out)["errors"] if code else json.loads(out)["jobs"]
+
+
+def test_max_jobs_raises_the_bound_and_lowers_it(folder: Path) -> None:
+    path = folder / "recipe.yaml"
+    path.write_text(
+        _lipsync("{text: 'n {{ matrix.n }}', voice: Sophia}", step="    matrix: {n: [1, 2, 3]}\n")
+    )
+    code, out, _ = _invoke("validate", "--max-jobs", "2", str(path))
+    assert (
+        code == 1 and "a plan holds at most 2: narrow it, or raise the bound with --max-jobs" in out
+    )
+    code, out, _ = _invoke("plan", "--format", "json", "--max-jobs", "3", str(path))
+    assert code == 0 and len(json.loads(out)["jobs"]) == 3
+    code, _, err = _invoke("plan", "--max-jobs", "0", str(path))
+    assert code == 2 and "--max-jobs" in err
+    out_dir = folder / "out"
+    code, _, err = _invoke("run", "--mock", "--max-jobs", "2", "--out", str(out_dir), str(path))
+    assert code == 1 and "a plan holds at most 2" in err
+    assert not out_dir.exists(), "nothing is run from a plan past the bound"
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "github"])
+def test_an_unreadable_file_is_never_called_valid(tmp_path: Path, fmt: str) -> None:
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(b"\x00\x01\x02")
+    for path, why in ((tmp_path / "missing.yaml", "no such file"), (binary, "binary")):
+        code, out, _ = _invoke("validate", "--format", fmt, str(path))
+        assert code == 2
+        assert why in out
+        assert "valid" not in out.replace('"valid": false', "")
+        if fmt == "json":
+            report = json.loads(out)
+            assert report["valid"] is False and report["problems"][0]["code"] == "unreadable"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are a POSIX thing")
+@pytest.mark.parametrize("command", ["validate", "plan"])
+def test_a_named_pipe_or_a_device_is_refused_without_waiting(tmp_path: Path, command: str) -> None:
+    pipe = tmp_path / "recipe.yaml"
+    os.mkfifo(pipe)  # nobody writes to it: reading would wait for ever
+    code, out, err = _invoke(command, str(pipe))
+    assert code == 2 and "is a named pipe, not a recipe file" in out + err
+    code, out, err = _invoke(command, os.devnull)
+    assert code == 2 and "is a character device, not a recipe file" in out + err
+
+
+def test_a_saved_plan_naming_a_path_is_not_run_into_it(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(folder)
+    path = folder / "recipe.yaml"
+    path.write_text(_lipsync("{text: hello, voice: Sophia}", head="name: ok\n"))
+    code, out, _ = _invoke("plan", "--format", "json", str(path))
+    saved = json.loads(out)
+    saved["recipe"]["name"] = "../../escaped"
+    plan_file = folder / "plan.json"
+    plan_file.write_text(json.dumps(saved))
+    code, _, err = _invoke("run", "--mock", str(plan_file))
+    assert code == 2 and "is not a plain file name; pass --out DIR" in err
+    assert not list(folder.parent.parent.glob("escaped*"))
+
+
+ONE_PASS = """version: 1
+budget: lots
+inputs: {presenter: {video: media/presenter.mp4}}
+steps:
+  a:
+    lipsink: {video: presenter}
+  b:
+    lipsync: {video: presenter, tts: {text: hi, voice: Sofia}}
+  c:
+    needs: [zz]
+    lipsync: {video: presenter, tts: {text: hi, voice: Jamez}}
+  d:
+    lipsync: {video: steps.a, tts: {text: hi, voice: Sophia}}
+"""
+
+
+@pytest.mark.parametrize("command", ["validate", "plan"])
+def test_recipe_level_errors_do_not_hide_the_job_level_ones(folder: Path, command: str) -> None:
+    path = folder / "recipe.yaml"
+    path.write_text(ONE_PASS)
+    code, out, err = _invoke(command, str(path))
+    assert code == 1
+    report = out if command == "validate" else err
+    for where, words in (
+        ("2:9", "'lots' is a string; expected a number"),
+        ("6:5", "'lipsink' is not a documented property of steps.a"),
+        ("10:13", "step 'c' needs unknown step 'zz'"),
+        ("8:56", "'Sofia' is not one of the allowed voices"),
+        ("11:56", "'Jamez' is not one of the allowed voices"),
+    ):
+        assert f"{path}:{where}: error" in report and words in report, (where, report)
+    assert "step d" not in report and "steps.d" not in report, "d needs the broken step a"
+    _, out, _ = _invoke("validate", "--format", "json", str(path))
+    assert json.loads(out)["errors"] == 6
+
+
+def test_a_step_needing_a_step_set_aside_for_its_errors_is_left_out_quietly(
+    folder: Path,
+) -> None:
+    text = (REPO / "recipes" / "teaser.yaml").read_text()
+    path = folder / "recipe.yaml"
+    path.write_text(text.replace("style: 3d_animation", "style: 3d_animation\n      bogus: 1"))
+    for command in ("validate", "plan"):
+        code, out, err = _invoke(command, str(path))
+        assert code == 1
+        assert "'bogus' is not a documented property of steps.teaser.generate" in out + err
+        assert "1 error(s)" in out + err

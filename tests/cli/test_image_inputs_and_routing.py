@@ -1,0 +1,221 @@
+"""Image-to-video from a recipe, and routing that honours every documented input limit, as a
+user meets them through `validate` and `plan` (text and JSON)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from lipflow.cli import cli
+from lipflow.media import synthesize_video
+
+REPO = Path(__file__).parents[2]
+
+
+def _image(path: Path, width: int, height: int) -> Path:
+    """A real still image of ``width`` x ``height`` in the format its extension names."""
+    import av
+
+    codec, pix, fmt = {
+        ".png": ("png", "rgb24", None),
+        ".jpg": ("mjpeg", "yuvj420p", "image2"),
+        ".webp": ("libwebp", "yuv420p", "webp"),
+        ".gif": ("gif", "rgb8", None),
+    }[path.suffix]
+    with av.open(str(path), "w", format=fmt) as out:
+        stream = out.add_stream(codec, rate=1)
+        stream.width, stream.height, stream.pix_fmt = width, height, pix
+        frame = av.VideoFrame(width, height, "rgb24")
+        frame.planes[0].update(bytes([90]) * (frame.planes[0].line_size * height))
+        for packet in stream.encode(frame.reformat(format=pix)):
+            out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return path
+
+
+def _invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _plan_json(path: Path) -> tuple[int, dict[str, Any], str]:
+    code, out, err = _invoke("plan", "--format", "json", str(path))
+    return code, json.loads(out), err
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    (tmp_path / "media").symlink_to(REPO / "recipes" / "media")
+    return tmp_path
+
+
+I2V = """version: 1
+inputs:
+  first: {image: FIRST}
+  last: {image: LAST}
+steps:
+  clip:
+    generate: {prompt: "the lighthouse keeper waves", image: first, last_image: last, size: 1280x720}
+"""
+
+
+def test_a_local_png_and_jpeg_become_the_first_and_last_frames(folder: Path) -> None:
+    _image(folder / "first.png", 1280, 720)
+    _image(folder / "last.jpg", 640, 360)
+    recipe = folder / "i2v.yaml"
+    recipe.write_text(I2V.replace("FIRST", "first.png").replace("LAST", "last.jpg"))
+    code, out, _ = _invoke("validate", str(recipe))
+    assert code == 0, out
+    code, plan, err = _plan_json(recipe)
+    assert code == 0, err
+    (job,) = plan["jobs"]
+    uploads = [r["purpose"] for r in job["requests"] if r["purpose"].startswith("upload")]
+    assert uploads == ["upload image 'first'", "upload image 'last'"]
+    submit = next(r for r in job["requests"] if r["purpose"] == "submit")
+    frames = submit["json"][0]["frameImages"]
+    assert [f["frame"] for f in frames] == ["first", "last"]
+    media = job["media"]
+    assert (media["image"]["width"], media["image"]["format"]) == (1280, "png")
+    assert (media["last_image"]["height"], media["last_image"]["format"]) == (360, "jpeg")
+    code, out, _ = _invoke("plan", str(recipe))
+    assert code == 0 and "upload image 'first'" in out
+
+
+def test_an_image_url_is_passed_as_it_is(folder: Path) -> None:
+    recipe = folder / "i2v.yaml"
+    recipe.write_text(
+        I2V.replace("FIRST", "https://example.com/first.webp").replace(
+            "LAST", "https://example.com/last.png"
+        )
+    )
+    code, plan, err = _plan_json(recipe)
+    assert code == 0, err
+    submit = plan["jobs"][0]["requests"][-2]
+    assert submit["json"][0]["frameImages"][0]["inputImage"] == "https://example.com/first.webp"
+
+
+@pytest.mark.parametrize(
+    ("name", "size", "words"),
+    [
+        ("small.webp", (200, 400), "the image is 200 px on its shortest side; "),
+        ("huge.png", (4100, 320), "the image is 4100 px on its longest side; "),
+        ("anim.gif", (320, 320), "the image is GIF; runware/pixverse-v4 takes PNG, JPEG, WEBP"),
+    ],
+    ids=["under-300px", "over-4000px", "not-png-jpeg-webp"],
+)
+def test_images_outside_the_documented_limits_are_refused_on_their_line(
+    folder: Path, name: str, size: tuple[int, int], words: str
+) -> None:
+    _image(folder / name, *size)
+    _image(folder / "last.jpg", 640, 360)
+    recipe = folder / "i2v.yaml"
+    recipe.write_text(I2V.replace("FIRST", name).replace("LAST", "last.jpg"))
+    code, out, _ = _invoke("validate", str(recipe))
+    assert code == 1
+    assert f"{recipe}:3:10: error [job clip] at $.inputs.first: {words}" in out
+    assert "no model offering video.image, video.text takes this image" in out
+    code, plan, err = _plan_json(recipe)
+    assert code == 1 and words in err
+    assert any(words in p["message"] for p in plan["errors"])
+
+
+def test_an_image_input_that_is_a_video_is_said_so(folder: Path) -> None:
+    recipe = folder / "i2v.yaml"
+    recipe.write_text(I2V.replace("FIRST", "media/presenter.mp4").replace("LAST", "media/x.png"))
+    code, out, _ = _invoke("validate", str(recipe))
+    assert code == 1
+    assert "input 'first' is declared as image, but media/presenter.mp4 is a video file" in out
+
+
+LIPSYNC = """version: 1
+inputs:
+  presenter: {video: VIDEO}
+steps:
+  dub:
+    PROVIDERlipsync: {video: presenter, tts: {text: "Hi", voice: Emily}}
+"""
+
+
+def test_routing_passes_over_a_model_whose_limit_an_input_breaks_and_says_which(
+    folder: Path,
+) -> None:
+    recipe = folder / "route.yaml"
+    recipe.write_text(
+        LIPSYNC.replace(
+            "VIDEO", '"https://example.com/p.mp4", size_bytes: 21000000, duration: 10'
+        ).replace("PROVIDER", "")
+    )
+    code, out, _ = _invoke("plan", "--no-requests", str(recipe))
+    assert code == 0, out
+    assert "step dub: pixverse/lipsync" in out
+    why = "video 'presenter': the video is 21 MB; runware/pixverse-lipsync accepts at most 20 MB"
+    assert f"rejected runware/pixverse-lipsync: {why}" in out
+    code, plan, _ = _plan_json(recipe)
+    assert {"model": "runware/pixverse-lipsync", "why": why} in plan["choices"][0]["rejected"]
+
+
+def test_an_input_no_model_takes_is_an_error_naming_each_models_limit(folder: Path) -> None:
+    recipe = folder / "route.yaml"
+    recipe.write_text(
+        LIPSYNC.replace("VIDEO", '"https://example.com/p.mp4", duration: 45').replace(
+            "PROVIDER", ""
+        )
+    )
+    for args in (("validate",), ("plan",)):
+        code, out, err = _invoke(*args, str(recipe))
+        assert code == 1
+        for model in ("runware/pixverse-lipsync", "pixverse/lipsync"):
+            assert f"the video is 45 s; {model} accepts at most 30 s" in out + err
+
+
+def test_pixverse_platform_refuses_video_wider_than_1920_px(folder: Path) -> None:
+    (folder / "wide.mp4").write_bytes(synthesize_video(1.0, width=2048, height=16))
+    recipe = folder / "wide.yaml"
+    recipe.write_text(
+        LIPSYNC.replace("VIDEO", "wide.mp4").replace("PROVIDER", "provider: pixverse\n    ")
+    )
+    code, out, _ = _invoke("validate", "--format", "json", str(recipe))
+    report = json.loads(out)
+    assert code == 1
+    (problem,) = [p for p in report["problems"] if p["code"] == "media-too-wide"]
+    assert problem["message"].startswith(
+        "the video is 2048 px on its longest side; pixverse/lipsync accepts at most 1920 px"
+    )
+    assert problem["path"] == "$.inputs.presenter"
+
+
+SEGMENTS = """version: 1
+inputs:
+  clip: {video: media/interview.mp4}
+  answer: {audio: media/answer_1.wav}
+segments:
+  answers:
+    ranges:
+      - {start: 0, end: 3, audio: answer}
+      - {start: 4, end: 25, audio: answer, audio_start: 5, audio_end: 4.5}
+steps:
+  sync:
+    lipsync: {video: clip, segments: answers}
+"""
+
+
+def test_segments_are_held_against_the_lengths_of_their_video_and_audio(folder: Path) -> None:
+    recipe = folder / "segments.yaml"
+    recipe.write_text(SEGMENTS)
+    code, out, _ = _invoke("validate", str(recipe))
+    assert code == 1
+    assert (
+        f"{recipe}:9:25: error [job sync] at $.segments.answers.ranges[1].end: "
+        "end 25 s is past the end of video 'clip', which lasts 20 s"
+    ) in out
+    assert "audio_start 5 s is past the end of audio 'answer', which lasts 4.5 s" in out
+    assert "audio_end" not in out, "4.5 s is the audio's own length: within it"
+    code, plan, err = _plan_json(recipe)
+    assert code == 1 and "end 25 s is past the end of video 'clip'" in err
+    assert {p["code"] for p in plan["errors"]} == {"segment-past-end"}
