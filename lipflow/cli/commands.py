@@ -374,8 +374,14 @@ def run(
         counts = ", ".join(
             f"{n} {state}" for state, n in sorted(report.counts().items()) if state != "done"
         )
+        waiting = report.at_provider()
+        still = (
+            f"{waiting} job(s) still at the provider: run again to keep polling. "
+            if waiting
+            else ""
+        )
         raise RunFailed(
-            f"{counts} of {len(report.jobs)} job(s); resume with: {report.resume_command()}"
+            f"{still}{counts} of {len(report.jobs)} job(s); resume with: {report.resume_command()}"
         )
 
 

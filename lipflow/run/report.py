@@ -71,6 +71,10 @@ class RunReport:
             out[j.state] = out.get(j.state, 0) + 1
         return out
 
+    def at_provider(self) -> int:
+        """Jobs the provider has and has not finished (or whose outputs are not saved yet)."""
+        return sum(j.state in ("submitted", "downloading") for j in self.jobs)
+
     def resume_command(self) -> str:
         mock = " --mock" if self.mock else ""
         return f"lipflow run {self.recipe}{mock} --out {self.out_dir} --resume"

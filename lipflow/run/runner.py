@@ -18,6 +18,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import re
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
@@ -28,6 +30,7 @@ import httpx
 from lipflow.errors import (
     InputError,
     JobFailed,
+    JournalUnusable,
     LipflowError,
     OutputInvalid,
     ProviderAmbiguous,
@@ -79,6 +82,8 @@ class Runner:
         self._sleep = sleep or self._stoppable_sleep
         self._clock = clock
         self._stop = asyncio.Event()
+        self._in_flight: set[asyncio.Future[Any]] = set()
+        self._cut: set[asyncio.Future[Any]] = set()
         self.interrupted = False
         self.polls = 0
         self._requests = 0
@@ -114,9 +119,40 @@ class Runner:
         return BudgetCheck.of(self.plan, self.settings.budget)
 
     def interrupt(self) -> None:
-        """Stop submitting; jobs in flight settle (their journal rows are written) and return."""
+        """Send nothing new; requests in flight get ``interrupt_grace`` seconds to answer (an
+        unanswered one is journaled as ambiguous), then every job settles and the run returns."""
+        first = not self._stop.is_set()
         self.interrupted = True
         self._stop.set()
+        if first:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return
+            loop.call_later(self.settings.retry.interrupt_grace, self._cut_in_flight)
+
+    def _cut_in_flight(self) -> None:
+        for task in list(self._in_flight):
+            self._cut.add(task)
+            task.cancel()
+
+    async def _bounded(self, send: Awaitable[T], provider: str) -> T:
+        """Await one request; after Ctrl-C it has the grace period to answer, then it is cut
+        (:class:`ProviderAmbiguous`: it was sent, its fate is unknown)."""
+        task = asyncio.ensure_future(send)
+        self._in_flight.add(task)
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task not in self._cut:  # the run itself is cancelled (a second Ctrl-C)
+                task.cancel()
+                raise
+            raise ProviderAmbiguous(
+                "no answer within the grace period after Ctrl-C", provider=provider
+            ) from None
+        finally:
+            self._in_flight.discard(task)
+            self._cut.discard(task)
 
     async def run(self) -> RunReport:
         """Run every job that is not done yet; the report says how each one ended."""
@@ -151,6 +187,8 @@ class Runner:
             await asyncio.gather(*tasks)
             return self._report(journal)
         finally:
+            with contextlib.suppress(sqlite3.Error):
+                journal.end_run()
             journal.close()
             self._journal = None
             self._unlock()
@@ -163,7 +201,8 @@ class Runner:
     # -- journal ---------------------------------------------------------------------------
     def _open_journal(self) -> Journal:
         out = self.settings.out_dir
-        exists = (out / JOURNAL_NAME).exists()
+        path = out / JOURNAL_NAME
+        exists = path.exists()
         if self.settings.resume and not exists:
             raise UsageError(f"nothing to resume: {out} holds no run journal ({JOURNAL_NAME})")
         try:
@@ -176,31 +215,81 @@ class Runner:
         # A run killed mid-download leaves its temporary file; with the lock held, none is live.
         for stale in out.glob(".*.part"):
             stale.unlink(missing_ok=True)
-        journal = Journal(out / JOURNAL_NAME)
+        target = _target(self.settings)
+        if not exists:
+            self._refuse_unjournaled_outputs({}, set())
+            journal = Journal.create_run(
+                path,
+                {
+                    "recipe_digest": self.plan.recipe_digest,
+                    "recipe_file": self.plan.recipe_file,
+                    "target": target,
+                },
+            )
+        else:
+            journal = Journal.open_run(path)
+        try:
+            self._check_journal(journal, target)
+            journal.add_jobs(
+                (job.id, job.provider, job.model, self._estimates.get(job.id))
+                for job in self._job_list
+            )
+        except BaseException:
+            journal.close()
+            raise
+        return journal
+
+    def _check_journal(self, journal: Journal, target: str) -> None:
+        """Refuse a journal of another recipe version or target, or one the outputs contradict."""
+        out = self.settings.out_dir
         digest = journal.meta("recipe_digest")
         if digest is not None and digest != self.plan.recipe_digest:
-            journal.close()
             raise UsageError(
                 f"{out} holds a run of another version of the recipe (digest {digest[:12]}, "
                 f"now {self.plan.recipe_digest[:12]}); its jobs may still be at the provider. "
                 "Run into a new --out directory."
             )
-        target = _target(self.settings)
         was = journal.meta("target")
         if was is not None and was != target:
-            journal.close()
             raise UsageError(
                 f"{out} holds a run against {was}, not {target}; its jobs live there. "
                 "Run into a new --out directory."
             )
-        if digest is None:
-            journal.set_meta("recipe_digest", self.plan.recipe_digest)
-            journal.set_meta("recipe_file", self.plan.recipe_file)
-            journal.set_meta("target", target)
-        journal.add_jobs(
-            (job.id, job.provider, job.model, self._estimates.get(job.id)) for job in self._job_list
-        )
-        return journal
+        records = journal.jobs()
+        known = {Path(o.path).name for rec in records.values() for o in rec.outputs if o.path}
+        self._refuse_unjournaled_outputs(records, known)
+
+    def _refuse_unjournaled_outputs(
+        self, records: Mapping[str, JobRecord], known: set[str]
+    ) -> None:
+        """An output file of a job the journal says never finished: the journal is not the one
+        that wrote this directory (restored from an older copy, or lost), and trusting it could
+        pay for the job again."""
+        out = self.settings.out_dir
+        try:
+            present = {p.name for p in out.iterdir() if not p.name.startswith(".")}
+        except OSError:
+            return
+        finished = (S.DOWNLOADING, S.DONE)
+        for job in self._job_list:
+            rec = records.get(job.id)
+            if rec is not None and rec.state in finished:
+                continue
+            pattern = re.compile(re.escape(self._names[job.id]) + r"(-\d+)?\.[A-Za-z0-9]+")
+            stray = sorted(n for n in present - known if pattern.fullmatch(n))
+            if stray:
+                said = (
+                    "has no run journal"
+                    if not records
+                    else f"says it is {rec.state if rec else 'not started'}"
+                )
+                raise JournalUnusable(
+                    f"{stray[0]} is an output of job {job.id}, but the directory {said}: the "
+                    "journal that wrote it is missing or older than the outputs, and running now "
+                    "could pay for the job again. Restore the journal (with its -wal file), or "
+                    "run into a new --out directory.",
+                    path=str(out / JOURNAL_NAME),
+                )
 
     @property
     def _j(self) -> Journal:
@@ -357,7 +446,7 @@ class Runner:
                 request.extensions["timeout"] = self._timeout.as_dict()
                 self._requests += 1
                 try:
-                    response = await self.client.send(request)
+                    response = await self._bounded(self.client.send(request), provider)
                 except httpx.HTTPError as exc:
                     raise classify_transport(exc, provider) from exc
                 try:
@@ -444,6 +533,8 @@ class Runner:
         recovering: bool,
     ) -> Submitted | None:
         """Record the intent, send the submit, and act on how the retry engine ended."""
+        if self._stop.is_set():  # interrupted while uploading: nothing new is sent
+            return None
         if not recovering:
             self._j.record_intent(job.id, attempt, client.submit_key(job, attempt))
             self._emit(job.id, S.SUBMITTING, f"attempt {attempt}")
@@ -462,11 +553,11 @@ class Runner:
             error = result.error
             if result.interrupted and result.ambiguous is None:
                 self._set(job.id, S.PENDING, detail="interrupted before the submit was sent")
-            elif isinstance(error, ProviderRejected | ProviderCapacity):
-                self._set(job.id, S.FAILED, error=error, error_class=_error_class(error))
             elif result.ambiguous is not None:  # an earlier send may have landed
                 ambiguous = error if isinstance(error, ProviderAmbiguous) else result.ambiguous
                 self._set(job.id, S.AMBIGUOUS, error=ambiguous, error_class="ambiguous")
+            elif isinstance(error, ProviderRejected | ProviderCapacity):
+                self._set(job.id, S.FAILED, error=error, error_class=_error_class(error))
             else:
                 self._set(job.id, S.FAILED, error=error, error_class=_error_class(error))
             return None
@@ -510,7 +601,7 @@ class Runner:
             )
             if isinstance(result, GaveUp):
                 error = result.error
-                if isinstance(error, JobFailed | ProviderRejected):
+                if isinstance(error, JobFailed):  # the provider's own word: it may be resent
                     self._set(job.id, S.FAILED, error=error, error_class=_error_class(error))
                 else:  # still at the provider: a later run polls it again; never re-submitted
                     self._set(job.id, S.SUBMITTED, error=error, error_class=_error_class(error))
@@ -540,7 +631,9 @@ class Runner:
             path = self.settings.out_dir / file_name(self._names[job.id], idx, len(urls), url)
             result = await self._retry.run(
                 "download",
-                functools.partial(self._downloads.fetch, job, url, path, expected),
+                lambda url=url, path=path, expected=expected: self._bounded(  # type: ignore[misc]
+                    self._downloads.fetch(job, url, path, expected), job.provider
+                ),
                 note=self._noter(job.id),
             )
             if isinstance(result, GaveUp):

@@ -239,8 +239,10 @@ def _poll_flow(provider_job_id: str, base_url: str, key: str) -> Flow[Finished]:
             reason="generation",
             code=f"status {status}",
         )
-    if meaning != "done":
+    if meaning == "running":
         return Finished(done=False)
+    if meaning != "done":  # not a documented status: no word about the video, so poll again
+        raise ProviderAmbiguous(f"the poll answered an unknown status {status!r}", provider=NAME)
     url = resp.get("url")
     if not isinstance(url, str) or not url:
         raise ProviderAmbiguous(f"status {status} (done) but no url", provider=NAME)

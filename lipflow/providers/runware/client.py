@@ -333,10 +333,10 @@ def _poll_flow(job: Job, provider_job_id: str, base_url: str, key: str) -> Flow[
         message = str(item.get("message") or code)
         if code in _MODERATION_CODES:
             raise JobFailed(message, provider=NAME, reason="moderation", code=code)
-        if code in _GENERATION_CODES or (
-            item.get("taskUUID") and not classify_status(response, NAME, "")
-        ):
-            raise JobFailed(message, provider=NAME, reason="generation", code=code or None)
+        if code in _GENERATION_CODES:
+            raise JobFailed(message, provider=NAME, reason="generation", code=code)
+        # Any other error item is no documented word that the task failed: the runner polls
+        # again (a refused poll is retried, never a failed job).
         raise _error(response, item)
     if not data_items:
         bad = classify_status(response, NAME, "poll answered with nothing")

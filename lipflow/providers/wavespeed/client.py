@@ -200,6 +200,8 @@ def _poll_flow(provider_job_id: str, base_url: str, key: str) -> Flow[Finished]:
         return Finished(done=True, outputs=outputs)
     if meaning == "running":
         return Finished(done=False)
+    if meaning != "failed":  # not a documented status: no word that the prediction failed
+        raise ProviderAmbiguous(f"the poll answered an unknown status {status!r}", provider=NAME)
     error = str(data.get("error") or f"prediction ended with status {status!r}")
     reason = "moderation" if any(w in error.lower() for w in MODERATION_WORDS) else "generation"
     raise JobFailed(error, provider=NAME, reason=reason, code=status or None)
