@@ -187,6 +187,7 @@ class Job:
     options: Mapping[str, Any] = field(default_factory=dict)
     needs: tuple[str, ...] = ()  # upstream job ids
     matrix: Mapping[str, Any] = field(default_factory=dict)
+    key: str = ""  # what the provider is asked to do, hashed: see lipflow.plan.identity
 
     @property
     def output_kind(self) -> str:
@@ -206,6 +207,7 @@ class Job:
             "options": dict(self.options),
             "needs": list(self.needs),
             "matrix": dict(self.matrix),
+            "key": self.key,
         }
 
     @classmethod

@@ -290,6 +290,11 @@ def schema(name: str) -> None:
     is_flag=True,
     help="Submit again the PixVerse/WaveSpeed jobs whose earlier submit may or may not have reached the provider (this may pay twice).",
 )
+@click.option(
+    "--fresh",
+    is_flag=True,
+    help="A deliberate new take of every job not in flight: new job keys and idempotency keys, so each is generated and paid for again (earlier outputs are kept, renamed).",
+)
 @_presenting_errors
 def run(
     source: str,
@@ -303,6 +308,7 @@ def run(
     yes: bool,
     fmt: str,
     resubmit_ambiguous: bool,
+    fresh: bool,
 ) -> None:
     """Run a recipe or a saved plan to finished media files: upload, submit, poll, download.
 
@@ -348,6 +354,7 @@ def run(
             resume=resume,
             resubmit_ambiguous=resubmit_ambiguous,
             target="mock" if use_mock else "live",
+            fresh=fresh,
         )
         if not (yes or use_mock) and sys.stdin.isatty():
             check = BudgetCheck.of(the_plan, settings.budget)

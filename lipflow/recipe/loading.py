@@ -76,6 +76,7 @@ def _build(data: dict[str, Any], smap: SourceMap, file: str, digest: str) -> Rec
             needs=tuple(dict.fromkeys([*raw.get("needs", ()), *sorted(refs)])),
             matrix=raw.get("matrix"),
             options=raw.get("options") or {},
+            take=raw.get("take", 1),
         )
     return Recipe(
         file=file,

@@ -57,6 +57,7 @@ class Step:
     needs: tuple[str, ...] = ()
     matrix: Mapping[str, Any] | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+    take: int = 1  # a deliberate new take of the same request gets a new job key
 
     @property
     def recipe_path(self) -> tuple[PathPart, ...]:

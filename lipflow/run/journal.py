@@ -24,7 +24,9 @@ Tables (``lipflow_journal`` schema version 1)::
     meta      key -> value: recipe file, recipe digest, schema version, target, whether a run
               has it open (``open``)
     jobs      one row per planned job: state, submit attempt, taskUUID of that attempt,
-              provider job id, estimated and reported cost, last error class and message
+              provider job id, estimated and reported cost, last error class and message, the
+              job's content key and its ``--fresh`` take (a job whose key changed is kept
+              under ``<id>@<old key>``, never deleted)
     attempts  every submit intent: job, attempt, taskUUID, provider job id once known
     uploads   job, media role -> what the provider returned for the upload (JSON)
     outputs   job, index -> provider URL, file path, size and duration once downloaded
@@ -69,7 +71,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     reported_credits INTEGER,
     error_class TEXT,
     error TEXT,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    job_key TEXT,
+    take TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS attempts (
     job_id TEXT NOT NULL,
@@ -152,10 +156,16 @@ class JobRecord:
     error_class: str | None = None
     error: str | None = None
     outputs: tuple[OutputRecord, ...] = field(default_factory=tuple)
+    key: str | None = None  # the job's content key (None in a journal from before keys)
+    take: str = ""  # the --fresh take its idempotency key is derived with ("" for none)
 
 
 class Journal:
     """One run's journal file; every method commits before it returns."""
+
+    # The intent and the provider's job id are fsync'd (synchronous=FULL). Only the run
+    # benchmark turns this off, to measure what durability across a power cut costs.
+    durable_facts = True
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
@@ -167,6 +177,10 @@ class Journal:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            columns = {str(row[1]) for row in self._db.execute("PRAGMA table_info(jobs)")}
+            if "job_key" not in columns:  # a journal written before jobs had content keys
+                self._db.execute("ALTER TABLE jobs ADD COLUMN job_key TEXT")
+                self._db.execute("ALTER TABLE jobs ADD COLUMN take TEXT NOT NULL DEFAULT ''")
             if self.meta("schema") is None:
                 self.set_meta("schema", SCHEMA_VERSION)
         except sqlite3.DatabaseError as exc:
@@ -282,15 +296,32 @@ class Journal:
         )
 
     # -- jobs ------------------------------------------------------------------------------
-    def add_jobs(self, rows: Iterable[tuple[str, str, str, float | None]]) -> None:
-        """Add planned jobs (id, provider, model, estimated USD) not yet in the journal as pending."""
+    def add_jobs(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        """Add planned jobs not yet in the journal as pending: (id, provider, model, estimated
+        USD), optionally followed by (content key, take)."""
         now = time.time()
         with self._transaction():
             self._db.executemany(
-                "INSERT OR IGNORE INTO jobs (id, provider, model, state, estimated_usd, updated_at) "
-                "VALUES (?, ?, ?, 'pending', ?, ?)",
-                [(*row, now) for row in rows],
+                "INSERT OR IGNORE INTO jobs (id, provider, model, state, estimated_usd, "
+                "job_key, take, updated_at) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?)",
+                [(*row, *(None, "")[len(row) - 4 :], now) for row in rows],
             )
+
+    def retire(self, job_id: str, new_id: str, paths: Mapping[int, str]) -> None:
+        """Keep a job whose key changed (or that gets a fresh take) under ``new_id``, with its
+        outputs moved to ``paths`` (index -> path): the planned job starts again under its id."""
+        with self._transaction():
+            self._db.execute("UPDATE jobs SET id = ? WHERE id = ?", (new_id, job_id))
+            for table in ("attempts", "uploads", "outputs", "events"):
+                self._db.execute(
+                    f"UPDATE {table} SET job_id = ? WHERE job_id = ?",  # the table names are fixed
+                    (new_id, job_id),
+                )
+            self._db.executemany(
+                "UPDATE outputs SET path = ? WHERE job_id = ? AND idx = ?",
+                [(path, new_id, idx) for idx, path in paths.items()],
+            )
+            self._event(time.time(), new_id, "retired", f"was {job_id}; kept, not deleted")
 
     def jobs(self) -> dict[str, JobRecord]:
         outputs: dict[str, list[OutputRecord]] = {}
@@ -311,7 +342,7 @@ class Journal:
         out = {}
         for row in self._db.execute(
             "SELECT id, provider, model, state, attempt, task_uuid, provider_job_id, estimated_usd, "
-            "reported_usd, reported_credits, error_class, error FROM jobs"
+            "reported_usd, reported_credits, error_class, error, job_key, take FROM jobs"
         ):
             out[row[0]] = JobRecord(
                 id=row[0],
@@ -327,6 +358,8 @@ class Journal:
                 error_class=row[10],
                 error=row[11],
                 outputs=tuple(outputs.get(row[0], ())),
+                key=row[12],
+                take=row[13] or "",
             )
         return out
 
@@ -520,7 +553,7 @@ class Journal:
         )
 
     def _transaction(self, *, durable: bool = False) -> _Transaction:
-        return _Transaction(self._db, durable=durable)
+        return _Transaction(self._db, durable=durable and self.durable_facts)
 
 
 class _Transaction:

@@ -60,6 +60,7 @@ class RunReport:
     polls: int
     requests: int
     mock: bool = False
+    not_in_recipe: tuple[tuple[str, str], ...] = ()  # (job id, state): kept, never deleted
 
     @property
     def ok(self) -> bool:
@@ -97,6 +98,7 @@ class RunReport:
             "requests": self.requests,
             "resume": None if self.ok else self.resume_command(),
             "jobs": [j.to_json() for j in self.jobs],
+            "not_in_recipe": [{"id": i, "state": st} for i, st in self.not_in_recipe],
         }
 
 

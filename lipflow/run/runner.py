@@ -18,10 +18,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import os
 import re
 import sqlite3
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -41,7 +44,9 @@ from lipflow.errors import (
     UsageError,
 )
 from lipflow.jobs import Job, MediaRef, Plan, resolve
+from lipflow.plan.identity import take_uuid_parts
 from lipflow.providers import registry
+from lipflow.providers._common import stable_uuid4
 from lipflow.providers._http import classify_transport
 from lipflow.providers.base import Finished, Flow, ProviderClient, Submitted
 from lipflow.run.budget import BudgetCheck
@@ -85,6 +90,7 @@ class Runner:
         self._in_flight: set[asyncio.Future[Any]] = set()
         self._cut: set[asyncio.Future[Any]] = set()
         self.interrupted = False
+        self.not_in_recipe: tuple[tuple[str, str], ...] = ()  # (job id, state) kept from before
         self.polls = 0
         self._requests = 0
         self._job_list = tuple(pj.job for pj in plan.jobs)
@@ -230,20 +236,70 @@ class Runner:
             journal = Journal.open_run(path)
         try:
             self._check_journal(journal, target)
+            self._reconcile(journal)
+            take = uuid.uuid4().hex if self.settings.fresh else ""
             journal.add_jobs(
-                (job.id, job.provider, job.model, self._estimates.get(job.id))
+                (job.id, job.provider, job.model, self._estimates.get(job.id), job.key, take)
                 for job in self._job_list
             )
+            journal.set_meta("recipe_digest", self.plan.recipe_digest)
+            self._apply_takes(journal.jobs())
         except BaseException:
             journal.close()
             raise
         return journal
 
+    def _reconcile(self, journal: Journal) -> None:
+        """Match the journal's jobs to the plan's by content key: an unchanged job keeps its row
+        (finished ones cost nothing); a changed one (or one given a ``--fresh`` take) is kept
+        under ``<id>@<old key>`` with its outputs renamed beside it, never deleted, and starts
+        again; rows no plan job claims are reported as no longer in the recipe."""
+        records = journal.jobs()
+        settled = (S.PENDING, S.FAILED, S.BLOCKED, S.DONE)
+        for job in self._job_list:
+            rec = records.get(job.id)
+            if rec is None or rec.key is None or not job.key:
+                continue
+            changed = rec.key != job.key
+            if not changed and not (self.settings.fresh and rec.state in settled):
+                continue
+            if not changed and rec.state != S.DONE:
+                continue  # a fresh take of a job that never finished: its row serves as is
+            mark = rec.key[:12] if changed else f"{rec.key[:12]}-{rec.take[:8] or 'take'}"
+            new_id = f"{job.id}@{mark}"
+            paths: dict[int, str] = {}
+            for output in rec.outputs:
+                if output.path and os.path.exists(output.path):
+                    old = Path(output.path)
+                    moved = old.with_name(f"{old.stem}@{mark}{old.suffix}")
+                    os.replace(old, moved)
+                    paths[output.idx] = str(moved)
+            journal.retire(job.id, new_id, paths)
+        self.not_in_recipe = tuple(
+            sorted(
+                (job_id, str(rec.state))
+                for job_id, rec in journal.jobs().items()
+                if job_id not in self._jobs
+            )
+        )
+
+    def _apply_takes(self, records: Mapping[str, JobRecord]) -> None:
+        """A job on a ``--fresh`` take sends its own idempotency key (Runware's ``taskUUID``)."""
+        jobs = []
+        for job in self._job_list:
+            rec = records.get(job.id)
+            if rec is not None and rec.take and job.key:
+                job = replace(job, task_uuid=stable_uuid4(*take_uuid_parts(job.key, rec.take)))
+            jobs.append(job)
+        self._job_list = tuple(jobs)
+        self._jobs = {job.id: job for job in jobs}
+
     def _check_journal(self, journal: Journal, target: str) -> None:
         """Refuse a journal of another recipe version or target, or one the outputs contradict."""
         out = self.settings.out_dir
         digest = journal.meta("recipe_digest")
-        if digest is not None and digest != self.plan.recipe_digest:
+        keyed = all(rec.key is not None for rec in journal.jobs().values())
+        if not keyed and digest is not None and digest != self.plan.recipe_digest:
             raise UsageError(
                 f"{out} holds a run of another version of the recipe (digest {digest[:12]}, "
                 f"now {self.plan.recipe_digest[:12]}); its jobs may still be at the provider. "
@@ -393,8 +449,9 @@ class Runner:
         if state == S.SUBMITTED and rec.provider_job_id:
             return "poll"
         if state in (S.SUBMITTING, S.AMBIGUOUS):
-            if registry.get(rec.provider).wire.idempotency.deduplicated:
-                return "recover"  # the same key: the provider itself says whether it has the job
+            provider = registry.get(rec.provider)
+            if self._findable(rec) or provider.wire.idempotency.deduplicated:
+                return "recover"  # the provider itself says whether it has the job
             if self.settings.resubmit_ambiguous:
                 return "submit"
             if state == S.SUBMITTING:
@@ -413,6 +470,17 @@ class Runner:
             return False
         client = registry.get(job.provider).client
         provider_job_id = rec.provider_job_id
+        if action == "recover":
+            attempt = max(rec.attempt, 1)
+            found = await self._find(job, client, attempt)
+            if found == "unknown":
+                return False
+            if isinstance(found, Submitted):  # it landed: poll it, send nothing
+                detail = f"provider job {found.provider_job_id} (found by its idempotency key)"
+                self._j.record_submitted(job.id, found.provider_job_id, detail=detail)
+                self._emit(job.id, S.SUBMITTED, detail)
+                provider_job_id = found.provider_job_id
+                action = "poll"
         if action in ("submit", "recover"):
             attempt = max(rec.attempt, 1) if action == "recover" else rec.attempt + 1
             values = await self._upload(job, client)
@@ -436,6 +504,42 @@ class Runner:
                 return False
             urls, sizes = finished.outputs, finished.sizes
         return await self._download(job, urls, sizes)
+
+    def _findable(self, rec: JobRecord) -> bool:
+        client = registry.get(rec.provider).client
+        job = self._jobs.get(rec.id)
+        base = self.settings.base_urls.get(rec.provider, "")
+        return job is not None and (
+            client.find_flow(job, max(rec.attempt, 1), base_url=base, key="") is not None
+        )
+
+    async def _find(self, job: Job, client: ProviderClient, attempt: int) -> str | Submitted:
+        """Before anything is sent again for an ambiguous submit: ask the provider whether it
+        has the job. "absent" (sending is safe), "unknown" (leave it), or the job."""
+        key = self.secrets.key(job.provider)
+        base = self.settings.base_urls[job.provider]
+        if client.find_flow(job, attempt, base_url=base, key=key) is None:
+            return (
+                "absent" if registry.get(job.provider).wire.idempotency.deduplicated else "unknown"
+            )
+        result = await self._retry.run(
+            "find",
+            lambda: self._drive(
+                client.find_flow(job, attempt, base_url=base, key=key),  # type: ignore[arg-type]
+                job.provider,
+            ),
+            note=self._noter(job.id),
+        )
+        if isinstance(result, GaveUp):
+            self._set(
+                job.id,
+                S.AMBIGUOUS,
+                error=result.error,
+                error_class="ambiguous",
+                detail="could not ask the provider whether the submit landed",
+            )
+            return "unknown"
+        return "absent" if result is None else result
 
     # -- steps -----------------------------------------------------------------------------
     async def _drive(self, flow: Flow[T], provider: str) -> T:
@@ -682,6 +786,7 @@ class Runner:
             polls=self.polls,
             requests=self.requests,
             mock=self.settings.target == "mock",
+            not_in_recipe=self.not_in_recipe,
         )
 
 

@@ -27,6 +27,7 @@ class RunSettings:
     resubmit_ambiguous: bool = False
     target: str = "live"  # "mock" for --mock; a journal is only resumed against the same target
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    fresh: bool = False  # a deliberate new take of every job not in flight: new keys, paid again
 
 
 def provider_limits_from(values: Sequence[str]) -> dict[str, int]:

@@ -365,6 +365,28 @@ def _poll_flow(job: Job, provider_job_id: str, base_url: str, key: str) -> Flow[
     return Finished(done=True, outputs=outputs, reported_usd=sum(costs) if costs else None)
 
 
+_NOT_FOUND_CODES = WIRE.codes("not_found")
+
+
+def _find_flow(task_uuid: str, base_url: str, key: str) -> Flow[Submitted | None]:
+    """``getTaskDetails`` for the taskUUID an ambiguous submit carried: the task, or None when
+    Runware has no such task (the submit never landed, so sending it is safe)."""
+    response = yield _request(
+        base_url, key, {"taskType": WIRE.endpoint("find").task, "taskUUID": task_uuid}
+    )
+    data_items, errors = _reply(response)
+    for item in _mine(data_items, task_uuid):
+        if item.get("taskUUID") == task_uuid:
+            return Submitted(provider_job_id=task_uuid, existed=True)
+    for item in _mine(errors, task_uuid):
+        if item.get("code") in _NOT_FOUND_CODES:
+            return None
+        raise _error(response, item)
+    raise classify_status(response, NAME, "getTaskDetails answered without the task") or (
+        ProviderAmbiguous("getTaskDetails answered without the task", provider=NAME)
+    )
+
+
 class RunwareClient:
     """Runware's :class:`~lipflow.providers.base.ProviderClient`."""
 
@@ -409,6 +431,11 @@ class RunwareClient:
         self, job: Job, provider_job_id: str, *, base_url: str, key: str
     ) -> Flow[Finished]:
         return _poll_flow(job, provider_job_id, base_url, key)
+
+    def find_flow(
+        self, job: Job, attempt: int, *, base_url: str, key: str
+    ) -> Flow[Submitted | None] | None:
+        return _find_flow(attempt_uuid(job, attempt), base_url, key)
 
 
 CLIENT = RunwareClient()
