@@ -141,10 +141,18 @@ def plan(recipe: str, fmt: str, out_path: str | None, no_requests: bool) -> None
     errors = [p for p in the_plan.problems if p.is_error]
     if errors:
         click.echo(report_problems("text", the_plan.problems, [recipe]), err=True)
+    paid = _already_paid(the_plan)
     if fmt == "json":
-        click.echo(json.dumps(the_plan.to_json(), indent=2, ensure_ascii=False))
+        doc = the_plan.to_json()
+        doc["already_paid"] = paid
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
     else:
         click.echo(format_plan_text(the_plan, show_requests=not no_requests))
+        if paid["jobs"]:
+            click.echo(
+                f"{paid['jobs']} job(s) already paid for (in the output store, "
+                f"{paid['store']}), ${paid['usd']:.4f} not spent again"
+            )
     if errors:
         sys.exit(1)
     if out_path:
@@ -152,6 +160,20 @@ def plan(recipe: str, fmt: str, out_path: str | None, no_requests: bool) -> None
             out_path, json.dumps(the_plan.to_json(), indent=2, ensure_ascii=False) + "\n"
         )
         click.echo(f"plan saved to {out_path}", err=True)
+
+
+def _already_paid(the_plan: Any) -> dict[str, Any]:
+    """Jobs whose outputs the user's output store holds: a run copies them, sending nothing."""
+    from lipflow.run.cache import default_store
+
+    store = default_store(environment.environ())
+    jobs, usd = 0, 0.0
+    for pj in the_plan.jobs:
+        found = store.get(pj.job.key) if pj.job.key else None
+        if found is not None:
+            jobs += 1
+            usd += found[1] if found[1] is not None else (pj.cost.usd or 0.0)
+    return {"jobs": jobs, "usd": round(usd, 6), "store": str(store.root)}
 
 
 class _ProviderChoice(click.Choice):  # type: ignore[type-arg]
@@ -323,6 +345,7 @@ def run(
     from lipflow.reporting.progress import progress_for
     from lipflow.reporting.runs import format_run
     from lipflow.run.budget import BudgetCheck
+    from lipflow.run.cache import default_store
     from lipflow.run.runner import execute
     from lipflow.run.settings import RunSettings, provider_limits_from
 
@@ -355,6 +378,7 @@ def run(
             resubmit_ambiguous=resubmit_ambiguous,
             target="mock" if use_mock else "live",
             fresh=fresh,
+            store=None if use_mock else default_store(env),
         )
         if not (yes or use_mock) and sys.stdin.isatty():
             check = BudgetCheck.of(the_plan, settings.budget)

@@ -20,6 +20,7 @@ import contextlib
 import functools
 import os
 import re
+import shutil
 import sqlite3
 import time
 import uuid
@@ -91,9 +92,11 @@ class Runner:
         self._cut: set[asyncio.Future[Any]] = set()
         self.interrupted = False
         self.not_in_recipe: tuple[tuple[str, str], ...] = ()  # (job id, state) kept from before
+        self._takes: dict[str, str] = {}
         self.polls = 0
         self._requests = 0
         self._job_list = tuple(pj.job for pj in plan.jobs)
+        self._needed = {need for job in self._job_list for need in job.needs}
         self._jobs = {job.id: job for job in self._job_list}
         self._estimates = {pj.job.id: pj.cost.usd for pj in plan.jobs}
         self._names = output_names(self._job_list)
@@ -288,6 +291,8 @@ class Runner:
         jobs = []
         for job in self._job_list:
             rec = records.get(job.id)
+            if rec is not None and rec.take:
+                self._takes[job.id] = rec.take
             if rec is not None and rec.take and job.key:
                 job = replace(job, task_uuid=stable_uuid4(*take_uuid_parts(job.key, rec.take)))
             jobs.append(job)
@@ -431,6 +436,8 @@ class Runner:
                     error_class="blocked",
                 )
                 return False
+        if rec.state == S.PENDING and await self._from_store(job):
+            return True
         action = self._action(rec)
         if action == "leave":
             return False
@@ -504,6 +511,40 @@ class Runner:
                 return False
             urls, sizes = finished.outputs, finished.sizes
         return await self._download(job, urls, sizes)
+
+    def _store_key(self, job: Job) -> str | None:
+        """The job's key in the output store: its content key, and its --fresh take if any."""
+        if self.settings.store is None or not job.key or job.id in self._needed:
+            return None  # a job whose output URL another job sends is run at the provider
+        take = self._takes.get(job.id, "")
+        return f"{job.key}-{take}" if take else job.key
+
+    async def _from_store(self, job: Job) -> bool:
+        """A job already paid for (in any out directory): its stored outputs, copied; no request."""
+        key = self._store_key(job)
+        found = None if key is None or self.settings.store is None else self.settings.store.get(key)
+        if found is None:
+            return False
+        outputs, _ = found
+        urls = [f"lipflow-store:{key}/{o.path.name}" for o in outputs]
+        self._j.record_outputs(job.id, urls, [o.size_bytes for o in outputs])
+        self._output_urls[job.id] = str(outputs[0].path.as_uri())
+        for idx, output in enumerate(outputs):
+            name = file_name(self._names[job.id], idx, len(outputs), urls[idx])
+            path = self.settings.out_dir / name
+            tmp = path.with_name(f".{name}.store.part")
+            await asyncio.to_thread(shutil.copyfile, output.path, tmp)
+            os.replace(tmp, path)
+            self._j.record_file(
+                job.id,
+                idx,
+                str(path),
+                output.size_bytes,
+                output.duration_s,
+                last=idx == len(outputs) - 1,
+            )
+        self._emit(job.id, S.DONE, "already paid for: outputs from the output store, no request")
+        return True
 
     def _findable(self, rec: JobRecord) -> bool:
         client = registry.get(rec.provider).client
@@ -729,7 +770,9 @@ class Runner:
         raise AssertionError("poll_delays never ends")
 
     async def _download(self, job: Job, urls: Sequence[str], sizes: Sequence[int | None]) -> bool:
-        """Every output to ``<out>/<name>``: a temporary file first, checked, then renamed."""
+        """Every output to ``<out>/<name>``: a temporary file first, checked, then renamed; the
+        finished job's outputs then go to the output store."""
+        saved: list[tuple[str, int, float | None]] = []
         for idx, url in enumerate(urls):
             expected = sizes[idx] if idx < len(sizes) else None
             path = self.settings.out_dir / file_name(self._names[job.id], idx, len(urls), url)
@@ -745,7 +788,13 @@ class Runner:
                 return False
             size, duration = result
             self._j.record_file(job.id, idx, str(path), size, duration, last=idx == len(urls) - 1)
+            saved.append((str(path), size, duration))
         self._emit(job.id, S.DONE, f"{len(urls)} output(s) saved")
+        key = self._store_key(job)
+        if key is not None and self.settings.store is not None:
+            await asyncio.to_thread(
+                self.settings.store.put, key, saved, self._estimates.get(job.id)
+            )
         return True
 
     async def _stoppable_sleep(self, seconds: float) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lipflow.errors import UsageError
+from lipflow.run.cache import OutputStore
 from lipflow.run.retry import RetryPolicy
 
 __all__ = ["RunSettings", "provider_limits_from"]
@@ -28,6 +29,7 @@ class RunSettings:
     target: str = "live"  # "mock" for --mock; a journal is only resumed against the same target
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     fresh: bool = False  # a deliberate new take of every job not in flight: new keys, paid again
+    store: OutputStore | None = None  # finished outputs by job key, shared across out dirs
 
 
 def provider_limits_from(values: Sequence[str]) -> dict[str, int]:

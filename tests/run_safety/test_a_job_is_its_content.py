@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from lipflow.cli import cli
@@ -132,3 +133,35 @@ def test_fresh_is_a_deliberate_new_take_with_new_idempotency_keys(
     assert len(uuids) == 4
     assert [j["task_uuid"] for j in resumed["jobs"]] == [j["task_uuid"] for j in fresh["jobs"]]  # type: ignore[index]
     assert len(list(out.glob("*.mp4"))) == 4, "the first take's outputs are kept"
+
+
+def test_a_job_paid_for_in_one_out_dir_costs_nothing_in_another_and_plan_says_so(
+    lipflow_mock: MockServer, tmp_path: Path, _own_output_store: Path
+) -> None:
+    path = recipe(tmp_path, "a")
+    run(lipflow_mock, path, tmp_path / "one")
+    lipflow_mock.simulator.journal.clear()
+
+    planned = CliRunner().invoke(cli, ["plan", str(path)])
+    report = run(lipflow_mock, recipe(tmp_path, "b", "[en, es, fr]"), tmp_path / "two")
+
+    assert "2 job(s) already paid for" in planned.stdout and "not spent again" in planned.stdout
+    assert str(_own_output_store) in planned.stdout, "the plan says where the store is"
+    assert report["ok"] and len(lipflow_mock.simulator.journal.records(op="submit")) == 1
+    assert len(list((tmp_path / "two").glob("*.mp4"))) == 3
+
+
+def test_the_output_store_keeps_to_its_size_cap(
+    lipflow_mock: MockServer,
+    tmp_path: Path,
+    _own_output_store: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LIPFLOW_CACHE_MAX_MB", "0.000001")
+    run(lipflow_mock, recipe(tmp_path, "a"), tmp_path / "one")
+
+    assert not list(_own_output_store.glob("*/*/entry.json")), "nothing fits in one byte"
+
+    monkeypatch.setenv("LIPFLOW_CACHE_MAX_MB", "lots")
+    result = CliRunner().invoke(cli, ["plan", str(recipe(tmp_path, "a"))])
+    assert result.exit_code == 2 and "LIPFLOW_CACHE_MAX_MB='lots'" in result.stderr
