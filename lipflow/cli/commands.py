@@ -153,6 +153,8 @@ def plan(recipe: str, fmt: str, out_path: str | None, no_requests: bool) -> None
                 f"{paid['jobs']} job(s) already paid for (in the output store, "
                 f"{paid['store']}), ${paid['usd']:.4f} not spent again"
             )
+        for job in paid["changed"]:
+            click.echo(f"changed since it was paid for: {job['id']}: {', '.join(job['fields'])}")
     if errors:
         sys.exit(1)
     if out_path:
@@ -164,16 +166,24 @@ def plan(recipe: str, fmt: str, out_path: str | None, no_requests: bool) -> None
 
 def _already_paid(the_plan: Any) -> dict[str, Any]:
     """Jobs whose outputs the user's output store holds: a run copies them, sending nothing."""
+    from lipflow.plan.identity import changed_fields, job_doc
     from lipflow.run.cache import default_store
 
     store = default_store(environment.environ())
+    keys = {pj.job.id: pj.job.key for pj in the_plan.jobs}
     jobs, usd = 0, 0.0
+    changed = []
     for pj in the_plan.jobs:
         found = store.get(pj.job.key) if pj.job.key else None
         if found is not None:
             jobs += 1
             usd += found[1] if found[1] is not None else (pj.cost.usd or 0.0)
-    return {"jobs": jobs, "usd": round(usd, 6), "store": str(store.root)}
+            continue
+        last = store.last(the_plan.recipe_name, pj.job.id)
+        if last is not None and last[0] != pj.job.key:
+            fields = changed_fields(last[1], job_doc(pj.job, keys)) or ["take"]
+            changed.append({"id": pj.job.id, "fields": fields})
+    return {"jobs": jobs, "usd": round(usd, 6), "store": str(store.root), "changed": changed}
 
 
 class _ProviderChoice(click.Choice):  # type: ignore[type-arg]

@@ -19,7 +19,7 @@ from typing import Any
 
 from lipflow.jobs import Job, MediaRef
 
-__all__ = ["file_digest", "job_key", "take_uuid_parts"]
+__all__ = ["changed_fields", "file_digest", "job_doc", "job_key", "take_uuid_parts"]
 
 _DIGESTS: dict[tuple[str, int, int], str] = {}
 _CHUNK = 1 << 20
@@ -57,7 +57,14 @@ def _media(ref: MediaRef, upstream_keys: Mapping[str, str]) -> Any:
 
 def job_key(job: Job, upstream_keys: Mapping[str, str], *, take: int = 1) -> str:
     """The job's content key (64 hex digits); ``upstream_keys`` maps upstream job ids to keys."""
-    doc = {
+    doc = job_doc(job, upstream_keys, take=take)
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def job_doc(job: Job, upstream_keys: Mapping[str, str], *, take: int = 1) -> dict[str, Any]:
+    """What the key hashes: the job's request content, as plain JSON values."""
+    return {
         "provider": job.provider,
         "model": job.model,
         "action": job.action,
@@ -66,8 +73,20 @@ def job_key(job: Job, upstream_keys: Mapping[str, str], *, take: int = 1) -> str
         "media": {role: _media(ref, upstream_keys) for role, ref in sorted(job.media.items())},
         "take": take,
     }
-    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def changed_fields(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """The dotted paths where two job documents differ (what made a job's key change)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out: list[str] = []
+        for name in sorted(set(old) | set(new)):
+            path = f"{prefix}.{name}" if prefix else str(name)
+            if name not in old or name not in new:
+                out.append(path)
+            else:
+                out.extend(changed_fields(old[name], new[name], path))
+        return out
+    return [] if old == new else [prefix or "(the whole request)"]
 
 
 def take_uuid_parts(key: str, take: str) -> tuple[str, ...]:

@@ -14,6 +14,7 @@ recorded sizes is treated as absent.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -22,6 +23,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lipflow.errors import UsageError
 
@@ -100,11 +102,36 @@ class OutputStore:
             return
         self.evict()
 
+    def remember(self, recipe: str, job_id: str, key: str, doc: Mapping[str, Any]) -> None:
+        """Note which key (and request) a recipe's job last had, so a plan can say what changed."""
+        if not self.enabled:
+            return
+        path = self._named(recipe, job_id)
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps({"key": key, "doc": doc}, default=str), encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+
+    def last(self, recipe: str, job_id: str) -> tuple[str, Any] | None:
+        """The key and request a recipe's job last had when it was paid for, or None."""
+        try:
+            raw = json.loads(self._named(recipe, job_id).read_text(encoding="utf-8"))
+            return str(raw["key"]), raw["doc"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def _named(self, recipe: str, job_id: str) -> Path:
+        digest = hashlib.sha256(f"{recipe}\x00{job_id}".encode()).hexdigest()
+        return self.root / "by-name" / f"{digest}.json"
+
     def evict(self) -> None:
         """Remove least recently used entries until the store fits its cap."""
         entries = []
         total = 0
-        for meta in self.root.glob("*/*/entry.json"):
+        for meta in self.root.glob("[0-9a-f][0-9a-f]/*/entry.json"):
             folder = meta.parent
             size = sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
             entries.append((meta.stat().st_mtime, size, folder))

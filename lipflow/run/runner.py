@@ -45,7 +45,7 @@ from lipflow.errors import (
     UsageError,
 )
 from lipflow.jobs import Job, MediaRef, Plan, resolve
-from lipflow.plan.identity import take_uuid_parts
+from lipflow.plan.identity import job_doc, take_uuid_parts
 from lipflow.providers import registry
 from lipflow.providers._common import stable_uuid4
 from lipflow.providers._http import classify_transport
@@ -791,10 +791,11 @@ class Runner:
             saved.append((str(path), size, duration))
         self._emit(job.id, S.DONE, f"{len(urls)} output(s) saved")
         key = self._store_key(job)
-        if key is not None and self.settings.store is not None:
-            await asyncio.to_thread(
-                self.settings.store.put, key, saved, self._estimates.get(job.id)
-            )
+        store = self.settings.store
+        if key is not None and store is not None:
+            await asyncio.to_thread(store.put, key, saved, self._estimates.get(job.id))
+            keys = {j.id: j.key for j in self._job_list}
+            store.remember(self.plan.recipe_name, job.id, job.key, job_doc(job, keys))
         return True
 
     async def _stoppable_sleep(self, seconds: float) -> None:

@@ -165,3 +165,14 @@ def test_the_output_store_keeps_to_its_size_cap(
     monkeypatch.setenv("LIPFLOW_CACHE_MAX_MB", "lots")
     result = CliRunner().invoke(cli, ["plan", str(recipe(tmp_path, "a"))])
     assert result.exit_code == 2 and "LIPFLOW_CACHE_MAX_MB='lots'" in result.stderr
+
+
+def test_plan_names_the_field_that_changed_since_a_job_was_paid_for(
+    lipflow_mock: MockServer, tmp_path: Path
+) -> None:
+    run(lipflow_mock, recipe(tmp_path, "a"), tmp_path / "one")
+
+    planned = CliRunner().invoke(cli, ["plan", str(recipe(tmp_path, "b", es="Buenas."))])
+
+    assert "1 job(s) already paid for" in planned.stdout
+    assert "changed since it was paid for: dub[lang=es]: params.tts.text" in planned.stdout
