@@ -52,8 +52,9 @@ class Price:
     rounding: str | None = None  # "up": partial units are billed whole
     tts_credits: int | None = None
     tts_per_utf8_bytes: int | None = None
-    source: str
-    as_of: str
+    source: str  # the provider's public pricing page
+    as_of: str | None  # the date the price was read there; None when it could not be confirmed
+    unconfirmed: str | None = None  # why the price could not be confirmed, said in every plan
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -106,8 +107,9 @@ def _price(raw: Mapping[str, Any] | None) -> Price | None:
         rounding=raw.get("rounding"),
         tts_credits=tts.get("credits"),
         tts_per_utf8_bytes=tts.get("per_utf8_bytes"),
-        source=raw["source"],
-        as_of=str(raw["as_of"]),
+        source=raw["url"],
+        as_of=None if raw.get("read_on") is None else str(raw["read_on"]),
+        unconfirmed=raw.get("unconfirmed"),
     )
 
 

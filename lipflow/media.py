@@ -230,13 +230,15 @@ def _video(seconds: float, width: int, height: int, container: str) -> bytes:
         stream.pix_fmt = "yuv420p"
         if codec == "libx264":
             stream.options = {"preset": "ultrafast", "tune": "zerolatency"}
-        chroma = bytes([128]) * ((width // 2) * (height // 2))
         for i in range(frames):
             frame = av.VideoFrame(width, height, "yuv420p")
-            # A slow brightness ramp: a picture that changes, so the encoder makes real P-frames.
-            frame.planes[0].update(bytes([16 + (i * 7) % 200]) * (width * height))
-            frame.planes[1].update(chroma)
-            frame.planes[2].update(chroma)
+            luma, *chroma = frame.planes
+            # Planes are padded to an aligned line size (a 36-pixel-wide portrait frame has
+            # 48-byte lines): fill whole lines. A slow brightness ramp: a picture that changes,
+            # so the encoder makes real P-frames.
+            luma.update(bytes([16 + (i * 7) % 200]) * (luma.line_size * luma.height))
+            for plane in chroma:
+                plane.update(bytes([128]) * (plane.line_size * plane.height))
             frame.pts = i
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))

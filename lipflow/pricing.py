@@ -24,7 +24,7 @@ def estimate_tts_seconds(text: str) -> float:
 def segments_audio_seconds(
     spans: Iterable[tuple[float, float, float | None, float | None]],
 ) -> float:
-    """Seconds of audio a segmented lip sync is billed for (per second of audio, seed 004 §Pricing).
+    """Seconds of audio a segmented lip sync is billed for (lipsync-2's Pricing: per second of audio).
 
     Each span is (start, end, audio_start, audio_end): a segment plays its audio slice when both
     audio times are given, else audio for the length of its video range.
@@ -67,7 +67,8 @@ def charge(
     if tts_text is not None and price.tts_credits is not None and price.tts_per_utf8_bytes:
         return _tts_credits_cost(price, tts_text)
 
-    assumptions: list[str] = []
+    # A price the current page could not confirm is said in every plan that uses it.
+    assumptions = [f"price not confirmed: {price.unconfirmed}"] if price.unconfirmed else []
     seconds = audio_seconds if price.of == "audio" else video_seconds
     if seconds is None and price.of == "audio" and tts_text is not None:
         seconds = estimate_tts_seconds(tts_text)

@@ -60,7 +60,7 @@ class Problem:
     code: str = "invalid"
     location: Location | None = None
     suggestion: str | None = None
-    source: str | None = None  # the doc a rule comes from, e.g. "seed 000 §speech.voice"
+    source: str | None = None  # the doc a rule comes from, e.g. its URL with the section anchor
     context: tuple[tuple[str, str], ...] = field(default=())  # e.g. (("job", "dub[lang=es]"),)
 
     @property

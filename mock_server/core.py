@@ -8,6 +8,7 @@ Keeping these plain lets the whole simulator run, and be tested, without a socke
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -33,7 +34,14 @@ __all__ = [
     "UploadedFile",
     "WsSession",
     "json_body",
+    "parse_json",
 ]
+
+# What the mock parses of a JSON body. The providers' own parsers refuse documents nested without
+# end, numbers no 64-bit field holds, and NaN/Infinity (not JSON); Python's would take the last two
+# and fail on the first deep inside the handler, so the mock refuses them as the providers do.
+MAX_JSON_DEPTH = 64
+_INT_RANGE = 2**63
 
 JobEnding = Literal["success", "moderation", "generation_failure"]  # decided at submit
 JobState = Literal["processing", "succeeded", "moderated", "failed"]
@@ -70,7 +78,8 @@ class MockRequest:
     """One request as the simulator sees it; header names are lower-case.
 
     ``oversize`` is the announced length of a body the adapter refused to read (over the cap);
-    ``form``/``files`` hold a parsed multipart form, ``form_error`` why it could not be parsed.
+    ``form``/``files`` hold a parsed multipart form, ``form_error`` why it could not be parsed;
+    ``body_error`` says why the body could not be read at all (a malformed chunked encoding).
     """
 
     method: str
@@ -81,6 +90,7 @@ class MockRequest:
     form: Mapping[str, str] | None = None
     files: Mapping[str, UploadedFile] | None = None
     form_error: str | None = None
+    body_error: str | None = None
     oversize: int | None = None
     transport: Literal["http", "ws"] = "http"
     session: WsSession | None = None
@@ -102,12 +112,63 @@ def json_body(request: MockRequest) -> Any:
     """The request's JSON document, or an :class:`InvalidBody` saying why there is none."""
     if not request.body.strip():
         return InvalidBody("the body is empty")
+    return parse_json(request.body)
+
+
+def parse_json(raw: bytes | str) -> Any:
+    """A JSON document within the mock's bounds, or an :class:`InvalidBody` saying why not."""
     try:
-        return json.loads(request.body)
+        document = json.loads(
+            raw, parse_constant=_no_constant, parse_int=_bounded_int, parse_float=_finite_float
+        )
     except UnicodeDecodeError:
         return InvalidBody("the body is not UTF-8 text")
     except json.JSONDecodeError as exc:
         return InvalidBody(f"{exc.msg} at line {exc.lineno} column {exc.colno}")
+    except RecursionError:
+        return InvalidBody(f"the document is nested deeper than {MAX_JSON_DEPTH} levels")
+    except ValueError as exc:  # raised by the hooks below
+        return InvalidBody(str(exc))
+    if _depth(document) > MAX_JSON_DEPTH:
+        return InvalidBody(f"the document is nested deeper than {MAX_JSON_DEPTH} levels")
+    return document
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _bounded_int(text: str) -> int:
+    # Length first: int() of thousands of digits is slow, and past 4,300 refused by Python.
+    if len(text.lstrip("-")) > 19 or not -_INT_RANGE <= (value := int(text)) < _INT_RANGE:
+        shown = text if len(text) <= 24 else f"{text[:12]}...({len(text)} digits)"
+        raise ValueError(f"the number {shown} is out of the 64-bit integer range")
+    return value
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        shown = text if len(text) <= 24 else f"{text[:12]}...({len(text)} characters)"
+        raise ValueError(f"the number {shown} is out of the floating-point range")
+    return value
+
+
+def _depth(document: Any) -> int:
+    """How deep containers nest in ``document``, counted without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            node = node.values()
+        elif not isinstance(node, list):
+            continue
+        deepest = max(deepest, depth)
+        if deepest > MAX_JSON_DEPTH:
+            break
+        stack.extend((child, depth + 1) for child in node if isinstance(child, dict | list))
+    return deepest
 
 
 @dataclass(slots=True, kw_only=True)

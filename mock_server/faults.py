@@ -26,7 +26,6 @@ from an ``X-Mock-Fault`` header holding one rule as JSON or just an action name.
 from __future__ import annotations
 
 import fnmatch
-import json
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
@@ -35,7 +34,9 @@ from typing import Any
 from lipflow.problems import did_you_mean
 from lipflow.providers import registry
 from lipflow.providers.base import OPS
+from mock_server.core import InvalidBody, parse_json
 from mock_server.errors import MockUsageError
+from mock_server.limits import MAX_SECONDS, bounded_int, bounded_number
 
 __all__ = [
     "ACTIONS",
@@ -52,6 +53,7 @@ REQUEST_ACTIONS = ("latency", "rate_limit", "server_error", "malformed_json", "d
 JOB_ACTIONS = ("moderation", "generation_failure")
 ACTIONS = (*REQUEST_ACTIONS, *JOB_ACTIONS, "concurrency_limit")
 OPERATIONS: tuple[str, ...] = OPS
+_MAX_COUNT = 1_000_000_000  # nth, count and limit: past this a rule is "for ever" in practice
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,18 +79,17 @@ class FaultRule:
             _choice("provider", self.provider, registry.names())
         if self.op is not None:
             _choice("op", self.op, OPERATIONS)
-        if self.nth < 1:
-            raise MockUsageError(f"fault rule: nth must be 1 or more, got {self.nth}")
-        if self.count is not None and self.count < 1:
-            raise MockUsageError(
-                f"fault rule: count must be 1 or more (or null for ever), got {self.count}"
-            )
-        if self.seconds < 0:
-            raise MockUsageError(f"fault rule: seconds must be 0 or more, got {self.seconds}")
-        if self.action == "server_error" and not 500 <= self.status <= 599:
-            raise MockUsageError(f"fault rule: server_error status must be 5xx, got {self.status}")
-        if self.limit < 0:
-            raise MockUsageError(f"fault rule: limit must be 0 or more, got {self.limit}")
+        bounded_int("fault rule: nth", self.nth, low=1, high=_MAX_COUNT)
+        if self.count is not None:
+            bounded_int("fault rule: count (or null for ever)", self.count, low=1, high=_MAX_COUNT)
+        bounded_number("fault rule: seconds", self.seconds, low=0, high=MAX_SECONDS)
+        bounded_int("fault rule: limit", self.limit, low=0, high=_MAX_COUNT)
+        low, high = (500, 599) if self.action == "server_error" else (100, 599)
+        bounded_int(f"fault rule: {self.action} status", self.status, low=low, high=high)
+        for name in ("method", "path", "job", "message"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise MockUsageError(f"fault rule: {name} must be a string, got {value!r}")
 
     def matches(self, ctx: FaultContext) -> bool:
         return (
@@ -148,10 +149,9 @@ def rule_from_header(value: str) -> FaultRule:
     """The one-request rule of an ``X-Mock-Fault`` header: a JSON rule or an action name."""
     value = value.strip()
     if value.startswith("{"):
-        try:
-            raw = json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise MockUsageError(f"X-Mock-Fault: not valid JSON ({exc.msg})") from exc
+        raw = parse_json(value)
+        if isinstance(raw, InvalidBody):
+            raise MockUsageError(f"not valid JSON ({raw.reason})")
         return rule_from_json({**raw, "count": 1})
     return FaultRule(action=value, count=1)
 

@@ -7,19 +7,18 @@ web framework is imported here: :mod:`mock_server.adapters` put it on sockets (H
 or behind an httpx transport, and tests can drive it directly. Jobs advance only by the clock (no background thread):
 a job is done once ``clock.now()`` passes its ready time.
 
-Bad traffic never raises out of :meth:`Simulator.handle`: unknown paths get 404 with the known
-routes, wrong methods 405, bodies over ``max_body_bytes`` 413, and a bug in a handler a 500 that
+Bad traffic never raises out of :meth:`Simulator.handle`, and every answer on a provider's API is
+in that provider's own error shape: unknown paths get 404 with the known routes, wrong methods
+405, bodies over ``max_body_bytes`` 413, unreadable bodies 400, and a bug in a handler a 500 that
 is journaled and kept in :attr:`Simulator.internal_errors` for tests to assert on.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import re
 import threading
-import traceback
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -28,7 +27,7 @@ from lipflow.pricing import Cost
 from lipflow.providers import registry
 from lipflow.secrets import redact_headers, redact_value
 from mock_server.clock import Clock, SystemClock
-from mock_server.core import Call, Job, MockRequest, Reply, Route
+from mock_server.core import Call, InvalidBody, Job, MockRequest, Reply, Route, parse_json
 from mock_server.errors import MockUsageError
 from mock_server.faults import (
     JOB_ACTIONS,
@@ -40,6 +39,7 @@ from mock_server.faults import (
     rules_from_json,
 )
 from mock_server.journal import Journal, Record
+from mock_server.limits import MAX_SECONDS, bounded_number
 from mock_server.store import MediaItem, MediaStore, decode_base64_media
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "Simulator"]
@@ -71,10 +71,7 @@ class Simulator:
         journal_limit: int = 50_000,
         base_url: str = "http://127.0.0.1",
     ) -> None:
-        if processing_seconds < 0 or not 0 <= jitter < 1:
-            raise MockUsageError("processing seconds must be >= 0 and jitter in [0, 1)")
-        self.processing_seconds = processing_seconds
-        self.jitter = jitter
+        self.processing_seconds, self.jitter = _timing(processing_seconds, jitter)
         self._initial = (processing_seconds, jitter)
         self.seed = seed
         self.api_key = api_key
@@ -270,10 +267,7 @@ class Simulator:
             reply = self._dispatch(request, record)
         except Exception as exc:
             self.internal_errors.append(exc)
-            reply = Reply(
-                status=500,
-                document={"error": f"mock server bug: {exc!r}", "trace": traceback.format_exc()},
-            )
+            reply = self._refusal(request, record, 500, f"mock server bug: {exc!r}")
         record.status = None if reply.drop else reply.status
         if reply.drop:
             record.outcome = "reply_lost" if "lose_reply" in record.faults else "dropped"
@@ -284,7 +278,7 @@ class Simulator:
         )
         return reply
 
-    def _route(self, request: MockRequest) -> tuple[Route, dict[str, str]] | Reply:
+    def _route(self, request: MockRequest, record: Record) -> tuple[Route, dict[str, str]] | Reply:
         if request.transport == "ws":
             for ws_route in self._ws_routes:
                 params = ws_route.match(request.path)
@@ -298,19 +292,53 @@ class Simulator:
                 continue
             if route.method == request.method:
                 return route, params
-            allowed.append(route.method)
+            if route.method not in allowed:
+                allowed.append(route.method)
         if allowed:
-            return _not_allowed(request.method, request.path, allowed)
+            reply = self._refusal(
+                request,
+                record,
+                405,
+                f"{request.method} is not allowed on {request.path}; allowed: {', '.join(allowed)}",
+            )
+            reply.headers["Allow"] = ", ".join(allowed)
+            return reply
+        routes = [r.describe() for r in self._routes]
+        if self._owner(request.path) is not None:
+            return self._refusal(
+                request,
+                record,
+                404,
+                f"no route for {request.method} {request.path}; routes: {', '.join(routes)}",
+            )
         return Reply(
             status=404,
             document={
                 "error": f"no route for {request.method} {request.path}",
-                "routes": [r.describe() for r in self._routes] + list(_ADMIN_ROUTES),
+                "routes": routes + list(_ADMIN_ROUTES),
             },
         )
 
+    def _owner(self, path: str) -> str | None:
+        """The provider whose API the path is under (its prefix), if any."""
+        for provider in registry.providers():
+            prefix = provider.wire.api_prefix
+            if path == prefix or path.startswith(prefix + "/"):
+                return provider.name
+        return None
+
+    def _refusal(self, request: MockRequest, record: Record, status: int, message: str) -> Reply:
+        """An error for a request no handler answered, in its provider's shape where it has one."""
+        provider = record.provider or self._owner(request.path)
+        if provider is None:
+            return Reply(status=status, document={"error": message})
+        record.provider = provider
+        ctx = FaultContext(provider, record.op, request.method, request.path)
+        call = Call(sim=self, request=request, params={}, ctx=ctx, record=record)
+        return self._error(call, status, message, None)
+
     def _dispatch(self, request: MockRequest, record: Record) -> Reply:
-        routed = self._route(request)
+        routed = self._route(request, record)
         if isinstance(routed, Reply):
             return routed
         route, params = routed
@@ -321,16 +349,14 @@ class Simulator:
             op, jobs = route.op, (job,) if job else ()
         record.provider, record.op = route.provider, op
         ctx = FaultContext(route.provider, op, request.method, request.path, jobs)
-        one_off: tuple[FaultRule, ...] = ()
+        call = Call(sim=self, request=request, params=params, ctx=ctx, record=record)
         header = request.header("x-mock-fault")
         if header:
             try:
-                one_off = (rule_from_header(header),)
+                call.one_off = (rule_from_header(header),)
             except MockUsageError as exc:
-                return Reply(status=400, document={"error": f"X-Mock-Fault: {exc.message}"})
-        call = Call(
-            sim=self, request=request, params=params, ctx=ctx, record=record, one_off=one_off
-        )
+                return self._error(call, 400, f"X-Mock-Fault: {exc.message}", None)
+        one_off = call.one_off
 
         fired = self.faults.fire(ctx, REQUEST_ACTIONS, one_off)
         record.faults.extend(rule.action for rule in fired)
@@ -339,13 +365,19 @@ class Simulator:
         if "drop" in actions:
             return Reply(drop=True, delay=delay)
         if request.oversize is not None:
+            size = (
+                f"{request.oversize} bytes"
+                if request.header("content-length")
+                else f"more than {self.max_body_bytes} bytes, sent without a Content-Length"
+            )
             reply = self._error(
                 call,
                 413,
-                f"the body ({request.oversize} bytes) is over the mock's cap of "
-                f"{self.max_body_bytes} bytes",
+                f"the body ({size}) is over the mock's cap of {self.max_body_bytes} bytes",
                 None,
             )
+        elif request.body_error is not None:
+            reply = self._error(call, 400, f"the body cannot be read: {request.body_error}", None)
         elif "rate_limit" in actions:
             rule = actions["rate_limit"]
             reply = self._error(call, 429, rule.message or "too many requests", rule.seconds)
@@ -361,10 +393,11 @@ class Simulator:
 
     def _error(self, call: Call, status: int, message: str, retry_after: float | None) -> Reply:
         provider = call.ctx.provider
-        if provider is None:
-            reply = Reply(status=status, document={"error": message})
-        else:
-            reply = self.twins[provider].fault_reply(call, status, message)
+        reply: Reply = (
+            Reply(status=status, document={"error": message})
+            if provider is None
+            else self.twins[provider].fault_reply(call, status, message)
+        )
         if retry_after is not None:
             reply.headers["Retry-After"] = _retry_after(retry_after)
         return reply
@@ -387,7 +420,7 @@ class Simulator:
             if key == ("GET", "/_mock/faults"):
                 return Reply(document=self.faults.to_json())
             if key in {("PUT", "/_mock/faults"), ("POST", "/_mock/faults")}:
-                rules = rules_from_json(json.loads(request.body or b"null"))
+                rules = rules_from_json(_admin_json(request, None))
                 if request.method == "PUT":
                     self.faults.replace(rules)
                 else:
@@ -402,13 +435,10 @@ class Simulator:
             if key == ("GET", "/_mock/settings"):
                 return Reply(document=self._settings())
             if key in {("PUT", "/_mock/settings"), ("POST", "/_mock/settings")}:
-                self._apply_settings(json.loads(request.body or b"{}"))
+                self._apply_settings(_admin_json(request, {}))
                 return Reply(document=self._settings())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            return Reply(status=400, document={"error": f"the body is not valid JSON: {exc}"})
-        except (MockUsageError, ValueError) as exc:
-            message = exc.message if isinstance(exc, MockUsageError) else str(exc)
-            return Reply(status=400, document={"error": message})
+        except MockUsageError as exc:
+            return Reply(status=400, document={"error": exc.message})
         known = [r for r in _ADMIN_ROUTES if r.split(" ", 1)[1] == key[1]]
         if known:
             return _not_allowed(request.method, key[1], [r.split(" ", 1)[0] for r in known])
@@ -435,11 +465,11 @@ class Simulator:
             raise MockUsageError(
                 f"settings: unknown key {unknown[0]!r}; settable: {', '.join(sorted(known))}"
             )
-        seconds = float(raw.get("processing_seconds", self.processing_seconds))
-        jitter = float(raw.get("jitter", self.jitter))
-        if seconds < 0 or not 0 <= jitter < 1:
-            raise MockUsageError("settings: processing_seconds must be >= 0 and jitter in [0, 1)")
-        self.processing_seconds, self.jitter = seconds, jitter
+        self.processing_seconds, self.jitter = _timing(
+            raw.get("processing_seconds", self.processing_seconds),
+            raw.get("jitter", self.jitter),
+            prefix="settings: ",
+        )
 
 
 _ADMIN_ROUTES = (
@@ -454,6 +484,14 @@ _ADMIN_ROUTES = (
     "PUT /_mock/settings",
     "POST /_mock/settings",
 )
+
+
+def _timing(seconds: object, jitter: object, *, prefix: str = "") -> tuple[float, float]:
+    """Processing seconds and jitter, checked: finite, seconds within the hour, jitter in [0, 1)."""
+    return (
+        bounded_number(f"{prefix}processing_seconds", seconds, low=0, high=MAX_SECONDS),
+        bounded_number(f"{prefix}jitter", jitter, low=0, high=1, high_open=True),
+    )
 
 
 def _not_allowed(method: str, path: str, allowed: list[str]) -> Reply:
@@ -476,6 +514,16 @@ def _download(call: Call) -> Reply:
     return Reply(body=call.sim.store.content(item), content_type=item.content_type)
 
 
+def _admin_json(request: MockRequest, empty: Any) -> Any:
+    """An admin request's JSON body (``empty`` when there is none); MockUsageError if invalid."""
+    if not request.body.strip():
+        return empty
+    document = parse_json(request.body)
+    if isinstance(document, InvalidBody):
+        raise MockUsageError(f"the body is not valid JSON: {document.reason}")
+    return document
+
+
 def _journal_body(request: MockRequest) -> Any:
     """What the journal keeps of a body: JSON (redacted), a form summary, or its size."""
     if request.oversize is not None:
@@ -492,10 +540,9 @@ def _journal_body(request: MockRequest) -> Any:
         return None
     content_type = request.header("content-type") or ""
     if "json" in content_type or request.transport == "ws" or request.body[:1] in (b"{", b"["):
-        try:
-            return redact_value(json.loads(request.body))
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            pass
+        document = parse_json(request.body)
+        if not isinstance(document, InvalidBody):
+            return redact_value(document)
     try:
         return redact_value(request.body.decode("utf-8"))
     except UnicodeDecodeError:

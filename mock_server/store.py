@@ -17,7 +17,9 @@ from typing import Literal
 from lipflow import media
 from lipflow.errors import InputError
 
-__all__ = ["MediaItem", "MediaStore", "decode_base64_media"]
+__all__ = ["MediaItem", "MediaStore", "decode_base64_media", "preview_size"]
+
+_PREVIEW_SIDE = 64  # the long side of every output frame the mock renders: small and fast
 
 
 @dataclass(slots=True, kw_only=True)
@@ -50,6 +52,22 @@ def decode_base64_media(text: str) -> bytes | None:
         return base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
         return None
+
+
+def preview_size(width: object, height: object) -> tuple[int, int]:
+    """An output frame of the asked aspect ratio (portrait or landscape), 64 pixels on its long
+    side; even sides of at least 16 pixels, as the encoder needs. Square when the size is unknown."""
+    if not (
+        isinstance(width, int)
+        and isinstance(height, int)
+        and not isinstance(width, bool)
+        and not isinstance(height, bool)
+        and width > 0
+        and height > 0
+    ):
+        return _PREVIEW_SIDE, _PREVIEW_SIDE
+    scale = _PREVIEW_SIDE / max(width, height)
+    return max(16, round(width * scale / 2) * 2), max(16, round(height * scale / 2) * 2)
 
 
 def ext_for(filename: str | None, content_type: str | None, info: media.MediaInfo | None) -> str:

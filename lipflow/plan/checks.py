@@ -181,8 +181,8 @@ def check_media(
 
 
 def check_tts_text(model_id: str, text: str) -> list[Problem]:
-    """Text-to-speech text held against the model's documented length (seed 000 §speech.text: Max
-    200; seed 002 §Step 3: "~200 characters", enforced as 200 as Runware does)."""
+    """Text-to-speech text held against the model's documented length (Runware's speech.text: Max
+    200; PixVerse's "TTS script ~200 characters", enforced as 200 as Runware does)."""
     limits = _limits(model_id, "tts_text")
     if not limits or limits.get("max_chars") is None or len(text) <= limits["max_chars"]:
         return []

@@ -56,7 +56,8 @@ def format_plan_text(plan: Plan, *, show_requests: bool = True) -> str:
         cost = pj.cost
         out.append(f"  cost: {_range(pj.usd_low, pj.usd_high, cost.usd)}  = {cost.basis}")
         if cost.source:
-            out.append(f"        price source: {cost.source}, as of {cost.as_of}")
+            read = f"read {cost.as_of}" if cost.as_of else "read date unknown"
+            out.append(f"        price: {cost.source} ({read})")
         for assumption in cost.assumptions:
             out.append(f"        assumes: {assumption}")
         out.append("")

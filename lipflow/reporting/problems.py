@@ -15,7 +15,11 @@ __all__ = ["PROBLEM_REPORTERS", "report_problems"]
 
 
 def _text(problems: Sequence[Problem], files: Sequence[str]) -> str:
-    lines = [p.format() for p in problems]
+    lines = []
+    for p in problems:
+        lines.append(p.format())
+        if p.source:
+            lines.append(f"  see {p.source}")  # the provider's page the rule comes from
     errors = sum(p.is_error for p in problems)
     warnings = len(problems) - errors
     checked = ", ".join(files)

@@ -56,7 +56,7 @@ from lipflow.run.journal import JOURNAL_NAME, JobRecord, Journal
 from lipflow.run.report import JobReport, Observer, RunReport, Snapshot
 from lipflow.run.retry import GaveUp, RetryEngine, poll_delays
 from lipflow.run.settings import RunSettings
-from lipflow.run.state import RUNNING, JobState
+from lipflow.run.state import RUNNING, JobState, StateTally
 from lipflow.run.uploads import Uploads, upload_key
 from lipflow.secrets import Secrets
 
@@ -100,7 +100,7 @@ class Runner:
         self._jobs = {job.id: job for job in self._job_list}
         self._estimates = {pj.job.id: pj.cost.usd for pj in plan.jobs}
         self._names = output_names(self._job_list)
-        self._state: dict[str, JobState] = {}
+        self._state = StateTally()
         self._spent = 0.0
         self._started = clock()
         self._journal: Journal | None = None
@@ -179,7 +179,7 @@ class Runner:
             for job_id, rec in records.items():
                 if job_id in self._jobs:
                     self._uploads.remember(self._jobs[job_id], uploaded.get(job_id, {}), loop)
-                    self._state[job_id] = rec.state
+                    self._state.set(job_id, rec.state)
                     if rec.outputs:
                         self._output_urls[job_id] = rec.outputs[0].url
                     if rec.reported_usd is not None:
@@ -379,19 +379,19 @@ class Runner:
         self._emit(job_id, state, message or detail)
 
     def _emit(self, job_id: str, state: JobState, detail: str | None) -> None:
-        self._state[job_id] = state
+        self._state.set(job_id, state)
         if self.observer is not None:
             self.observer.update(job_id, str(state), detail, self._snapshot())
 
     def _snapshot(self) -> Snapshot:
-        states = list(self._state.values())
+        tally = self._state
         return Snapshot(
             total=len(self._jobs),
-            queued=sum(s == S.PENDING for s in states),
-            running=sum(s in RUNNING for s in states),
-            done=sum(s == S.DONE for s in states),
-            failed=sum(s in (S.FAILED, S.BLOCKED) for s in states),
-            ambiguous=sum(s == S.AMBIGUOUS for s in states),
+            queued=tally.count(S.PENDING),
+            running=tally.count(*RUNNING),
+            done=tally.count(S.DONE),
+            failed=tally.count(S.FAILED, S.BLOCKED),
+            ambiguous=tally.count(S.AMBIGUOUS),
             elapsed_s=self._clock() - self._started,
             spent_usd=self._spent,
         )

@@ -27,6 +27,7 @@ __all__ = [
     "TRANSITIONS",
     "InvalidTransition",
     "JobState",
+    "StateTally",
     "check_transition",
 ]
 
@@ -80,3 +81,28 @@ def check_transition(
         raise InvalidTransition(
             f"a job at the provider only fails on the provider's word, not on {error_class!r}"
         )
+
+
+class StateTally:
+    """Each job's state and how many jobs are in each, kept as states change.
+
+    A progress display asks for the counts on every state change; recounting all jobs each time
+    made a run quadratic in its jobs (50 s of display at 10,000 jobs). Here a change costs O(1).
+    """
+
+    def __init__(self) -> None:
+        self._of: dict[str, JobState] = {}
+        self._counts: dict[JobState, int] = dict.fromkeys(JobState, 0)
+
+    def set(self, job_id: str, state: JobState) -> None:
+        old = self._of.get(job_id)
+        if old is not None:
+            self._counts[old] -= 1
+        self._of[job_id] = state
+        self._counts[state] += 1
+
+    def get(self, job_id: str) -> JobState | None:
+        return self._of.get(job_id)
+
+    def count(self, *states: JobState) -> int:
+        return sum(self._counts[s] for s in states)

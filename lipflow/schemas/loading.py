@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -54,17 +55,35 @@ def _multiple_of(
     """``multipleOf`` on the digits a person wrote: 0.57 is a multiple of 0.01, 0.555 is not.
 
     jsonschema divides binary floats, so 0.57 / 0.01 = 56.99999999999999 fails; ``Decimal(str(x))``
-    keeps the shortest repr Python prints, which is what the author of the JSON meant.
+    keeps the shortest repr Python prints, which is what the author of the JSON meant. A value that
+    arithmetic left within floating-point noise of a step (0.1 + 0.2 = 0.30000000000000004, from a
+    template or a script) is the step a person meant, so it passes too.
     """
     if not validator.is_type(instance, "number"):
         return
     try:
         quotient = Decimal(str(instance)) / Decimal(str(step))
-        ok = quotient.is_finite() and quotient == quotient.to_integral_value()
-    except (InvalidOperation, ValueError):
+        ok = quotient.is_finite() and (
+            quotient == quotient.to_integral_value()
+            or _within_float_noise(instance, quotient.to_integral_value() * Decimal(str(step)))
+        )
+    except (InvalidOperation, ValueError, OverflowError):
         ok = False
     if not ok:
         yield ValidationError(f"{instance!r} is not a multiple of {step}")
+
+
+# How far binary arithmetic may move a value off the decimal it stands for: a few units in the last
+# place (0.1 + 0.2 is one ulp above 0.3); 0.555 is half a step, never noise.
+_NOISE_ULPS = 4
+
+
+def _within_float_noise(instance: float | int, nearest: Decimal) -> bool:
+    """``instance`` differs from the step multiple ``nearest`` only by float rounding."""
+    if isinstance(instance, int):
+        return False  # integers carry no rounding noise
+    target = float(nearest)
+    return abs(instance - target) <= _NOISE_ULPS * math.ulp(max(abs(instance), abs(target)))
 
 
 _stock_any_of = Draft202012Validator.VALIDATORS["anyOf"]

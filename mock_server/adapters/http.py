@@ -3,10 +3,12 @@
 pytest-httpserver gives a threaded werkzeug server on a free port that starts and stops cleanly
 in a thread, the stack the pytest plugin and ``lipflow run --mock`` both need. The adapter is a
 subclass of its ``HTTPServerBase`` that implements the one abstract method, ``dispatch``; it only
-translates: a werkzeug request becomes a :class:`~mock_server.core.MockRequest` (over the cap:
-refused unread, multipart parsed), a :class:`~mock_server.core.Reply` becomes a response, or a
-closed connection when the reply is to be dropped or lost. The server's own request log is kept
-bounded (``clear_log``): the simulator journals every request itself.
+translates: a werkzeug request becomes a :class:`~mock_server.core.MockRequest` (at most the cap
+is read, so a body over it costs no more memory than the cap, sent with a Content-Length or
+chunked; a malformed body is passed on as such, for the provider's own error), a
+:class:`~mock_server.core.Reply` becomes a response, or a closed connection when the reply is to
+be dropped or lost. pytest-httpserver's ``application`` is replaced because it reads every body
+whole before dispatching and keeps a request log; the simulator journals every request itself.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import contextlib
 import logging
 import socket
 import time
-from typing import Any
+from typing import IO, Any
 
 from pytest_httpserver.httpserver import HTTPServerBase
 from werkzeug.wrappers import Request, Response
@@ -26,7 +28,7 @@ from mock_server.simulator import Simulator
 
 __all__ = ["MockHTTPServer", "to_mock_request"]
 
-_LOG_LIMIT = 256  # requests pytest-httpserver's log may hold before it is cleared
+_READ_SIZE = 1024 * 1024  # a body is read in pieces of at most this many bytes
 
 
 class MockHTTPServer(HTTPServerBase):
@@ -55,9 +57,10 @@ class MockHTTPServer(HTTPServerBase):
         assert self.server is not None
         self.server.serve_forever(poll_interval=0.05)
 
+    def application(self, request: Request) -> Response:
+        return self.dispatch(request)
+
     def dispatch(self, request: Request) -> Response:
-        if len(self.log) >= _LOG_LIMIT:
-            self.clear_log()
         reply = self.simulator.handle(to_mock_request(request, self.simulator.max_body_bytes))
         if reply.delay:
             time.sleep(reply.delay)
@@ -77,10 +80,26 @@ def to_mock_request(request: Request, max_body_bytes: int) -> MockRequest:
     announced = request.content_length
     if announced is not None and announced > max_body_bytes:
         return MockRequest(**common, oversize=announced)
-    body = request.get_data()
+    try:
+        body = _read_at_most(request.stream, max_body_bytes + 1)
+    except (OSError, ValueError) as exc:  # werkzeug's reading of a malformed chunked body
+        return MockRequest(**common, body_error=str(exc) or type(exc).__name__)
     if len(body) > max_body_bytes:
         return MockRequest(**common, oversize=len(body))
     return with_body(common, body, request.headers.get("content-type"))
+
+
+def _read_at_most(stream: IO[bytes], limit: int) -> bytes:
+    """Up to ``limit`` bytes of ``stream``: what a body over the cap costs in memory."""
+    parts: list[bytes] = []
+    size = 0
+    while size < limit:
+        part = stream.read(min(_READ_SIZE, limit - size))
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
 
 
 def _to_response(reply: Reply) -> Response:

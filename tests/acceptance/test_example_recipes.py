@@ -32,7 +32,7 @@ def _matches(problem: dict[str, Any], expected: dict[str, Any]) -> bool:
         return False
     if "job" in expected and problem["context"].get("job") != expected["job"]:
         return False
-    return problem["severity"] == expected.get("severity", "error")
+    return bool(problem["severity"] == expected.get("severity", "error"))
 
 
 @pytest.mark.parametrize("recipe", CASES, ids=lambda p: f"{p.parent.name}/{p.stem}")

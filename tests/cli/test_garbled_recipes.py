@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
@@ -92,7 +93,7 @@ garbled = st.one_of(
 )
 @given(text=garbled)
 def test_garbled_recipes_get_an_exit_code_not_a_traceback(
-    tmp_path_factory: object, text: str
+    tmp_path_factory: pytest.TempPathFactory, text: str
 ) -> None:
     folder = Path(tmp_path_factory.mktemp("garbled"))
     (folder / "media").symlink_to(REPO / "recipes" / "media")

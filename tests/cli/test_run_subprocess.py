@@ -101,7 +101,8 @@ def wait_until_some_jobs_are_in_flight(out: Path, proc: subprocess.Popen[str]) -
 
 
 def provider_jobs(urls: dict[str, str]) -> list[dict[str, object]]:
-    return httpx.get(urls["admin"] + "/jobs").json()["jobs"]
+    jobs: list[dict[str, object]] = httpx.get(urls["admin"] + "/jobs").json()["jobs"]
+    return jobs
 
 
 def assert_every_job_once_and_on_disk(urls: dict[str, str], out: Path) -> None:

@@ -68,8 +68,88 @@ def test_plan_text_shows_requests_costs_and_totals() -> None:
     assert "rejected pixverse/lipsync: costs" in out
     assert "upload video 'presenter': POST https://api.runware.ai/v1" in out
     assert "Authorization: Bearer ***" in out
-    assert "price source: seed 000" in out
+    assert "price: https://runware.ai/docs/models/pixverse-lipsync (read 2026-11-23)" in out
     assert "overall: $0.0390 over 1 job(s)" in out
+
+
+def test_plan_shows_each_price_page_and_read_date_or_that_it_is_unconfirmed() -> None:
+    code, out, _ = run("plan", str(REPO / "recipes" / "wavespeed.yaml"))
+    assert code == 0
+    page = "https://wavespeed.ai/docs/docs-api/pixverse/pixverse-lipsync#playground"
+    assert f"price: {page} (read date unknown)" in out
+    assert "assumes: price not confirmed: it could not be read on the current page" in out
+    code, out, _ = run("plan", "--format", "json", str(REPO / "recipes" / "quickstart.yaml"))
+    (job,) = json.loads(out)["jobs"]
+    assert job["cost"]["source"] == "https://runware.ai/docs/models/pixverse-lipsync"
+    assert job["cost"]["as_of"] == "2026-11-23"  # the day the price was read, not a release date
+
+
+@pytest.mark.parametrize(
+    ("body", "message", "citation"),
+    [
+        (
+            {"inputs": {"video": "clip.mp4", "audio": "https://e.com/a.wav"}},
+            "$[0].inputs.video: 'clip.mp4' is not a media UUID or a URL",
+            "https://runware.ai/docs/models/sync-lipsync-2#request-inputs-video",
+        ),
+        (
+            {"inputs": {"video": "https://e.com/v.mp4"}},
+            "set at least one of 'inputs.audio' or 'providerSettings.sync.segments'",
+            "https://runware.ai/docs/models/sync-lipsync-2#request-inputs-audio",
+        ),
+        (
+            {
+                "inputs": {"video": "https://e.com/v.mp4"},
+                "providerSettings": {
+                    "sync": {
+                        "segments": [
+                            {
+                                "startTime": 0,
+                                "endTime": 1,
+                                "audio": "b4c57832-2075-492b-bf89-9b5e3ac02503",
+                            }
+                        ]
+                    }
+                },
+            },
+            "is not an http(s) URL (a segment's audio is a URL, not a media UUID)",
+            "#request-providersettings-sync-segments-audio",
+        ),
+    ],
+    ids=["input-not-uuid-or-url", "no-audio", "segment-audio-uuid"],
+)
+def test_check_request_says_a_prose_rule_and_cites_its_page(
+    body: dict[str, object], message: str, citation: str
+) -> None:
+    task = {
+        "taskType": "videoInference",
+        "taskUUID": "5313e0c2-7a4d-4b8e-9f1a-3c2d1e0f9a8b",
+        "model": "sync:lipsync-2@1",
+        **body,
+    }
+    code, out, _ = run("check-request", "--provider", "runware", "-", input=json.dumps([task]))
+    assert code == 1, out
+    assert message in out
+    see = [line for line in out.splitlines() if line.startswith("  see https://")]
+    assert see and citation in see[0]
+
+
+def test_check_request_refuses_two_tasks_with_one_task_uuid() -> None:
+    task = {
+        "taskType": "videoInference",
+        "taskUUID": "5313e0c2-7a4d-4b8e-9f1a-3c2d1e0f9a8b",
+        "model": "sync:lipsync-2@1",
+        "inputs": {"video": "https://e.com/v.mp4", "audio": "https://e.com/a.wav"},
+    }
+    code, out, _ = run(
+        "check-request", "--provider", "runware", "-", input=json.dumps([task, task])
+    )
+    assert code == 1
+    assert (
+        "at $[1].taskUUID: taskUUID '5313e0c2-7a4d-4b8e-9f1a-3c2d1e0f9a8b' is already task 0's"
+        in out
+    )
+    assert "see https://runware.ai/docs/models/pixverse-lipsync#request-taskuuid" in out
 
 
 def test_plan_out_saves_the_json_plan(tmp_path: Path) -> None:

@@ -46,7 +46,10 @@ def test_the_catalog_slice_is_well_formed(provider: Provider) -> None:
         assert model["id"].startswith(f"{provider.name}/")
         assert set(model["capabilities"]) <= set(CAPABILITIES), model["id"]
         if model.get("price"):
-            assert model["price"]["source"] and model["price"]["as_of"], model["id"]
+            price = model["price"]
+            assert str(price["url"]).startswith("https://"), f"{model['id']}: price cites no page"
+            # The date the price was read there, or why it could not be confirmed.
+            assert price.get("read_on") or price.get("unconfirmed"), model["id"]
         for role, limits in (model.get("limits") or {}).items():
             assert limits.get("source"), f"{model['id']} limits.{role} cite no source"
 

@@ -20,7 +20,7 @@ from tests.fourth_provider.wire import WIRE
 __all__ = ["CLIENT"]
 
 NAME = WIRE.name
-_UPLOAD, _SUBMIT, _POLL = (WIRE.endpoint(op) for op in ("upload", "submit", "poll"))  # type: ignore[arg-type]
+_UPLOAD, _SUBMIT, _POLL = (WIRE.endpoint(op) for op in ("upload", "submit", "poll"))
 
 
 def _placed(role: str, ref: MediaRef) -> Any:

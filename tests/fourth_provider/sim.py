@@ -13,7 +13,7 @@ from tests.fourth_provider.wire import WIRE
 __all__ = ["SIMULATED"]
 
 MODEL_ID = "lipcraft/lipsync"
-_UPLOAD, _SUBMIT, _POLL = (WIRE.endpoint(op) for op in ("upload", "submit", "poll"))  # type: ignore[arg-type]
+_UPLOAD, _SUBMIT, _POLL = (WIRE.endpoint(op) for op in ("upload", "submit", "poll"))
 _BY_STATUS = {
     400: WIRE.code_for("rejected"),
     413: "too_large",

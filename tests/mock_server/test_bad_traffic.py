@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -48,8 +49,8 @@ def test_invalid_json_gets_the_providers_own_error(
     path: str,
     headers: dict[str, str],
     status: int,
-    check,
-    body: bytes,  # type: ignore[no-untyped-def]
+    check: Callable[[object], bool],
+    body: bytes,
 ) -> None:
     reply = httpx.post(
         _url(mock, path), headers={**headers, "Content-Type": "application/json"}, content=body
@@ -154,13 +155,14 @@ def test_garbage_websocket_frames_get_errors_and_the_connection_lives(mock: Mock
 def test_tasks_before_authentication_are_refused_over_websocket(mock: MockServer) -> None:
     from websockets.asyncio.client import connect
 
-    async def scenario() -> dict[str, object]:
+    async def scenario() -> dict[str, Any]:
         async with connect(mock.urls.runware_ws) as ws:
             await ws.send(json.dumps([{"taskType": "getResponse", "taskUUID": "abc"}]))
-            return json.loads(await ws.recv())
+            reply: dict[str, Any] = json.loads(await ws.recv())
+            return reply
 
     reply = asyncio.run(asyncio.wait_for(scenario(), 10))
-    assert reply["errors"][0]["code"] == "missingApiKey"  # type: ignore[index]
+    assert reply["errors"][0]["code"] == "missingApiKey"
 
 
 def test_the_server_still_answers_after_all_that(mock: MockServer) -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from lipflow import media
 from mock_server import MockServer
+from tests.replies import as_json
 
 
 class PixVerse:
@@ -28,19 +29,19 @@ class PixVerse:
         r = self.http.post(
             "/media/upload", headers=self.headers(), files={"file": (name, data, mime)}
         )
-        return r.raise_for_status().json()
+        return as_json(r.raise_for_status())
 
     def generate(self, body: dict[str, Any], trace_id: str | None = None) -> dict[str, Any]:
         r = self.http.post("/video/lip_sync/generate", headers=self.headers(trace_id), json=body)
-        return r.raise_for_status().json()
+        return as_json(r.raise_for_status())
 
     def result(self, video_id: int) -> dict[str, Any]:
-        return self.http.get(f"/video/result/{video_id}", headers=self.headers()).json()
+        return as_json(self.http.get(f"/video/result/{video_id}", headers=self.headers()))
 
     def tts_list(self, **params: str) -> dict[str, Any]:
-        return self.http.get(
-            "/video/lip_sync/tts_list", headers=self.headers(), params=params
-        ).json()
+        return as_json(
+            self.http.get("/video/lip_sync/tts_list", headers=self.headers(), params=params)
+        )
 
 
 @pytest.fixture

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
@@ -23,8 +25,10 @@ from runware import (
 from lipflow import media
 from mock_server import MockServer
 
+T = TypeVar("T")
 
-def _run(coro):  # type: ignore[no-untyped-def]
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(asyncio.wait_for(coro, timeout=20))
 
 
@@ -41,7 +45,7 @@ def test_upload_then_lipsync_with_tts_returns_a_real_video(
     clip.write_bytes(media.synthesize_video(3.0))
     mock.simulator.processing_seconds = 0.3
 
-    async def scenario() -> tuple[object, list[object]]:
+    async def scenario() -> tuple[Any, list[Any]]:
         client = await _client(mock)
         try:
             uploaded = await client.uploadMedia(str(clip))
@@ -61,7 +65,7 @@ def test_upload_then_lipsync_with_tts_returns_a_real_video(
     ack, videos = _run(scenario())
     (video,) = videos
     assert video.status == "success"
-    assert video.taskUUID == ack.taskUUID  # type: ignore[attr-defined]
+    assert video.taskUUID == ack.taskUUID
     assert video.cost == pytest.approx(0.0136 * 26 / 15, abs=1e-4)
     info = media.probe_bytes(_download(video.videoURL))
     assert info.kind == "video" and info.duration_s == pytest.approx(26 / 15, abs=0.05)
@@ -70,7 +74,7 @@ def test_upload_then_lipsync_with_tts_returns_a_real_video(
 
 
 def test_sync_lipsync_2_with_uploaded_audio_lasts_as_long_as_the_audio(mock: MockServer) -> None:
-    async def scenario() -> list[object]:
+    async def scenario() -> list[Any]:
         client = await _client(mock)
         try:
             audio = await client.uploadMedia(_b64(media.synthesize_audio(2.5)))
@@ -83,7 +87,8 @@ def test_sync_lipsync_2_with_uploaded_audio_lasts_as_long_as_the_audio(mock: Moc
                     providerSettings=ISyncProviderSettings(syncMode="bounce", temperature=0.5),
                 )
             )
-            return await client.getResponse(ack.taskUUID)
+            videos: list[Any] = await client.getResponse(ack.taskUUID)
+            return videos
         finally:
             await client.disconnect()
 

@@ -107,7 +107,9 @@ JOB = Job(
         ({"ErrCode": 429, "ErrMsg": "slow", "Resp": {}}, 429, ProviderCapacity),
     ],
 )
-def test_pixverse_envelope_errors(document: dict, status: int, error: type[Exception]) -> None:
+def test_pixverse_envelope_errors(
+    document: dict[str, object], status: int, error: type[Exception]
+) -> None:
     with pytest.raises(error):
         drive(
             pixverse.submit_flow(

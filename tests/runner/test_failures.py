@@ -7,6 +7,7 @@ first) and ``wavespeed`` (one WaveSpeed job, ticket + PUT uploads).
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -108,7 +109,7 @@ def test_a_failed_job_is_reported_and_resume_retries_only_it(
 
 
 def test_runware_recovers_a_lost_submit_reply_with_the_same_task_uuid(
-    run_recipe: RunRecipe, mock: MockServer, tmp_path
+    run_recipe: RunRecipe, mock: MockServer, tmp_path: Path
 ) -> None:
     mock.add_fault("lose_reply", provider="runware", op="submit", count=1)
 
@@ -159,7 +160,7 @@ def test_an_ambiguous_submit_without_an_idempotency_key_is_never_resent_blindly(
     assert submits(mock, provider) == len(first.jobs) + 1, "sent again only when asked"
 
 
-def test_a_rejected_submit_fails_the_job_at_once(tmp_path, run_recipe: RunRecipe) -> None:
+def test_a_rejected_submit_fails_the_job_at_once(tmp_path: Path, run_recipe: RunRecipe) -> None:
     with MockServer(api_key="the-right-key") as strict:
         report = run_recipe("wavespeed", base_urls=urls_of(strict), keys={"wavespeed": KEY})
         requests = strict.simulator.journal.records()
@@ -185,7 +186,7 @@ def test_connection_refused_is_retried_then_left_for_resume(
 
 
 def test_the_journal_records_intent_before_submit_and_every_state(
-    run_recipe: RunRecipe, tmp_path
+    run_recipe: RunRecipe, tmp_path: Path
 ) -> None:
     run_recipe("quickstart")
 

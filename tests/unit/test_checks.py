@@ -60,7 +60,9 @@ def test_a_segment_must_end_after_it_starts(start: float, end: float) -> None:
     (problem,) = segment_order(_sync(_seg(start, end)))
     assert problem.json_path == "$.providerSettings.sync.segments[0].endTime"
     assert "must be greater than startTime" in problem.message
-    assert problem.source is not None and problem.source.startswith("seed 004_c503034a412f58df.txt")
+    assert problem.source is not None and problem.source.startswith(
+        "https://runware.ai/docs/models/sync-lipsync-2#request-providersettings-sync-segments-endtime"
+    )
 
 
 def test_a_segment_that_ends_after_it_starts_passes() -> None:
@@ -132,7 +134,9 @@ def test_fast_motion_reverts_to_normal_with_a_warning(fields: dict[str, Any], re
     assert problem.json_path == "$.providerSettings.pixverse.motionMode"
     assert reason in problem.message
     assert problem.suggestion == "normal"
-    assert problem.source is not None and "§providerSettings.pixverse.motionmode" in problem.source
+    assert problem.source is not None and problem.source.endswith(
+        "#request-providersettings-pixverse-motionmode"
+    )
 
 
 @pytest.mark.parametrize(
@@ -207,14 +211,14 @@ def test_media_over_the_documented_limits(
     (problem,) = check_media(model, role, **kwargs)
     assert problem.code == code
     assert fragment in problem.message
-    assert problem.source is not None and (
-        "seed" in problem.source or "PROVIDERS.md" in problem.source
-    )
+    assert problem.source is not None and problem.source.startswith("https://")
 
 
 def test_the_runware_video_limit_cites_the_provider_page() -> None:
     (problem,) = check_media("runware/pixverse-lipsync", "video", seconds=31, size_bytes=None)
-    assert problem.source == "seed 001 §PixVerse LipSync, Input video requirements"
+    assert problem.source == (
+        "https://runware.ai/docs/en/providers/pixverse#pixverse-lipsync (Input video requirements)"
+    )
 
 
 def test_media_within_the_limits_and_unknown_measures_pass() -> None:

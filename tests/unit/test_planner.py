@@ -46,7 +46,8 @@ def test_a_tts_job_is_priced_from_an_estimated_speech_length() -> None:
     assert pj.cost.usd == pytest.approx(2.0 * 0.0136)
     assert "2 s of audio x $0.0136/s" in pj.cost.basis
     assert any("estimated from 30 characters" in a for a in pj.cost.assumptions)
-    assert pj.cost.source is not None and "seed 000" in pj.cost.source
+    assert pj.cost.source == "https://runware.ai/docs/models/pixverse-lipsync"
+    assert pj.cost.as_of == "2026-11-23"  # the date the price was read, not the release date
 
 
 def test_runware_requests_are_the_documented_async_task_with_a_stable_uuid() -> None:

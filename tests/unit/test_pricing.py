@@ -43,7 +43,46 @@ def test_documented_prices(model: str, kwargs: dict[str, object], usd: float, ba
     cost = charge(model, **kwargs)  # type: ignore[arg-type]
     assert cost.usd == pytest.approx(usd)
     assert basis in cost.basis
-    assert cost.source and cost.as_of
+    assert cost.source is not None and cost.source.startswith("https://")
+    # A read date, or the plan says why the price could not be confirmed.
+    assert cost.as_of or any("not confirmed" in a for a in cost.assumptions)
+
+
+@pytest.mark.parametrize(
+    ("model", "kwargs", "page"),
+    [
+        (
+            "runware/pixverse-lipsync",
+            {"audio_seconds": 1},
+            "https://runware.ai/docs/models/pixverse-lipsync",
+        ),
+        (
+            "runware/sync-lipsync-2",
+            {"audio_seconds": 1},
+            "https://runware.ai/docs/models/sync-lipsync-2",
+        ),
+        (
+            "pixverse/lipsync",
+            {"audio_seconds": 1},
+            "https://docs.platform.pixverse.ai/model-pricing-796039m0",
+        ),
+    ],
+    ids=["runware-pixverse", "runware-sync", "pixverse"],
+)
+def test_a_confirmed_price_cites_its_pricing_page_and_the_day_it_was_read(
+    model: str, kwargs: dict[str, float], page: str
+) -> None:
+    cost = charge(model, **kwargs)  # type: ignore[arg-type]
+    assert cost.source == page
+    assert cost.as_of == "2026-11-23"  # read then, not the model's release date
+    assert not any("not confirmed" in a for a in cost.assumptions)
+
+
+def test_a_price_that_could_not_be_confirmed_says_so_and_gives_no_read_date() -> None:
+    cost = charge("wavespeed/pixverse-lipsync", video_seconds=5)
+    assert cost.source == "https://wavespeed.ai/docs/docs-api/pixverse/pixverse-lipsync#playground"
+    assert cost.as_of is None
+    assert any(a.startswith("price not confirmed:") for a in cost.assumptions)
 
 
 def test_multibyte_text_is_billed_by_its_utf8_size() -> None:

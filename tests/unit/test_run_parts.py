@@ -23,7 +23,14 @@ from lipflow.jobs import GenerateParams, Job, LipsyncParams, Plan, Segment, Spee
 from lipflow.plan import plan_file
 from lipflow.run.journal import Journal
 from lipflow.run.retry import GaveUp, RetryEngine, RetryPolicy
-from lipflow.run.state import TRANSITIONS, InvalidTransition, JobState, check_transition
+from lipflow.run.state import (
+    RUNNING,
+    TRANSITIONS,
+    InvalidTransition,
+    JobState,
+    StateTally,
+    check_transition,
+)
 from mock_server import Simulator
 from mock_server.adapters.transport import MockTransport, transport_urls
 
@@ -176,3 +183,16 @@ def test_the_transport_serves_an_async_client_without_a_socket() -> None:
 
     assert asyncio.run(main()) == 401
     assert sim.journal.records()[-1].provider == "wavespeed"
+
+
+def test_the_tally_counts_each_job_once_in_its_latest_state() -> None:
+    tally = StateTally()
+    for job_id in ("a", "b", "c"):
+        tally.set(job_id, JobState.PENDING)
+    tally.set("a", JobState.SUBMITTING)
+    tally.set("a", JobState.SUBMITTED)
+    tally.set("b", JobState.DONE)
+    assert tally.count(JobState.PENDING) == 1
+    assert tally.count(*RUNNING) == 1
+    assert tally.count(JobState.DONE) == 1
+    assert tally.get("a") is JobState.SUBMITTED and tally.get("z") is None

@@ -69,7 +69,9 @@ def _runware_task(model: str, **fields: Any) -> dict[str, Any]:
 
 def _sync_task(**sync: Any) -> dict[str, Any]:
     return _runware_task(
-        "sync:lipsync-2@1", inputs={"video": "https://e.com/v.mp4"}, providerSettings={"sync": sync}
+        "sync:lipsync-2@1",
+        inputs={"video": "https://e.com/v.mp4", "audio": "https://e.com/a.wav"},
+        providerSettings={"sync": sync},
     )
 
 
@@ -125,8 +127,26 @@ def test_example_file_gets_its_verdict(path: Path) -> None:
         (0.555, False),
         (1.01, False),
         (-0.01, False),
+        (0.1 + 0.2, True),
+        (0.3 - 0.1, True),
+        (0.07 * 3, True),
+        (0.3000001, False),
+        (0.30000000000001, False),
     ],
-    ids=["0.57", "0.5", "0", "1", "0.555-too-fine", "1.01-over-max", "negative"],
+    ids=[
+        "0.57",
+        "0.5",
+        "0",
+        "1",
+        "0.555-too-fine",
+        "1.01-over-max",
+        "negative",
+        "0.1+0.2-float-noise",
+        "0.3-0.1-float-noise",
+        "0.07x3-float-noise",
+        "0.3000001-written-digits",
+        "0.30000000000001-beyond-noise",
+    ],
 )
 def test_temperature_is_0_to_1_in_steps_of_a_hundredth(value: float, valid: bool) -> None:
     problems = check_request("runware", _sync_task(temperature=value))
@@ -138,7 +158,10 @@ def test_temperature_is_0_to_1_in_steps_of_a_hundredth(value: float, valid: bool
 def test_a_step_violation_says_the_step() -> None:
     (problem,) = check_request("runware", _sync_task(temperature=0.555))
     assert problem.message == "0.555 is not in steps of 0.01: use at most 2 decimal places"
-    assert problem.source is not None and "§temperature" in problem.source
+    assert (
+        problem.source is not None
+        and "#request-providersettings-sync-temperature" in problem.source
+    )
 
 
 @pytest.mark.parametrize(
@@ -230,7 +253,7 @@ def test_unknown_task_type_suggests_the_nearest() -> None:
 
 def test_paths_in_a_task_array_start_with_the_index() -> None:
     ok = _sync_task()
-    bad = {**_sync_task(), "ttl": 10}
+    bad = {**_sync_task(), "taskUUID": "5313e0c2-7a4d-4b8e-9f1a-3c2d1e0f9a8b", "ttl": 10}
     (problem,) = check_request("runware", [ok, bad])
     assert problem.json_path == "$[1].ttl"
 
@@ -377,7 +400,11 @@ def test_effect_and_camera_movement_are_exclusive() -> None:
         ({"style": "anmie"}, "$.providerSettings.pixverse.style", "anime"),
         ({"effect": "jiggle"}, "$.providerSettings.pixverse.effect", "jiggle jiggle"),
         ({"motionMode": "slow"}, "$.providerSettings.pixverse.motionMode", None),
-        ({"soundEffectContent": "x"}, "$.providerSettings.pixverse.soundEffectContent", None),
+        (
+            {"soundEffectSwitch": True, "soundEffectContent": "x"},
+            "$.providerSettings.pixverse.soundEffectContent",
+            None,
+        ),
     ],
     ids=[
         "motionmode-heading-spelling",
@@ -428,7 +455,9 @@ def test_lipsync_needs_an_audio_source() -> None:
     assert problem.message == "set one of 'speech' (text-to-speech) or 'inputs.audio'"
 
 
-@pytest.mark.parametrize("videos", [[], ["a", "b"]], ids=["none", "two"])
+@pytest.mark.parametrize(
+    "videos", [[], ["https://e.com/a.mp4", "https://e.com/b.mp4"]], ids=["none", "two"]
+)
 def test_lipsync_takes_exactly_one_reference_video(videos: list[str]) -> None:
     task = _lipsync_task(inputs={"referenceVideos": videos}, speech={"text": "Hi", "voice": "auto"})
     (problem,) = check_request("runware", task)
@@ -443,7 +472,7 @@ def test_voice_2_points_to_james() -> None:
     assert "PixVerse's native speaker_id for James" in problem.message
     assert problem.suggestion == "James"
     assert problem.source is not None and problem.source.startswith(
-        "seed 000_5944ea2442889dc1.txt §speech.voice"
+        "https://runware.ai/docs/models/pixverse-lipsync#request-speech-voice"
     )
 
 
@@ -488,7 +517,7 @@ def test_audio_end_time_without_audio_start_time() -> None:
         ({"startTime": -1}, "startTime", "the minimum is 0"),
         ({"startTime": 0.005}, "startTime", "steps of 0.01"),
         ({"endTime": 2.555}, "endTime", "steps of 0.01"),
-        ({"audio": ""}, "audio", "at least 1 allowed"),
+        ({"audio": ""}, "audio", "is not an http(s) URL"),
         ({"ref": "x"}, "ref", "is not a documented property of segment"),
     ],
     ids=["negative-start", "start-too-fine", "end-too-fine", "empty-audio", "sdk-only-ref"],
@@ -501,7 +530,7 @@ def test_segment_fields(segment: dict[str, Any], path: str, fragment: str) -> No
 
 def test_segment_required_fields() -> None:
     problems = check_request("runware", _sync_task(segments=[{}]))
-    assert sorted(p.field_name for p in problems) == ["audio", "endTime", "startTime"]
+    assert sorted(str(p.field_name) for p in problems) == ["audio", "endTime", "startTime"]
 
 
 def test_sync_mode_is_one_of_five() -> None:
@@ -942,7 +971,7 @@ def test_pixverse_malformed_replies_are_rejected(
     assert fragment in problems[0].message
 
 
-WS_ENVELOPE = {
+WS_ENVELOPE: dict[str, Any] = {
     "code": 200,
     "message": "success",
     "data": {
@@ -1026,7 +1055,7 @@ def test_wavespeed_malformed_replies_are_rejected(
 
 
 def _schema_files() -> list[Path]:
-    own = ("runware", "pixverse", "wavespeed")
+    own = registry.names()
     return sorted(p for p in schemas_dir().rglob("*.json") if p.parent.name in own)
 
 
@@ -1069,15 +1098,15 @@ def test_enumerations_have_the_documented_counts() -> None:
     )
 
 
-def test_bulk_validation_is_fast_enough_for_the_planner() -> None:
-    """10,000 compiled requests in well under the plan budget (the benchmark measures it properly)."""
-    import time
-
+def test_bulk_validation_gives_the_same_verdict_every_time() -> None:
+    """The compiled, cached validators answer a repeated request alike. How fast they are is
+    measured by benchmarks/plan_scale.py, not asserted here: a timed assertion fails on a loaded
+    machine without anything being wrong."""
     task = _sync_task(segments=[_segment()], temperature=0.57)
-    started = time.perf_counter()
-    for _ in range(2000):
+    bad = _sync_task(segments=[_segment()], temperature=0.555)
+    for _ in range(200):
         assert not check_request("runware", task)
-    assert time.perf_counter() - started < 2.0
+        assert [p.code for p in check_request("runware", bad)] == ["step"]
 
 
 def test_the_shipped_recipe_schema_names_the_built_in_providers() -> None:
@@ -1087,3 +1116,125 @@ def test_the_shipped_recipe_schema_names_the_built_in_providers() -> None:
     source = shipped["$defs"]["mediaSource"]["oneOf"][1]["properties"]["provider"]["enum"]
     assert source == shipped["$defs"]["step"]["properties"]["provider"]["enum"] == builtins
     assert builtins == list(registry.names())[: len(builtins)]
+
+
+# ---------------------------------------------------------------------------- prose rules
+# Constraints the docs state in a field's description rather than in its table: each is encoded,
+# cites its page and anchor, and a bad example is rejected with a message that says the fix.
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        ("https://e.com/v.mp4", True),
+        ("http://127.0.0.1:8080/media/v.mp4", True),
+        ("c64351d5-4c59-42f7-95e1-eace013eddab", True),
+        ("data:video/mp4;base64,AAAA", True),
+        ("/home/me/interview.mp4", False),
+        ("interview.mp4", False),
+        ("ftp://e.com/v.mp4", False),
+        ("c64351d5-4c59-42f7-95e1", False),
+    ],
+    ids=["https", "http", "uuid", "data-uri", "local-path", "file-name", "ftp", "cut-uuid"],
+)
+def test_media_inputs_are_a_uuid_or_a_url(value: str, valid: bool) -> None:
+    """inputs.video / inputs.audio / inputs.referenceVideos: "UUID or URL"."""
+    task = _runware_task(
+        "sync:lipsync-2@1", inputs={"video": value, "audio": "https://e.com/a.wav"}
+    )
+    problems = check_request("runware", task)
+    assert (not problems) == valid, problems
+    if not valid:
+        (problem,) = problems
+        assert problem.json_path == "$.inputs.video"
+        assert (
+            problem.message
+            == f"{value!r} is not a media UUID or a URL (https://..., or a data: URI)"
+        )
+        assert problem.source is not None
+        assert (
+            "https://runware.ai/docs/models/sync-lipsync-2#request-inputs-video" in problem.source
+        )
+
+
+def test_a_reference_video_that_is_a_local_path_is_rejected() -> None:
+    task = _lipsync_task(
+        inputs={"referenceVideos": ["clip.mp4"]}, speech={"text": "Hi", "voice": "auto"}
+    )
+    (problem,) = check_request("runware", task)
+    assert problem.json_path == "$.inputs.referenceVideos[0]"
+    assert "is not a media UUID or a URL" in problem.message
+
+
+def test_a_segment_audio_is_a_url_not_a_media_uuid() -> None:
+    """segments.audio: "Audio source URL", where inputs take "UUID or URL"."""
+    segment = _segment(audio="b4c57832-2075-492b-bf89-9b5e3ac02503")
+    (problem,) = check_request("runware", _sync_task(segments=[segment]))
+    assert problem.json_path == "$.providerSettings.sync.segments[0].audio"
+    assert "is not an http(s) URL (a segment's audio is a URL, not a media UUID)" in problem.message
+    assert problem.source is not None
+    assert "#request-providersettings-sync-segments-audio" in problem.source
+
+
+def test_lipsync_2_needs_audio_from_inputs_or_segments() -> None:
+    """A lip sync aligns a video to audio: inputs.audio or segments, though neither is marked
+    required on its own."""
+    task = _runware_task("sync:lipsync-2@1", inputs={"video": "https://e.com/v.mp4"})
+    (problem,) = check_request("runware", task)
+    assert problem.message == (
+        "set at least one of 'inputs.audio' or "
+        "'providerSettings.sync.segments' (each with its own audio)"
+    )
+    assert problem.source is not None and "#request-inputs-audio" in problem.source
+    with_segments = _runware_task(
+        "sync:lipsync-2@1",
+        inputs={"video": "https://e.com/v.mp4"},
+        providerSettings={"sync": {"segments": [_segment()]}},
+    )
+    assert check_request("runware", with_segments) == []
+
+
+def test_each_task_of_a_request_has_its_own_task_uuid() -> None:
+    """taskUUID: "Must be unique per task"."""
+    first = _sync_task()
+    second = _sync_task(temperature=0.5)
+    (problem,) = check_request("runware", [first, second])
+    assert problem.json_path == "$[1].taskUUID"
+    assert (
+        problem.message
+        == f"taskUUID '{V4_UUID}' is already task 0's; give each task its own UUID v4"
+    )
+    assert problem.source is not None and "#request-taskuuid" in problem.source
+
+
+def test_a_poll_may_name_the_task_it_polls_in_the_same_request() -> None:
+    poll = {"taskType": "getResponse", "taskUUID": V4_UUID}
+    assert check_request("runware", [_sync_task(), poll]) == []
+
+
+def test_one_first_frame_and_one_last_frame() -> None:
+    """frameImages: PixVerse takes "first and last frame", one image for each end."""
+    frames = [
+        {"inputImage": "c64351d5-4c59-42f7-95e1-eace013eddab", "frame": "first"},
+        {"inputImage": "d7e8f9a0-2b5c-4e7f-a1d3-9c8b7a6e5d4f", "frame": "first"},
+    ]
+    (problem,) = check_request("runware", _video_task(frameImages=frames))
+    assert problem.json_path == "$.frameImages[1].frame"
+    assert problem.message == (
+        "frameImages 0 and 1 are both the 'first' frame; "
+        "give one image per end: one 'first' and, optionally, one 'last'"
+    )
+    assert problem.suggestion == "last"
+    assert problem.source is not None and "#video-models" in problem.source
+
+
+def test_sound_effect_content_without_the_switch_is_a_warning() -> None:
+    """soundEffectContent "works in conjunction with soundEffectSwitch": alone it does nothing."""
+    task = _video_task(providerSettings={"pixverse": {"soundEffectContent": "ocean waves"}})
+    (problem,) = check_request("runware", task)
+    assert not problem.is_error
+    assert problem.json_path == "$.providerSettings.pixverse.soundEffectContent"
+    assert "ignored unless soundEffectSwitch is true" in problem.message
+    assert problem.source is not None and problem.source.endswith(
+        "#request-providersettings-pixverse-soundeffectcontent"
+    )

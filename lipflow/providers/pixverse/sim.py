@@ -30,7 +30,7 @@ from lipflow.providers.pixverse.wire import (
     WIRE,
 )
 from mock_server.core import Call, InvalidBody, Job, Reply, Route, SimulatedApi, json_body
-from mock_server.store import MediaItem
+from mock_server.store import MediaItem, preview_size
 from mock_server.validation import describe, request_problems
 
 if TYPE_CHECKING:
@@ -239,16 +239,10 @@ def _generate(call: Call) -> Reply:
         seconds = ASSUMED_SECONDS
         basis = f"the audio's length is unknown (an external URL): assumed {seconds:g} s"
         cost = charge(MODEL_ID, audio_seconds=seconds)
-    width, height = (video.width or 64, video.height or 64) if video else (64, 64)
-    scale = 64 / max(width, height)
+    width, height = preview_size(video.width, video.height) if video else preview_size(0, 0)
     video_id = sim.new_int_id()
     output = sim.store.put_output(
-        str(video_id),
-        kind="video",
-        seconds=seconds,
-        ext="mp4",
-        width=max(16, round(width * scale / 2) * 2),
-        height=max(16, round(height * scale / 2) * 2),
+        str(video_id), kind="video", seconds=seconds, ext="mp4", width=width, height=height
     )
     stuck = sim.seen_before(WIRE.name, "trace_ids", call.request.header(TRACE_HEADER) or "")
     job = sim.create_job(

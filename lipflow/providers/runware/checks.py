@@ -15,7 +15,13 @@ from typing import Any
 
 from lipflow.catalog import load_catalog
 from lipflow.problems import PathPart, Problem, Severity, did_you_mean, unknown_name
-from lipflow.providers.runware.wire import LIPSYNC_DOC, WIRE
+from lipflow.providers.runware.wire import (
+    LIPSYNC_DOC,
+    PIXVERSE_API_DOC,
+    PIXVERSE_DOC,
+    SYNC_DOC,
+    WIRE,
+)
 from lipflow.schemas.messages import json_type, prefixed, validate
 
 __all__ = [
@@ -24,17 +30,19 @@ __all__ = [
     "RunwareChecks",
     "audio_range",
     "fast_motion_reverts",
+    "frame_images_distinct",
     "pixverse_speaker_name",
     "run_task_checks",
     "segment_order",
     "segment_overlap",
+    "sound_effect_needs_switch",
+    "task_uuids_unique",
 ]
 
 Task = Mapping[str, Any]
 Check = Callable[[Task], list[Problem]]
 
-_SYNC = "seed 004_c503034a412f58df.txt"
-_PIXVERSE = "seed 001_a63feb3787df9e2a.txt"
+_SEGMENTS_DOC = f"{SYNC_DOC}#request-providersettings-sync-segments"
 _SEGMENTS: tuple[PathPart, ...] = ("providerSettings", "sync", "segments")
 _SPEAKERS_MODEL = "pixverse/lipsync"  # the catalog model whose speakers PixVerse numbers
 _TASKS = {e.task: e for e in WIRE.endpoints if e.task}
@@ -77,7 +85,7 @@ def _seconds(value: float) -> str:
 
 
 def segment_order(task: Task) -> list[Problem]:
-    """A segment ends after it starts (seed 004 §segments.endTime: "Must be greater than
+    """A segment ends after it starts (lipsync-2's segments.endTime: "Must be greater than
     startTime")."""
     problems = []
     for i, seg in _segments(task):
@@ -90,15 +98,15 @@ def segment_order(task: Task) -> list[Problem]:
                     ),
                     path=(*_SEGMENTS, i, "endTime"),
                     code="segment-order",
-                    source=f"{_SYNC} §segments.endTime (Must be greater than startTime)",
+                    source=f"{_SEGMENTS_DOC}-endtime (Must be greater than startTime)",
                 )
             )
     return problems
 
 
 def segment_overlap(task: Task) -> list[Problem]:
-    """Segments cover separate time ranges of the one video (seed 004 §segments: "Time segments
-    with audio sources"): two segments driving the same moment cannot both win."""
+    """Segments cover separate time ranges of the one video (lipsync-2's segments: "Time
+    segments with audio sources"): two segments driving the same moment cannot both win."""
     timed = []
     for i, seg in _segments(task):
         start, end = _number(seg.get("startTime")), _number(seg.get("endTime"))
@@ -117,7 +125,7 @@ def segment_overlap(task: Task) -> list[Problem]:
                     ),
                     path=(*_SEGMENTS, i, "startTime"),
                     code="segment-overlap",
-                    source=f"{_SYNC} §providerSettings.sync.segments (time segments of one video)",
+                    source=f"{_SEGMENTS_DOC} (time segments of one video)",
                 )
             )
         if reach is None or end > reach[1]:
@@ -126,7 +134,7 @@ def segment_overlap(task: Task) -> list[Problem]:
 
 
 def audio_range(task: Task) -> list[Problem]:
-    """A segment's audio range ends after it starts (seed 004 §Compatibility & Validation:
+    """A segment's audio range ends after it starts (lipsync-2's Compatibility & Validation:
     audioStartTime and audioEndTime are used together, as a range within the source audio)."""
     problems = []
     for i, seg in _segments(task):
@@ -140,14 +148,14 @@ def audio_range(task: Task) -> list[Problem]:
                     ),
                     path=(*_SEGMENTS, i, "audioEndTime"),
                     code="audio-range",
-                    source=f"{_SYNC} §Compatibility & Validation (audioStartTime, audioEndTime)",
+                    source=f"{SYNC_DOC} (Compatibility & Validation: audioStartTime and audioEndTime)",
                 )
             )
     return problems
 
 
 def fast_motion_reverts(task: Task) -> list[Problem]:
-    """Warn that fast motion silently becomes normal at 8 s or 1080p (seed 001 §motionmode: "The
+    """Warn that fast motion silently becomes normal at 8 s or 1080p (motionMode's doc: "The
     fast motion mode automatically reverts to normal when duration is set to 8 seconds or when
     resolution is set to 1080p"). Every 1080p size in the tables has a side of 1080, and no other
     size does."""
@@ -170,12 +178,69 @@ def fast_motion_reverts(task: Task) -> list[Problem]:
             severity=Severity.WARNING,
             code="fast-motion-reverts",
             suggestion="normal",
-            source=f"{_PIXVERSE} §providerSettings.pixverse.motionmode",
+            source=f"{PIXVERSE_API_DOC}-motionmode",
         )
     ]
 
 
-_PIXVERSE_VIDEO: tuple[Check, ...] = (fast_motion_reverts,)
+def frame_images_distinct(task: Task) -> list[Problem]:
+    """At most one first and one last frame: the PixVerse models take "first and last frame"
+    (the provider page's Technical specifications), so two images for one end cannot both be it."""
+    frames = _dig(task, "frameImages")
+    if not isinstance(frames, list):
+        return []
+    problems = []
+    seen: dict[str, int] = {}
+    for i, item in enumerate(frames):
+        frame = item.get("frame") if isinstance(item, Mapping) else None
+        if not isinstance(frame, str):
+            continue
+        if frame in seen:
+            problems.append(
+                Problem(
+                    message=(
+                        f"frameImages {seen[frame]} and {i} are both the {frame!r} frame; "
+                        "give one image per end: one 'first' and, optionally, one 'last'"
+                    ),
+                    path=("frameImages", i, "frame"),
+                    code="frame-repeated",
+                    suggestion="last" if frame == "first" else None,
+                    source=f"{PIXVERSE_DOC}#video-models (Frame images: first and last frame)",
+                )
+            )
+        else:
+            seen[frame] = i
+    return problems
+
+
+def sound_effect_needs_switch(task: Task) -> list[Problem]:
+    """Warn that soundEffectContent does nothing unless soundEffectSwitch is true: the content
+    "works in conjunction with soundEffectSwitch", which "controls whether to generate background
+    sound" (the API reference's providerSettings.pixverse)."""
+    settings = _dig(task, "providerSettings", "pixverse")
+    if not isinstance(settings, Mapping) or "soundEffectContent" not in settings:
+        return []
+    if settings.get("soundEffectSwitch") is True:
+        return []
+    return [
+        Problem(
+            message=(
+                "soundEffectContent is ignored unless soundEffectSwitch is true; "
+                "set soundEffectSwitch: true to generate the sound, or drop soundEffectContent"
+            ),
+            path=("providerSettings", "pixverse", "soundEffectContent"),
+            severity=Severity.WARNING,
+            code="sound-effect-off",
+            source=f"{PIXVERSE_API_DOC}-soundeffectcontent",
+        )
+    ]
+
+
+_PIXVERSE_VIDEO: tuple[Check, ...] = (
+    fast_motion_reverts,
+    frame_images_distinct,
+    sound_effect_needs_switch,
+)
 TASK_CHECKS: Mapping[str, tuple[Check, ...]] = {
     "sync:lipsync-2@1": (segment_order, segment_overlap, audio_range),
     "pixverse:1@1": _PIXVERSE_VIDEO,
@@ -252,13 +317,42 @@ def _task_problems(task: object) -> list[Problem]:
                 message="'model' is required",
                 path=("model",),
                 code="required",
-                source="seed 000_5944ea2442889dc1.txt §model (Required)",
+                source=f"{LIPSYNC_DOC}#request-model (Required)",
             )
         ]
     if model not in entry.models:
         return [_unknown_choice("model", model, list(entry.models), "videoInference models")]
     found = validate(_schema(entry.models[model]), task, model=model)
     return [_voice_hint(p, task) for p in found] + run_task_checks(task)
+
+
+def task_uuids_unique(tasks: list[Any]) -> list[Problem]:
+    """Every task of one request has its own taskUUID ("Must be unique per task"): Runware
+    matches replies to tasks by it. A ``getResponse`` names the task it polls by that task's
+    UUID, so it is not a task of its own here."""
+    first: dict[str, int] = {}
+    problems = []
+    for i, task in enumerate(tasks):
+        if not isinstance(task, Mapping) or task.get("taskType") == "getResponse":
+            continue
+        uuid = task.get("taskUUID")
+        if not isinstance(uuid, str):
+            continue
+        if uuid in first:
+            problems.append(
+                Problem(
+                    message=(
+                        f"taskUUID {uuid!r} is already task {first[uuid]}'s; "
+                        "give each task its own UUID v4"
+                    ),
+                    path=(i, "taskUUID"),
+                    code="duplicate-task-uuid",
+                    source=f"{LIPSYNC_DOC}#request-taskuuid (Must be unique per task)",
+                )
+            )
+        else:
+            first[uuid] = i
+    return problems
 
 
 def _task_entry(task_type: str) -> Any:
@@ -289,7 +383,8 @@ class RunwareChecks:
                         code="empty",
                     )
                 ]
-            return [p for i, task in enumerate(body) for p in prefixed(_task_problems(task), (i,))]
+            found = [p for i, task in enumerate(body) for p in prefixed(_task_problems(task), (i,))]
+            return found + task_uuids_unique(body)
         return _task_problems(body)
 
     def check_response(

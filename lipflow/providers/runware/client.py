@@ -76,7 +76,7 @@ def _placed(job: Job, role: str, ref: MediaRef, *, want_url: bool) -> Any:
 
 
 def _values(job: Job) -> dict[str, Any]:
-    # Segment audio must be a URL (seed 004 §segments.audio "Audio source URL").
+    # Segment audio must be a URL (lipsync-2's segments.audio: "Audio source URL").
     return {
         role: _placed(job, role, ref, want_url=role.startswith("segments"))
         for role, ref in job.media.items()

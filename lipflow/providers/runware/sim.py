@@ -27,7 +27,7 @@ from lipflow.providers.runware.wire import (
     WIRE,
 )
 from mock_server.core import Call, InvalidBody, MockRequest, Reply, Route, SimulatedApi, json_body
-from mock_server.store import MediaItem, decode_base64_media
+from mock_server.store import MediaItem, decode_base64_media, preview_size
 from mock_server.validation import describe, parameter, request_problems
 
 __all__ = ["SIMULATED"]
@@ -37,7 +37,15 @@ _OPS: dict[object, str] = {e.task: e.op for e in WIRE.endpoints if e.task}  # ta
 _TASK = {op: str(task) for task, op in reversed(_OPS.items())}  # operation -> task type
 _SUPPORTED = tuple(_TASK.values())
 _FORMATS = {"MP4": "mp4", "WEBM": "webm", "MOV": "mov"}
-_FAULT_CODES = {413: str(WIRE.code_for("rejected")), 429: str(WIRE.code_for("capacity"))}
+# HTTP-level failures in Runware's codes; 400/404/405 (an unreadable body, an unknown path or
+# method) are the mock's own naming, as for invalid parameters.
+_FAULT_CODES = {
+    400: "invalidRequest",
+    404: "invalidRoute",
+    405: "invalidMethod",
+    413: str(WIRE.code_for("rejected")),
+    429: str(WIRE.code_for("capacity")),
+}
 
 
 def _tasks(body: Any) -> list[Any]:
@@ -297,7 +305,7 @@ def _video_inference(
     if "video.text" in entry.capabilities:  # a PixVerse video model: the asked length and shape
         seconds = float(task.get("duration") or ASSUMED_SECONDS)
         basis = f"duration {seconds:g} s as asked"
-        width, height = _small(task.get("width"), task.get("height"))
+        width, height = preview_size(task.get("width"), task.get("height"))
         cost = charge(entry.id, video_seconds=seconds)
     elif text is not None and audio is None:
         seconds = estimate_tts_seconds(text) or 1.0
@@ -381,14 +389,6 @@ def _segments_audio(task: Mapping[str, Any]) -> float | None:
         for s in segments
         if isinstance(s, Mapping)
     )
-
-
-def _small(width: Any, height: Any) -> tuple[int, int]:
-    """An output frame of the asked aspect ratio, 64 pixels on its long side."""
-    if not (isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0):
-        return 64, 64
-    scale = 64 / max(width, height)
-    return max(16, round(width * scale / 2) * 2), max(16, round(height * scale / 2) * 2)
 
 
 def _get_response(call: Call, task: Mapping[str, Any], data: list[Any], errors: list[Any]) -> None:

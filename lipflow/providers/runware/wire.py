@@ -16,6 +16,10 @@ DOCS = "https://runware.ai/docs/platform"
 LIPSYNC_DOC = "https://runware.ai/docs/models/pixverse-lipsync"
 SYNC_DOC = "https://runware.ai/docs/models/sync-lipsync-2"
 PIXVERSE_DOC = "https://runware.ai/docs/en/providers/pixverse"
+# providerSettings.pixverse in the videoInference API reference; each property's anchor adds -<name>.
+PIXVERSE_API_DOC = (
+    "https://runware.ai/docs/en/video-inference/api-reference#request-providersettings-pixverse"
+)
 
 # Error codes the client or the mock names on its own, beside the table below.
 INVALID_API_KEY = "invalidApiKey"

@@ -26,7 +26,7 @@ from mock_server.core import (
     SimulatedApi,
     json_body,
 )
-from mock_server.store import MediaItem, ext_for
+from mock_server.store import MediaItem, ext_for, preview_size
 from mock_server.validation import describe, request_problems
 
 __all__ = ["SIMULATED"]
@@ -114,9 +114,7 @@ def _put(call: Call) -> Reply:
     token = call.params["token"]
     pending = sim.store.get(token)
     if pending is None or pending.data is not None:
-        return Reply(
-            status=403, body=b"no open upload ticket for this URL", content_type="text/plain"
-        )
+        return _err(403, "no open upload ticket for this URL: ask POST /media/uploads for one")
     sim.store.put_bytes(
         token,
         call.request.body,
@@ -180,7 +178,10 @@ def _submit(call: Call) -> Reply:
         seconds = ASSUMED_SECONDS
         basis = f"unknown media length: assumed {seconds:g} s"
     task_id = sim.new_uuid().replace("-", "")
-    output = sim.store.put_output(task_id, kind="video", seconds=seconds, ext="mp4")
+    width, height = preview_size(video.width, video.height) if video else preview_size(0, 0)
+    output = sim.store.put_output(
+        task_id, kind="video", seconds=seconds, ext="mp4", width=width, height=height
+    )
     job = sim.create_job(
         call,
         job_id=task_id,
