@@ -167,14 +167,15 @@ def plan(recipe: str, fmt: str, out_path: str | None, no_requests: bool) -> None
 def _already_paid(the_plan: Any) -> dict[str, Any]:
     """Jobs whose outputs the user's output store holds: a run copies them, sending nothing."""
     from lipflow.plan.identity import changed_fields, job_doc
-    from lipflow.run.cache import default_store
+    from lipflow.run.cache import default_store, store_key
 
     store = default_store(environment.environ())
     keys = {pj.job.id: pj.job.key for pj in the_plan.jobs}
     jobs, usd = 0, 0.0
     changed = []
     for pj in the_plan.jobs:
-        found = store.get(pj.job.key) if pj.job.key else None
+        base = the_plan.base_urls.get(pj.job.provider, "")
+        found = store.get(store_key(pj.job.key, base)) if pj.job.key else None
         if found is not None:
             jobs += 1
             usd += found[1] if found[1] is not None else (pj.cost.usd or 0.0)

@@ -6,7 +6,7 @@ Where: ``LIPFLOW_CACHE_DIR`` when set, else the platform's user cache folder (pl
 ``%LOCALAPPDATA%\\lipflow\\Cache\\outputs`` on Windows). Size: at most ``LIPFLOW_CACHE_MAX_MB``
 megabytes (default 2048; 0 turns the store off); past it the least recently used entries go.
 
-An entry is ``<key[:2]>/<key>/`` with the outputs (``0.mp4``, ``1.mp4`` ...) and ``entry.json``
+An entry is ``<key[:2]>/<key>/`` (the job key, the API's base URL and any ``--fresh`` take) with the outputs (``0.mp4``, ``1.mp4`` ...) and ``entry.json``
 (sizes, durations, the cost it was bought for). It is written to a temporary folder and renamed
 into place, so a half-written entry is never read; an entry whose files no longer match their
 recorded sizes is treated as absent.
@@ -27,7 +27,7 @@ from typing import Any
 
 from lipflow.errors import UsageError
 
-__all__ = ["CachedOutput", "OutputStore", "default_store"]
+__all__ = ["CachedOutput", "OutputStore", "default_store", "store_key"]
 
 DEFAULT_MAX_MB = 2048
 
@@ -141,6 +141,13 @@ class OutputStore:
                 break
             shutil.rmtree(folder, ignore_errors=True)
             total -= size
+
+
+def store_key(job_key: str, base_url: str, take: str = "") -> str:
+    """A job's key in the store: its content key, where it ran (a mock's outputs never serve a
+    run against the real API) and its ``--fresh`` take."""
+    where = hashlib.sha256(base_url.encode("utf-8")).hexdigest()[:12]
+    return f"{job_key}-{where}" + (f"-{take}" if take else "")
 
 
 def _link_or_copy(source: Path, target: Path) -> None:

@@ -51,6 +51,7 @@ from lipflow.providers._common import stable_uuid4
 from lipflow.providers._http import classify_transport
 from lipflow.providers.base import Finished, Flow, ProviderClient, Submitted
 from lipflow.run.budget import BudgetCheck
+from lipflow.run.cache import store_key
 from lipflow.run.downloads import Downloader, file_name, output_names
 from lipflow.run.journal import JOURNAL_NAME, JobRecord, Journal
 from lipflow.run.report import JobReport, Observer, RunReport, Snapshot
@@ -516,8 +517,8 @@ class Runner:
         """The job's key in the output store: its content key, and its --fresh take if any."""
         if self.settings.store is None or not job.key or job.id in self._needed:
             return None  # a job whose output URL another job sends is run at the provider
-        take = self._takes.get(job.id, "")
-        return f"{job.key}-{take}" if take else job.key
+        base = self.settings.base_urls.get(job.provider, "")
+        return store_key(job.key, base, self._takes.get(job.id, ""))
 
     async def _from_store(self, job: Job) -> bool:
         """A job already paid for (in any out directory): its stored outputs, copied; no request."""

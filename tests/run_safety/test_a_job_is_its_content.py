@@ -61,10 +61,14 @@ def keys(path: Path) -> dict[str, str]:
     return {job["id"]: job["key"] for job in json.loads(result.stdout)["jobs"]}
 
 
+def live(mock: MockServer) -> dict[str, str]:
+    """Runware pointed at the mock, as if it were the real API."""
+    return {"LIPFLOW_RUNWARE_URL": mock.urls.runware, "RUNWARE_API_KEY": "k"}
+
+
 def run(mock: MockServer, path: Path, out: Path, *extra: str) -> dict[str, object]:
-    env = {"LIPFLOW_RUNWARE_URL": mock.urls.runware, "RUNWARE_API_KEY": "k"}
     result = CliRunner().invoke(
-        cli, ["run", str(path), "--out", str(out), "--format", "json", *extra], env=env
+        cli, ["run", str(path), "--out", str(out), "--format", "json", *extra], env=live(mock)
     )
     assert result.exit_code == 0, result.stderr
     report: dict[str, object] = json.loads(result.stdout)
@@ -142,7 +146,7 @@ def test_a_job_paid_for_in_one_out_dir_costs_nothing_in_another_and_plan_says_so
     run(lipflow_mock, path, tmp_path / "one")
     lipflow_mock.simulator.journal.clear()
 
-    planned = CliRunner().invoke(cli, ["plan", str(path)])
+    planned = CliRunner().invoke(cli, ["plan", str(path)], env=live(lipflow_mock))
     report = run(lipflow_mock, recipe(tmp_path, "b", "[en, es, fr]"), tmp_path / "two")
 
     assert "2 job(s) already paid for" in planned.stdout and "not spent again" in planned.stdout
@@ -172,7 +176,19 @@ def test_plan_names_the_field_that_changed_since_a_job_was_paid_for(
 ) -> None:
     run(lipflow_mock, recipe(tmp_path, "a"), tmp_path / "one")
 
-    planned = CliRunner().invoke(cli, ["plan", str(recipe(tmp_path, "b", es="Buenas."))])
+    edited = recipe(tmp_path, "b", es="Buenas.")
+    planned = CliRunner().invoke(cli, ["plan", str(edited)], env=live(lipflow_mock))
 
     assert "1 job(s) already paid for" in planned.stdout
     assert "changed since it was paid for: dub[lang=es]: params.tts.text" in planned.stdout
+
+
+def test_outputs_made_against_one_api_address_never_serve_a_plan_against_another(
+    lipflow_mock: MockServer, tmp_path: Path
+) -> None:
+    path = recipe(tmp_path, "a")
+    run(lipflow_mock, path, tmp_path / "one")
+
+    planned = CliRunner().invoke(cli, ["plan", str(path)])  # the real Runware API
+
+    assert planned.exit_code == 0 and "already paid for" not in planned.stdout
