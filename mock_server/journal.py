@@ -1,9 +1,9 @@
 """The request journal: every request the mock received and what it did about it.
 
 Tests assert on it after the fact (how many submits reached the server, what a client sent) the
-way pytest-httpserver's log is used. API keys never enter it: credential headers, ``apiKey``
-fields and key-like query parameters are replaced before a record is stored, and long base64
-payloads are summarized so the journal stays small.
+way pytest-httpserver's log is used. API keys never enter it: the simulator stores what
+:mod:`mock_server.redaction` keeps of a request (credentials out in every spelling and encoding),
+and long base64 payloads are summarized so the journal stays small.
 """
 
 from __future__ import annotations

@@ -20,12 +20,12 @@ import random
 import re
 import threading
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from lipflow.pricing import Cost
 from lipflow.providers import registry
-from lipflow.secrets import redact_headers, redact_value
+from lipflow.secrets import redact_value
 from mock_server.clock import Clock, SystemClock
 from mock_server.core import Call, InvalidBody, Job, MockRequest, Reply, Route, parse_json
 from mock_server.errors import MockUsageError
@@ -40,6 +40,7 @@ from mock_server.faults import (
 )
 from mock_server.journal import Journal, Record
 from mock_server.limits import MAX_SECONDS, bounded_number
+from mock_server.redaction import Scrubber
 from mock_server.store import MediaItem, MediaStore, decode_base64_media
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "Simulator"]
@@ -84,6 +85,9 @@ class Simulator:
         self.internal_errors: list[BaseException] = []
         self._jobs: dict[tuple[str, str], Job] = {}
         self._scratch: dict[str, dict[str, Any]] = {}
+        # Credentials seen so far, scrubbed from every later record too (a key named once in a
+        # header is still a secret when it turns up in a path or a prompt); a bounded memory.
+        self._secrets: _Secrets = _Secrets()
         self._lock = threading.RLock()
         self._rng = random.Random(
             seed if seed is not None else int.from_bytes(os.urandom(8), "big")
@@ -241,7 +245,7 @@ class Simulator:
                 cost_usd=cost.usd,
                 credits=cost.credits,
                 cost_basis=cost.basis,
-                request=redact_value(request),
+                request=_kept(request, Scrubber((self.api_key, *self._secrets))),
                 stuck=stuck,
             )
             self._jobs[(job.provider, job_id)] = job
@@ -254,14 +258,21 @@ class Simulator:
         """Answer one request (an HTTP request or a WebSocket frame). Never raises."""
         if request.path == "/_mock" or request.path.startswith("/_mock/"):
             return self._admin(request)
+        with self._lock:
+            scrubber = Scrubber((self.api_key, *self._secrets))
+        headers = scrubber.headers(request.headers)
+        query = scrubber.fields(request.query)
+        body = _journal_body(request, scrubber)
+        with self._lock:
+            self._secrets.update(scrubber.learnt)
         record = self.journal.open(
             time=self.clock.wall(),
             transport=request.transport,
             method=request.method,
-            path=request.path,
-            query=dict(request.query),
-            headers=redact_headers(request.headers),
-            body=_journal_body(request),
+            path=scrubber.scrub(request.path),
+            query=scrubber.scrub(query),
+            headers=scrubber.scrub(headers),
+            body=scrubber.scrub(body),
         )
         try:
             reply = self._dispatch(request, record)
@@ -272,7 +283,7 @@ class Simulator:
         if reply.drop:
             record.outcome = "reply_lost" if "lose_reply" in record.faults else "dropped"
         record.reply = (
-            redact_value(reply.document)
+            scrubber.scrub(redact_value(reply.document))
             if reply.document is not None
             else {"bytes": len(reply.body or b""), "content_type": reply.content_type}
         )
@@ -486,6 +497,25 @@ _ADMIN_ROUTES = (
 )
 
 
+class _Secrets:
+    """The last few hundred credentials seen, oldest forgotten first."""
+
+    _LIMIT = 256
+
+    def __init__(self) -> None:
+        self._order: dict[str, None] = {}
+
+    def update(self, values: Iterable[str]) -> None:
+        for value in values:
+            self._order.pop(value, None)
+            self._order[value] = None
+        while len(self._order) > self._LIMIT:
+            del self._order[next(iter(self._order))]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._order))
+
+
 def _timing(seconds: object, jitter: object, *, prefix: str = "") -> tuple[float, float]:
     """Processing seconds and jitter, checked: finite, seconds within the hour, jitter in [0, 1)."""
     return (
@@ -524,13 +554,18 @@ def _admin_json(request: MockRequest, empty: Any) -> Any:
     return document
 
 
-def _journal_body(request: MockRequest) -> Any:
-    """What the journal keeps of a body: JSON (redacted), a form summary, or its size."""
+def _kept(document: Any, scrubber: Scrubber) -> Any:
+    """A JSON document as the mock keeps it: credential fields out, known keys scrubbed."""
+    return scrubber.scrub(scrubber.document(document))
+
+
+def _journal_body(request: MockRequest, scrubber: Scrubber) -> Any:
+    """What the journal keeps of a body: JSON or a form (credentials out), text, or its size."""
     if request.oversize is not None:
         return {"bytes": request.oversize, "refused": "over the size cap"}
     if request.form is not None or request.files is not None:
         return {
-            "form": redact_value(dict(request.form or {})),
+            "form": redact_value(scrubber.fields(dict(request.form or {}))),
             "files": {
                 name: {"filename": f.filename, "content_type": f.content_type, "size": len(f.data)}
                 for name, f in (request.files or {}).items()
@@ -542,8 +577,14 @@ def _journal_body(request: MockRequest) -> Any:
     if "json" in content_type or request.transport == "ws" or request.body[:1] in (b"{", b"["):
         document = parse_json(request.body)
         if not isinstance(document, InvalidBody):
-            return redact_value(document)
+            return scrubber.document(document)
+    summary = {"bytes": len(request.body), "content_type": content_type or None}
     try:
-        return redact_value(request.body.decode("utf-8"))
+        text = scrubber.text(request.body.decode("utf-8"))
     except UnicodeDecodeError:
-        return {"bytes": len(request.body), "content_type": content_type or None}
+        return summary
+    return (
+        summary | {"redacted": "the body names a credential"}
+        if text is None
+        else redact_value(text)
+    )

@@ -2,6 +2,7 @@
 
 A thin bridge to :mod:`lipflow.schemas` that keeps only errors (warnings do not make a provider
 refuse a request) and words each problem the way the provider modules put it in their replies.
+lipflow's own errors stop here: what the mock raises is a :class:`~mock_server.errors.MockError`.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from lipflow.problems import Problem
+from mock_server.errors import MockError
 
 __all__ = ["describe", "parameter", "request_problems"]
 
@@ -16,11 +18,14 @@ __all__ = ["describe", "parameter", "request_problems"]
 def request_problems(
     provider: str, body: Any, *, endpoint: str | None = None, method: str = "POST"
 ) -> list[Problem]:
+    from lipflow.errors import LipflowError
     from lipflow.schemas import check_request
 
-    return [
-        p for p in check_request(provider, body, endpoint=endpoint, method=method) if p.is_error
-    ]
+    try:
+        problems = check_request(provider, body, endpoint=endpoint, method=method)
+    except LipflowError as exc:  # an endpoint the schemas do not know: the mock's own error
+        raise MockError(f"{provider} {method} {endpoint}: {exc}") from exc
+    return [p for p in problems if p.is_error]
 
 
 def describe(problem: Problem) -> str:

@@ -31,13 +31,25 @@ class MockTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         self.simulator = simulator
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        reply = self.simulator.handle(self._mock_request(request, request.read()))
+        limit = self.simulator.max_body_bytes + 1
+        body = bytearray()
+        for chunk in request.stream:  # type: ignore[union-attr]
+            body += chunk[: limit - len(body)]
+            if len(body) >= limit:
+                break  # over the cap: the rest is never read, as on a socket
+        reply = self.simulator.handle(self._mock_request(request, bytes(body)))
         if reply.delay:
             time.sleep(reply.delay)
         return _response(request, reply)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        reply = self.simulator.handle(self._mock_request(request, await request.aread()))
+        limit = self.simulator.max_body_bytes + 1
+        body = bytearray()
+        async for chunk in request.stream:  # type: ignore[union-attr]
+            body += chunk[: limit - len(body)]
+            if len(body) >= limit:
+                break
+        reply = self.simulator.handle(self._mock_request(request, bytes(body)))
         if reply.delay:
             await asyncio.sleep(reply.delay)
         return _response(request, reply)

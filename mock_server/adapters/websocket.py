@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from urllib.parse import parse_qsl
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
@@ -75,8 +76,9 @@ class WebSocketServer:
 
     async def _connection(self, ws: ServerConnection) -> None:
         request = ws.request
+        path, _, query = (request.path if request else "/").partition("?")
         session = WsSession(
-            path=request.path if request else "/",
+            path=path,
             headers={k.lower(): v for k, v in request.headers.raw_items()} if request else {},
         )
         pending: set[asyncio.Task[None]] = set()
@@ -86,6 +88,7 @@ class WebSocketServer:
                 frame = MockRequest(
                     method="WS",
                     path=session.path,
+                    query=dict(parse_qsl(query, keep_blank_values=True)),
                     headers=session.headers,
                     body=b"" if len(data) > self.simulator.max_body_bytes else data,
                     oversize=len(data) if len(data) > self.simulator.max_body_bytes else None,

@@ -34,6 +34,37 @@ def reply_problems(record: Record) -> list[str]:
     return [f"{record.method} {record.path} -> {p.format()}" for p in problems if p.is_error]
 
 
+def envelope_problem(provider: str, doc: Any) -> str | None:
+    """Why a reply is not in its provider's documented envelope, success or error (None if it is):
+    Runware's ``data``/``errors`` arrays, PixVerse's ``ErrCode``/``ErrMsg``/``Resp``, WaveSpeed's
+    ``code``/``message``/``data``."""
+    if not isinstance(doc, dict):
+        return f"not a JSON object: {doc!r:.80}"
+    if provider == "runware":
+        lists = [doc.get(k) for k in ("data", "errors") if k in doc]
+        ok = bool(lists) and all(isinstance(v, list) and v for v in lists)
+        errors_ok = all(
+            isinstance(e, dict)
+            and isinstance(e.get("code"), str)
+            and isinstance(e.get("message"), str)
+            for e in doc.get("errors", [])
+        )
+        return (
+            None
+            if ok and errors_ok and set(doc) <= {"data", "errors"}
+            else f"not Runware's: {doc!r:.200}"
+        )
+    if provider == "pixverse":
+        ok = (
+            isinstance(doc.get("ErrCode"), int)
+            and isinstance(doc.get("ErrMsg"), str)
+            and "Resp" in doc
+        )
+        return None if ok else f"not PixVerse's: {doc!r:.200}"
+    ok = isinstance(doc.get("code"), int) and isinstance(doc.get("message"), str) and "data" in doc
+    return None if ok else f"not WaveSpeed's: {doc!r:.200}"
+
+
 def assert_replies_valid(server: MockServer) -> None:
     problems = [p for r in server.simulator.journal.records() for p in reply_problems(r)]
     assert not problems, "replies that break the response schemas:\n" + "\n".join(problems)

@@ -232,3 +232,51 @@ def test_a_handler_bug_is_a_500_in_the_providers_shape(
     assert "mock server bug" in reply.json()["message"]
     assert isinstance(lipflow_mock_server.simulator.internal_errors[0], ZeroDivisionError)
     lipflow_mock_server.reset()
+
+
+def test_the_mocks_own_errors_are_its_own_not_lipflows() -> None:
+    """A request the schemas cannot place is a MockError, not lipflow's UsageError."""
+    from lipflow.errors import LipflowError
+    from mock_server.errors import MockError
+    from mock_server.validation import request_problems
+
+    with pytest.raises(MockError, match="/no/such/endpoint") as raised:
+        request_problems("wavespeed", {}, endpoint="/no/such/endpoint")
+    assert not isinstance(raised.value, LipflowError)
+
+
+def test_the_in_process_transport_reads_a_streamed_body_only_up_to_the_cap() -> None:
+    from mock_server import Simulator
+    from mock_server.adapters.transport import MockTransport, transport_urls
+
+    def stream() -> Iterator[bytes]:
+        yield from (b"x" * 500 for _ in range(3))  # 1,500 bytes: past the 1,000-byte cap
+        raise AssertionError("the transport read past the cap")
+
+    simulator = Simulator(max_body_bytes=1000)
+    with httpx.Client(transport=MockTransport(simulator)) as client:
+        reply = client.post(
+            transport_urls(simulator)["wavespeed"] + "/pixverse/lipsync",
+            headers=KEY,
+            content=stream(),
+        )
+    assert reply.status_code == 413 and wavespeed_error(reply.json())
+    assert simulator.journal.records()[-1].body == {"bytes": 1001, "refused": "over the size cap"}
+
+
+def test_hostile_websocket_frames_get_runwares_own_errors(mock: MockServer) -> None:
+    import asyncio
+
+    from websockets.asyncio.client import connect
+
+    async def scenario() -> list[Any]:
+        async with connect(mock.urls.runware_ws) as ws:
+            replies = []
+            for frame in HOSTILE_BODIES.values():
+                await ws.send(frame)
+                replies.append(json.loads(await ws.recv()))
+            return replies
+
+    replies = asyncio.run(asyncio.wait_for(scenario(), 30))
+    assert all(runware_error(reply) for reply in replies), replies
+    assert [r["errors"][0]["code"] for r in replies[:3]] == ["invalidJSON"] * 3

@@ -1,4 +1,4 @@
-"""A PixVerse Platform client written from seed 002 and the spec, run against the mock."""
+"""A PixVerse Platform client written from https://docs.platform.pixverse.ai/how-to-use-speechlip-sync-1268530m0 and the API reference, run against the mock."""
 
 from __future__ import annotations
 

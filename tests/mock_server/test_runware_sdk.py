@@ -1,4 +1,4 @@
-"""The official Runware SDK 0.5.24, unchanged, against the mock over WebSocket (PROVIDERS.md §1.5)."""
+"""The official Runware SDK 0.5.24, unchanged, against the mock over WebSocket (https://github.com/Runware/sdk-python)."""
 
 from __future__ import annotations
 

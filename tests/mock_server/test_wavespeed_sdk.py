@@ -1,4 +1,4 @@
-"""The official WaveSpeed SDK 2.0.5, unchanged, against the mock (PROVIDERS.md §3.3)."""
+"""The official WaveSpeed SDK 2.0.5, unchanged, against the mock (its upload and polling as the SDK sends them: https://github.com/WaveSpeedAI/wavespeed-python)."""
 
 from __future__ import annotations
 
@@ -40,7 +40,9 @@ def test_upload_then_run_pixverse_lipsync_returns_a_real_video(
     assert info.kind == "video"
     assert info.duration_s == pytest.approx(2.0, abs=0.05)
     (job,) = mock.simulator.jobs("wavespeed")
-    assert job.cost_usd == pytest.approx(0.15)  # one 5 s block (seed 003)
+    assert job.cost_usd == pytest.approx(
+        0.15
+    )  # one 5 s block (https://wavespeed.ai/docs/docs-api/pixverse/pixverse-lipsync#playground)
     statuses = [r.reply["data"]["status"] for r in mock.simulator.journal.records(op="poll")]
     assert statuses[0] == "processing" and statuses[-1] == "completed"
 

@@ -30,7 +30,8 @@ TEXT_SUFFIXES = {".py", ".json", ".yaml", ".yml", ".md", ".txt", ".toml"}
 # Names of the research material that never ships with lipflow: its stored pages were cited as
 # "seed 000 §..." (a random "seed N" option of the mock is not one: it is never three digits).
 UNSHIPPED = re.compile(r"\bseed \d{3}|\bseed\d{3}|seeds/|PROVIDERS\.md|\.\./shared")
-# Where provider documentation lives: the providers' own doc sites and their official SDKs.
+# Where provider documentation lives: the providers' own doc sites, and the clients each provider
+# publishes in its own GitHub organization (what the official clients send is documentation too).
 DOC_HOSTS = (
     "https://runware.ai/docs/",
     "https://docs.platform.pixverse.ai/",

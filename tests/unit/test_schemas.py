@@ -1,6 +1,6 @@
 """The provider schemas, as a specification: what the docs allow, what they forbid, and how lipflow says so.
 
-Every JSON example in the seeds is a fixture under ``tests/example-files/requests/<provider>/`` with
+Every JSON example on the provider pages is a fixture under ``tests/example-files/requests/<provider>/`` with
 its verdict and expected problems in a ``NAME.expect.yaml`` sidecar; the hand-written cases below
 pin the rules the examples do not reach.
 """
@@ -93,7 +93,8 @@ def _errors(problems: list[Problem]) -> list[Problem]:
 
 
 def test_every_seed_example_is_a_fixture() -> None:
-    """seed 001 has 24 JSON request examples (the intro one and 23 under the models); seed 003 one."""
+    """The Runware PixVerse page has 24 JSON request examples (the intro one and 23 under the
+    models); the WaveSpeed model page one."""
     seed_fixtures = [p for p in FIXTURES if p.stem.startswith(("seed001-", "seed003-"))]
     assert len(seed_fixtures) == 25
 
@@ -269,7 +270,7 @@ def test_a_task_that_is_not_an_object() -> None:
     assert "a JSON object" in problem.message
 
 
-# ---- PixVerse video models (seed 001)
+# ---- PixVerse video models (https://runware.ai/docs/en/providers/pixverse#video-models)
 
 
 @pytest.mark.parametrize(
@@ -432,7 +433,7 @@ def test_sound_effects_are_allowed_on_every_pixverse_video_model() -> None:
         )
 
 
-# ---- PixVerse LipSync on Runware (seed 000)
+# ---- PixVerse LipSync on Runware (https://runware.ai/docs/models/pixverse-lipsync)
 
 
 def test_lipsync_with_tts_or_audio_file_is_valid() -> None:
@@ -493,7 +494,7 @@ def test_speech_needs_text_and_voice() -> None:
     assert problem.json_path == "$.speech.voice"
 
 
-# ---- sync lipsync-2 (seed 004)
+# ---- sync lipsync-2 (https://runware.ai/docs/models/sync-lipsync-2)
 
 
 def _segment(**fields: Any) -> dict[str, Any]:

@@ -9,7 +9,7 @@ motion at 8 s or 1080p), and explain a PixVerse speaker id sent as a Runware voi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -189,28 +189,32 @@ def frame_images_distinct(task: Task) -> list[Problem]:
     frames = _dig(task, "frameImages")
     if not isinstance(frames, list):
         return []
-    problems = []
-    seen: dict[str, int] = {}
-    for i, item in enumerate(frames):
-        frame = item.get("frame") if isinstance(item, Mapping) else None
-        if not isinstance(frame, str):
-            continue
-        if frame in seen:
-            problems.append(
-                Problem(
-                    message=(
-                        f"frameImages {seen[frame]} and {i} are both the {frame!r} frame; "
-                        "give one image per end: one 'first' and, optionally, one 'last'"
-                    ),
-                    path=("frameImages", i, "frame"),
-                    code="frame-repeated",
-                    suggestion="last" if frame == "first" else None,
-                    source=f"{PIXVERSE_DOC}#video-models (Frame images: first and last frame)",
-                )
-            )
-        else:
-            seen[frame] = i
-    return problems
+    return [
+        Problem(
+            message=(
+                f"frameImages {earlier} and {i} are both the {frame!r} frame; "
+                "give one image per end: one 'first' and, optionally, one 'last'"
+            ),
+            path=("frameImages", i, "frame"),
+            code="frame-repeated",
+            suggestion="last" if frame == "first" else None,
+            source=f"{PIXVERSE_DOC}#video-models (Frame images: first and last frame)",
+        )
+        for i, earlier, frame in _repeats(
+            item.get("frame") if isinstance(item, Mapping) else None for item in frames
+        )
+    ]
+
+
+def _repeats(values: Iterable[object]) -> Iterator[tuple[int, int, str]]:
+    """(index, index of its first occurrence, value) for each string seen before."""
+    first: dict[str, int] = {}
+    for i, value in enumerate(values):
+        if isinstance(value, str):
+            if value in first:
+                yield i, first[value], value
+            else:
+                first[value] = i
 
 
 def sound_effect_needs_switch(task: Task) -> list[Problem]:
@@ -330,29 +334,21 @@ def task_uuids_unique(tasks: list[Any]) -> list[Problem]:
     """Every task of one request has its own taskUUID ("Must be unique per task"): Runware
     matches replies to tasks by it. A ``getResponse`` names the task it polls by that task's
     UUID, so it is not a task of its own here."""
-    first: dict[str, int] = {}
-    problems = []
-    for i, task in enumerate(tasks):
-        if not isinstance(task, Mapping) or task.get("taskType") == "getResponse":
-            continue
-        uuid = task.get("taskUUID")
-        if not isinstance(uuid, str):
-            continue
-        if uuid in first:
-            problems.append(
-                Problem(
-                    message=(
-                        f"taskUUID {uuid!r} is already task {first[uuid]}'s; "
-                        "give each task its own UUID v4"
-                    ),
-                    path=(i, "taskUUID"),
-                    code="duplicate-task-uuid",
-                    source=f"{LIPSYNC_DOC}#request-taskuuid (Must be unique per task)",
-                )
-            )
-        else:
-            first[uuid] = i
-    return problems
+    uuids = (
+        task.get("taskUUID")
+        if isinstance(task, Mapping) and task.get("taskType") != "getResponse"
+        else None
+        for task in tasks
+    )
+    return [
+        Problem(
+            message=f"taskUUID {uuid!r} is already task {earlier}'s; give each task its own UUID v4",
+            path=(i, "taskUUID"),
+            code="duplicate-task-uuid",
+            source=f"{LIPSYNC_DOC}#request-taskuuid (Must be unique per task)",
+        )
+        for i, earlier, uuid in _repeats(uuids)
+    ]
 
 
 def _task_entry(task_type: str) -> Any:

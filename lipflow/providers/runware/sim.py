@@ -54,14 +54,20 @@ def _tasks(body: Any) -> list[Any]:
     return [body] if isinstance(body, Mapping) else []
 
 
+def _task_type(task: Mapping[str, Any]) -> str | None:
+    """A task's type if it names one (any JSON value can stand where a name should)."""
+    kind = task.get("taskType")
+    return kind if isinstance(kind, str) else None
+
+
 def _classify(request: MockRequest, params: dict[str, str]) -> tuple[str | None, tuple[str, ...]]:
     body = json_body(request)
     tasks = [t for t in _tasks(body) if isinstance(t, Mapping)]
-    kinds = {t.get("taskType") for t in tasks}
+    kinds = {_task_type(t) for t in tasks}
     jobs = tuple(
         str(t["taskUUID"])
         for t in tasks
-        if _OPS.get(t.get("taskType")) in ("submit", "poll", "find") and t.get("taskUUID")
+        if _OPS.get(_task_type(t)) in ("submit", "poll", "find") and t.get("taskUUID")
     )
     for task_type, op in _OPS.items():
         if task_type in kinds:
@@ -127,12 +133,16 @@ def _rest(call: Call) -> Reply:
                 "errors": [_error("invalidJSON", f"The body is not valid JSON: {body.reason}")]
             },
         )
-    if not isinstance(body, list):
+    if not isinstance(body, list) or not body:
         return Reply(
             status=400,
             document={
                 "errors": [
-                    _error("invalidRequest", "The body must be a JSON array of task objects.", body)
+                    _error(
+                        "invalidRequest",
+                        "The body must be a JSON array of at least one task object.",
+                        body,
+                    )
                 ]
             },
         )
@@ -208,7 +218,7 @@ def _task(call: Call, task: Any, data: list[Any], errors: list[Any]) -> None:
     if not isinstance(task, Mapping):
         errors.append(_error("invalidTask", "Each task must be a JSON object."))
         return
-    handler = _HANDLERS.get(_OPS.get(task.get("taskType"), ""))
+    handler = _HANDLERS.get(_OPS.get(_task_type(task), ""))
     if handler is not None:
         handler(call, task, data, errors)
     else:
