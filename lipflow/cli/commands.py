@@ -347,7 +347,8 @@ def run(
 
     Every step is journaled in the out directory first, so a run that is interrupted, killed or
     failed is continued with --resume without paying for any job twice. Exit 0 when every job is
-    done, 3 over budget, 4 when some jobs failed or are ambiguous, 130 interrupted.
+    done, 3 over budget, 4 when some jobs failed, are ambiguous or are still at the provider,
+    6 when the out directory's journal cannot be trusted, 130 interrupted.
     """
     import contextlib
 
