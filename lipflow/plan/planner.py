@@ -41,6 +41,7 @@ from lipflow.plan.expansion import (
     matrix_size,
     upstream_sets,
 )
+from lipflow.plan.identity import job_key, take_uuid_parts
 from lipflow.plan.lines import LineJob, LinesPlanning
 from lipflow.plan.parameters import Parameters, Probe
 from lipflow.plan.routing import choose
@@ -275,14 +276,14 @@ class _Planner:
             )
         if held:
             return None
-        job = Job(
+        draft = Job(
             id=job_id,
             step=step.id,
             action=step.action,
             provider=entry.provider,
             model=entry.model,
             model_id=entry.id,
-            task_uuid=stable_uuid4(self.ctx.recipe.digest, job_id),
+            task_uuid="",
             media=media,
             params=params,
             options=options,
@@ -296,6 +297,9 @@ class _Planner:
             matrix=dict(values),
             piece=piece,
         )
+        upstream_keys = {pj.job.id: pj.job.key for pj in upstream.values()}
+        key = job_key(draft, upstream_keys, take=step.take)
+        job = replace(draft, key=key, task_uuid=stable_uuid4(*take_uuid_parts(key, "")))
         requests = self._share_uploads(job, client.plan_requests(job, self.urls[entry.provider]))
         cost, low, high = job_cost(entry, media, params, options)
         out_duration = output_duration(params, media)
