@@ -75,6 +75,9 @@ def job_doc(job: Job, upstream_keys: Mapping[str, str], *, take: int = 1) -> dic
             for role, ref in sorted(job.media.items())
         },
         "take": take,
+        # A matrix value names a variant the user asked for even when the request does not use
+        # it (``take: [1, 2, 3]``): each is its own job, not one output shared.
+        **({"matrix": dict(job.matrix)} if job.matrix else {}),
         **({} if job.piece is None else {"piece": _piece(job.piece)}),
     }
 

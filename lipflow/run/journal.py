@@ -16,8 +16,14 @@ too. ``benchmarks/run_throughput.py`` measures what that costs.
 A journal that cannot be trusted is refused (:class:`~lipflow.errors.JournalUnusable`), never
 read as a fresh run: a run's journal is created whole (schema and run facts written to a
 temporary file, then renamed), so an empty file, one without the run facts, one that fails
-SQLite's integrity check, one locked by another process, or one marked open by a run that did
-not close it but with no ``-wal`` file beside it (copied without it) is not a journal of a run.
+SQLite's integrity check, one locked by another process, or one holding fewer facts than its
+run recorded is not a journal of a run. The count of money-protecting facts (intents and provider
+job ids) is kept twice: in the journal, in the fact's own transaction, and after its commit in a
+small fsync'd sidecar (``<journal>.facts``). A journal holding fewer facts than its sidecar says
+lost some (copied or restored without its ``-wal`` file); one that says it has a sidecar, was not
+closed by its run, and has none beside it was copied alone. Folding the ``-wal`` file into the
+journal (what any process opening it after a ``kill -9`` does) loses nothing, and is accepted; so
+is a journal of an older lipflow, which kept no count.
 
 Tables (``lipflow_journal`` schema version 1)::
 
@@ -45,17 +51,18 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lipflow.errors import InputError, JournalUnusable
-from lipflow.run.state import JobState, check_transition
+from lipflow.run.state import MOCK_GONE, JobState, check_transition
 
 __all__ = ["JOURNAL_NAME", "AssemblyRecord", "JobRecord", "Journal", "OutputRecord"]
 
 JOURNAL_NAME = "lipflow-journal.sqlite"
+FACTS_SUFFIX = ".facts"  # the sidecar counting the journal's money-protecting facts
 SCHEMA_VERSION = "1"
 LOCK_WAIT_S = 5.0  # how long to wait for a journal another process holds locked
 
@@ -210,6 +217,9 @@ class Journal:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        self._facts_path = self.path.with_name(self.path.name + FACTS_SUFFIX)
+        self._facts_fd: int | None = None
+        self._facts = 0  # the count the fact being written brings the journal to
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None, timeout=LOCK_WAIT_S)
         except sqlite3.DatabaseError as exc:
@@ -239,7 +249,7 @@ class Journal:
         for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
             leftover.unlink(missing_ok=True)
         with cls(tmp) as journal, journal._transaction():
-            for key, value in meta.items():
+            for key, value in {**meta, "facts": "0"}.items():
                 journal.set_meta(key, value)
         os.replace(tmp, path)
         _fsync_dir(path.parent)
@@ -264,17 +274,17 @@ class Journal:
                 "the journal from where it was copied.",
                 path=where,
             )
-        wal_missing = not path.with_name(path.name + "-wal").exists()
+        recorded = _read_facts(path.with_name(path.name + FACTS_SUFFIX))
         journal = cls(path)
         try:
-            journal._check(wal_missing)
+            journal._check(recorded)
         except BaseException:
             journal.close()
             raise
         journal.begin_run()
         return journal
 
-    def _check(self, wal_missing: bool) -> None:
+    def _check(self, recorded: int | None) -> None:
         where = str(self.path)
         try:
             verdict = [str(row[0]) for row in self._db.execute("PRAGMA quick_check")]
@@ -295,12 +305,19 @@ class Journal:
                 "Copy it together with its -wal file, or run into a new --out directory.",
                 path=where,
             )
-        if meta.get("open") == "1" and wal_missing:
+        held = int(meta.get("facts") or 0)
+        alone = recorded is None and "facts" in meta and meta.get("open") == "1"
+        if alone or (recorded is not None and recorded > held):
+            said = (
+                f"its {self.path.name}{FACTS_SUFFIX} is not beside it"
+                if recorded is None
+                else f"it holds {held} of the {recorded} submit facts its run recorded"
+            )
             raise JournalUnusable(
-                "the run journal belongs to a run that never closed it, but its -wal file (which "
-                "holds that run's latest facts) is not beside it: it was copied or restored "
-                f"without {self.path.name}-wal. Put the -wal file back, or run into a new --out "
-                "directory.",
+                f"the run journal belongs to a run that never closed it, and {said}: it was "
+                f"copied or restored without {self.path.name}-wal (which holds that run's latest "
+                "facts), so it cannot say what was already sent. Put the -wal file back, or run "
+                "into a new --out directory.",
                 path=where,
             )
         unknown = sorted(states - {s.value for s in JobState})
@@ -313,6 +330,7 @@ class Journal:
         """Mark the journal open and checkpoint, so a copy without the -wal file is recognised."""
         self.set_meta("open", "1")
         self._db.execute("PRAGMA wal_checkpoint(FULL)")
+        self._write_facts(int(self.meta("facts") or 0))  # realigned after a kill between the two
 
     def end_run(self) -> None:
         """Mark the run closed; its facts are all checkpointed into the main file on close."""
@@ -320,6 +338,9 @@ class Journal:
 
     def close(self) -> None:
         self._db.close()
+        if self._facts_fd is not None:
+            os.close(self._facts_fd)
+            self._facts_fd = None
 
     def __enter__(self) -> Journal:
         return self
@@ -629,7 +650,7 @@ class Journal:
         with self._transaction():
             self._db.execute("DELETE FROM uploads")
             for job_id in job_ids:
-                self._move(job_id, JobState.PENDING)
+                self._move(job_id, JobState.PENDING, error_class=MOCK_GONE)
                 self._db.execute(
                     "UPDATE jobs SET state = 'pending', provider_job_id = NULL, "
                     "reported_usd = NULL, reported_credits = NULL, error_class = NULL, "
@@ -653,16 +674,49 @@ class Journal:
         )
 
     def _transaction(self, *, durable: bool = False) -> _Transaction:
-        return _Transaction(self._db, durable=durable and self.durable_facts)
+        """One fact; a ``durable`` one (a money-protecting fact) is also counted, in the journal
+        and, once committed, in the sidecar."""
+        if not durable:
+            return _Transaction(self._db)
+        return _Transaction(
+            self._db,
+            durable=self.durable_facts,
+            before_commit=self._count_fact,
+            after_commit=lambda: self._write_facts(self._facts),
+        )
+
+    def _count_fact(self) -> None:
+        self._db.execute(
+            "INSERT INTO meta (key, value) VALUES ('facts', '1') "
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+        self._facts = int(self.meta("facts") or 0)
+
+    def _write_facts(self, count: int) -> None:
+        """The sidecar's count, overwritten in place (one fixed-width record) and fsync'd."""
+        if self._facts_fd is None:
+            self._facts_fd = os.open(self._facts_path, os.O_WRONLY | os.O_CREAT, 0o644)
+        os.pwrite(self._facts_fd, f"{count:020d}\n".encode(), 0)
+        if self.durable_facts:
+            os.fsync(self._facts_fd)
 
 
 class _Transaction:
     """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error): one fact, all or nothing. A ``durable``
     one commits with ``synchronous=FULL``: the WAL is fsync'd, so a power cut cannot undo it."""
 
-    def __init__(self, db: sqlite3.Connection, *, durable: bool = False) -> None:
+    def __init__(
+        self,
+        db: sqlite3.Connection,
+        *,
+        durable: bool = False,
+        before_commit: Callable[[], None] | None = None,
+        after_commit: Callable[[], None] | None = None,
+    ) -> None:
         self._db = db
         self._durable = durable
+        self._before = before_commit
+        self._after = after_commit
 
     def __enter__(self) -> None:
         if self._durable:
@@ -670,11 +724,21 @@ class _Transaction:
         self._db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        committed = False
         try:
+            if exc_type is None and self._before is not None:
+                try:
+                    self._before()
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
             self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+            committed = exc_type is None
         finally:
             if self._durable:
                 self._db.execute("PRAGMA synchronous=NORMAL")
+        if committed and self._after is not None:
+            self._after()
 
 
 def _unusable(path: Path, exc: sqlite3.DatabaseError) -> JournalUnusable:
@@ -692,6 +756,14 @@ def _unusable(path: Path, exc: sqlite3.DatabaseError) -> JournalUnusable:
         "Nothing was sent; run into a new --out directory.",
         path=str(path),
     )
+
+
+def _read_facts(path: Path) -> int | None:
+    """The sidecar's count; None when there is none (or it is not one: then it proves nothing)."""
+    try:
+        return int(path.read_bytes().strip() or b"x")
+    except (OSError, ValueError):
+        return None
 
 
 def _fsync_dir(directory: Path) -> None:

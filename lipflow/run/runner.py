@@ -76,7 +76,7 @@ from lipflow.run.journal import JOURNAL_NAME, JobRecord, Journal
 from lipflow.run.report import AssemblyReport, JobReport, Observer, RunReport, Snapshot
 from lipflow.run.retry import GaveUp, RetryEngine, poll_delays
 from lipflow.run.settings import RunSettings
-from lipflow.run.state import RUNNING, JobState, StateTally
+from lipflow.run.state import OUTPUT_LOST, RUNNING, JobState, StateTally
 from lipflow.run.uploads import Uploads, upload_key
 from lipflow.secrets import Secrets
 
@@ -1234,7 +1234,7 @@ def _target(settings: RunSettings) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(settings.base_urls.items()))
 
 
-LOST = "output_lost"  # the error class of a job whose output cannot be fetched or re-polled
+LOST = OUTPUT_LOST  # the error class of a job whose output cannot be fetched or re-polled
 
 
 def _gone(error: ProviderError) -> bool:

@@ -13,6 +13,12 @@ journal refuses a change the table does not allow. The rules the table exists fo
 - an ``ambiguous`` submit is never sent again blindly: it becomes ``submitted`` when the provider
   is found to have it, ``pending`` when the provider says it has no such task, and
   ``submitting`` only when the user asks for it (``--resubmit-ambiguous``).
+
+Two explicit paths lie outside the table, each named by its error class: a ``--mock`` run's
+jobs go back to ``pending`` when the mock that held them is gone (:data:`MOCK_GONE`: a mock's
+jobs end with its process and cost nothing), and a job whose outputs the provider no longer
+serves, and cannot be polled for again, fails (:data:`OUTPUT_LOST`; bought again only with
+``--retake-lost``).
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from enum import Enum
 
 __all__ = [
     "AT_PROVIDER",
+    "MOCK_GONE",
+    "OUTPUT_LOST",
     "PROVIDER_VERDICTS",
     "RUNNING",
     "TRANSITIONS",
@@ -64,6 +72,12 @@ RUNNING = frozenset({S.SUBMITTING, S.SUBMITTED, S.DOWNLOADING})
 AT_PROVIDER = frozenset({S.SUBMITTED, S.DOWNLOADING, S.DONE})
 # The error classes that are the provider's own word that a job it had ended without a result.
 PROVIDER_VERDICTS = frozenset({"moderation", "generation"})
+MOCK_GONE = "mock_gone"
+OUTPUT_LOST = "output_lost"
+_EXPLICIT: Mapping[str, tuple[frozenset[JobState], JobState]] = {
+    MOCK_GONE: (frozenset({S.SUBMITTING, S.SUBMITTED, S.AMBIGUOUS, S.DOWNLOADING}), S.PENDING),
+    OUTPUT_LOST: (frozenset({S.SUBMITTED, S.DOWNLOADING, S.DONE}), S.FAILED),
+}
 
 
 class InvalidTransition(RuntimeError):
@@ -75,6 +89,9 @@ def check_transition(
 ) -> None:
     """Refuse a change the table forbids, and a job at the provider failing without its verdict."""
     old, new = JobState(old), JobState(new)
+    explicit = _EXPLICIT.get(error_class or "")
+    if explicit is not None and old in explicit[0] and new == explicit[1]:
+        return
     if new not in TRANSITIONS[old]:
         raise InvalidTransition(f"a job cannot go from {old} to {new}")
     if old in AT_PROVIDER and new == S.FAILED and error_class not in PROVIDER_VERDICTS:
