@@ -236,7 +236,7 @@ class Job:
     needs: tuple[str, ...] = ()  # upstream job ids
     matrix: Mapping[str, Any] = field(default_factory=dict)
     piece: Piece | None = None  # set when the job is one piece of a split lip sync
-    key: str = ""  # what the provider is asked to do, hashed: see lipflow.plan.identity
+    key: str = ""  # what the provider is asked to do, hashed: see lipflow.identity
 
     @property
     def output_kind(self) -> str:

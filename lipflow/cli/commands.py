@@ -215,7 +215,7 @@ def plan(
 
 def _already_paid(the_plan: Any) -> dict[str, Any]:
     """Jobs whose outputs the user's output store holds: a run copies them, sending nothing."""
-    from lipflow.plan.identity import changed_fields, job_doc
+    from lipflow.identity import changed_fields, job_doc
     from lipflow.run.cache import default_store, store_key
 
     store = default_store(environment.environ())

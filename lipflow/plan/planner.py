@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from lipflow.catalog import ModelEntry, load_catalog
+from lipflow.identity import job_key, take_uuid_parts
 from lipflow.jobs import (
     Job,
     LipsyncParams,
@@ -41,7 +42,6 @@ from lipflow.plan.expansion import (
     matrix_size,
     upstream_sets,
 )
-from lipflow.plan.identity import job_key, take_uuid_parts
 from lipflow.plan.lines import LineJob, LinesPlanning
 from lipflow.plan.parameters import Parameters, Probe
 from lipflow.plan.routing import choose

@@ -52,6 +52,7 @@ from lipflow.errors import (
     ReplyUnreadable,
     UsageError,
 )
+from lipflow.identity import job_doc, take_uuid_parts
 from lipflow.jobs import Job, MediaRef, Plan, resolve
 from lipflow.longmedia import (
     Assembled,
@@ -63,7 +64,6 @@ from lipflow.longmedia import (
 )
 from lipflow.longmedia.keyframes import COPY
 from lipflow.media import read_media
-from lipflow.plan.identity import job_doc, take_uuid_parts
 from lipflow.providers import registry
 from lipflow.providers._common import stable_uuid4
 from lipflow.providers._http import UrlRule, send_bounded

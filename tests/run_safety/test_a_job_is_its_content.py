@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -66,7 +67,7 @@ def live(mock: MockServer) -> dict[str, str]:
     return {"LIPFLOW_RUNWARE_URL": mock.urls.runware, "RUNWARE_API_KEY": "k"}
 
 
-def run(mock: MockServer, path: Path, out: Path, *extra: str) -> dict[str, object]:
+def run(mock: MockServer, path: Path, out: Path, *extra: str) -> dict[str, Any]:
     result = CliRunner().invoke(
         cli, ["run", str(path), "--out", str(out), "--format", "json", *extra], env=live(mock)
     )
@@ -107,7 +108,7 @@ def test_an_edited_recipe_into_the_same_out_dir_submits_only_new_and_changed_job
     submitted = lipflow_mock.simulator.journal.records(op="submit")
     assert len(submitted) == 2, "es changed and fr is new; en is kept as it was"
     assert report["ok"] and len(lipflow_mock.simulator.jobs("runware")) == 4
-    (gone,) = report["not_in_recipe"]  # type: ignore[misc]
+    (gone,) = report["not_in_recipe"]
     assert gone["id"].startswith("dub[lang=es]@") and gone["state"] == "done"
     assert len(list(out.glob("dub_lang-es*.mp4"))) == 2, "the earlier es output is kept"
 
@@ -133,9 +134,9 @@ def test_fresh_is_a_deliberate_new_take_with_new_idempotency_keys(
     resumed = run(lipflow_mock, path, out, "--resume")
 
     assert len(lipflow_mock.simulator.jobs("runware")) == 4, "two takes of two jobs, no more"
-    uuids = {j["task_uuid"] for r in (first, fresh) for j in r["jobs"]}  # type: ignore[attr-defined]
+    uuids = {j["task_uuid"] for r in (first, fresh) for j in r["jobs"]}
     assert len(uuids) == 4
-    assert [j["task_uuid"] for j in resumed["jobs"]] == [j["task_uuid"] for j in fresh["jobs"]]  # type: ignore[index]
+    assert [j["task_uuid"] for j in resumed["jobs"]] == [j["task_uuid"] for j in fresh["jobs"]]
     assert len(list(out.glob("*.mp4"))) == 4, "the first take's outputs are kept"
 
 

@@ -5,13 +5,16 @@ process against ``lipflow mock serve``."""
 from __future__ import annotations
 
 import signal
+import sqlite3
 import subprocess
 import time
+from contextlib import closing
 from pathlib import Path
 
 import httpx
 import pytest
 
+from lipflow.run.journal import JOURNAL_NAME
 from tests.cli.test_run_subprocess import DUB, PYTHON, env_for, served_mock
 
 __all__ = ["served_mock"]  # the fixture, imported for this module's tests
@@ -20,7 +23,24 @@ pytestmark = pytest.mark.slow
 
 
 def submits(urls: dict[str, str]) -> list[dict[str, object]]:
-    return httpx.get(urls["admin"] + "/requests", params={"op": "submit"}).json()["requests"]
+    requests: list[dict[str, object]] = httpx.get(
+        urls["admin"] + "/requests", params={"op": "submit"}
+    ).json()["requests"]
+    return requests
+
+
+def waiting_out_retry_after(journal: Path) -> bool:
+    """The run's journal (read only: this never folds its -wal) notes a Retry-After wait."""
+    if not journal.exists():
+        return False
+    try:
+        with closing(sqlite3.connect(f"{journal.as_uri()}?mode=ro", uri=True)) as db:
+            found = db.execute(
+                "SELECT 1 FROM events WHERE detail LIKE '%Retry-After%' LIMIT 1"
+            ).fetchone()
+    except sqlite3.Error:  # not created whole yet
+        return False
+    return found is not None
 
 
 def test_ctrl_c_during_a_retry_after_wait_sends_no_submit(
@@ -39,10 +59,10 @@ def test_ctrl_c_during_a_retry_after_wait_sends_no_submit(
         text=True,
     )
     deadline = time.monotonic() + 30
-    while not submits(served_mock):
-        assert proc.poll() is None and time.monotonic() < deadline, "no submit was sent"
+    # The run journals its wait before it starts waiting: only then is it waiting out the 60 s.
+    while not waiting_out_retry_after(out / JOURNAL_NAME):
+        assert proc.poll() is None and time.monotonic() < deadline, "the run never waited"
         time.sleep(0.02)
-    time.sleep(0.3)  # the run is now waiting out the 60 s Retry-After
 
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -75,10 +76,10 @@ def test_random_kills_then_resumes_pay_for_each_planned_job_once(
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=30)
 
-    report: dict[str, object] = {}
+    report: dict[str, Any] = {}
     for _ in range(4):
-        extra = ()
-        ambiguous = bool(report) and "ambiguous" in report.get("counts", {})  # type: ignore[operator]
+        extra: tuple[str, ...] = ()
+        ambiguous = bool(report) and "ambiguous" in report.get("counts", {})
         # What a user does: the provider's own job list says whether the submit landed.
         if ambiguous and provider_jobs(served_mock, provider) < planned:
             extra = ("--resubmit-ambiguous",)
