@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from lipflow.cli import cli
+from lipflow.errors import JournalUnusable
 from lipflow.run.journal import JOURNAL_NAME, Journal
 from mock_server import MockServer
 
@@ -131,3 +132,39 @@ def test_a_finished_run_closes_its_journal_so_a_copy_is_a_whole_journal(
 
     assert code == 0, err
     assert sent(lipflow_mock) == 0, "every job was already done"
+
+
+def a_run_still_going(out: Path) -> Journal:
+    """A journal a run holds open, one submit intent in its -wal file (not checkpointed)."""
+    out.mkdir()
+    meta = {"recipe_digest": "d", "recipe_file": str(RECIPE), "target": "t"}
+    journal = Journal.create_run(out / JOURNAL_NAME, meta)
+    journal.add_jobs([("hello", "runware", "m", 0.1)])
+    journal.record_intent("hello", 1, "4a3b1c2d-0000-4000-8000-000000000000")
+    return journal
+
+
+def test_a_journal_holding_fewer_submit_facts_than_its_sidecar_is_refused(tmp_path: Path) -> None:
+    live, copy = tmp_path / "live", tmp_path / "copy"
+    with a_run_still_going(live):
+        copy.mkdir()
+        for name in (JOURNAL_NAME, JOURNAL_NAME + ".facts"):  # all but the -wal file
+            shutil.copy(live / name, copy / name)
+
+    with pytest.raises(JournalUnusable, match="holds 0 of the 1 submit facts"):
+        Journal.open_run(copy / JOURNAL_NAME)
+
+
+def test_a_wal_folded_into_the_journal_after_a_kill_is_accepted(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    journal = a_run_still_going(out)
+    # As after kill -9: the run never marked it closed. Its handle goes (the process is gone),
+    # and another program opens and closes it read-write, folding the -wal file into the
+    # journal and deleting it.
+    journal._db.close()
+    with closing(sqlite3.connect(out / JOURNAL_NAME)) as other:
+        other.execute("SELECT count(*) FROM jobs").fetchone()
+    assert not (out / (JOURNAL_NAME + "-wal")).exists()
+
+    with Journal.open_run(out / JOURNAL_NAME) as resumed:
+        assert resumed.jobs()["hello"].state == "submitting"
