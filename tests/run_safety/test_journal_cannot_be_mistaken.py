@@ -36,6 +36,16 @@ def sent(mock: MockServer) -> int:
     return len(mock.simulator.journal.records())
 
 
+def a_run_still_going(out: Path) -> Journal:
+    """A journal a run holds open, one submit intent in its -wal file (not checkpointed)."""
+    out.mkdir()
+    meta = {"recipe_digest": "d", "recipe_file": str(RECIPE), "target": "t"}
+    journal = Journal.create_run(out / JOURNAL_NAME, meta)
+    journal.add_jobs([("hello", "runware", "m", 0.1)])
+    journal.record_intent("hello", 1, "4a3b1c2d-0000-4000-8000-000000000000")
+    return journal
+
+
 @pytest.mark.parametrize("resume", [False, True], ids=["run", "resume"])
 def test_an_empty_journal_is_refused_not_read_as_a_fresh_run(
     lipflow_mock: MockServer, tmp_path: Path, resume: bool
@@ -55,11 +65,7 @@ def test_a_journal_copied_without_its_wal_file_is_refused(
     lipflow_mock: MockServer, tmp_path: Path
 ) -> None:
     live = tmp_path / "live"
-    live.mkdir()
-    meta = {"recipe_digest": "d", "recipe_file": str(RECIPE), "target": "t"}
-    with Journal.create_run(live / JOURNAL_NAME, meta) as journal:  # a run still going
-        journal.add_jobs([("hello", "runware", "m", 0.1)])
-        journal.record_intent("hello", 1, "4a3b1c2d-0000-4000-8000-000000000000")
+    with a_run_still_going(live):
         copy = tmp_path / "copy"
         copy.mkdir()
         shutil.copy(live / JOURNAL_NAME, copy / JOURNAL_NAME)  # no -wal, as a careless backup
@@ -132,16 +138,6 @@ def test_a_finished_run_closes_its_journal_so_a_copy_is_a_whole_journal(
 
     assert code == 0, err
     assert sent(lipflow_mock) == 0, "every job was already done"
-
-
-def a_run_still_going(out: Path) -> Journal:
-    """A journal a run holds open, one submit intent in its -wal file (not checkpointed)."""
-    out.mkdir()
-    meta = {"recipe_digest": "d", "recipe_file": str(RECIPE), "target": "t"}
-    journal = Journal.create_run(out / JOURNAL_NAME, meta)
-    journal.add_jobs([("hello", "runware", "m", 0.1)])
-    journal.record_intent("hello", 1, "4a3b1c2d-0000-4000-8000-000000000000")
-    return journal
 
 
 def test_a_journal_holding_fewer_submit_facts_than_its_sidecar_is_refused(tmp_path: Path) -> None:
