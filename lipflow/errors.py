@@ -14,6 +14,8 @@ user needs to fix it, knows its exit code, and formats itself; the CLI only pres
     ├── AssemblyFailed                4  pieces of a split lip sync could not be joined into one verified output
     ├── Interrupted                 130  Ctrl-C: the journal is settled and the run can be resumed
     ├── DiskError                     6  the out directory cannot be written (read-only, full, no permission)
+    ├── JournalUnusable               6  an out directory's journal is empty, damaged, locked, copied
+    │                                    without its -wal file, or contradicts the files beside it
     └── ProviderError                 5  a provider answered in a way the runner cannot go on from
         ├── ProviderRejected             the request was refused (validation, auth): do not retry
         ├── ProviderCapacity             429 / concurrency cap: nothing was created, retry later
@@ -43,6 +45,7 @@ __all__ = [
     "InputError",
     "Interrupted",
     "JobFailed",
+    "JournalUnusable",
     "LipflowError",
     "OutputInvalid",
     "OutputRefused",
@@ -144,6 +147,20 @@ class Interrupted(LipflowError):
     """The user stopped a run; the journal is consistent and ``--resume`` continues it."""
 
     exit_code = 130
+
+
+class JournalUnusable(LipflowError):
+    """A run journal that cannot be trusted: reading it as it is could pay for jobs again, so
+    nothing is sent. ``path`` is the journal (or the out directory) it is about."""
+
+    exit_code = 6
+
+    def __init__(self, message: str, *, path: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+    def format(self) -> str:
+        return f"{self.path}: error: {self.message}"
 
 
 class ProviderError(LipflowError):

@@ -236,6 +236,7 @@ class Job:
     needs: tuple[str, ...] = ()  # upstream job ids
     matrix: Mapping[str, Any] = field(default_factory=dict)
     piece: Piece | None = None  # set when the job is one piece of a split lip sync
+    key: str = ""  # what the provider is asked to do, hashed: see lipflow.identity
 
     @property
     def output_kind(self) -> str:
@@ -256,6 +257,7 @@ class Job:
             "needs": list(self.needs),
             "matrix": dict(self.matrix),
             **({} if self.piece is None else {"piece": self.piece.to_json()}),
+            "key": self.key,
         }
 
     @classmethod

@@ -183,10 +183,20 @@ def plan(
         return
     if errors:
         click.echo(report_problems("text", the_plan.problems, [recipe]), err=True)
+    paid = _already_paid(the_plan)
     if fmt == "json":
-        click.echo(json.dumps(the_plan.to_json(), indent=2, ensure_ascii=False))
+        doc = the_plan.to_json()
+        doc["already_paid"] = paid
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
     else:
         click.echo(format_plan_text(the_plan, show_requests=not no_requests))
+        if paid["jobs"]:
+            click.echo(
+                f"{paid['jobs']} job(s) already paid for (in the output store, "
+                f"{paid['store']}), ${paid['usd']:.4f} not spent again"
+            )
+        for job in paid["changed"]:
+            click.echo(f"changed since it was paid for: {job['id']}: {', '.join(job['fields'])}")
     if errors:
         sys.exit(1)
     if out_path:
@@ -201,6 +211,29 @@ def plan(
     )
     if over:
         raise BudgetExceeded(over)
+
+
+def _already_paid(the_plan: Any) -> dict[str, Any]:
+    """Jobs whose outputs the user's output store holds: a run copies them, sending nothing."""
+    from lipflow.identity import changed_fields, job_doc
+    from lipflow.run.cache import default_store, store_key
+
+    store = default_store(environment.environ())
+    keys = {pj.job.id: pj.job.key for pj in the_plan.jobs}
+    jobs, usd = 0, 0.0
+    changed = []
+    for pj in the_plan.jobs:
+        base = the_plan.base_urls.get(pj.job.provider, "")
+        found = store.get(store_key(pj.job.key, base)) if pj.job.key else None
+        if found is not None:
+            jobs += 1
+            usd += found[1] if found[1] is not None else (pj.cost.usd or 0.0)
+            continue
+        last = store.last(the_plan.recipe_name, pj.job.id)
+        if last is not None and last[0] != pj.job.key:
+            fields = changed_fields(last[1], job_doc(pj.job, keys)) or ["take"]
+            changed.append({"id": pj.job.id, "fields": fields})
+    return {"jobs": jobs, "usd": round(usd, 6), "store": str(store.root), "changed": changed}
 
 
 class _ProviderChoice(click.Choice):  # type: ignore[type-arg]
@@ -378,6 +411,11 @@ def schema(name: str) -> None:
     help="Buy a fresh take of jobs whose output expired or was lost and cannot be fetched again.",
 )
 @_max_jobs_option
+@click.option(
+    "--fresh",
+    is_flag=True,
+    help="A deliberate new take of every job not in flight: new job keys and idempotency keys, so each is generated and paid for again (earlier outputs are kept, renamed).",
+)
 @_presenting_errors
 def run(
     source: str,
@@ -398,13 +436,15 @@ def run(
     unknown_status_polls: int,
     retake_lost: bool,
     max_jobs: int,
+    fresh: bool,
 ) -> None:
     """Run a recipe or a saved plan to finished media files: upload, submit, poll, download.
 
     Every step is journaled in the out directory first, so a run that is interrupted, killed or
     failed is continued with --resume without paying for any job twice. Exit 0 when every job is
-    done, 3 over budget, 4 when some jobs failed or are ambiguous, 6 when the out directory
-    cannot be written (read-only, full), 130 interrupted.
+    done, 3 over budget, 4 when some jobs failed, are ambiguous or are still at the provider,
+    6 when the out directory cannot be written (read-only, full) or its journal cannot be
+    trusted, 130 interrupted.
     """
     import contextlib
 
@@ -414,6 +454,7 @@ def run(
     from lipflow.reporting.progress import progress_for
     from lipflow.reporting.runs import format_run
     from lipflow.run.budget import BudgetCheck
+    from lipflow.run.cache import default_store
     from lipflow.run.retry import RetryPolicy
     from lipflow.run.runner import execute
     from lipflow.run.settings import RunSettings, provider_limits_from
@@ -456,6 +497,8 @@ def run(
             max_outputs=max_outputs,
             unknown_status_polls=unknown_status_polls,
             retake_lost=retake_lost,
+            fresh=fresh,
+            store=None if use_mock else default_store(env),
         )
         if not (yes or use_mock) and sys.stdin.isatty():
             check = BudgetCheck.of(the_plan, settings.budget)
@@ -502,8 +545,14 @@ def run(
         counts = ", ".join(
             f"{n} {state}" for state, n in sorted(report.counts().items()) if state != "done"
         )
+        waiting = report.at_provider()
+        still = (
+            f"{waiting} job(s) still at the provider: run again to keep polling. "
+            if waiting
+            else ""
+        )
         raise RunFailed(
-            f"{counts} of {len(report.jobs)} job(s); resume with: {report.resume_command()}"
+            f"{still}{counts} of {len(report.jobs)} job(s); resume with: {report.resume_command()}"
         )
 
 

@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from lipflow.catalog import ModelEntry, load_catalog
+from lipflow.identity import job_key, take_uuid_parts
 from lipflow.jobs import (
     Job,
     LipsyncParams,
@@ -275,14 +276,14 @@ class _Planner:
             )
         if held:
             return None
-        job = Job(
+        draft = Job(
             id=job_id,
             step=step.id,
             action=step.action,
             provider=entry.provider,
             model=entry.model,
             model_id=entry.id,
-            task_uuid=stable_uuid4(self.ctx.recipe.digest, job_id),
+            task_uuid="",
             media=media,
             params=params,
             options=options,
@@ -296,6 +297,9 @@ class _Planner:
             matrix=dict(values),
             piece=piece,
         )
+        upstream_keys = {pj.job.id: pj.job.key for pj in upstream.values()}
+        key = job_key(draft, upstream_keys, take=step.take)
+        job = replace(draft, key=key, task_uuid=stable_uuid4(*take_uuid_parts(key, "")))
         requests = self._share_uploads(job, client.plan_requests(job, self.urls[entry.provider]))
         cost, low, high = job_cost(entry, media, params, options)
         out_duration = output_duration(params, media)

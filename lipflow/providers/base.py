@@ -54,8 +54,9 @@ __all__ = [
 T = TypeVar("T")
 Flow = Generator[httpx.Request, httpx.Response, T]
 
-Op = Literal["auth", "ping", "upload", "submit", "poll", "list", "download"]
-OPS: tuple[Op, ...] = ("auth", "ping", "upload", "submit", "poll", "list", "download")
+# "find": look a job up by the idempotency key its submit carried (an ambiguous submit's fate).
+Op = Literal["auth", "ping", "upload", "submit", "poll", "list", "download", "find"]
+OPS: tuple[Op, ...] = ("auth", "ping", "upload", "submit", "poll", "list", "download", "find")
 JobOutcome = Literal["running", "done", "moderated", "failed"]
 ErrorMeaning = Literal[
     "auth", "capacity", "conflict", "generation", "moderation", "not_found", "rejected", "server"
@@ -284,6 +285,14 @@ class ProviderClient(Protocol):
     def poll_flow(
         self, job: Job, provider_job_id: str, *, base_url: str, key: str
     ) -> Flow[Finished]: ...
+
+    def find_flow(
+        self, job: Job, attempt: int, *, base_url: str, key: str
+    ) -> Flow[Submitted | None] | None:
+        """How to learn whether submit ``attempt`` reached the provider, before sending anything
+        again: the flow ends with the job (Submitted) or None (the provider has no such job).
+        None instead of a flow: the provider documents no way to find it."""
+        ...
 
 
 class ProviderChecks(Protocol):

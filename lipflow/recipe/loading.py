@@ -140,6 +140,7 @@ def _build(data: dict[str, Any], smap: SourceMap, file: str, digest: str) -> Rec
             options=raw.get("options") or {},
             cut=raw.get("cut"),
             fit=raw.get("fit"),
+            take=raw.get("take", 1),
         )
     return Recipe(
         file=file,

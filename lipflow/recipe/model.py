@@ -60,6 +60,7 @@ class Step:
     options: Mapping[str, Any] = field(default_factory=dict)
     cut: Mapping[str, Any] | None = None  # how a long lip sync is cut into pieces (``cut:``)
     fit: str | None = None  # "scale": a video over the model's pixel limit may be scaled down
+    take: int = 1  # a deliberate new take of the same request gets a new job key
 
     @property
     def recipe_path(self) -> tuple[PathPart, ...]:

@@ -29,6 +29,12 @@ def format_run(report: RunReport) -> str:
         f"{len(report.jobs)} job(s): {counts} in {report.elapsed_s:.1f} s; out dir {report.out_dir}"
     )
     lines.append(_cost_line(report))
+    if report.not_in_recipe:
+        gone = ", ".join(f"{job_id} ({state})" for job_id, state in report.not_in_recipe)
+        lines.append(
+            f"{len(report.not_in_recipe)} job(s) of earlier runs here are no longer in the "
+            f"recipe (kept with their outputs, not deleted): {gone}"
+        )
     if not report.ok:
         lines.append(f"resume with: {report.resume_command()}")
     return "\n".join(lines)

@@ -8,14 +8,31 @@ same out directory) reads it back and carries on from there.
 
 It is SQLite from the standard library in WAL mode, one transaction per fact, committed before
 the call returns. ``synchronous=NORMAL`` is durable against the process dying (what ``kill -9``
-does: committed WAL frames are in the OS's hands); only a power cut could lose the last
-transactions, which costs a fsync per write to rule out and is not what this file guards.
+does: committed WAL frames are in the OS's hands). The facts that protect money, the intent
+before a submit and the provider's job id after it, are committed with ``synchronous=FULL``: the
+WAL is fsync'd before the call returns, so they (and every fact before them) survive a power cut
+too. ``benchmarks/run_throughput.py`` measures what that costs.
+
+A journal that cannot be trusted is refused (:class:`~lipflow.errors.JournalUnusable`), never
+read as a fresh run: a run's journal is created whole (schema and run facts written to a
+temporary file, then renamed), so an empty file, one without the run facts, one that fails
+SQLite's integrity check, one locked by another process, or one holding fewer facts than its
+run recorded is not a journal of a run. The count of money-protecting facts (intents and provider
+job ids) is kept twice: in the journal, in the fact's own transaction, and after its commit in a
+small fsync'd sidecar (``<journal>.facts``). A journal holding fewer facts than its sidecar says
+lost some (copied or restored without its ``-wal`` file); one that says it has a sidecar, was not
+closed by its run, and has none beside it was copied alone. Folding the ``-wal`` file into the
+journal (what any process opening it after a ``kill -9`` does) loses nothing, and is accepted; so
+is a journal of an older lipflow, which kept no count.
 
 Tables (``lipflow_journal`` schema version 1)::
 
-    meta      key -> value: recipe file, recipe digest, schema version
+    meta      key -> value: recipe file, recipe digest, schema version, target, whether a run
+              has it open (``open``)
     jobs      one row per planned job: state, submit attempt, taskUUID of that attempt,
-              provider job id, estimated and reported cost, last error class and message
+              provider job id, estimated and reported cost, last error class and message, the
+              job's content key and its ``--fresh`` take (a job whose key changed is kept
+              under ``<id>@<old key>``, never deleted)
     attempts  every submit intent: job, attempt, taskUUID, provider job id once known
     uploads   job, media role -> what the provider returned for the upload (JSON)
     outputs   job, index -> provider URL, file path, size, duration and SHA-256 once downloaded
@@ -34,18 +51,20 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lipflow.errors import InputError
-from lipflow.run.state import JobState, check_transition
+from lipflow.errors import InputError, JournalUnusable
+from lipflow.run.state import MOCK_GONE, JobState, check_transition
 
 __all__ = ["JOURNAL_NAME", "AssemblyRecord", "JobRecord", "Journal", "OutputRecord"]
 
 JOURNAL_NAME = "lipflow-journal.sqlite"
+FACTS_SUFFIX = ".facts"  # the sidecar counting the journal's money-protecting facts
 SCHEMA_VERSION = "1"
+LOCK_WAIT_S = 5.0  # how long to wait for a journal another process holds locked
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -62,7 +81,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     reported_credits INTEGER,
     error_class TEXT,
     error TEXT,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    job_key TEXT,
+    take TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS attempts (
     job_id TEXT NOT NULL,
@@ -166,6 +187,8 @@ class JobRecord:
     error_class: str | None = None
     error: str | None = None
     outputs: tuple[OutputRecord, ...] = field(default_factory=tuple)
+    key: str | None = None  # the job's content key (None in a journal from before keys)
+    take: str = ""  # the --fresh take its idempotency key is derived with ("" for none)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -188,10 +211,17 @@ class AssemblyRecord:
 class Journal:
     """One run's journal file; every method commits before it returns."""
 
+    # The intent and the provider's job id are fsync'd (synchronous=FULL). Only the run
+    # benchmark turns this off, to measure what durability across a power cut costs.
+    durable_facts = True
+
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        self._facts_path = self.path.with_name(self.path.name + FACTS_SUFFIX)
+        self._facts_fd: int | None = None
+        self._facts = 0  # the count the fact being written brings the journal to
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=LOCK_WAIT_S)
         except sqlite3.DatabaseError as exc:
             raise InputError(f"cannot open the run journal: {exc}", path=str(self.path)) from exc
         try:
@@ -201,14 +231,116 @@ class Journal:
             columns = {row[1] for row in self._db.execute("PRAGMA table_info(outputs)")}
             if "sha256" not in columns:  # a journal written before output hashes were kept
                 self._db.execute("ALTER TABLE outputs ADD COLUMN sha256 TEXT")
+            columns = {str(row[1]) for row in self._db.execute("PRAGMA table_info(jobs)")}
+            if "job_key" not in columns:  # a journal written before jobs had content keys
+                self._db.execute("ALTER TABLE jobs ADD COLUMN job_key TEXT")
+                self._db.execute("ALTER TABLE jobs ADD COLUMN take TEXT NOT NULL DEFAULT ''")
             if self.meta("schema") is None:
                 self.set_meta("schema", SCHEMA_VERSION)
         except sqlite3.DatabaseError as exc:
             self._db.close()
-            raise InputError(f"cannot open the run journal: {exc}", path=str(self.path)) from exc
+            raise _unusable(self.path, exc) from None
+
+    @classmethod
+    def create_run(cls, path: Path, meta: Mapping[str, str]) -> Journal:
+        """A new run's journal, created whole: schema and ``meta`` in a temporary file, renamed
+        into place, so a journal at ``path`` always holds its run's facts."""
+        tmp = path.with_name(f".{path.name}.new")
+        for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
+            leftover.unlink(missing_ok=True)
+        with cls(tmp) as journal, journal._transaction():
+            for key, value in {**meta, "facts": "0"}.items():
+                journal.set_meta(key, value)
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+        journal = cls(path)
+        journal.begin_run()
+        return journal
+
+    @classmethod
+    def open_run(cls, path: Path) -> Journal:
+        """An earlier run's journal, checked before anything is read from it as a fact."""
+        where = str(path)
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            raise JournalUnusable(
+                f"cannot read the run journal: {exc.strerror}", path=where
+            ) from None
+        if size == 0:
+            raise JournalUnusable(
+                "the run journal is empty: it holds no record of what an earlier run sent, so "
+                "running now could pay for jobs again. Run into a new --out directory, or restore "
+                "the journal from where it was copied.",
+                path=where,
+            )
+        recorded = _read_facts(path.with_name(path.name + FACTS_SUFFIX))
+        journal = cls(path)
+        try:
+            journal._check(recorded)
+        except BaseException:
+            journal.close()
+            raise
+        journal.begin_run()
+        return journal
+
+    def _check(self, recorded: int | None) -> None:
+        where = str(self.path)
+        try:
+            verdict = [str(row[0]) for row in self._db.execute("PRAGMA quick_check")]
+            meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+            states = {str(row[0]) for row in self._db.execute("SELECT DISTINCT state FROM jobs")}
+        except sqlite3.DatabaseError as exc:
+            raise _unusable(self.path, exc) from None
+        if verdict != ["ok"]:
+            raise JournalUnusable(
+                f"the run journal is damaged ({'; '.join(verdict[:3])}). Nothing was sent; run "
+                "into a new --out directory (its outputs and events stay readable with sqlite3).",
+                path=where,
+            )
+        if "target" not in meta:
+            raise JournalUnusable(
+                "the run journal holds no run (it is empty, or was copied without its -wal file "
+                "before anything was checkpointed), so it cannot say what was already sent. "
+                "Copy it together with its -wal file, or run into a new --out directory.",
+                path=where,
+            )
+        held = int(meta.get("facts") or 0)
+        alone = recorded is None and "facts" in meta and meta.get("open") == "1"
+        if alone or (recorded is not None and recorded > held):
+            said = (
+                f"its {self.path.name}{FACTS_SUFFIX} is not beside it"
+                if recorded is None
+                else f"it holds {held} of the {recorded} submit facts its run recorded"
+            )
+            raise JournalUnusable(
+                f"the run journal belongs to a run that never closed it, and {said}: it was "
+                f"copied or restored without {self.path.name}-wal (which holds that run's latest "
+                "facts), so it cannot say what was already sent. Put the -wal file back, or run "
+                "into a new --out directory.",
+                path=where,
+            )
+        unknown = sorted(states - {s.value for s in JobState})
+        if unknown:
+            raise JournalUnusable(
+                f"the run journal is damaged: unknown job state {unknown[0]!r}", path=where
+            )
+
+    def begin_run(self) -> None:
+        """Mark the journal open and checkpoint, so a copy without the -wal file is recognised."""
+        self.set_meta("open", "1")
+        self._db.execute("PRAGMA wal_checkpoint(FULL)")
+        self._write_facts(int(self.meta("facts") or 0))  # realigned after a kill between the two
+
+    def end_run(self) -> None:
+        """Mark the run closed; its facts are all checkpointed into the main file on close."""
+        self.set_meta("open", "0")
 
     def close(self) -> None:
         self._db.close()
+        if self._facts_fd is not None:
+            os.close(self._facts_fd)
+            self._facts_fd = None
 
     def __enter__(self) -> Journal:
         return self
@@ -229,15 +361,32 @@ class Journal:
         )
 
     # -- jobs ------------------------------------------------------------------------------
-    def add_jobs(self, rows: Iterable[tuple[str, str, str, float | None]]) -> None:
-        """Add planned jobs (id, provider, model, estimated USD) not yet in the journal as pending."""
+    def add_jobs(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        """Add planned jobs not yet in the journal as pending: (id, provider, model, estimated
+        USD), optionally followed by (content key, take)."""
         now = time.time()
         with self._transaction():
             self._db.executemany(
-                "INSERT OR IGNORE INTO jobs (id, provider, model, state, estimated_usd, updated_at) "
-                "VALUES (?, ?, ?, 'pending', ?, ?)",
-                [(*row, now) for row in rows],
+                "INSERT OR IGNORE INTO jobs (id, provider, model, state, estimated_usd, "
+                "job_key, take, updated_at) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?)",
+                [(*row, *(None, "")[len(row) - 4 :], now) for row in rows],
             )
+
+    def retire(self, job_id: str, new_id: str, paths: Mapping[int, str]) -> None:
+        """Keep a job whose key changed (or that gets a fresh take) under ``new_id``, with its
+        outputs moved to ``paths`` (index -> path): the planned job starts again under its id."""
+        with self._transaction():
+            self._db.execute("UPDATE jobs SET id = ? WHERE id = ?", (new_id, job_id))
+            for table in ("attempts", "uploads", "outputs", "events"):
+                self._db.execute(
+                    f"UPDATE {table} SET job_id = ? WHERE job_id = ?",  # the table names are fixed
+                    (new_id, job_id),
+                )
+            self._db.executemany(
+                "UPDATE outputs SET path = ? WHERE job_id = ? AND idx = ?",
+                [(path, new_id, idx) for idx, path in paths.items()],
+            )
+            self._event(time.time(), new_id, "retired", f"was {job_id}; kept, not deleted")
 
     def jobs(self) -> dict[str, JobRecord]:
         outputs: dict[str, list[OutputRecord]] = {}
@@ -259,7 +408,7 @@ class Journal:
         out = {}
         for row in self._db.execute(
             "SELECT id, provider, model, state, attempt, task_uuid, provider_job_id, estimated_usd, "
-            "reported_usd, reported_credits, error_class, error FROM jobs"
+            "reported_usd, reported_credits, error_class, error, job_key, take FROM jobs"
         ):
             out[row[0]] = JobRecord(
                 id=row[0],
@@ -275,6 +424,8 @@ class Journal:
                 error_class=row[10],
                 error=row[11],
                 outputs=tuple(outputs.get(row[0], ())),
+                key=row[12],
+                take=row[13] or "",
             )
         return out
 
@@ -293,7 +444,7 @@ class Journal:
         """Move a job to ``state``; an error class and message replace the last ones (None clears)."""
         now = time.time()
         with self._transaction():
-            self._move(job_id, JobState(state))
+            self._move(job_id, JobState(state), error_class=error_class)
             self._db.execute(
                 "UPDATE jobs SET state = ?, error_class = ?, error = ?, updated_at = ? WHERE id = ?",
                 (str(state), error_class, error, now, job_id),
@@ -310,7 +461,7 @@ class Journal:
     def record_intent(self, job_id: str, attempt: int, task_uuid: str | None) -> None:
         """Before a submit leaves: which attempt, and the idempotency key it carries, if any."""
         now = time.time()
-        with self._transaction():
+        with self._transaction(durable=True):
             self._move(job_id, JobState.SUBMITTING)
             self._db.execute(
                 "UPDATE jobs SET state = 'submitting', attempt = ?, task_uuid = ?, "
@@ -336,7 +487,7 @@ class Journal:
     ) -> None:
         """The provider has the job: its id, and any cost it reported on submit."""
         now = time.time()
-        with self._transaction():
+        with self._transaction(durable=True):
             self._move(job_id, JobState.SUBMITTED)
             self._db.execute(
                 "UPDATE jobs SET state = 'submitted', provider_job_id = ?, "
@@ -499,7 +650,7 @@ class Journal:
         with self._transaction():
             self._db.execute("DELETE FROM uploads")
             for job_id in job_ids:
-                self._move(job_id, JobState.PENDING)
+                self._move(job_id, JobState.PENDING, error_class=MOCK_GONE)
                 self._db.execute(
                     "UPDATE jobs SET state = 'pending', provider_job_id = NULL, "
                     "reported_usd = NULL, reported_credits = NULL, error_class = NULL, "
@@ -510,11 +661,11 @@ class Journal:
                 self._event(now, job_id, "pending", detail)
 
     # -- plumbing --------------------------------------------------------------------------
-    def _move(self, job_id: str, state: JobState) -> None:
+    def _move(self, job_id: str, state: JobState, *, error_class: str | None = None) -> None:
         """Refuse a change of state the transition table does not allow (inside the transaction)."""
         row = self._db.execute("SELECT state FROM jobs WHERE id = ?", (job_id,)).fetchone()
         if row is not None:
-            check_transition(row[0], state)
+            check_transition(row[0], state, error_class=error_class)
 
     def _event(self, at: float, job_id: str, state: str, detail: str | None) -> None:
         self._db.execute(
@@ -522,18 +673,108 @@ class Journal:
             (at, job_id, state, detail),
         )
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._db)
+    def _transaction(self, *, durable: bool = False) -> _Transaction:
+        """One fact; a ``durable`` one (a money-protecting fact) is also counted, in the journal
+        and, once committed, in the sidecar."""
+        if not durable:
+            return _Transaction(self._db)
+        return _Transaction(
+            self._db,
+            durable=self.durable_facts,
+            before_commit=self._count_fact,
+            after_commit=lambda: self._write_facts(self._facts),
+        )
+
+    def _count_fact(self) -> None:
+        self._db.execute(
+            "INSERT INTO meta (key, value) VALUES ('facts', '1') "
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+        self._facts = int(self.meta("facts") or 0)
+
+    def _write_facts(self, count: int) -> None:
+        """The sidecar's count, overwritten in place (one fixed-width record) and fsync'd."""
+        if self._facts_fd is None:
+            self._facts_fd = os.open(self._facts_path, os.O_WRONLY | os.O_CREAT, 0o644)
+        os.pwrite(self._facts_fd, f"{count:020d}\n".encode(), 0)
+        if self.durable_facts:
+            os.fsync(self._facts_fd)
 
 
 class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error): one fact, all or nothing."""
+    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error): one fact, all or nothing. A ``durable``
+    one commits with ``synchronous=FULL``: the WAL is fsync'd, so a power cut cannot undo it."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(
+        self,
+        db: sqlite3.Connection,
+        *,
+        durable: bool = False,
+        before_commit: Callable[[], None] | None = None,
+        after_commit: Callable[[], None] | None = None,
+    ) -> None:
         self._db = db
+        self._durable = durable
+        self._before = before_commit
+        self._after = after_commit
 
     def __enter__(self) -> None:
+        if self._durable:
+            self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        committed = False
+        try:
+            if exc_type is None and self._before is not None:
+                try:
+                    self._before()
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+            self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+            committed = exc_type is None
+        finally:
+            if self._durable:
+                self._db.execute("PRAGMA synchronous=NORMAL")
+        if committed and self._after is not None:
+            self._after()
+
+
+def _unusable(path: Path, exc: sqlite3.DatabaseError) -> JournalUnusable:
+    """SQLite's complaint about a journal as a message that says what to do."""
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return JournalUnusable(
+            f"the run journal is locked by another process (waited {LOCK_WAIT_S:g} s): another "
+            "program (a sqlite3 shell, a backup, another lipflow) holds it. Close that program, "
+            "or run into another --out directory.",
+            path=str(path),
+        )
+    return JournalUnusable(
+        f"the run journal cannot be read ({text}); it is damaged or not a lipflow journal. "
+        "Nothing was sent; run into a new --out directory.",
+        path=str(path),
+    )
+
+
+def _read_facts(path: Path) -> int | None:
+    """The sidecar's count; None when there is none (or it is not one: then it proves nothing)."""
+    try:
+        return int(path.read_bytes().strip() or b"x")
+    except (OSError, ValueError):
+        return None
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a rename in ``directory`` durable (where the platform allows opening a directory)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

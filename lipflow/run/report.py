@@ -108,6 +108,7 @@ class RunReport:
     resume_args: tuple[str, ...] = ()  # the run's command line after ``lipflow run``, resuming
     budget_usd: float | None = None
     spent_usd: float = 0.0  # reported costs, and estimates of finished jobs that reported none
+    not_in_recipe: tuple[tuple[str, str], ...] = ()  # (job id, state): kept, never deleted
 
     @property
     def ok(self) -> bool:
@@ -120,6 +121,10 @@ class RunReport:
         for j in self.jobs:
             out[j.state] = out.get(j.state, 0) + 1
         return out
+
+    def at_provider(self) -> int:
+        """Jobs the provider has and has not finished (or whose outputs are not saved yet)."""
+        return sum(j.state in ("submitted", "downloading") for j in self.jobs)
 
     def resume_command(self) -> str:
         """The command that continues this run, with every option it needs, quoted for a shell."""
@@ -175,6 +180,7 @@ class RunReport:
             "resume": None if self.ok else self.resume_command(),
             "jobs": [j.to_json() for j in self.jobs],
             "assemblies": [a.to_json() for a in self.assemblies],
+            "not_in_recipe": [{"id": i, "state": st} for i, st in self.not_in_recipe],
         }
 
 

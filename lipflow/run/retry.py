@@ -4,7 +4,8 @@ Given the class of a failure (:mod:`lipflow.errors`), the operation, and whether
 deduplicates a resent submit (its wire's idempotency), it decides: wait and send again, or stop.
 
 ================  ===========================================================================
-rejected          stop: sending the same request again cannot succeed
+rejected          stop: sending the same request again cannot succeed; a poll: back off and
+                  poll again (a refused poll says nothing about the job)
 unreadable        stop: a reply over lipflow's bounds, or an output the bounds or the URL rule
                   refuse, would be the same again (a submit's stays ambiguous)
 job failed        stop: the provider ran the job and it failed
@@ -14,8 +15,9 @@ ambiguous         upload, poll, download: safe to repeat, backoff; submit: only 
                   provider deduplicates the resend (the same key), else stop at once
 ================  ===========================================================================
 
-An interrupted run stops retrying, except a poll (reading is free) and a submit whose earlier
-send may have landed at a deduplicating provider (the resend settles whether the job exists).
+An interrupted run sends nothing new: a wait already scheduled (a 429's Retry-After, a backoff)
+ends in a GaveUp, not a send. A submit whose earlier send may have landed stays ambiguous, and
+the next run settles it.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ class RetryPolicy:
     poll_deadline: float = 4 * 3600.0  # give up polling (job stays submitted) after this long
     request_timeout: float = 60.0
     connect_timeout: float = 10.0
+    interrupt_grace: float = 10.0  # after Ctrl-C, how long a request in flight may still answer
 
     def backoff(self, attempt: int) -> float:
         """The wait before retry ``attempt`` (1-based) of a transient failure."""
@@ -112,7 +115,10 @@ class RetryEngine:
     ) -> tuple[float, str] | None:
         """The wait before sending again, with why; None to stop."""
         policy = self.policy
-        if isinstance(error, ProviderRejected | JobFailed | ReplyUnreadable | OutputRefused):
+        if isinstance(error, JobFailed | ReplyUnreadable | OutputRefused):
+            return None
+        # A refused poll (401, 404, an unknown code) is no word about the job: it is polled again.
+        if isinstance(error, ProviderRejected) and op != "poll":
             return None
         if isinstance(error, ProviderCapacity):
             count.capacity += 1
@@ -173,7 +179,7 @@ class RetryEngine:
                     return GaveUp(exc, ambiguous, interrupted=True)
 
     def _interrupted(self, op: Op, ambiguous: ProviderAmbiguous | None) -> bool:
-        return self._stopped() and op != "poll" and not (op == "submit" and ambiguous)
+        return self._stopped()
 
 
 def _seconds(value: float) -> str:

@@ -19,8 +19,12 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
+import os
+import re
+import shutil
 import sqlite3
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from fractions import Fraction
@@ -36,6 +40,7 @@ from lipflow.errors import (
     DiskError,
     InputError,
     JobFailed,
+    JournalUnusable,
     LipflowError,
     OutputInvalid,
     OutputRefused,
@@ -47,6 +52,7 @@ from lipflow.errors import (
     ReplyUnreadable,
     UsageError,
 )
+from lipflow.identity import job_doc, take_uuid_parts
 from lipflow.jobs import Job, MediaRef, Plan, resolve
 from lipflow.longmedia import (
     Assembled,
@@ -59,16 +65,18 @@ from lipflow.longmedia import (
 from lipflow.longmedia.keyframes import COPY
 from lipflow.media import read_media
 from lipflow.providers import registry
+from lipflow.providers._common import stable_uuid4
 from lipflow.providers._http import UrlRule, send_bounded
 from lipflow.providers.base import Finished, Flow, ProviderClient, Submitted
 from lipflow.run.budget import BudgetCheck, Ledger
+from lipflow.run.cache import store_key
 from lipflow.run.downloads import Downloader, OpenFile, disk_error, file_name, output_names
 from lipflow.run.dubbing import dub_joins, join_dub
 from lipflow.run.journal import JOURNAL_NAME, JobRecord, Journal
 from lipflow.run.report import AssemblyReport, JobReport, Observer, RunReport, Snapshot
 from lipflow.run.retry import GaveUp, RetryEngine, poll_delays
 from lipflow.run.settings import RunSettings
-from lipflow.run.state import RUNNING, JobState, StateTally
+from lipflow.run.state import OUTPUT_LOST, RUNNING, JobState, StateTally
 from lipflow.run.uploads import Uploads, upload_key
 from lipflow.secrets import Secrets
 
@@ -105,10 +113,15 @@ class Runner:
         self._sleep = sleep or self._stoppable_sleep
         self._clock = clock
         self._stop = asyncio.Event()
+        self._in_flight: set[asyncio.Future[Any]] = set()
+        self._cut: set[asyncio.Future[Any]] = set()
         self.interrupted = False
+        self.not_in_recipe: tuple[tuple[str, str], ...] = ()  # (job id, state) kept from before
+        self._takes: dict[str, str] = {}
         self.polls = 0
         self._requests = 0
         self._job_list = tuple(pj.job for pj in plan.jobs)
+        self._needed = {need for job in self._job_list for need in job.needs}
         self._jobs = {job.id: job for job in self._job_list}
         self._estimates = {pj.job.id: pj.cost.usd for pj in plan.jobs}
         self._maxima = {
@@ -148,9 +161,40 @@ class Runner:
         return BudgetCheck.of(self.plan, self.settings.budget)
 
     def interrupt(self) -> None:
-        """Stop submitting; jobs in flight settle (their journal rows are written) and return."""
+        """Send nothing new; requests in flight get ``interrupt_grace`` seconds to answer (an
+        unanswered one is journaled as ambiguous), then every job settles and the run returns."""
+        first = not self._stop.is_set()
         self.interrupted = True
         self._stop.set()
+        if first:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return
+            loop.call_later(self.settings.retry.interrupt_grace, self._cut_in_flight)
+
+    def _cut_in_flight(self) -> None:
+        for task in list(self._in_flight):
+            self._cut.add(task)
+            task.cancel()
+
+    async def _bounded(self, send: Awaitable[T], provider: str) -> T:
+        """Await one request; after Ctrl-C it has the grace period to answer, then it is cut
+        (:class:`ProviderAmbiguous`: it was sent, its fate is unknown)."""
+        task = asyncio.ensure_future(send)
+        self._in_flight.add(task)
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task not in self._cut:  # the run itself is cancelled (a second Ctrl-C)
+                task.cancel()
+                raise
+            raise ProviderAmbiguous(
+                "no answer within the grace period after Ctrl-C", provider=provider
+            ) from None
+        finally:
+            self._in_flight.discard(task)
+            self._cut.discard(task)
 
     async def run(self) -> RunReport:
         """Run every job that is not done yet; the report says how each one ended."""
@@ -194,6 +238,8 @@ class Runner:
             await self._assemble_all()
             return self._report(journal)
         finally:
+            with contextlib.suppress(sqlite3.Error):
+                journal.end_run()
             journal.close()
             self._journal = None
             self._unlock()
@@ -222,7 +268,8 @@ class Runner:
     # -- journal ---------------------------------------------------------------------------
     def _open_journal(self) -> Journal:
         out = self.settings.out_dir
-        exists = (out / JOURNAL_NAME).exists()
+        path = out / JOURNAL_NAME
+        exists = path.exists()
         if self.settings.resume and not exists:
             raise UsageError(f"nothing to resume: {out} holds no run journal ({JOURNAL_NAME})")
         try:
@@ -236,36 +283,133 @@ class Runner:
                 stale.unlink(missing_ok=True)
         except OSError as exc:
             raise disk_error(exc, out, "the out directory") from None
-        journal = Journal(out / JOURNAL_NAME)
-        digest = journal.meta("recipe_digest")
-        if digest is not None and digest != self.plan.recipe_digest:
+        target = _target(self.settings)
+        if not exists:
+            self._refuse_unjournaled_outputs({}, set())
+            journal = Journal.create_run(
+                path,
+                {
+                    "recipe_digest": self.plan.recipe_digest,
+                    "recipe_file": self.plan.recipe_file,
+                    "target": target,
+                },
+            )
+        else:
+            journal = Journal.open_run(path)
+        try:
+            self._check_journal(journal, target)
+            self._reconcile(journal)
+            take = uuid.uuid4().hex if self.settings.fresh else ""
+            journal.add_jobs(
+                (job.id, job.provider, job.model, self._estimates.get(job.id), job.key, take)
+                for job in self._job_list
+            )
+            journal.set_meta("recipe_digest", self.plan.recipe_digest)
+            self._apply_takes(journal.jobs())
+        except BaseException:
             journal.close()
+            raise
+        return journal
+
+    def _reconcile(self, journal: Journal) -> None:
+        """Match the journal's jobs to the plan's by content key: an unchanged job keeps its row
+        (finished ones cost nothing); a changed one (or one given a ``--fresh`` take) is kept
+        under ``<id>@<old key>`` with its outputs renamed beside it, never deleted, and starts
+        again; rows no plan job claims are reported as no longer in the recipe."""
+        records = journal.jobs()
+        settled = (S.PENDING, S.FAILED, S.BLOCKED, S.DONE)
+        for job in self._job_list:
+            rec = records.get(job.id)
+            if rec is None or rec.key is None or not job.key:
+                continue
+            changed = rec.key != job.key
+            if not changed and not (self.settings.fresh and rec.state in settled):
+                continue
+            if not changed and rec.state != S.DONE:
+                continue  # a fresh take of a job that never finished: its row serves as is
+            mark = rec.key[:12] if changed else f"{rec.key[:12]}-{rec.take[:8] or 'take'}"
+            new_id = f"{job.id}@{mark}"
+            paths: dict[int, str] = {}
+            for output in rec.outputs:
+                if output.path and os.path.exists(output.path):
+                    old = Path(output.path)
+                    moved = old.with_name(f"{old.stem}@{mark}{old.suffix}")
+                    os.replace(old, moved)
+                    paths[output.idx] = str(moved)
+            journal.retire(job.id, new_id, paths)
+        self.not_in_recipe = tuple(
+            sorted(
+                (job_id, str(rec.state))
+                for job_id, rec in journal.jobs().items()
+                if job_id not in self._jobs
+            )
+        )
+
+    def _apply_takes(self, records: Mapping[str, JobRecord]) -> None:
+        """A job on a ``--fresh`` take sends its own idempotency key (Runware's ``taskUUID``)."""
+        jobs = []
+        for job in self._job_list:
+            rec = records.get(job.id)
+            if rec is not None and rec.take:
+                self._takes[job.id] = rec.take
+            if rec is not None and rec.take and job.key:
+                job = replace(job, task_uuid=stable_uuid4(*take_uuid_parts(job.key, rec.take)))
+            jobs.append(job)
+        self._job_list = tuple(jobs)
+        self._jobs = {job.id: job for job in jobs}
+
+    def _check_journal(self, journal: Journal, target: str) -> None:
+        """Refuse a journal of another recipe version or target, or one the outputs contradict."""
+        out = self.settings.out_dir
+        digest = journal.meta("recipe_digest")
+        keyed = all(rec.key is not None for rec in journal.jobs().values())
+        if not keyed and digest is not None and digest != self.plan.recipe_digest:
             raise UsageError(
                 f"{out} holds a run of another version of the recipe (digest {digest[:12]}, "
                 f"now {self.plan.recipe_digest[:12]}); its jobs may still be at the provider. "
                 "Run into a new --out directory."
             )
-        target = _target(self.settings)
         was = journal.meta("target")
         if was is not None and was != target:
-            journal.close()
             raise UsageError(
                 f"{out} holds a run against {was}, not {target}; its jobs live there. "
                 "Run into a new --out directory."
             )
-        if digest is None:
-            journal.set_meta("recipe_digest", self.plan.recipe_digest)
-            journal.set_meta("recipe_file", self.plan.recipe_file)
-            journal.set_meta("target", target)
+        records = journal.jobs()
+        known = {Path(o.path).name for rec in records.values() for o in rec.outputs if o.path}
+        self._refuse_unjournaled_outputs(records, known)
+
+    def _refuse_unjournaled_outputs(
+        self, records: Mapping[str, JobRecord], known: set[str]
+    ) -> None:
+        """An output file of a job the journal says never finished: the journal is not the one
+        that wrote this directory (restored from an older copy, or lost), and trusting it could
+        pay for the job again."""
+        out = self.settings.out_dir
         try:
-            journal.add_jobs(
-                (job.id, job.provider, job.model, self._estimates.get(job.id))
-                for job in self._job_list
-            )
-        except sqlite3.OperationalError:
-            journal.close()
-            raise
-        return journal
+            present = {p.name for p in out.iterdir() if not p.name.startswith(".")}
+        except OSError:
+            return
+        finished = (S.DOWNLOADING, S.DONE)
+        for job in self._job_list:
+            rec = records.get(job.id)
+            if rec is not None and rec.state in finished:
+                continue
+            pattern = re.compile(re.escape(self._names[job.id]) + r"(-\d+)?\.[A-Za-z0-9]+")
+            stray = sorted(n for n in present - known if pattern.fullmatch(n))
+            if stray:
+                said = (
+                    "has no run journal"
+                    if not records
+                    else f"says it is {rec.state if rec else 'not started'}"
+                )
+                raise JournalUnusable(
+                    f"{stray[0]} is an output of job {job.id}, but the directory {said}: the "
+                    "journal that wrote it is missing or older than the outputs, and running now "
+                    "could pay for the job again. Restore the journal (with its -wal file), or "
+                    "run into a new --out directory.",
+                    path=str(out / JOURNAL_NAME),
+                )
 
     @property
     def _j(self) -> Journal:
@@ -364,6 +508,8 @@ class Runner:
                     error_class="blocked",
                 )
                 return False
+        if rec.state == S.PENDING and await self._from_store(job):
+            return True
         action = self._action(rec)
         if action == "leave":
             return False
@@ -385,8 +531,9 @@ class Runner:
         if state == S.SUBMITTED and rec.provider_job_id:
             return "poll"
         if state in (S.SUBMITTING, S.AMBIGUOUS):
-            if registry.get(rec.provider).wire.idempotency.deduplicated:
-                return "recover"  # the same key: the provider itself says whether it has the job
+            provider = registry.get(rec.provider)
+            if self._findable(rec) or provider.wire.idempotency.deduplicated:
+                return "recover"  # the provider itself says whether it has the job
             if self.settings.resubmit_ambiguous:
                 return "submit"
             if state == S.SUBMITTING:
@@ -405,6 +552,17 @@ class Runner:
             return False
         client = registry.get(job.provider).client
         provider_job_id = rec.provider_job_id
+        if action == "recover":
+            attempt = max(rec.attempt, 1)
+            found = await self._find(job, client, attempt)
+            if found == "unknown":
+                return False
+            if isinstance(found, Submitted):  # it landed: poll it, send nothing
+                detail = f"provider job {found.provider_job_id} (found by its idempotency key)"
+                self._j.record_submitted(job.id, found.provider_job_id, detail=detail)
+                self._emit(job.id, S.SUBMITTED, detail)
+                provider_job_id = found.provider_job_id
+                action = "poll"
         if action == "submit" and (refused := self._budget.reserve(job.id, self._maxima[job.id])):
             self._set(job.id, S.PENDING, error=BudgetExceeded(refused), error_class="budget")
             return False
@@ -467,6 +625,78 @@ class Runner:
         )
         return False
 
+    def _store_key(self, job: Job) -> str | None:
+        """The job's key in the output store: its content key, and its --fresh take if any."""
+        if self.settings.store is None or not job.key or job.id in self._needed:
+            return None  # a job whose output URL another job sends is run at the provider
+        if job.piece is not None:
+            return None  # a piece of a split lip sync or a dub's line: joined here, not reused
+        base = self.settings.base_urls.get(job.provider, "")
+        return store_key(job.key, base, self._takes.get(job.id, ""))
+
+    async def _from_store(self, job: Job) -> bool:
+        """A job already paid for (in any out directory): its stored outputs, copied; no request."""
+        key = self._store_key(job)
+        found = None if key is None or self.settings.store is None else self.settings.store.get(key)
+        if found is None:
+            return False
+        outputs, _ = found
+        urls = [f"lipflow-store:{key}/{o.path.name}" for o in outputs]
+        self._j.record_outputs(job.id, urls, [o.size_bytes for o in outputs])
+        self._output_urls[job.id] = str(outputs[0].path.as_uri())
+        for idx, output in enumerate(outputs):
+            name = file_name(self._names[job.id], idx, len(outputs), urls[idx])
+            path = self.settings.out_dir / name
+            tmp = path.with_name(f".{name}.store.part")
+            await asyncio.to_thread(shutil.copyfile, output.path, tmp)
+            os.replace(tmp, path)
+            self._j.record_file(
+                job.id,
+                idx,
+                str(path),
+                output.size_bytes,
+                output.duration_s,
+                last=idx == len(outputs) - 1,
+            )
+        self._emit(job.id, S.DONE, "already paid for: outputs from the output store, no request")
+        return True
+
+    def _findable(self, rec: JobRecord) -> bool:
+        client = registry.get(rec.provider).client
+        job = self._jobs.get(rec.id)
+        base = self.settings.base_urls.get(rec.provider, "")
+        return job is not None and (
+            client.find_flow(job, max(rec.attempt, 1), base_url=base, key="") is not None
+        )
+
+    async def _find(self, job: Job, client: ProviderClient, attempt: int) -> str | Submitted:
+        """Before anything is sent again for an ambiguous submit: ask the provider whether it
+        has the job. "absent" (sending is safe), "unknown" (leave it), or the job."""
+        key = self.secrets.key(job.provider)
+        base = self.settings.base_urls[job.provider]
+        if client.find_flow(job, attempt, base_url=base, key=key) is None:
+            return (
+                "absent" if registry.get(job.provider).wire.idempotency.deduplicated else "unknown"
+            )
+        result = await self._retry.run(
+            "find",
+            lambda: self._drive(
+                client.find_flow(job, attempt, base_url=base, key=key),  # type: ignore[arg-type]
+                job.provider,
+            ),
+            note=self._noter(job.id),
+        )
+        if isinstance(result, GaveUp):
+            self._set(
+                job.id,
+                S.AMBIGUOUS,
+                error=result.error,
+                error_class="ambiguous",
+                detail="could not ask the provider whether the submit landed",
+            )
+            return "unknown"
+        return "absent" if result is None else result
+
     # -- steps -----------------------------------------------------------------------------
     async def _drive(self, flow: Flow[T], provider: str) -> T:
         """Send each request a flow yields, give it the response; httpx errors become lipflow's."""
@@ -476,8 +706,11 @@ class Runner:
                 request.extensions["timeout"] = self._timeout.as_dict()
                 await self._check_elsewhere(request, provider)
                 self._requests += 1
-                response = await send_bounded(
-                    self.client, request, provider, max_bytes=self.settings.max_reply_bytes
+                response = await self._bounded(
+                    send_bounded(
+                        self.client, request, provider, max_bytes=self.settings.max_reply_bytes
+                    ),
+                    provider,
                 )
                 try:
                     request = flow.send(response)
@@ -579,6 +812,8 @@ class Runner:
         recovering: bool,
     ) -> Submitted | None:
         """Record the intent, send the submit, and act on how the retry engine ended."""
+        if self._stop.is_set():  # interrupted while uploading: nothing new is sent
+            return None
         if not recovering:
             self._j.record_intent(job.id, attempt, client.submit_key(job, attempt))
             self._emit(job.id, S.SUBMITTING, f"attempt {attempt}")
@@ -597,11 +832,11 @@ class Runner:
             error = result.error
             if result.interrupted and result.ambiguous is None:
                 self._set(job.id, S.PENDING, detail="interrupted before the submit was sent")
-            elif isinstance(error, ProviderRejected | ProviderCapacity):
-                self._set(job.id, S.FAILED, error=error, error_class=_error_class(error))
             elif result.ambiguous is not None:  # an earlier send may have landed
                 ambiguous = error if isinstance(error, ProviderAmbiguous) else result.ambiguous
                 self._set(job.id, S.AMBIGUOUS, error=ambiguous, error_class="ambiguous")
+            elif isinstance(error, ProviderRejected | ProviderCapacity):
+                self._set(job.id, S.FAILED, error=error, error_class=_error_class(error))
             else:
                 self._set(job.id, S.FAILED, error=error, error_class=_error_class(error))
             return None
@@ -646,7 +881,7 @@ class Runner:
             )
             if isinstance(result, GaveUp):
                 error = result.error
-                if isinstance(error, JobFailed | ProviderRejected):
+                if isinstance(error, JobFailed):  # the provider's own word: it may be resent
                     self._set(job.id, S.FAILED, error=error, error_class=_error_class(error))
                 else:  # still at the provider: a later run polls it again; never re-submitted
                     self._set(job.id, S.SUBMITTED, error=error, error_class=_error_class(error))
@@ -709,6 +944,7 @@ class Runner:
         None when all are saved; the error when an output URL is gone (the provider refuses it:
         expired or deleted), so the caller may ask for a fresh one; False for any other failure.
         """
+        saved: list[tuple[str, int, float | None, str | None]] = []
         rule = self._rules[job.provider]
         cap = self.settings.output_cap(registry.get(job.provider).wire.limits.get("output_bytes"))
         for idx, url in enumerate(urls):
@@ -716,8 +952,9 @@ class Runner:
             path = self.settings.out_dir / file_name(self._names[job.id], idx, len(urls), url)
             result = await self._retry.run(
                 "download",
-                functools.partial(
-                    self._downloads.fetch, job, url, path, expected, rule=rule, max_bytes=cap
+                lambda url=url, path=path, expected=expected: self._bounded(  # type: ignore[misc]
+                    self._downloads.fetch(job, url, path, expected, rule=rule, max_bytes=cap),
+                    job.provider,
                 ),
                 note=self._noter(job.id),
             )
@@ -736,7 +973,16 @@ class Runner:
                 last=idx == len(urls) - 1,
                 sha256=result.sha256,
             )
+            saved.append((str(path), result.size, result.duration_s, result.sha256))
         self._emit(job.id, S.DONE, f"{len(urls)} output(s) saved")
+        key = self._store_key(job)
+        store = self.settings.store
+        if key is not None and store is not None:
+            await asyncio.to_thread(
+                store.put, key, [f[:3] for f in saved], self._estimates.get(job.id)
+            )
+            keys = {j.id: j.key for j in self._job_list}
+            store.remember(self.plan.recipe_name, job.id, job.key, job_doc(job, keys))
         return None
 
     # -- long media: pieces and their assembly -----------------------------------------------
@@ -893,6 +1139,7 @@ class Runner:
             resume_args=self.settings.resume_args(self.plan.recipe_file),
             budget_usd=self._budget.budget,
             spent_usd=self._budget.spent,
+            not_in_recipe=self.not_in_recipe,
         )
 
 
@@ -987,7 +1234,7 @@ def _target(settings: RunSettings) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(settings.base_urls.items()))
 
 
-LOST = "output_lost"  # the error class of a job whose output cannot be fetched or re-polled
+LOST = OUTPUT_LOST  # the error class of a job whose output cannot be fetched or re-polled
 
 
 def _gone(error: ProviderError) -> bool:

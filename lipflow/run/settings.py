@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lipflow.errors import UsageError
+from lipflow.run.cache import OutputStore
 from lipflow.run.retry import RetryPolicy
 
 __all__ = ["DEFAULT_MAX_OUTPUT_BYTES", "RunSettings", "provider_limits_from"]
@@ -39,6 +40,8 @@ class RunSettings:
     unknown_status_polls: int = 20  # polls answered with a status lipflow does not know
     retake_lost: bool = False  # buy a fresh take of a job whose output cannot be recovered
     source: str | None = None  # the recipe or plan as the command line named it
+    fresh: bool = False  # a deliberate new take of every job not in flight: new keys, paid again
+    store: OutputStore | None = None  # finished outputs by job key, shared across out dirs
 
     def resume_args(self, recipe: str) -> tuple[str, ...]:
         """The ``lipflow run`` arguments that continue this run with the options it was given.

@@ -83,7 +83,9 @@ def wait_until_some_jobs_are_in_flight(out: Path, proc: subprocess.Popen[str]) -
     while time.monotonic() < deadline:
         assert proc.poll() is None, "the run ended before it could be interrupted"
         try:
-            with closing(sqlite3.connect(out / "lipflow-journal.sqlite")) as db:
+            # Read-only: a read-write connect would create an empty journal file for the run.
+            uri = f"file:{out / 'lipflow-journal.sqlite'}?mode=ro"
+            with closing(sqlite3.connect(uri, uri=True)) as db:
                 states = dict(
                     db.execute("SELECT state, count(*) FROM jobs GROUP BY state").fetchall()
                 )

@@ -46,8 +46,8 @@ def test_resume_needs_a_journal(run_recipe: RunRecipe, tmp_path: Path) -> None:
         run_recipe("quickstart", resume=True, out_dir=tmp_path / "empty")
 
 
-def test_an_out_dir_of_another_recipe_version_is_refused(
-    run_recipe: RunRecipe, tmp_path: Path
+def test_an_edited_job_runs_again_and_its_earlier_output_is_kept_beside_it(
+    run_recipe: RunRecipe, mock: MockServer, tmp_path: Path
 ) -> None:
     recipe = tmp_path / "r.yaml"
     text = (Path(__file__).parents[2] / "recipes" / "quickstart.yaml").read_text()
@@ -56,11 +56,17 @@ def test_an_out_dir_of_another_recipe_version_is_refused(
             "media/presenter.mp4", str(Path(__file__).parents[2] / "recipes/media/presenter.mp4")
         )
     )
-    run_recipe(recipe)
+    first = run_recipe(recipe)
     recipe.write_text(recipe.read_text().replace("Hello!", "Hi!"))
 
-    with pytest.raises(UsageError, match="another version of the recipe"):
-        run_recipe(recipe)
+    again = run_recipe(recipe)
+
+    assert again.ok and len(jobs_at(mock)) == 2, "the changed job was submitted again"
+    ((kept_id, kept_state),) = again.not_in_recipe
+    assert kept_id.startswith("hello@") and kept_state == "done"
+    old = Path(first.jobs[0].outputs[0].path or "")
+    assert not old.exists() or old.read_bytes() != b""
+    assert len(list(old.parent.glob("hello*.mp4"))) == 2, "the earlier take is kept, renamed"
 
 
 def test_an_out_dir_of_another_target_is_refused(run_recipe: RunRecipe) -> None:

@@ -126,14 +126,14 @@ def test_transient_failures_stop_after_the_policy_s_tries() -> None:
     assert isinstance(result, GaveUp) and len(waits) == RetryPolicy().transient_tries - 1
 
 
-def test_an_interrupted_run_stops_retrying_but_settles_a_deduplicated_submit() -> None:
-    engine, _ = _engine(stopped=True)
+def test_an_interrupted_run_sends_nothing_again_not_even_a_deduplicated_submit() -> None:
+    engine, waits = _engine(stopped=True)
     unavailable = ProviderUnavailable("refused", provider="p")
-    result = run(engine, "upload", _failing(unavailable))
-    assert isinstance(result, GaveUp) and result.interrupted
     ambiguous = ProviderAmbiguous("lost", provider="p")
-    assert run(engine, "submit", _failing(ambiguous), deduplicated=True) == "ok"
-    assert run(engine, "poll", _failing(unavailable)) == "ok"
+    for op, error in (("upload", unavailable), ("submit", ambiguous), ("poll", unavailable)):
+        result = run(engine, op, _failing(error), deduplicated=True)
+        assert isinstance(result, GaveUp) and result.interrupted, op
+    assert waits == [], "no wait was even started"
 
 
 # ---------------------------------------------------------------------------------- plans

@@ -663,6 +663,7 @@ def test_endpoints_per_provider() -> None:
     assert endpoints("runware") == [
         "authentication",
         "getResponse",
+        "getTaskDetails",
         "mediaStorage",
         "ping",
         "videoInference",

@@ -300,5 +300,11 @@ class PixverseClient:
     ) -> Flow[Finished]:
         return _poll_flow(provider_job_id, base_url, key)
 
+    def find_flow(
+        self, job: Job, attempt: int, *, base_url: str, key: str
+    ) -> Flow[Submitted | None] | None:
+        """None: PixVerse documents no way to find a video by anything the submit carried: an ambiguous submit stays ambiguous."""
+        return None
+
 
 CLIENT = PixverseClient()

@@ -333,10 +333,10 @@ def _poll_flow(job: Job, provider_job_id: str, base_url: str, key: str) -> Flow[
         message = str(item.get("message") or code)
         if code in _MODERATION_CODES:
             raise JobFailed(message, provider=NAME, reason="moderation", code=code)
-        if code in _GENERATION_CODES or (
-            item.get("taskUUID") and not classify_status(response, NAME, "")
-        ):
-            raise JobFailed(message, provider=NAME, reason="generation", code=code or None)
+        if code in _GENERATION_CODES:
+            raise JobFailed(message, provider=NAME, reason="generation", code=code)
+        # Any other error item is no documented word that the task failed: the runner polls
+        # again (a refused poll is retried, never a failed job).
         raise _error(response, item)
     if not data_items:
         bad = classify_status(response, NAME, "poll answered with nothing")
@@ -368,6 +368,28 @@ def _poll_flow(job: Job, provider_job_id: str, base_url: str, key: str) -> Flow[
     if len(outputs) < len(results):
         raise ProviderAmbiguous("a successful result names no output URL", provider=NAME)
     return Finished(done=True, outputs=outputs, reported_usd=sum(costs) if costs else None)
+
+
+_NOT_FOUND_CODES = WIRE.codes("not_found")
+
+
+def _find_flow(task_uuid: str, base_url: str, key: str) -> Flow[Submitted | None]:
+    """``getTaskDetails`` for the taskUUID an ambiguous submit carried: the task, or None when
+    Runware has no such task (the submit never landed, so sending it is safe)."""
+    response = yield _request(
+        base_url, key, {"taskType": WIRE.endpoint("find").task, "taskUUID": task_uuid}
+    )
+    data_items, errors = _reply(response)
+    for item in _mine(data_items, task_uuid):
+        if item.get("taskUUID") == task_uuid:
+            return Submitted(provider_job_id=task_uuid, existed=True)
+    for item in _mine(errors, task_uuid):
+        if item.get("code") in _NOT_FOUND_CODES:
+            return None
+        raise _error(response, item)
+    raise classify_status(response, NAME, "getTaskDetails answered without the task") or (
+        ProviderAmbiguous("getTaskDetails answered without the task", provider=NAME)
+    )
 
 
 class RunwareClient:
@@ -414,6 +436,11 @@ class RunwareClient:
         self, job: Job, provider_job_id: str, *, base_url: str, key: str
     ) -> Flow[Finished]:
         return _poll_flow(job, provider_job_id, base_url, key)
+
+    def find_flow(
+        self, job: Job, attempt: int, *, base_url: str, key: str
+    ) -> Flow[Submitted | None] | None:
+        return _find_flow(attempt_uuid(job, attempt), base_url, key)
 
 
 CLIENT = RunwareClient()

@@ -67,7 +67,7 @@ def _classify(request: MockRequest, params: dict[str, str]) -> tuple[str | None,
     jobs = tuple(
         str(t["taskUUID"])
         for t in tasks
-        if _OPS.get(_task_type(t)) in ("submit", "poll") and t.get("taskUUID")
+        if _OPS.get(_task_type(t)) in ("submit", "poll", "find") and t.get("taskUUID")
     )
     for task_type, op in _OPS.items():
         if task_type in kinds:
@@ -499,10 +499,33 @@ def _media_storage(call: Call, task: Mapping[str, Any], data: list[Any], errors:
     )
 
 
+def _get_task_details(
+    call: Call, task: Mapping[str, Any], data: list[Any], errors: list[Any]
+) -> None:
+    """The task a taskUUID names, with its request and what it answers now; unknown: not found."""
+    task_uuid = task.get("taskUUID")
+    job = call.sim.job(WIRE.name, str(task_uuid)) if isinstance(task_uuid, str) else None
+    if job is None:
+        errors.append(_error(TASK_NOT_FOUND, f"No task with taskUUID {task_uuid!r} exists.", task))
+        return
+    state = job.state(call.sim.clock.now())
+    status = {"processing": "running", "succeeded": "done"}.get(state, "failed")
+    original = {"taskType": _TASK["submit"], "taskUUID": job.id}
+    data.append(
+        {
+            "taskType": _TASK["find"],
+            "taskUUID": job.id,
+            "request": original,
+            "response": {**original, "status": WIRE.status_for(status)},  # type: ignore[arg-type]
+        }
+    )
+
+
 _HANDLERS = {
     "ping": _ping,
     "submit": _video_inference,
     "poll": _get_response,
+    "find": _get_task_details,
     "upload": _media_storage,
 }
 

@@ -66,6 +66,16 @@ WIRE = WireSpec(
             response_item="videoInference.result.json",
         ),
         Endpoint(
+            op="find",
+            method="POST",
+            path="/v1",
+            task="getTaskDetails",
+            doc=f"{DOCS}/task-details",
+            request="getTaskDetails.json",
+            response="response.json",
+            response_item="getTaskDetails.result.json",
+        ),
+        Endpoint(
             op="upload",
             method="POST",
             path="/v1",

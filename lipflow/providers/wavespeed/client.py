@@ -251,5 +251,11 @@ class WavespeedClient:
     ) -> Flow[Finished]:
         return _poll_flow(provider_job_id, base_url, key)
 
+    def find_flow(
+        self, job: Job, attempt: int, *, base_url: str, key: str
+    ) -> Flow[Submitted | None] | None:
+        """None: WaveSpeed's prediction history (GET /api/v3/predictions) carries no client reference, so it can only guess: an ambiguous submit stays ambiguous."""
+        return None
+
 
 CLIENT = WavespeedClient()

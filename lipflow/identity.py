@@ -1,0 +1,115 @@
+"""A job is its content: the key that names a job in journals, caches and idempotency keys.
+
+A job's key is a hash of what the provider would be asked to do: provider, model and action, the
+typed parameters and options (the canonical request without per-attempt ids such as Runware's
+``taskUUID``), the step's ``take:`` counter, and each media input by content: a local file by the
+SHA-256 of its bytes (not its path), a URL as written, a media id with its provider, an upstream
+job's output by that job's key. A comment, the order of steps, an unrelated step or an added
+matrix cell changes nothing in it, so an edited recipe keeps every unchanged job's key; a moved
+or renamed file with the same bytes keeps it too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from lipflow.jobs import Job, MediaRef, Piece
+
+__all__ = ["changed_fields", "file_digest", "job_doc", "job_key", "take_uuid_parts"]
+
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+_CHUNK = 1 << 20
+
+
+def file_digest(path: str) -> str:
+    """The SHA-256 of a file's bytes, read once per path, size and modification time."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return f"unreadable:{path}"  # the planner reports the file; the key stays stable
+    memo = (path, stat.st_size, stat.st_mtime_ns)
+    found = _DIGESTS.get(memo)
+    if found is None:
+        digest = hashlib.sha256()
+        try:
+            with open(path, "rb") as fh:
+                while chunk := fh.read(_CHUNK):
+                    digest.update(chunk)
+        except OSError:
+            return f"unreadable:{path}"
+        found = _DIGESTS[memo] = digest.hexdigest()
+    return found
+
+
+def _media(ref: MediaRef, upstream_keys: Mapping[str, str]) -> Any:
+    if ref.origin == "file":
+        return {"kind": ref.kind, "sha256": file_digest(str(ref.value))}
+    if ref.origin == "step":
+        return {"kind": ref.kind, "job": upstream_keys.get(str(ref.value), str(ref.value))}
+    if ref.origin == "media_id":
+        return {"kind": ref.kind, "media_id": ref.value, "provider": ref.provider}
+    return {"kind": ref.kind, "url": ref.value}
+
+
+def job_key(job: Job, upstream_keys: Mapping[str, str], *, take: int = 1) -> str:
+    """The job's content key (64 hex digits); ``upstream_keys`` maps upstream job ids to keys."""
+    doc = job_doc(job, upstream_keys, take=take)
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def job_doc(job: Job, upstream_keys: Mapping[str, str], *, take: int = 1) -> dict[str, Any]:
+    """What the key hashes: the job's request content, as plain JSON values."""
+    return {
+        "provider": job.provider,
+        "model": job.model,
+        "action": job.action,
+        "params": job.params.to_json(),
+        "options": dict(job.options),
+        "media": {
+            role: _media(ref, upstream_keys) if job.piece is None else {"kind": ref.kind}
+            for role, ref in sorted(job.media.items())
+        },
+        "take": take,
+        # A matrix value names a variant the user asked for even when the request does not use
+        # it (``take: [1, 2, 3]``): each is its own job, not one output shared.
+        **({"matrix": dict(job.matrix)} if job.matrix else {}),
+        **({} if job.piece is None else {"piece": _piece(job.piece)}),
+    }
+
+
+def _piece(piece: Piece) -> dict[str, Any]:
+    """A piece is its sources' contents and its time range (its own files are cut at run time
+    into the out directory, so their paths say nothing)."""
+    return {
+        "start": piece.start,
+        "end": piece.end,
+        "size": list(piece.size),
+        "video_method": piece.video_method,
+        "video": file_digest(piece.video),
+        "audio": file_digest(piece.audio),
+    }
+
+
+def changed_fields(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """The dotted paths where two job documents differ (what made a job's key change)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out: list[str] = []
+        for name in sorted(set(old) | set(new)):
+            path = f"{prefix}.{name}" if prefix else str(name)
+            if name not in old or name not in new:
+                out.append(path)
+            else:
+                out.extend(changed_fields(old[name], new[name], path))
+        return out
+    return [] if old == new else [prefix or "(the whole request)"]
+
+
+def take_uuid_parts(key: str, take: str) -> tuple[str, ...]:
+    """What a job's idempotency key (Runware's ``taskUUID``) is derived from: the job key, and
+    the run's ``--fresh`` take when there is one."""
+    return (key,) if not take else (key, "take", take)

@@ -1,0 +1,179 @@
+"""The output store: finished outputs kept per user by job key, so a job already paid for costs
+nothing again, in another out directory or another recipe.
+
+Where: ``LIPFLOW_CACHE_DIR`` when set, else the platform's user cache folder (platformdirs:
+``~/.cache/lipflow/outputs`` on Linux, ``~/Library/Caches/lipflow/outputs`` on macOS,
+``%LOCALAPPDATA%\\lipflow\\Cache\\outputs`` on Windows). Size: at most ``LIPFLOW_CACHE_MAX_MB``
+megabytes (default 2048; 0 turns the store off); past it the least recently used entries go.
+
+An entry is ``<key[:2]>/<key>/`` (the job key, the API's base URL and any ``--fresh`` take) with the outputs (``0.mp4``, ``1.mp4`` ...) and ``entry.json``
+(sizes, durations, the cost it was bought for). It is written to a temporary folder and renamed
+into place, so a half-written entry is never read; an entry whose files no longer match their
+recorded sizes is treated as absent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lipflow.errors import UsageError
+
+__all__ = ["CachedOutput", "OutputStore", "default_store", "store_key"]
+
+DEFAULT_MAX_MB = 2048
+
+
+@dataclass(frozen=True, slots=True)
+class CachedOutput:
+    path: Path
+    size_bytes: int
+    duration_s: float | None
+
+
+class OutputStore:
+    """A content-addressed folder of finished outputs with a size cap (LRU eviction)."""
+
+    def __init__(self, root: Path, max_bytes: int) -> None:
+        self.root = root
+        self.max_bytes = max_bytes
+
+    @property
+    def enabled(self) -> bool:
+        return self.max_bytes > 0
+
+    def _entry(self, key: str) -> Path:
+        return self.root / key[:2] / key
+
+    def get(self, key: str) -> tuple[list[CachedOutput], float | None] | None:
+        """The outputs stored for ``key`` and the USD they cost, or None."""
+        if not self.enabled:
+            return None
+        entry = self._entry(key)
+        try:
+            meta = json.loads((entry / "entry.json").read_text(encoding="utf-8"))
+            outputs = [
+                CachedOutput(entry / o["file"], int(o["size_bytes"]), o.get("duration_s"))
+                for o in meta["outputs"]
+            ]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        for output in outputs:
+            try:
+                if output.path.stat().st_size != output.size_bytes:
+                    return None
+            except OSError:
+                return None
+        os.utime(entry / "entry.json")  # most recently used
+        usd = meta.get("usd")
+        return outputs, usd if isinstance(usd, int | float) else None
+
+    def put(
+        self,
+        key: str,
+        files: Sequence[tuple[str, int, float | None]],
+        usd: float | None,
+    ) -> None:
+        """Keep copies of a finished job's outputs (path, size, duration); best effort."""
+        if not self.enabled or self.get(key) is not None:
+            return
+        entry = self._entry(key)
+        tmp = entry.with_name(f".{key}.{uuid.uuid4().hex[:8]}.tmp")
+        try:
+            tmp.mkdir(parents=True)
+            outputs = []
+            for idx, (path, size, duration) in enumerate(files):
+                name = f"{idx}{Path(path).suffix}"
+                _link_or_copy(Path(path), tmp / name)
+                outputs.append({"file": name, "size_bytes": size, "duration_s": duration})
+            meta = {"key": key, "outputs": outputs, "usd": usd, "stored_at": time.time()}
+            (tmp / "entry.json").write_text(json.dumps(meta), encoding="utf-8")
+            os.replace(tmp, entry)
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)
+            return
+        self.evict()
+
+    def remember(self, recipe: str, job_id: str, key: str, doc: Mapping[str, Any]) -> None:
+        """Note which key (and request) a recipe's job last had, so a plan can say what changed."""
+        if not self.enabled:
+            return
+        path = self._named(recipe, job_id)
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps({"key": key, "doc": doc}, default=str), encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+
+    def last(self, recipe: str, job_id: str) -> tuple[str, Any] | None:
+        """The key and request a recipe's job last had when it was paid for, or None."""
+        try:
+            raw = json.loads(self._named(recipe, job_id).read_text(encoding="utf-8"))
+            return str(raw["key"]), raw["doc"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def _named(self, recipe: str, job_id: str) -> Path:
+        digest = hashlib.sha256(f"{recipe}\x00{job_id}".encode()).hexdigest()
+        return self.root / "by-name" / f"{digest}.json"
+
+    def evict(self) -> None:
+        """Remove least recently used entries until the store fits its cap."""
+        entries = []
+        total = 0
+        for meta in self.root.glob("[0-9a-f][0-9a-f]/*/entry.json"):
+            folder = meta.parent
+            size = sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
+            entries.append((meta.stat().st_mtime, size, folder))
+            total += size
+        for _, size, folder in sorted(entries):
+            if total <= self.max_bytes:
+                break
+            shutil.rmtree(folder, ignore_errors=True)
+            total -= size
+
+
+def store_key(job_key: str, base_url: str, take: str = "") -> str:
+    """A job's key in the store: its content key, where it ran (a mock's outputs never serve a
+    run against the real API) and its ``--fresh`` take."""
+    where = hashlib.sha256(base_url.encode("utf-8")).hexdigest()[:12]
+    return f"{job_key}-{where}" + (f"-{take}" if take else "")
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """A hard link costs no space; a copy where the store is on another file system."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
+def default_store(env: Mapping[str, str] | None = None) -> OutputStore:
+    """The user's store, from ``LIPFLOW_CACHE_DIR`` and ``LIPFLOW_CACHE_MAX_MB``."""
+    env = os.environ if env is None else env
+    raw = env.get("LIPFLOW_CACHE_MAX_MB", "").strip()
+    try:
+        max_mb = float(raw) if raw else DEFAULT_MAX_MB
+    except ValueError:
+        max_mb = -1
+    if not max_mb >= 0:
+        raise UsageError(
+            f"LIPFLOW_CACHE_MAX_MB={raw!r}: write a size in megabytes, 0 or more (0 turns the "
+            "output store off)"
+        )
+    root = env.get("LIPFLOW_CACHE_DIR")
+    if not root:
+        import platformdirs
+
+        root = str(Path(platformdirs.user_cache_dir("lipflow")) / "outputs")
+    return OutputStore(Path(root), int(max_mb * 1024 * 1024))
