@@ -14,6 +14,7 @@ recorded sizes is treated as absent.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -72,7 +73,8 @@ class OutputStore:
                     return None
             except OSError:
                 return None
-        os.utime(entry / "entry.json")  # most recently used
+        with contextlib.suppress(OSError):  # evicted meanwhile: the copies read above still serve
+            os.utime(entry / "entry.json")  # most recently used
         usd = meta.get("usd")
         return outputs, usd if isinstance(usd, int | float) else None
 
@@ -128,13 +130,23 @@ class OutputStore:
         return self.root / "by-name" / f"{digest}.json"
 
     def evict(self) -> None:
-        """Remove least recently used entries until the store fits its cap."""
+        """Remove least recently used entries until the store fits its cap.
+
+        Other jobs (threads of this run, or other runs sharing the store) put and evict at the
+        same time: an entry still being written (a hidden ``.tmp`` folder) is not an entry, and
+        one that vanishes while it is measured is skipped.
+        """
         entries = []
         total = 0
         for meta in self.root.glob("[0-9a-f][0-9a-f]/*/entry.json"):
             folder = meta.parent
-            size = sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
-            entries.append((meta.stat().st_mtime, size, folder))
+            if folder.name.startswith("."):
+                continue
+            try:
+                size = sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
+                entries.append((meta.stat().st_mtime, size, folder))
+            except OSError:
+                continue
             total += size
         for _, size, folder in sorted(entries):
             if total <= self.max_bytes:

@@ -1,0 +1,53 @@
+"""The per-user output store under concurrent use: puts and evictions from other jobs (threads
+of a run, or other runs sharing the store) never break a run."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from lipflow.run.cache import OutputStore
+
+
+def _output(folder: Path, name: str, size: int) -> tuple[str, int, float | None]:
+    path = folder / name
+    path.write_bytes(b"x" * size)
+    return str(path), size, None
+
+
+def test_an_entry_still_being_written_is_not_evicted_or_measured(tmp_path: Path) -> None:
+    store = OutputStore(tmp_path / "store", max_bytes=10)
+    half_written = tmp_path / "store" / "ab" / ".abkey.1234.tmp"
+    half_written.mkdir(parents=True)
+    (half_written / "entry.json").write_text("{}", encoding="utf-8")
+    (half_written / "0.mp4").write_bytes(b"x" * 100)
+
+    store.evict()
+
+    assert (half_written / "0.mp4").exists()
+
+
+def test_puts_and_evictions_from_many_threads_at_once_raise_nothing(tmp_path: Path) -> None:
+    store = OutputStore(tmp_path / "store", max_bytes=300)
+    sources = tmp_path / "outputs"
+    sources.mkdir()
+    errors: list[BaseException] = []
+
+    def put_many(worker: int) -> None:
+        try:
+            for n in range(40):
+                key = f"{worker:02x}{n:062x}"
+                store.put(key, [_output(sources, f"{worker}-{n}.mp4", 100)], 0.01)
+                store.get(key)
+        except BaseException as exc:  # collected: the test fails on any of them
+            errors.append(exc)
+
+    threads = [threading.Thread(target=put_many, args=(w,)) for w in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    kept = sum(f.stat().st_size for f in (tmp_path / "store").glob("*/*/*.mp4"))
+    assert kept <= 300 + 4 * 100, "the cap holds, give or take the entries being put"
