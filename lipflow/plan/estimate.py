@@ -97,4 +97,7 @@ def output_duration(params: Params, media: Mapping[str, MediaRef]) -> float | No
         if params.tts:
             return estimate_speech(str(params.tts.text), language=params.tts.language).middle
         return media["video"].duration
-    return float(params.duration or ASSUMED_SECONDS)
+    seconds = params.duration
+    if isinstance(seconds, int | float) and not isinstance(seconds, bool) and seconds > 0:
+        return float(seconds)
+    return float(ASSUMED_SECONDS)  # absent, or not a number: the request check says so

@@ -116,6 +116,14 @@ CASES = [
         1,
         "name '../../x' is not a plain file name",
     ),
+    (
+        "a-generate-duration-that-is-not-a-number",  # found by test_generated_recipes
+        "version: 1\n"
+        + PRESENTER
+        + "steps:\n  gen:\n    generate: {prompt: 'a cat', duration: ':'}\n",
+        1,
+        "':' is not one of the allowed durations",
+    ),
 ]
 
 
