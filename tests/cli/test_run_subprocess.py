@@ -8,7 +8,6 @@ whether any job was paid for twice.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
 import subprocess
@@ -22,6 +21,8 @@ import httpx
 import pytest
 
 from lipflow.media import probe
+from tests.served_mock import env_for
+from tests.served_mock import served_mock as serve
 
 REPO = Path(__file__).parents[2]
 DUB = REPO / "recipes" / "dub_matrix.yaml"
@@ -32,39 +33,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def served_mock() -> Iterator[dict[str, str]]:
-    proc = subprocess.Popen(
-        [
-            PYTHON,
-            "-m",
-            "lipflow",
-            "mock",
-            "serve",
-            "--processing-seconds",
-            "0.4",
-            "--print-urls",
-            "json",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        yield json.loads(proc.stdout.readline())
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=10)
-
-
-def env_for(urls: dict[str, str]) -> dict[str, str]:
-    return {
-        **os.environ,
-        "LIPFLOW_RUNWARE_URL": urls["runware"],
-        "LIPFLOW_PIXVERSE_URL": urls["pixverse"],
-        "LIPFLOW_WAVESPEED_URL": urls["wavespeed"],
-        "RUNWARE_API_KEY": "k",
-        "PIXVERSE_API_KEY": "k",
-        "WAVESPEED_API_KEY": "k",
-    }
+    with serve(0.4) as urls:
+        yield urls
 
 
 def start_run(urls: dict[str, str], out: Path, *extra: str) -> subprocess.Popen[str]:

@@ -8,7 +8,6 @@ provider when the runner dies; its ``/_mock/jobs`` shows whether any piece was b
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
 import subprocess
@@ -23,6 +22,8 @@ import pytest
 
 from lipflow.longmedia.synthesis import INTERVIEW_SECONDS
 from lipflow.media import probe
+from tests.served_mock import env_for
+from tests.served_mock import served_mock as serve
 
 REPO = Path(__file__).parents[2]
 LONG_INTERVIEW = REPO / "recipes" / "long_interview.yaml"
@@ -34,43 +35,12 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def served_mock() -> Iterator[dict[str, str]]:
-    proc = subprocess.Popen(
-        [
-            PYTHON,
-            "-m",
-            "lipflow",
-            "mock",
-            "serve",
-            "--processing-seconds",
-            "0.5",
-            "--print-urls",
-            "json",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        yield json.loads(proc.stdout.readline())
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=10)
+    with serve(0.5) as urls:
+        yield urls
 
 
 def lipflow_run(urls: dict[str, str], out: Path, *extra: str) -> list[str]:
     return [PYTHON, "-m", "lipflow", "run", str(LONG_INTERVIEW), "--out", str(out), *extra]
-
-
-def env_for(urls: dict[str, str]) -> dict[str, str]:
-    return {
-        **os.environ,
-        "LIPFLOW_RUNWARE_URL": urls["runware"],
-        "LIPFLOW_PIXVERSE_URL": urls["pixverse"],
-        "LIPFLOW_WAVESPEED_URL": urls["wavespeed"],
-        "RUNWARE_API_KEY": "k",
-        "PIXVERSE_API_KEY": "k",
-        "WAVESPEED_API_KEY": "k",
-    }
 
 
 def states(out: Path) -> dict[str, int]:

@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from lipflow.run.journal import JOURNAL_NAME
-from tests.cli.test_run_subprocess import DUB, PYTHON, env_for, served_mock
+from tests.cli.test_run_subprocess import DUB, PYTHON, served_mock
+from tests.served_mock import env_for
 
 __all__ = ["served_mock"]  # the fixture, imported for this module's tests
 

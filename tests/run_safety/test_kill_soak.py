@@ -20,7 +20,8 @@ import httpx
 import pytest
 
 from lipflow.media import probe
-from tests.cli.test_run_subprocess import PYTHON, env_for, served_mock
+from tests.cli.test_run_subprocess import PYTHON, served_mock
+from tests.served_mock import env_for
 
 __all__ = ["served_mock"]  # the fixture, imported for this module's tests
 
