@@ -13,7 +13,7 @@ import copy
 import json
 import math
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
@@ -251,13 +251,145 @@ def _registry_of(docs: dict[str, dict[str, Any]]) -> Registry[Any]:
     return found[1]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class Compiled:
-    """A compiled validator with the document it was built from and the registry its refs use."""
+    """A compiled validator with the document it was built from and the registry its refs use.
+
+    :meth:`surely_valid` is the fast path: jsonschema-rs says whether a body is valid, and only a
+    body it does not accept goes through jsonschema (which decides, and words the errors).
+    """
 
     validator: Validator
     root: Mapping[str, Any]
     registry: Registry[Any]
+    docs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rel: str = ""
+    uses: int = 0
+    fast: Any = None  # the jsonschema-rs validator once built; False when this schema has none
+
+    def surely_valid(self, body: object) -> bool:
+        """True when jsonschema-rs finds ``body`` valid; False means "ask jsonschema".
+
+        jsonschema-rs accepts no body jsonschema rejects (a property test holds the two to that
+        on every provider schema): where its dialect is more lenient (regex classes, Python
+        types that are not JSON) the schema or the body is kept off this path. A schema checked
+        only a few times never pays for importing and compiling it.
+        """
+        self.uses += 1
+        if self.uses <= _FAST_AFTER:
+            return False
+        fast = self.fast
+        if fast is None:
+            fast = self.fast = _fast_validator(self.docs, self.rel) if self.docs else False
+        return fast is not False and _plain_json(body) and bool(fast.is_valid(body))
+
+
+# A schema's first few checks go straight to jsonschema: `lipflow validate` checks the recipe
+# once, and importing jsonschema-rs and compiling would cost more than it saves there.
+_FAST_AFTER = 3
+
+
+def _plain_json(value: object) -> bool:
+    """``value`` is made of JSON's own types only (exact dict with str keys, list, str, int,
+    bool, None, finite float): jsonschema-rs reads a tuple as an array and a str enum as a
+    string where jsonschema does not, and has no NaN."""
+    kind = type(value)
+    if kind is dict:
+        return all(type(k) is str and _plain_json(v) for k, v in value.items())  # type: ignore[attr-defined]
+    if kind is list:
+        return all(_plain_json(v) for v in value)  # type: ignore[attr-defined]
+    if kind is float:
+        return math.isfinite(value)  # type: ignore[arg-type]
+    return kind is str or kind is int or kind is bool or value is None
+
+
+# Python's ``\s`` on str (str.isspace()); jsonschema-rs reads ``\s`` as ECMA-262 does (no \x1c-\x1f,
+# no \x85, but \ufeff), so it is spelled out for it.
+_PY_SPACE = "\\t\\n\\x0b\\x0c\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+# Escapes and groups whose meaning differs so that jsonschema-rs could accept what Python's re
+# rejects (\D, \W, \S in a class match more in ASCII-only dialects; word boundaries and
+# lookarounds flip the direction). \d and \w are ASCII there: stricter, so safe.
+_UNSAFE_ESCAPES = frozenset("DWbBAZ")
+
+
+def _pattern_for_rs(pattern: str) -> str | None:
+    """``pattern`` rewritten so jsonschema-rs matches what Python's ``re.search`` matches, or
+    None when it cannot be (the schema then stays with jsonschema)."""
+    out: list[str] = []
+    in_class = False
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\" and i + 1 < len(pattern):
+            escaped = pattern[i + 1]
+            if escaped in _UNSAFE_ESCAPES or (escaped == "S" and in_class):
+                return None
+            if escaped == "s":
+                out.append(_PY_SPACE if in_class else f"[{_PY_SPACE}]")
+            elif escaped == "S":
+                out.append(f"[^{_PY_SPACE}]")
+            else:
+                out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if char == "[" and not in_class:
+            in_class = True
+        elif char == "]" and in_class:
+            in_class = False
+        elif not in_class and pattern.startswith("(?", i) and not pattern.startswith("(?:", i):
+            return None
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
+class _Untranslatable(Exception):
+    """A pattern jsonschema-rs would read differently from Python's re."""
+
+
+def _for_rs(node: Any) -> Any:
+    """A schema document with every ``pattern`` (and ``patternProperties`` key) in the regex
+    dialect jsonschema-rs reads as Python's re does."""
+    if isinstance(node, list):
+        return [_for_rs(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in ("const", "enum", "examples", "default"):
+            out[key] = value
+        elif key == "pattern" and isinstance(value, str):
+            out[key] = _translated(value)
+        elif key == "patternProperties" and isinstance(value, dict):
+            out[key] = {_translated(k): _for_rs(v) for k, v in value.items()}
+        else:
+            out[key] = _for_rs(value)
+    return out
+
+
+def _translated(pattern: str) -> str:
+    found = _pattern_for_rs(pattern)
+    if found is None:
+        raise _Untranslatable(pattern)
+    return found
+
+
+def _fast_validator(docs: dict[str, dict[str, Any]], rel: str) -> Any:
+    """A jsonschema-rs validator for ``docs[rel]`` with its cross-file ``$ref``s in a registry, or
+    False when a pattern or a keyword keeps the schema with jsonschema alone."""
+    import jsonschema_rs
+
+    try:
+        translated = {name: _for_rs(doc) for name, doc in docs.items()}
+        registry = jsonschema_rs.Registry(
+            [(d["$id"], d) for d in translated.values() if isinstance(d.get("$id"), str)],
+            draft=jsonschema_rs.Draft202012,
+        )
+        return jsonschema_rs.Draft202012Validator(
+            translated[rel], registry=registry, validate_formats=False
+        )
+    except (_Untranslatable, ValueError, jsonschema_rs.ReferencingError):
+        return False
 
 
 # name -> (registry generation, compiled): the planner validates 10,000 bodies against a few
@@ -296,7 +428,7 @@ def _build(docs: dict[str, dict[str, Any]], rel: str) -> Compiled:
         except RecursionError:
             schema = doc  # a recursive schema keeps its $refs
     validator: Validator = _LipflowValidator(schema, registry=registry)
-    built = Compiled(validator=validator, root=schema, registry=registry)
+    built = Compiled(validator=validator, root=schema, registry=registry, docs=docs, rel=rel)
     _BUILT[(id(doc), rel)] = (doc, built)
     return built
 
