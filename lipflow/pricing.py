@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import Any
 
 from lipflow.catalog import Price, load_catalog
 from lipflow.jobs import Cost
@@ -75,6 +76,41 @@ def charge(
     duration, the audio's length is estimated from the text and the assumption is recorded.
     ``results`` is how many outputs the job asks for (Runware ``numberResults``): each is billed.
     """
+    catalog = load_catalog()
+    if _CHARGED[0] is not catalog:
+        _CHARGED[:] = [catalog, {}]
+    known: dict[tuple[object, ...], Cost] = _CHARGED[1]
+    key = (model_id, audio_seconds, video_seconds, tts_text, results, language)
+    found = known.get(key)
+    if found is None:
+        if len(known) >= _CHARGES_KEPT:
+            known.clear()
+        found = known[key] = _charge(
+            model_id,
+            audio_seconds=audio_seconds,
+            video_seconds=video_seconds,
+            tts_text=tts_text,
+            results=results,
+            language=language,
+        )
+    return found
+
+
+# The costs already worked out for the current catalog: a plan prices each job three times (its
+# cost and its low-high range), and jobs of the same length cost the same. Costs are frozen.
+_CHARGED: list[Any] = [None, {}]
+_CHARGES_KEPT = 8192
+
+
+def _charge(
+    model_id: str,
+    *,
+    audio_seconds: float | None,
+    video_seconds: float | None,
+    tts_text: str | None,
+    results: int,
+    language: str | None,
+) -> Cost:
     entry = load_catalog().model(model_id)
     price = entry.price
     if price is None:

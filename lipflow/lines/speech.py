@@ -15,6 +15,7 @@ assumptions, and every plan that uses them says so.
 from __future__ import annotations
 
 import bisect
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -123,28 +124,44 @@ def script_of(char: str) -> str | None:
     return None
 
 
+_KINDS: dict[str, str | None] = {}
+
+
+def _kind(char: str) -> str | None:
+    """What one character counts as: "digits", "pauses", " " (a space), a script, or None."""
+    found = _KINDS.get(char, "")
+    if found == "":
+        if char.isdigit():
+            found = "digits"
+        elif char in _PAUSES:
+            found = "pauses"
+        elif char.isspace():
+            found = " "
+        else:
+            found = script_of(char)
+        if len(_KINDS) < 65536:
+            _KINDS[char] = found
+    return found
+
+
 @lru_cache(maxsize=4096)  # a plan asks for each line's estimate several times (cost, fit, length)
 def estimate_speech(text: str, *, language: str | None = None) -> SpeechEstimate:
     """The likely spoken length of ``text``; ``language`` (e.g. ``ja``) tells Han characters in
     Japanese (read as kanji, ~1.6 morae each) from Chinese ones."""
+    chars = Counter(text)  # each distinct character once, in order of first appearance
     japanese = (language or "").lower().split("-")[0] == "ja" or any(
-        script_of(c) == "Kana" for c in text
+        _kind(c) == "Kana" for c in chars
     )
     counts: dict[str, int] = {}
     spaces = 0
-    for char in text:
-        if char.isdigit():
-            counts["digits"] = counts.get("digits", 0) + 1
-        elif char in _PAUSES:
-            counts["pauses"] = counts.get("pauses", 0) + 1
-        elif char.isspace():
-            spaces += 1
-        else:
-            name = script_of(char)
+    for char, n in chars.items():
+        name = _kind(char)
+        if name == " ":
+            spaces += n
+        elif name is not None:
             if name == "CJK" and japanese:
                 name = "Kanji"
-            if name is not None:
-                counts[name] = counts.get(name, 0) + 1
+            counts[name] = counts.get(name, 0) + n
     alphabets = [n for n in counts if n in RATES and RATES[n].low >= 9]
     if alphabets and spaces:  # word spaces belong to the alphabet they separate
         main = max(alphabets, key=lambda n: counts[n])

@@ -293,14 +293,26 @@ def _plain_json(value: object) -> bool:
     """``value`` is made of JSON's own types only (exact dict with str keys, list, str, int,
     bool, None, finite float): jsonschema-rs reads a tuple as an array and a str enum as a
     string where jsonschema does not, and has no NaN."""
-    kind = type(value)
-    if kind is dict:
-        return all(type(k) is str and _plain_json(v) for k, v in value.items())  # type: ignore[attr-defined]
-    if kind is list:
-        return all(_plain_json(v) for v in value)  # type: ignore[attr-defined]
-    if kind is float:
-        return math.isfinite(value)  # type: ignore[arg-type]
-    return kind is str or kind is int or kind is bool or value is None
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            for key in item:
+                if type(key) is not str:
+                    return False
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+        elif kind is float:
+            if item - item != 0:  # NaN and the infinities
+                return False
+        elif kind not in _SCALARS:
+            return False
+    return True
+
+
+_SCALARS = frozenset({str, int, bool, type(None)})
 
 
 # Python's ``\s`` on str (str.isspace()); jsonschema-rs reads ``\s`` as ECMA-262 does (no \x1c-\x1f,
