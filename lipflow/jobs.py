@@ -581,6 +581,11 @@ class Plan:
         return float(self.totals()["overall"]["usd"])
 
     def to_json(self) -> dict[str, Any]:
+        return self.json_document([pj.to_json() for pj in self.jobs])
+
+    def json_document(self, jobs: object) -> dict[str, Any]:
+        """The plan as JSON with ``jobs`` in its place: the list itself, or a stand-in for a
+        writer that encodes the jobs one at a time (:func:`lipflow.reporting.plans.write_json`)."""
         totals = self.totals()
         return {
             "lipflow_plan": 1,
@@ -592,7 +597,7 @@ class Plan:
             "budget_usd": self.budget,
             "base_urls": dict(self.base_urls),
             "choices": [c.to_json() for c in self.choices],
-            "jobs": [pj.to_json() for pj in self.jobs],
+            "jobs": jobs,
             "total_usd": totals["overall"]["usd"],
             "total_usd_low": totals["overall"]["usd_low"],
             "total_usd_high": totals["overall"]["usd_high"],

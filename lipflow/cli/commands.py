@@ -17,12 +17,13 @@ report prints the ``--resume`` command).
 from __future__ import annotations
 
 import functools
+import io
 import json
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 import click
 
@@ -69,11 +70,12 @@ def cli() -> None:
     environment.load_providers(environment.environ())
 
 
-def _write_atomically(path: str, text: str) -> None:
+def _write_atomically(path: str, write: Callable[[TextIO], None]) -> None:
+    """Write a file through ``write(fh)`` into a temporary name, then rename it into place."""
     tmp = f"{path}.tmp.{os.getpid()}"
     try:
         with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -82,6 +84,24 @@ def _write_atomically(path: str, text: str) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+class _EchoBuffer(io.StringIO):
+    """A text sink that hands what it holds to ``click.echo`` every 64 KB and on close (with the
+    final newline ``click.echo`` adds), so a large document is never held whole."""
+
+    def write(self, text: str) -> int:
+        written = super().write(text)
+        if self.tell() >= 65536:
+            click.echo(self.getvalue(), nl=False)
+            self.seek(0)
+            self.truncate()
+        return written
+
+    def close(self) -> None:
+        if not self.closed:
+            click.echo(self.getvalue())
+        super().close()
 
 
 FORMAT_TEXT_JSON = click.Choice(["text", "json"])
@@ -168,6 +188,7 @@ def plan(
     """Dry run: every job, the exact requests it sends (keys redacted), and its cost and why."""
     from lipflow.plan import plan_file
     from lipflow.reporting.plans import format_plan_text
+    from lipflow.reporting.plans import write_json as write_plan_json
     from lipflow.reporting.problems import report_problems
 
     if fmt == "csv" and not show_lines:
@@ -185,9 +206,8 @@ def plan(
         click.echo(report_problems("text", the_plan.problems, [recipe]), err=True)
     paid = _already_paid(the_plan)
     if fmt == "json":
-        doc = the_plan.to_json()
-        doc["already_paid"] = paid
-        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        with _EchoBuffer() as stdout:
+            write_plan_json(the_plan, stdout, {"already_paid": paid})
     else:
         click.echo(format_plan_text(the_plan, show_requests=not no_requests))
         if paid["jobs"]:
@@ -200,9 +220,12 @@ def plan(
     if errors:
         sys.exit(1)
     if out_path:
-        _write_atomically(
-            out_path, json.dumps(the_plan.to_json(), indent=2, ensure_ascii=False) + "\n"
-        )
+
+        def save(fh: TextIO) -> None:
+            write_plan_json(the_plan, fh)
+            fh.write("\n")
+
+        _write_atomically(out_path, save)
         click.echo(f"plan saved to {out_path}", err=True)
     from lipflow.run.budget import BudgetCheck
 

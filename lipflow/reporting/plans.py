@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import Any, TextIO
 
 from lipflow.jobs import Piece, Plan
 
@@ -103,3 +104,36 @@ def _total(agg: dict[str, Any]) -> str:
     if agg["unpriced_jobs"]:
         parts.append(f"{agg['unpriced_jobs']} unpriced (no documented price; not counted)")
     return ", ".join(parts)
+
+
+_JOBS = object()  # where the jobs go in the document, encoded one by one
+_ENCODER = json.JSONEncoder(indent=2, ensure_ascii=False)
+
+
+def write_json(plan: Plan, out: TextIO, extra: Mapping[str, Any] | None = None) -> None:
+    """Write ``plan`` as ``json.dumps(plan.to_json() | extra, indent=2, ensure_ascii=False)``
+    would, byte for byte, without holding the document: each job is turned into JSON and written
+    on its own, so a 100,000-job plan costs its jobs' objects and one job's text at a time."""
+    for chunk in _json_chunks({**plan.json_document(_JOBS), **(extra or {})}, plan):
+        out.write(chunk)
+
+
+def _json_chunks(doc: Mapping[str, Any], plan: Plan) -> Iterator[str]:
+    """The chunks of ``doc`` at indent 2: a nested value is its own encoding with each line
+    indented one level deeper (JSON strings escape newlines, so every line break is layout)."""
+    yield "{"
+    for i, (key, value) in enumerate(doc.items()):
+        yield ("\n  " if i == 0 else ",\n  ") + _ENCODER.encode(key) + ": "
+        if value is not _JOBS:
+            yield _nested(value, "\n  ")
+        elif not plan.jobs:
+            yield "[]"
+        else:
+            for j, pj in enumerate(plan.jobs):
+                yield ("[\n    " if j == 0 else ",\n    ") + _nested(pj.to_json(), "\n    ")
+            yield "\n  ]"
+    yield "\n}" if doc else "}"
+
+
+def _nested(value: object, newline: str) -> str:
+    return _ENCODER.encode(value).replace("\n", newline)
