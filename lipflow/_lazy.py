@@ -7,11 +7,13 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 from collections.abc import Callable, Mapping
+from types import ModuleType
 from typing import Any
 
-__all__ = ["lazy_exports"]
+__all__ = ["lazy_exports", "lazy_module"]
 
 
 def lazy_exports(
@@ -31,3 +33,24 @@ def lazy_exports(
         return list(getattr(sys.modules[package], "__all__", sorted(exports)))
 
     return __getattr__, __dir__
+
+
+def lazy_module(name: str) -> ModuleType:
+    """The module ``name``, executed on its first attribute access (``importlib.util.LazyLoader``).
+
+    For a library only some commands use: the provider clients build ``httpx`` requests when a
+    run sends them, and ``lipflow validate`` (which plans, so loads the clients) never does;
+    httpx with its optional CLI pulls in rich, about a third of validate's start-up.
+    """
+    found = sys.modules.get(name)
+    if found is not None:
+        return found
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None:
+        return importlib.import_module(name)  # raises the usual ImportError
+    loader = importlib.util.LazyLoader(spec.loader)
+    spec.loader = loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    loader.exec_module(module)
+    return module

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import re
 
-import pysubs2
-
 from lipflow.lines.model import Line, LinesFile
 from lipflow.problems import Location, Problem, Severity
 
@@ -24,6 +22,8 @@ _VOICE_SPAN = re.compile(r"^\s*<v(?:\.[\w.-]+)?\s+([^>]+?)\s*>")
 
 def parse_subtitles(text: str, file: str, *, fmt: str) -> LinesFile:
     """The cues of an SRT (``fmt='srt'``) or WebVTT (``'vtt'``) text, each at its timing line."""
+    import pysubs2  # here: a recipe without subtitle files never loads it
+
     text = text.lstrip("\ufeff")
     problems: list[Problem] = []
     timing_lines: list[tuple[int, int]] = []  # (line number, cue number) of each readable cue

@@ -16,21 +16,39 @@ work on any pieces with known time ranges, so other flows (subtitle-driven dubbi
 
 from __future__ import annotations
 
-from lipflow.longmedia.assembly import Assembled, AssemblyPiece, assemble, verify
-from lipflow.longmedia.cuts import Cut, CutError, CutPolicy, Pause, find_pauses, plan_cuts
-from lipflow.longmedia.keyframes import cut_audio, cut_method, cut_video
-from lipflow.longmedia.loudness import Loudness, loudness_of
-from lipflow.longmedia.pieces import (
-    AudioFacts,
-    PiecePlan,
-    SplitPlan,
-    SplitProblem,
-    VideoFacts,
-    audio_facts,
-    plan_split,
-    video_facts,
-)
-from lipflow.longmedia.synthesis import lipsync_output, speech_like, talking_video
+from typing import TYPE_CHECKING
+
+from lipflow._lazy import lazy_exports
+
+# Names load on first use: the planner needs the piece arithmetic, not numpy or FFmpeg.
+_EXPORTS = {
+    "Assembled": "lipflow.longmedia.assembly",
+    "AssemblyPiece": "lipflow.longmedia.assembly",
+    "AudioFacts": "lipflow.longmedia.pieces",
+    "Cut": "lipflow.longmedia.cuts",
+    "CutError": "lipflow.longmedia.cuts",
+    "CutPolicy": "lipflow.longmedia.cuts",
+    "Loudness": "lipflow.longmedia.loudness",
+    "Pause": "lipflow.longmedia.cuts",
+    "PiecePlan": "lipflow.longmedia.pieces",
+    "SplitPlan": "lipflow.longmedia.pieces",
+    "SplitProblem": "lipflow.longmedia.pieces",
+    "VideoFacts": "lipflow.longmedia.pieces",
+    "assemble": "lipflow.longmedia.assembly",
+    "audio_facts": "lipflow.longmedia.pieces",
+    "cut_audio": "lipflow.longmedia.keyframes",
+    "cut_method": "lipflow.longmedia.keyframes",
+    "cut_video": "lipflow.longmedia.keyframes",
+    "find_pauses": "lipflow.longmedia.cuts",
+    "lipsync_output": "lipflow.longmedia.synthesis",
+    "loudness_of": "lipflow.longmedia.loudness",
+    "plan_cuts": "lipflow.longmedia.cuts",
+    "plan_split": "lipflow.longmedia.pieces",
+    "speech_like": "lipflow.longmedia.synthesis",
+    "talking_video": "lipflow.longmedia.synthesis",
+    "verify": "lipflow.longmedia.assembly",
+    "video_facts": "lipflow.longmedia.pieces",
+}
 
 __all__ = [
     "Assembled",
@@ -60,3 +78,33 @@ __all__ = [
     "verify",
     "video_facts",
 ]
+
+if TYPE_CHECKING:
+    from lipflow.longmedia.assembly import Assembled as Assembled
+    from lipflow.longmedia.assembly import AssemblyPiece as AssemblyPiece
+    from lipflow.longmedia.assembly import assemble as assemble
+    from lipflow.longmedia.assembly import verify as verify
+    from lipflow.longmedia.cuts import Cut as Cut
+    from lipflow.longmedia.cuts import CutError as CutError
+    from lipflow.longmedia.cuts import CutPolicy as CutPolicy
+    from lipflow.longmedia.cuts import Pause as Pause
+    from lipflow.longmedia.cuts import find_pauses as find_pauses
+    from lipflow.longmedia.cuts import plan_cuts as plan_cuts
+    from lipflow.longmedia.keyframes import cut_audio as cut_audio
+    from lipflow.longmedia.keyframes import cut_method as cut_method
+    from lipflow.longmedia.keyframes import cut_video as cut_video
+    from lipflow.longmedia.loudness import Loudness as Loudness
+    from lipflow.longmedia.loudness import loudness_of as loudness_of
+    from lipflow.longmedia.pieces import AudioFacts as AudioFacts
+    from lipflow.longmedia.pieces import PiecePlan as PiecePlan
+    from lipflow.longmedia.pieces import SplitPlan as SplitPlan
+    from lipflow.longmedia.pieces import SplitProblem as SplitProblem
+    from lipflow.longmedia.pieces import VideoFacts as VideoFacts
+    from lipflow.longmedia.pieces import audio_facts as audio_facts
+    from lipflow.longmedia.pieces import plan_split as plan_split
+    from lipflow.longmedia.pieces import video_facts as video_facts
+    from lipflow.longmedia.synthesis import lipsync_output as lipsync_output
+    from lipflow.longmedia.synthesis import speech_like as speech_like
+    from lipflow.longmedia.synthesis import talking_video as talking_video
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

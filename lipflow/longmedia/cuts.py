@@ -16,8 +16,6 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from lipflow.longmedia.loudness import Loudness
 
 __all__ = [
@@ -76,6 +74,8 @@ class CutError(ValueError):
 
 def find_pauses(loudness: Loudness, *, silence_db: float, min_pause: float) -> list[Pause]:
     """Runs of windows below ``silence_db`` lasting at least ``min_pause`` seconds."""
+    import numpy as np
+
     quiet = np.concatenate(([False], loudness.db < silence_db, [False]))
     edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))
     pauses = []
@@ -120,6 +120,8 @@ def _next_cut(
     policy: CutPolicy,
 ) -> Cut:
     """The best cut in ``(lo, hi]``: a pause's middle, later half of the window first."""
+    import numpy as np
+
     half = lo + (hi - lo) / 2
     for floor in (half, lo):
         reachable = [

@@ -15,11 +15,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING
 
 from lipflow.errors import InputError
+
+if TYPE_CHECKING:  # numpy is imported where it is used: planning a short job never needs it
+    import numpy as np
+    import numpy.typing as npt
 
 __all__ = ["COPY", "cut_audio", "cut_method", "cut_video", "write_wav", "written"]
 
@@ -43,6 +45,8 @@ def written(dest: str | os.PathLike[str]) -> Iterator[Path]:
 
 def write_wav(path: str | os.PathLike[str], pcm: npt.NDArray[np.int16], rate: int) -> None:
     """16-bit PCM samples (frames x channels) as a WAV file: a 44-byte header and the samples."""
+    import numpy as np
+
     channels = pcm.shape[1]
     data = np.ascontiguousarray(pcm, dtype="<i2").tobytes()
     header = struct.pack(
@@ -173,6 +177,7 @@ def cut_audio(
     """Write the audio ``[start, end)`` of ``source`` to ``dest`` as PCM WAV, sample-exact
     (silence fills any part past the source's end)."""
     import av
+    import numpy as np
 
     try:
         with written(dest) as tmp, av.open(os.fspath(source)) as src:

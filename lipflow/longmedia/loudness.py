@@ -11,12 +11,13 @@ import io
 import os
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Any
 
 from lipflow.errors import InputError
+
+if TYPE_CHECKING:  # numpy is imported where it is used: planning a short job never needs it
+    import numpy as np
+    import numpy.typing as npt
 
 __all__ = ["ANALYSIS_RATE", "WINDOW_SECONDS", "Loudness", "decode_mono", "loudness_of", "measure"]
 
@@ -59,6 +60,7 @@ def decode_mono(
     """Every sample of the first audio stream of ``source`` (a path, or a file's bytes), mixed to
     mono float32 at ``rate``; empty if it has no audio stream."""
     import av
+    import numpy as np
 
     name = "<bytes>" if isinstance(source, bytes) else os.fspath(source)
     chunks: list[npt.NDArray[np.float32]] = []
@@ -78,11 +80,15 @@ def decode_mono(
 
 
 def _mono(frame: Any) -> npt.NDArray[np.float32]:
+    import numpy as np
+
     return np.asarray(frame.to_ndarray(), dtype=np.float32).reshape(-1)
 
 
 def measure(samples: npt.NDArray[np.float32], *, rate: int = ANALYSIS_RATE) -> Loudness:
     """Short-window RMS energy of mono ``samples`` in dBFS (full scale = 1.0)."""
+    import numpy as np
+
     size = max(1, round(WINDOW_SECONDS * rate))
     count = len(samples) // size
     tail = samples[: count * size].astype(np.float64).reshape(count, size)

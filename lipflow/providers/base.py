@@ -28,9 +28,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
-import httpx
-
 if TYPE_CHECKING:
+    import httpx
+
     from lipflow.jobs import Job, MediaRef, PlannedRequest
     from lipflow.problems import Problem
 
@@ -52,7 +52,10 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-Flow = Generator[httpx.Request, httpx.Response, T]
+if TYPE_CHECKING:
+    Flow = Generator[httpx.Request, httpx.Response, T]
+else:  # the same alias without loading httpx, which planning never needs (see lipflow._lazy)
+    Flow = Generator[Any, Any, T]
 
 # "find": look a job up by the idempotency key its submit carried (an ambiguous submit's fate).
 Op = Literal["auth", "ping", "upload", "submit", "poll", "list", "download", "find"]

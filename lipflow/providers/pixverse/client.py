@@ -9,19 +9,25 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-
+from lipflow._lazy import lazy_module
 from lipflow.catalog import load_catalog
 from lipflow.errors import JobFailed, ProviderAmbiguous, ProviderCapacity, ProviderRejected
 from lipflow.jobs import Deferred, Job, LipsyncParams, MediaRef, PlannedRequest
 from lipflow.media import content_type
 from lipflow.providers._common import deep_merge, file_name, step_output_url
-from lipflow.providers._http import classify_status, reply_json, retry_after
 from lipflow.providers.base import Finished, Flow, Submitted
 from lipflow.providers.pixverse.wire import TRACE_HEADER, WIRE
 from lipflow.secrets import REDACTED
+
+if TYPE_CHECKING:
+    import httpx
+
+    from lipflow.providers import _http
+else:  # loaded when a request is built or sent: planning never does
+    httpx = lazy_module("httpx")
+    _http = lazy_module("lipflow.providers._http")
 
 __all__ = ["CLIENT", "MODEL_ID", "PixverseClient", "speaker_id", "submit_body", "upload_form"]
 
@@ -150,9 +156,9 @@ def _headers(key: str) -> dict[str, str]:
 
 def _resp(response: httpx.Response) -> dict[str, Any]:
     """``Resp`` of a reply whose ErrCode is 0; otherwise the classified error."""
-    doc = reply_json(response, NAME)
+    doc = _http.reply_json(response, NAME)
     if not isinstance(doc, dict) or "ErrCode" not in doc:
-        bad = classify_status(response, NAME, "the reply has no ErrCode envelope")
+        bad = _http.classify_status(response, NAME, "the reply has no ErrCode envelope")
         raise bad or ProviderAmbiguous("the reply has no ErrCode envelope", provider=NAME)
     code, message = doc.get("ErrCode"), str(doc.get("ErrMsg") or "")
     if not isinstance(code, int | str) or isinstance(code, bool):
@@ -170,9 +176,9 @@ def _resp(response: httpx.Response) -> dict[str, Any]:
             provider=NAME,
             status=response.status_code,
             code=str(code),
-            retry_after=retry_after(response),
+            retry_after=_http.retry_after(response),
         )
-    bad = classify_status(response, NAME, message, code=str(code))
+    bad = _http.classify_status(response, NAME, message, code=str(code))
     raise bad or ProviderRejected(
         message or "request refused", provider=NAME, status=response.status_code, code=str(code)
     )

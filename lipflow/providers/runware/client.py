@@ -10,10 +10,9 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-
+from lipflow._lazy import lazy_module
 from lipflow.errors import (
     JobFailed,
     ProviderAmbiguous,
@@ -23,10 +22,17 @@ from lipflow.errors import (
 )
 from lipflow.jobs import Deferred, GenerateParams, Job, LipsyncParams, MediaRef, PlannedRequest
 from lipflow.providers._common import deep_merge, file_name, stable_uuid4, step_output_url
-from lipflow.providers._http import classify_status, reply_json, retry_after
 from lipflow.providers.base import Finished, Flow, Submitted
 from lipflow.providers.runware.wire import WIRE
 from lipflow.secrets import REDACTED
+
+if TYPE_CHECKING:
+    import httpx
+
+    from lipflow.providers import _http
+else:  # loaded when a request is built or sent: planning never does
+    httpx = lazy_module("httpx")
+    _http = lazy_module("lipflow.providers._http")
 
 __all__ = ["CLIENT", "RunwareClient", "media_task", "poll_task", "submit_task", "voice"]
 
@@ -255,7 +261,7 @@ def _request(base_url: str, key: str, task: dict[str, Any]) -> httpx.Request:
 
 
 def _reply(response: httpx.Response) -> tuple[list[Any], list[Any]]:
-    doc = reply_json(response, NAME)
+    doc = _http.reply_json(response, NAME)
     if not isinstance(doc, dict):
         raise ProviderAmbiguous(
             "the reply is not a JSON object with data or errors",
@@ -277,9 +283,9 @@ def _error(response: httpx.Response, item: Mapping[str, Any]) -> ProviderError:
             provider=NAME,
             status=response.status_code,
             code=code,
-            retry_after=retry_after(response),
+            retry_after=_http.retry_after(response),
         )
-    by_status = classify_status(response, NAME, message, code=code)
+    by_status = _http.classify_status(response, NAME, message, code=code)
     if by_status is not None:
         return by_status
     return ProviderRejected(message, provider=NAME, status=response.status_code, code=code)
@@ -302,7 +308,7 @@ def _upload_flow(
             return {"mediaUUID": item["mediaUUID"], "mediaURL": item.get("mediaURL")}
     for item in _mine(errors, task["taskUUID"]):
         raise _error(response, item)
-    raise classify_status(response, NAME, "upload answered without a mediaUUID") or (
+    raise _http.classify_status(response, NAME, "upload answered without a mediaUUID") or (
         ProviderAmbiguous("upload answered without a mediaUUID", provider=NAME)
     )
 
@@ -319,7 +325,7 @@ def _submit_flow(job: Job, values: Mapping[str, Any], base_url: str, key: str) -
     for item in _mine(data_items, job.task_uuid):
         if item.get("taskUUID") == job.task_uuid:
             return Submitted(provider_job_id=job.task_uuid)
-    raise classify_status(response, NAME, "submit answered without the task") or (
+    raise _http.classify_status(response, NAME, "submit answered without the task") or (
         ProviderAmbiguous("submit answered without the task", provider=NAME)
     )
 
@@ -339,7 +345,7 @@ def _poll_flow(job: Job, provider_job_id: str, base_url: str, key: str) -> Flow[
         # again (a refused poll is retried, never a failed job).
         raise _error(response, item)
     if not data_items:
-        bad = classify_status(response, NAME, "poll answered with nothing")
+        bad = _http.classify_status(response, NAME, "poll answered with nothing")
         if bad is not None:
             raise bad
     mine = [i for i in data_items if i.get("taskUUID") == provider_job_id]
@@ -387,7 +393,7 @@ def _find_flow(task_uuid: str, base_url: str, key: str) -> Flow[Submitted | None
         if item.get("code") in _NOT_FOUND_CODES:
             return None
         raise _error(response, item)
-    raise classify_status(response, NAME, "getTaskDetails answered without the task") or (
+    raise _http.classify_status(response, NAME, "getTaskDetails answered without the task") or (
         ProviderAmbiguous("getTaskDetails answered without the task", provider=NAME)
     )
 

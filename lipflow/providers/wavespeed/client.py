@@ -8,18 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-
+from lipflow._lazy import lazy_module
 from lipflow.errors import JobFailed, ProviderAmbiguous, ProviderRejected
 from lipflow.jobs import Deferred, Job, MediaRef, PlannedRequest
 from lipflow.media import content_type
 from lipflow.providers._common import deep_merge, file_name, step_output_url
-from lipflow.providers._http import classify_status, reply_json
 from lipflow.providers.base import Finished, Flow, Submitted
 from lipflow.providers.wavespeed.wire import MODERATION_WORDS, WIRE
 from lipflow.secrets import REDACTED
+
+if TYPE_CHECKING:
+    import httpx
+
+    from lipflow.providers import _http
+else:  # loaded when a request is built or sent: planning never does
+    httpx = lazy_module("httpx")
+    _http = lazy_module("lipflow.providers._http")
 
 __all__ = ["CLIENT", "WavespeedClient", "submit_body", "upload_ticket"]
 
@@ -123,9 +129,9 @@ ORIGINS: dict[tuple[str, ...], tuple[str, ...]] = {
 
 
 def _data(response: httpx.Response) -> dict[str, Any]:
-    doc = reply_json(response, NAME)
+    doc = _http.reply_json(response, NAME)
     message = str(doc.get("message") or "") if isinstance(doc, dict) else ""
-    bad = classify_status(response, NAME, message)
+    bad = _http.classify_status(response, NAME, message)
     if bad is not None:
         raise bad
     if not isinstance(doc, dict) or not isinstance(doc.get("data"), dict):
@@ -134,7 +140,7 @@ def _data(response: httpx.Response) -> dict[str, Any]:
         )
     code = doc.get("code")
     if isinstance(code, int) and code != 200:
-        bad = classify_status(httpx.Response(code), NAME, message, code=str(code))
+        bad = _http.classify_status(httpx.Response(code), NAME, message, code=str(code))
         raise bad or ProviderRejected(message or "request refused", provider=NAME, code=str(code))
     return dict(doc["data"])
 
@@ -165,7 +171,7 @@ def _upload_flow(
         headers={str(k): str(v) for k, v in put_headers.items()},
         content=data,
     )
-    bad = classify_status(put, NAME, f"upload PUT answered HTTP {put.status_code}")
+    bad = _http.classify_status(put, NAME, f"upload PUT answered HTTP {put.status_code}")
     if bad is not None:
         raise bad
     return {"download_url": download_url}

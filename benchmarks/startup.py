@@ -1,0 +1,41 @@
+"""Start-up: `lipflow validate` on the quickstart against importing what it cannot do without.
+
+Each round runs, in fresh processes and alternating order, ``lipflow validate
+recipes/quickstart.yaml`` (parse, schema checks, plan with the media probe) and ``python -c
+"import yaml, jsonschema, jinja2, click"`` (the libraries any recipe check needs: the floor).
+The ratio of their wall times is reported as min / median / max; goal <= 1.2.
+
+    python benchmarks/startup.py [--rounds 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+from _rounds import Goal, Ratios, paired, spread, timed
+
+REPO = Path(__file__).resolve().parents[1]
+VALIDATE = [sys.executable, "-m", "lipflow", "validate", "recipes/quickstart.yaml"]
+FLOOR = [sys.executable, "-c", "import yaml, jsonschema, jinja2, click"]
+
+
+def run(command: list[str]) -> float:
+    return timed(lambda: subprocess.run(command, cwd=REPO, check=True, capture_output=True))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    args = parser.parse_args()
+    run(VALIDATE), run(FLOOR)  # warm the file cache and the .pyc files for both alike
+    ours, theirs = paired(args.rounds, lambda: run(VALIDATE), lambda: run(FLOOR))
+    print(f"lipflow validate recipes/quickstart.yaml: {spread(ours)}")
+    print(f"import yaml, jsonschema, jinja2, click:   {spread(theirs)}")
+    print(Ratios.of("validate / imports", ours, theirs, Goal(1.2, "at_most")).line())
+
+
+if __name__ == "__main__":
+    main()
