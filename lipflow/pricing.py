@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from lipflow.catalog import Price, load_catalog
+from lipflow.catalog import Catalog, Price, load_catalog
 from lipflow.jobs import Cost
 from lipflow.lines.speech import estimate_speech
 
@@ -86,6 +86,7 @@ def charge(
         if len(known) >= _CHARGES_KEPT:
             known.clear()
         found = known[key] = _charge(
+            catalog,
             model_id,
             audio_seconds=audio_seconds,
             video_seconds=video_seconds,
@@ -103,6 +104,7 @@ _CHARGES_KEPT = 8192
 
 
 def _charge(
+    catalog: Catalog,
     model_id: str,
     *,
     audio_seconds: float | None,
@@ -111,7 +113,7 @@ def _charge(
     results: int,
     language: str | None,
 ) -> Cost:
-    entry = load_catalog().model(model_id)
+    entry = catalog.model(model_id)
     price = entry.price
     if price is None:
         return Cost(usd=None, basis=f"{entry.title}: the provider's docs give no price")

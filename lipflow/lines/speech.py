@@ -148,14 +148,14 @@ def _kind(char: str) -> str | None:
 def estimate_speech(text: str, *, language: str | None = None) -> SpeechEstimate:
     """The likely spoken length of ``text``; ``language`` (e.g. ``ja``) tells Han characters in
     Japanese (read as kanji, ~1.6 morae each) from Chinese ones."""
-    chars = Counter(text)  # each distinct character once, in order of first appearance
+    # Each distinct character once, in order of first appearance, with what it counts as.
+    kinds = [(_KINDS[c] if c in _KINDS else _kind(c), n) for c, n in Counter(text).items()]
     japanese = (language or "").lower().split("-")[0] == "ja" or any(
-        _kind(c) == "Kana" for c in chars
+        name == "Kana" for name, _ in kinds
     )
     counts: dict[str, int] = {}
     spaces = 0
-    for char, n in chars.items():
-        name = _kind(char)
+    for name, n in kinds:
         if name == " ":
             spaces += n
         elif name is not None:
