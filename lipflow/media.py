@@ -40,6 +40,7 @@ __all__ = [
     "probe",
     "probe_bytes",
     "probe_input",
+    "probe_with_pyav",
     "read_media",
     "synthesize_audio",
     "synthesize_video",
@@ -162,10 +163,30 @@ def probe_bytes(data: bytes, *, name: str = "<bytes>") -> MediaInfo:
 
 
 def _probe(source: str | io.BytesIO, size: int, *, label: str) -> MediaInfo | ImageInfo:
-    import av
-
     if size == 0:
         raise InputError("the file is empty, not audio or video", path=label)
+    # Plain MP4/MOV and PCM WAV are read from their headers, with PyAV's answers: checking a
+    # recipe then need not load FFmpeg. Anything the reader is unsure of is PyAV's.
+    from lipflow.probe import read_header
+
+    header = read_header(source, size)
+    if header is not None:
+        return MediaInfo(**header._asdict(), size_bytes=size)
+    return _probe_with_pyav(source, size, label=label)
+
+
+def probe_with_pyav(path: str | os.PathLike[str]) -> MediaInfo | ImageInfo:
+    """:func:`probe_input` through FFmpeg alone: the reference the header reader must agree with."""
+    name = os.fspath(path)
+    size = os.stat(name).st_size
+    if size == 0:
+        raise InputError("the file is empty, not audio or video", path=name)
+    return _probe_with_pyav(name, size, label=name)
+
+
+def _probe_with_pyav(source: str | io.BytesIO, size: int, *, label: str) -> MediaInfo | ImageInfo:
+    import av
+
     try:
         with av.open(source, "r") as container:
             return _describe(container, size, label)

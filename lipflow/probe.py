@@ -1,0 +1,266 @@
+"""A header reader for the common local inputs, so that checking a recipe need not load FFmpeg.
+
+:func:`lipflow.media.probe_input` asks :func:`read_header` first. It understands the plain cases
+of two containers and answers exactly what PyAV would:
+
+- ISO BMFF (MP4, MOV): the first box is ``ftyp``; one ``moov`` (at the start or the end) whose
+  ``mvhd`` gives the duration FFmpeg reports (mvhd duration over timescale, in whole microseconds,
+  rounded to the nearest); each track's handler and single sample entry name the stream, and a
+  video sample entry gives the frame size.
+- RIFF/WAVE: integer or float PCM (also in WAVE_FORMAT_EXTENSIBLE), whose ``data`` chunk lies
+  wholly in the file; the duration is its sample frames over the sample rate.
+
+Anything else, and anything it is unsure of (fragmented MP4, cover art, several sample entries,
+an unknown codec, sizes that do not add up, a box bigger than the file), gives ``None`` and the
+caller asks PyAV, which words today's errors. Nothing is read beyond the file's own bytes, and no
+size field is trusted for an allocation: a box is read only once it is known to fit in the file,
+and ``moov`` at most :data:`_MAX_MOOV` bytes.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import BinaryIO, NamedTuple
+
+__all__ = ["Header", "read_header"]
+
+
+class Header(NamedTuple):
+    """What a header says: kind, duration (s, to the millisecond), frame size and container."""
+
+    kind: str
+    duration_s: float
+    width: int | None
+    height: int | None
+    format: str
+
+
+# A moov larger than this (an hour of tiny samples) is left to PyAV rather than read whole.
+_MAX_MOOV = 16 * 1024 * 1024
+_MAX_TOP_BOXES = 64
+
+# Sample entries (codec four-character codes) whose stream kind FFmpeg never doubts, and the
+# handler each must sit under. A track with any other entry sends the file to PyAV.
+_VIDEO_ENTRIES = frozenset({b"avc1", b"avc3", b"hvc1", b"hev1", b"mp4v", b"av01", b"vp09"})
+_AUDIO_ENTRIES = frozenset({b"mp4a", b"Opus", b"fLaC", b"ac-3", b"ec-3", b"alac"})
+# Tracks that are neither audio nor video and never become one (timecode, timed text).
+_OTHER_ENTRIES = frozenset({b"tmcd", b"tx3g", b"text"})
+
+_PCM = 1
+_FLOAT = 3
+_EXTENSIBLE = 0xFFFE
+# The KSDATAFORMAT_SUBTYPE GUIDs' tail, shared by the PCM and IEEE-float subformats.
+_GUID_TAIL = b"\x00\x00\x00\x00\x10\x00\x80\x00\x00\xaa\x00\x38\x9b\x71"
+
+
+class _Unsure(Exception):
+    """The reader cannot vouch for its answer: PyAV decides."""
+
+
+def read_header(source: str | BinaryIO, size: int) -> Header | None:
+    """The file's header facts if it is a plain MP4/MOV or PCM WAV, else None (ask PyAV)."""
+    try:
+        if isinstance(source, str):
+            with open(source, "rb") as fh:
+                return _read(fh, size)
+        position = source.tell()
+        try:
+            return _read(source, size)
+        finally:
+            source.seek(position)
+    except (_Unsure, OSError, struct.error, ValueError):
+        return None
+
+
+def _read(fh: BinaryIO, size: int) -> Header | None:
+    head = fh.read(12)
+    if len(head) == 12 and head[4:8] == b"ftyp":
+        return _mp4(fh, size)
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return _wav(fh, size)
+    return None
+
+
+# ------------------------------------------------------------------------------ ISO BMFF
+
+
+def _boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
+    """The boxes in ``data[start:end]`` as (type, body start, body end); _Unsure if they do not
+    tile the range exactly."""
+    found = []
+    at = start
+    while at < end:
+        if end - at < 8:
+            raise _Unsure
+        length, kind = struct.unpack_from(">I4s", data, at)
+        header = 8
+        if length == 1:
+            if end - at < 16:
+                raise _Unsure
+            (length,) = struct.unpack_from(">Q", data, at + 8)
+            header = 16
+        elif length == 0:
+            length = end - at
+        if length < header or at + length > end:
+            raise _Unsure
+        found.append((kind, at + header, at + length))
+        at += length
+    return found
+
+
+def _only(boxes: list[tuple[bytes, int, int]], kind: bytes) -> tuple[int, int]:
+    matching = [(start, end) for k, start, end in boxes if k == kind]
+    if len(matching) != 1:
+        raise _Unsure
+    return matching[0]
+
+
+def _mp4(fh: BinaryIO, size: int) -> Header:
+    top: list[tuple[bytes, int, int]] = []  # (type, offset, length) of each top-level box
+    at = 0
+    while at < size:
+        if len(top) >= _MAX_TOP_BOXES:
+            raise _Unsure
+        fh.seek(at)
+        head = fh.read(16)
+        if len(head) < 8:
+            raise _Unsure
+        length, kind = struct.unpack_from(">I4s", head)
+        header = 8
+        if length == 1:
+            if len(head) < 16:
+                raise _Unsure
+            (length,) = struct.unpack_from(">Q", head, 8)
+            header = 16
+        elif length == 0:
+            length = size - at
+        if length < header or at + length > size:
+            raise _Unsure
+        top.append((kind, at + header, length - header))
+        at += length
+    kinds = [kind for kind, _, _ in top]
+    if kinds.count(b"ftyp") != 1 or kinds.count(b"moov") != 1 or b"moof" in kinds:
+        raise _Unsure
+    ftyp = next(box for box in top if box[0] == b"ftyp")
+    moov = next(box for box in top if box[0] == b"moov")
+    if ftyp[2] < 4 or moov[2] > _MAX_MOOV:
+        raise _Unsure
+    fh.seek(ftyp[1])
+    brand = fh.read(4).decode("latin-1").strip()
+    fh.seek(moov[1])
+    data = fh.read(moov[2])
+    if len(data) != moov[2] or b"covr" in data:
+        raise _Unsure  # cover art becomes a picture stream in FFmpeg: let it say so
+    children = _boxes(data, 0, len(data))
+    if any(kind == b"mvex" for kind, _, _ in children):
+        raise _Unsure  # fragmented: the duration is in the fragments
+    duration_us = _movie_duration(data, *_only(children, b"mvhd"))
+    tracks = [_track(data, start, end) for kind, start, end in children if kind == b"trak"]
+    video = [frame for kind, frame in tracks if kind == "video"]
+    audio = [frame for kind, frame in tracks if kind == "audio"]
+    if not video and not audio:
+        raise _Unsure
+    width, height = video[0] if video else (None, None)
+    return Header(
+        kind="video" if video else "audio",
+        duration_s=round(duration_us / 1_000_000, 3),
+        width=width,
+        height=height,
+        format="mov" if brand == "qt" else "mp4",
+    )
+
+
+def _movie_duration(data: bytes, start: int, end: int) -> int:
+    """mvhd's duration in microseconds as FFmpeg reckons it (av_rescale: nearest, half up)."""
+    version = data[start] if start < end else None
+    timescale: int
+    duration: int
+    if version == 0 and end - start >= 20:
+        timescale, duration = struct.unpack_from(">II", data, start + 12)
+    elif version == 1 and end - start >= 32:
+        timescale, duration = struct.unpack_from(">IQ", data, start + 20)
+    else:
+        raise _Unsure
+    if timescale <= 0 or duration <= 0 or duration >= 1 << 62:
+        raise _Unsure
+    return (duration * 1_000_000 + timescale // 2) // timescale
+
+
+def _track(data: bytes, start: int, end: int) -> tuple[str, tuple[int | None, int | None]]:
+    """A track's kind ("video", "audio" or "other") and, for video, its frame size."""
+    mdia = _only(_boxes(data, start, end), b"mdia")
+    mdia_boxes = _boxes(data, *mdia)
+    hdlr_start, hdlr_end = _only(mdia_boxes, b"hdlr")
+    if hdlr_end - hdlr_start < 12:
+        raise _Unsure
+    handler = data[hdlr_start + 8 : hdlr_start + 12]
+    minf = _only(mdia_boxes, b"minf")
+    stbl = _only(_boxes(data, *minf), b"stbl")
+    stsd_start, stsd_end = _only(_boxes(data, *stbl), b"stsd")
+    if stsd_end - stsd_start < 8:
+        raise _Unsure
+    (count,) = struct.unpack_from(">I", data, stsd_start + 4)
+    entries = _boxes(data, stsd_start + 8, stsd_end)
+    if count != 1 or len(entries) != 1:
+        raise _Unsure
+    entry, entry_start, entry_end = entries[0]
+    if entry in _VIDEO_ENTRIES and handler == b"vide":
+        if entry_end - entry_start < 28:
+            raise _Unsure
+        width, height = struct.unpack_from(">HH", data, entry_start + 24)
+        return "video", (width or None, height or None)
+    if entry in _AUDIO_ENTRIES and handler == b"soun":
+        return "audio", (None, None)
+    if entry in _OTHER_ENTRIES and handler not in (b"vide", b"soun"):
+        return "other", (None, None)
+    raise _Unsure
+
+
+# ------------------------------------------------------------------------------ RIFF/WAVE
+
+
+def _wav(fh: BinaryIO, size: int) -> Header:
+    at = 12
+    fmt: tuple[int, int, int, int] | None = None  # (format tag, channels, rate, bits)
+    while at + 8 <= size:
+        fh.seek(at)
+        kind, length = struct.unpack("<4sI", fh.read(8))
+        body = at + 8
+        if kind == b"fmt ":
+            if fmt is not None or length < 16 or body + length > size:
+                raise _Unsure
+            fmt = _wav_format(fh.read(min(length, 40)))
+        elif kind == b"data":
+            if fmt is None or length == 0 or body + length > size:
+                raise _Unsure
+            _, channels, rate, bits = fmt
+            frames = (length * 8) // (channels * bits)
+            duration_us = (frames * 1_000_000 + rate // 2) // rate
+            if duration_us <= 0:
+                raise _Unsure
+            return Header("audio", round(duration_us / 1_000_000, 3), None, None, "wav")
+        elif kind in (b"RF64", b"ds64", b"fact"):
+            raise _Unsure
+        at = body + length + (length & 1)
+    raise _Unsure
+
+
+def _wav_format(body: bytes) -> tuple[int, int, int, int]:
+    if len(body) < 16:
+        raise _Unsure
+    tag, channels, rate, _, block_align, bits = struct.unpack_from("<HHIIHH", body)
+    if tag == _EXTENSIBLE:
+        if len(body) < 40 or body[26:40] != _GUID_TAIL:
+            raise _Unsure
+        (tag,) = struct.unpack_from("<H", body, 24)
+        if struct.unpack_from("<H", body, 18)[0] != bits:
+            raise _Unsure  # fewer valid bits than the container: leave it to FFmpeg
+    allowed = {_PCM: (8, 16, 24, 32), _FLOAT: (32, 64)}.get(tag, ())
+    if (
+        bits not in allowed
+        or not 0 < channels <= 8
+        or rate <= 0
+        or block_align != channels * bits // 8
+    ):
+        raise _Unsure
+    return tag, channels, rate, bits
