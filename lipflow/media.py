@@ -207,6 +207,9 @@ def _describe(container: InputContainer, size: int, label: str) -> MediaInfo | I
     stream = video or audio
     if stream is None:
         raise InputError("the file holds neither audio nor video", path=label)
+    if stream.codec_context is None or (video is not None and video.codec_context is None):
+        # FFmpeg found a stream but no codec for it (a file cut short inside its header).
+        raise InputError("not a readable audio or video file (unknown codec)", path=label)
     image_format = _IMAGE_CODECS.get(stream.codec_context.name)
     if (
         video is not None

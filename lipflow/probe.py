@@ -73,6 +73,7 @@ def read_header(source: str | BinaryIO, size: int) -> Header | None:
 
 
 def _read(fh: BinaryIO, size: int) -> Header | None:
+    fh.seek(0)
     head = fh.read(12)
     if len(head) == 12 and head[4:8] == b"ftyp":
         return _mp4(fh, size)
@@ -86,7 +87,7 @@ def _read(fh: BinaryIO, size: int) -> Header | None:
 
 def _boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
     """The boxes in ``data[start:end]`` as (type, body start, body end); _Unsure if they do not
-    tile the range exactly."""
+    tile the range exactly (a size of 0, "to the end", is left to FFmpeg too)."""
     found = []
     at = start
     while at < end:
@@ -99,8 +100,6 @@ def _boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
                 raise _Unsure
             (length,) = struct.unpack_from(">Q", data, at + 8)
             header = 16
-        elif length == 0:
-            length = end - at
         if length < header or at + length > end:
             raise _Unsure
         found.append((kind, at + header, at + length))
@@ -132,8 +131,6 @@ def _mp4(fh: BinaryIO, size: int) -> Header:
                 raise _Unsure
             (length,) = struct.unpack_from(">Q", head, 8)
             header = 16
-        elif length == 0:
-            length = size - at
         if length < header or at + length > size:
             raise _Unsure
         top.append((kind, at + header, length - header))
@@ -154,10 +151,20 @@ def _mp4(fh: BinaryIO, size: int) -> Header:
     children = _boxes(data, 0, len(data))
     if any(kind == b"mvex" for kind, _, _ in children):
         raise _Unsure  # fragmented: the duration is in the fragments
-    duration_us = _movie_duration(data, *_only(children, b"mvhd"))
-    tracks = [_track(data, start, end) for kind, start, end in children if kind == b"trak"]
-    video = [frame for kind, frame in tracks if kind == "video"]
-    audio = [frame for kind, frame in tracks if kind == "audio"]
+    movie_timescale, movie_us = _movie_duration(data, *_only(children, b"mvhd"))
+    tracks = [
+        _track(data, start, end, movie_timescale)
+        for kind, start, end in children
+        if kind == b"trak"
+    ]
+    # FFmpeg reports the longest stream: each the shortest of its media header's duration, the
+    # sum of its sample durations and its one edit (an encoder's priming samples cut off); the
+    # movie header says the same for a plain file. When the two disagree, PyAV decides.
+    duration_us = max(track_us for _, _, track_us in tracks)
+    if round(duration_us / 1_000_000, 3) != round(movie_us / 1_000_000, 3):
+        raise _Unsure
+    video = [frame for kind, frame, _ in tracks if kind == "video"]
+    audio = [frame for kind, frame, _ in tracks if kind == "audio"]
     if not video and not audio:
         raise _Unsure
     width, height = video[0] if video else (None, None)
@@ -170,8 +177,8 @@ def _mp4(fh: BinaryIO, size: int) -> Header:
     )
 
 
-def _movie_duration(data: bytes, start: int, end: int) -> int:
-    """mvhd's duration in microseconds as FFmpeg reckons it (av_rescale: nearest, half up)."""
+def _movie_duration(data: bytes, start: int, end: int) -> tuple[int, int]:
+    """mvhd's timescale, and its duration in microseconds."""
     version = data[start] if start < end else None
     timescale: int
     duration: int
@@ -181,22 +188,45 @@ def _movie_duration(data: bytes, start: int, end: int) -> int:
         timescale, duration = struct.unpack_from(">IQ", data, start + 20)
     else:
         raise _Unsure
+    return timescale, _microseconds(timescale, duration)
+
+
+def _microseconds(timescale: int, duration: int) -> int:
+    """A duration in whole microseconds as FFmpeg's av_rescale rounds it (nearest, half up)."""
     if timescale <= 0 or duration <= 0 or duration >= 1 << 62:
         raise _Unsure
     return (duration * 1_000_000 + timescale // 2) // timescale
 
 
-def _track(data: bytes, start: int, end: int) -> tuple[str, tuple[int | None, int | None]]:
-    """A track's kind ("video", "audio" or "other") and, for video, its frame size."""
-    mdia = _only(_boxes(data, start, end), b"mdia")
+def _track(
+    data: bytes, start: int, end: int, movie_timescale: int
+) -> tuple[str, tuple[int | None, int | None], int]:
+    """A track's kind ("video", "audio" or "other"), for video its frame size, and its duration
+    in microseconds as FFmpeg gives the stream's."""
+    trak_boxes = _boxes(data, start, end)
+    _only(trak_boxes, b"tkhd")
+    mdia = _only(trak_boxes, b"mdia")
+    edits = [(s, e) for kind, s, e in trak_boxes if kind == b"edts"]
+    if len(edits) > 1:
+        raise _Unsure
+    edit = _one_edit(data, *edits[0], movie_timescale) if edits else None
     mdia_boxes = _boxes(data, *mdia)
     hdlr_start, hdlr_end = _only(mdia_boxes, b"hdlr")
     if hdlr_end - hdlr_start < 12:
         raise _Unsure
     handler = data[hdlr_start + 8 : hdlr_start + 12]
     minf = _only(mdia_boxes, b"minf")
-    stbl = _only(_boxes(data, *minf), b"stbl")
-    stsd_start, stsd_end = _only(_boxes(data, *stbl), b"stsd")
+    stbl_boxes = _boxes(data, *_only(_boxes(data, *minf), b"stbl"))
+    # The tables FFmpeg needs to index the samples: without one it drops or cuts the stream.
+    _only(stbl_boxes, b"stsc")
+    _only(stbl_boxes, b"stsz")
+    _only(stbl_boxes, b"stco")
+    if any(kind == b"co64" for kind, _, _ in stbl_boxes):
+        raise _Unsure
+    duration_us = _track_duration(
+        data, _only(mdia_boxes, b"mdhd"), _only(stbl_boxes, b"stts"), edit
+    )
+    stsd_start, stsd_end = _only(stbl_boxes, b"stsd")
     if stsd_end - stsd_start < 8:
         raise _Unsure
     (count,) = struct.unpack_from(">I", data, stsd_start + 4)
@@ -208,12 +238,64 @@ def _track(data: bytes, start: int, end: int) -> tuple[str, tuple[int | None, in
         if entry_end - entry_start < 28:
             raise _Unsure
         width, height = struct.unpack_from(">HH", data, entry_start + 24)
-        return "video", (width or None, height or None)
+        return "video", (width or None, height or None), duration_us
     if entry in _AUDIO_ENTRIES and handler == b"soun":
-        return "audio", (None, None)
+        return "audio", (None, None), duration_us
     if entry in _OTHER_ENTRIES and handler not in (b"vide", b"soun"):
-        return "other", (None, None)
+        return "other", (None, None), duration_us
     raise _Unsure
+
+
+def _one_edit(data: bytes, start: int, end: int, movie_timescale: int) -> tuple[int, int]:
+    """A track's edit list when it is one plain edit (from a media time on, at normal rate): the
+    edit's duration and the movie timescale it is counted in. _Unsure otherwise."""
+    start, end = _only(_boxes(data, start, end), b"elst")
+    if end - start < 8:
+        raise _Unsure
+    version, count = data[start], struct.unpack_from(">I", data, start + 4)[0]
+    layout = {0: ">Iii", 1: ">Qqi"}.get(version)
+    if layout is None or count != 1 or end - start - 8 < struct.calcsize(layout):
+        raise _Unsure
+    duration, media_time, rate = struct.unpack_from(layout, data, start + 8)
+    if media_time < 0 or rate != 0x10000 or duration <= 0:
+        raise _Unsure
+    return duration, movie_timescale
+
+
+def _track_duration(
+    data: bytes, mdhd: tuple[int, int], stts: tuple[int, int], edit: tuple[int, int] | None
+) -> int:
+    """The shortest of mdhd's duration, the sum of stts's sample durations and the edit, in
+    microseconds; _Unsure for a duration left unknown (0 or all ones) or a table that does not
+    fit its box."""
+    start, end = mdhd
+    version = data[start] if start < end else None
+    timescale: int
+    duration: int
+    if version == 0 and end - start >= 20:
+        timescale, duration = struct.unpack_from(">II", data, start + 12)
+        unknown = 0xFFFFFFFF
+    elif version == 1 and end - start >= 32:
+        timescale, duration = struct.unpack_from(">IQ", data, start + 20)
+        unknown = 0xFFFFFFFFFFFFFFFF
+    else:
+        raise _Unsure
+    if duration == unknown:
+        raise _Unsure
+    start, end = stts
+    if end - start < 8:
+        raise _Unsure
+    (count,) = struct.unpack_from(">I", data, start + 4)
+    if count * 8 > end - start - 8:
+        raise _Unsure
+    table = struct.unpack_from(f">{2 * count}I", data, start + 8)
+    samples = sum(n * delta for n, delta in zip(table[::2], table[1::2], strict=True))
+    if samples:
+        duration = min(duration, samples)
+    track_us = _microseconds(timescale, duration)
+    if edit is None:
+        return track_us
+    return min(track_us, _microseconds(edit[1], edit[0]))
 
 
 # ------------------------------------------------------------------------------ RIFF/WAVE

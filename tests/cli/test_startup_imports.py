@@ -1,7 +1,8 @@
 """`lipflow validate` loads only what checking a recipe needs: no numpy (long-media arithmetic),
 no pysubs2 (subtitle files), no sqlite3 (run journals), no jsonschema-rs for a recipe checked once,
-and no HTTP stack (httpx is bound lazily in the provider clients: its transport, httpcore, and the
-rich console its own CLI imports never load).
+no HTTP stack (httpx is bound lazily in the provider clients: its transport, httpcore, and the
+rich console its own CLI imports never load), and no FFmpeg: the quickstart's MP4 is probed from
+its header (lipflow.probe), PyAV only for files that reader leaves to it.
 
 Run as a user runs it, in a fresh interpreter, then its ``sys.modules`` inspected."""
 
@@ -13,7 +14,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).parents[2]
-NOT_NEEDED = ("numpy", "pysubs2", "sqlite3", "jsonschema_rs", "httpcore", "rich")
+NOT_NEEDED = ("numpy", "pysubs2", "sqlite3", "jsonschema_rs", "httpcore", "rich", "av")
 
 SCRIPT = """
 import json, runpy, sys
@@ -27,7 +28,7 @@ print(json.dumps({"code": code, "loaded": sorted({m.split(".")[0] for m in sys.m
 """
 
 
-def test_validating_the_quickstart_loads_no_numpy_subtitles_journal_http_or_fast_validator() -> (
+def test_validating_the_quickstart_loads_no_numpy_subtitles_journal_http_validator_or_ffmpeg() -> (
     None
 ):
     done = subprocess.run(
