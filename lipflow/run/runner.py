@@ -123,6 +123,8 @@ class Runner:
         self._job_list = tuple(pj.job for pj in plan.jobs)
         self._needed = {need for job in self._job_list for need in job.needs}
         self._jobs = {job.id: job for job in self._job_list}
+        # Each job's content key, built once: a map per finished job made a run quadratic.
+        self._keys = {job.id: job.key for job in self._job_list}
         self._estimates = {pj.job.id: pj.cost.usd for pj in plan.jobs}
         self._maxima = {
             pj.job.id: pj.cost.usd if pj.usd_high is None else pj.usd_high for pj in plan.jobs
@@ -981,8 +983,7 @@ class Runner:
             await asyncio.to_thread(
                 store.put, key, [f[:3] for f in saved], self._estimates.get(job.id)
             )
-            keys = {j.id: j.key for j in self._job_list}
-            store.remember(self.plan.recipe_name, job.id, job.key, job_doc(job, keys))
+            store.remember(self.plan.recipe_name, job.id, job.key, job_doc(job, self._keys))
         return None
 
     # -- long media: pieces and their assembly -----------------------------------------------
