@@ -11,7 +11,8 @@ before every run), each in a process of its own, in paired rounds (the order alt
   ``execute(plan, settings)`` with no observer (the same store settings, the same concurrency).
 
 Per size it prints both jobs/s and the ratio CLI / runner (goal >= 0.9 at 10,000 and 100,000 jobs),
-and the CPU (user + sys) the CLI process spent per job; with two sizes or more, the largest size's
+the CPU (user + sys) the CLI process spent per job (start-up and planning included) against the
+runner's CPU per job in ``execute`` (the ratio a loaded machine disturbs least); with two sizes or more, the largest size's
 CPU per job against the smallest's (goal <= 1.2: flat). Then the peak memory (max RSS) of a
 process that plans N jobs, queues them all in the runner and runs until 200 are done (goal
 <= 300 MB at 100,000).
@@ -83,7 +84,8 @@ class Sides:
             concurrency,
             tmp,
         )
-        self.cpu_per_job: list[float] = []
+        self.cpu_per_job: list[float] = []  # the CLI's, start-up and planning included
+        self.runner_cpu_per_job: list[float] = []  # the runner's, execute() alone
         self.runs = 0
 
     def _fresh(self, name: str) -> tuple[Path, dict[str, str]]:
@@ -136,7 +138,9 @@ class Sides:
         done = subprocess.run(command, env=env, capture_output=True, text=True)
         if done.returncode != 0:
             raise SystemExit(f"the runner-alone child failed:\n{done.stderr[-3000:]}")
-        return self.jobs / float(done.stdout.split()[-1])
+        elapsed, cpu = (float(v) for v in done.stdout.split()[-2:])
+        self.runner_cpu_per_job.append(cpu / self.jobs)
+        return self.jobs / elapsed
 
 
 def planned(recipe: str, out: str, concurrency: int) -> tuple[Plan, RunSettings]:
@@ -156,17 +160,23 @@ def planned(recipe: str, out: str, concurrency: int) -> tuple[Plan, RunSettings]
 
 
 def runner_child(recipe: str, out: str, concurrency: int) -> None:
-    """Plan ``recipe``, then time ``execute`` alone; print the seconds."""
+    """Plan ``recipe``, then time ``execute`` alone; print its seconds and CPU seconds."""
     from lipflow.run.cache import default_store
     from lipflow.run.runner import execute
 
     plan, settings = planned(recipe, out, concurrency)
     settings = replace(settings, store=default_store(os.environ))
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu()
     report = execute(plan, settings)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, _cpu() - cpu
     assert report.ok, [j.state for j in report.jobs if j.state != "done"][:5]
-    print(elapsed)
+    print(elapsed, cpu)
+
+
+def _cpu() -> float:
+    """User + system CPU seconds this process (all its threads) has used."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _rss_mb() -> float:
@@ -256,8 +266,17 @@ def main() -> None:
                 print(f"  lipflow run (CLI, live progress): {spread(cli, 'jobs/s')}")
                 print(f"  runner alone (execute, no observer): {spread(runner, 'jobs/s')}")
                 print(f"  CLI CPU per job: {spread(sides.cpu_per_job, 'ms', 1000)}")
+                print(f"  runner CPU per job: {spread(sides.runner_cpu_per_job, 'ms', 1000)}")
                 goal = Goal(0.9, "at_least")
                 print("  " + Ratios.of(f"CLI / runner at {jobs:,}", cli, runner, goal).line())
+                # CPU is what a loaded machine disturbs least: runner CPU / CLI CPU, per job.
+                efficiency = Ratios.of(
+                    f"runner / CLI CPU per job at {jobs:,}",
+                    sides.runner_cpu_per_job,
+                    sides.cpu_per_job,
+                    goal,
+                )
+                print("  " + efficiency.line())
             if len(sizes) > 1:
                 low, high = min(sizes), max(sizes)
                 flat = Ratios.of(
