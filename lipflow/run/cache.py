@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -31,6 +32,12 @@ from lipflow.errors import UsageError
 __all__ = ["CachedOutput", "OutputStore", "default_store", "store_key"]
 
 DEFAULT_MAX_MB = 2048
+# A put that takes the store over its cap evicts down to this share of it, so a full store is
+# measured again only after a tenth of its cap was written, not on every put.
+_LOW_WATER = 0.9
+# Puts between two measures of the whole store at least (more when it holds more entries), so
+# what other runs sharing it put is counted too.
+_REMEASURE_AFTER = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +53,10 @@ class OutputStore:
     def __init__(self, root: Path, max_bytes: int) -> None:
         self.root = root
         self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._measured: int | None = None  # bytes at the last measure, plus this store's puts
+        self._entries = 0  # entries the last measure found
+        self._puts = 0  # puts since
 
     @property
     def enabled(self) -> bool:
@@ -97,12 +108,28 @@ class OutputStore:
                 _link_or_copy(Path(path), tmp / name)
                 outputs.append({"file": name, "size_bytes": size, "duration_s": duration})
             meta = {"key": key, "outputs": outputs, "usd": usd, "stored_at": time.time()}
-            (tmp / "entry.json").write_text(json.dumps(meta), encoding="utf-8")
+            text = json.dumps(meta)
+            (tmp / "entry.json").write_text(text, encoding="utf-8")
             os.replace(tmp, entry)
         except OSError:
             shutil.rmtree(tmp, ignore_errors=True)
             return
-        self.evict()
+        self._added(sum(size for _, size, _ in files) + len(text.encode()))
+
+    def _added(self, size: int) -> None:
+        """Count a put; measure the store and evict only when it may be over its cap.
+
+        Measuring every entry after each put made a run quadratic in its jobs (the store holds
+        every output the run finished). The whole store is measured again after as many puts as
+        it had entries (64 at least), so other runs' puts are counted within a bounded delay.
+        """
+        with self._lock:
+            if self._measured is not None and self._puts < max(_REMEASURE_AFTER, self._entries):
+                self._measured += size
+                self._puts += 1
+                if self._measured <= self.max_bytes:
+                    return
+        self.evict(to_bytes=int(self.max_bytes * _LOW_WATER))
 
     def remember(self, recipe: str, job_id: str, key: str, doc: Mapping[str, Any]) -> None:
         """Note which key (and request) a recipe's job last had, so a plan can say what changed."""
@@ -129,8 +156,8 @@ class OutputStore:
         digest = hashlib.sha256(f"{recipe}\x00{job_id}".encode()).hexdigest()
         return self.root / "by-name" / f"{digest}.json"
 
-    def evict(self) -> None:
-        """Remove least recently used entries until the store fits its cap.
+    def evict(self, *, to_bytes: int | None = None) -> None:
+        """Remove least recently used entries until the store fits its cap (or ``to_bytes``).
 
         Other jobs (threads of this run, or other runs sharing the store) put and evict at the
         same time: an entry still being written (a hidden ``.tmp`` folder) is not an entry, and
@@ -148,11 +175,17 @@ class OutputStore:
             except OSError:
                 continue
             total += size
-        for _, size, folder in sorted(entries):
-            if total <= self.max_bytes:
-                break
-            shutil.rmtree(folder, ignore_errors=True)
-            total -= size
+        limit = self.max_bytes if to_bytes is None else min(to_bytes, self.max_bytes)
+        kept = len(entries)
+        if total > self.max_bytes:
+            for _, size, folder in sorted(entries):
+                if total <= limit:
+                    break
+                shutil.rmtree(folder, ignore_errors=True)
+                total -= size
+                kept -= 1
+        with self._lock:
+            self._measured, self._entries, self._puts = total, kept, 0
 
 
 def store_key(job_key: str, base_url: str, take: str = "") -> str:

@@ -406,14 +406,16 @@ class Journal:
                 )
             )
         out = {}
+        # One string per provider and model, not one per row: 100,000 records share a few.
+        shared: dict[str, str] = {}
         for row in self._db.execute(
             "SELECT id, provider, model, state, attempt, task_uuid, provider_job_id, estimated_usd, "
             "reported_usd, reported_credits, error_class, error, job_key, take FROM jobs"
         ):
             out[row[0]] = JobRecord(
                 id=row[0],
-                provider=row[1],
-                model=row[2],
+                provider=shared.setdefault(row[1], row[1]),
+                model=shared.setdefault(row[2], row[2]),
                 state=JobState(row[3]),
                 attempt=row[4],
                 task_uuid=row[5],

@@ -25,7 +25,7 @@ import shutil
 import sqlite3
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
@@ -123,6 +123,8 @@ class Runner:
         self._job_list = tuple(pj.job for pj in plan.jobs)
         self._needed = {need for job in self._job_list for need in job.needs}
         self._jobs = {job.id: job for job in self._job_list}
+        # Each job's content key, built once: a map per finished job made a run quadratic.
+        self._keys = {job.id: job.key for job in self._job_list}
         self._estimates = {pj.job.id: pj.cost.usd for pj in plan.jobs}
         self._maxima = {
             pj.job.id: pj.cost.usd if pj.usd_high is None else pj.usd_high for pj in plan.jobs
@@ -223,16 +225,17 @@ class Runner:
                     if rec.outputs:
                         self._output_urls[job_id] = rec.outputs[0].url
                     self._count_spending(rec)
-            self._finished = {job_id: loop.create_future() for job_id in self._jobs}
+            # Only a job another job needs is awaited: a future for each of those alone.
+            self._finished = {
+                job_id: loop.create_future() for job_id in self._needed if job_id in self._jobs
+            }
             provider_slots = {
                 p: asyncio.Semaphore(n) for p, n in self.settings.provider_concurrency.items()
             }
             slots = asyncio.Semaphore(max(1, self.settings.concurrency))
-            tasks = [
-                asyncio.create_task(self._job(job, records[job.id], slots, provider_slots))
-                for job in self._job_list
-            ]
-            await asyncio.gather(*tasks)
+            await self._spawn_all(
+                lambda job: self._job(job, records[job.id], slots, provider_slots)
+            )
             if self._disk_error is not None:
                 raise self._disk_error
             await self._assemble_all()
@@ -243,6 +246,42 @@ class Runner:
             journal.close()
             self._journal = None
             self._unlock()
+
+    async def _spawn_all(self, one: Callable[[Job], Coroutine[Any, Any, None]]) -> None:
+        """Run ``one(job)`` for every job, dependencies first, with at most a window of jobs
+        started at once (each waits for its needs, then for a slot, as before).
+
+        A task per job from the start held 100,000 coroutines, their frames and their waits on
+        the slots at 100,000 jobs; the window keeps what a queued job costs to its plan entry and
+        journal record. No deadlock: a job starts after every job it needs, so the earliest
+        unfinished job in the window has its needs finished and proceeds.
+        """
+        window = asyncio.Semaphore(max(_WINDOW, 4 * self.settings.concurrency))
+        live: set[asyncio.Task[None]] = set()
+        failures: list[BaseException] = []
+
+        def finished(task: asyncio.Task[None]) -> None:
+            live.discard(task)
+            window.release()
+            error = None if task.cancelled() else task.exception()
+            if error is not None:
+                failures.append(error)
+
+        try:
+            for job in _dependencies_first(self._job_list):
+                await window.acquire()
+                if failures:
+                    break
+                task = asyncio.create_task(one(job))
+                live.add(task)
+                task.add_done_callback(finished)
+            await asyncio.gather(*live)
+        except BaseException:
+            for task in live:  # as gather did for its tasks when the run was cancelled
+                task.cancel()
+            raise
+        if failures:
+            raise failures[0]
 
     def _count_spending(self, rec: JobRecord) -> None:
         """What a journaled job has cost or may still cost, before this run sends anything."""
@@ -479,8 +518,8 @@ class Runner:
         finally:
             if (self._state.get(job.id) or rec.state) in (S.PENDING, S.FAILED, S.BLOCKED):
                 self._budget.release(job.id)  # not at the provider: its reservation is free
-            future = self._finished[job.id]
-            if not future.done():
+            future = self._finished.get(job.id)
+            if future is not None and not future.done():
                 future.set_result(ok)
 
     async def _job_inner(
@@ -981,8 +1020,7 @@ class Runner:
             await asyncio.to_thread(
                 store.put, key, [f[:3] for f in saved], self._estimates.get(job.id)
             )
-            keys = {j.id: j.key for j in self._job_list}
-            store.remember(self.plan.recipe_name, job.id, job.key, job_doc(job, keys))
+            store.remember(self.plan.recipe_name, job.id, job.key, job_doc(job, self._keys))
         return None
 
     # -- long media: pieces and their assembly -----------------------------------------------
@@ -1232,6 +1270,34 @@ def _target(settings: RunSettings) -> str:
     if settings.target == "mock":
         return "the bundled mock (--mock)"
     return ", ".join(f"{k} {v}" for k, v in sorted(settings.base_urls.items()))
+
+
+# Jobs started at once at least (more with a higher --concurrency); the rest wait unstarted.
+_WINDOW = 256
+
+
+def _dependencies_first(jobs: Sequence[Job]) -> list[Job]:
+    """``jobs`` in their order, except that each comes after the jobs it needs (in ``jobs``)."""
+    by_id = {job.id: job for job in jobs}
+    seen: set[str] = set()
+    order: list[Job] = []
+    for root in jobs:
+        stack: list[tuple[Job, bool]] = [(root, False)]
+        while stack:
+            job, expanded = stack.pop()
+            if expanded:
+                order.append(job)
+                continue
+            if job.id in seen:
+                continue
+            seen.add(job.id)
+            stack.append((job, True))
+            stack.extend(
+                (by_id[need], False)
+                for need in reversed(job.needs)
+                if need in by_id and need not in seen
+            )
+    return order
 
 
 LOST = OUTPUT_LOST  # the error class of a job whose output cannot be fetched or re-polled

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from mock_server import MockServer
+
 REPO = Path(__file__).parents[2]
 
 pytestmark = pytest.mark.slow
@@ -28,33 +30,52 @@ def read_all(fd: int) -> bytes:
     return b"".join(chunks)
 
 
-def test_a_terminal_gets_a_live_status_line(tmp_path: Path) -> None:
+def on_a_terminal(args: list[str], env: dict[str, str] | None = None) -> tuple[int, str]:
+    """``lipflow run ARGS`` with its stderr (and stdout) on a pseudo-terminal: exit code, screen."""
     master, slave = pty.openpty()
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "lipflow",
-            "run",
-            str(REPO / "recipes" / "dub_matrix.yaml"),
-            "--mock",
-            "--out",
-            str(tmp_path / "out"),
-            "--concurrency",
-            "4",
-        ],
+        [sys.executable, "-m", "lipflow", "run", *args],
         stdin=subprocess.DEVNULL,
         stdout=slave,
         stderr=slave,
         close_fds=True,
+        env=env,
     )
     os.close(slave)
     screen = read_all(master).decode("utf-8", "replace")
     os.close(master)
-    assert proc.wait(timeout=120) == 0, screen
+    return proc.wait(timeout=120), screen
+
+
+def test_a_terminal_gets_a_live_status_line(tmp_path: Path) -> None:
+    recipe = REPO / "recipes" / "dub_matrix.yaml"
+    code, screen = on_a_terminal(
+        [str(recipe), "--mock", "--out", str(tmp_path / "out"), "--concurrency=4"]
+    )
+    assert code == 0, screen
     assert "\r\x1b[K" in screen, "the status line is redrawn in place"
     assert "36/36 done, 0 running, 0 queued, 0 failed, 0 ambiguous" in screen
     assert "submitting  dub[" not in screen, "no per-state log lines on a terminal"
+
+
+def test_the_last_status_line_counts_every_outcome_of_a_run_with_failures(
+    lipflow_mock: MockServer, tmp_path: Path
+) -> None:
+    lipflow_mock.add_fault("moderation", provider="pixverse", op="submit", count=1)
+    env = {
+        **os.environ,
+        "LIPFLOW_PIXVERSE_URL": lipflow_mock.urls.pixverse,
+        "PIXVERSE_API_KEY": "k",
+        "LIPFLOW_CACHE_DIR": str(tmp_path / "store"),
+    }
+    recipe = REPO / "recipes" / "pixverse_platform.yaml"
+
+    code, screen = on_a_terminal([str(recipe), "--out", str(tmp_path / "out")], env)
+
+    assert code == 4, screen
+    assert "\r\x1b[Kfailed: " in screen, "a failure is printed above the status line as it happens"
+    last = screen.rsplit("\r\x1b[K", 1)[-1].splitlines()[0]
+    assert last.startswith("1/2 done, 0 running, 0 queued, 1 failed, 0 ambiguous;"), screen
 
 
 def test_a_pipe_gets_plain_log_lines(tmp_path: Path) -> None:

@@ -51,3 +51,37 @@ def test_puts_and_evictions_from_many_threads_at_once_raise_nothing(tmp_path: Pa
     assert errors == []
     kept = sum(f.stat().st_size for f in (tmp_path / "store").glob("*/*/*.mp4"))
     assert kept <= 300 + 4 * 100, "the cap holds, give or take the entries being put"
+
+
+def _stored(root: Path) -> int:
+    return sum(f.stat().st_size for f in root.glob("*/*/*") if f.is_file())
+
+
+def test_a_full_store_keeps_its_cap_by_evicting_the_least_recently_used(tmp_path: Path) -> None:
+    store = OutputStore(tmp_path / "store", max_bytes=3000)
+    sources = tmp_path / "outputs"
+    sources.mkdir()
+    keys = [f"{n:064x}" for n in range(60)]
+
+    for n, key in enumerate(keys):
+        store.put(key, [_output(sources, f"{n}.mp4", 100)], 0.01)
+
+    assert _stored(tmp_path / "store") <= 3000
+    assert store.get(keys[-1]) is not None, "the newest entry is kept"
+    assert store.get(keys[0]) is None, "the oldest went first"
+
+
+def test_what_another_run_puts_into_a_shared_store_counts_against_the_cap(tmp_path: Path) -> None:
+    ours = OutputStore(tmp_path / "store", max_bytes=5000)
+    theirs = OutputStore(tmp_path / "store", max_bytes=10**9)  # a run with a larger cap set
+    sources = tmp_path / "outputs"
+    sources.mkdir()
+    ours.put(f"{0:064x}", [_output(sources, "first.mp4", 100)], 0.01)
+    for n in range(60):
+        theirs.put(f"{n + 1:064x}", [_output(sources, f"theirs-{n}.mp4", 100)], 0.01)
+    assert _stored(tmp_path / "store") > 5000
+
+    for n in range(70):
+        ours.put(f"{n + 100:064x}", [_output(sources, f"ours-{n}.mp4", 1)], 0.01)
+
+    assert _stored(tmp_path / "store") <= 5000
