@@ -35,6 +35,7 @@ class RequestChecks:
     def __init__(self, ctx: PlanContext) -> None:
         self.ctx = ctx
         self._media_checked: dict[tuple[Any, ...], list[Problem]] = {}
+        self._tts_max: dict[str, Any] = {}
 
     def _media_problems(self, model_id: str, role: str, ref: MediaRef) -> list[Problem]:
         """Media limits, checked once per model and input however many jobs share them."""
@@ -44,6 +45,14 @@ class RequestChecks:
             found = media_problems(model_id, role, ref)
             self._media_checked[key] = found
         return found
+
+    def _tts_may_be_long(self, model_id: str, text: object) -> bool:
+        """Whether ``text`` could pass the model's documented length (the catalog is read once
+        per model; :func:`check_tts_text` decides and words it)."""
+        if model_id not in self._tts_max:
+            self._tts_max[model_id] = (_limits(model_id, "tts_text") or {}).get("max_chars")
+        most = self._tts_max[model_id]
+        return most is not None and isinstance(text, str) and len(text) > most
 
     def check_job(
         self,
@@ -74,7 +83,7 @@ class RequestChecks:
                 )
                 found.append((problem, where))
         tts = job.params.tts if isinstance(job.params, LipsyncParams) else None
-        if tts:
+        if tts and self._tts_may_be_long(entry.id, tts.text):
             for problem in check_tts_text(entry.id, tts.text):
                 found.append((problem, (*step.recipe_path, step.action, "tts", "text")))
         for problem, where in found:

@@ -40,10 +40,14 @@ def job_cost(
     lipsync = params if isinstance(params, LipsyncParams) else LipsyncParams()
     if lipsync.tts and entry.price.of == "audio":
         text, language = str(lipsync.tts.text), lipsync.tts.language
-        cost = charge(entry.id, tts_text=text, language=language)
-        if cost.usd is None or entry.price.tts_credits is not None:
+        if entry.price.tts_credits is not None and entry.price.tts_per_utf8_bytes:
+            cost = charge(entry.id, tts_text=text, language=language)
             return cost, cost.usd, cost.usd  # billed by the script's bytes: no range
+        # Priced per second of the estimated speech: the estimate, not the text, is the key.
         speech = estimate_speech(text, language=language)
+        cost = charge(entry.id, speech=speech)
+        if cost.usd is None or entry.price.tts_credits is not None:
+            return cost, cost.usd, cost.usd
         least = charge(entry.id, audio_seconds=speech.low).usd
         most = charge(entry.id, audio_seconds=speech.high).usd
         return cost, least, most
