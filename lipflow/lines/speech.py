@@ -149,19 +149,19 @@ def estimate_speech(text: str, *, language: str | None = None) -> SpeechEstimate
     """The likely spoken length of ``text``; ``language`` (e.g. ``ja``) tells Han characters in
     Japanese (read as kanji, ~1.6 morae each) from Chinese ones."""
     # Each distinct character once, in order of first appearance, with what it counts as.
-    kinds = [(_KINDS[c] if c in _KINDS else _kind(c), n) for c, n in Counter(text).items()]
-    japanese = (language or "").lower().split("-")[0] == "ja" or any(
-        name == "Kana" for name, _ in kinds
-    )
+    known = _KINDS
     counts: dict[str, int] = {}
     spaces = 0
-    for name, n in kinds:
+    for char, n in Counter(text).items():
+        name = known[char] if char in known else _kind(char)
         if name == " ":
             spaces += n
         elif name is not None:
-            if name == "CJK" and japanese:
-                name = "Kanji"
             counts[name] = counts.get(name, 0) + n
+    if "CJK" in counts and (
+        "Kana" in counts or (language or "").lower().split("-")[0] == "ja"
+    ):  # Han characters in Japanese are kanji, in the place the first of them came
+        counts = {("Kanji" if name == "CJK" else name): n for name, n in counts.items()}
     alphabets = [n for n in counts if n in RATES and RATES[n].low >= 9]
     if alphabets and spaces:  # word spaces belong to the alphabet they separate
         main = max(alphabets, key=lambda n: counts[n])

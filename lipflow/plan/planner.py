@@ -130,11 +130,13 @@ class _Planner:
         choice: StepChoice | None = None
         entry: ModelEntry | None = None
         fan_checked = False
+        render_spec = self.templater.renderer(dict(step.spec))
+        render_options = self.templater.renderer(dict(step.options))
         for combo in combos:
             context = {"matrix": combo, "vars": self.ctx.recipe.vars, "inputs": self._input_context}
             try:
-                spec = self.templater.render(dict(step.spec), context)
-                options = self.templater.render(dict(step.options), context)
+                spec = render_spec(context)
+                options = render_options(context)
             except TemplateProblem as exc:
                 where = (*step.recipe_path, step.action, *exc.path)
                 self.ctx.problem(
