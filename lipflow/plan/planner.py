@@ -289,13 +289,7 @@ class _Planner:
             media=media,
             params=params,
             options=options,
-            needs=tuple(pj.job.id for pj in upstream.values())
-            + tuple(
-                pj.job.id
-                for need in step.needs
-                if need not in upstream
-                for pj in self.ctx.jobs_by_step.get(need, ())
-            ),
+            needs=self._needs(step, upstream),
             matrix=dict(values),
             piece=piece,
         )
@@ -314,6 +308,18 @@ class _Planner:
             usd_low=low,
             usd_high=high,
             output_duration=out_duration,
+        )
+
+    def _needs(self, step: Step, upstream: Mapping[str, PlannedJob]) -> tuple[str, ...]:
+        """The ids of the jobs a job waits for: its upstream set, then every job of the other
+        steps it needs."""
+        if not step.needs:
+            return tuple(pj.job.id for pj in upstream.values()) if upstream else ()
+        return tuple(pj.job.id for pj in upstream.values()) + tuple(
+            pj.job.id
+            for need in step.needs
+            if need not in upstream
+            for pj in self.ctx.jobs_by_step.get(need, ())
         )
 
     def _share_uploads(
