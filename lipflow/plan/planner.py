@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from lipflow.catalog import ModelEntry, load_catalog
-from lipflow.identity import job_key, take_uuid_parts
+from lipflow.identity import content_doc, content_key, take_uuid_parts
 from lipflow.jobs import (
     Job,
     LipsyncParams,
@@ -278,26 +278,37 @@ class _Planner:
             )
         if held:
             return None
-        fields: dict[str, Any] = dict(
+        matrix = dict(values)
+        key = content_key(
+            content_doc(
+                provider=entry.provider,
+                model=entry.model,
+                action=step.action,
+                params=params,
+                options=options,
+                media=media,
+                matrix=matrix,
+                piece=piece,
+                upstream_keys={pj.job.id: pj.job.key for pj in upstream.values()},
+                take=step.take,
+            )
+        )
+        job = Job(
             id=job_id,
             step=step.id,
             action=step.action,
             provider=entry.provider,
             model=entry.model,
             model_id=entry.id,
-            task_uuid="",
+            task_uuid=stable_uuid4(*take_uuid_parts(key, "")),
             media=media,
             params=params,
             options=options,
             needs=self._needs(step, upstream),
-            matrix=dict(values),
+            matrix=matrix,
             piece=piece,
+            key=key,
         )
-        upstream_keys = {pj.job.id: pj.job.key for pj in upstream.values()}
-        key = job_key(Job(**fields), upstream_keys, take=step.take)
-        # Built again rather than copied with dataclasses.replace, which costs twice as much.
-        fields["task_uuid"] = stable_uuid4(*take_uuid_parts(key, ""))
-        job = Job(**fields, key=key)
         requests = self._share_uploads(job, client.plan_requests(job, self.urls[entry.provider]))
         cost, low, high = job_cost(entry, media, params, options)
         out_duration = output_duration(params, media)
