@@ -48,6 +48,7 @@ from lipflow.plan.routing import choose
 from lipflow.plan.splitting import Splitter, piece_job_id, piece_media, piece_of
 from lipflow.providers import registry
 from lipflow.providers._common import stable_uuid4
+from lipflow.providers.base import ProviderClient
 from lipflow.recipe import Recipe, Step, dependency_order, load_recipe
 from lipflow.recipe.templating import TemplateProblem, Templater
 
@@ -73,6 +74,7 @@ class _Planner:
         self.splitter = Splitter(enabled=probe is not None)
         self.choices: list[StepChoice] = []
         self._uploaded_by: dict[tuple[str, str, str], str] = {}
+        self._clients: dict[str, ProviderClient] = {}  # by provider, looked up once per plan
         self.lines = LinesPlanning(self.ctx)
         self.lines_reviewed: list[PlannedLine] = []
         self._input_context = {
@@ -266,7 +268,9 @@ class _Planner:
         *,
         piece: Piece | None = None,
     ) -> PlannedJob | None:
-        client = registry.get(entry.provider).client
+        client = self._clients.get(entry.provider)
+        if client is None:
+            client = self._clients[entry.provider] = registry.get(entry.provider).client
         held = [
             r for r in media.values() if r.origin == "media_id" and r.provider != entry.provider
         ]
