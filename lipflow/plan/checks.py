@@ -11,12 +11,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from lipflow import schemas
 from lipflow.catalog import ModelEntry, load_catalog
 from lipflow.errors import UsageError
 from lipflow.jobs import Job, LipsyncParams, MediaRef, PlannedRequest, has_deferred, resolve
 from lipflow.plan.context import PlanContext
 from lipflow.problems import PathPart, Problem
+from lipflow.providers import registry
+from lipflow.providers.base import ProviderChecks
 from lipflow.recipe import Step
 
 __all__ = [
@@ -36,6 +37,14 @@ class RequestChecks:
         self.ctx = ctx
         self._media_checked: dict[tuple[Any, ...], list[Problem]] = {}
         self._tts_max: dict[str, Any] = {}
+        self._checks: dict[str, ProviderChecks] = {}
+
+    def _provider_checks(self, provider: str) -> ProviderChecks:
+        """What :func:`lipflow.schemas.check_request` asks, found once per provider."""
+        found = self._checks.get(provider)
+        if found is None:
+            found = self._checks[provider] = registry.get(provider).checks
+        return found
 
     def _media_problems(self, model_id: str, role: str, ref: MediaRef) -> list[Problem]:
         """Media limits, checked once per model and input however many jobs share them."""
@@ -69,8 +78,8 @@ class RequestChecks:
             body = req.json if req.json is not None else req.form
             if has_deferred(body):
                 body = resolve(body)
-            for problem in schemas.check_request(
-                entry.provider, body, endpoint=req.endpoint, method=req.method
+            for problem in self._provider_checks(entry.provider).check_request(
+                body, endpoint=req.endpoint, method=req.method
             ):
                 path = problem.path[1:] if isinstance(body, list) else problem.path
                 found.append((problem, recipe_path(step, path, origins)))
