@@ -13,7 +13,7 @@ from typing import Any
 
 from lipflow.catalog import Catalog, Price, load_catalog
 from lipflow.jobs import Cost
-from lipflow.lines.speech import estimate_speech
+from lipflow.lines.speech import SpeechEstimate, estimate_speech
 
 __all__ = [
     "Cost",
@@ -69,18 +69,21 @@ def charge(
     tts_text: str | None = None,
     results: int = 1,
     language: str | None = None,
+    speech: SpeechEstimate | None = None,
 ) -> Cost:
     """The documented cost of one job of ``model_id`` (a catalog id like ``runware/pixverse-lipsync``).
 
     Lip-sync prices are per second of audio (or of video for WaveSpeed). With TTS and no audio
     duration, the audio's length is estimated from the text and the assumption is recorded.
     ``results`` is how many outputs the job asks for (Runware ``numberResults``): each is billed.
+    ``speech``, the text's estimate already made, stands for ``tts_text`` where a price is per
+    second: texts that estimate alike cost alike, so a 10,000-line plan prices each length once.
     """
     catalog = load_catalog()
     if _CHARGED[0] is not catalog:
         _CHARGED[:] = [catalog, {}]
     known: dict[tuple[object, ...], Cost] = _CHARGED[1]
-    key = (model_id, audio_seconds, video_seconds, tts_text, results, language)
+    key = (model_id, audio_seconds, video_seconds, tts_text, results, language, speech)
     found = known.get(key)
     if found is None:
         if len(known) >= _CHARGES_KEPT:
@@ -93,6 +96,7 @@ def charge(
             tts_text=tts_text,
             results=results,
             language=language,
+            speech=speech,
         )
     return found
 
@@ -112,6 +116,7 @@ def _charge(
     tts_text: str | None,
     results: int,
     language: str | None,
+    speech: SpeechEstimate | None = None,
 ) -> Cost:
     entry = catalog.model(model_id)
     price = entry.price
@@ -124,6 +129,7 @@ def _charge(
             video_seconds=video_seconds,
             tts_text=tts_text,
             language=language,
+            speech=speech,
         )
         return times(one, results, price)
     if tts_text is not None and price.tts_credits is not None and price.tts_per_utf8_bytes:
@@ -132,8 +138,9 @@ def _charge(
     # A price the current page could not confirm is said in every plan that uses it.
     assumptions = [f"price not confirmed: {price.unconfirmed}"] if price.unconfirmed else []
     seconds = audio_seconds if price.of == "audio" else video_seconds
-    if seconds is None and price.of == "audio" and tts_text is not None:
-        speech = estimate_speech(tts_text, language=language)
+    if seconds is None and price.of == "audio" and (speech or tts_text) is not None:
+        if speech is None:
+            speech = estimate_speech(str(tts_text), language=language)
         seconds = speech.middle
         assumptions.append(f"{speech.basis}; priced at the middle, {seconds:g} s")
     if seconds is None:

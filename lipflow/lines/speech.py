@@ -15,7 +15,6 @@ assumptions, and every plan that uses them says so.
 from __future__ import annotations
 
 import bisect
-from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -144,24 +143,45 @@ def _kind(char: str) -> str | None:
     return found
 
 
+# Each kind a character can count as, coded as one character, so str.translate and str.count
+# (in C) count a text's kinds instead of a Python loop over its characters.
+_CODE_OF: dict[str | None, str] = {
+    name: chr(i) for i, name in enumerate((None, " ", "digits", "pauses", *RATES, "Kanji"))
+}
+_NAME_OF = {code: name for name, code in _CODE_OF.items()}
+
+
+class _Codes(dict[int, str]):
+    """Code point -> its kind's code, for str.translate; each character worked out once."""
+
+    def __missing__(self, point: int) -> str:
+        code = _CODE_OF[_kind(chr(point))]
+        if len(self) < 65536:
+            self[point] = code
+        return code
+
+
+_CODES = _Codes()
+
+
 @lru_cache(maxsize=4096)  # a plan asks for each line's estimate several times (cost, fit, length)
 def estimate_speech(text: str, *, language: str | None = None) -> SpeechEstimate:
     """The likely spoken length of ``text``; ``language`` (e.g. ``ja``) tells Han characters in
     Japanese (read as kanji, ~1.6 morae each) from Chinese ones."""
-    # Each distinct character once, in order of first appearance, with what it counts as.
-    kinds = [(_KINDS[c] if c in _KINDS else _kind(c), n) for c, n in Counter(text).items()]
-    japanese = (language or "").lower().split("-")[0] == "ja" or any(
-        name == "Kana" for name, _ in kinds
-    )
+    # The text as one code per character's kind; each kind once, in order of first appearance.
+    coded = text.translate(_CODES)
     counts: dict[str, int] = {}
     spaces = 0
-    for name, n in kinds:
+    for code in dict.fromkeys(coded):
+        name = _NAME_OF[code]
         if name == " ":
-            spaces += n
+            spaces = coded.count(code)
         elif name is not None:
-            if name == "CJK" and japanese:
-                name = "Kanji"
-            counts[name] = counts.get(name, 0) + n
+            counts[name] = coded.count(code)
+    if "CJK" in counts and (
+        "Kana" in counts or (language or "").lower().split("-")[0] == "ja"
+    ):  # Han characters in Japanese are kanji, in the place the first of them came
+        counts = {("Kanji" if name == "CJK" else name): n for name, n in counts.items()}
     alphabets = [n for n in counts if n in RATES and RATES[n].low >= 9]
     if alphabets and spaces:  # word spaces belong to the alphabet they separate
         main = max(alphabets, key=lambda n: counts[n])

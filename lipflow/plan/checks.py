@@ -11,12 +11,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from lipflow import schemas
 from lipflow.catalog import ModelEntry, load_catalog
 from lipflow.errors import UsageError
 from lipflow.jobs import Job, LipsyncParams, MediaRef, PlannedRequest, has_deferred, resolve
 from lipflow.plan.context import PlanContext
 from lipflow.problems import PathPart, Problem
+from lipflow.providers import registry
+from lipflow.providers.base import ProviderChecks
 from lipflow.recipe import Step
 
 __all__ = [
@@ -35,6 +36,15 @@ class RequestChecks:
     def __init__(self, ctx: PlanContext) -> None:
         self.ctx = ctx
         self._media_checked: dict[tuple[Any, ...], list[Problem]] = {}
+        self._tts_max: dict[str, Any] = {}
+        self._checks: dict[str, ProviderChecks] = {}
+
+    def _provider_checks(self, provider: str) -> ProviderChecks:
+        """What :func:`lipflow.schemas.check_request` asks, found once per provider."""
+        found = self._checks.get(provider)
+        if found is None:
+            found = self._checks[provider] = registry.get(provider).checks
+        return found
 
     def _media_problems(self, model_id: str, role: str, ref: MediaRef) -> list[Problem]:
         """Media limits, checked once per model and input however many jobs share them."""
@@ -44,6 +54,14 @@ class RequestChecks:
             found = media_problems(model_id, role, ref)
             self._media_checked[key] = found
         return found
+
+    def _tts_may_be_long(self, model_id: str, text: object) -> bool:
+        """Whether ``text`` could pass the model's documented length (the catalog is read once
+        per model; :func:`check_tts_text` decides and words it)."""
+        if model_id not in self._tts_max:
+            self._tts_max[model_id] = (_limits(model_id, "tts_text") or {}).get("max_chars")
+        most = self._tts_max[model_id]
+        return most is not None and isinstance(text, str) and len(text) > most
 
     def check_job(
         self,
@@ -60,8 +78,8 @@ class RequestChecks:
             body = req.json if req.json is not None else req.form
             if has_deferred(body):
                 body = resolve(body)
-            for problem in schemas.check_request(
-                entry.provider, body, endpoint=req.endpoint, method=req.method
+            for problem in self._provider_checks(entry.provider).check_request(
+                body, endpoint=req.endpoint, method=req.method
             ):
                 path = problem.path[1:] if isinstance(body, list) else problem.path
                 found.append((problem, recipe_path(step, path, origins)))
@@ -74,7 +92,7 @@ class RequestChecks:
                 )
                 found.append((problem, where))
         tts = job.params.tts if isinstance(job.params, LipsyncParams) else None
-        if tts:
+        if tts and self._tts_may_be_long(entry.id, tts.text):
             for problem in check_tts_text(entry.id, tts.text):
                 found.append((problem, (*step.recipe_path, step.action, "tts", "text")))
         for problem, where in found:

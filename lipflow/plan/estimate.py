@@ -9,7 +9,7 @@ from typing import Any
 
 from lipflow.catalog import ModelEntry
 from lipflow.jobs import Cost, LipsyncParams, MediaRef, Params
-from lipflow.lines.speech import estimate_speech
+from lipflow.lines.speech import SpeechEstimate, estimate_speech
 from lipflow.media import ASSUMED_SECONDS
 from lipflow.pricing import charge, segments_audio_seconds, times
 
@@ -40,13 +40,25 @@ def job_cost(
     lipsync = params if isinstance(params, LipsyncParams) else LipsyncParams()
     if lipsync.tts and entry.price.of == "audio":
         text, language = str(lipsync.tts.text), lipsync.tts.language
-        cost = charge(entry.id, tts_text=text, language=language)
-        if cost.usd is None or entry.price.tts_credits is not None:
+        if entry.price.tts_credits is not None and entry.price.tts_per_utf8_bytes:
+            cost = charge(entry.id, tts_text=text, language=language)
             return cost, cost.usd, cost.usd  # billed by the script's bytes: no range
+        # Priced per second of the estimated speech: texts that estimate alike cost alike.
         speech = estimate_speech(text, language=language)
-        least = charge(entry.id, audio_seconds=speech.low).usd
-        most = charge(entry.id, audio_seconds=speech.high).usd
-        return cost, least, most
+        known = _SPOKEN.get((entry.id, speech))
+        if known is not None and known[0] is entry:
+            return known[1]
+        cost = charge(entry.id, speech=speech)
+        if cost.usd is None or entry.price.tts_credits is not None:
+            found = cost, cost.usd, cost.usd
+        else:
+            least = charge(entry.id, audio_seconds=speech.low).usd
+            most = charge(entry.id, audio_seconds=speech.high).usd
+            found = cost, least, most
+        if len(_SPOKEN) >= _SPOKEN_KEPT:
+            _SPOKEN.clear()
+        _SPOKEN[(entry.id, speech)] = (entry, found)
+        return found
     segments = lipsync.segments or ()
     role = "audio" if entry.price.of == "audio" else "video"
     if segments and role == "audio":
@@ -79,6 +91,14 @@ def job_cost(
         f"maximum of {limit} s as an upper bound (declare duration: to narrow it)"
     )
     return replace(high, assumptions=(*high.assumptions, note)), low.usd, high.usd
+
+
+# TTS jobs' costs by model and speech estimate, with the catalog entry they were priced from
+# (a reloaded catalog prices anew). Costs are frozen, so jobs share them.
+_SPOKEN: dict[
+    tuple[str, SpeechEstimate], tuple[ModelEntry, tuple[Cost, float | None, float | None]]
+] = {}
+_SPOKEN_KEPT = 8192
 
 
 def _results(entry: ModelEntry, options: Mapping[str, Any]) -> int:

@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from lipflow.catalog import ModelEntry, load_catalog
-from lipflow.identity import job_key, take_uuid_parts
+from lipflow.identity import content_doc, content_key, take_uuid_parts
 from lipflow.jobs import (
     Job,
     LipsyncParams,
@@ -48,6 +48,7 @@ from lipflow.plan.routing import choose
 from lipflow.plan.splitting import Splitter, piece_job_id, piece_media, piece_of
 from lipflow.providers import registry
 from lipflow.providers._common import stable_uuid4
+from lipflow.providers.base import ProviderClient
 from lipflow.recipe import Recipe, Step, dependency_order, load_recipe
 from lipflow.recipe.templating import TemplateProblem, Templater
 
@@ -73,6 +74,7 @@ class _Planner:
         self.splitter = Splitter(enabled=probe is not None)
         self.choices: list[StepChoice] = []
         self._uploaded_by: dict[tuple[str, str, str], str] = {}
+        self._clients: dict[str, ProviderClient] = {}  # by provider, looked up once per plan
         self.lines = LinesPlanning(self.ctx)
         self.lines_reviewed: list[PlannedLine] = []
         self._input_context = {
@@ -130,11 +132,13 @@ class _Planner:
         choice: StepChoice | None = None
         entry: ModelEntry | None = None
         fan_checked = False
+        render_spec = self.templater.renderer(dict(step.spec))
+        render_options = self.templater.renderer(dict(step.options))
         for combo in combos:
             context = {"matrix": combo, "vars": self.ctx.recipe.vars, "inputs": self._input_context}
             try:
-                spec = self.templater.render(dict(step.spec), context)
-                options = self.templater.render(dict(step.options), context)
+                spec = render_spec(context)
+                options = render_options(context)
             except TemplateProblem as exc:
                 where = (*step.recipe_path, step.action, *exc.path)
                 self.ctx.problem(
@@ -264,7 +268,9 @@ class _Planner:
         *,
         piece: Piece | None = None,
     ) -> PlannedJob | None:
-        client = registry.get(entry.provider).client
+        client = self._clients.get(entry.provider)
+        if client is None:
+            client = self._clients[entry.provider] = registry.get(entry.provider).client
         held = [
             r for r in media.values() if r.origin == "media_id" and r.provider != entry.provider
         ]
@@ -276,30 +282,37 @@ class _Planner:
             )
         if held:
             return None
-        draft = Job(
+        matrix = dict(values)
+        key = content_key(
+            content_doc(
+                provider=entry.provider,
+                model=entry.model,
+                action=step.action,
+                params=params,
+                options=options,
+                media=media,
+                matrix=matrix,
+                piece=piece,
+                upstream_keys={pj.job.id: pj.job.key for pj in upstream.values()},
+                take=step.take,
+            )
+        )
+        job = Job(
             id=job_id,
             step=step.id,
             action=step.action,
             provider=entry.provider,
             model=entry.model,
             model_id=entry.id,
-            task_uuid="",
+            task_uuid=stable_uuid4(*take_uuid_parts(key, "")),
             media=media,
             params=params,
             options=options,
-            needs=tuple(pj.job.id for pj in upstream.values())
-            + tuple(
-                pj.job.id
-                for need in step.needs
-                if need not in upstream
-                for pj in self.ctx.jobs_by_step.get(need, ())
-            ),
-            matrix=dict(values),
+            needs=self._needs(step, upstream),
+            matrix=matrix,
             piece=piece,
+            key=key,
         )
-        upstream_keys = {pj.job.id: pj.job.key for pj in upstream.values()}
-        key = job_key(draft, upstream_keys, take=step.take)
-        job = replace(draft, key=key, task_uuid=stable_uuid4(*take_uuid_parts(key, "")))
         requests = self._share_uploads(job, client.plan_requests(job, self.urls[entry.provider]))
         cost, low, high = job_cost(entry, media, params, options)
         out_duration = output_duration(params, media)
@@ -310,6 +323,18 @@ class _Planner:
             usd_low=low,
             usd_high=high,
             output_duration=out_duration,
+        )
+
+    def _needs(self, step: Step, upstream: Mapping[str, PlannedJob]) -> tuple[str, ...]:
+        """The ids of the jobs a job waits for: its upstream set, then every job of the other
+        steps it needs."""
+        if not step.needs:
+            return tuple(pj.job.id for pj in upstream.values()) if upstream else ()
+        return tuple(pj.job.id for pj in upstream.values()) + tuple(
+            pj.job.id
+            for need in step.needs
+            if need not in upstream
+            for pj in self.ctx.jobs_by_step.get(need, ())
         )
 
     def _share_uploads(

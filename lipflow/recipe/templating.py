@@ -51,25 +51,31 @@ class _NotSimple(Exception):
     """The fast path cannot answer exactly as Jinja2 would; Jinja2 will."""
 
 
-def _path_template(source: str) -> list[str] | None:
-    """Literals and dotted paths alternating, when ``source`` is only text and ``{{ a.b }}`` holes."""
+def _path_template(source: str) -> list[str | tuple[str, ...]] | None:
+    """Literals and dotted paths (split into names) alternating, when ``source`` is only text and
+    ``{{ a.b }}`` holes whose names Jinja2 would look up as plain keys."""
     if "{%" in source or "{#" in source:
         return None
-    parts = _PATH_HOLE.split(source)
+    parts: list[str | tuple[str, ...]] = list(_PATH_HOLE.split(source))
     if any("{{" in lit or "}}" in lit for lit in parts[::2]):
         return None
+    for i in range(1, len(parts), 2):
+        names = tuple(str(parts[i]).split("."))
+        # Jinja2 tries attributes before items: a key named like a dict method is left to it.
+        if any(hasattr(dict, name) for name in names[1:]):
+            return None
+        parts[i] = names
     return parts
 
 
-def _lookup(context: Mapping[str, Any], dotted: str) -> Any:
+def _lookup(context: Mapping[str, Any], names: tuple[str, ...]) -> Any:
     """``a.b.c`` through plain dicts, exactly as Jinja2 would resolve it, or _NotSimple."""
-    first, *rest = dotted.split(".")
+    first = names[0]
     if first not in context:
         raise _NotSimple
     node = context[first]
-    for name in rest:
-        # Jinja2 tries attributes before items: a key named like a dict method is left to it.
-        if type(node) is not dict or name not in node or hasattr(dict, name):
+    for name in names[1:]:
+        if type(node) is not dict or name not in node:
             raise _NotSimple
         node = node[name]
     return node
@@ -219,13 +225,10 @@ class TemplateProblem(Exception):
         self.path = path
 
 
-def _render_paths(parts: list[str], context: Mapping[str, Any]) -> Any:
+def _render_paths(parts: list[str | tuple[str, ...]], context: Mapping[str, Any]) -> Any:
     if len(parts) == 3 and not parts[0] and not parts[2]:
-        return _lookup(context, parts[1])  # one whole hole keeps its type
-    out = []
-    for i, part in enumerate(parts):
-        out.append(str(_lookup(context, part)) if i % 2 else part)
-    return "".join(out)
+        return _lookup(context, parts[1])  # type: ignore[arg-type]  # one whole hole keeps its type
+    return "".join(part if type(part) is str else str(_lookup(context, part)) for part in parts)  # type: ignore[arg-type]
 
 
 class Templater:
@@ -238,7 +241,7 @@ class Templater:
 
     def __init__(self) -> None:
         self._env = _BoundedEnvironment()
-        self._paths: dict[str, list[str] | None] = {}
+        self._paths: dict[str, list[str | tuple[str, ...]] | None] = {}
         self._compiled: dict[str, tuple[str, Any]] = {}
 
     def _jinja(self, source: str) -> tuple[str, Any]:
@@ -278,27 +281,46 @@ class Templater:
         if isinstance(value, str):
             if "{{" not in value and "{%" not in value:
                 return value
-            try:
-                return self._render_string(value, context)
-            except TemplateError as exc:
-                raise TemplateProblem(
-                    f"template {_short(value)}: {exc.message or exc}", path
-                ) from exc
-            except _TooBig as exc:
-                raise TemplateProblem(f"template {_short(value)}: {exc}", path) from None
-            except _TookTooLong:
-                raise TemplateProblem(
-                    f"template {_short(value)}: took longer than {MAX_TEMPLATE_SECONDS:g} s "
-                    "to render; a recipe value is a small computation",
-                    path,
-                ) from None
-            except (TypeError, ValueError, ArithmeticError, LookupError, RecursionError) as exc:
-                raise TemplateProblem(f"template {_short(value)}: {exc}", path) from exc
+            return self._render_template(value, context, path)
         if isinstance(value, dict):
             return {k: self.render(v, context, (*path, k)) for k, v in value.items()}
         if isinstance(value, list):
             return [self.render(v, context, (*path, i)) for i, v in enumerate(value)]
         return value
+
+    def renderer(
+        self, value: Any, path: tuple[str | int, ...] = ()
+    ) -> Callable[[Mapping[str, Any]], Any]:
+        """:meth:`render` of ``value`` prepared once, for rendering it with many contexts (one per
+        job of a matrix): the walk that finds the templates is done here, not per job. Mappings
+        and lists are built anew on each call, as :meth:`render` builds them."""
+        if isinstance(value, str) and ("{{" in value or "{%" in value):
+            return functools.partial(self._render_template, value, path=path)
+        if isinstance(value, dict):
+            items = [(k, self.renderer(v, (*path, k))) for k, v in value.items()]
+            return lambda context: {k: render(context) for k, render in items}
+        if isinstance(value, list):
+            parts = [self.renderer(v, (*path, i)) for i, v in enumerate(value)]
+            return lambda context: [render(context) for render in parts]
+        return lambda context: value
+
+    def _render_template(
+        self, value: str, context: Mapping[str, Any], path: tuple[str | int, ...]
+    ) -> Any:
+        try:
+            return self._render_string(value, context)
+        except TemplateError as exc:
+            raise TemplateProblem(f"template {_short(value)}: {exc.message or exc}", path) from exc
+        except _TooBig as exc:
+            raise TemplateProblem(f"template {_short(value)}: {exc}", path) from None
+        except _TookTooLong:
+            raise TemplateProblem(
+                f"template {_short(value)}: took longer than {MAX_TEMPLATE_SECONDS:g} s "
+                "to render; a recipe value is a small computation",
+                path,
+            ) from None
+        except (TypeError, ValueError, ArithmeticError, LookupError, RecursionError) as exc:
+            raise TemplateProblem(f"template {_short(value)}: {exc}", path) from exc
 
 
 def _bounded_text(chunks: Iterator[str]) -> str:

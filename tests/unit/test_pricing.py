@@ -101,3 +101,13 @@ def test_a_model_without_a_documented_price_is_unpriced() -> None:
     cost = charge("runware/pixverse-v5")
     assert cost.usd is None and not cost.priced
     assert "no price" in cost.basis
+
+
+def test_a_script_priced_per_second_costs_the_same_from_its_speech_estimate() -> None:
+    from lipflow.lines.speech import estimate_speech
+
+    for text, language in (("Hola, ¿qué tal? 2024", "es"), ("こんにちは世界", "ja")):
+        by_text = charge("runware/pixverse-lipsync", tts_text=text, language=language)
+        speech = estimate_speech(text, language=language)
+        assert by_text.usd is not None and by_text.credits is None
+        assert charge("runware/pixverse-lipsync", speech=speech) == by_text

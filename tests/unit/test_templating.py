@@ -103,3 +103,20 @@ def test_template_bounds_refuse_huge_values_before_making_them() -> None:
     for source in ("{{ 'a' * 1000000000 }}", "{{ 9 ** 99999 }}", "{{ 'x' | center(10**9) }}"):
         with pytest.raises(TemplateProblem, match=r"bound|digits"):
             Templater().render(source, {})
+
+
+def test_a_prepared_renderer_renders_what_render_renders_for_every_context() -> None:
+    value = {"tts": {"text": "Line {{ matrix.t }}", "voice": "{{ matrix.v }}"}, "n": [1, "x"]}
+    t = Templater()
+    render = t.renderer(value)
+    for combo in ({"t": 1, "v": "Ava"}, {"t": "two", "v": None}):
+        context = {"matrix": combo}
+        assert render(context) == t.render(value, context)
+    assert render({"matrix": {"t": 1, "v": "a"}}) is not render({"matrix": {"t": 1, "v": "a"}})
+
+
+def test_a_prepared_renderer_names_where_a_failing_template_is() -> None:
+    render = Templater().renderer({"tts": {"text": "{{ nope }}"}})
+    with pytest.raises(TemplateProblem) as info:
+        render({})
+    assert info.value.path == ("tts", "text")

@@ -334,6 +334,8 @@ def task_uuids_unique(tasks: list[Any]) -> list[Problem]:
     """Every task of one request has its own taskUUID ("Must be unique per task"): Runware
     matches replies to tasks by it. A ``getResponse`` names the task it polls by that task's
     UUID, so it is not a task of its own here."""
+    if len(tasks) < 2:
+        return []  # one task repeats no other (every planned submit is one task)
     uuids = (
         task.get("taskUUID")
         if isinstance(task, Mapping) and task.get("taskType") != "getResponse"
