@@ -1,0 +1,218 @@
+"""The HTTP layer ``lipflow run`` sends over: httpx's client on aiohttp's connection pool.
+
+httpx's own pool checks every pooled socket before each request, which is half the runner's CPU
+at high concurrency; aiohttp's pool reuses a connection for a fraction of that. The providers'
+clients still build ``httpx.Request`` objects and read ``httpx.Response`` ones; only the transport
+underneath changes (built on httpx-aiohttp's :class:`~httpx_aiohttp.AiohttpTransport`: its
+set-up, and its reading of a reply's body).
+
+What must not change is what a failure means (:func:`lipflow.providers._http.classify_transport`):
+httpx-aiohttp maps every aiohttp connection error, a server that closed the connection after
+the request went out included, to ``httpx.ConnectTimeout``: "not sent", so a submit would be
+sent again and paid twice. :class:`AiohttpTransport` here maps aiohttp's errors as httpx's own
+transport raises them, and anything it does not know as ambiguous:
+
+==================================  ====================================  ==================
+aiohttp                             httpx (as its own transport raises)   lipflow
+==================================  ====================================  ==================
+connect timeout, pool wait timeout  ConnectTimeout                        not sent
+connector error (refused, DNS, TLS) ConnectError (ProxyError via proxy)   not sent
+server fingerprint mismatch (TLS)   ConnectError                          not sent
+invalid or non-http URL             UnsupportedProtocol                   cannot be sent
+a header aiohttp will not write     LocalProtocolError                    cannot be sent
+read timeout                        ReadTimeout                           ambiguous
+server disconnected, bad reply      RemoteProtocolError                   ambiguous
+body cut short                      RemoteProtocolError                   ambiguous
+connection reset, anything else     ReadError                             ambiguous
+==================================  ====================================  ==================
+
+aiohttp's own resend of an idempotent request after a dropped keep-alive connection is turned
+off (httpx's transport does not resend either): every send is the runner's, counted and decided
+by its retry engine. Cookies are httpx's alone (aiohttp's jar is a dummy), proxies come from the
+environment through httpx's mounts as before, and a reply header line may be as long as httpx's
+transport allows a whole reply head (100 KiB).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import ssl
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import httpx
+import httpx_aiohttp
+
+__all__ = ["AiohttpTransport", "as_httpx_error", "http_client"]
+
+_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)  # httpx's
+_LARGE_BODY = 1024 * 1024  # aiohttp's bound on a body given as bytes
+_MAX_LINE = 100 * 1024  # httpx (httpcore) refuses a reply head over 100 KiB; aiohttp a line
+
+# Most specific first: the first class an error is an instance of decides.
+_MAP: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] = (
+    (aiohttp.ConnectionTimeoutError, httpx.ConnectTimeout),
+    (aiohttp.ServerTimeoutError, httpx.ReadTimeout),
+    (aiohttp.ClientProxyConnectionError, httpx.ProxyError),
+    (aiohttp.ClientHttpProxyError, httpx.ProxyError),
+    (aiohttp.ClientConnectorError, httpx.ConnectError),
+    (aiohttp.ServerFingerprintMismatch, httpx.ConnectError),
+    (aiohttp.NonHttpUrlClientError, httpx.UnsupportedProtocol),
+    (aiohttp.InvalidURL, httpx.UnsupportedProtocol),
+    (aiohttp.ServerDisconnectedError, httpx.RemoteProtocolError),
+    (aiohttp.ClientPayloadError, httpx.RemoteProtocolError),
+    (aiohttp.ClientResponseError, httpx.RemoteProtocolError),
+    (asyncio.TimeoutError, httpx.ReadTimeout),
+    (ValueError, httpx.LocalProtocolError),  # a header aiohttp will not write (h11 neither)
+)
+
+
+def as_httpx_error(exc: BaseException) -> Exception:
+    """The httpx error httpx's own transport raises for what ``exc`` (an aiohttp error, or
+    httpx-aiohttp's mapping of one) says happened; an error of neither kind is returned as is."""
+    original = exc.__cause__ if isinstance(exc, httpx.HTTPError) else exc
+    if not isinstance(original, aiohttp.ClientError | asyncio.TimeoutError | ValueError):
+        return exc if isinstance(exc, Exception) else RuntimeError(str(exc))
+    # Unknown: a connection error after the send began, ambiguous.
+    target = next((t for s, t in _MAP if isinstance(original, s)), httpx.ReadError)
+    if isinstance(original, aiohttp.ClientResponseError):  # "400, message=..., url=..."
+        message = original.message.strip().split("\n", 1)[0].rstrip(":")
+    else:
+        message = str(original)
+    message = message or type(original).__name__
+    return target(message)
+
+
+class _Stream(httpx.AsyncByteStream):
+    """A reply's body, its read errors mapped as :func:`as_httpx_error` says."""
+
+    def __init__(self, inner: httpx.AsyncByteStream) -> None:
+        self._inner = inner
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._inner:
+                yield chunk
+        except (httpx.HTTPError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise as_httpx_error(exc) from exc
+
+    async def aclose(self) -> None:
+        try:
+            await self._inner.aclose()
+        except (httpx.HTTPError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise as_httpx_error(exc) from exc
+
+
+class AiohttpTransport(httpx_aiohttp.AiohttpTransport):
+    """httpx-aiohttp's transport with httpx's error meanings and no resend of its own."""
+
+    def get_client(self) -> aiohttp.ClientSession:
+        limit = self.limits.max_connections
+        connector = aiohttp.TCPConnector(
+            limit=limit or 0,
+            keepalive_timeout=self.limits.keepalive_expiry or 0,
+            ssl=self.ssl_context,
+        )
+        session = aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            max_line_size=_MAX_LINE,
+            max_field_size=_MAX_LINE,
+        )
+        # aiohttp sends a GET or PUT again by itself when a kept-alive connection drops; httpx
+        # does not, and the runner's retry engine counts and decides every send. aiohttp's own
+        # test client turns it off the same way.
+        session._retry_connection = False
+        return session
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if not isinstance(self.client, aiohttp.ClientSession):
+            self.client = self.get_client()
+        timeout = request.extensions.get("timeout", {})
+        proxy = self.proxy
+        try:
+            response = await self.client.request(
+                request.method,
+                str(request.url),
+                headers=request.headers,
+                data=_body(request),
+                allow_redirects=False,  # the runner follows a download's redirects itself
+                auto_decompress=False,  # httpx decodes, as it does over its own transport
+                timeout=aiohttp.ClientTimeout(
+                    sock_connect=timeout.get("connect"),
+                    sock_read=timeout.get("read"),
+                    connect=timeout.get("pool"),
+                ),
+                server_hostname=request.extensions.get("sni_hostname"),
+                proxy=str(proxy.url) if proxy else None,
+                proxy_auth=aiohttp.BasicAuth(*proxy.auth) if proxy and proxy.auth else None,
+                proxy_headers=proxy.headers if proxy else None,
+            ).__aenter__()
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+            raise as_httpx_error(exc) from exc
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.raw_headers,
+            stream=_Stream(httpx_aiohttp.transport.AiohttpResponseStream(response)),
+            request=request,
+            extensions={"http_version": b"HTTP/1.1"},
+        )
+
+
+def _body(request: httpx.Request) -> bytes | io.BytesIO | httpx.AsyncByteStream | None:
+    """The request's body as aiohttp takes it: a large one as a file, which aiohttp sends in
+    pieces (raw bytes over 1 MiB it sends whole, with a warning)."""
+    try:
+        content = request.content
+    except httpx.RequestNotRead:
+        request.headers.pop("transfer-encoding", None)  # aiohttp chunks the stream itself
+        assert isinstance(request.stream, httpx.AsyncByteStream)
+        return request.stream
+    if not content:
+        return None
+    return io.BytesIO(content) if len(content) > _LARGE_BODY else content
+
+
+class _Client(httpx.AsyncClient):
+    """httpx's client whose transports (direct, and one per proxy from the environment) are
+    :class:`AiohttpTransport`; HTTP/1.1 only, as the runner always sent."""
+
+    def _init_transport(
+        self,
+        verify: ssl.SSLContext | str | bool = True,
+        cert: Any = None,
+        trust_env: bool = True,
+        http1: bool = True,
+        http2: bool = False,
+        limits: httpx.Limits = _LIMITS,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> httpx.AsyncBaseTransport:
+        if transport is not None:
+            return transport
+        return AiohttpTransport(verify=verify, cert=cert, trust_env=trust_env, limits=limits)
+
+    def _init_proxy_transport(
+        self,
+        proxy: httpx.Proxy,
+        verify: ssl.SSLContext | str | bool = True,
+        cert: Any = None,
+        trust_env: bool = True,
+        http1: bool = True,
+        http2: bool = False,
+        limits: httpx.Limits = _LIMITS,
+    ) -> httpx.AsyncBaseTransport:
+        return AiohttpTransport(
+            verify=verify, cert=cert, trust_env=trust_env, limits=limits, proxy=proxy
+        )
+
+
+def http_client(
+    *,
+    limits: httpx.Limits | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> httpx.AsyncClient:
+    """The client ``lipflow run`` sends over: aiohttp's pool under httpx's client, or
+    ``transport`` when one is given (a test's in-process mock)."""
+    return _Client(transport=transport, limits=limits or _LIMITS)
