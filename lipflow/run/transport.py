@@ -175,9 +175,23 @@ def _body(request: httpx.Request) -> bytes | io.BytesIO | httpx.AsyncByteStream 
     return io.BytesIO(content) if len(content) > _LARGE_BODY else content
 
 
+class _Cookies(httpx.Cookies):
+    """httpx's cookie jar, which reads a reply for cookies only when it sets one: httpx wraps
+    every reply in urllib's request and response classes to look (a tenth of the runner's time
+    per request over aiohttp), and a reply without ``Set-Cookie`` sets none."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        if "set-cookie" in response.headers:
+            super().extract_cookies(response)
+
+
 class _Client(httpx.AsyncClient):
     """httpx's client whose transports (direct, and one per proxy from the environment) are
     :class:`AiohttpTransport`; HTTP/1.1 only, as the runner always sent."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._cookies = _Cookies(self._cookies)
 
     def _init_transport(
         self,

@@ -30,7 +30,10 @@ from mock_server import MockServer
 from tests.runner.conftest import FAST, RunRecipe, jobs_at, urls_of
 
 ONE_JOB = {"runware": "quickstart", "pixverse": "pixverse_platform", "wavespeed": "wavespeed"}
-TIMEOUT = replace(FAST, request_timeout=0.3)
+# A "latency" fault holds its reply 4 s; lipflow gives up on it after 1 s (a read timeout). Every
+# other reply comes at once, within that second even on a loaded machine.
+TIMEOUT = replace(FAST, request_timeout=1.0)
+LATE = 4.0
 Both = Callable[..., dict[str, "Outcome"]]
 TRANSPORTS: dict[str, Callable[[], httpx.AsyncClient]] = {
     "httpx": httpx.AsyncClient,
@@ -97,7 +100,8 @@ OPS = ["upload", "submit", "poll", "download"]
 def test_every_mock_fault_means_the_same_over_both_transports(
     provider: str, fault: str, op: str, both: Both
 ) -> None:
-    rule = {"action": fault, "op": op, "count": 2, "seconds": 1 if fault == "latency" else 0}
+    late = fault == "latency"
+    rule = {"action": fault, "op": op, "count": 1 if late else 2, "seconds": LATE if late else 0}
 
     seen = both(provider, rule, retry=TIMEOUT, concurrency=1)
 
@@ -109,7 +113,7 @@ def test_every_mock_fault_means_the_same_over_both_transports(
 def test_a_submit_that_went_out_unanswered_is_ambiguous_and_sent_once_over_aiohttp(
     provider: str, fault: str, both: Both
 ) -> None:
-    rule = {"action": fault, "op": "submit", "count": 1, "seconds": 1}
+    rule = {"action": fault, "op": "submit", "count": 1, "seconds": LATE}
 
     seen = both(provider, rule, retry=TIMEOUT, concurrency=1)
 
@@ -291,3 +295,42 @@ def test_a_poll_dropped_on_a_reused_connection_is_not_resent_by_the_http_layer()
         finally:
             server.close()
     assert seen["aiohttp"] == seen["httpx"] == ("ProviderAmbiguous", 2)
+
+
+class SetsACookie(RawServer):
+    """Answers two requests on a connection, setting a cookie in the first reply; keeps heads."""
+
+    heads: list[bytes]
+
+    def misbehave(self, conn: socket.socket) -> None:
+        self.heads = []
+        for cookie in (b"Set-Cookie: seen=1; Path=/\r\n", b""):
+            head = _read_head(conn)
+            if b"\r\n\r\n" not in head:
+                break
+            self.heads.append(head)
+            conn.sendall(_LINE + cookie + b"Content-Length: 2\r\n\r\n{}")
+
+
+def test_a_cookie_a_provider_sets_is_sent_back_once_as_over_httpx() -> None:
+    seen = {}
+    for name, client in TRANSPORTS.items():
+        server = SetsACookie(None)
+
+        async def main(
+            client: Callable[[], httpx.AsyncClient] = client, port: int = server.port
+        ) -> None:
+            async with client() as http:
+                for _ in range(2):
+                    url = f"http://127.0.0.1:{port}/v1/poll"
+                    await send_bounded(http, http.build_request("GET", url, timeout=5), "wavespeed")
+
+        try:
+            asyncio.run(main())
+        finally:
+            server.close()
+        seen[name] = [
+            [line for line in head.lower().split(b"\r\n") if line.startswith(b"cookie:")]
+            for head in server.heads
+        ]
+    assert seen["aiohttp"] == seen["httpx"] == [[], [b"cookie: seen=1"]]
