@@ -21,10 +21,15 @@ server fingerprint mismatch (TLS)   ConnectError                          not se
 invalid or non-http URL             UnsupportedProtocol                   cannot be sent
 a header aiohttp will not write     LocalProtocolError                    cannot be sent
 read timeout                        ReadTimeout                           ambiguous
+no body written for the write t/o   WriteTimeout (see below)              ambiguous
 server disconnected, bad reply      RemoteProtocolError                   ambiguous
 body cut short                      RemoteProtocolError                   ambiguous
 connection reset, anything else     ReadError                             ambiguous
 ==================================  ====================================  ==================
+
+aiohttp has no write timeout: an upload to a server that stopped reading would wait for ever.
+A body larger than 64 KiB is handed to it in pieces, and one whose next piece is not taken for
+the write timeout fails as httpx.WriteTimeout (within twice that), its connection aborted.
 
 aiohttp's own resend of an idempotent request after a dropped keep-alive connection is turned
 off (httpx's transport does not resend either): every send is the runner's, counted and decided
@@ -36,10 +41,10 @@ transport allows a whole reply head (100 KiB).
 from __future__ import annotations
 
 import asyncio
-import io
+import contextlib
 import ssl
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable
+from typing import Any, TypeVar
 
 import aiohttp
 import httpx
@@ -47,8 +52,10 @@ import httpx_aiohttp
 
 __all__ = ["AiohttpTransport", "as_httpx_error", "http_client"]
 
+T = TypeVar("T")
+
 _LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)  # httpx's
-_LARGE_BODY = 1024 * 1024  # aiohttp's bound on a body given as bytes
+_PIECE = 64 * 1024  # a body larger than this goes out in pieces of this size
 _MAX_LINE = 100 * 1024  # httpx (httpcore) refuses a reply head over 100 KiB; aiohttp a line
 
 # Most specific first: the first class an error is an instance of decides.
@@ -105,12 +112,35 @@ class _Stream(httpx.AsyncByteStream):
             raise as_httpx_error(exc) from exc
 
 
+class _Connector(aiohttp.TCPConnector):
+    """aiohttp's connector, which can abort the connections it is closing: aiohttp closes a
+    connection whose request was cancelled gracefully, and one whose peer stopped reading then
+    stays open for ever, its unsent body queued."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._made: list[asyncio.WriteTransport] = []  # open, or closing with bytes unsent
+
+    async def _create_connection(self, req: Any, traces: Any, timeout: Any) -> Any:
+        protocol = await super()._create_connection(req, traces, timeout)
+        self._made = [t for t in self._made if not t.is_closing() or t.get_write_buffer_size()]
+        if protocol.transport is not None:
+            self._made.append(protocol.transport)
+        return protocol
+
+    def abort_closing(self) -> None:
+        """Drop the unsent bytes of every connection being closed, and close it now."""
+        for transport in self._made:
+            if transport.is_closing():
+                transport.abort()
+
+
 class AiohttpTransport(httpx_aiohttp.AiohttpTransport):
     """httpx-aiohttp's transport with httpx's error meanings and no resend of its own."""
 
     def get_client(self) -> aiohttp.ClientSession:
         limit = self.limits.max_connections
-        connector = aiohttp.TCPConnector(
+        connector = _Connector(
             limit=limit or 0,
             keepalive_timeout=self.limits.keepalive_expiry or 0,
             ssl=self.ssl_context,
@@ -132,24 +162,35 @@ class AiohttpTransport(httpx_aiohttp.AiohttpTransport):
             self.client = self.get_client()
         timeout = request.extensions.get("timeout", {})
         proxy = self.proxy
+        body = _body(request)
+        call = self.client.request(
+            request.method,
+            str(request.url),
+            headers=request.headers,
+            data=body,
+            allow_redirects=False,  # the runner follows a download's redirects itself
+            auto_decompress=False,  # httpx decodes, as it does over its own transport
+            timeout=aiohttp.ClientTimeout(
+                sock_connect=timeout.get("connect"),
+                sock_read=timeout.get("read"),
+                connect=timeout.get("pool"),
+            ),
+            server_hostname=request.extensions.get("sni_hostname"),
+            proxy=str(proxy.url) if proxy else None,
+            proxy_auth=aiohttp.BasicAuth(*proxy.auth) if proxy and proxy.auth else None,
+            proxy_headers=proxy.headers if proxy else None,
+        )
         try:
-            response = await self.client.request(
-                request.method,
-                str(request.url),
-                headers=request.headers,
-                data=_body(request),
-                allow_redirects=False,  # the runner follows a download's redirects itself
-                auto_decompress=False,  # httpx decodes, as it does over its own transport
-                timeout=aiohttp.ClientTimeout(
-                    sock_connect=timeout.get("connect"),
-                    sock_read=timeout.get("read"),
-                    connect=timeout.get("pool"),
-                ),
-                server_hostname=request.extensions.get("sni_hostname"),
-                proxy=str(proxy.url) if proxy else None,
-                proxy_auth=aiohttp.BasicAuth(*proxy.auth) if proxy and proxy.auth else None,
-                proxy_headers=proxy.headers if proxy else None,
-            ).__aenter__()
+            if isinstance(body, _Upload) and timeout.get("write") is not None:
+                try:
+                    response = await body.within(call.__aenter__(), float(timeout["write"]))
+                except httpx.WriteTimeout:
+                    connector = self.client.connector
+                    if isinstance(connector, _Connector):
+                        connector.abort_closing()
+                    raise
+            else:
+                response = await call.__aenter__()
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
             raise as_httpx_error(exc) from exc
         return httpx.Response(
@@ -161,18 +202,63 @@ class AiohttpTransport(httpx_aiohttp.AiohttpTransport):
         )
 
 
-def _body(request: httpx.Request) -> bytes | io.BytesIO | httpx.AsyncByteStream | None:
-    """The request's body as aiohttp takes it: a large one as a file, which aiohttp sends in
-    pieces (raw bytes over 1 MiB it sends whole, with a warning)."""
+def _body(request: httpx.Request) -> bytes | _Upload | None:
+    """The request's body as aiohttp takes it; one larger than a socket's buffer, or streamed
+    (a multipart upload), in pieces."""
     try:
         content = request.content
     except httpx.RequestNotRead:
         request.headers.pop("transfer-encoding", None)  # aiohttp chunks the stream itself
         assert isinstance(request.stream, httpx.AsyncByteStream)
-        return request.stream
+        return _Upload(request.stream)
     if not content:
         return None
-    return io.BytesIO(content) if len(content) > _LARGE_BODY else content
+    return _Upload(_pieces(memoryview(content))) if len(content) > _PIECE else content
+
+
+async def _pieces(content: memoryview) -> AsyncIterator[memoryview]:
+    for start in range(0, len(content), _PIECE):
+        yield content[start : start + _PIECE]
+
+
+class _Upload:
+    """A body handed to aiohttp a piece at a time, so that a write that makes no progress for
+    the write timeout fails as ``httpx.WriteTimeout`` does over httpx's own transport (aiohttp
+    has no write timeout: an upload to a server that stopped reading would wait for ever). A
+    large body also goes out without aiohttp's warning about raw bytes."""
+
+    def __init__(self, pieces: AsyncIterable[bytes | memoryview]) -> None:
+        self._pieces = pieces
+        self.pieces = 0  # taken by aiohttp so far: each after the one before was written
+        self.finished = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes | memoryview]:
+        async for piece in self._pieces:
+            self.pieces += 1
+            yield piece
+        self.finished = True
+
+    async def within(self, sending: Awaitable[T], write_timeout: float) -> T:
+        """``sending``'s result; httpx.WriteTimeout when no piece is written for that long
+        (checked once per ``write_timeout``: a stalled write fails within twice that)."""
+        task = asyncio.ensure_future(sending)
+        try:
+            while not self.finished:
+                before = self.pieces
+                done, _ = await asyncio.wait({task}, timeout=write_timeout)
+                if done:
+                    break
+                # Before the first piece the connection is still being made (its own timeouts).
+                if self.pieces == before > 0 and not self.finished:
+                    raise httpx.WriteTimeout(
+                        f"no part of the body could be written for {write_timeout:g} s"
+                    )
+            return await task
+        finally:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
 
 
 class _Cookies(httpx.Cookies):

@@ -334,3 +334,48 @@ def test_a_cookie_a_provider_sets_is_sent_back_once_as_over_httpx() -> None:
             for head in server.heads
         ]
     assert seen["aiohttp"] == seen["httpx"] == [[], [b"cookie: seen=1"]]
+
+
+class NeverReads(RawServer):
+    """Accepts a connection and never reads from it: an upload stalls once the buffers fill."""
+
+    def __init__(self, answer: bytes | None) -> None:
+        self.closing = threading.Event()
+        super().__init__(answer)
+
+    def misbehave(self, conn: socket.socket) -> None:
+        self.requests += 1
+        self.closing.wait(30)  # holds ``conn`` open, unread, until the test is done
+
+    def close(self) -> None:
+        self.closing.set()
+        super().close()
+
+
+def test_an_upload_the_server_stops_reading_ends_in_a_write_timeout_as_over_httpx() -> None:
+    """httpx's own transport raises WriteTimeout (ambiguous) when a write makes no progress for
+    the write timeout; aiohttp has none, so lipflow's layer watches the body's progress. (Only
+    lipflow's layer is run: httpx's leaves the stalled socket to the garbage collector.)"""
+    server = NeverReads(None)
+
+    async def main() -> ProviderError:
+        async with http_client() as http:
+            request = http.build_request(
+                "PUT",
+                f"http://127.0.0.1:{server.port}/upload",
+                content=b"\0" * 64_000_000,
+                timeout=httpx.Timeout(1.0),
+            )
+            try:
+                # Without a write timeout the upload would wait for ever: 30 s says it did.
+                await asyncio.wait_for(send_bounded(http, request, "wavespeed"), 30)
+            except ProviderError as exc:
+                return exc
+        raise AssertionError("the upload was answered")
+
+    try:
+        error = asyncio.run(main())
+    finally:
+        server.close()
+    assert (type(error).__name__, error.code) == ("ProviderAmbiguous", "WriteTimeout")
+    assert server.requests == 1
