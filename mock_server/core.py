@@ -94,6 +94,8 @@ class MockRequest:
     oversize: int | None = None
     transport: Literal["http", "ws"] = "http"
     session: WsSession | None = None
+    # json_body's document, parsed once however many handlers ask (a Runware request: two)
+    _json: list[Any] = field(default_factory=list, init=False, repr=False, compare=False)
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -109,10 +111,15 @@ class InvalidBody:
 
 
 def json_body(request: MockRequest) -> Any:
-    """The request's JSON document, or an :class:`InvalidBody` saying why there is none."""
-    if not request.body.strip():
-        return InvalidBody("the body is empty")
-    return parse_json(request.body)
+    """The request's JSON document, or an :class:`InvalidBody` saying why there is none.
+
+    Parsed once per request: the handlers that ask read it and never change it."""
+    if not request._json:
+        empty = not request.body.strip()
+        request._json.append(
+            InvalidBody("the body is empty") if empty else parse_json(request.body)
+        )
+    return request._json[0]
 
 
 def parse_json(raw: bytes | str) -> Any:

@@ -39,15 +39,23 @@ def secret_name(name: str) -> bool:
     return plain in _NAMES or plain.endswith(_SUFFIXES)
 
 
-@lru_cache(maxsize=1024)  # the same keys come back on every request
 def _decoded(text: str) -> str:
     """``text`` with percent-encoding (nested up to three times) and JSON escapes undone."""
+    return _decodings(text)[-1]
+
+
+@lru_cache(maxsize=1024)  # the same keys come back on every request
+def _decodings(text: str) -> tuple[str, ...]:
+    """``text`` and each stage of undoing its encoding: a key decoded once may hold a "+" or
+    a "%" of its own, which the next stage would wrongly decode too."""
+    stages = [text]
     for _ in range(3):
         plain = unquote_plus(_JSON_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text))
         if plain == text:
             break
+        stages.append(plain)
         text = plain
-    return text
+    return tuple(stages)
 
 
 @lru_cache(maxsize=1024)
@@ -84,7 +92,7 @@ class Scrubber:
         scheme, _, token = value.partition(" ")
         for candidate in (value, token if scheme.lower() in ("bearer", "basic") else ""):
             if candidate and candidate not in self._secrets:
-                self._secrets.update((candidate, _decoded(candidate)))
+                self._secrets.update(_decodings(candidate))
                 self._forms = None
 
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:

@@ -11,7 +11,7 @@ the call returns. ``synchronous=NORMAL`` is durable against the process dying (w
 does: committed WAL frames are in the OS's hands). The facts that protect money, the intent
 before a submit and the provider's job id after it, are committed with ``synchronous=FULL``: the
 WAL is fsync'd before the call returns, so they (and every fact before them) survive a power cut
-too. ``benchmarks/run_throughput.py`` measures what that costs.
+too. ``benchmarks/http_client.py`` measures what that costs.
 
 A journal that cannot be trusted is refused (:class:`~lipflow.errors.JournalUnusable`), never
 read as a fresh run: a run's journal is created whole (schema and run facts written to a

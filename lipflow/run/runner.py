@@ -1198,12 +1198,14 @@ def execute(
     """
     import signal
 
+    from lipflow.run.transport import http_client  # aiohttp's import only when a run sends
+
     async def main() -> RunReport:
         limits = httpx.Limits(
             max_connections=max(16, settings.concurrency * 2),
             max_keepalive_connections=max(16, settings.concurrency * 2),
         )
-        async with httpx.AsyncClient(transport=transport, limits=limits) as client:
+        async with http_client(transport=transport, limits=limits) as client:
             runner = Runner(plan, settings, client, observer=observer)
             loop = asyncio.get_running_loop()
             task = asyncio.current_task()

@@ -9,6 +9,12 @@ chunked; a malformed body is passed on as such, for the provider's own error), a
 :class:`~mock_server.core.Reply` becomes a response, or a closed connection when the reply is to
 be dropped or lost. pytest-httpserver's ``application`` is replaced because it reads every body
 whole before dispatching and keeps a request log; the simulator journals every request itself.
+
+Connections are kept alive, as every provider's API keeps them (werkzeug's own handler closes
+each one after its reply, so no client ever reused one against the mock): a reply says
+``Connection: close``, and the connection is closed, only when the client asked for that, when
+the request's body was not read to its end (over the cap, or malformed: what is left of it would
+be taken for the next request), when the reply is dropped or lost, or on an internal error.
 """
 
 from __future__ import annotations
@@ -16,10 +22,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import threading
 import time
+from collections.abc import Iterable
 from typing import IO, Any
 
-from pytest_httpserver.httpserver import HTTPServerBase
+from pytest_httpserver.httpserver import HTTPServerBase, HTTPServerError
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from mock_server.adapters._forms import with_body
@@ -29,6 +38,8 @@ from mock_server.simulator import Simulator
 __all__ = ["MockHTTPServer", "to_mock_request"]
 
 _READ_SIZE = 1024 * 1024  # a body is read in pieces of at most this many bytes
+_KEEP_ALIVE = "mock_server.keep_alive"  # set in a request's environ when its connection may stay
+_IDLE_SECONDS = 120  # a kept-alive connection with no new request for this long is closed
 
 
 class MockHTTPServer(HTTPServerBase):
@@ -46,10 +57,23 @@ class MockHTTPServer(HTTPServerBase):
             werkzeug_log.setLevel(logging.WARNING)
 
     def start(self) -> None:
+        """HTTPServerBase.start, with the request handler that keeps connections alive."""
+        if self.is_running():
+            raise HTTPServerError("Server is already running")
         try:
-            super().start()
+            self.server = make_server(
+                self.host,
+                self.port,
+                Request.application(self.application),
+                threaded=self.threaded,
+                request_handler=KeepAliveHandler,
+                ssl_context=self.ssl_context,
+            )
         except SystemExit as exc:  # werkzeug answers a port it cannot bind with sys.exit(1)
             raise OSError(f"cannot bind {self.host}:{self.port}") from exc
+        self.port = self.server.port
+        self.server_thread = threading.Thread(target=self.thread_target, daemon=True)
+        self.server_thread.start()
 
     def thread_target(self) -> None:
         # The public thread target, polling for shutdown every 50 ms instead of werkzeug's 0.5 s:
@@ -61,12 +85,72 @@ class MockHTTPServer(HTTPServerBase):
         return self.dispatch(request)
 
     def dispatch(self, request: Request) -> Response:
-        reply = self.simulator.handle(to_mock_request(request, self.simulator.max_body_bytes))
+        mock_request = to_mock_request(request, self.simulator.max_body_bytes)
+        reply = self.simulator.handle(mock_request)
         if reply.delay:
             time.sleep(reply.delay)
         if reply.drop:
             _drop(request)
+        else:
+            read_whole = mock_request.oversize is None and mock_request.body_error is None
+            request.environ[_KEEP_ALIVE] = read_whole
         return _to_response(reply)
+
+
+class KeepAliveHandler(WSGIRequestHandler):
+    """werkzeug's request handler answering on the same connection until there is a reason to
+    close it (see the module's docstring); the app's ``environ`` says whether there is none.
+
+    The reply is sent whole with its Content-Length (every reply of the mock is in memory), so
+    the client knows where it ends without the connection closing.
+    """
+
+    timeout = _IDLE_SECONDS
+
+    def run_wsgi(self) -> None:
+        if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        self.environ = environ = self.make_environ()
+        started: list[Any] = []
+
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Any:
+            started[:] = [status, headers]
+            return None
+
+        try:
+            chunks: Iterable[bytes] = self.server.app(environ, start_response)
+            try:
+                body = b"".join(chunks)
+            finally:
+                close = getattr(chunks, "close", None)
+                if close is not None:
+                    close()
+            status, headers = started
+        except (TimeoutError, ConnectionError) as exc:
+            self.connection_dropped(exc, environ)
+            return
+        except Exception as exc:  # the simulator records its own errors; this is the adapter's
+            self.server.log("error", f"Error on request: {exc!r}")
+            status, headers, body = "500 INTERNAL SERVER ERROR", [], b"Internal Server Error"
+            environ[_KEEP_ALIVE] = False
+        keep = bool(environ.get(_KEEP_ALIVE)) and not self.close_connection
+        code, _, reason = status.partition(" ")
+        try:
+            self.send_response(int(code), reason)
+            for name, value in headers:
+                if name.lower() not in ("connection", "content-length", "transfer-encoding"):
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Connection", "keep-alive" if keep else "close")
+            self.end_headers()
+            if environ["REQUEST_METHOD"] != "HEAD":
+                self.wfile.write(body)
+            self.wfile.flush()
+        except (TimeoutError, ConnectionError) as exc:
+            self.close_connection = True
+            self.connection_dropped(exc, environ)
 
 
 def to_mock_request(request: Request, max_body_bytes: int) -> MockRequest:

@@ -115,26 +115,28 @@ def test_pixverse_accepts_the_published_clients_url_upload_as_a_urlencoded_form(
 
 
 def test_a_media_type_pixverse_does_not_know_is_refused_naming_the_field(mock: MockServer) -> None:
-    reply = _upload_file(
-        httpx.Client(),
-        mock.urls.pixverse,
-        "face.mp4",
-        media.synthesize_video(1.0),
-        "video/mp4",
-        "image",
-    )
+    with httpx.Client() as client:
+        reply = _upload_file(
+            client,
+            mock.urls.pixverse,
+            "face.mp4",
+            media.synthesize_video(1.0),
+            "video/mp4",
+            "image",
+        )
     assert reply["ErrCode"] == 400013 and "media_type" in reply["ErrMsg"]
 
 
 def test_the_journal_keeps_the_media_type_field(mock: MockServer) -> None:
-    _upload_file(
-        httpx.Client(),
-        mock.urls.pixverse,
-        "face.mp4",
-        media.synthesize_video(1.0),
-        "video/mp4",
-        "video",
-    )
+    with httpx.Client() as client:  # the mock keeps connections alive: close the client's
+        _upload_file(
+            client,
+            mock.urls.pixverse,
+            "face.mp4",
+            media.synthesize_video(1.0),
+            "video/mp4",
+            "video",
+        )
     (record,) = mock.simulator.journal.records()
     assert record.body["form"] == {"media_type": "video"}
     assert record.body["files"]["file"]["content_type"] == "video/mp4"

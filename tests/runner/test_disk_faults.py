@@ -12,13 +12,13 @@ import errno
 from pathlib import Path
 from typing import BinaryIO
 
-import httpx
 import pytest
 
 from lipflow.errors import DiskError
 from lipflow.plan import plan_file
 from lipflow.run.runner import Runner
 from lipflow.run.settings import RunSettings
+from lipflow.run.transport import http_client
 from mock_server import MockServer
 from tests.runner.conftest import FAST, RECIPES, keys_for_all, urls_of
 
@@ -37,7 +37,7 @@ def run(mock: MockServer, out: Path, open_file: object = None) -> None:
     )
 
     async def main() -> None:
-        async with httpx.AsyncClient() as client:
+        async with http_client() as client:
             await Runner(plan, settings, client, open_file=open_file).run()  # type: ignore[arg-type]
 
     asyncio.run(main())

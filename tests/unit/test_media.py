@@ -118,3 +118,50 @@ def test_importing_media_does_not_load_pyav() -> None:
     code = "import sys, lipflow.media; print('av' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def _wav(seconds: float, rate: int, channels: int, fmt: int, bits: int) -> bytes:
+    """A canonical WAV: RIFF, WAVE, fmt (PCM 1 or float 3), data of silence."""
+    import struct
+
+    align = channels * bits // 8
+    data = b"\0" * (int(seconds * rate) * align)
+    fmt_chunk = struct.pack("<HHIIHH", fmt, channels, rate, rate * align, align, bits)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt_chunk
+    body += b"data" + struct.pack("<I", len(data)) + data
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def _full_probe(data: bytes) -> tuple[str, float, str]:
+    """What FFmpeg finds with its default (full) stream probe: the reference."""
+    import io
+
+    import av
+
+    with av.open(io.BytesIO(data), "r") as container:
+        assert len(container.streams.audio) == 1
+        assert container.duration is not None
+        return "audio", round(container.duration / av.time_base, 3), container.format.name
+
+
+@pytest.mark.parametrize(
+    ("seconds", "rate", "channels", "fmt", "bits"),
+    [(0.05, 8000, 1, 1, 8), (1.0, 16000, 1, 1, 16), (3.3, 44100, 2, 1, 16), (7.0, 48000, 2, 3, 32)],
+)
+def test_a_pcm_wav_probes_to_the_facts_a_full_probe_finds(
+    seconds: float, rate: int, channels: int, fmt: int, bits: int
+) -> None:
+    data = _wav(seconds, rate, channels, fmt, bits)
+
+    info = media.probe_bytes(data)
+
+    assert (info.kind, info.duration_s, info.format) == _full_probe(data)
+    assert info.duration_s == pytest.approx(seconds, abs=0.001)
+
+
+def test_a_wav_file_probes_as_its_bytes_do(tmp_path: Path) -> None:
+    data = _wav(2.5, 22050, 1, 1, 16)
+    path = tmp_path / "voice.wav"
+    path.write_bytes(data)
+
+    assert media.probe(path) == media.probe_bytes(data)

@@ -1,0 +1,282 @@
+"""How fast lipflow's runner drives a provider, against a hand-written aiohttp client.
+
+N TTS lip-sync jobs on Runware (a video by URL: nothing to upload), each a submit, polls until
+the job is done, and a download. lipflow runs them as a library user does (``execute``: the
+HTTP layer ``lipflow run`` uses, the journal with its fsync'd facts, the atomic rename and the
+media probe of every output); the baseline is the least a client can do: an aiohttp script with
+one session, the same concurrency and the same polls, writing each output to a file. Each
+server runs in its own process, the clients in this one, and the rounds are paired:
+
+(a) a bare keep-alive server (aiohttp.web, canned Runware replies: the submit's ack, a poll
+    answering "processing", then one answering "success" with the output's URL, and the
+    output) -- what the HTTP client costs when the server costs next to nothing;
+(b) ``lipflow mock serve`` (processing time 0: done at the first poll).
+
+Polls are sent without waiting (both clients alike): the benchmark measures the clients' cost
+per request, not the poll schedule. Goals: lipflow / aiohttp jobs per second >= 0.8 against
+each server. For comparison it also prints, on (a), the runner without fsync'd journal facts
+(what power-cut safety costs) against the same aiohttp client, and the runner against itself
+over httpx's own transport (what ``lipflow run`` used before): what the HTTP layer gained.
+
+    python benchmarks/http_client.py [--jobs 1000] [--concurrency 16] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from _rounds import Goal, Ratios, paired, spread
+from _servers import arguments, runware_submit, server
+from run_throughput import bench_plan
+
+from lipflow.jobs import Plan
+from lipflow.reporting.runs import format_run
+from lipflow.run.journal import Journal
+from lipflow.run.retry import RetryPolicy
+from lipflow.run.runner import Runner, execute
+from lipflow.run.settings import RunSettings
+
+NO_WAIT = RetryPolicy(poll_first=0.0, poll_next=0.0)  # poll again at once, both clients alike
+GOAL = Goal(0.8, "at_least")
+KEYS = {"runware": "k", "pixverse": "k", "wavespeed": "k"}
+
+
+# -- the bare server (its own process) ---------------------------------------------------------
+
+
+def serve_bare() -> None:
+    """A Runware look-alike that keeps connections open and answers from memory: print its
+    base URL as one JSON line, then serve until killed."""
+    from aiohttp import web
+
+    from lipflow import media
+
+    video = media.synthesize_video(8.0)
+    polls: dict[str, int] = {}
+
+    async def api(request: web.Request) -> web.Response:
+        answers = []
+        for task in await request.json():
+            task_uuid = task["taskUUID"]
+            if task["taskType"] == "getResponse":
+                polls[task_uuid] = polls.get(task_uuid, 0) + 1
+                item = {"taskType": "videoInference", "taskUUID": task_uuid}
+                if polls[task_uuid] < 2:
+                    answers.append({**item, "status": "processing"})
+                else:
+                    del polls[task_uuid]
+                    url = f"http://{request.host}/media/{task_uuid}.mp4"
+                    answers.append({**item, "status": "success", "videoURL": url, "cost": 0.0275})
+            else:
+                answers.append({"taskType": task["taskType"], "taskUUID": task_uuid})
+        return web.json_response({"data": answers})
+
+    async def output(request: web.Request) -> web.Response:
+        return web.Response(body=video, content_type="video/mp4")
+
+    app = web.Application()
+    app.add_routes([web.post("/v1", api), web.get("/media/{name}", output)])
+
+    async def main() -> None:
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        print(json.dumps({"runware": f"http://127.0.0.1:{port}/v1"}), flush=True)
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+# -- the clients (this process) ----------------------------------------------------------------
+
+
+def run_settings(urls: dict[str, str], concurrency: int, out: Path) -> RunSettings:
+    return RunSettings(
+        out_dir=out,
+        base_urls={"runware": urls["runware"]},
+        keys=KEYS,
+        concurrency=concurrency,
+        allow_unpriced=True,
+        retry=NO_WAIT,
+    )
+
+
+def lipflow_rate(plan: Plan, urls: dict[str, str], concurrency: int, out: Path) -> float:
+    """Jobs per second of ``execute``: the runner over the HTTP layer ``lipflow run`` uses."""
+    started = time.perf_counter()
+    report = execute(plan, run_settings(urls, concurrency, out))
+    elapsed = time.perf_counter() - started
+    assert report.ok, format_run(report)[-2000:]
+    return len(plan.jobs) / elapsed
+
+
+def volatile_rate(plan: Plan, urls: dict[str, str], concurrency: int, out: Path) -> float:
+    """``lipflow_rate`` without fsync'd intents and job ids: what power-cut safety costs."""
+    Journal.durable_facts = False
+    try:
+        return lipflow_rate(plan, urls, concurrency, out)
+    finally:
+        Journal.durable_facts = True
+
+
+def httpx_runner_rate(plan: Plan, urls: dict[str, str], concurrency: int, out: Path) -> float:
+    """The same runner over httpx's own transport and pool (``lipflow run`` before aiohttp)."""
+    settings = run_settings(urls, concurrency, out)
+    limits = httpx.Limits(
+        max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2
+    )
+
+    async def main() -> float:
+        async with httpx.AsyncClient(limits=limits) as client:
+            started = time.perf_counter()
+            report = await Runner(plan, settings, client).run()
+            elapsed = time.perf_counter() - started
+        assert report.ok, format_run(report)[-2000:]
+        return len(plan.jobs) / elapsed
+
+    return asyncio.run(main())
+
+
+def aiohttp_rate(jobs: int, url: str, concurrency: int, out: Path) -> float:
+    """The hand-written baseline: submit, poll until success, download; nothing else."""
+    import aiohttp
+
+    headers = {"Authorization": "Bearer k"}
+
+    async def one(session: aiohttp.ClientSession, slots: asyncio.Semaphore, n: int) -> None:
+        async with slots:
+            task_uuid = str(uuid.uuid4())
+            task = runware_submit(n, task_uuid)
+            async with session.post(url, json=[task], headers=headers) as reply:
+                reply.raise_for_status()
+                await reply.read()
+            poll = [{"taskType": "getResponse", "taskUUID": task_uuid}]
+            while True:
+                async with session.post(url, json=poll, headers=headers) as reply:
+                    data: list[dict[str, Any]] = (await reply.json()).get("data", [])
+                done = [d for d in data if d.get("status") == "success"]
+                if done:
+                    break
+            async with session.get(done[0]["videoURL"]) as video:
+                video.raise_for_status()
+                (out / f"{n}.mp4").write_bytes(await video.read())
+
+    async def main() -> float:
+        slots = asyncio.Semaphore(concurrency)
+        connector = aiohttp.TCPConnector(limit=concurrency * 2)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            started = time.perf_counter()
+            await asyncio.gather(*(one(session, slots, n) for n in range(jobs)))
+            return jobs / (time.perf_counter() - started)
+
+    return asyncio.run(main())
+
+
+# -- the rounds ----------------------------------------------------------------------------------
+
+
+def compare(
+    what: str,
+    rounds: int,
+    ours: Callable[[Path], float],
+    baseline: Callable[[Path], float],
+    reset: Callable[[], None],
+    *,
+    goal: bool = True,
+    names: tuple[str, str] = ("lipflow", "aiohttp"),
+) -> Ratios:
+    """Paired rounds of two clients (jobs/s), each run on a fresh out directory and server."""
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = iter(range(1_000_000))
+
+        def fresh(client: Callable[[Path], float]) -> Callable[[], float]:
+            def run() -> float:
+                out = Path(tmp) / str(next(runs))
+                out.mkdir()
+                reset()
+                return client(out)
+
+            return run
+
+        mine, theirs = paired(rounds, fresh(ours), fresh(baseline))
+    print(f"  {names[0]}: {spread(mine, 'jobs/s')}")
+    print(f"  {names[1]}: {spread(theirs, 'jobs/s')}")
+    ratios = Ratios.of(what, mine, theirs, GOAL)
+    print(ratios.line() if goal else ratios.line().split("; goal")[0] + " (for comparison)")
+    return ratios
+
+
+def main() -> None:
+    args = arguments(__doc__ or "", serve_bare, jobs=1000, concurrency=16)
+    if args is None:
+        return
+
+    plan = bench_plan(args.jobs)
+    n, c = args.jobs, args.concurrency
+    print(
+        f"{n} Runware TTS lip-sync jobs, concurrency {c}, {args.rounds} paired round(s); "
+        "servers in their own processes"
+    )
+    results = []
+    with server(__file__, "--serve-bare") as (_, urls):
+        url = urls["runware"]
+        print("(a) a bare keep-alive server (aiohttp.web, canned replies, 2 polls per job)")
+        results.append(
+            compare(
+                "(a) lipflow / aiohttp client, bare keep-alive server",
+                args.rounds,
+                lambda out: lipflow_rate(plan, urls, c, out),
+                lambda out: aiohttp_rate(n, url, c, out),
+                lambda: None,
+            )
+        )
+        print("    for comparison, the same without fsync'd facts (what power-cut safety costs):")
+        compare(
+            "    runner without fsync'd facts / aiohttp client",
+            args.rounds,
+            lambda out: volatile_rate(plan, urls, c, out),
+            lambda out: aiohttp_rate(n, url, c, out),
+            lambda: None,
+            goal=False,
+        )
+        print("    and what the HTTP layer gained: the runner over httpx's own transport (before)")
+        compare(
+            "    runner over lipflow's HTTP layer / over httpx's own transport",
+            args.rounds,
+            lambda out: lipflow_rate(plan, urls, c, out),
+            lambda out: httpx_runner_rate(plan, urls, c, out),
+            lambda: None,
+            goal=False,
+            names=("over aiohttp", "over httpx  "),
+        )
+    with server("-m", "lipflow", "mock", "serve", "--print-urls", "json") as (_, urls):
+        url = urls["runware"]
+
+        def reset() -> None:
+            httpx.post(urls["admin"] + "/reset").raise_for_status()
+
+        print("(b) lipflow mock serve (processing time 0)")
+        results.append(
+            compare(
+                "(b) lipflow / aiohttp client, lipflow mock serve",
+                args.rounds,
+                lambda out: lipflow_rate(plan, urls, c, out),
+                lambda out: aiohttp_rate(n, url, c, out),
+                reset,
+            )
+        )
+    print("all goals met" if all(r.met for r in results) else "NOT all goals met")
+
+
+if __name__ == "__main__":
+    main()
