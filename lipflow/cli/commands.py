@@ -243,14 +243,18 @@ def _already_paid(the_plan: Any) -> dict[str, Any]:
 
     store = default_store(environment.environ())
     keys = {pj.job.id: pj.job.key for pj in the_plan.jobs}
+    held, named = store.held_keys(), store.named_records()  # two listings, not two opens a job
     jobs, usd = 0, 0.0
     changed = []
     for pj in the_plan.jobs:
         base = the_plan.base_urls.get(pj.job.provider, "")
-        found = store.get(store_key(pj.job.key, base)) if pj.job.key else None
+        key = store_key(pj.job.key, base) if pj.job.key else ""
+        found = store.get(key) if key in held else None
         if found is not None:
             jobs += 1
             usd += found[1] if found[1] is not None else (pj.cost.usd or 0.0)
+            continue
+        if store.record_name(the_plan.recipe_name, pj.job.id) not in named:
             continue
         last = store.last(the_plan.recipe_name, pj.job.id)
         if last is not None and last[0] != pj.job.key:

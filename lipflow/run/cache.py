@@ -144,6 +144,35 @@ class OutputStore:
         except OSError:
             tmp.unlink(missing_ok=True)
 
+    def held_keys(self) -> frozenset[str]:
+        """Every key with an entry now, from one listing per prefix folder.
+
+        A plan of 100,000 jobs asks about each: listing what is there costs less than asking the
+        file system for each absent entry. An entry still being written is hidden (``.tmp``)."""
+        if not self.enabled:
+            return frozenset()
+        found: set[str] = set()
+        try:
+            prefixes = list(os.scandir(self.root))
+        except OSError:
+            return frozenset()
+        for prefix in prefixes:
+            if len(prefix.name) == 2 and not prefix.name.startswith("."):
+                with contextlib.suppress(OSError):
+                    found.update(n for n in os.listdir(prefix.path) if not n.startswith("."))
+        return frozenset(found)
+
+    def named_records(self) -> frozenset[str]:
+        """The record names :meth:`record_name` gives of every job a recipe last paid for."""
+        try:
+            return frozenset(os.listdir(self.root / "by-name"))
+        except OSError:
+            return frozenset()
+
+    def record_name(self, recipe: str, job_id: str) -> str:
+        """Where :meth:`last` looks for ``job_id`` of ``recipe``, as a name in :meth:`named_records`."""
+        return self._named(recipe, job_id).name
+
     def last(self, recipe: str, job_id: str) -> tuple[str, Any] | None:
         """The key and request a recipe's job last had when it was paid for, or None."""
         try:

@@ -85,3 +85,30 @@ def test_what_another_run_puts_into_a_shared_store_counts_against_the_cap(tmp_pa
         ours.put(f"{n + 100:064x}", [_output(sources, f"ours-{n}.mp4", 1)], 0.01)
 
     assert _stored(tmp_path / "store") <= 5000
+
+
+def test_the_store_lists_the_keys_it_holds_but_not_an_entry_still_being_written(
+    tmp_path: Path,
+) -> None:
+    store = OutputStore(tmp_path / "store", max_bytes=10_000)
+    sources = tmp_path / "outputs"
+    sources.mkdir()
+    store.put("ab" + "1" * 62, [_output(sources, "a.mp4", 10)], 0.01)
+    (tmp_path / "store" / "cd" / ".cd2222.1234.tmp").mkdir(parents=True)
+
+    assert store.held_keys() == {"ab" + "1" * 62}
+    assert OutputStore(tmp_path / "store", max_bytes=0).held_keys() == frozenset()
+    assert OutputStore(tmp_path / "nowhere", max_bytes=10_000).held_keys() == frozenset()
+
+
+def test_the_store_lists_the_jobs_a_recipe_last_paid_for_by_their_record_names(
+    tmp_path: Path,
+) -> None:
+    store = OutputStore(tmp_path / "store", max_bytes=10_000)
+    assert store.named_records() == frozenset()
+
+    store.remember("dub", "dub.es", "k" * 64, {"model": "m"})
+
+    assert store.named_records() == {store.record_name("dub", "dub.es")}
+    assert store.record_name("dub", "dub.fr") not in store.named_records()
+    assert store.last("dub", "dub.es") == ("k" * 64, {"model": "m"})
