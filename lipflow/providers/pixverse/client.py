@@ -42,6 +42,12 @@ def headers(key: str | None = None, trace_id: str = "<new UUID per request>") ->
     return {**WIRE.auth.headers(key or REDACTED), TRACE_HEADER: trace_id}
 
 
+# What a plan shows (the key redacted), one dict shared by every planned request and never
+# changed: 100,000 planned jobs would otherwise hold 300,000 equal copies.
+_SHOWN_HEADERS = headers()
+_SHOWN_JSON_HEADERS = {**_SHOWN_HEADERS, "Content-Type": "application/json"}
+
+
 def speakers() -> dict[str, str]:
     """PixVerse's TTS speakers, name -> speaker_id, from the catalog."""
     return dict(load_catalog().model(MODEL_ID).speakers)
@@ -107,7 +113,7 @@ def plan_requests(job: Job, base_url: str) -> list[PlannedRequest]:
                 method="POST",
                 url=WIRE.url(base_url, _UPLOAD),
                 endpoint=_UPLOAD.path,
-                headers=headers(),
+                headers=_SHOWN_HEADERS,
                 form=upload_form(ref, url),
             )
         )
@@ -117,7 +123,7 @@ def plan_requests(job: Job, base_url: str) -> list[PlannedRequest]:
             method="POST",
             url=WIRE.url(base_url, _SUBMIT),
             endpoint=_SUBMIT.path,
-            headers={**headers(), "Content-Type": "application/json"},
+            headers=_SHOWN_JSON_HEADERS,
             json=submit_body(job, _values(job)),
         )
     )
@@ -127,7 +133,7 @@ def plan_requests(job: Job, base_url: str) -> list[PlannedRequest]:
             method="GET",
             url=WIRE.url(base_url, _POLL, video_id="${video_id}"),
             endpoint=_POLL.path,
-            headers=headers(),
+            headers=_SHOWN_HEADERS,
             repeat=True,
             validate=False,
         )
