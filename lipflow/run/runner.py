@@ -20,7 +20,6 @@ import contextlib
 import dataclasses
 import functools
 import os
-import re
 import shutil
 import sqlite3
 import time
@@ -429,14 +428,21 @@ class Runner:
             present = {p.name for p in out.iterdir() if not p.name.startswith(".")}
         except OSError:
             return
+        strays = present - known
+        if not strays:
+            return
         finished = (S.DOWNLOADING, S.DONE)
+        owner = {stem: job_id for job_id, stem in self._names.items()}
+        found: dict[str, list[str]] = {}  # job id -> its stray files
+        for name in strays:
+            for stem in _output_stems(name):
+                job_id = owner.get(stem)
+                if job_id is not None:
+                    found.setdefault(job_id, []).append(name)
         for job in self._job_list:
+            stray = sorted(found.get(job.id, ()))
             rec = records.get(job.id)
-            if rec is not None and rec.state in finished:
-                continue
-            pattern = re.compile(re.escape(self._names[job.id]) + r"(-\d+)?\.[A-Za-z0-9]+")
-            stray = sorted(n for n in present - known if pattern.fullmatch(n))
-            if stray:
+            if stray and not (rec is not None and rec.state in finished):
                 said = (
                     "has no run journal"
                     if not records
@@ -1276,6 +1282,19 @@ def _target(settings: RunSettings) -> str:
 
 # Jobs started at once at least (more with a higher --concurrency); the rest wait unstarted.
 _WINDOW = 256
+
+
+def _output_stems(name: str) -> list[str]:
+    """The job file-name stems ``name`` could be an output of: ``<stem>.<ext>`` or
+    ``<stem>-<n>.<ext>`` (one output of several), the names :func:`file_name` gives."""
+    base, dot, ext = name.rpartition(".")
+    if not dot or not base or not ext.isascii() or not ext.isalnum():
+        return []
+    stems = [base]
+    head, dash, number = base.rpartition("-")
+    if dash and head and number.isascii() and number.isdigit():
+        stems.append(head)
+    return stems
 
 
 def _dependencies_first(jobs: Sequence[Job]) -> list[Job]:

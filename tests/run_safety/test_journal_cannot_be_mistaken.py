@@ -126,6 +126,38 @@ def test_outputs_without_their_journal_are_refused(
     assert sent(lipflow_mock) == 0
 
 
+@pytest.mark.parametrize("stray", ["hello-2.mp4", "hello.MOV"])
+def test_any_output_name_a_job_could_have_written_counts_against_a_missing_journal(
+    lipflow_mock: MockServer, tmp_path: Path, stray: str
+) -> None:
+    out = tmp_path / "out"
+    finished_run(lipflow_mock, out)
+    (out / JOURNAL_NAME).unlink()
+    for output in out.glob("hello.*"):
+        output.rename(out / stray)  # the second result of several, or another container
+
+    code, err = run(lipflow_mock, out)
+
+    assert code == 6, err
+    assert f"{stray} is an output of job hello, but the directory has no run journal" in err
+    assert sent(lipflow_mock) == 0
+
+
+def test_files_no_job_could_have_written_do_not_count_against_a_missing_journal(
+    lipflow_mock: MockServer, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    finished_run(lipflow_mock, out)
+    (out / JOURNAL_NAME).unlink()
+    for output in out.glob("hello.*"):
+        output.rename(out / "hello-world.mp4")  # not hello's name, nor hello-<n>
+
+    code, err = run(lipflow_mock, out)
+
+    assert code == 0, err
+    assert "is an output of job" not in err
+
+
 def test_a_finished_run_closes_its_journal_so_a_copy_is_a_whole_journal(
     lipflow_mock: MockServer, tmp_path: Path
 ) -> None:
