@@ -4,7 +4,9 @@ no HTTP stack (httpx is bound lazily in the provider clients: its transport, htt
 rich console its own CLI imports never load), and no FFmpeg: the quickstart's MP4 is probed from
 its header (lipflow.probe), PyAV only for files that reader leaves to it.
 
-Run as a user runs it, in a fresh interpreter, then its ``sys.modules`` inspected."""
+Run as a user runs it, in a fresh interpreter, then its ``sys.modules`` inspected; what was
+loaded before lipflow started (coverage's own sqlite3 when CI measures subprocesses) is not
+lipflow's."""
 
 from __future__ import annotations
 
@@ -18,13 +20,14 @@ NOT_NEEDED = ("numpy", "pysubs2", "sqlite3", "jsonschema_rs", "httpcore", "rich"
 
 SCRIPT = """
 import json, runpy, sys
+before = set(sys.modules)
 sys.argv = ["lipflow", "validate", sys.argv[1]]
 code = None
 try:
     runpy.run_module("lipflow", run_name="__main__")
 except SystemExit as exc:
     code = exc.code
-print(json.dumps({"code": code, "loaded": sorted({m.split(".")[0] for m in sys.modules})}))
+print(json.dumps({"code": code, "loaded": sorted({m.split(".")[0] for m in set(sys.modules) - before})}))
 """
 
 
