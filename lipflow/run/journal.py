@@ -56,7 +56,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lipflow.errors import InputError, JournalUnusable
+from lipflow.errors import DiskError, InputError, JournalUnusable
 from lipflow.run.state import MOCK_GONE, JobState, check_transition
 
 __all__ = ["JOURNAL_NAME", "AssemblyRecord", "JobRecord", "Journal", "OutputRecord"]
@@ -215,7 +215,8 @@ class Journal:
     # benchmark turns this off, to measure what durability across a power cut costs.
     durable_facts = True
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, creating: Path | None = None) -> None:
+        """``creating``: the journal's final path while it is written under a temporary name."""
         self.path = Path(path)
         self._facts_path = self.path.with_name(self.path.name + FACTS_SUFFIX)
         self._facts_fd: int | None = None
@@ -239,6 +240,8 @@ class Journal:
                 self.set_meta("schema", SCHEMA_VERSION)
         except sqlite3.DatabaseError as exc:
             self._db.close()
+            if creating is not None:
+                raise _uncreatable(creating, exc) from None
             raise _unusable(self.path, exc) from None
 
     @classmethod
@@ -246,12 +249,20 @@ class Journal:
         """A new run's journal, created whole: schema and ``meta`` in a temporary file, renamed
         into place, so a journal at ``path`` always holds its run's facts."""
         tmp = path.with_name(f".{path.name}.new")
-        for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
+        leftovers = (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm"))
+        for leftover in leftovers:
             leftover.unlink(missing_ok=True)
-        with cls(tmp) as journal, journal._transaction():
-            for key, value in {**meta, "facts": "0"}.items():
-                journal.set_meta(key, value)
-        os.replace(tmp, path)
+        try:
+            with cls(tmp, creating=path) as journal, journal._transaction():
+                for key, value in {**meta, "facts": "0"}.items():
+                    journal.set_meta(key, value)
+            os.replace(tmp, path)
+        except BaseException as exc:
+            for leftover in leftovers:
+                leftover.unlink(missing_ok=True)
+            if isinstance(exc, sqlite3.DatabaseError | OSError):
+                raise _uncreatable(path, exc) from None
+            raise
         _fsync_dir(path.parent)
         journal = cls(path)
         journal.begin_run()
@@ -756,6 +767,17 @@ def _unusable(path: Path, exc: sqlite3.DatabaseError) -> JournalUnusable:
     return JournalUnusable(
         f"the run journal cannot be read ({text}); it is damaged or not a lipflow journal. "
         "Nothing was sent; run into a new --out directory.",
+        path=str(path),
+    )
+
+
+def _uncreatable(path: Path, exc: sqlite3.DatabaseError | OSError) -> DiskError:
+    """A journal being created cannot be damaged: whatever failed was writing it."""
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return DiskError(
+        f"cannot create the run journal: writing it failed ({reason}). The disk may be full or "
+        "over a size limit, or not writable. Nothing was sent; free some space or choose "
+        "another --out, then run again.",
         path=str(path),
     )
 
