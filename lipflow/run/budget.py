@@ -90,10 +90,11 @@ class Ledger:
         self.budget = budget
         self.spent = 0.0
         self._reserved: dict[str, float] = {}
+        self._reserved_total = 0.0  # kept as holds come and go: a resumed run may hold thousands
 
     @property
     def reserved(self) -> float:
-        return sum(self._reserved.values())
+        return self._reserved_total
 
     def reserve(self, job_id: str, amount: float | None) -> str | None:
         """Reserve ``amount`` for ``job_id``; the reason it is refused, or None when reserved."""
@@ -107,22 +108,28 @@ class Ledger:
                     f"not submitted: its maximum of ${amount:.4f} on top of ${self.spent:.4f} "
                     f"spent and ${reserved:.4f} reserved would pass the budget of ${budget:.2f}"
                 )
-        self._reserved[job_id] = amount
+        self._hold(job_id, amount)
         return None
 
     def hold(self, job_id: str, amount: float | None) -> None:
         """Reserve for a job already at the provider (found so in the journal), whatever the
         budget: its cost may come whether or not the budget allows it."""
-        self._reserved[job_id] = amount or 0.0
+        self._hold(job_id, amount or 0.0)
 
     def settle(self, job_id: str, usd: float) -> None:
         """The job's cost is known (reported, or its estimate once done): it replaces the hold."""
-        self._reserved.pop(job_id, None)
+        self.release(job_id)
         self.spent += usd
 
     def release(self, job_id: str) -> None:
         """The job is not at the provider (never sent, refused, or failed there): give it back."""
-        self._reserved.pop(job_id, None)
+        self._reserved_total -= self._reserved.pop(job_id, 0.0)
+        if not self._reserved:
+            self._reserved_total = 0.0  # no float residue once nothing is held
+
+    def _hold(self, job_id: str, amount: float) -> None:
+        self._reserved_total += amount - self._reserved.get(job_id, 0.0)
+        self._reserved[job_id] = amount
 
     def holds(self, job_id: str) -> bool:
         return job_id in self._reserved

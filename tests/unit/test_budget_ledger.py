@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lipflow.run.budget import Ledger
 
@@ -61,3 +63,40 @@ def test_without_a_budget_every_submit_is_allowed_and_still_counted() -> None:
     assert ledger.reserve("a", 100.0) is None
     ledger.settle("a", 99.0)
     assert ledger.spent == pytest.approx(99.0) and ledger.reserved == 0
+
+
+def test_reserving_again_for_the_same_job_replaces_its_reservation() -> None:
+    ledger = Ledger(1.0)
+    ledger.reserve("a", 0.6)
+    ledger.hold("a", 0.2)  # found at the provider on resume, at a smaller estimate
+
+    assert ledger.reserved == pytest.approx(0.2)
+    assert ledger.reserve("b", 0.8) is None
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["reserve", "hold", "settle", "release"]),
+            st.sampled_from(["a", "b", "c", "d"]),
+            st.floats(min_value=0, max_value=5, allow_nan=False),
+        ),
+        max_size=60,
+    )
+)
+def test_what_is_reserved_is_always_the_sum_of_the_jobs_held(
+    operations: list[tuple[str, str, float]],
+) -> None:
+    ledger = Ledger(10.0)
+    held: dict[str, float] = {}
+    for operation, job, amount in operations:
+        if operation == "reserve" and ledger.reserve(job, amount) is None:
+            held[job] = amount
+        elif operation == "hold":
+            ledger.hold(job, amount)
+            held[job] = amount
+        elif operation in ("settle", "release"):
+            getattr(ledger, operation)(job, *([amount] if operation == "settle" else []))
+            held.pop(job, None)
+        assert ledger.reserved == pytest.approx(sum(held.values()), abs=1e-9)
+        assert all(ledger.holds(job) for job in held)
