@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -11,7 +10,7 @@ import httpx
 import pytest
 
 from lipflow import media
-from mock_server import MockServer
+from mock_server import ManualClock, MockServer
 from tests.replies import as_json
 
 
@@ -51,8 +50,17 @@ def client(mock: MockServer) -> Iterator[PixVerse]:
     pixverse.http.close()
 
 
-def test_upload_generate_poll_download(mock: MockServer, client: PixVerse) -> None:
-    mock.simulator.processing_seconds = 0.2
+def test_upload_generate_poll_download() -> None:
+    clock = ManualClock()
+    with MockServer(clock=clock, processing_seconds=0.2) as mock:
+        client = PixVerse(mock.urls.pixverse)
+        try:
+            _upload_generate_poll_download(client, clock)
+        finally:
+            client.http.close()
+
+
+def _upload_generate_poll_download(client: PixVerse, clock: ManualClock) -> None:
     video = client.upload(
         "face.mov", media.synthesize_video(5.0, container="mov"), "video/quicktime"
     )
@@ -68,7 +76,7 @@ def test_upload_generate_poll_download(mock: MockServer, client: PixVerse) -> No
 
     first = client.result(video_id)
     assert first["Resp"]["status"] == 5 and first["Resp"]["url"] == ""
-    time.sleep(0.25)  # the job's processing time
+    clock.advance(0.25)  # past the job's processing time
     done = client.result(video_id)["Resp"]
     assert done["status"] == 1
     info = media.probe_bytes(httpx.get(done["url"]).content)
