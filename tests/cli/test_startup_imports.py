@@ -1,8 +1,10 @@
 """`lipflow validate` loads only what checking a recipe needs: no numpy (long-media arithmetic),
 no pysubs2 (subtitle files), no sqlite3 (run journals), no jsonschema-rs for a recipe checked once,
 no HTTP stack (httpx is bound lazily in the provider clients: its transport, httpcore, and the
-rich console its own CLI imports never load), and no FFmpeg: the quickstart's MP4 is probed from
-its header (lipflow.probe), PyAV only for files that reader leaves to it.
+rich console its own CLI imports never load), no FFmpeg (the quickstart's MP4 is probed from
+its header, lipflow.probe; PyAV only for files that reader leaves to it), and no
+importlib.metadata (with email, csv and socket under it) while no installed distribution
+declares a ``lipflow.providers`` entry point; one that does is still found.
 
 Run as a user runs it, in a fresh interpreter, then its ``sys.modules`` inspected; what was
 loaded before lipflow started (coverage's own sqlite3 when CI measures subprocesses) is not
@@ -11,12 +13,15 @@ lipflow's."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).parents[2]
 NOT_NEEDED = ("numpy", "pysubs2", "sqlite3", "jsonschema_rs", "httpcore", "rich", "av")
+NOT_NEEDED_MODULES = ("importlib.metadata", "email.message", "aiohttp", "httpx_aiohttp")
 
 SCRIPT = """
 import json, runpy, sys
@@ -27,21 +32,49 @@ try:
     runpy.run_module("lipflow", run_name="__main__")
 except SystemExit as exc:
     code = exc.code
-print(json.dumps({"code": code, "loaded": sorted({m.split(".")[0] for m in set(sys.modules) - before})}))
+print(json.dumps({"code": code, "modules": sorted(set(sys.modules) - before)}))
 """
+
+
+def validating(recipe: str, pythonpath: tuple[Path, ...] = ()) -> dict[str, Any]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [*map(str, pythonpath), str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, recipe],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    report: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    report["loaded"] = sorted({m.split(".")[0] for m in report["modules"]})
+    return report
 
 
 def test_validating_the_quickstart_loads_no_numpy_subtitles_journal_http_validator_or_ffmpeg() -> (
     None
 ):
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, "recipes/quickstart.yaml"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    report = json.loads(done.stdout.splitlines()[-1])
+    report = validating("recipes/quickstart.yaml")
     assert report["code"] in (0, None)
     assert "yaml" in report["loaded"] and "jsonschema" in report["loaded"]
     assert [m for m in NOT_NEEDED if m in report["loaded"]] == []
+    assert [m for m in NOT_NEEDED_MODULES if m in report["modules"]] == []
+
+
+def test_a_provider_declared_by_an_installed_distributions_entry_point_is_still_found(
+    tmp_path: Path,
+) -> None:
+    recipe = "tests/fourth_provider/recipe.yaml"
+    assert validating(recipe)["code"] == 1, "without the distribution, lipcraft is unknown"
+    info = tmp_path / "lipcraft_provider-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: lipcraft-provider\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(
+        "[lipflow.providers]\nlipcraft = tests.fourth_provider:PROVIDER\n"
+    )
+    report = validating(recipe, (tmp_path,))
+    assert report["code"] in (0, None)
+    assert "importlib.metadata" in report["modules"], "read through importlib.metadata as before"
