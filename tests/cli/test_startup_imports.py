@@ -1,8 +1,9 @@
 """`lipflow validate` loads only what checking a recipe needs: no numpy (long-media arithmetic),
 no pysubs2 (subtitle files), no sqlite3 (run journals), no jsonschema-rs for a recipe checked once,
 no HTTP stack (httpx is bound lazily in the provider clients: its transport, httpcore, and the
-rich console its own CLI imports never load), no FFmpeg (the quickstart's MP4 is probed from
-its header, lipflow.probe; PyAV only for files that reader leaves to it), and no
+rich console its own CLI imports never load), no subtitle or table readers (csv) for a recipe
+without lines, no difflib for a recipe with nothing misspelled, no FFmpeg (the quickstart's MP4
+is probed from its header, lipflow.probe; PyAV only for files that reader leaves to it), and no
 importlib.metadata (with email, csv and socket under it) while no installed distribution
 declares a ``lipflow.providers`` entry point; one that does is still found.
 
@@ -21,7 +22,16 @@ from typing import Any
 
 REPO = Path(__file__).parents[2]
 NOT_NEEDED = ("numpy", "pysubs2", "sqlite3", "jsonschema_rs", "httpcore", "rich", "av")
-NOT_NEEDED_MODULES = ("importlib.metadata", "email.message", "aiohttp", "httpx_aiohttp")
+NOT_NEEDED_MODULES = (
+    "importlib.metadata",
+    "email.message",
+    "aiohttp",
+    "httpx_aiohttp",
+    "lipflow.lines.reading",  # subtitle and table readers (csv): only a recipe with lines
+    "lipflow.lines.speakers",
+    "csv",
+    "difflib",  # did-you-mean: only for a wrong value
+)
 
 SCRIPT = """
 import json, runpy, sys
