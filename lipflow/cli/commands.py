@@ -110,7 +110,7 @@ FORMAT_TEXT_JSON = click.Choice(["text", "json"])
 
 def _max_jobs_option(func: F) -> F:
     """``--max-jobs``: the bound on a plan's size, so a typo'd matrix cannot plan for hours."""
-    from lipflow.plan.expansion import DEFAULT_MAX_JOBS, MAX_JOBS_CEILING
+    from lipflow.plan.limits import DEFAULT_MAX_JOBS, MAX_JOBS_CEILING
 
     return click.option(
         "--max-jobs",

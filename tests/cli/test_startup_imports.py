@@ -43,7 +43,7 @@ importing = lambda: "lipflow.cli.commands" in sys.modules  # the commands and al
 gc.callbacks.append(lambda phase, info: phase == "start" and importing() and collections.append(info["generation"]))
 import lipflow.cli
 collected_while_importing = list(collections)
-sys.argv = ["lipflow", "validate", sys.argv[1]]
+sys.argv = ["lipflow", *sys.argv[1:]]
 code = None
 try:
     runpy.run_module("lipflow", run_name="__main__")
@@ -60,12 +60,18 @@ print(json.dumps({
 
 
 def validating(recipe: str, pythonpath: tuple[Path, ...] = ()) -> dict[str, Any]:
+    return lipflow_in_a_fresh_interpreter(["validate", recipe], pythonpath)
+
+
+def lipflow_in_a_fresh_interpreter(
+    args: list[str], pythonpath: tuple[Path, ...] = ()
+) -> dict[str, Any]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         [*map(str, pythonpath), str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]
     )
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, recipe],
+        [sys.executable, "-c", SCRIPT, *args],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -73,6 +79,7 @@ def validating(recipe: str, pythonpath: tuple[Path, ...] = ()) -> dict[str, Any]
         check=True,
     )
     report: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    report["output"] = "\n".join(done.stdout.splitlines()[:-1])
     report["loaded"] = sorted({m.split(".")[0] for m in report["modules"]})
     return report
 
@@ -109,3 +116,31 @@ def test_a_provider_declared_by_an_installed_distributions_entry_point_is_still_
     report = validating(recipe, (tmp_path,))
     assert report["code"] in (0, None)
     assert "importlib.metadata" in report["modules"], "read through importlib.metadata as before"
+
+
+def test_help_lists_every_command_with_its_short_help_without_importing_the_planner() -> None:
+    report = lipflow_in_a_fresh_interpreter(["--help"])
+    assert report["code"] in (0, None)
+    listed = {
+        line.split()[0]: line.split(maxsplit=1)[1]
+        for line in report["output"].split("Commands:")[1].splitlines()
+        if line.strip()
+    }
+    assert set(listed) == {"check-request", "mock", "plan", "run", "schema", "validate"}
+    assert listed["validate"].startswith("Check recipes and every provider request")
+    loaded = [
+        m
+        for m in ("lipflow.plan.planner", "lipflow.recipe", "jsonschema", "jinja2")
+        if m in report["modules"]
+    ]
+    assert loaded == []
+
+
+def test_max_jobs_shows_the_planners_own_limits() -> None:
+    from lipflow.plan.expansion import DEFAULT_MAX_JOBS, MAX_JOBS_CEILING
+
+    report = lipflow_in_a_fresh_interpreter(["validate", "--help"])
+    assert "--max-jobs INTEGER RANGE" in report["output"]
+    assert f"[default: {DEFAULT_MAX_JOBS}; 1<=x<={MAX_JOBS_CEILING}]" in " ".join(
+        report["output"].split()
+    )
