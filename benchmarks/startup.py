@@ -8,7 +8,7 @@ The ratio of their wall times is reported as min / median / max; goal <= 1.2.
 Both run with their bytecode cached, as an installed lipflow runs (pip compiles ``.pyc`` files on
 install, and an editable install writes them on its first run): ``PYTHONDONTWRITEBYTECODE`` is
 dropped from the children's environment, so the warm-up run writes lipflow's ``__pycache__``.
-With it set, the 67 lipflow modules validate loads were compiled from source on every run while
+With it set, the 63 lipflow modules validate loads were compiled from source on every run while
 the floor's libraries loaded their installed bytecode (compiling them: 0.27-0.84 s on a loaded
 2-core machine; loading their bytecode: 0.01 s): a gap no user sees.
 

@@ -14,7 +14,6 @@ import math
 import mimetypes
 import os
 import struct
-import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
@@ -417,6 +416,8 @@ def read_media(value: str) -> bytes:
     if span is None:
         with open(path, "rb") as fh:
             return fh.read()
+    import tempfile
+
     from lipflow.longmedia.keyframes import cut_audio, cut_video
 
     kind = probe(path).kind

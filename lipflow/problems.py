@@ -7,7 +7,6 @@ one. Checks collect problems instead of raising, so one ``validate`` shows every
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -138,6 +137,8 @@ def did_you_mean(value: object, choices: Iterable[object], *, cutoff: float = 0.
     prefixed = [c for c in by_folded if len(wanted) >= 3 and c.startswith(wanted)]
     if len(prefixed) == 1:
         return str(by_folded[prefixed[0]])
+    import difflib  # only for a wrong value: a valid recipe's check never loads it
+
     close = difflib.get_close_matches(wanted, list(by_folded), n=1, cutoff=cutoff)
     return str(by_folded[close[0]]) if close else None
 

@@ -17,6 +17,7 @@ report prints the ``--resume`` command).
 from __future__ import annotations
 
 import functools
+import gc
 import io
 import json
 import os
@@ -109,7 +110,7 @@ FORMAT_TEXT_JSON = click.Choice(["text", "json"])
 
 def _max_jobs_option(func: F) -> F:
     """``--max-jobs``: the bound on a plan's size, so a typo'd matrix cannot plan for hours."""
-    from lipflow.plan.expansion import DEFAULT_MAX_JOBS, MAX_JOBS_CEILING
+    from lipflow.plan.limits import DEFAULT_MAX_JOBS, MAX_JOBS_CEILING
 
     return click.option(
         "--max-jobs",
@@ -653,4 +654,5 @@ def mock_serve(
 
 
 def main() -> None:
+    gc.freeze()  # what start-up made lives until exit: no collection need walk it (see lipflow.cli)
     cli()

@@ -10,6 +10,7 @@ from typing import Any
 
 from lipflow.jobs import PlannedJob
 from lipflow.plan.context import PlanContext
+from lipflow.plan.limits import DEFAULT_MAX_JOBS, MAX_JOBS_CEILING
 from lipflow.recipe import STEP_REF_PREFIX, Step
 
 __all__ = [
@@ -21,12 +22,6 @@ __all__ = [
     "matrix_size",
     "upstream_sets",
 ]
-
-# Jobs one plan may hold unless --max-jobs says otherwise: 10,000 plan in about 2 s and 300 MB
-# (benchmarks/plan_scale.py); a matrix past it is far more often a typo than a wish.
-DEFAULT_MAX_JOBS = 10_000
-# The most --max-jobs may allow: a plan lives in memory, about 30 kB a job.
-MAX_JOBS_CEILING = 100_000
 
 
 def matrix_size(matrix: Mapping[str, Any] | None) -> tuple[int, list[int]]:

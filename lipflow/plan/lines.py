@@ -10,28 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lipflow.catalog import ModelEntry
 from lipflow.errors import InputError
 from lipflow.jobs import MediaRef, PlannedJob, PlannedLine, Segment
-from lipflow.lines import (
-    FitPolicy,
-    Line,
-    LinesFile,
-    assign_voices,
-    estimate_speech,
-    judge_fit,
-    read_lines,
-    split_speakers,
-)
-from lipflow.lines.fit import DEFAULT_TOLERANCE
+from lipflow.lines.fit import DEFAULT_TOLERANCE, FitPolicy, judge_fit
+from lipflow.lines.speech import estimate_speech
 from lipflow.media import piece_of
 from lipflow.plan.context import PlanContext
 from lipflow.plan.expansion import format_job_id
 from lipflow.pricing import charge
 from lipflow.problems import Location, PathPart, Problem, Severity
 from lipflow.recipe import Step, reference_problem
+
+if TYPE_CHECKING:
+    from lipflow.lines.model import Line, LinesFile
 
 __all__ = ["LineJob", "LinesPlanning", "sync_mode_of"]
 
@@ -93,6 +87,9 @@ class LinesPlanning:
             )
             return None
         shown = _shown_path(self.ctx.recipe.file, inp.source or "")
+        from lipflow.lines.reading import read_lines  # the readers load for a recipe with lines
+        from lipflow.lines.speakers import split_speakers
+
         try:
             lines = read_lines(inp.path, shown_as=shown)
         except InputError as exc:
@@ -113,6 +110,8 @@ class LinesPlanning:
         values: Mapping[str, Any],
     ) -> Iterator[LineJob]:
         """The jobs of a lines step for one matrix combination: one per line, or one segmented."""
+        from lipflow.lines.speakers import assign_voices
+
         voices: Mapping[int, str | None] = {}
         if spec.get("audio") is None:  # a recorded dub has its voices already
             default = spec.get("voice") if isinstance(spec.get("voice"), str) else None
