@@ -13,18 +13,18 @@ import copy
 import json
 import math
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator, ValidationError, validators
-from jsonschema.protocols import Validator
-from referencing import Registry, Resource
+from typing import TYPE_CHECKING, Any
 
 from lipflow._resources import schemas_dir
 from lipflow.problems import unknown_name
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
+    from jsonschema.protocols import Validator
+    from referencing import Registry
 
 __all__ = [
     "ID_PREFIX",
@@ -70,6 +70,8 @@ def _multiple_of(
     except (InvalidOperation, ValueError, OverflowError):
         ok = False
     if not ok:
+        from jsonschema import ValidationError
+
         yield ValidationError(f"{instance!r} is not a multiple of {step}")
 
 
@@ -86,7 +88,6 @@ def _within_float_noise(instance: float | int, nearest: Decimal) -> bool:
     return abs(instance - target) <= _NOISE_ULPS * math.ulp(max(abs(instance), abs(target)))
 
 
-_stock_any_of = Draft202012Validator.VALIDATORS["anyOf"]
 _PAIR_TABLES: dict[
     int, tuple[object, tuple[str, str], frozenset[tuple[object, object]] | None]
 ] = {}
@@ -136,14 +137,24 @@ def _any_of(
         (a, b), table = found
         if a in instance and b in instance and _plain(instance[a]) and _plain(instance[b]):
             if (instance[a], instance[b]) not in table:
+                from jsonschema import ValidationError
+
                 yield ValidationError(f"{instance!r} is not valid under any of the given schemas")
             return
-    yield from _stock_any_of(validator, branches, instance, schema)
+    from jsonschema import Draft202012Validator
+
+    yield from Draft202012Validator.VALIDATORS["anyOf"](validator, branches, instance, schema)
 
 
-_LipflowValidator = validators.extend(
-    Draft202012Validator, {"multipleOf": _multiple_of, "anyOf": _any_of}
-)
+@cache
+def _validator_class() -> Any:
+    """Draft 2020-12 with lipflow's ``multipleOf`` and ``anyOf``; jsonschema is imported here, when
+    a body is not surely valid, not when lipflow starts (its import is most of ``validate``'s)."""
+    from jsonschema import Draft202012Validator, validators
+
+    return validators.extend(Draft202012Validator, {"multipleOf": _multiple_of, "anyOf": _any_of})
+
+
 _ANNOTATIONS = frozenset({"$comment", "title", "description", "default", "examples", "deprecated"})
 
 
@@ -239,6 +250,8 @@ _REGISTRIES: dict[int, tuple[dict[str, dict[str, Any]], Registry[Any]]] = {}
 
 def _registry_of(docs: dict[str, dict[str, Any]]) -> Registry[Any]:
     """The ``$ref`` registry of one provider's documents (or of the recipe schema), built once."""
+    from referencing import Registry, Resource
+
     found = _REGISTRIES.get(id(docs))
     if found is None or found[0] is not docs:
         resources = [
@@ -251,42 +264,61 @@ def _registry_of(docs: dict[str, dict[str, Any]]) -> Registry[Any]:
     return found[1]
 
 
-@dataclass(slots=True, eq=False)
 class Compiled:
-    """A compiled validator with the document it was built from and the registry its refs use.
+    """One schema, checked by jsonschema-rs first and by jsonschema when that is not enough.
 
-    :meth:`surely_valid` is the fast path: jsonschema-rs says whether a body is valid, and only a
-    body it does not accept goes through jsonschema (which decides, and words the errors).
+    :meth:`surely_valid` is the fast path: jsonschema-rs says whether a body is valid. Only a
+    body it does not accept goes through :attr:`validator` (jsonschema, which decides and words
+    the errors); it, the inlined :attr:`root` and the :attr:`registry` are built on first use, so
+    a run of valid bodies never imports jsonschema.
     """
 
-    validator: Validator
-    root: Mapping[str, Any]
-    registry: Registry[Any]
-    docs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    rel: str = ""
-    uses: int = 0
-    fast: Any = None  # the jsonschema-rs validator once built; False when this schema has none
+    __slots__ = ("_jsonschema", "docs", "fast", "rel")
+
+    def __init__(self, docs: dict[str, dict[str, Any]], rel: str) -> None:
+        self.docs = docs
+        self.rel = rel
+        self.fast: Any = None  # the jsonschema-rs validator once built; False when none can be
+        self._jsonschema: tuple[Validator, Mapping[str, Any], Registry[Any]] | None = None
+
+    @property
+    def validator(self) -> Validator:
+        return self._slow()[0]
+
+    @property
+    def root(self) -> Mapping[str, Any]:
+        """The schema jsonschema checks against: ``$ref``s inlined where that is sound."""
+        return self._slow()[1]
+
+    @property
+    def registry(self) -> Registry[Any]:
+        return self._slow()[2]
 
     def surely_valid(self, body: object) -> bool:
         """True when jsonschema-rs finds ``body`` valid; False means "ask jsonschema".
 
         jsonschema-rs accepts no body jsonschema rejects (a property test holds the two to that
-        on every provider schema): where its dialect is more lenient (regex classes, Python
-        types that are not JSON) the schema or the body is kept off this path. A schema checked
-        only a few times never pays for importing and compiling it.
+        on every schema lipflow knows): where its dialect is more lenient (regex classes, Python
+        types that are not JSON) the schema or the body is kept off this path.
         """
-        self.uses += 1
-        if self.uses <= _FAST_AFTER:
-            return False
         fast = self.fast
         if fast is None:
-            fast = self.fast = _fast_validator(self.docs, self.rel) if self.docs else False
+            fast = self.fast = _fast_validator(self.docs, self.rel)
         return fast is not False and _plain_json(body) and bool(fast.is_valid(body))
 
-
-# A schema's first few checks go straight to jsonschema: `lipflow validate` checks the recipe
-# once, and importing jsonschema-rs and compiling would cost more than it saves there.
-_FAST_AFTER = 3
+    def _slow(self) -> tuple[Validator, Mapping[str, Any], Registry[Any]]:
+        if self._jsonschema is None:
+            doc = self.docs[self.rel]
+            registry = _registry_of(self.docs)
+            schema: Any = doc
+            if not any(k in json.dumps(doc) for k in ('"$dynamicRef"', '"$recursiveRef"')):
+                try:
+                    schema = _inline(doc, registry.resolver(base_uri=str(doc.get("$id", ""))))
+                except RecursionError:
+                    schema = doc  # a recursive schema keeps its $refs
+            validator: Validator = _validator_class()(schema, registry=registry)
+            self._jsonschema = (validator, schema, registry)
+        return self._jsonschema
 
 
 def _plain_json(value: object) -> bool:
@@ -432,15 +464,7 @@ def _build(docs: dict[str, dict[str, Any]], rel: str) -> Compiled:
     known = _BUILT.get((id(doc), rel))
     if known is not None and known[0] is doc:
         return known[1]
-    registry = _registry_of(docs)
-    schema: Any = doc
-    if not any(k in json.dumps(doc) for k in ('"$dynamicRef"', '"$recursiveRef"')):
-        try:
-            schema = _inline(doc, registry.resolver(base_uri=str(doc.get("$id", ""))))
-        except RecursionError:
-            schema = doc  # a recursive schema keeps its $refs
-    validator: Validator = _LipflowValidator(schema, registry=registry)
-    built = Compiled(validator=validator, root=schema, registry=registry, docs=docs, rel=rel)
+    built = Compiled(docs, rel)
     _BUILT[(id(doc), rel)] = (doc, built)
     return built
 

@@ -11,13 +11,14 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any
-
-from jsonschema import ValidationError
-from referencing import Registry
+from typing import TYPE_CHECKING, Any
 
 from lipflow.problems import PathPart, Problem, did_you_mean
 from lipflow.schemas.loading import compiled
+
+if TYPE_CHECKING:  # imported by the validator only when a body is not surely valid
+    from jsonschema import ValidationError
+    from referencing import Registry
 
 __all__ = ["json_type", "nearest_size", "prefixed", "validate"]
 

@@ -1,6 +1,6 @@
 """`lipflow validate` loads only what checking a recipe needs: no numpy (long-media arithmetic),
-no pysubs2 (subtitle files), no sqlite3 (run journals), no jsonschema-rs for a recipe checked once,
-no HTTP stack (httpx is bound lazily in the provider clients: its transport, httpcore, and the
+no pysubs2 (subtitle files), no sqlite3 (run journals), no jsonschema for a valid recipe (jsonschema-rs
+says it is valid; jsonschema is loaded to word the errors of an invalid one), no HTTP stack (httpx is bound lazily in the provider clients: its transport, httpcore, and the
 rich console its own CLI imports never load), no subtitle or table readers (csv) for a recipe
 without lines, no difflib for a recipe with nothing misspelled, no FFmpeg (the quickstart's MP4
 is probed from its header, lipflow.probe; PyAV only for files that reader leaves to it), and no
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).parents[2]
-NOT_NEEDED = ("numpy", "pysubs2", "sqlite3", "jsonschema_rs", "httpcore", "rich", "av")
+NOT_NEEDED = ("numpy", "pysubs2", "sqlite3", "jsonschema", "referencing", "httpcore", "rich", "av")
 NOT_NEEDED_MODULES = (
     "importlib.metadata",
     "email.message",
@@ -84,14 +84,26 @@ def lipflow_in_a_fresh_interpreter(
     return report
 
 
-def test_validating_the_quickstart_loads_no_numpy_subtitles_journal_http_validator_or_ffmpeg() -> (
+def test_validating_the_quickstart_loads_no_numpy_subtitles_journal_http_jsonschema_or_ffmpeg() -> (
     None
 ):
     report = validating("recipes/quickstart.yaml")
     assert report["code"] in (0, None)
-    assert "yaml" in report["loaded"] and "jsonschema" in report["loaded"]
+    assert "yaml" in report["loaded"] and "jsonschema_rs" in report["loaded"]
     assert [m for m in NOT_NEEDED if m in report["loaded"]] == []
     assert [m for m in NOT_NEEDED_MODULES if m in report["modules"]] == []
+
+
+def test_an_invalid_recipe_loads_jsonschema_to_say_what_is_wrong(tmp_path: Path) -> None:
+    recipe = tmp_path / "typo.yaml"
+    text = (REPO / "recipes" / "quickstart.yaml").read_text(encoding="utf-8")
+    recipe.write_text(text.replace("steps:", "stepz:", 1), encoding="utf-8")
+
+    report = validating(str(recipe))
+
+    assert report["code"] not in (0, None)
+    assert "jsonschema" in report["loaded"]
+    assert "steps" in report["output"] or "stepz" in report["output"]
 
 
 def test_start_up_is_not_garbage_collected_and_what_it_made_is_frozen_for_the_run() -> None:
