@@ -13,6 +13,28 @@ before a submit and the provider's job id after it, are committed with ``synchro
 WAL is fsync'd before the call returns, so they (and every fact before them) survive a power cut
 too. ``benchmarks/http_client.py`` measures what that costs.
 
+The runner commits on one thread of its own (the connection is handed to it for the jobs' phase
+and used by nothing else meanwhile), so the loop serves other jobs while a commit waits for the
+disk; facts still commit one at a time, in the order they were handed over. What each job waits
+for, and why:
+
+- the submit intent: committed (``synchronous=FULL``, its own transaction) and awaited before the
+  submit is sent. Lost, a resume would not know the submit may have landed and would pay again.
+- the provider's job id: committed (FULL, its own transaction) and awaited before the job's next
+  request (its first poll). Lost, a resume could only treat the job as ambiguous.
+- every state change (failed, ambiguous, pending after Ctrl-C, blocked, submitted after polling
+  gave up), an upload's result, the output URLs and each output file: committed and awaited
+  before the runner acts on it. A state the next run starts from must be the one this run ended
+  on: an ambiguous submit not journaled as such could be resent, an upload not journaled is paid
+  for again, and an output renamed into place before the journal knows its job finished would
+  make the next run refuse the out directory. They commit with ``synchronous=NORMAL``, which
+  ``kill -9`` cannot undo.
+- notes (a retry and its wait, a refetch, outputs beyond ``--max-outputs``): informative, so the
+  job does not wait for them. Each is queued on the same thread, so it commits before every fact
+  handed over after it, and the run waits for all of them before it returns, however it ends (a
+  clean end, Ctrl-C, an error). A note that cannot be committed stops the run as a failed fact
+  does.
+
 A journal that cannot be trusted is refused (:class:`~lipflow.errors.JournalUnusable`), never
 read as a fresh run: a run's journal is created whole (schema and run facts written to a
 temporary file, then renamed), so an empty file, one without the run facts, one that fails
