@@ -172,7 +172,9 @@ class Downloader:
         size = 0
         digest = hashlib.sha256()
         try:
-            with self.open_file(tmp) as fh:
+            # Opened on a worker thread: creating a file can wait for the file system's journal
+            # (behind another process's fsync), and the loop has other jobs to serve meanwhile.
+            with await asyncio.to_thread(self.open_file, tmp) as fh:
                 async for chunk in response.aiter_bytes():
                     size += len(chunk)
                     if size > max_bytes:

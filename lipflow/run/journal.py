@@ -13,6 +13,28 @@ before a submit and the provider's job id after it, are committed with ``synchro
 WAL is fsync'd before the call returns, so they (and every fact before them) survive a power cut
 too. ``benchmarks/http_client.py`` measures what that costs.
 
+The runner commits on one thread of its own (the connection is handed to it for the jobs' phase
+and used by nothing else meanwhile), so the loop serves other jobs while a commit waits for the
+disk; facts still commit one at a time, in the order they were handed over. What each job waits
+for, and why:
+
+- the submit intent: committed (``synchronous=FULL``, its own transaction) and awaited before the
+  submit is sent. Lost, a resume would not know the submit may have landed and would pay again.
+- the provider's job id: committed (FULL, its own transaction) and awaited before the job's next
+  request (its first poll). Lost, a resume could only treat the job as ambiguous.
+- every state change (failed, ambiguous, pending after Ctrl-C, blocked, submitted after polling
+  gave up), an upload's result, the output URLs and each output file: committed and awaited
+  before the runner acts on it. A state the next run starts from must be the one this run ended
+  on: an ambiguous submit not journaled as such could be resent, an upload not journaled is paid
+  for again, and an output renamed into place before the journal knows its job finished would
+  make the next run refuse the out directory. They commit with ``synchronous=NORMAL``, which
+  ``kill -9`` cannot undo.
+- notes (a retry and its wait, a refetch, outputs beyond ``--max-outputs``): informative, so the
+  job does not wait for them. Each is queued on the same thread, so it commits before every fact
+  handed over after it, and the run waits for all of them before it returns, however it ends (a
+  clean end, Ctrl-C, an error). A note that cannot be committed stops the run as a failed fact
+  does.
+
 A journal that cannot be trusted is refused (:class:`~lipflow.errors.JournalUnusable`), never
 read as a fresh run: a run's journal is created whole (schema and run facts written to a
 temporary file, then renamed), so an empty file, one without the run facts, one that fails
@@ -220,9 +242,15 @@ class Journal:
         self.path = Path(path)
         self._facts_path = self.path.with_name(self.path.name + FACTS_SUFFIX)
         self._facts_fd: int | None = None
-        self._facts = 0  # the count the fact being written brings the journal to
+        self._facts: int | None = None  # the journal's committed count, once read
+        # Each job's committed state, read once: a change is checked against it, not a SELECT.
+        self._states: dict[str, str] | None = None
+        self._moved: dict[str, str] = {}  # the states the open transaction moves jobs to
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=LOCK_WAIT_S)
+            # The runner hands the connection to its journal thread (one at a time, never both).
+            self._db = sqlite3.connect(
+                self.path, isolation_level=None, timeout=LOCK_WAIT_S, check_same_thread=False
+            )
         except sqlite3.DatabaseError as exc:
             raise InputError(f"cannot open the run journal: {exc}", path=str(self.path)) from exc
         try:
@@ -341,7 +369,8 @@ class Journal:
         """Mark the journal open and checkpoint, so a copy without the -wal file is recognised."""
         self.set_meta("open", "1")
         self._db.execute("PRAGMA wal_checkpoint(FULL)")
-        self._write_facts(int(self.meta("facts") or 0))  # realigned after a kill between the two
+        self._facts = int(self.meta("facts") or 0)
+        self._write_facts(self._facts, sync=True)  # realigned after a kill between the two
 
     def end_run(self) -> None:
         """Mark the run closed; its facts are all checkpointed into the main file on close."""
@@ -382,6 +411,7 @@ class Journal:
                 "job_key, take, updated_at) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?)",
                 [(*row, *(None, "")[len(row) - 4 :], now) for row in rows],
             )
+        self._states = None  # read again when next needed
 
     def retire(self, job_id: str, new_id: str, paths: Mapping[int, str]) -> None:
         """Keep a job whose key changed (or that gets a fresh take) under ``new_id``, with its
@@ -398,6 +428,7 @@ class Journal:
                 [(path, new_id, idx) for idx, path in paths.items()],
             )
             self._event(time.time(), new_id, "retired", f"was {job_id}; kept, not deleted")
+        self._states = None
 
     def jobs(self) -> dict[str, JobRecord]:
         outputs: dict[str, list[OutputRecord]] = {}
@@ -468,8 +499,7 @@ class Journal:
         """Log something that happened to a job without changing its state (a retry, a wait)."""
         now = time.time()
         with self._transaction():
-            row = self._db.execute("SELECT state FROM jobs WHERE id = ?", (job_id,)).fetchone()
-            self._event(now, job_id, row[0] if row else "?", detail)
+            self._event(now, job_id, self._job_states().get(job_id, "?"), detail)
 
     def record_intent(self, job_id: str, attempt: int, task_uuid: str | None) -> None:
         """Before a submit leaves: which attempt, and the idempotency key it carries, if any."""
@@ -675,10 +705,37 @@ class Journal:
 
     # -- plumbing --------------------------------------------------------------------------
     def _move(self, job_id: str, state: JobState, *, error_class: str | None = None) -> None:
-        """Refuse a change of state the transition table does not allow (inside the transaction)."""
-        row = self._db.execute("SELECT state FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        if row is not None:
-            check_transition(row[0], state, error_class=error_class)
+        """Refuse a change of state the transition table does not allow (inside the transaction);
+        an allowed one reaches the mirror of job states when the transaction commits."""
+        was = self._moved.get(job_id) or self._job_states().get(job_id)
+        if was is not None:
+            check_transition(was, state, error_class=error_class)
+            self._moved[job_id] = state.value
+
+    def _job_states(self) -> dict[str, str]:
+        """Every job's committed state, read from the journal once (this run holds it alone)."""
+        if self._states is None:
+            self._states = {
+                str(row[0]): str(row[1]) for row in self._db.execute("SELECT id, state FROM jobs")
+            }
+        return self._states
+
+    def _committed(self, *, durable: bool) -> None:
+        """After a commit: the mirror takes the states moved; a money fact reaches the sidecar."""
+        if self._moved:
+            self._job_states().update(self._moved)
+            self._moved.clear()
+        if durable:
+            self._facts = self._fact_count() + 1
+            self._write_facts(self._facts)
+
+    def _rolled_back(self) -> None:
+        self._moved.clear()
+
+    def _fact_count(self) -> int:
+        if self._facts is None:
+            self._facts = int(self.meta("facts") or 0)
+        return self._facts
 
     def _event(self, at: float, job_id: str, state: str, detail: str | None) -> None:
         self._db.execute(
@@ -689,28 +746,36 @@ class Journal:
     def _transaction(self, *, durable: bool = False) -> _Transaction:
         """One fact; a ``durable`` one (a money-protecting fact) is also counted, in the journal
         and, once committed, in the sidecar."""
-        if not durable:
-            return _Transaction(self._db)
         return _Transaction(
             self._db,
-            durable=self.durable_facts,
-            before_commit=self._count_fact,
-            after_commit=lambda: self._write_facts(self._facts),
+            durable=durable and self.durable_facts,
+            before_commit=self._count_fact if durable else None,
+            after_commit=lambda: self._committed(durable=durable),
+            after_rollback=self._rolled_back,
         )
 
     def _count_fact(self) -> None:
         self._db.execute(
-            "INSERT INTO meta (key, value) VALUES ('facts', '1') "
-            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+            "INSERT INTO meta (key, value) VALUES ('facts', ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (str(self._fact_count() + 1),),
         )
-        self._facts = int(self.meta("facts") or 0)
 
-    def _write_facts(self, count: int) -> None:
-        """The sidecar's count, overwritten in place (one fixed-width record) and fsync'd."""
+    def _write_facts(self, count: int, *, sync: bool = False) -> None:
+        """The sidecar's count, overwritten in place (one fixed-width record).
+
+        After each money fact it is written, not fsync'd: the sidecar only exposes a journal
+        that lost facts (copied or restored without its -wal file), and it is written after the
+        fact's fsync'd commit, so it can never count more than the journal durably holds. A
+        ``kill -9`` leaves the write in the OS's page cache (it reaches the file); a power cut
+        can at worst leave it counting fewer facts than the journal holds, which weakens that
+        one check until the next fact and never refuses a good journal. The realignment at the
+        start of a run (``sync``) is fsync'd.
+        """
         if self._facts_fd is None:
             self._facts_fd = os.open(self._facts_path, os.O_WRONLY | os.O_CREAT, 0o644)
         os.pwrite(self._facts_fd, f"{count:020d}\n".encode(), 0)
-        if self.durable_facts:
+        if sync and self.durable_facts:
             os.fsync(self._facts_fd)
 
 
@@ -725,11 +790,13 @@ class _Transaction:
         durable: bool = False,
         before_commit: Callable[[], None] | None = None,
         after_commit: Callable[[], None] | None = None,
+        after_rollback: Callable[[], None] | None = None,
     ) -> None:
         self._db = db
         self._durable = durable
         self._before = before_commit
         self._after = after_commit
+        self._after_rollback = after_rollback
 
     def __enter__(self) -> None:
         if self._durable:
@@ -750,6 +817,8 @@ class _Transaction:
         finally:
             if self._durable:
                 self._db.execute("PRAGMA synchronous=NORMAL")
+            if not committed and self._after_rollback is not None:
+                self._after_rollback()
         if committed and self._after is not None:
             self._after()
 

@@ -16,6 +16,7 @@ benchmark can simulate a long job.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import dataclasses
 import functools
@@ -133,6 +134,9 @@ class Runner:
         self._budget = Ledger(self.budget_check().budget_usd)
         self._started = clock()
         self._journal: Journal | None = None
+        self._writer: concurrent.futures.ThreadPoolExecutor | None = None
+        self._late_error: BaseException | None = None  # a queued note's commit that failed
+        self._uploaded: dict[str, dict[str, dict[str, Any]]] = {}  # job -> role -> upload
         self._lock: IO[bytes] | None = None
         self._output_urls: dict[str, str] = {}
         self._finished: dict[str, asyncio.Future[bool]] = {}
@@ -216,7 +220,7 @@ class Runner:
                 _restart_at_a_new_mock(journal)
             records = journal.jobs()
             loop = asyncio.get_running_loop()
-            uploaded = journal.all_uploads()
+            uploaded = self._uploaded = journal.all_uploads()
             for job_id, rec in records.items():
                 if job_id in self._jobs:
                     self._uploads.remember(self._jobs[job_id], uploaded.get(job_id, {}), loop)
@@ -232,9 +236,21 @@ class Runner:
                 p: asyncio.Semaphore(n) for p, n in self.settings.provider_concurrency.items()
             }
             slots = asyncio.Semaphore(max(1, self.settings.concurrency))
-            await self._spawn_all(
-                lambda job: self._job(job, records[job.id], slots, provider_slots)
+            self._writer = concurrent.futures.ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="lipflow-journal"
             )
+            try:
+                await self._spawn_all(
+                    lambda job: self._job(job, records[job.id], slots, provider_slots)
+                )
+            finally:
+                self._writer.shutdown(wait=True)  # every queued fact committed (or failed)
+                self._writer = None
+            late = self._late_error
+            if late is not None and self._disk_error is None:
+                if not isinstance(late, sqlite3.OperationalError):
+                    raise late
+                self._disk_error = self._journal_unwritable(late)
             if self._disk_error is not None:
                 raise self._disk_error
             await self._assemble_all()
@@ -461,7 +477,36 @@ class Runner:
         assert self._journal is not None
         return self._journal
 
-    def _set(
+    async def _commit(self, fact: Callable[[Journal], T]) -> T:
+        """Commit one fact (or read the journal) on the journal's own thread, and wait for it:
+        the loop serves the other jobs while this one waits for the disk. Facts commit in the
+        order they were handed over. A queued note whose commit failed stops the run here."""
+        if self._late_error is not None:
+            raise self._late_error
+        journal = self._j
+        if self._writer is None:  # outside the jobs' phase: nothing else uses the journal
+            return fact(journal)
+        return await asyncio.get_running_loop().run_in_executor(self._writer, fact, journal)
+
+    def _commit_later(self, fact: Callable[[Journal], None]) -> None:
+        """Queue an informative fact (a note on a retry, a wait): committed on the journal's
+        thread before every fact handed over after it, and before the run returns."""
+        journal = self._j
+        if self._writer is None:
+            fact(journal)
+            return
+        loop = asyncio.get_running_loop()
+
+        def failed(done: concurrent.futures.Future[None]) -> None:  # on the journal's thread
+            error = None if done.cancelled() else done.exception()
+            if error is not None and self._late_error is None:
+                self._late_error = error
+                # as when a job's awaited commit fails: nothing new is sent
+                loop.call_soon_threadsafe(self._stop.set)
+
+        self._writer.submit(fact, journal).add_done_callback(failed)
+
+    async def _set(
         self,
         job_id: str,
         state: JobState,
@@ -473,12 +518,11 @@ class Runner:
         message = (
             None if error is None else self.secrets.scrub(error.format().removeprefix("error: "))
         )
-        self._j.set_state(
-            job_id,
-            state,
-            detail=self.secrets.scrub(detail) if detail else None,
-            error_class=error_class,
-            error=message,
+        scrubbed = self.secrets.scrub(detail) if detail else None
+        await self._commit(
+            lambda j: j.set_state(
+                job_id, state, detail=scrubbed, error_class=error_class, error=message
+            )
         )
         self._emit(job_id, state, message or detail)
 
@@ -502,7 +546,12 @@ class Runner:
 
     def _noter(self, job_id: str) -> Callable[[str], None]:
         """Journal a retry's note about ``job_id``, scrubbed of keys."""
-        return lambda text: self._j.note(job_id, self.secrets.scrub(text))
+        return lambda text: self._note(job_id, text)
+
+    def _note(self, job_id: str, text: str) -> None:
+        """Journal something that happened to a job (informative: queued, see _commit_later)."""
+        scrubbed = self.secrets.scrub(text)
+        self._commit_later(lambda j: j.note(job_id, scrubbed))
 
     # -- one job ---------------------------------------------------------------------------
     async def _job(
@@ -538,7 +587,7 @@ class Runner:
         if rec.state == S.DONE and rec.outputs:
             if await asyncio.to_thread(lambda: all(o.intact() for o in rec.outputs)):
                 return True
-            self._j.note(
+            self._note(
                 job.id,
                 "an output on disk is missing or differs from what was downloaded: fetched again",
             )
@@ -546,7 +595,7 @@ class Runner:
             if need in self._finished and not await self._finished[need]:
                 if self.interrupted:
                     return False
-                self._set(
+                await self._set(
                     job.id,
                     S.BLOCKED,
                     detail=f"needs {need}, which did not finish",
@@ -555,7 +604,7 @@ class Runner:
                 return False
         if rec.state == S.PENDING and await self._from_store(job):
             return True
-        action = self._action(rec)
+        action = await self._action(rec)
         if action == "leave":
             return False
         provider_slot = provider_slots.get(job.provider)
@@ -565,7 +614,7 @@ class Runner:
         async with slots:
             return await self._execute(job, rec, action)
 
-    def _action(self, rec: JobRecord) -> str:
+    async def _action(self, rec: JobRecord) -> str:
         """What to do first for a job, from its journal state."""
         state = rec.state
         if state == S.FAILED and rec.error_class == LOST and not self.settings.retake_lost:
@@ -582,7 +631,7 @@ class Runner:
             if self.settings.resubmit_ambiguous:
                 return "submit"
             if state == S.SUBMITTING:
-                self._set(
+                await self._set(
                     rec.id,
                     S.AMBIGUOUS,
                     error_class="ambiguous",
@@ -604,12 +653,14 @@ class Runner:
                 return False
             if isinstance(found, Submitted):  # it landed: poll it, send nothing
                 detail = f"provider job {found.provider_job_id} (found by its idempotency key)"
-                self._j.record_submitted(job.id, found.provider_job_id, detail=detail)
+                await self._commit(
+                    lambda j: j.record_submitted(job.id, found.provider_job_id, detail=detail)
+                )
                 self._emit(job.id, S.SUBMITTED, detail)
                 provider_job_id = found.provider_job_id
                 action = "poll"
         if action == "submit" and (refused := self._budget.reserve(job.id, self._maxima[job.id])):
-            self._set(job.id, S.PENDING, error=BudgetExceeded(refused), error_class="budget")
+            await self._set(job.id, S.PENDING, error=BudgetExceeded(refused), error_class="budget")
             return False
         if action in ("submit", "recover"):
             attempt = max(rec.attempt, 1) if action == "recover" else rec.attempt + 1
@@ -645,7 +696,7 @@ class Runner:
             return False
         # The output URL is gone (expired, deleted): ask the provider for a fresh one once.
         if provider_job_id is not None and not self._stop.is_set():
-            self._j.note(job.id, self.secrets.scrub(f"{lost.format()}; polling for a fresh URL"))
+            self._note(job.id, f"{lost.format()}; polling for a fresh URL")
             finished = await self._poll(job, client, provider_job_id)
             if finished is None:
                 return False
@@ -662,7 +713,7 @@ class Runner:
             f"the output cannot be recovered ({lost.message}); a fresh take would cost {cost}: "
             "run again with --retake-lost to buy it"
         )
-        self._set(
+        await self._set(
             job.id,
             S.FAILED,
             error_class=LOST,
@@ -687,7 +738,8 @@ class Runner:
             return False
         outputs, _ = found
         urls = [f"lipflow-store:{key}/{o.path.name}" for o in outputs]
-        self._j.record_outputs(job.id, urls, [o.size_bytes for o in outputs])
+        sizes = [o.size_bytes for o in outputs]
+        await self._commit(lambda j: j.record_outputs(job.id, urls, sizes))
         self._output_urls[job.id] = str(outputs[0].path.as_uri())
         for idx, output in enumerate(outputs):
             name = file_name(self._names[job.id], idx, len(outputs), urls[idx])
@@ -695,16 +747,33 @@ class Runner:
             tmp = path.with_name(f".{name}.store.part")
             await asyncio.to_thread(shutil.copyfile, output.path, tmp)
             os.replace(tmp, path)
-            self._j.record_file(
-                job.id,
-                idx,
-                str(path),
-                output.size_bytes,
-                output.duration_s,
-                last=idx == len(outputs) - 1,
-            )
+            await self._saved(job.id, idx, len(outputs), path, output.size_bytes, output.duration_s)
         self._emit(job.id, S.DONE, "already paid for: outputs from the output store, no request")
         return True
+
+    async def _saved(
+        self,
+        job_id: str,
+        idx: int,
+        count: int,
+        path: Path,
+        size: int,
+        duration_s: float | None,
+        sha256: str | None = None,
+    ) -> None:
+        """Journal output ``idx`` of ``count`` as on disk at ``path`` (the last one ends the job)."""
+        await self._commit(
+            functools.partial(
+                Journal.record_file,
+                job_id=job_id,
+                idx=idx,
+                path=str(path),
+                size_bytes=size,
+                duration_s=duration_s,
+                last=idx == count - 1,
+                sha256=sha256,
+            )
+        )
 
     def _findable(self, rec: JobRecord) -> bool:
         client = registry.get(rec.provider).client
@@ -732,7 +801,7 @@ class Runner:
             note=self._noter(job.id),
         )
         if isinstance(result, GaveUp):
-            self._set(
+            await self._set(
                 job.id,
                 S.AMBIGUOUS,
                 error=result.error,
@@ -784,7 +853,7 @@ class Runner:
         for need in job.needs:
             if need in self._output_urls:
                 lookup[f"jobs.{need}.output_url"] = self._output_urls[need]
-        done = self._j.uploads(job.id)
+        done = self._uploaded.setdefault(job.id, {})
         key = self.secrets.key(job.provider)
         base = self.settings.base_urls[job.provider]
         for role, ref in job.media.items():
@@ -823,15 +892,19 @@ class Runner:
 
                 result = await self._uploads.once(upload_key(job, ref), upload)
                 if isinstance(result, InputError):
-                    self._set(job.id, S.FAILED, error=result, error_class="input")
+                    await self._set(job.id, S.FAILED, error=result, error_class="input")
                     return None
                 if isinstance(result, ProviderError):
                     if self._stop.is_set():
-                        self._set(job.id, S.PENDING, detail="interrupted before the submit")
+                        await self._set(job.id, S.PENDING, detail="interrupted before the submit")
                     else:
-                        self._set(job.id, S.FAILED, error=result, error_class=_error_class(result))
+                        await self._set(
+                            job.id, S.FAILED, error=result, error_class=_error_class(result)
+                        )
                     return None
-                self._j.record_upload(job.id, role, result)
+                await self._commit(
+                    functools.partial(Journal.record_upload, job_id=job.id, role=role, value=result)
+                )
                 done[role] = result
         for role, result in done.items():
             for name, value in result.items():
@@ -839,7 +912,7 @@ class Runner:
         try:
             return resolve(client.deferred_values(job), lookup)  # type: ignore[no-any-return]
         except KeyError as exc:
-            self._set(
+            await self._set(
                 job.id,
                 S.BLOCKED,
                 error_class="blocked",
@@ -860,7 +933,8 @@ class Runner:
         if self._stop.is_set():  # interrupted while uploading: nothing new is sent
             return None
         if not recovering:
-            self._j.record_intent(job.id, attempt, client.submit_key(job, attempt))
+            key = client.submit_key(job, attempt)
+            await self._commit(lambda j: j.record_intent(job.id, attempt, key))
             self._emit(job.id, S.SUBMITTING, f"attempt {attempt}")
         key = self.secrets.key(job.provider)
         base = self.settings.base_urls[job.provider]
@@ -876,14 +950,14 @@ class Runner:
         if isinstance(result, GaveUp):
             error = result.error
             if result.interrupted and result.ambiguous is None:
-                self._set(job.id, S.PENDING, detail="interrupted before the submit was sent")
+                await self._set(job.id, S.PENDING, detail="interrupted before the submit was sent")
             elif result.ambiguous is not None:  # an earlier send may have landed
                 ambiguous = error if isinstance(error, ProviderAmbiguous) else result.ambiguous
-                self._set(job.id, S.AMBIGUOUS, error=ambiguous, error_class="ambiguous")
+                await self._set(job.id, S.AMBIGUOUS, error=ambiguous, error_class="ambiguous")
             elif isinstance(error, ProviderRejected | ProviderCapacity):
-                self._set(job.id, S.FAILED, error=error, error_class=_error_class(error))
+                await self._set(job.id, S.FAILED, error=error, error_class=_error_class(error))
             else:
-                self._set(job.id, S.FAILED, error=error, error_class=_error_class(error))
+                await self._set(job.id, S.FAILED, error=error, error_class=_error_class(error))
             return None
         submitted = result
         usd = submitted.reported_usd
@@ -892,12 +966,14 @@ class Runner:
         detail = self.secrets.scrub(f"provider job {submitted.provider_job_id}")
         if submitted.existed:
             detail += " (the provider already had this idempotency key)"
-        self._j.record_submitted(
-            job.id,
-            submitted.provider_job_id,
-            reported_usd=usd,
-            reported_credits=submitted.reported_credits,
-            detail=detail,
+        await self._commit(
+            lambda j: j.record_submitted(
+                job.id,
+                submitted.provider_job_id,
+                reported_usd=usd,
+                reported_credits=submitted.reported_credits,
+                detail=detail,
+            )
         )
         self._emit(job.id, S.SUBMITTED, detail)
         return submitted
@@ -927,9 +1003,11 @@ class Runner:
             if isinstance(result, GaveUp):
                 error = result.error
                 if isinstance(error, JobFailed):  # the provider's own word: it may be resent
-                    self._set(job.id, S.FAILED, error=error, error_class=_error_class(error))
+                    await self._set(job.id, S.FAILED, error=error, error_class=_error_class(error))
                 else:  # still at the provider: a later run polls it again; never re-submitted
-                    self._set(job.id, S.SUBMITTED, error=error, error_class=_error_class(error))
+                    await self._set(
+                        job.id, S.SUBMITTED, error=error, error_class=_error_class(error)
+                    )
                 return None
             if result.unknown_status is not None and not result.done:
                 unknown += 1
@@ -939,7 +1017,7 @@ class Runner:
                         f"does not list, {unknown} times; the job stays submitted (not bought "
                         "again): resume polls it again"
                     )
-                    self._set(
+                    await self._set(
                         job.id,
                         S.SUBMITTED,
                         error_class="unknown_status",
@@ -953,12 +1031,20 @@ class Runner:
                     # the reported cost replaces the reservation; without one, the estimate
                     estimate = self._estimates[job.id] or 0.0
                     self._budget.settle(job.id, estimate if reported is None else reported)
-                self._j.record_outputs(job.id, result.outputs, result.sizes, reported_usd=reported)
+                await self._commit(
+                    functools.partial(
+                        Journal.record_outputs,
+                        job_id=job.id,
+                        urls=result.outputs,
+                        sizes=result.sizes,
+                        reported_usd=reported,
+                    )
+                )
                 self._output_urls[job.id] = result.outputs[0]
                 self._emit(job.id, S.DOWNLOADING, f"{len(result.outputs)} output(s)")
                 return result
             if self._clock() - started > retry.poll_deadline:
-                self._set(
+                await self._set(
                     job.id,
                     S.SUBMITTED,
                     error_class="timeout",
@@ -972,7 +1058,7 @@ class Runner:
         cap = self.settings.max_outputs
         if len(finished.outputs) <= cap:
             return finished
-        self._j.note(
+        self._note(
             job.id,
             f"{job.provider} returned {len(finished.outputs):,} outputs; the first {cap} are "
             f"downloaded (--max-outputs {cap}), the other {len(finished.outputs) - cap:,} are not",
@@ -1007,16 +1093,10 @@ class Runner:
                 error = result.error
                 if _gone(error) and not result.interrupted:
                     return error
-                self._set(job.id, S.DOWNLOADING, error=error, error_class="download")
+                await self._set(job.id, S.DOWNLOADING, error=error, error_class="download")
                 return False
-            self._j.record_file(
-                job.id,
-                idx,
-                str(path),
-                result.size,
-                result.duration_s,
-                last=idx == len(urls) - 1,
-                sha256=result.sha256,
+            await self._saved(
+                job.id, idx, len(urls), path, result.size, result.duration_s, result.sha256
             )
             saved.append((str(path), result.size, result.duration_s, result.sha256))
         self._emit(job.id, S.DONE, f"{len(urls)} output(s) saved")
@@ -1035,7 +1115,7 @@ class Runner:
         complete, being renamed into place), for the roles not uploaded yet; None if it failed."""
         piece = job.piece
         assert piece is not None
-        uploaded = self._j.uploads(job.id)
+        uploaded = self._uploaded.get(job.id, {})
         media = dict(job.media)
         for role in ("video", "audio"):
             ref = media[role]
@@ -1058,7 +1138,7 @@ class Runner:
                             cut_audio, piece.audio, path, piece.start, piece.end
                         )
                 except InputError as exc:
-                    self._set(job.id, S.FAILED, error=exc, error_class="input")
+                    await self._set(job.id, S.FAILED, error=exc, error_class="input")
                     return None
             most = (load_catalog().model(job.model_id).limits.get(role) or {}).get("max_bytes")
             if role not in uploaded and most is not None and path.stat().st_size > most:
@@ -1069,7 +1149,7 @@ class Runner:
                     f"{job.model_id}'s limit of {most:,}: set cut.max_seconds lower",
                     path=str(path),
                 )
-                self._set(job.id, S.FAILED, error=error, error_class="input")
+                await self._set(job.id, S.FAILED, error=error, error_class="input")
                 return None
             media[role] = replace(ref, value=str(path))
         return replace(job, media=media)
