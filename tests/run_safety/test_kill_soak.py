@@ -4,7 +4,9 @@ one job per planned job and every output is a valid video. Bounded to about a mi
 
 A PixVerse or WaveSpeed submit killed between its send and its journaled reply is ambiguous by
 design (neither API can be asked whether it landed): the soak then does what the README tells a
-user to do, looks at the provider's job list, and resubmits only if the job is not there."""
+user to do, looks at the provider's job list, and resubmits only if the job is not there. If it is
+there, the run ends ambiguous (exit 4) with the provider holding exactly the planned jobs: nothing
+was bought twice, and lipflow did not guess which job is the run's."""
 
 from __future__ import annotations
 
@@ -84,15 +86,22 @@ def test_random_kills_then_resumes_pay_for_each_planned_job_once(
         # What a user does: the provider's own job list says whether the submit landed.
         if ambiguous and provider_jobs(served_mock, provider) < planned:
             extra = ("--resubmit-ambiguous",)
+        elif ambiguous:
+            # It landed, and this provider cannot be asked which job is the run's (no client
+            # reference): lipflow leaves it to the user rather than guess or buy it again.
+            assert provider != "runware", "Runware is asked by taskUUID, never left ambiguous"
+            break
         proc = lipflow_run(served_mock, recipe, out, *extra)
         stdout, stderr = proc.communicate(timeout=120)
         report = json.loads(stdout) if stdout.strip() else {}
         if proc.returncode == 0:
             break
         assert proc.returncode == 4, stderr
-    assert report.get("ok"), report
 
     assert provider_jobs(served_mock, provider) == planned, "one provider job per planned job"
-    videos = sorted(out.glob("*.mp4"))
-    assert len(videos) == planned
-    assert all(probe(v).kind == "video" for v in videos)
+    if report.get("ok"):
+        videos = sorted(out.glob("*.mp4"))
+        assert len(videos) == planned
+        assert all(probe(v).kind == "video" for v in videos)
+    else:  # the one outcome that is not done: a landed submit of a provider without lookup
+        assert report["counts"].get("ambiguous"), report
