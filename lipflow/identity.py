@@ -20,6 +20,7 @@ from typing import Any
 from lipflow.jobs import Job, MediaRef, Params, Piece
 
 __all__ = [
+    "ContentKeys",
     "changed_fields",
     "content_doc",
     "content_key",
@@ -124,6 +125,92 @@ def content_doc(
 def content_key(doc: Mapping[str, Any]) -> str:
     """The key of a :func:`job_doc` or :func:`content_doc` (64 hex digits)."""
     return hashlib.sha256(_canonical(doc).encode("utf-8")).hexdigest()
+
+
+class ContentKeys:
+    """:func:`content_key` of :func:`content_doc` for the many jobs of one plan, hashing the
+    very same bytes: the canonical encoding of a sorted-keys object is its members' encodings
+    in key order, so what jobs share (provider, model, action, take, the same options, the same
+    URL and media-id inputs) is encoded once and only what differs (parameters, matrix, files,
+    upstream outputs, pieces) per job."""
+
+    __slots__ = ("_media", "_options", "_texts")
+
+    def __init__(self) -> None:
+        self._texts: dict[str, str] = {}  # provider, model and action
+        # Encodings by the identity of what they encode, which they keep alive: the last
+        # options, and the media of jobs whose inputs are all URLs or media ids (bounded).
+        self._options: tuple[Mapping[str, Any], str] | None = None
+        self._media: dict[tuple[tuple[str, int], ...], tuple[tuple[MediaRef, ...], str]] = {}
+
+    def _text(self, value: str) -> str:
+        found = self._texts.get(value)
+        if found is None:
+            found = self._texts[value] = _canonical(value)
+        return found
+
+    def key(
+        self,
+        *,
+        provider: str,
+        model: str,
+        action: str,
+        params: Params,
+        options: Mapping[str, Any],
+        media: Mapping[str, MediaRef],
+        matrix: Mapping[str, Any],
+        piece: Piece | None,
+        upstream_keys: Mapping[str, str],
+        take: int,
+    ) -> str:
+        held = self._options
+        if held is None or held[0] is not options:
+            held = self._options = (options, _canonical(dict(options)))
+        members = [
+            '{"action":',
+            self._text(action),
+            *((',"matrix":', _canonical(dict(matrix))) if matrix else ()),
+            ',"media":',
+            self._media_text(media, piece, upstream_keys),
+            ',"model":',
+            self._text(model),
+            ',"options":',
+            held[1],
+            ',"params":',
+            _canonical(params.to_json()),
+            *((',"piece":', _canonical(_piece(piece))) if piece is not None else ()),
+            ',"provider":',
+            self._text(provider),
+            ',"take":',
+            _canonical(take),
+            "}",
+        ]
+        return hashlib.sha256("".join(members).encode("utf-8")).hexdigest()
+
+    def _media_text(
+        self, media: Mapping[str, MediaRef], piece: Piece | None, upstream_keys: Mapping[str, str]
+    ) -> str:
+        if piece is not None or any(r.origin not in _FIXED_ORIGINS for r in media.values()):
+            return _canonical(
+                {
+                    role: _media(ref, upstream_keys) if piece is None else {"kind": ref.kind}
+                    for role, ref in sorted(media.items())
+                }
+            )
+        which = tuple((role, id(ref)) for role, ref in media.items())
+        held = self._media.get(which)
+        if held is None:
+            text = _canonical({role: _media(ref, {}) for role, ref in sorted(media.items())})
+            if len(self._media) >= _MEDIA_KEPT:
+                self._media.clear()
+            held = self._media[which] = (tuple(media.values()), text)
+        return held[1]
+
+
+# Inputs whose part of a key is their value as written (a file's is its bytes' digest, read
+# anew; an upstream output's is that job's key).
+_FIXED_ORIGINS = frozenset({"url", "media_id"})
+_MEDIA_KEPT = 1024
 
 
 def _piece(piece: Piece) -> dict[str, Any]:
