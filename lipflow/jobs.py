@@ -345,19 +345,18 @@ def to_display(value: Any) -> Any:
 
 def has_deferred(value: Any) -> bool:
     """Whether ``value`` holds a Deferred anywhere (cheaper than resolving when it does not)."""
-    # Plain loops, not any(genexpr): this runs on every planned request (generators cost 2x here).
-    kind = type(value)
-    if kind is dict:
-        for item in value.values():  # noqa: SIM110
-            if has_deferred(item):
-                return True
-        return False
-    if kind is list or kind is tuple:
-        for item in value:  # noqa: SIM110
-            if has_deferred(item):
-                return True
-        return False
-    return kind is Deferred
+    # One explicit stack, exact type tests: this runs on every planned request.
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            stack.extend(item.values())
+        elif kind is list or kind is tuple:
+            stack.extend(item)
+        elif kind is Deferred:
+            return True
+    return False
 
 
 def resolve(value: Any, lookup: Mapping[str, Any] | None = None) -> Any:

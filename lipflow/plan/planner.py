@@ -75,6 +75,9 @@ class _Planner:
         self.splitter = Splitter(enabled=probe is not None)
         self.choices: list[StepChoice] = []
         self._uploaded_by: dict[tuple[str, str, str], str] = {}
+        self._media: dict[
+            tuple[tuple[str, int], ...], tuple[tuple[MediaRef, ...], dict[str, MediaRef]]
+        ] = {}
         self._sources: dict[str, _Requests] = {}  # by provider, made once per plan
         self.lines = LinesPlanning(self.ctx)
         self.lines_reviewed: list[PlannedLine] = []
@@ -134,7 +137,9 @@ class _Planner:
         entry: ModelEntry | None = None
         fan_checked = False
         render_spec = self.templater.renderer(dict(step.spec))
-        render_options = self.templater.renderer(dict(step.options))
+        # Jobs share their step's options when no template makes them differ (a job's values
+        # are never changed once planned).
+        render_options = self.templater.shared_renderer(dict(step.options))
         for combo in combos:
             context = {"matrix": combo, "vars": self.ctx.recipe.vars, "inputs": self._input_context}
             try:
@@ -158,8 +163,11 @@ class _Planner:
                 ):
                     return
             for upstream in upstream_sets(self.ctx, step, spec):
-                values = {k: v for pj in upstream.values() for k, v in pj.job.matrix.items()}
-                values.update(combo)
+                if upstream:
+                    values = {k: v for pj in upstream.values() for k, v in pj.job.matrix.items()}
+                    values.update(combo)
+                else:  # the combination is the job's matrix (never changed once planned)
+                    values = combo
                 for job_values, job_spec, line_job in self._jobs_of(step, spec, values):
                     job_id = format_job_id(step.id, job_values)
                     built = self.parameters.build(step, job_spec, upstream, job_id)
@@ -281,7 +289,8 @@ class _Planner:
             )
         if held:
             return None
-        matrix = dict(values)
+        media = self._shared_media(media)
+        matrix = values
         key = self.keys.key(
             provider=entry.provider,
             model=entry.model,
@@ -321,6 +330,18 @@ class _Planner:
             output_duration=out_duration,
         )
 
+    def _shared_media(self, media: dict[str, MediaRef]) -> dict[str, MediaRef]:
+        """One media dict for the jobs whose inputs are the same (a planned job's values are
+        never changed): 100,000 jobs of one input hold one dict, not 100,000."""
+        which = tuple((role, id(ref)) for role, ref in media.items())
+        found = self._media.get(which)
+        if found is not None:
+            return found[1]
+        if len(self._media) >= _MEDIA_KEPT:
+            self._media.clear()
+        self._media[which] = (tuple(media.values()), media)  # the refs kept: their ids stay theirs
+        return media
+
     def _needs(self, step: Step, upstream: Mapping[str, PlannedJob]) -> tuple[str, ...]:
         """The ids of the jobs a job waits for: its upstream set, then every job of the other
         steps it needs."""
@@ -342,6 +363,9 @@ class _Planner:
                 client, self.urls[provider], self._uploaded_by
             )
         return found
+
+
+_MEDIA_KEPT = 1024  # media dicts shared at once (jobs of per-job inputs share none)
 
 
 class _Requests:

@@ -1,9 +1,12 @@
 """A plan's job keys, hashed from encodings shared between jobs, are the keys of the jobs'
 documents (:func:`lipflow.identity.content_key` of :func:`lipflow.identity.content_doc`),
-whatever the inputs, parameters, options, matrix and pieces, and however often a value repeats."""
+whatever the inputs, parameters, options, matrix and pieces, and however often a value repeats;
+the idempotency keys derived from them are UUID v4s of their parts' digest."""
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +15,10 @@ from hypothesis import strategies as st
 
 from lipflow.identity import ContentKeys, content_doc, content_key
 from lipflow.jobs import GenerateParams, LipsyncParams, MediaRef, Piece, Speech
+from lipflow.providers._common import stable_uuid4
 
 _JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
     lambda inner: (
         st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
     ),
@@ -96,3 +100,10 @@ def test_a_plans_job_keys_are_the_keys_of_the_jobs_documents(
     jobs += jobs[: data.draw(st.integers(0, len(jobs)))]  # the same options and media again
     for fields in jobs:
         assert keys.key(**fields) == content_key(content_doc(**fields))
+
+
+@settings(max_examples=300, deadline=None)
+@given(parts=st.lists(st.text(max_size=40), min_size=1, max_size=4))
+def test_an_idempotency_key_is_the_uuid4_of_its_parts_sha256(parts: list[str]) -> None:
+    digest = hashlib.sha256("\x00".join(parts).encode("utf-8")).digest()
+    assert stable_uuid4(*parts) == str(uuid.UUID(bytes=digest[:16], version=4))
