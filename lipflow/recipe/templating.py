@@ -288,6 +288,14 @@ class Templater:
             return [self.render(v, context, (*path, i)) for i, v in enumerate(value)]
         return value
 
+    def shared_renderer(self, value: Any) -> Callable[[Mapping[str, Any]], Any]:
+        """:meth:`renderer` of ``value``, except that a value with no template in it is
+        rendered once and that one copy returned to every caller, who must not change it."""
+        if _has_templates(value):
+            return self.renderer(value)
+        rendered = self.render(value, {})
+        return lambda context: rendered
+
     def renderer(
         self, value: Any, path: tuple[str | int, ...] = ()
     ) -> Callable[[Mapping[str, Any]], Any]:
@@ -321,6 +329,16 @@ class Templater:
             ) from None
         except (TypeError, ValueError, ArithmeticError, LookupError, RecursionError) as exc:
             raise TemplateProblem(f"template {_short(value)}: {exc}", path) from exc
+
+
+def _has_templates(value: Any) -> bool:
+    if isinstance(value, str):
+        return "{{" in value or "{%" in value
+    if isinstance(value, dict):
+        return any(_has_templates(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_templates(v) for v in value)
+    return False
 
 
 def _bounded_text(chunks: Iterator[str]) -> str:

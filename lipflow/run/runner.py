@@ -25,7 +25,7 @@ import shutil
 import sqlite3
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
@@ -53,7 +53,7 @@ from lipflow.errors import (
     UsageError,
 )
 from lipflow.identity import job_doc, take_uuid_parts
-from lipflow.jobs import Job, MediaRef, Plan, resolve
+from lipflow.jobs import Job, MediaRef, Plan, PlannedJob, resolve
 from lipflow.longmedia import (
     Assembled,
     AssemblyPiece,
@@ -123,12 +123,13 @@ class Runner:
         self._job_list = tuple(pj.job for pj in plan.jobs)
         self._needed = {need for job in self._job_list for need in job.needs}
         self._jobs = {job.id: job for job in self._job_list}
-        # Each job's content key, built once: a map per finished job made a run quadratic.
-        self._keys = {job.id: job.key for job in self._job_list}
-        self._estimates = {pj.job.id: pj.cost.usd for pj in plan.jobs}
-        self._maxima = {
-            pj.job.id: pj.cost.usd if pj.usd_high is None else pj.usd_high for pj in plan.jobs
-        }
+        # Each job's content key, estimate and most it may cost, read from its planned job (a
+        # map per finished job made a run quadratic; a dict per field held 5 MB a field at
+        # 100,000 jobs queued).
+        planned = {pj.job.id: pj for pj in plan.jobs}
+        self._keys: Mapping[str, str] = _PlannedField(planned, _key)
+        self._estimates: Mapping[str, float | None] = _PlannedField(planned, _estimate)
+        self._maxima: Mapping[str, float | None] = _PlannedField(planned, _maximum)
         self._names = output_names(self._job_list)
         self._state = StateTally()
         self._budget = Ledger(self.budget_check().budget_usd)
@@ -240,8 +241,10 @@ class Runner:
                 max_workers=1, thread_name_prefix="lipflow-journal"
             )
             try:
+                # Each record is let go as its job starts: none of them is held to the report,
+                # which reads the journal anew (two copies of 100,000 records were the peak).
                 await self._spawn_all(
-                    lambda job: self._job(job, records[job.id], slots, provider_slots)
+                    lambda job: self._job(job, records.pop(job.id), slots, provider_slots)
                 )
             finally:
                 self._writer.shutdown(wait=True)  # every queued fact committed (or failed)
@@ -401,6 +404,8 @@ class Runner:
 
     def _apply_takes(self, records: Mapping[str, JobRecord]) -> None:
         """A job on a ``--fresh`` take sends its own idempotency key (Runware's ``taskUUID``)."""
+        if not any(rec.take and job_id in self._jobs for job_id, rec in records.items()):
+            return  # no job on a take: the plan's jobs as they are (no second list of them)
         jobs = []
         for job in self._job_list:
             rec = records.get(job.id)
@@ -1377,8 +1382,40 @@ def _output_stems(name: str) -> list[str]:
     return stems
 
 
-def _dependencies_first(jobs: Sequence[Job]) -> list[Job]:
+class _PlannedField(Mapping[str, T]):
+    """One field of each planned job, by job id, read from the plan's own entries."""
+
+    __slots__ = ("_planned", "_read")
+
+    def __init__(self, planned: Mapping[str, PlannedJob], read: Callable[[PlannedJob], T]) -> None:
+        self._planned, self._read = planned, read
+
+    def __getitem__(self, job_id: str) -> T:
+        return self._read(self._planned[job_id])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._planned)
+
+    def __len__(self) -> int:
+        return len(self._planned)
+
+
+def _key(pj: PlannedJob) -> str:
+    return pj.job.key
+
+
+def _estimate(pj: PlannedJob) -> float | None:
+    return pj.cost.usd
+
+
+def _maximum(pj: PlannedJob) -> float | None:
+    return pj.cost.usd if pj.usd_high is None else pj.usd_high
+
+
+def _dependencies_first(jobs: Sequence[Job]) -> Sequence[Job]:
     """``jobs`` in their order, except that each comes after the jobs it needs (in ``jobs``)."""
+    if not any(job.needs for job in jobs):
+        return jobs  # nothing to reorder (and no second index of 100,000 jobs to build)
     by_id = {job.id: job for job in jobs}
     seen: set[str] = set()
     order: list[Job] = []

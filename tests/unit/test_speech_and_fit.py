@@ -40,6 +40,30 @@ def test_han_characters_in_japanese_are_read_as_kanji() -> None:
     assert japanese.high > chinese.high
 
 
+def test_han_characters_are_read_by_their_texts_language_whatever_was_estimated_before() -> None:
+    # Texts of one shape are estimated once; the language still decides how Han reads.
+    for first, then in (("zh", "ja"), ("ja", "zh"), ("ja-JP", None)):
+        assert estimate_speech("北京", language=first) == estimate_speech("東京", language=first)
+        again = estimate_speech("大阪", language=then)
+        expected = "Kanji" if (then or "").startswith("ja") else "CJK"
+        assert dict(again.counts) == {expected: 2}
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("Line 12 in fr", "Mark 47 on de"),
+        ("Привет, мир 3", "Добрый, дом 9"),
+        ("こんにちは 東京", "さようなら 大阪"),
+    ],
+)
+def test_texts_of_the_same_kinds_of_characters_in_the_same_order_estimate_alike(
+    one: str, other: str
+) -> None:
+    assert estimate_speech(one) == estimate_speech(other)
+    assert estimate_speech(one + "!") != estimate_speech(other + " and more")
+
+
 def test_numbers_are_counted_as_spoken_words() -> None:
     bare = estimate_speech("in the year")
     dated = estimate_speech("in the year 2024")
