@@ -17,7 +17,15 @@ from typing import Any
 
 from lipflow.errors import LipflowError, UsageError
 
-__all__ = ["REDACTED", "Secrets", "encoded_forms", "key_problem", "redact_headers", "redact_value"]
+__all__ = [
+    "REDACTED",
+    "Secrets",
+    "encoded_forms",
+    "key_problem",
+    "redact_headers",
+    "redact_text",
+    "redact_value",
+]
 
 REDACTED = "***"
 SECRET_HEADERS = frozenset(
@@ -150,15 +158,24 @@ def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 def redact_value(value: Any) -> Any:
     """A JSON value with secrets replaced and long strings (base64, data URIs) summarized."""
-    if isinstance(value, Mapping):
+    kind = type(value)  # exact types first: the mock journals every request through this
+    if kind is str:
+        return redact_text(value)
+    if kind is dict or isinstance(value, Mapping):
         return {
             k: REDACTED if str(k).lower() in SECRET_KEYS else redact_value(v)
             for k, v in value.items()
         }
-    if isinstance(value, list):
+    if kind is list or isinstance(value, list):
         return [redact_value(v) for v in value]
     if isinstance(value, str):
-        value = _without_key_pairs(value)
-        if len(value) > _MAX_STRING:
-            return f"{value[:64]}...<{len(value)} characters>"
+        return redact_text(value)
     return value
+
+
+def redact_text(text: str) -> str:
+    """A string as :func:`redact_value` keeps it: ``apiKey=...`` values out, summarized if long."""
+    text = _without_key_pairs(text)
+    if len(text) > _MAX_STRING:
+        return f"{text[:64]}...<{len(text)} characters>"
+    return text
