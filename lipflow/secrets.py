@@ -12,7 +12,7 @@ import base64
 import json
 import re
 import urllib.parse
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from lipflow.errors import LipflowError, UsageError
@@ -33,6 +33,8 @@ SECRET_HEADERS = frozenset(
 )
 SECRET_KEYS = frozenset({"apikey", "api_key", "key", "token", "access_token", "authorization"})
 _MAX_STRING = 512
+_HEAD = 64  # what a summary keeps of a longer string
+_SCRUB_SPAN = 4096  # past the head: a secret that starts in the head ends within it
 # ``apiKey=...`` in a form body or a query string kept as text.
 _KEY_PAIR = re.compile(
     r"(?<![\w-])(" + "|".join(sorted(SECRET_KEYS, key=len, reverse=True)) + r")=([^&\s]+)",
@@ -173,9 +175,14 @@ def redact_value(value: Any) -> Any:
     return value
 
 
-def redact_text(text: str) -> str:
-    """A string as :func:`redact_value` keeps it: ``apiKey=...`` values out, summarized if long."""
+def redact_text(text: str, *, scrub: Callable[[str], str] | None = None) -> str:
+    """A string as :func:`redact_value` keeps it: ``apiKey=...`` values out, summarized if long.
+
+    A summary keeps the string's head; ``scrub`` (a function taking known secrets out of text)
+    is applied to the head with the text after it, so that no secret is cut in part there.
+    """
     text = _without_key_pairs(text)
     if len(text) > _MAX_STRING:
-        return f"{text[:64]}...<{len(text)} characters>"
+        head = text[:_HEAD] if scrub is None else scrub(text[: _HEAD + _SCRUB_SPAN])[:_HEAD]
+        return f"{head}...<{len(text)} characters>"
     return text

@@ -83,12 +83,19 @@ def _encodings(value: str) -> frozenset[str]:
 class _Forms:
     """Every encoding of a set of keys, as a pattern for strings and one for serialised JSON."""
 
-    __slots__ = ("escaped", "escaped_pattern", "plain")
+    __slots__ = ("escaped", "escaped_pattern", "forms", "plain")
 
     def __init__(self, forms: list[str]) -> None:
+        self.forms = forms
         self.plain = re.compile("|".join(map(re.escape, forms)))
         self.escaped = sorted({_escaped(form) for form in forms}, key=len, reverse=True)
         self.escaped_pattern = re.compile("|".join(map(re.escape, self.escaped)))
+
+    def found_in_text(self, text: str) -> bool:
+        """Whether ``text`` holds one of the forms."""
+        if len(self.forms) <= _FEW_FORMS:  # a few substring searches beat an alternation
+            return any(form in text for form in self.forms)
+        return self.plain.search(text) is not None
 
     def found_in_json(self, text: str) -> bool:
         """Whether JSON ``text`` (as :data:`_ENCODER` writes it) holds one of the forms."""
@@ -100,14 +107,14 @@ class _Forms:
 # redact_value keeps strings of up to 512 characters whole; none is longer in a text this long.
 _SHORT_TEXT = 512
 _FEW_FORMS = 32
-# Every name redact_value replaces ends in one of these (checked in lipflow's tests of the mock).
-_KEY_NAME_ENDINGS = ('key":', 'token":', 'authorization":')
+# Every name redact_value replaces, as the encoder writes it (a false alarm only costs a walk).
+_KEY_FIELDS = tuple(f'{name}":' for name in sorted(SECRET_KEYS))
 
 
 def _key_field(text: str) -> bool:
     """Whether ASCII JSON ``text`` may name a field :func:`redact_value` replaces."""
     lower = text.lower()
-    return any(ending in lower for ending in _KEY_NAME_ENDINGS)
+    return any(field in lower for field in _KEY_FIELDS)
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # one, not one per call
@@ -181,7 +188,8 @@ class Scrubber:
         """A JSON value with key-like fields replaced (any spelling) and long strings summarized."""
         kind = type(value)
         if kind is str:
-            return redact_text(value)
+            # A long string is cut to its head: a key there is scrubbed first, not cut in part.
+            return redact_text(value, scrub=self.scrub)
         if kind is int or kind is float or kind is bool or value is None:
             return value
         if isinstance(value, Mapping):
@@ -222,7 +230,7 @@ class Scrubber:
         if forms is None:
             return value
         if isinstance(value, str):
-            return forms.plain.sub(REDACTED, value)
+            return forms.plain.sub(REDACTED, value) if forms.found_in_text(value) else value
         try:
             text = _ENCODER.encode(value)
         except (TypeError, ValueError):  # not plain JSON: walk it all
@@ -237,7 +245,7 @@ class Scrubber:
         :func:`redact_value` changes: it is copied by parsing ``text`` (C code), not walked.
         """
         if len(text) > _SHORT_TEXT or "=" in text or not text.isascii() or _key_field(text):
-            return self.scrub(redact_value(document))
+            return redact_value(self.scrub(document))  # scrubbed whole, then long strings cut
         kept = json.loads(text)
         forms = self._compiled()
         if forms is None or not forms.found_in_json(text):

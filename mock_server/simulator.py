@@ -579,7 +579,7 @@ def _journal_reply(reply: Reply, scrubber: Scrubber) -> Any:
     try:
         text = reply.json_text()
     except (TypeError, ValueError):  # not JSON (a handler's bug): the adapter will say so
-        return scrubber.scrub(redact_value(reply.document))
+        return redact_value(scrubber.scrub(reply.document))
     return scrubber.kept_json(reply.document, text)
 
 
@@ -589,7 +589,7 @@ def _journal_body(request: MockRequest, scrubber: Scrubber) -> Any:
         return {"bytes": request.oversize, "refused": "over the size cap"}
     if request.form is not None or request.files is not None:
         return {
-            "form": redact_value(scrubber.fields(dict(request.form or {}))),
+            "form": redact_value(scrubber.scrub(scrubber.fields(dict(request.form or {})))),
             "files": {
                 name: {"filename": f.filename, "content_type": f.content_type, "size": len(f.data)}
                 for name, f in (request.files or {}).items()

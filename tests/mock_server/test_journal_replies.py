@@ -84,3 +84,18 @@ def test_each_new_key_is_scrubbed_from_the_requests_after_it(mock: MockServer) -
     assert [r.body[0]["note"] for r in records] == [
         "keys: " + " ".join(["***"] * n) for n in range(1, len(keys) + 1)
     ]
+
+
+def test_a_key_in_a_long_string_is_scrubbed_before_the_string_is_cut(mock: MockServer) -> None:
+    key = "sk-cut-here-9d3e5a7b1c"
+    note = "x" * 55 + key + "y" * 600  # the summary keeps 64 characters: the key's first 9
+    httpx.post(
+        mock.urls.runware,
+        headers={"Authorization": f"Bearer {key}"},
+        json=[{"taskType": "ping", "ping": True, "note": note}],
+    )
+
+    text = _journal(mock)
+    assert "sk-cut" not in text
+    (record,) = mock.simulator.journal.records()
+    assert record.body[0]["note"].startswith("x" * 55 + "***" + "y" * 6)
