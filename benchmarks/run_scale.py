@@ -12,7 +12,8 @@ before every run), each in a process of its own, in paired rounds (the order alt
 
 Per size it prints both jobs/s and the ratio CLI / runner (goal >= 0.9 at 10,000 and 100,000 jobs),
 the CPU (user + sys) the CLI process spent per job (start-up and planning included) against the
-runner's CPU per job in ``execute`` (the ratio a loaded machine disturbs least); with two sizes or more, the largest size's
+runner's CPU per job in ``execute`` (the ratio a loaded machine disturbs least), and the CPU the
+mock server spent per job while serving the runner; with two sizes or more, the largest size's
 CPU per job against the smallest's (goal <= 1.2: flat). Then the peak memory (max RSS) of a
 process that plans N jobs, queues them all in the runner and runs until 200 are done (goal
 <= 300 MB at 100,000).
@@ -42,6 +43,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from _rounds import Goal, Ratios, paired, spread
+from mock_cpu import cpu_seconds
 from run_throughput import RECIPE, VIDEO  # the same TTS lip-sync job on Runware
 
 from lipflow.jobs import Plan
@@ -75,7 +77,13 @@ class Sides:
     """One size's two measured callables, each returning jobs/s, and the CLI's CPU per job."""
 
     def __init__(
-        self, urls: dict[str, str], recipe: Path, jobs: int, concurrency: int, tmp: Path
+        self,
+        urls: dict[str, str],
+        recipe: Path,
+        jobs: int,
+        concurrency: int,
+        tmp: Path,
+        mock_pid: int,
     ) -> None:
         self.urls, self.recipe, self.jobs, self.concurrency, self.tmp = (
             urls,
@@ -86,6 +94,8 @@ class Sides:
         )
         self.cpu_per_job: list[float] = []  # the CLI's, start-up and planning included
         self.runner_cpu_per_job: list[float] = []  # the runner's, execute() alone
+        self.mock_pid = mock_pid
+        self.mock_cpu_per_job: list[float] = []  # the mock server's, while the runner ran
         self.runs = 0
 
     def _fresh(self, name: str) -> tuple[Path, dict[str, str]]:
@@ -135,7 +145,9 @@ class Sides:
         out, env = self._fresh("runner")
         command = [sys.executable, str(HERE), "--runner-child", str(self.recipe), str(out)]
         command += ["--concurrency", str(self.concurrency)]
+        mock_cpu = cpu_seconds(self.mock_pid)
         done = subprocess.run(command, env=env, capture_output=True, text=True)
+        self.mock_cpu_per_job.append((cpu_seconds(self.mock_pid) - mock_cpu) / self.jobs)
         if done.returncode != 0:
             raise SystemExit(f"the runner-alone child failed:\n{done.stderr[-3000:]}")
         elapsed, cpu = (float(v) for v in done.stdout.split()[-2:])
@@ -259,7 +271,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as name:
             tmp = Path(name)
             for jobs in sizes:
-                sides = Sides(urls, write_recipe(tmp, jobs), jobs, args.concurrency, tmp)
+                recipe = write_recipe(tmp, jobs)
+                sides = Sides(urls, recipe, jobs, args.concurrency, tmp, mock.pid)
                 cli, runner = paired(args.rounds, sides.cli, sides.runner)
                 cpu[jobs] = sides.cpu_per_job
                 print(f"{jobs:,} jobs:")
@@ -267,6 +280,8 @@ def main() -> None:
                 print(f"  runner alone (execute, no observer): {spread(runner, 'jobs/s')}")
                 print(f"  CLI CPU per job: {spread(sides.cpu_per_job, 'ms', 1000)}")
                 print(f"  runner CPU per job: {spread(sides.runner_cpu_per_job, 'ms', 1000)}")
+                mock_cpu = spread(sides.mock_cpu_per_job, "ms", 1000)
+                print(f"  mock serve CPU per job, serving the runner: {mock_cpu}")
                 goal = Goal(0.9, "at_least")
                 print("  " + Ratios.of(f"CLI / runner at {jobs:,}", cli, runner, goal).line())
                 # CPU is what a loaded machine disturbs least: runner CPU / CLI CPU, per job.

@@ -280,12 +280,18 @@ def _check_seconds(seconds: float) -> float:
 
 
 def synthesize_video(
-    seconds: float, *, width: int = 64, height: int = 64, container: VideoContainer = "mp4"
+    seconds: float,
+    *,
+    width: int = 64,
+    height: int = 64,
+    container: VideoContainer = "mp4",
+    cached: bool = True,
 ) -> bytes:
     """A valid silent video of ``seconds``: H.264 in MP4 or MOV, VP8 in WebM.
 
     WebM cannot carry H.264 (its muxer accepts only VP8/VP9/AV1), so WebM gets VP8. Results are
-    cached by arguments: the mock server asks for one per finished job.
+    cached by arguments (the last 64); ``cached=False`` encodes anew and keeps nothing, for a
+    caller with a cache of its own (the mock server's, bounded in bytes).
     """
     if container not in VIDEO_CONTAINERS:
         raise ValueError(
@@ -293,7 +299,8 @@ def synthesize_video(
         )
     if width < 16 or height < 16 or width % 2 or height % 2:
         raise ValueError(f"width and height must be even and >= 16, got {width}x{height}")
-    return _video(_check_seconds(seconds), width, height, container)
+    encode = _video if cached else _video.__wrapped__
+    return encode(_check_seconds(seconds), width, height, container)
 
 
 @lru_cache(maxsize=64)
@@ -325,13 +332,17 @@ def _video(seconds: float, width: int, height: int, container: str) -> bytes:
     return buf.getvalue()
 
 
-def synthesize_audio(seconds: float, *, container: AudioContainer = "wav") -> bytes:
-    """A valid mono 16 kHz tone of ``seconds``: PCM in WAV, or MP3. Cached by arguments."""
+def synthesize_audio(
+    seconds: float, *, container: AudioContainer = "wav", cached: bool = True
+) -> bytes:
+    """A valid mono 16 kHz tone of ``seconds``: PCM in WAV, or MP3. Cached by arguments (the
+    last 64) unless ``cached=False``, as :func:`synthesize_video`."""
     if container not in AUDIO_CONTAINERS:
         raise ValueError(
             f"container must be one of {', '.join(AUDIO_CONTAINERS)}, got {container!r}"
         )
-    return _audio(_check_seconds(seconds), container)
+    encode = _audio if cached else _audio.__wrapped__
+    return encode(_check_seconds(seconds), container)
 
 
 @lru_cache(maxsize=64)

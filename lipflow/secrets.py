@@ -12,12 +12,20 @@ import base64
 import json
 import re
 import urllib.parse
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from lipflow.errors import LipflowError, UsageError
 
-__all__ = ["REDACTED", "Secrets", "encoded_forms", "key_problem", "redact_headers", "redact_value"]
+__all__ = [
+    "REDACTED",
+    "Secrets",
+    "encoded_forms",
+    "key_problem",
+    "redact_headers",
+    "redact_text",
+    "redact_value",
+]
 
 REDACTED = "***"
 SECRET_HEADERS = frozenset(
@@ -25,6 +33,8 @@ SECRET_HEADERS = frozenset(
 )
 SECRET_KEYS = frozenset({"apikey", "api_key", "key", "token", "access_token", "authorization"})
 _MAX_STRING = 512
+_HEAD = 64  # what a summary keeps of a longer string
+_SCRUB_SPAN = 4096  # past the head: a secret that starts in the head ends within it
 # ``apiKey=...`` in a form body or a query string kept as text.
 _KEY_PAIR = re.compile(
     r"(?<![\w-])(" + "|".join(sorted(SECRET_KEYS, key=len, reverse=True)) + r")=([^&\s]+)",
@@ -150,15 +160,29 @@ def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 def redact_value(value: Any) -> Any:
     """A JSON value with secrets replaced and long strings (base64, data URIs) summarized."""
-    if isinstance(value, Mapping):
+    kind = type(value)  # exact types first: the mock journals every request through this
+    if kind is str:
+        return redact_text(value)
+    if kind is dict or isinstance(value, Mapping):
         return {
             k: REDACTED if str(k).lower() in SECRET_KEYS else redact_value(v)
             for k, v in value.items()
         }
-    if isinstance(value, list):
+    if kind is list or isinstance(value, list):
         return [redact_value(v) for v in value]
     if isinstance(value, str):
-        value = _without_key_pairs(value)
-        if len(value) > _MAX_STRING:
-            return f"{value[:64]}...<{len(value)} characters>"
+        return redact_text(value)
     return value
+
+
+def redact_text(text: str, *, scrub: Callable[[str], str] | None = None) -> str:
+    """A string as :func:`redact_value` keeps it: ``apiKey=...`` values out, summarized if long.
+
+    A summary keeps the string's head; ``scrub`` (a function taking known secrets out of text)
+    is applied to the head with the text after it, so that no secret is cut in part there.
+    """
+    text = _without_key_pairs(text)
+    if len(text) > _MAX_STRING:
+        head = text[:_HEAD] if scrub is None else scrub(text[: _HEAD + _SCRUB_SPAN])[:_HEAD]
+        return f"{head}...<{len(text)} characters>"
+    return text

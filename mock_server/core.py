@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from lipflow.providers.base import JobOutcome as WireMeaning
     from mock_server.faults import FaultContext, FaultRule
     from mock_server.journal import Record
+    from mock_server.redaction import Scrubber
     from mock_server.simulator import Simulator
     from mock_server.store import MediaItem
 
@@ -125,9 +126,13 @@ def json_body(request: MockRequest) -> Any:
 def parse_json(raw: bytes | str) -> Any:
     """A JSON document within the mock's bounds, or an :class:`InvalidBody` saying why not."""
     try:
-        document = json.loads(
-            raw, parse_constant=_no_constant, parse_int=_bounded_int, parse_float=_finite_float
+        # json.loads, with one decoder for every body (json.loads builds one per call)
+        text = (
+            raw if isinstance(raw, str) else raw.decode(json.detect_encoding(raw), "surrogatepass")
         )
+        if text.startswith("\ufeff"):
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        document = _DECODER.decode(text)
     except UnicodeDecodeError:
         return InvalidBody("the body is not UTF-8 text")
     except json.JSONDecodeError as exc:
@@ -136,9 +141,19 @@ def parse_json(raw: bytes | str) -> Any:
         return InvalidBody(f"the document is nested deeper than {MAX_JSON_DEPTH} levels")
     except ValueError as exc:  # raised by the hooks below
         return InvalidBody(str(exc))
-    if _depth(document) > MAX_JSON_DEPTH:
+    if _may_nest_deeper(raw) and _depth(document) > MAX_JSON_DEPTH:
         return InvalidBody(f"the document is nested deeper than {MAX_JSON_DEPTH} levels")
     return document
+
+
+def _may_nest_deeper(raw: bytes | str) -> bool:
+    """False when ``raw`` is short and has too few brackets to nest deeper than the bound: a
+    count costs less than walking the document, but only while the text is short."""
+    if len(raw) > 4096:
+        return True
+    if isinstance(raw, bytes):
+        return raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH
+    return raw.count("[") + raw.count("{") > MAX_JSON_DEPTH
 
 
 def _no_constant(name: str) -> Any:
@@ -161,6 +176,11 @@ def _finite_float(text: str) -> float:
     return value
 
 
+_DECODER = json.JSONDecoder(
+    parse_constant=_no_constant, parse_int=_bounded_int, parse_float=_finite_float
+)
+
+
 def _depth(document: Any) -> int:
     """How deep containers nest in ``document``, counted without recursion."""
     deepest = 0
@@ -176,6 +196,10 @@ def _depth(document: Any) -> int:
             break
         stack.extend((child, depth + 1) for child in node if isinstance(child, dict | list))
     return deepest
+
+
+# One encoder for every reply: json.dumps with options builds a new one per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -194,11 +218,20 @@ class Reply:
     delay: float = 0.0
     drop: bool = False
     malformed: bool = False
+    # The document as JSON text, encoded once for the journal and the adapter: the document is
+    # final once the simulator has handled the request.
+    _text: str | None = field(default=None, init=False, repr=False, compare=False)
+
+    def json_text(self) -> str:
+        """The document as the reply's JSON text (TypeError/ValueError if it is not JSON)."""
+        if self._text is None:
+            self._text = _ENCODER.encode(self.document)
+        return self._text
 
     def payload(self) -> bytes:
         if self.body is not None and self.document is None:
             return self.body
-        text = json.dumps(self.document, separators=(",", ":"), ensure_ascii=False).encode()
+        text = self.json_text().encode()
         if self.malformed:
             # Cut mid-document: what a proxy that died half-way through a reply sends.
             return text[: max(1, len(text) // 2)]
@@ -215,6 +248,7 @@ class Call:
     ctx: FaultContext
     record: Record
     one_off: tuple[FaultRule, ...] = ()
+    scrubber: Scrubber | None = None  # what the journal learnt of this request's credentials
 
 
 Handler = Callable[[Call], Reply]

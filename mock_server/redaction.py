@@ -7,6 +7,13 @@ JSON-escaped (``"api\\u004bey"``), and the same key can turn up again elsewhere 
 So: every credential the request names is learnt (with the mock's own ``api_key``), its field
 replaced, then every learnt value is scrubbed from everything kept, in each encoding; a text body
 that still assigns a key-like name after that is kept only as its size.
+
+Scrubbing is on every request's path, so it is made cheap where nothing is to be found: the
+pattern of every encoding of the known keys is compiled once per set of keys (not per request),
+and a JSON value is first serialised (C code) and searched whole for the keys' JSON-escaped
+forms; only a value that holds one is walked and rewritten. Escaping a JSON string is a
+per-character mapping, so a string holding a form always serialises to text holding that form
+escaped: the search cannot miss one the walk would find.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, quote_plus, unquote_plus
 
-from lipflow.secrets import REDACTED, SECRET_HEADERS, SECRET_KEYS, redact_value
+from lipflow.secrets import REDACTED, SECRET_HEADERS, SECRET_KEYS, redact_text, redact_value
 
 __all__ = ["Scrubber"]
 
@@ -33,6 +40,7 @@ _ASSIGNMENT = re.compile(
 _JSON_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 
 
+@lru_cache(maxsize=4096)  # the same field and header names come back on every request
 def secret_name(name: str) -> bool:
     """Whether a field, parameter or header of this name holds a credential, in any spelling."""
     plain = re.sub(r"[^a-z0-9]", "", _decoded(name).lower())
@@ -72,20 +80,79 @@ def _encodings(value: str) -> frozenset[str]:
     )
 
 
+class _Forms:
+    """Every encoding of a set of keys, as a pattern for strings and one for serialised JSON."""
+
+    __slots__ = ("escaped", "escaped_pattern", "forms", "plain")
+
+    def __init__(self, forms: list[str]) -> None:
+        self.forms = forms
+        self.plain = re.compile("|".join(map(re.escape, forms)))
+        self.escaped = sorted({_escaped(form) for form in forms}, key=len, reverse=True)
+        self.escaped_pattern = re.compile("|".join(map(re.escape, self.escaped)))
+
+    def found_in_text(self, text: str) -> bool:
+        """Whether ``text`` holds one of the forms."""
+        if len(self.forms) <= _FEW_FORMS:  # a few substring searches beat an alternation
+            return any(form in text for form in self.forms)
+        return self.plain.search(text) is not None
+
+    def found_in_json(self, text: str) -> bool:
+        """Whether JSON ``text`` (as :data:`_ENCODER` writes it) holds one of the forms."""
+        if len(self.escaped) <= _FEW_FORMS:  # a few substring searches beat an alternation
+            return any(form in text for form in self.escaped)
+        return self.escaped_pattern.search(text) is not None
+
+
+# redact_value keeps strings of up to 512 characters whole; none is longer in a text this long.
+_SHORT_TEXT = 512
+_FEW_FORMS = 32
+# Every name redact_value replaces, as the encoder writes it (a false alarm only costs a walk).
+_KEY_FIELDS = tuple(f'{name}":' for name in sorted(SECRET_KEYS))
+
+
+def _key_field(text: str) -> bool:
+    """Whether ASCII JSON ``text`` may name a field :func:`redact_value` replaces."""
+    lower = text.lower()
+    return any(field in lower for field in _KEY_FIELDS)
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # one, not one per call
+
+
+def _escaped(form: str) -> str:
+    """``form`` as it reads inside a string of ``json.dumps(..., ensure_ascii=False)``."""
+    return json.dumps(form, ensure_ascii=False)[1:-1]
+
+
+@lru_cache(maxsize=64)  # one set of keys serves request after request
+def _forms(secrets: frozenset[str]) -> _Forms | None:
+    """The patterns of every encoding of ``secrets`` (long enough to scrub), or None if none is."""
+    forms = sorted(
+        {form for s in secrets if len(s) >= _MIN_SECRET for form in _encodings(s)},
+        key=len,
+        reverse=True,  # longest first: an encoding that contains another goes whole
+    )
+    return _Forms(forms) if forms else None
+
+
 class Scrubber:
     """Learns the credentials of one request, then removes them from what is kept of it."""
 
-    def __init__(self, known: Iterable[str | None] = ()) -> None:
-        self._secrets: set[str] = set()
-        self._forms: re.Pattern[str] | None = None  # every encoding of every secret
+    def __init__(
+        self, known: Iterable[str | None] = (), *, learnt: frozenset[str] = frozenset()
+    ) -> None:
+        """``known``: keys to scrub; ``learnt``: what another Scrubber's :attr:`learnt` gave."""
+        self._secrets: set[str] = set(learnt)
+        self._forms: _Forms | bool | None = False  # every encoding of every secret; False: stale
         for key in known:
             if key:
                 self.learn(key)
 
     @property
-    def learnt(self) -> set[str]:
-        """Every credential seen in this request (and the ones it was given)."""
-        return set(self._secrets)
+    def learnt(self) -> frozenset[str]:
+        """Every credential seen in this request (and the ones it was given), each decoding."""
+        return frozenset(self._secrets)
 
     def learn(self, value: str) -> None:
         value = value.strip()
@@ -93,7 +160,7 @@ class Scrubber:
         for candidate in (value, token if scheme.lower() in ("bearer", "basic") else ""):
             if candidate and candidate not in self._secrets:
                 self._secrets.update(_decodings(candidate))
-                self._forms = None
+                self._forms = False
 
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
         out = {}
@@ -119,6 +186,12 @@ class Scrubber:
 
     def document(self, value: Any) -> Any:
         """A JSON value with key-like fields replaced (any spelling) and long strings summarized."""
+        kind = type(value)
+        if kind is str:
+            # A long string is cut to its head: a key there is scrubbed first, not cut in part.
+            return redact_text(value, scrub=self.scrub)
+        if kind is int or kind is float or kind is bool or value is None:
+            return value
         if isinstance(value, Mapping):
             out = {}
             for name, item in value.items():
@@ -145,19 +218,43 @@ class Scrubber:
                 return None
         return text
 
+    def _compiled(self) -> _Forms | None:
+        if self._forms is False:
+            self._forms = _forms(frozenset(self._secrets))
+        assert self._forms is not True
+        return self._forms
+
     def scrub(self, value: Any) -> Any:
         """``value`` with every learnt secret replaced, in each encoding, in every string."""
-        if self._forms is None:
-            forms = sorted(
-                {form for s in self._secrets if len(s) >= _MIN_SECRET for form in _encodings(s)},
-                key=len,
-                reverse=True,  # longest first: an encoding that contains another goes whole
-            )
-            self._forms = re.compile("|".join(map(re.escape, forms))) if forms else _NOTHING
-        return value if self._forms is _NOTHING else _replace(value, self._forms)
+        forms = self._compiled()
+        if forms is None:
+            return value
+        if isinstance(value, str):
+            return forms.plain.sub(REDACTED, value) if forms.found_in_text(value) else value
+        try:
+            text = _ENCODER.encode(value)
+        except (TypeError, ValueError):  # not plain JSON: walk it all
+            return _replace(value, forms.plain)
+        return _replace(value, forms.plain) if forms.found_in_json(text) else value
 
+    def kept_json(self, document: Any, text: str) -> Any:
+        """``redact_value(document)``, scrubbed, for a document already encoded as ``text``
+        (``json.dumps(document, ensure_ascii=False, separators=(",", ":"))``).
 
-_NOTHING = re.compile(r"(?!)")  # matches nothing: no secret learnt
+        A short ASCII text without ``=`` or a key-like field name holds nothing
+        :func:`redact_value` changes: it is copied by parsing ``text`` (C code), not walked.
+        """
+        if len(text) > _SHORT_TEXT or "=" in text or not text.isascii() or _key_field(text):
+            return redact_value(self.scrub(document))  # scrubbed whole, then long strings cut
+        kept = json.loads(text)
+        forms = self._compiled()
+        if forms is None or not forms.found_in_json(text):
+            return kept
+        return _replace(kept, forms.plain)
+
+    def kept(self, value: Any) -> Any:
+        """A JSON value as the journal keeps it: :meth:`document`, then :meth:`scrub`."""
+        return self.scrub(self.document(value))
 
 
 def _replace(value: Any, forms: re.Pattern[str]) -> Any:

@@ -27,7 +27,16 @@ from lipflow.pricing import Cost
 from lipflow.providers import registry
 from lipflow.secrets import redact_value
 from mock_server.clock import Clock, SystemClock
-from mock_server.core import Call, InvalidBody, Job, MockRequest, Reply, Route, parse_json
+from mock_server.core import (
+    Call,
+    InvalidBody,
+    Job,
+    MockRequest,
+    Reply,
+    Route,
+    json_body,
+    parse_json,
+)
 from mock_server.errors import MockUsageError
 from mock_server.faults import (
     JOB_ACTIONS,
@@ -87,7 +96,7 @@ class Simulator:
         self._scratch: dict[str, dict[str, Any]] = {}
         # Credentials seen so far, scrubbed from every later record too (a key named once in a
         # header is still a secret when it turns up in a path or a prompt); a bounded memory.
-        self._secrets: _Secrets = _Secrets()
+        self._secrets: _Secrets = _Secrets(Scrubber((api_key,)).learnt)
         self._lock = threading.RLock()
         self._rng = random.Random(
             seed if seed is not None else int.from_bytes(os.urandom(8), "big")
@@ -245,7 +254,7 @@ class Simulator:
                 cost_usd=cost.usd,
                 credits=cost.credits,
                 cost_basis=cost.basis,
-                request=_kept(request, Scrubber((self.api_key, *self._secrets))),
+                request=(call.scrubber or Scrubber(learnt=self._secrets.known)).kept(request),
                 stuck=stuck,
             )
             self._jobs[(job.provider, job_id)] = job
@@ -259,23 +268,24 @@ class Simulator:
         if request.path == "/_mock" or request.path.startswith("/_mock/"):
             return self._admin(request)
         with self._lock:
-            scrubber = Scrubber((self.api_key, *self._secrets))
+            scrubber = Scrubber(learnt=self._secrets.known)
         headers = scrubber.headers(request.headers)
         query = scrubber.fields(request.query)
         body = _journal_body(request, scrubber)
         with self._lock:
             self._secrets.update(scrubber.learnt)
+        query, headers, body = scrubber.scrub([query, headers, body])  # one search for all three
         record = self.journal.open(
             time=self.clock.wall(),
             transport=request.transport,
             method=request.method,
             path=scrubber.scrub(request.path),
-            query=scrubber.scrub(query),
-            headers=scrubber.scrub(headers),
-            body=scrubber.scrub(body),
+            query=query,
+            headers=headers,
+            body=body,
         )
         try:
-            reply = self._dispatch(request, record)
+            reply = self._dispatch(request, record, scrubber)
         except Exception as exc:
             self.internal_errors.append(exc)
             reply = self._refusal(request, record, 500, f"mock server bug: {exc!r}")
@@ -283,7 +293,7 @@ class Simulator:
         if reply.drop:
             record.outcome = "reply_lost" if "lose_reply" in record.faults else "dropped"
         record.reply = (
-            scrubber.scrub(redact_value(reply.document))
+            _journal_reply(reply, scrubber)
             if reply.document is not None
             else {"bytes": len(reply.body or b""), "content_type": reply.content_type}
         )
@@ -348,7 +358,7 @@ class Simulator:
         call = Call(sim=self, request=request, params={}, ctx=ctx, record=record)
         return self._error(call, status, message, None)
 
-    def _dispatch(self, request: MockRequest, record: Record) -> Reply:
+    def _dispatch(self, request: MockRequest, record: Record, scrubber: Scrubber) -> Reply:
         routed = self._route(request, record)
         if isinstance(routed, Reply):
             return routed
@@ -360,7 +370,9 @@ class Simulator:
             op, jobs = route.op, (job,) if job else ()
         record.provider, record.op = route.provider, op
         ctx = FaultContext(route.provider, op, request.method, request.path, jobs)
-        call = Call(sim=self, request=request, params=params, ctx=ctx, record=record)
+        call = Call(
+            sim=self, request=request, params=params, ctx=ctx, record=record, scrubber=scrubber
+        )
         header = request.header("x-mock-fault")
         if header:
             try:
@@ -498,19 +510,27 @@ _ADMIN_ROUTES = (
 
 
 class _Secrets:
-    """The last few hundred credentials seen, oldest forgotten first."""
+    """The last few hundred credentials seen, oldest forgotten first, and the ones always known
+    (``always``: the mock's own key); :attr:`known` is all of them, as a Scrubber takes them."""
 
     _LIMIT = 256
 
-    def __init__(self) -> None:
+    def __init__(self, always: frozenset[str] = frozenset()) -> None:
         self._order: dict[str, None] = {}
+        self._always = always
+        self.known = always
 
     def update(self, values: Iterable[str]) -> None:
+        changed = False
         for value in values:
+            changed = changed or value not in self._order
             self._order.pop(value, None)
             self._order[value] = None
         while len(self._order) > self._LIMIT:
             del self._order[next(iter(self._order))]
+            changed = True
+        if changed:
+            self.known = self._always | frozenset(self._order)
 
     def __iter__(self) -> Iterator[str]:
         return iter(list(self._order))
@@ -554,9 +574,13 @@ def _admin_json(request: MockRequest, empty: Any) -> Any:
     return document
 
 
-def _kept(document: Any, scrubber: Scrubber) -> Any:
-    """A JSON document as the mock keeps it: credential fields out, known keys scrubbed."""
-    return scrubber.scrub(scrubber.document(document))
+def _journal_reply(reply: Reply, scrubber: Scrubber) -> Any:
+    """What the journal keeps of a reply document: long strings summarized, keys out."""
+    try:
+        text = reply.json_text()
+    except (TypeError, ValueError):  # not JSON (a handler's bug): the adapter will say so
+        return redact_value(scrubber.scrub(reply.document))
+    return scrubber.kept_json(reply.document, text)
 
 
 def _journal_body(request: MockRequest, scrubber: Scrubber) -> Any:
@@ -565,7 +589,7 @@ def _journal_body(request: MockRequest, scrubber: Scrubber) -> Any:
         return {"bytes": request.oversize, "refused": "over the size cap"}
     if request.form is not None or request.files is not None:
         return {
-            "form": redact_value(scrubber.fields(dict(request.form or {}))),
+            "form": redact_value(scrubber.scrub(scrubber.fields(dict(request.form or {})))),
             "files": {
                 name: {"filename": f.filename, "content_type": f.content_type, "size": len(f.data)}
                 for name, f in (request.files or {}).items()
@@ -575,7 +599,7 @@ def _journal_body(request: MockRequest, scrubber: Scrubber) -> Any:
         return None
     content_type = request.header("content-type") or ""
     if "json" in content_type or request.transport == "ws" or request.body[:1] in (b"{", b"["):
-        document = parse_json(request.body)
+        document = json_body(request)  # parsed once for the journal and the handlers
         if not isinstance(document, InvalidBody):
             return scrubber.document(document)
     summary = {"bytes": len(request.body), "content_type": content_type or None}

@@ -1,24 +1,38 @@
 """The mock's media: what clients uploaded, and the outputs of finished jobs.
 
 Uploads are kept as sent and served back at the URL the mock returned. Outputs are real files
-made by :mod:`lipflow.media` at the job's duration, encoded on first download (and cached there
-by duration), so jobs that nobody downloads cost nothing.
+made by :mod:`lipflow.media` at the job's duration and frame size, encoded on first download, so
+jobs that nobody downloads cost nothing. An output's bytes depend only on what the job asked for
+(kind, duration, frame size, container, and a lip sync's driving audio), so they are kept in
+:data:`OUTPUTS`, one process-wide cache by those parameters: jobs of the same shape share one
+encode (a 100,000-job run of one recipe encodes a handful of files, not 100,000). The cache
+drops the least recently served file once it holds more than :data:`OUTPUT_CACHE_BYTES`.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import mimetypes
 import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Literal
 
 from lipflow import media
 from lipflow.errors import InputError
 
-__all__ = ["MediaItem", "MediaStore", "decode_base64_media", "preview_size"]
+__all__ = [
+    "OUTPUTS",
+    "OUTPUT_CACHE_BYTES",
+    "MediaItem",
+    "MediaStore",
+    "OutputCache",
+    "decode_base64_media",
+    "preview_size",
+]
 
 _PREVIEW_SIDE = 64  # the long side of every output frame the mock renders: small and fast
 
@@ -82,7 +96,68 @@ def ext_for(filename: str | None, content_type: str | None, info: media.MediaInf
     )
 
 
-@lru_cache(maxsize=16)
+# A 64-pixel video is 6 KB at 2.4 s, 120 KB at 60 s (60 s with its lip-sync audio: 540 KB), and
+# takes 15 to 90 ms to encode (2 s with audio): thousands of shapes fit.
+OUTPUT_CACHE_BYTES = 64 * 1024 * 1024
+
+
+class OutputCache:
+    """Rendered outputs by the parameters that determine their bytes; thread-safe.
+
+    Least recently served first out once the total passes ``max_bytes`` (a file larger than
+    that is served, not kept). Two requests for the same missing file wait for one encode.
+    """
+
+    def __init__(self, max_bytes: int = OUTPUT_CACHE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._files: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+        self._making: dict[Hashable, threading.Lock] = {}
+
+    def get(self, key: Hashable, make: Callable[[], bytes]) -> bytes:
+        """The file cached under ``key``, or ``make()``'s, cached."""
+        with self._lock:
+            found = self._take(key)
+            if found is not None:
+                return found
+            making = self._making.setdefault(key, threading.Lock())
+        with making:
+            with self._lock:
+                found = self._take(key)
+                if found is not None:
+                    return found
+            data = make()
+            with self._lock:
+                self._making.pop(key, None)
+                if len(data) <= self.max_bytes:
+                    self._files[key] = data
+                    self._size += len(data)
+                    while self._size > self.max_bytes:
+                        _, dropped = self._files.popitem(last=False)
+                        self._size -= len(dropped)
+        return data
+
+    def _take(self, key: Hashable) -> bytes | None:
+        found = self._files.get(key)
+        if found is not None:
+            self._files.move_to_end(key)
+        return found
+
+    @property
+    def size(self) -> int:
+        """Bytes held now."""
+        with self._lock:
+            return self._size
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._files)
+
+
+OUTPUTS = OutputCache()
+
+
 def _lipsync(seconds: float, width: int, height: int, audio: bytes) -> bytes:
     """A lip sync's output as a provider returns it: video of its length with the audio it was
     driven by, so the pieces of a long lip sync can be joined and checked offline."""
@@ -185,15 +260,28 @@ class MediaStore:
         if item.data is not None:
             return item.data
         seconds = item.duration_s or media.ASSUMED_SECONDS
+        width, height = item.width or 64, item.height or 64
         if item.kind == "audio":
-            return media.synthesize_audio(seconds, container="mp3" if item.ext == "mp3" else "wav")
-        if item.audio is not None and item.audio.data is not None and item.ext == "mp4":
-            return _lipsync(seconds, item.width or 64, item.height or 64, item.audio.data)
-        return media.synthesize_video(
-            seconds,
-            width=item.width or 64,
-            height=item.height or 64,
-            container=item.ext if item.ext in media.VIDEO_CONTAINERS else "mp4",  # type: ignore[arg-type]
+            sound: media.AudioContainer = "mp3" if item.ext == "mp3" else "wav"
+            return OUTPUTS.get(
+                ("audio", round(seconds, 2), sound),  # lipflow.media renders to 1/100 s
+                lambda: media.synthesize_audio(seconds, container=sound, cached=False),
+            )
+        audio = item.audio.data if item.audio is not None else None
+        if audio is not None and item.ext == "mp4":
+            digest = hashlib.blake2b(audio, digest_size=16).digest()
+            return OUTPUTS.get(
+                ("lipsync", seconds, width, height, digest),
+                lambda: _lipsync(seconds, width, height, audio),
+            )
+        video: media.VideoContainer = (
+            item.ext if item.ext in media.VIDEO_CONTAINERS else "mp4"  # type: ignore[assignment]
+        )
+        return OUTPUTS.get(
+            ("video", round(seconds, 2), width, height, video),
+            lambda: media.synthesize_video(
+                seconds, width=width, height=height, container=video, cached=False
+            ),
         )
 
     def clear(self) -> None:
