@@ -124,6 +124,7 @@ class Sides:
         reader = threading.Thread(target=drain, daemon=True)
         reader.start()
         command = [sys.executable, "-m", "lipflow", "run", str(self.recipe), "--yes"]
+        command += ["--max-jobs", str(max(self.jobs, 10_000))]  # past the 10,000 default bound
         command += ["--out", str(out), "--concurrency", str(self.concurrency)]
         with open(out.parent / "stdout.txt", "wb") as stdout:
             started = time.perf_counter()
