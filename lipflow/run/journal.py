@@ -41,7 +41,7 @@ temporary file, then renamed), so an empty file, one without the run facts, one 
 SQLite's integrity check, one locked by another process, or one holding fewer facts than its
 run recorded is not a journal of a run. The count of money-protecting facts (intents and provider
 job ids) is kept twice: in the journal, in the fact's own transaction, and after its commit in a
-small fsync'd sidecar (``<journal>.facts``). A journal holding fewer facts than its sidecar says
+small sidecar (``<journal>.facts``; why it needs no fsync of its own: :meth:`Journal._write_facts`). A journal holding fewer facts than its sidecar says
 lost some (copied or restored without its ``-wal`` file); one that says it has a sidecar, was not
 closed by its run, and has none beside it was copied alone. Folding the ``-wal`` file into the
 journal (what any process opening it after a ``kill -9`` does) loses nothing, and is accepted; so
