@@ -17,7 +17,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from lipflow.jobs import Job, MediaRef, Params, Piece
+from lipflow.jobs import Job, LipsyncParams, MediaRef, Params, Piece
 
 __all__ = [
     "ContentKeys",
@@ -118,6 +118,32 @@ def _encoded(value: Any) -> str:
         return _compact(value)
     except (_NotPlain, RecursionError):
         return _canonical(value)
+
+
+def _params_text(params: Params) -> str:
+    """``_canonical(params.to_json())``; a lip sync's text-to-speech of plain strings (every job
+    of a TTS matrix) written out directly, its keys in sorted order (language, text, voice)."""
+    if type(params) is LipsyncParams and params.segments is None:
+        tts = params.tts
+        if tts is None:
+            return "{}"
+        text, voice, language = tts.text, tts.voice, tts.language
+        if (
+            type(text) is str
+            and (voice is None or type(voice) is str)
+            and (language is None or type(language) is str)
+        ):
+            return "".join(
+                [
+                    '{"tts":{',
+                    "" if language is None else '"language":' + _quote(language) + ",",
+                    '"text":',
+                    _quote(text),
+                    "" if voice is None else ',"voice":' + _quote(voice),
+                    "}}",
+                ]
+            )
+    return _encoded(params.to_json())
 
 
 def job_doc(job: Job, upstream_keys: Mapping[str, str], *, take: int = 1) -> dict[str, Any]:
@@ -227,7 +253,7 @@ class ContentKeys:
             ',"options":',
             held[1],
             ',"params":',
-            _encoded(params.to_json()),
+            _params_text(params),
             *((',"piece":', _canonical(_piece(piece))) if piece is not None else ()),
             ',"provider":',
             self._text(provider),

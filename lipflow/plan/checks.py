@@ -19,6 +19,7 @@ from lipflow.problems import PathPart, Problem
 from lipflow.providers import registry
 from lipflow.providers.base import ProviderChecks
 from lipflow.recipe import Step
+from lipflow.schemas.loading import hold_plain, release_plain
 
 __all__ = [
     "RequestChecks",
@@ -76,11 +77,17 @@ class RequestChecks:
             if not req.validate:
                 continue
             body = req.json if req.json is not None else req.form
-            if has_deferred(body):
-                body = resolve(body)
-            for problem in self._provider_checks(entry.provider).check_request(
-                body, endpoint=req.endpoint, method=req.method
-            ):
+            # Plain JSON has no Deferred in it: one walk tells both (a Deferred is not plain).
+            plain = hold_plain(body)
+            try:
+                if not plain and has_deferred(body):
+                    body = resolve(body)
+                problems = self._provider_checks(entry.provider).check_request(
+                    body, endpoint=req.endpoint, method=req.method
+                )
+            finally:
+                release_plain()
+            for problem in problems:
                 path = problem.path[1:] if isinstance(body, list) else problem.path
                 found.append((problem, recipe_path(step, path, origins)))
         for role, ref in job.media.items():

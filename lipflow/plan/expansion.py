@@ -85,5 +85,11 @@ def upstream_sets(
     ctx: PlanContext, step: Step, spec: Mapping[str, Any]
 ) -> Iterable[dict[str, PlannedJob]]:
     """One mapping step -> upstream job per job to make: a step fans out over upstream jobs."""
+    for value in spec.values():
+        if isinstance(value, str) and value.startswith(STEP_REF_PREFIX):
+            break
+    else:  # no value names a step's output: no upstream (what _groups would find, sooner)
+        yield {}
+        return
     for combo in itertools.product(*_groups(ctx, spec)):
         yield {pj.job.step: pj for pj in combo}

@@ -304,7 +304,12 @@ class Compiled:
         fast = self.fast
         if fast is None:
             fast = self.fast = _fast_validator(self.docs, self.rel)
-        return fast is not False and _plain_json(body) and bool(fast.is_valid(body))
+        if fast is False:
+            return False
+        for held in _HELD_PLAIN:
+            if held is body:
+                return bool(fast.is_valid(body))
+        return _plain_json(body) and bool(fast.is_valid(body))
 
     def _slow(self) -> tuple[Validator, Mapping[str, Any], Registry[Any]]:
         if self._jsonschema is None:
@@ -345,6 +350,27 @@ def _plain_json(value: object) -> bool:
 
 
 _SCALARS = frozenset({str, int, bool, type(None)})
+
+# A body the caller found plain JSON, and its array's items, while it is checked (see hold_plain).
+_HELD_PLAIN: tuple[object, ...] = ()
+
+
+def hold_plain(body: object) -> bool:
+    """Whether ``body`` is plain JSON (:func:`_plain_json`). When it is, it and its array's items
+    are held as such until :func:`release_plain`: validating them meanwhile skips that walk (a
+    planned request's body is walked once, not once for its Deferreds and again here). The
+    caller changes nothing in the body while it is held."""
+    global _HELD_PLAIN
+    if not _plain_json(body):
+        return False
+    _HELD_PLAIN = (body, *body) if type(body) is list else (body,)
+    return True
+
+
+def release_plain() -> None:
+    """Forget the body :func:`hold_plain` held."""
+    global _HELD_PLAIN
+    _HELD_PLAIN = ()
 
 
 # Python's ``\s`` on str (str.isspace()); jsonschema-rs reads ``\s`` as ECMA-262 does (no \x1c-\x1f,
