@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
@@ -465,13 +465,17 @@ def _fast_validator(docs: dict[str, dict[str, Any]], rel: str) -> Any:
 # name -> (registry generation, compiled): the planner validates 10,000 bodies against a few
 # schemas, so the common lookup is one dict access and an int compare.
 _COMPILED: dict[str, tuple[int, Compiled]] = {}
+_generation_of: Callable[[], int] | None = None  # lipflow.providers.registry.generation
 
 
 def compiled(schema_id_or_name: str) -> Compiled:
     """The compiled schema named ``schema_id_or_name`` (a name or an ``$id``), built once."""
-    from lipflow.providers import registry
+    global _generation_of
+    if _generation_of is None:  # imported on first use, not on every call (10,000 per plan)
+        from lipflow.providers import registry
 
-    generation = registry.generation()
+        _generation_of = registry.generation
+    generation = _generation_of()
     found = _COMPILED.get(schema_id_or_name)
     if found is not None and found[0] == generation:
         return found[1]
