@@ -204,9 +204,10 @@ class ContentKeys:
     very same bytes: the canonical encoding of a sorted-keys object is its members' encodings
     in key order, so what jobs share (provider, model, action, take, the same options, the same
     URL and media-id inputs) is encoded once and only what differs (parameters, matrix, files,
-    upstream outputs, pieces) per job."""
+    upstream outputs, pieces) per job. Mappings given are not changed afterwards (a planned
+    job's values never are): their encodings are remembered by identity."""
 
-    __slots__ = ("_media", "_options", "_texts")
+    __slots__ = ("_last_media", "_media", "_options", "_texts")
 
     def __init__(self) -> None:
         self._texts: dict[str, str] = {}  # provider, model and action
@@ -214,6 +215,9 @@ class ContentKeys:
         # options, and the media of jobs whose inputs are all URLs or media ids (bounded).
         self._options: tuple[Mapping[str, Any], str] | None = None
         self._media: dict[tuple[tuple[str, int], ...], tuple[tuple[MediaRef, ...], str]] = {}
+        # The media mapping of the last key whose inputs are all URLs or media ids, and their
+        # encoding: the planner gives the jobs of one input the same mapping, never changed.
+        self._last_media: tuple[Mapping[str, MediaRef], str] | None = None
 
     def _text(self, value: str) -> str:
         found = self._texts.get(value)
@@ -266,6 +270,9 @@ class ContentKeys:
     def _media_text(
         self, media: Mapping[str, MediaRef], piece: Piece | None, upstream_keys: Mapping[str, str]
     ) -> str:
+        last = self._last_media
+        if piece is None and last is not None and last[0] is media:
+            return last[1]  # the very dict the previous job's key read (jobs share one)
         if piece is not None or any(r.origin not in _FIXED_ORIGINS for r in media.values()):
             return _canonical(
                 {
@@ -280,6 +287,7 @@ class ContentKeys:
             if len(self._media) >= _MEDIA_KEPT:
                 self._media.clear()
             held = self._media[which] = (tuple(media.values()), text)
+        self._last_media = (media, held[1])  # held: its id is not another's while it is here
         return held[1]
 
 

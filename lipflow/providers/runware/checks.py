@@ -327,7 +327,10 @@ def _task_problems(task: object) -> list[Problem]:
     if model not in entry.models:
         return [_unknown_choice("model", model, list(entry.models), "videoInference models")]
     found = validate(_schema(entry.models[model]), task, model=model)
-    return [_voice_hint(p, task) for p in found] + run_task_checks(task)
+    checked = run_task_checks(task)
+    if not found:
+        return checked
+    return [_voice_hint(p, task) for p in found] + checked
 
 
 def task_uuids_unique(tasks: list[Any]) -> list[Problem]:
@@ -381,6 +384,9 @@ class RunwareChecks:
                         code="empty",
                     )
                 ]
+            if len(body) == 1:  # one task (every planned submit): no other for it to repeat
+                found = _task_problems(body[0])
+                return prefixed(found, (0,)) if found else found
             found = [p for i, task in enumerate(body) for p in prefixed(_task_problems(task), (i,))]
             return found + task_uuids_unique(body)
         return _task_problems(body)
