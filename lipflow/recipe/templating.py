@@ -228,7 +228,7 @@ class TemplateProblem(Exception):
 def _render_paths(parts: list[str | tuple[str, ...]], context: Mapping[str, Any]) -> Any:
     if len(parts) == 3 and not parts[0] and not parts[2]:
         return _lookup(context, parts[1])  # type: ignore[arg-type]  # one whole hole keeps its type
-    return "".join(part if type(part) is str else str(_lookup(context, part)) for part in parts)  # type: ignore[arg-type]
+    return "".join([part if type(part) is str else str(_lookup(context, part)) for part in parts])  # type: ignore[arg-type]
 
 
 class Templater:
