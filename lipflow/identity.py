@@ -86,7 +86,16 @@ def _compact(value: Any) -> str:
         for key in value:
             if type(key) is not str:
                 raise _NotPlain
-        return "{" + ",".join([_quote(k) + ":" + _compact(value[k]) for k in sorted(value)]) + "}"
+        return (
+            "{"
+            + ",".join(
+                [
+                    _quote(k) + ":" + (_quote(v) if type(v := value[k]) is str else _compact(v))
+                    for k in sorted(value)
+                ]
+            )
+            + "}"
+        )
     if value is None:
         return "null"
     if kind is bool:
@@ -210,7 +219,8 @@ class ContentKeys:
     __slots__ = ("_last_media", "_media", "_options", "_texts")
 
     def __init__(self) -> None:
-        self._texts: dict[str, str] = {}  # provider, model and action
+        # The encoded members around action, model and provider, by the three.
+        self._texts: dict[tuple[str, str, str], tuple[str, str, str]] = {}
         # Encodings by the identity of what they encode, which they keep alive: the last
         # options, and the media of jobs whose inputs are all URLs or media ids (bounded).
         self._options: tuple[Mapping[str, Any], str] | None = None
@@ -218,12 +228,6 @@ class ContentKeys:
         # The media mapping of the last key whose inputs are all URLs or media ids, and their
         # encoding: the planner gives the jobs of one input the same mapping, never changed.
         self._last_media: tuple[Mapping[str, MediaRef], str] | None = None
-
-    def _text(self, value: str) -> str:
-        found = self._texts.get(value)
-        if found is None:
-            found = self._texts[value] = _canonical(value)
-        return found
 
     def key(
         self,
@@ -242,26 +246,26 @@ class ContentKeys:
         held = self._options
         if held is None or held[0] is not options:
             held = self._options = (options, _canonical(dict(options)))
+        names = self._texts.get((action, model, provider))
+        if names is None:
+            names = self._texts[(action, model, provider)] = (
+                '{"action":' + _canonical(action),
+                ',"model":' + _canonical(model) + ',"options":',
+                ',"provider":' + _canonical(provider) + ',"take":',
+            )
         members = [
-            '{"action":',
-            self._text(action),
-            *(
-                (',"matrix":', _encoded(matrix if type(matrix) is dict else dict(matrix)))
-                if matrix
-                else ()
-            ),
+            names[0],
+            ',"matrix":' + _encoded(matrix if type(matrix) is dict else dict(matrix))
+            if matrix
+            else "",
             ',"media":',
             self._media_text(media, piece, upstream_keys),
-            ',"model":',
-            self._text(model),
-            ',"options":',
+            names[1],
             held[1],
             ',"params":',
             _params_text(params),
-            *((',"piece":', _canonical(_piece(piece))) if piece is not None else ()),
-            ',"provider":',
-            self._text(provider),
-            ',"take":',
+            "" if piece is None else ',"piece":' + _canonical(_piece(piece)),
+            names[2],
             str(take) if type(take) is int else _canonical(take),
             "}",
         ]

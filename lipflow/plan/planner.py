@@ -222,7 +222,8 @@ class _Planner:
                         pj = self.make_job(
                             step, entry, media, params, options, upstream, job_values, job_id
                         )
-                        planned.extend([pj] if pj is not None else [])
+                        if pj is not None:
+                            planned.append(pj)
                         continue
                     for part in split.pieces:
                         pj = self.make_job(
@@ -236,7 +237,8 @@ class _Planner:
                             piece_job_id(job_id, part),
                             piece=piece_of(split, part, job_id, media),
                         )
-                        planned.extend([pj] if pj is not None else [])
+                        if pj is not None:
+                            planned.append(pj)
         # Checked after all of the step's jobs are built: one tight validation loop is kinder to
         # the CPU's caches than validating between builds (about a tenth faster for 10,000 jobs).
         if entry is not None:
@@ -300,7 +302,7 @@ class _Planner:
             media=media,
             matrix=matrix,
             piece=piece,
-            upstream_keys={pj.job.id: pj.job.key for pj in upstream.values()},
+            upstream_keys={pj.job.id: pj.job.key for pj in upstream.values()} if upstream else {},
             take=step.take,
         )
         job = Job(
