@@ -105,6 +105,7 @@ _SPOKEN: dict[
     tuple[str, SpeechEstimate], tuple[ModelEntry, tuple[Cost, float | None, float | None]]
 ] = {}
 _SPOKEN_KEPT = 8192
+_LAST_MIDDLE: tuple[SpeechEstimate, float] | None = None  # output_duration's last estimate
 # The last of them, found by identity (a hash of the estimate costs more than the rest).
 _LAST_SPOKEN: tuple[ModelEntry, SpeechEstimate, tuple[Cost, float | None, float | None]] | None = (
     None
@@ -125,7 +126,11 @@ def output_duration(params: Params, media: Mapping[str, MediaRef]) -> float | No
         if audio is not None:
             return audio.duration
         if params.tts:
-            return estimate_speech(str(params.tts.text), language=params.tts.language).middle
+            global _LAST_MIDDLE
+            speech = estimate_speech(str(params.tts.text), language=params.tts.language)
+            if _LAST_MIDDLE is None or _LAST_MIDDLE[0] is not speech:
+                _LAST_MIDDLE = (speech, speech.middle)  # jobs of one template estimate alike
+            return _LAST_MIDDLE[1]
         return media["video"].duration
     seconds = params.duration
     if isinstance(seconds, int | float) and not isinstance(seconds, bool) and seconds > 0:

@@ -174,11 +174,12 @@ class Parameters:
             if spec.get("tts") is not None:
                 wanted.add("lipsync.tts")
                 tts = spec["tts"]
-                params["tts"] = Speech(
-                    text=self._text(tts.get("text"), (*base, "tts", "text"), job_id),
-                    voice=self._text(tts.get("voice"), (*base, "tts", "voice"), job_id),
-                    language=tts.get("language"),
-                )
+                text, voice = tts.get("text"), tts.get("voice")
+                if text is not None and type(text) is not str:
+                    text = self._text(text, (*base, "tts", "text"), job_id)
+                if voice is not None and type(voice) is not str:
+                    voice = self._text(voice, (*base, "tts", "voice"), job_id)
+                params["tts"] = Speech(text=text, voice=voice, language=tts.get("language"))
             if spec.get("segments") is not None:
                 wanted.add("lipsync.segments")
                 params["segments"] = tuple(
@@ -255,6 +256,11 @@ class Parameters:
         value = spec.get(key)
         if value is None:
             return
+        if type(value) is str and not value.startswith(STEP_REF_PREFIX):
+            found = self._input_refs.get((value, kind))  # media_ref's answer for a known input
+            if found is not None:
+                media[role] = found
+                return
         ref = self.media_ref(value, kind, (*base, key), upstream, job_id)
         if ref is not None:
             media[role] = ref
