@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from lipflow.jobs import PlannedJob
@@ -87,9 +87,10 @@ def upstream_sets(
     """One mapping step -> upstream job per job to make: a step fans out over upstream jobs."""
     for value in spec.values():
         if isinstance(value, str) and value.startswith(STEP_REF_PREFIX):
-            break
-    else:  # no value names a step's output: no upstream (what _groups would find, sooner)
-        yield {}
-        return
+            return _fanned(ctx, spec)
+    return [{}]  # no value names a step's output: no upstream (what _groups would find, sooner)
+
+
+def _fanned(ctx: PlanContext, spec: Mapping[str, Any]) -> Iterator[dict[str, PlannedJob]]:
     for combo in itertools.product(*_groups(ctx, spec)):
         yield {pj.job.step: pj for pj in combo}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import gc
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
@@ -253,12 +253,16 @@ class _Planner:
 
     def _jobs_of(
         self, step: Step, spec: dict[str, Any], values: dict[str, Any]
-    ) -> Iterator[tuple[dict[str, Any], dict[str, Any], LineJob | None]]:
+    ) -> Iterable[tuple[dict[str, Any], dict[str, Any], LineJob | None]]:
         """The jobs one matrix combination makes: itself, or for a lip sync from lines, one
         per line (or one holding every line as a segment)."""
         if step.action != "lipsync" or spec.get("lines") is None:
-            yield values, spec, None
-            return
+            return [(values, spec, None)]
+        return self._line_jobs(step, spec, values)
+
+    def _line_jobs(
+        self, step: Step, spec: dict[str, Any], values: dict[str, Any]
+    ) -> Iterator[tuple[dict[str, Any], dict[str, Any], LineJob | None]]:
         job_id = format_job_id(step.id, values)
         read = self.lines.read(spec["lines"], (*step.recipe_path, step.action, "lines"), job_id)
         if read is None:

@@ -330,6 +330,41 @@ def _plain_json(value: object) -> bool:
     """``value`` is made of JSON's own types only (exact dict with str keys, list, str, int,
     bool, None, finite float): jsonschema-rs reads a tuple as an array and a str enum as a
     string where jsonschema does not, and has no NaN."""
+    try:
+        return _plain_nested(value)
+    except RecursionError:  # deeper than the stack: walked without recursion
+        return _plain_walked(value)
+
+
+def _plain_nested(value: object) -> bool:
+    """:func:`_plain_json` by recursion, scalars tested in place (a request body's dozen leaves
+    are not pushed on and popped off a stack)."""
+    kind = type(value)
+    if kind is dict:
+        for key, item in value.items():  # type: ignore[attr-defined]
+            if type(key) is not str:
+                return False
+            kind = type(item)
+            if kind is str or kind is int or kind is bool or item is None:
+                continue
+            if not _plain_nested(item):
+                return False
+        return True
+    if kind is list:
+        for item in value:  # type: ignore[attr-defined]
+            kind = type(item)
+            if kind is str or kind is int or kind is bool or item is None:
+                continue
+            if not _plain_nested(item):
+                return False
+        return True
+    if kind is float:
+        return value - value == 0  # type: ignore[operator, no-any-return]  # not NaN or infinite
+    return kind in _SCALARS
+
+
+def _plain_walked(value: object) -> bool:
+    """:func:`_plain_json` with an explicit stack."""
     stack: list[Any] = [value]
     while stack:
         item = stack.pop()
