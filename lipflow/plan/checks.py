@@ -36,7 +36,7 @@ class RequestChecks:
 
     def __init__(self, ctx: PlanContext) -> None:
         self.ctx = ctx
-        self._media_checked: dict[tuple[Any, ...], list[Problem]] = {}
+        self._media_checked: dict[tuple[str, str, int], tuple[MediaRef, list[Problem]]] = {}
         self._tts_max: dict[str, Any] = {}
         self._checks: dict[str, ProviderChecks] = {}
 
@@ -49,12 +49,13 @@ class RequestChecks:
 
     def _media_problems(self, model_id: str, role: str, ref: MediaRef) -> list[Problem]:
         """Media limits, checked once per model and input however many jobs share them."""
-        key = (model_id, role, ref)
+        # By the ref's identity (the jobs of one input share one ref), which the entry keeps
+        # alive: hashing a ref's ten fields for every job cost more than the rest of this.
+        key = (model_id, role, id(ref))
         found = self._media_checked.get(key)
         if found is None:
-            found = media_problems(model_id, role, ref)
-            self._media_checked[key] = found
-        return found
+            found = self._media_checked[key] = (ref, media_problems(model_id, role, ref))
+        return found[1]
 
     def _tts_may_be_long(self, model_id: str, text: object) -> bool:
         """Whether ``text`` could pass the model's documented length (the catalog is read once
