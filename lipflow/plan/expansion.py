@@ -62,7 +62,7 @@ def expand_matrix(matrix: Mapping[str, Any] | None) -> list[dict[str, Any]]:
 def format_job_id(step: str, values: Mapping[str, Any]) -> str:
     if not values:
         return step
-    return f"{step}[{','.join(f'{k}={v}' for k, v in values.items())}]"
+    return f"{step}[{','.join([f'{k}={v}' for k, v in values.items()])}]"
 
 
 def _groups(ctx: PlanContext, spec: Mapping[str, Any]) -> list[list[PlannedJob]]:

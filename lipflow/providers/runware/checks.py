@@ -258,14 +258,20 @@ def run_task_checks(task: Task) -> list[Problem]:
     """Every named check that applies to a Runware ``videoInference`` task's model."""
     model = task.get("model")
     chosen = TASK_CHECKS.get(model, ()) if isinstance(model, str) else ()
-    return [p for check in chosen for p in check(task)]
+    return [p for check in chosen for p in check(task)] if chosen else []
 
 
 # ---------------------------------------------------------------------------- routing
 
 
 def _schema(file: str) -> str:
-    return f"{WIRE.name}/{file}"
+    found = _SCHEMAS.get(file)
+    if found is None:
+        found = _SCHEMAS[file] = f"{WIRE.name}/{file}"
+    return found  # one string per file: its hash is kept, not computed per checked task
+
+
+_SCHEMAS: dict[str, str] = {}
 
 
 def _unknown_choice(name: str, value: object, choices: list[str], noun: str) -> Problem:
