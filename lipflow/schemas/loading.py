@@ -336,12 +336,12 @@ def _plain_json(value: object) -> bool:
         return _plain_walked(value)
 
 
-def _plain_nested(value: object) -> bool:
+def _plain_nested(value: Any) -> bool:
     """:func:`_plain_json` by recursion, scalars tested in place (a request body's dozen leaves
     are not pushed on and popped off a stack)."""
     kind = type(value)
     if kind is dict:
-        for key, item in value.items():  # type: ignore[attr-defined]
+        for key, item in value.items():
             if type(key) is not str:
                 return False
             kind = type(item)
@@ -351,7 +351,7 @@ def _plain_nested(value: object) -> bool:
                 return False
         return True
     if kind is list:
-        for item in value:  # type: ignore[attr-defined]
+        for item in value:
             kind = type(item)
             if kind is str or kind is int or kind is bool or item is None:
                 continue
@@ -359,7 +359,7 @@ def _plain_nested(value: object) -> bool:
                 return False
         return True
     if kind is float:
-        return value - value == 0  # type: ignore[operator, no-any-return]  # not NaN or infinite
+        return bool(value - value == 0)  # not NaN or infinite
     return kind in _SCALARS
 
 
