@@ -284,7 +284,7 @@ class ContentKeys:
                     for role, ref in sorted(media.items())
                 }
             )
-        which = tuple((role, id(ref)) for role, ref in media.items())
+        which = tuple([(role, id(ref)) for role, ref in media.items()])
         held = self._media.get(which)
         if held is None:
             text = _canonical({role: _media(ref, {}) for role, ref in sorted(media.items())})

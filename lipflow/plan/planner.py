@@ -339,7 +339,7 @@ class _Planner:
     def _shared_media(self, media: dict[str, MediaRef]) -> dict[str, MediaRef]:
         """One media dict for the jobs whose inputs are the same (a planned job's values are
         never changed): 100,000 jobs of one input hold one dict, not 100,000."""
-        which = tuple((role, id(ref)) for role, ref in media.items())
+        which = tuple([(role, id(ref)) for role, ref in media.items()])
         found = self._media.get(which)
         if found is not None:
             return found[1]
