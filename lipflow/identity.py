@@ -17,7 +17,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from lipflow.jobs import Job, MediaRef, Params, Piece
+from lipflow.jobs import Job, LipsyncParams, MediaRef, Params, Piece
 
 __all__ = [
     "ContentKeys",
@@ -86,7 +86,16 @@ def _compact(value: Any) -> str:
         for key in value:
             if type(key) is not str:
                 raise _NotPlain
-        return "{" + ",".join([_quote(k) + ":" + _compact(value[k]) for k in sorted(value)]) + "}"
+        return (
+            "{"
+            + ",".join(
+                [
+                    _quote(k) + ":" + (_quote(v) if type(v := value[k]) is str else _compact(v))
+                    for k in sorted(value)
+                ]
+            )
+            + "}"
+        )
     if value is None:
         return "null"
     if kind is bool:
@@ -118,6 +127,32 @@ def _encoded(value: Any) -> str:
         return _compact(value)
     except (_NotPlain, RecursionError):
         return _canonical(value)
+
+
+def _params_text(params: Params) -> str:
+    """``_canonical(params.to_json())``; a lip sync's text-to-speech of plain strings (every job
+    of a TTS matrix) written out directly, its keys in sorted order (language, text, voice)."""
+    if type(params) is LipsyncParams and params.segments is None:
+        tts = params.tts
+        if tts is None:
+            return "{}"
+        text, voice, language = tts.text, tts.voice, tts.language
+        if (
+            type(text) is str
+            and (voice is None or type(voice) is str)
+            and (language is None or type(language) is str)
+        ):
+            return "".join(
+                [
+                    '{"tts":{',
+                    "" if language is None else '"language":' + _quote(language) + ",",
+                    '"text":',
+                    _quote(text),
+                    "" if voice is None else ',"voice":' + _quote(voice),
+                    "}}",
+                ]
+            )
+    return _encoded(params.to_json())
 
 
 def job_doc(job: Job, upstream_keys: Mapping[str, str], *, take: int = 1) -> dict[str, Any]:
@@ -178,22 +213,21 @@ class ContentKeys:
     very same bytes: the canonical encoding of a sorted-keys object is its members' encodings
     in key order, so what jobs share (provider, model, action, take, the same options, the same
     URL and media-id inputs) is encoded once and only what differs (parameters, matrix, files,
-    upstream outputs, pieces) per job."""
+    upstream outputs, pieces) per job. Mappings given are not changed afterwards (a planned
+    job's values never are): their encodings are remembered by identity."""
 
-    __slots__ = ("_media", "_options", "_texts")
+    __slots__ = ("_last_media", "_media", "_options", "_texts")
 
     def __init__(self) -> None:
-        self._texts: dict[str, str] = {}  # provider, model and action
+        # The encoded members around action, model and provider, by the three.
+        self._texts: dict[tuple[str, str, str], tuple[str, str, str]] = {}
         # Encodings by the identity of what they encode, which they keep alive: the last
         # options, and the media of jobs whose inputs are all URLs or media ids (bounded).
         self._options: tuple[Mapping[str, Any], str] | None = None
         self._media: dict[tuple[tuple[str, int], ...], tuple[tuple[MediaRef, ...], str]] = {}
-
-    def _text(self, value: str) -> str:
-        found = self._texts.get(value)
-        if found is None:
-            found = self._texts[value] = _canonical(value)
-        return found
+        # The media mapping of the last key whose inputs are all URLs or media ids, and their
+        # encoding: the planner gives the jobs of one input the same mapping, never changed.
+        self._last_media: tuple[Mapping[str, MediaRef], str] | None = None
 
     def key(
         self,
@@ -212,26 +246,26 @@ class ContentKeys:
         held = self._options
         if held is None or held[0] is not options:
             held = self._options = (options, _canonical(dict(options)))
+        names = self._texts.get((action, model, provider))
+        if names is None:
+            names = self._texts[(action, model, provider)] = (
+                '{"action":' + _canonical(action),
+                ',"model":' + _canonical(model) + ',"options":',
+                ',"provider":' + _canonical(provider) + ',"take":',
+            )
         members = [
-            '{"action":',
-            self._text(action),
-            *(
-                (',"matrix":', _encoded(matrix if type(matrix) is dict else dict(matrix)))
-                if matrix
-                else ()
-            ),
+            names[0],
+            ',"matrix":' + _encoded(matrix if type(matrix) is dict else dict(matrix))
+            if matrix
+            else "",
             ',"media":',
             self._media_text(media, piece, upstream_keys),
-            ',"model":',
-            self._text(model),
-            ',"options":',
+            names[1],
             held[1],
             ',"params":',
-            _encoded(params.to_json()),
-            *((',"piece":', _canonical(_piece(piece))) if piece is not None else ()),
-            ',"provider":',
-            self._text(provider),
-            ',"take":',
+            _params_text(params),
+            "" if piece is None else ',"piece":' + _canonical(_piece(piece)),
+            names[2],
             str(take) if type(take) is int else _canonical(take),
             "}",
         ]
@@ -240,6 +274,9 @@ class ContentKeys:
     def _media_text(
         self, media: Mapping[str, MediaRef], piece: Piece | None, upstream_keys: Mapping[str, str]
     ) -> str:
+        last = self._last_media
+        if piece is None and last is not None and last[0] is media:
+            return last[1]  # the very dict the previous job's key read (jobs share one)
         if piece is not None or any(r.origin not in _FIXED_ORIGINS for r in media.values()):
             return _canonical(
                 {
@@ -247,13 +284,14 @@ class ContentKeys:
                     for role, ref in sorted(media.items())
                 }
             )
-        which = tuple((role, id(ref)) for role, ref in media.items())
+        which = tuple([(role, id(ref)) for role, ref in media.items()])
         held = self._media.get(which)
         if held is None:
             text = _canonical({role: _media(ref, {}) for role, ref in sorted(media.items())})
             if len(self._media) >= _MEDIA_KEPT:
                 self._media.clear()
             held = self._media[which] = (tuple(media.values()), text)
+        self._last_media = (media, held[1])  # held: its id is not another's while it is here
         return held[1]
 
 

@@ -170,6 +170,10 @@ def estimate_speech(text: str, *, language: str | None = None) -> SpeechEstimate
     Japanese (read as kanji, ~1.6 morae each) from Chinese ones."""
     # The text as one code per character's kind: the estimate depends on nothing else, and
     # texts made from one template code alike ("Line 12 in fr", "Line 47 in de").
+    global _LAST
+    last = _LAST
+    if last is not None and last[0] is text and last[1] == language:
+        return last[2]  # a planned job's cost and its output's length ask about one text
     coded = text.translate(_CODES)
     jp = (language or "").lower().split("-")[0] == "ja"
     found = _BY_CODES.get((coded, jp))
@@ -178,10 +182,12 @@ def estimate_speech(text: str, *, language: str | None = None) -> SpeechEstimate
         if len(_BY_CODES) >= _BY_CODES_KEPT:
             _BY_CODES.clear()
         _BY_CODES[(coded, jp)] = found
+    _LAST = (text, language, found)
     return found
 
 
 _BY_CODES: dict[tuple[str, bool], SpeechEstimate] = {}
+_LAST: tuple[str, str | None, SpeechEstimate] | None = None  # the last text, language, estimate
 _BY_CODES_KEPT = 8192
 
 

@@ -19,6 +19,7 @@ from lipflow.problems import PathPart, Problem
 from lipflow.providers import registry
 from lipflow.providers.base import ProviderChecks
 from lipflow.recipe import Step
+from lipflow.schemas.loading import hold_plain, release_plain
 
 __all__ = [
     "RequestChecks",
@@ -35,7 +36,7 @@ class RequestChecks:
 
     def __init__(self, ctx: PlanContext) -> None:
         self.ctx = ctx
-        self._media_checked: dict[tuple[Any, ...], list[Problem]] = {}
+        self._media_checked: dict[tuple[str, str, int], tuple[MediaRef, list[Problem]]] = {}
         self._tts_max: dict[str, Any] = {}
         self._checks: dict[str, ProviderChecks] = {}
 
@@ -48,12 +49,13 @@ class RequestChecks:
 
     def _media_problems(self, model_id: str, role: str, ref: MediaRef) -> list[Problem]:
         """Media limits, checked once per model and input however many jobs share them."""
-        key = (model_id, role, ref)
+        # By the ref's identity (the jobs of one input share one ref), which the entry keeps
+        # alive: hashing a ref's ten fields for every job cost more than the rest of this.
+        key = (model_id, role, id(ref))
         found = self._media_checked.get(key)
         if found is None:
-            found = media_problems(model_id, role, ref)
-            self._media_checked[key] = found
-        return found
+            found = self._media_checked[key] = (ref, media_problems(model_id, role, ref))
+        return found[1]
 
     def _tts_may_be_long(self, model_id: str, text: object) -> bool:
         """Whether ``text`` could pass the model's documented length (the catalog is read once
@@ -76,11 +78,17 @@ class RequestChecks:
             if not req.validate:
                 continue
             body = req.json if req.json is not None else req.form
-            if has_deferred(body):
-                body = resolve(body)
-            for problem in self._provider_checks(entry.provider).check_request(
-                body, endpoint=req.endpoint, method=req.method
-            ):
+            # Plain JSON has no Deferred in it: one walk tells both (a Deferred is not plain).
+            plain = hold_plain(body)
+            try:
+                if not plain and has_deferred(body):
+                    body = resolve(body)
+                problems = self._provider_checks(entry.provider).check_request(
+                    body, endpoint=req.endpoint, method=req.method
+                )
+            finally:
+                release_plain()
+            for problem in problems:
                 path = problem.path[1:] if isinstance(body, list) else problem.path
                 found.append((problem, recipe_path(step, path, origins)))
         for role, ref in job.media.items():

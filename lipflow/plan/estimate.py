@@ -45,8 +45,13 @@ def job_cost(
             return cost, cost.usd, cost.usd  # billed by the script's bytes: no range
         # Priced per second of the estimated speech: texts that estimate alike cost alike.
         speech = estimate_speech(text, language=language)
+        global _LAST_SPOKEN
+        last = _LAST_SPOKEN  # texts of one template estimate alike: the same estimate object
+        if last is not None and last[0] is entry and last[1] is speech:
+            return last[2]
         known = _SPOKEN.get((entry.id, speech))
         if known is not None and known[0] is entry:
+            _LAST_SPOKEN = (entry, speech, known[1])
             return known[1]
         cost = charge(entry.id, speech=speech)
         if cost.usd is None or entry.price.tts_credits is not None:
@@ -58,6 +63,7 @@ def job_cost(
         if len(_SPOKEN) >= _SPOKEN_KEPT:
             _SPOKEN.clear()
         _SPOKEN[(entry.id, speech)] = (entry, found)
+        _LAST_SPOKEN = (entry, speech, found)
         return found
     segments = lipsync.segments or ()
     role = "audio" if entry.price.of == "audio" else "video"
@@ -99,6 +105,11 @@ _SPOKEN: dict[
     tuple[str, SpeechEstimate], tuple[ModelEntry, tuple[Cost, float | None, float | None]]
 ] = {}
 _SPOKEN_KEPT = 8192
+_LAST_MIDDLE: tuple[SpeechEstimate, float] | None = None  # output_duration's last estimate
+# The last of them, found by identity (a hash of the estimate costs more than the rest).
+_LAST_SPOKEN: tuple[ModelEntry, SpeechEstimate, tuple[Cost, float | None, float | None]] | None = (
+    None
+)
 
 
 def _results(entry: ModelEntry, options: Mapping[str, Any]) -> int:
@@ -115,7 +126,11 @@ def output_duration(params: Params, media: Mapping[str, MediaRef]) -> float | No
         if audio is not None:
             return audio.duration
         if params.tts:
-            return estimate_speech(str(params.tts.text), language=params.tts.language).middle
+            global _LAST_MIDDLE
+            speech = estimate_speech(str(params.tts.text), language=params.tts.language)
+            if _LAST_MIDDLE is None or _LAST_MIDDLE[0] is not speech:
+                _LAST_MIDDLE = (speech, speech.middle)  # jobs of one template estimate alike
+            return _LAST_MIDDLE[1]
         return media["video"].duration
     seconds = params.duration
     if isinstance(seconds, int | float) and not isinstance(seconds, bool) and seconds > 0:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from lipflow.jobs import PlannedJob
@@ -62,7 +62,7 @@ def expand_matrix(matrix: Mapping[str, Any] | None) -> list[dict[str, Any]]:
 def format_job_id(step: str, values: Mapping[str, Any]) -> str:
     if not values:
         return step
-    return f"{step}[{','.join(f'{k}={v}' for k, v in values.items())}]"
+    return f"{step}[{','.join([f'{k}={v}' for k, v in values.items()])}]"
 
 
 def _groups(ctx: PlanContext, spec: Mapping[str, Any]) -> list[list[PlannedJob]]:
@@ -85,5 +85,12 @@ def upstream_sets(
     ctx: PlanContext, step: Step, spec: Mapping[str, Any]
 ) -> Iterable[dict[str, PlannedJob]]:
     """One mapping step -> upstream job per job to make: a step fans out over upstream jobs."""
+    for value in spec.values():
+        if isinstance(value, str) and value.startswith(STEP_REF_PREFIX):
+            return _fanned(ctx, spec)
+    return [{}]  # no value names a step's output: no upstream (what _groups would find, sooner)
+
+
+def _fanned(ctx: PlanContext, spec: Mapping[str, Any]) -> Iterator[dict[str, PlannedJob]]:
     for combo in itertools.product(*_groups(ctx, spec)):
         yield {pj.job.step: pj for pj in combo}

@@ -165,26 +165,21 @@ class Parameters:
         wanted: set[str] = set()
         before = len(self.ctx.problems)
 
-        def add(role: str, key: str, kind: str) -> None:
-            if spec.get(key) is None:
-                return
-            ref = self.media_ref(spec[key], kind, (*base, key), upstream, job_id)
-            if ref is not None:
-                media[role] = ref
-
+        add = self._add_media
         if step.action == "lipsync":
-            add("video", "video", "video")
-            add("audio", "audio", "audio")
+            add(media, spec, "video", "video", "video", base, upstream, job_id)
+            add(media, spec, "audio", "audio", "audio", base, upstream, job_id)
             if spec.get("audio") is not None:
                 wanted.add("lipsync.audio")
             if spec.get("tts") is not None:
                 wanted.add("lipsync.tts")
                 tts = spec["tts"]
-                params["tts"] = Speech(
-                    text=self._text(tts.get("text"), (*base, "tts", "text"), job_id),
-                    voice=self._text(tts.get("voice"), (*base, "tts", "voice"), job_id),
-                    language=tts.get("language"),
-                )
+                text, voice = tts.get("text"), tts.get("voice")
+                if text is not None and type(text) is not str:
+                    text = self._text(text, (*base, "tts", "text"), job_id)
+                if voice is not None and type(voice) is not str:
+                    voice = self._text(voice, (*base, "tts", "voice"), job_id)
+                params["tts"] = Speech(text=text, voice=voice, language=tts.get("language"))
             if spec.get("segments") is not None:
                 wanted.add("lipsync.segments")
                 params["segments"] = tuple(
@@ -203,8 +198,8 @@ class Parameters:
                 )
         else:
             wanted.add("video.text")
-            add("image", "image", "image")
-            add("last_image", "last_image", "image")
+            add(media, spec, "image", "image", "image", base, upstream, job_id)
+            add(media, spec, "last_image", "last_image", "image", base, upstream, job_id)
             if "image" in spec:
                 wanted.add("video.image")
             for key, cap in (
@@ -244,6 +239,31 @@ class Parameters:
             LipsyncParams(**params) if step.action == "lipsync" else GenerateParams(**params)
         )
         return media, typed, frozenset(wanted)
+
+    def _add_media(
+        self,
+        media: dict[str, MediaRef],
+        spec: Mapping[str, Any],
+        role: str,
+        key: str,
+        kind: str,
+        base: tuple[PathPart, ...],
+        upstream: Mapping[str, PlannedJob],
+        job_id: str,
+    ) -> None:
+        """``media[role]``: the input ``spec[key]`` names, when it is set and found (a method, not
+        a closure in :meth:`build`: a closure would make every local of it a cell)."""
+        value = spec.get(key)
+        if value is None:
+            return
+        if type(value) is str and not value.startswith(STEP_REF_PREFIX):
+            found = self._input_refs.get((value, kind))  # media_ref's answer for a known input
+            if found is not None:
+                media[role] = found
+                return
+        ref = self.media_ref(value, kind, (*base, key), upstream, job_id)
+        if ref is not None:
+            media[role] = ref
 
     def _text(self, value: Any, path: tuple[PathPart, ...], job_id: str) -> Any:
         """A text field's value: numbers (``{{ vars.line }}`` holding 12) are said as written;

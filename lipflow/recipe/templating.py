@@ -228,7 +228,7 @@ class TemplateProblem(Exception):
 def _render_paths(parts: list[str | tuple[str, ...]], context: Mapping[str, Any]) -> Any:
     if len(parts) == 3 and not parts[0] and not parts[2]:
         return _lookup(context, parts[1])  # type: ignore[arg-type]  # one whole hole keeps its type
-    return "".join(part if type(part) is str else str(_lookup(context, part)) for part in parts)  # type: ignore[arg-type]
+    return "".join([part if type(part) is str else str(_lookup(context, part)) for part in parts])  # type: ignore[arg-type]
 
 
 class Templater:
@@ -303,7 +303,7 @@ class Templater:
         job of a matrix): the walk that finds the templates is done here, not per job. Mappings
         and lists are built anew on each call, as :meth:`render` builds them."""
         if isinstance(value, str) and ("{{" in value or "{%" in value):
-            return functools.partial(self._render_template, value, path=path)
+            return self._string_renderer(value, path)
         if isinstance(value, dict):
             items = [(k, self.renderer(v, (*path, k))) for k, v in value.items()]
             return lambda context: {k: render(context) for k, render in items}
@@ -311,6 +311,27 @@ class Templater:
             parts = [self.renderer(v, (*path, i)) for i, v in enumerate(value)]
             return lambda context: [render(context) for render in parts]
         return lambda context: value
+
+    def _string_renderer(
+        self, value: str, path: tuple[str | int, ...]
+    ) -> Callable[[Mapping[str, Any]], Any]:
+        """:meth:`_render_template` of ``value``; a text of plain ``{{ a.b }}`` holes is tried
+        by :func:`_render_paths` directly (what :meth:`_render_string` tries first, without its
+        two calls per render), and anything that cannot answer, or any error, is left to it."""
+        slow = functools.partial(self._render_template, value, path=path)
+        if value not in self._paths:
+            self._paths[value] = _path_template(value)
+        holes = self._paths[value]
+        if holes is None:
+            return slow
+
+        def fast(context: Mapping[str, Any]) -> Any:
+            try:
+                return _render_paths(holes, context)
+            except Exception:
+                return slow(context)
+
+        return fast
 
     def _render_template(
         self, value: str, context: Mapping[str, Any], path: tuple[str | int, ...]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
@@ -304,7 +304,12 @@ class Compiled:
         fast = self.fast
         if fast is None:
             fast = self.fast = _fast_validator(self.docs, self.rel)
-        return fast is not False and _plain_json(body) and bool(fast.is_valid(body))
+        if fast is False:
+            return False
+        for held in _HELD_PLAIN:
+            if held is body:
+                return bool(fast.is_valid(body))
+        return _plain_json(body) and bool(fast.is_valid(body))
 
     def _slow(self) -> tuple[Validator, Mapping[str, Any], Registry[Any]]:
         if self._jsonschema is None:
@@ -325,6 +330,41 @@ def _plain_json(value: object) -> bool:
     """``value`` is made of JSON's own types only (exact dict with str keys, list, str, int,
     bool, None, finite float): jsonschema-rs reads a tuple as an array and a str enum as a
     string where jsonschema does not, and has no NaN."""
+    try:
+        return _plain_nested(value)
+    except RecursionError:  # deeper than the stack: walked without recursion
+        return _plain_walked(value)
+
+
+def _plain_nested(value: Any) -> bool:
+    """:func:`_plain_json` by recursion, scalars tested in place (a request body's dozen leaves
+    are not pushed on and popped off a stack)."""
+    kind = type(value)
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                return False
+            kind = type(item)
+            if kind is str or kind is int or kind is bool or item is None:
+                continue
+            if not _plain_nested(item):
+                return False
+        return True
+    if kind is list:
+        for item in value:
+            kind = type(item)
+            if kind is str or kind is int or kind is bool or item is None:
+                continue
+            if not _plain_nested(item):
+                return False
+        return True
+    if kind is float:
+        return bool(value - value == 0)  # not NaN or infinite
+    return kind in _SCALARS
+
+
+def _plain_walked(value: object) -> bool:
+    """:func:`_plain_json` with an explicit stack."""
     stack: list[Any] = [value]
     while stack:
         item = stack.pop()
@@ -345,6 +385,27 @@ def _plain_json(value: object) -> bool:
 
 
 _SCALARS = frozenset({str, int, bool, type(None)})
+
+# A body the caller found plain JSON, and its array's items, while it is checked (see hold_plain).
+_HELD_PLAIN: tuple[object, ...] = ()
+
+
+def hold_plain(body: object) -> bool:
+    """Whether ``body`` is plain JSON (:func:`_plain_json`). When it is, it and its array's items
+    are held as such until :func:`release_plain`: validating them meanwhile skips that walk (a
+    planned request's body is walked once, not once for its Deferreds and again here). The
+    caller changes nothing in the body while it is held."""
+    global _HELD_PLAIN
+    if not _plain_json(body):
+        return False
+    _HELD_PLAIN = (body, *body) if type(body) is list else (body,)
+    return True
+
+
+def release_plain() -> None:
+    """Forget the body :func:`hold_plain` held."""
+    global _HELD_PLAIN
+    _HELD_PLAIN = ()
 
 
 # Python's ``\s`` on str (str.isspace()); jsonschema-rs reads ``\s`` as ECMA-262 does (no \x1c-\x1f,
@@ -439,13 +500,17 @@ def _fast_validator(docs: dict[str, dict[str, Any]], rel: str) -> Any:
 # name -> (registry generation, compiled): the planner validates 10,000 bodies against a few
 # schemas, so the common lookup is one dict access and an int compare.
 _COMPILED: dict[str, tuple[int, Compiled]] = {}
+_generation_of: Callable[[], int] | None = None  # lipflow.providers.registry.generation
 
 
 def compiled(schema_id_or_name: str) -> Compiled:
     """The compiled schema named ``schema_id_or_name`` (a name or an ``$id``), built once."""
-    from lipflow.providers import registry
+    global _generation_of
+    if _generation_of is None:  # imported on first use, not on every call (10,000 per plan)
+        from lipflow.providers import registry
 
-    generation = registry.generation()
+        _generation_of = registry.generation
+    generation = _generation_of()
     found = _COMPILED.get(schema_id_or_name)
     if found is not None and found[0] == generation:
         return found[1]

@@ -60,8 +60,12 @@ _PARAMS = st.one_of(
         LipsyncParams,
         tts=st.none()
         | st.builds(
-            Speech, text=st.text(max_size=20) | st.integers(), voice=st.none() | st.text(max_size=5)
+            Speech,
+            text=st.text(max_size=20) | st.integers(),
+            voice=st.none() | st.text(max_size=5) | st.integers(),
+            language=st.none() | st.text(max_size=5),
         ),
+        segments=st.none() | st.just(()),
     ),
     st.builds(GenerateParams, prompt=st.text(max_size=10), duration=st.none() | st.integers(1, 10)),
 )

@@ -20,8 +20,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from lipflow.plan import plan_recipe
+from lipflow.recipe import parse_recipe
 from lipflow.schemas import validate
-from lipflow.schemas.loading import compiled, document_names
+from lipflow.schemas.loading import _plain_json, compiled, document_names
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "example-files" / "requests"
 SCHEMAS = document_names()
@@ -292,3 +294,80 @@ def test_a_body_that_is_not_plain_json_gets_jsonschemas_words(body: Any) -> None
     slow = [p.message for p in validate(WAVESPEED_SUBMIT, body)]
     assert slow
     assert _checked_often(WAVESPEED_SUBMIT, body) == [slow, slow]
+
+
+class _Word(str):
+    """A str subclass (as a str enum member is): not JSON's own string type."""
+
+
+_LEAVES = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()  # NaN and the infinities included
+    | st.text(max_size=3)
+    | st.builds(_Word, st.text(max_size=3))
+    | st.binary(max_size=2)
+)
+_VALUES = st.recursive(
+    _LEAVES,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.lists(inner, max_size=3).map(tuple)
+        | st.dictionaries(st.text(max_size=3) | st.integers(0, 3), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+def _plain_by_definition(value: Any) -> bool:
+    """JSON's own types only: exact dict with str keys, list, str, int, bool, None, finite float."""
+    if type(value) is dict:
+        return all(type(k) is str and _plain_by_definition(v) for k, v in value.items())
+    if type(value) is list:
+        return all(_plain_by_definition(v) for v in value)
+    if type(value) is float:
+        return value == value and value not in (float("inf"), float("-inf"))
+    return type(value) in (str, int, bool, type(None))
+
+
+@given(value=_VALUES)
+def test_only_plain_json_goes_to_jsonschema_rs(value: Any) -> None:
+    assert _plain_json(value) is _plain_by_definition(value)
+
+
+def test_a_body_nested_deeper_than_the_stack_is_still_walked() -> None:
+    deep: Any = [1.0]
+    for _ in range(5000):
+        deep = {"a": [deep]}
+    assert _plain_json(deep)
+    inner = deep
+    while isinstance(inner, dict):
+        inner = inner["a"][0]
+    inner[0] = float("nan")
+    assert not _plain_json(deep)
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        (".nan", ["NaN is a number; expected an integer"]),
+        ("1.5", ["1.5 is a number; expected an integer"]),
+    ],
+)
+def test_a_planned_request_that_is_not_plain_json_gets_jsonschemas_words(
+    value: str, words: list[str]
+) -> None:
+    recipe, problems = parse_recipe(
+        "version: 1\n"
+        "inputs:\n"
+        '  clip: {video: "https://example.com/clip.mp4", duration: 6}\n'
+        "steps:\n"
+        "  hello:\n"
+        '    lipsync: {video: clip, tts: {text: "Hi", voice: Sophia}}\n'
+        f"    options: {{numberResults: {value}}}\n",
+        "r.yaml",
+    )
+    assert recipe is not None, problems
+    found = plan_recipe(recipe, env={}).problems
+    assert [p.message for p in found] == [f"runware request $[0].numberResults: {w}" for w in words]

@@ -120,3 +120,18 @@ def test_a_prepared_renderer_names_where_a_failing_template_is() -> None:
     with pytest.raises(TemplateProblem) as info:
         render({})
     assert info.value.path == ("tts", "text")
+
+
+def test_a_prepared_plain_hole_answers_as_render_where_the_path_is_not_plain() -> None:
+    t = Templater()
+    source = {"text": "Line {{ matrix.t }} in {{ matrix.lang }}"}
+    render = t.renderer(source)
+    tuple_context = {"matrix": {"t": (1, 2), "lang": "es"}}  # str() of a tuple, as Jinja2 has it
+    assert render(tuple_context) == t.render(source, tuple_context) == {"text": "Line (1, 2) in es"}
+    for context in ({"matrix": {"t": 1}}, {"matrix": "not a mapping"}, {}):
+        with pytest.raises(TemplateProblem) as ours:
+            render(context)
+        with pytest.raises(TemplateProblem) as theirs:
+            t.render(source, context)
+        assert (ours.value.message, ours.value.path) == (theirs.value.message, theirs.value.path)
+        assert ours.value.path == ("text",)

@@ -258,14 +258,20 @@ def run_task_checks(task: Task) -> list[Problem]:
     """Every named check that applies to a Runware ``videoInference`` task's model."""
     model = task.get("model")
     chosen = TASK_CHECKS.get(model, ()) if isinstance(model, str) else ()
-    return [p for check in chosen for p in check(task)]
+    return [p for check in chosen for p in check(task)] if chosen else []
 
 
 # ---------------------------------------------------------------------------- routing
 
 
 def _schema(file: str) -> str:
-    return f"{WIRE.name}/{file}"
+    found = _SCHEMAS.get(file)
+    if found is None:
+        found = _SCHEMAS[file] = f"{WIRE.name}/{file}"
+    return found  # one string per file: its hash is kept, not computed per checked task
+
+
+_SCHEMAS: dict[str, str] = {}
 
 
 def _unknown_choice(name: str, value: object, choices: list[str], noun: str) -> Problem:
@@ -327,7 +333,10 @@ def _task_problems(task: object) -> list[Problem]:
     if model not in entry.models:
         return [_unknown_choice("model", model, list(entry.models), "videoInference models")]
     found = validate(_schema(entry.models[model]), task, model=model)
-    return [_voice_hint(p, task) for p in found] + run_task_checks(task)
+    checked = run_task_checks(task)
+    if not found:
+        return checked
+    return [_voice_hint(p, task) for p in found] + checked
 
 
 def task_uuids_unique(tasks: list[Any]) -> list[Problem]:
@@ -381,6 +390,9 @@ class RunwareChecks:
                         code="empty",
                     )
                 ]
+            if len(body) == 1:  # one task (every planned submit): no other for it to repeat
+                found = _task_problems(body[0])
+                return prefixed(found, (0,)) if found else found
             found = [p for i, task in enumerate(body) for p in prefixed(_task_problems(task), (i,))]
             return found + task_uuids_unique(body)
         return _task_problems(body)

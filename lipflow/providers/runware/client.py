@@ -134,7 +134,7 @@ def submit_task(job: Job, values: Mapping[str, Any]) -> dict[str, Any]:
             task["inputs"] = inputs
     else:
         task.update(_generate_fields(p, values))
-    return deep_merge(task, job.options)
+    return deep_merge(task, job.options) if job.options else task  # the task is new: no copy
 
 
 def _generate_fields(p: GenerateParams, values: Mapping[str, Any]) -> dict[str, Any]:
