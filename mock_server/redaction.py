@@ -27,7 +27,7 @@ from urllib.parse import quote, quote_plus, unquote_plus
 
 from lipflow.secrets import REDACTED, SECRET_HEADERS, SECRET_KEYS, redact_text, redact_value
 
-__all__ = ["Scrubber"]
+__all__ = ["Scrubber", "kept_as_parsed"]
 
 _NAMES = frozenset(re.sub(r"[^a-z0-9]", "", n) for n in (*SECRET_KEYS, *SECRET_HEADERS))
 _SUFFIXES = ("apikey", "token", "secret", "password")
@@ -136,6 +136,31 @@ def _forms(secrets: frozenset[str]) -> _Forms | None:
     return _Forms(forms) if forms else None
 
 
+# Headers as kept (credentials replaced) and the credentials they named, by the headers sent.
+_KEPT_HEADERS: dict[tuple[tuple[str, str], ...], tuple[dict[str, str], tuple[str, ...]]] = {}
+_KEPT_HEADERS_LIMIT = 256
+# Every byte but a-z and 0-9: what secret_name drops from a name before matching it.
+_NOT_ALNUM = bytes(c for c in range(256) if not (97 <= c <= 122 or 48 <= c <= 57))
+_NAME_PARTS = tuple(sorted({n.encode() for n in (*_NAMES, *_SUFFIXES)}))
+
+
+def kept_as_parsed(raw: bytes) -> bool:
+    """Whether :meth:`Scrubber.document` keeps the JSON document parsed from ``raw`` as it is,
+    and every string of that document (names too) is a piece of ``raw`` as sent.
+
+    So for a short ASCII text (one byte a character: no NUL) with no escape (``\\``, ``%``), no ``=`` and nothing that could
+    spell a credential's name once its punctuation is dropped (what :func:`secret_name` does):
+    no string is long enough to be summarized, none holds an ``apiKey=`` pair, no field is a
+    credential's. A false alarm only costs the walk.
+    """
+    if len(raw) > _SHORT_TEXT or not raw.isascii() or b"\\" in raw or b"%" in raw or b"=" in raw:
+        return False
+    if b"\x00" in raw:  # UTF-16 or -32 text: its strings are not pieces of the bytes
+        return False
+    squashed = raw.lower().translate(None, _NOT_ALNUM)
+    return not any(part in squashed for part in _NAME_PARTS)
+
+
 class Scrubber:
     """Learns the credentials of one request, then removes them from what is kept of it."""
 
@@ -163,15 +188,24 @@ class Scrubber:
                 self._forms = False
 
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
-        out = {}
-        for name, value in headers.items():
-            if secret_name(name):
-                self.learn(value)
-                scheme = value.split(" ", 1)[0] if " " in value.strip() else ""
-                out[name] = f"{scheme} {REDACTED}" if scheme else REDACTED
-            else:
-                out[name] = value
-        return out
+        key = tuple(headers.items())
+        kept = _KEPT_HEADERS.get(key)
+        if kept is None:  # a client sends the same headers request after request
+            out, secrets = {}, []
+            for name, value in headers.items():
+                if secret_name(name):
+                    secrets.append(value)
+                    scheme = value.split(" ", 1)[0] if " " in value.strip() else ""
+                    out[name] = f"{scheme} {REDACTED}" if scheme else REDACTED
+                else:
+                    out[name] = value
+            kept = (out, tuple(secrets))
+            if len(_KEPT_HEADERS) >= _KEPT_HEADERS_LIMIT:
+                _KEPT_HEADERS.clear()
+            _KEPT_HEADERS[key] = kept
+        for value in kept[1]:
+            self.learn(value)
+        return dict(kept[0])
 
     def fields(self, pairs: Mapping[str, str]) -> dict[str, str]:
         """Query parameters or form fields with every key-like one replaced."""
@@ -223,6 +257,11 @@ class Scrubber:
             self._forms = _forms(frozenset(self._secrets))
         assert self._forms is not True
         return self._forms
+
+    def absent_from(self, text: str) -> bool:
+        """Whether ``text`` holds no learnt secret in any encoding (:meth:`scrub` keeps it)."""
+        forms = self._compiled()
+        return forms is None or not forms.found_in_text(text)
 
     def scrub(self, value: Any) -> Any:
         """``value`` with every learnt secret replaced, in each encoding, in every string."""

@@ -49,7 +49,7 @@ from mock_server.faults import (
 )
 from mock_server.journal import Journal, Record
 from mock_server.limits import MAX_SECONDS, bounded_number
-from mock_server.redaction import Scrubber
+from mock_server.redaction import Scrubber, kept_as_parsed
 from mock_server.store import MediaItem, MediaStore, decode_base64_media
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "Simulator"]
@@ -271,10 +271,13 @@ class Simulator:
             scrubber = Scrubber(learnt=self._secrets.known)
         headers = scrubber.headers(request.headers)
         query = scrubber.fields(request.query)
-        body = _journal_body(request, scrubber)
+        body, as_sent = _journal_body(request, scrubber)
         with self._lock:
             self._secrets.update(scrubber.learnt)
-        query, headers, body = scrubber.scrub([query, headers, body])  # one search for all three
+        if as_sent and scrubber.absent_from(request.body.decode("ascii")):
+            query, headers = scrubber.scrub([query, headers])  # the body's strings hold none
+        else:
+            query, headers, body = scrubber.scrub([query, headers, body])  # one search for all
         record = self.journal.open(
             time=self.clock.wall(),
             transport=request.transport,
@@ -583,10 +586,12 @@ def _journal_reply(reply: Reply, scrubber: Scrubber) -> Any:
     return scrubber.kept_json(reply.document, text)
 
 
-def _journal_body(request: MockRequest, scrubber: Scrubber) -> Any:
-    """What the journal keeps of a body: JSON or a form (credentials out), text, or its size."""
+def _journal_body(request: MockRequest, scrubber: Scrubber) -> tuple[Any, bool]:
+    """What the journal keeps of a body: JSON or a form (credentials out), text, or its size;
+    and whether that is the JSON document as parsed, every string of it a piece of the body as
+    sent (:func:`~mock_server.redaction.kept_as_parsed`: then the body is searched, not walked)."""
     if request.oversize is not None:
-        return {"bytes": request.oversize, "refused": "over the size cap"}
+        return {"bytes": request.oversize, "refused": "over the size cap"}, False
     if request.form is not None or request.files is not None:
         return {
             "form": redact_value(scrubber.scrub(scrubber.fields(dict(request.form or {})))),
@@ -594,21 +599,24 @@ def _journal_body(request: MockRequest, scrubber: Scrubber) -> Any:
                 name: {"filename": f.filename, "content_type": f.content_type, "size": len(f.data)}
                 for name, f in (request.files or {}).items()
             },
-        }
+        }, False
     if not request.body:
-        return None
+        return None, False
     content_type = request.header("content-type") or ""
     if "json" in content_type or request.transport == "ws" or request.body[:1] in (b"{", b"["):
         document = json_body(request)  # parsed once for the journal and the handlers
         if not isinstance(document, InvalidBody):
-            return scrubber.document(document)
+            # The handlers read the document and never change it: the journal may keep it.
+            if kept_as_parsed(request.body):
+                return document, True
+            return scrubber.document(document), False
     summary = {"bytes": len(request.body), "content_type": content_type or None}
     try:
         text = scrubber.text(request.body.decode("utf-8"))
     except UnicodeDecodeError:
-        return summary
+        return summary, False
     return (
         summary | {"redacted": "the body names a credential"}
         if text is None
         else redact_value(text)
-    )
+    ), False
