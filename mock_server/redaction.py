@@ -139,6 +139,8 @@ def _forms(secrets: frozenset[str]) -> _Forms | None:
 # Headers as kept (credentials replaced) and the credentials they named, by the headers sent.
 _KEPT_HEADERS: dict[tuple[tuple[str, str], ...], tuple[dict[str, str], tuple[str, ...]]] = {}
 _KEPT_HEADERS_LIMIT = 256
+# Kept headers scrubbed of the secrets known (a set of them, as _forms has it compiled).
+_SCRUBBED_HEADERS: dict[tuple[tuple[tuple[str, str], ...], _Forms], dict[str, str]] = {}
 # Every byte but a-z and 0-9: what secret_name drops from a name before matching it.
 _NOT_ALNUM = bytes(c for c in range(256) if not (97 <= c <= 122 or 48 <= c <= 57))
 _NAME_PARTS = tuple(sorted({n.encode() for n in (*_NAMES, *_SUFFIXES)}))
@@ -257,6 +259,21 @@ class Scrubber:
             self._forms = _forms(frozenset(self._secrets))
         assert self._forms is not True
         return self._forms
+
+    def scrub_headers(self, kept: dict[str, str]) -> dict[str, str]:
+        """:meth:`scrub` of kept headers (what :meth:`headers` gave): the same headers come
+        request after request, and the same secrets are known, so each pair is searched once."""
+        forms = self._compiled()
+        if forms is None:
+            return kept
+        key = (tuple(kept.items()), forms)
+        scrubbed = _SCRUBBED_HEADERS.get(key)
+        if scrubbed is None:
+            scrubbed = self.scrub(kept)
+            if len(_SCRUBBED_HEADERS) >= _KEPT_HEADERS_LIMIT:
+                _SCRUBBED_HEADERS.clear()
+            _SCRUBBED_HEADERS[key] = scrubbed
+        return dict(scrubbed)
 
     def absent_from(self, text: str) -> bool:
         """Whether ``text`` holds no learnt secret in any encoding (:meth:`scrub` keeps it)."""

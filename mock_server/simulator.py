@@ -108,6 +108,13 @@ class Simulator:
             Route("HEAD", "/media/{name}", None, "download", _download),
         )
         self._ws_routes = tuple(t.ws_route for t in self.twins.values() if t.ws_route is not None)
+        # The routes that can match each fixed path (a template without parameters), in order:
+        # a request on one of those paths tries only them (Runware's POST /v1: one, not all).
+        self._candidates: dict[str, tuple[Route, ...]] = {
+            route.template: tuple(r for r in self._routes if r.match(route.template) is not None)
+            for route in self._routes
+            if "{" not in route.template
+        }
 
     # ------------------------------------------------------------------ public control API
 
@@ -274,10 +281,10 @@ class Simulator:
         body, as_sent = _journal_body(request, scrubber)
         with self._lock:
             self._secrets.update(scrubber.learnt)
-        if as_sent and scrubber.absent_from(request.body.decode("ascii")):
-            query, headers = scrubber.scrub([query, headers])  # the body's strings hold none
-        else:
-            query, headers, body = scrubber.scrub([query, headers, body])  # one search for all
+        headers = scrubber.scrub_headers(headers)
+        query = scrubber.scrub(query) if query else query
+        if not (as_sent and scrubber.absent_from(request.body.decode("ascii"))):
+            body = scrubber.scrub(body)  # else the body's strings, as sent, hold no secret
         record = self.journal.open(
             time=self.clock.wall(),
             transport=request.transport,
@@ -310,7 +317,7 @@ class Simulator:
                     return ws_route, params
             return Reply(status=404, document={"error": f"no WebSocket API at {request.path}"})
         allowed: list[str] = []
-        for route in self._routes:
+        for route in self._candidates.get(request.path, self._routes):
             params = route.match(request.path)
             if params is None:
                 continue
