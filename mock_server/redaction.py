@@ -143,7 +143,7 @@ _KEPT_HEADERS_LIMIT = 256
 _SCRUBBED_HEADERS: dict[tuple[tuple[tuple[str, str], ...], _Forms], dict[str, str]] = {}
 # Every byte but a-z and 0-9: what secret_name drops from a name before matching it.
 _NOT_ALNUM = bytes(c for c in range(256) if not (97 <= c <= 122 or 48 <= c <= 57))
-_NAME_PARTS = tuple(sorted({n.encode() for n in (*_NAMES, *_SUFFIXES)}))
+_NAME_PARTS = re.compile(b"|".join(sorted({n.encode() for n in (*_NAMES, *_SUFFIXES)})))
 
 
 def kept_as_parsed(raw: bytes) -> bool:
@@ -159,8 +159,7 @@ def kept_as_parsed(raw: bytes) -> bool:
         return False
     if b"\x00" in raw:  # UTF-16 or -32 text: its strings are not pieces of the bytes
         return False
-    squashed = raw.lower().translate(None, _NOT_ALNUM)
-    return not any(part in squashed for part in _NAME_PARTS)
+    return _NAME_PARTS.search(raw.lower().translate(None, _NOT_ALNUM)) is None
 
 
 class Scrubber:

@@ -19,7 +19,6 @@ import os
 import random
 import re
 import threading
-import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -57,6 +56,9 @@ __all__ = ["DEFAULT_MAX_BODY_BYTES", "Simulator"]
 # Providers take uploads up to 50 MB; a multipart envelope, or base64 in a data URI, adds a third
 # on top. Bodies above this cap are refused with 413 unread.
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
+# uuid.UUID(int=..., version=4): the variant bits set to 10, the version nibble to 4.
+_UUID_KEEP = ~((0xC000 << 48) | (0xF000 << 64)) & (2**128 - 1)
+_UUID_V4 = (0x8000 << 48) | (4 << 76)
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
 
@@ -155,8 +157,11 @@ class Simulator:
     # ------------------------------------------------------------------ helpers for providers
 
     def new_uuid(self) -> str:
+        """A random (version 4) UUID from the seeded generator, as ``str(uuid.UUID(...))``."""
         with self._lock:
-            return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+            bits = self._rng.getrandbits(128)
+        hexa = f"{bits & _UUID_KEEP | _UUID_V4:032x}"
+        return f"{hexa[:8]}-{hexa[8:12]}-{hexa[12:16]}-{hexa[16:20]}-{hexa[20:]}"
 
     def new_int_id(self) -> int:
         """A PixVerse-like id: 15-16 digits, below 2**53 so JavaScript clients keep it exact."""
@@ -261,7 +266,9 @@ class Simulator:
                 cost_usd=cost.usd,
                 credits=cost.credits,
                 cost_basis=cost.basis,
-                request=(call.scrubber or Scrubber(learnt=self._secrets.known)).kept(request),
+                request=request
+                if call.body_as_sent and _part_of(request, json_body(call.request))
+                else (call.scrubber or Scrubber(learnt=self._secrets.known)).kept(request),
                 stuck=stuck,
             )
             self._jobs[(job.provider, job_id)] = job
@@ -283,8 +290,9 @@ class Simulator:
             self._secrets.update(scrubber.learnt)
         headers = scrubber.scrub_headers(headers)
         query = scrubber.scrub(query) if query else query
-        if not (as_sent and scrubber.absent_from(request.body.decode("ascii"))):
-            body = scrubber.scrub(body)  # else the body's strings, as sent, hold no secret
+        # A body kept as parsed whose text holds no known secret is kept whole as it came
+        if not (as_sent := as_sent and scrubber.absent_from(request.body.decode("ascii"))):
+            body = scrubber.scrub(body)
         record = self.journal.open(
             time=self.clock.wall(),
             transport=request.transport,
@@ -295,7 +303,7 @@ class Simulator:
             body=body,
         )
         try:
-            reply = self._dispatch(request, record, scrubber)
+            reply = self._dispatch(request, record, scrubber, as_sent)
         except Exception as exc:
             self.internal_errors.append(exc)
             reply = self._refusal(request, record, 500, f"mock server bug: {exc!r}")
@@ -368,7 +376,9 @@ class Simulator:
         call = Call(sim=self, request=request, params={}, ctx=ctx, record=record)
         return self._error(call, status, message, None)
 
-    def _dispatch(self, request: MockRequest, record: Record, scrubber: Scrubber) -> Reply:
+    def _dispatch(
+        self, request: MockRequest, record: Record, scrubber: Scrubber, as_sent: bool
+    ) -> Reply:
         routed = self._route(request, record)
         if isinstance(routed, Reply):
             return routed
@@ -381,7 +391,13 @@ class Simulator:
         record.provider, record.op = route.provider, op
         ctx = FaultContext(route.provider, op, request.method, request.path, jobs)
         call = Call(
-            sim=self, request=request, params=params, ctx=ctx, record=record, scrubber=scrubber
+            sim=self,
+            request=request,
+            params=params,
+            ctx=ctx,
+            record=record,
+            scrubber=scrubber,
+            body_as_sent=as_sent,
         )
         header = request.header("x-mock-fault")
         if header:
@@ -392,6 +408,8 @@ class Simulator:
         one_off = call.one_off
 
         fired = self.faults.fire(ctx, REQUEST_ACTIONS, one_off)
+        if not fired and request.oversize is None and request.body_error is None:
+            return route.handler(call)  # the usual request: no fault, a body read whole
         record.faults.extend(rule.action for rule in fired)
         actions = {rule.action: rule for rule in fired}
         delay = sum(rule.seconds for rule in fired if rule.action == "latency")
@@ -591,6 +609,13 @@ def _journal_reply(reply: Reply, scrubber: Scrubber) -> Any:
     except (TypeError, ValueError):  # not JSON (a handler's bug): the adapter will say so
         return redact_value(scrubber.scrub(reply.document))
     return scrubber.kept_json(reply.document, text)
+
+
+def _part_of(value: Any, document: Any) -> bool:
+    """Whether ``value`` is ``document`` or one of its items (a task of a Runware batch)."""
+    return value is document or (
+        isinstance(document, list) and any(value is item for item in document)
+    )
 
 
 def _journal_body(request: MockRequest, scrubber: Scrubber) -> tuple[Any, bool]:
