@@ -31,6 +31,7 @@ __all__ = ["Scrubber", "kept_as_parsed"]
 
 _NAMES = frozenset(re.sub(r"[^a-z0-9]", "", n) for n in (*SECRET_KEYS, *SECRET_HEADERS))
 _SUFFIXES = ("apikey", "token", "secret", "password")
+_SCHEMES = ("bearer", "basic")  # auth schemes whose word before the key is not secret
 _MIN_SECRET = 6  # shorter values (test keys like "k") are not scrubbed from free text
 # name = value, name: value, "name": "value", in text that may be percent- or JSON-encoded
 # (a lookahead, so that overlapping candidates are all seen)
@@ -182,8 +183,10 @@ class Scrubber:
 
     def learn(self, value: str) -> None:
         value = value.strip()
+        if value.lower() in _SCHEMES:  # an auth scheme sent without its key names none
+            return
         scheme, _, token = value.partition(" ")
-        for candidate in (value, token if scheme.lower() in ("bearer", "basic") else ""):
+        for candidate in (value, token if scheme.lower() in _SCHEMES else ""):
             if candidate and candidate not in self._secrets:
                 self._secrets.update(_decodings(candidate))
                 self._forms = False

@@ -110,13 +110,16 @@ class Simulator:
             Route("HEAD", "/media/{name}", None, "download", _download),
         )
         self._ws_routes = tuple(t.ws_route for t in self.twins.values() if t.ws_route is not None)
-        # The routes that can match each fixed path (a template without parameters), in order:
-        # a request on one of those paths tries only them (Runware's POST /v1: one, not all).
-        self._candidates: dict[str, tuple[Route, ...]] = {
-            route.template: tuple(r for r in self._routes if r.match(route.template) is not None)
-            for route in self._routes
-            if "{" not in route.template
+        # The routes that can match a path, by its first segment, in order: a request tries
+        # only those (a download: the two media routes, not all thirteen).
+        firsts = {route: _first_segment(route.template) for route in self._routes}
+        wild = tuple(r for r in self._routes if "{" in (firsts[r] or "{"))
+        self._by_segment: dict[str | None, tuple[Route, ...]] = {
+            first: tuple(r for r in self._routes if r in wild or firsts[r] == first)
+            for first in firsts.values()
         }
+        self._by_segment[None] = self._routes
+        self._wild_routes = wild
 
     # ------------------------------------------------------------------ public control API
 
@@ -325,7 +328,8 @@ class Simulator:
                     return ws_route, params
             return Reply(status=404, document={"error": f"no WebSocket API at {request.path}"})
         allowed: list[str] = []
-        for route in self._candidates.get(request.path, self._routes):
+        first = _first_segment(request.path)
+        for route in self._by_segment.get(first, self._wild_routes if first else self._routes):
             params = route.match(request.path)
             if params is None:
                 continue
@@ -609,6 +613,11 @@ def _journal_reply(reply: Reply, scrubber: Scrubber) -> Any:
     except (TypeError, ValueError):  # not JSON (a handler's bug): the adapter will say so
         return redact_value(scrubber.scrub(reply.document))
     return scrubber.kept_json(reply.document, text)
+
+
+def _first_segment(path: str) -> str | None:
+    """``media`` of ``/media/{name}``; None for a path that is not absolute."""
+    return path.split("/", 2)[1] if path.startswith("/") else None
 
 
 def _part_of(value: Any, document: Any) -> bool:

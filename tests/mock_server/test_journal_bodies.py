@@ -83,3 +83,10 @@ def test_a_credential_field_of_a_short_body_is_kept_out_however_its_name_is_spel
         raw = json.dumps([{"taskType": "ping", name: "fresh-credential-123"}]).encode()
         kept = _journaled(sim, raw)
         assert "fresh-credential" not in json.dumps(kept), name
+
+
+def test_an_auth_scheme_sent_without_a_key_is_not_taken_for_one() -> None:
+    sim = Simulator()
+    sim.handle(MockRequest(method="POST", path="/v1", headers={"authorization": "Bearer"}))
+    sim.handle(MockRequest(method="POST", path="/v1", headers={"authorization": "Bearer k3y-123"}))
+    assert sim.journal.records()[-1].headers["authorization"] == "Bearer ***"
