@@ -151,10 +151,10 @@ def kept_as_parsed(raw: bytes) -> bool:
     """Whether :meth:`Scrubber.document` keeps the JSON document parsed from ``raw`` as it is,
     and every string of that document (names too) is a piece of ``raw`` as sent.
 
-    So for a short ASCII text (one byte a character: no NUL) with no escape (``\\``, ``%``), no ``=`` and nothing that could
-    spell a credential's name once its punctuation is dropped (what :func:`secret_name` does):
-    no string is long enough to be summarized, none holds an ``apiKey=`` pair, no field is a
-    credential's. A false alarm only costs the walk.
+    So for a short ASCII text (one byte a character: no NUL) with no escape (``\\``, ``%``),
+    no ``=`` and nothing that could spell a credential's name once its punctuation is dropped
+    (what :func:`secret_name` does): no string is long enough to be summarized, none holds an
+    ``apiKey=`` pair, no field is a credential's. A false alarm only costs the walk.
     """
     if len(raw) > _SHORT_TEXT or not raw.isascii() or b"\\" in raw or b"%" in raw or b"=" in raw:
         return False
