@@ -59,6 +59,11 @@ def _without_key_pairs(text: str) -> str:
     if first < 0:
         return text
     start = max(0, first - _LONGEST_NAME - 1)
+    # No match can start at ``start`` itself (a name is at most _LONGEST_NAME long), so the
+    # look-behind sees the same characters searching from ``start`` as in a slice from there:
+    # the text is copied only when there is a pair to replace.
+    if _KEY_PAIR.search(text, start) is None:
+        return text
     return text[:start] + _KEY_PAIR.sub(lambda m: f"{m[1]}={REDACTED}", text[start:])
 
 

@@ -249,6 +249,8 @@ class Call:
     record: Record
     one_off: tuple[FaultRule, ...] = ()
     scrubber: Scrubber | None = None  # what the journal learnt of this request's credentials
+    # The JSON body is kept in the journal as parsed: nothing in it to redact or summarize.
+    body_as_sent: bool = False
 
 
 Handler = Callable[[Call], Reply]

@@ -27,10 +27,11 @@ from urllib.parse import quote, quote_plus, unquote_plus
 
 from lipflow.secrets import REDACTED, SECRET_HEADERS, SECRET_KEYS, redact_text, redact_value
 
-__all__ = ["Scrubber"]
+__all__ = ["Scrubber", "kept_as_parsed"]
 
 _NAMES = frozenset(re.sub(r"[^a-z0-9]", "", n) for n in (*SECRET_KEYS, *SECRET_HEADERS))
 _SUFFIXES = ("apikey", "token", "secret", "password")
+_SCHEMES = ("bearer", "basic")  # auth schemes whose word before the key is not secret
 _MIN_SECRET = 6  # shorter values (test keys like "k") are not scrubbed from free text
 # name = value, name: value, "name": "value", in text that may be percent- or JSON-encoded
 # (a lookahead, so that overlapping candidates are all seen)
@@ -136,6 +137,32 @@ def _forms(secrets: frozenset[str]) -> _Forms | None:
     return _Forms(forms) if forms else None
 
 
+# Headers as kept (credentials replaced) and the credentials they named, by the headers sent.
+_KEPT_HEADERS: dict[tuple[tuple[str, str], ...], tuple[dict[str, str], tuple[str, ...]]] = {}
+_KEPT_HEADERS_LIMIT = 256
+# Kept headers scrubbed of the secrets known (a set of them, as _forms has it compiled).
+_SCRUBBED_HEADERS: dict[tuple[tuple[tuple[str, str], ...], _Forms], dict[str, str]] = {}
+# Every byte but a-z and 0-9: what secret_name drops from a name before matching it.
+_NOT_ALNUM = bytes(c for c in range(256) if not (97 <= c <= 122 or 48 <= c <= 57))
+_NAME_PARTS = re.compile(b"|".join(sorted({n.encode() for n in (*_NAMES, *_SUFFIXES)})))
+
+
+def kept_as_parsed(raw: bytes) -> bool:
+    """Whether :meth:`Scrubber.document` keeps the JSON document parsed from ``raw`` as it is,
+    and every string of that document (names too) is a piece of ``raw`` as sent.
+
+    So for a short ASCII text (one byte a character: no NUL) with no escape (``\\``, ``%``),
+    no ``=`` and nothing that could spell a credential's name once its punctuation is dropped
+    (what :func:`secret_name` does): no string is long enough to be summarized, none holds an
+    ``apiKey=`` pair, no field is a credential's. A false alarm only costs the walk.
+    """
+    if len(raw) > _SHORT_TEXT or not raw.isascii() or b"\\" in raw or b"%" in raw or b"=" in raw:
+        return False
+    if b"\x00" in raw:  # UTF-16 or -32 text: its strings are not pieces of the bytes
+        return False
+    return _NAME_PARTS.search(raw.lower().translate(None, _NOT_ALNUM)) is None
+
+
 class Scrubber:
     """Learns the credentials of one request, then removes them from what is kept of it."""
 
@@ -156,22 +183,33 @@ class Scrubber:
 
     def learn(self, value: str) -> None:
         value = value.strip()
+        if value.lower() in _SCHEMES:  # an auth scheme sent without its key names none
+            return
         scheme, _, token = value.partition(" ")
-        for candidate in (value, token if scheme.lower() in ("bearer", "basic") else ""):
+        for candidate in (value, token if scheme.lower() in _SCHEMES else ""):
             if candidate and candidate not in self._secrets:
                 self._secrets.update(_decodings(candidate))
                 self._forms = False
 
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
-        out = {}
-        for name, value in headers.items():
-            if secret_name(name):
-                self.learn(value)
-                scheme = value.split(" ", 1)[0] if " " in value.strip() else ""
-                out[name] = f"{scheme} {REDACTED}" if scheme else REDACTED
-            else:
-                out[name] = value
-        return out
+        key = tuple(headers.items())
+        kept = _KEPT_HEADERS.get(key)
+        if kept is None:  # a client sends the same headers request after request
+            out, secrets = {}, []
+            for name, value in headers.items():
+                if secret_name(name):
+                    secrets.append(value)
+                    scheme = value.split(" ", 1)[0] if " " in value.strip() else ""
+                    out[name] = f"{scheme} {REDACTED}" if scheme else REDACTED
+                else:
+                    out[name] = value
+            kept = (out, tuple(secrets))
+            if len(_KEPT_HEADERS) >= _KEPT_HEADERS_LIMIT:
+                _KEPT_HEADERS.clear()
+            _KEPT_HEADERS[key] = kept
+        for value in kept[1]:
+            self.learn(value)
+        return dict(kept[0])
 
     def fields(self, pairs: Mapping[str, str]) -> dict[str, str]:
         """Query parameters or form fields with every key-like one replaced."""
@@ -223,6 +261,26 @@ class Scrubber:
             self._forms = _forms(frozenset(self._secrets))
         assert self._forms is not True
         return self._forms
+
+    def scrub_headers(self, kept: dict[str, str]) -> dict[str, str]:
+        """:meth:`scrub` of kept headers (what :meth:`headers` gave): the same headers come
+        request after request, and the same secrets are known, so each pair is searched once."""
+        forms = self._compiled()
+        if forms is None:
+            return kept
+        key = (tuple(kept.items()), forms)
+        scrubbed = _SCRUBBED_HEADERS.get(key)
+        if scrubbed is None:
+            scrubbed = self.scrub(kept)
+            if len(_SCRUBBED_HEADERS) >= _KEPT_HEADERS_LIMIT:
+                _SCRUBBED_HEADERS.clear()
+            _SCRUBBED_HEADERS[key] = scrubbed
+        return dict(scrubbed)
+
+    def absent_from(self, text: str) -> bool:
+        """Whether ``text`` holds no learnt secret in any encoding (:meth:`scrub` keeps it)."""
+        forms = self._compiled()
+        return forms is None or not forms.found_in_text(text)
 
     def scrub(self, value: Any) -> Any:
         """``value`` with every learnt secret replaced, in each encoding, in every string."""

@@ -19,7 +19,6 @@ import os
 import random
 import re
 import threading
-import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -49,7 +48,7 @@ from mock_server.faults import (
 )
 from mock_server.journal import Journal, Record
 from mock_server.limits import MAX_SECONDS, bounded_number
-from mock_server.redaction import Scrubber
+from mock_server.redaction import Scrubber, kept_as_parsed
 from mock_server.store import MediaItem, MediaStore, decode_base64_media
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "Simulator"]
@@ -57,6 +56,9 @@ __all__ = ["DEFAULT_MAX_BODY_BYTES", "Simulator"]
 # Providers take uploads up to 50 MB; a multipart envelope, or base64 in a data URI, adds a third
 # on top. Bodies above this cap are refused with 413 unread.
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
+# uuid.UUID(int=..., version=4): the variant bits set to 10, the version nibble to 4.
+_UUID_KEEP = ~((0xC000 << 48) | (0xF000 << 64)) & (2**128 - 1)
+_UUID_V4 = (0x8000 << 48) | (4 << 76)
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
 
@@ -108,6 +110,16 @@ class Simulator:
             Route("HEAD", "/media/{name}", None, "download", _download),
         )
         self._ws_routes = tuple(t.ws_route for t in self.twins.values() if t.ws_route is not None)
+        # The routes that can match a path, by its first segment, in order: a request tries
+        # only those (a download: the two media routes, not all thirteen).
+        firsts = {route: _first_segment(route.template) for route in self._routes}
+        wild = tuple(r for r in self._routes if "{" in (firsts[r] or "{"))
+        self._by_segment: dict[str | None, tuple[Route, ...]] = {
+            first: tuple(r for r in self._routes if r in wild or firsts[r] == first)
+            for first in firsts.values()
+        }
+        self._by_segment[None] = self._routes
+        self._wild_routes = wild
 
     # ------------------------------------------------------------------ public control API
 
@@ -148,8 +160,11 @@ class Simulator:
     # ------------------------------------------------------------------ helpers for providers
 
     def new_uuid(self) -> str:
+        """A random (version 4) UUID from the seeded generator, as ``str(uuid.UUID(...))``."""
         with self._lock:
-            return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+            bits = self._rng.getrandbits(128)
+        hexa = f"{bits & _UUID_KEEP | _UUID_V4:032x}"
+        return f"{hexa[:8]}-{hexa[8:12]}-{hexa[12:16]}-{hexa[16:20]}-{hexa[20:]}"
 
     def new_int_id(self) -> int:
         """A PixVerse-like id: 15-16 digits, below 2**53 so JavaScript clients keep it exact."""
@@ -254,7 +269,9 @@ class Simulator:
                 cost_usd=cost.usd,
                 credits=cost.credits,
                 cost_basis=cost.basis,
-                request=(call.scrubber or Scrubber(learnt=self._secrets.known)).kept(request),
+                request=request
+                if call.body_as_sent and _part_of(request, json_body(call.request))
+                else (call.scrubber or Scrubber(learnt=self._secrets.known)).kept(request),
                 stuck=stuck,
             )
             self._jobs[(job.provider, job_id)] = job
@@ -271,10 +288,14 @@ class Simulator:
             scrubber = Scrubber(learnt=self._secrets.known)
         headers = scrubber.headers(request.headers)
         query = scrubber.fields(request.query)
-        body = _journal_body(request, scrubber)
+        body, as_sent = _journal_body(request, scrubber)
         with self._lock:
             self._secrets.update(scrubber.learnt)
-        query, headers, body = scrubber.scrub([query, headers, body])  # one search for all three
+        headers = scrubber.scrub_headers(headers)
+        query = scrubber.scrub(query) if query else query
+        # A body kept as parsed whose text holds no known secret is kept whole as it came
+        if not (as_sent := as_sent and scrubber.absent_from(request.body.decode("ascii"))):
+            body = scrubber.scrub(body)
         record = self.journal.open(
             time=self.clock.wall(),
             transport=request.transport,
@@ -285,7 +306,7 @@ class Simulator:
             body=body,
         )
         try:
-            reply = self._dispatch(request, record, scrubber)
+            reply = self._dispatch(request, record, scrubber, as_sent)
         except Exception as exc:
             self.internal_errors.append(exc)
             reply = self._refusal(request, record, 500, f"mock server bug: {exc!r}")
@@ -307,7 +328,8 @@ class Simulator:
                     return ws_route, params
             return Reply(status=404, document={"error": f"no WebSocket API at {request.path}"})
         allowed: list[str] = []
-        for route in self._routes:
+        first = _first_segment(request.path)
+        for route in self._by_segment.get(first, self._wild_routes if first else self._routes):
             params = route.match(request.path)
             if params is None:
                 continue
@@ -358,7 +380,9 @@ class Simulator:
         call = Call(sim=self, request=request, params={}, ctx=ctx, record=record)
         return self._error(call, status, message, None)
 
-    def _dispatch(self, request: MockRequest, record: Record, scrubber: Scrubber) -> Reply:
+    def _dispatch(
+        self, request: MockRequest, record: Record, scrubber: Scrubber, as_sent: bool
+    ) -> Reply:
         routed = self._route(request, record)
         if isinstance(routed, Reply):
             return routed
@@ -371,7 +395,13 @@ class Simulator:
         record.provider, record.op = route.provider, op
         ctx = FaultContext(route.provider, op, request.method, request.path, jobs)
         call = Call(
-            sim=self, request=request, params=params, ctx=ctx, record=record, scrubber=scrubber
+            sim=self,
+            request=request,
+            params=params,
+            ctx=ctx,
+            record=record,
+            scrubber=scrubber,
+            body_as_sent=as_sent,
         )
         header = request.header("x-mock-fault")
         if header:
@@ -382,6 +412,8 @@ class Simulator:
         one_off = call.one_off
 
         fired = self.faults.fire(ctx, REQUEST_ACTIONS, one_off)
+        if not fired and request.oversize is None and request.body_error is None:
+            return route.handler(call)  # the usual request: no fault, a body read whole
         record.faults.extend(rule.action for rule in fired)
         actions = {rule.action: rule for rule in fired}
         delay = sum(rule.seconds for rule in fired if rule.action == "latency")
@@ -583,10 +615,24 @@ def _journal_reply(reply: Reply, scrubber: Scrubber) -> Any:
     return scrubber.kept_json(reply.document, text)
 
 
-def _journal_body(request: MockRequest, scrubber: Scrubber) -> Any:
-    """What the journal keeps of a body: JSON or a form (credentials out), text, or its size."""
+def _first_segment(path: str) -> str | None:
+    """``media`` of ``/media/{name}``; None for a path that is not absolute."""
+    return path.split("/", 2)[1] if path.startswith("/") else None
+
+
+def _part_of(value: Any, document: Any) -> bool:
+    """Whether ``value`` is ``document`` or one of its items (a task of a Runware batch)."""
+    return value is document or (
+        isinstance(document, list) and any(value is item for item in document)
+    )
+
+
+def _journal_body(request: MockRequest, scrubber: Scrubber) -> tuple[Any, bool]:
+    """What the journal keeps of a body: JSON or a form (credentials out), text, or its size;
+    and whether that is the JSON document as parsed, every string of it a piece of the body as
+    sent (:func:`~mock_server.redaction.kept_as_parsed`: then the body is searched, not walked)."""
     if request.oversize is not None:
-        return {"bytes": request.oversize, "refused": "over the size cap"}
+        return {"bytes": request.oversize, "refused": "over the size cap"}, False
     if request.form is not None or request.files is not None:
         return {
             "form": redact_value(scrubber.scrub(scrubber.fields(dict(request.form or {})))),
@@ -594,21 +640,24 @@ def _journal_body(request: MockRequest, scrubber: Scrubber) -> Any:
                 name: {"filename": f.filename, "content_type": f.content_type, "size": len(f.data)}
                 for name, f in (request.files or {}).items()
             },
-        }
+        }, False
     if not request.body:
-        return None
+        return None, False
     content_type = request.header("content-type") or ""
     if "json" in content_type or request.transport == "ws" or request.body[:1] in (b"{", b"["):
         document = json_body(request)  # parsed once for the journal and the handlers
         if not isinstance(document, InvalidBody):
-            return scrubber.document(document)
+            # The handlers read the document and never change it: the journal may keep it.
+            if kept_as_parsed(request.body):
+                return document, True
+            return scrubber.document(document), False
     summary = {"bytes": len(request.body), "content_type": content_type or None}
     try:
         text = scrubber.text(request.body.decode("utf-8"))
     except UnicodeDecodeError:
-        return summary
+        return summary, False
     return (
         summary | {"redacted": "the body names a credential"}
         if text is None
         else redact_value(text)
-    )
+    ), False

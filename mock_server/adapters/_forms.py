@@ -17,6 +17,8 @@ _FORMS = frozenset({"multipart/form-data", "application/x-www-form-urlencoded"})
 
 def with_body(common: dict[str, Any], body: bytes, content_type: str | None) -> MockRequest:
     """A :class:`MockRequest` of ``common`` fields and ``body``, its form parsed if it is one."""
+    if content_type is None or "form" not in content_type.lower():  # JSON, most of all
+        return MockRequest(**common, body=body)
     mimetype, params = parse_options_header(content_type or "")
     mimetype = mimetype.lower()
     if mimetype not in _FORMS:

@@ -181,18 +181,30 @@ def to_mock_request(request: Request, max_body_bytes: int) -> MockRequest:
     return with_body(common, body, environ.get("CONTENT_TYPE"))
 
 
-_BODY_HEADERS = {"CONTENT_TYPE": "content-type", "CONTENT_LENGTH": "content-length"}
+# Environ key -> header name (None: not a header, or one werkzeug's EnvironHeaders skips).
+# The same few dozen keys come on every request; a bounded cache, as clients can send any name.
+_HEADER_NAMES: dict[str, str | None] = {
+    "CONTENT_TYPE": "content-type",
+    "CONTENT_LENGTH": "content-length",
+    "HTTP_CONTENT_TYPE": None,
+    "HTTP_CONTENT_LENGTH": None,
+}
+_BODY_HEADERS = ("CONTENT_TYPE", "CONTENT_LENGTH")  # listed only when not empty
+_MAX_HEADER_NAMES = 4096
 
 
 def _headers(environ: dict[str, Any]) -> dict[str, str]:
     """The request's headers by lower-case name, as werkzeug's ``EnvironHeaders`` lists them."""
     out = {}
+    names = _HEADER_NAMES
     for key, value in environ.items():
-        if key.startswith("HTTP_"):
-            if key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
-                out[key[5:].replace("_", "-").lower()] = value
-        elif key in _BODY_HEADERS and value:
-            out[_BODY_HEADERS[key]] = value
+        name = names.get(key, "")
+        if name == "":
+            name = key[5:].replace("_", "-").lower() if key.startswith("HTTP_") else None
+            if len(names) < _MAX_HEADER_NAMES:
+                names[key] = name
+        if name is not None and (value or key not in _BODY_HEADERS):
+            out[name] = value
     return out
 
 

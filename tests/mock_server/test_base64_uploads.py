@@ -1,0 +1,74 @@
+"""Base64 uploads: the mock takes and refuses exactly what Python's strict base64 decoder does,
+and serves back the bytes it decodes (its fast decoder is only a fast path)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+
+import httpx
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mock_server import MockServer
+from mock_server.store import decode_base64_media
+
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+def _standard(text: str) -> bytes | None:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+_texts = st.one_of(
+    st.text(alphabet=_ALPHABET + "=", max_size=24),
+    st.text(alphabet=_ALPHABET + "=\n\r\t -_.\x00\u00e9", max_size=24),
+    st.tuples(st.binary(max_size=24), st.text(alphabet=_ALPHABET + "= \n", max_size=3)).map(
+        lambda pair: base64.b64encode(pair[0]).decode() + pair[1]
+    ),
+)
+
+
+@settings(max_examples=2000)
+@given(_texts)
+def test_a_base64_text_decodes_as_the_standard_strict_decoder_says(text: str) -> None:
+    assert decode_base64_media(text) == _standard(text)
+    assert decode_base64_media(f"data:audio/wav;base64,{text}") == _standard(text)
+
+
+def _upload(mock: MockServer, media: str) -> httpx.Response:
+    task = {
+        "taskType": "mediaStorage",
+        "taskUUID": str(uuid.uuid4()),
+        "operation": "upload",
+        "media": media,
+    }
+    return httpx.post(
+        mock.urls.runware, json=[task], headers={"Authorization": "Bearer test-key-123"}
+    )
+
+
+def test_padding_after_a_whole_quantum_is_taken_as_python_takes_it(mock: MockServer) -> None:
+    # "Jt2n=": the strict decoder takes it (b"&\xdd\xa7"); the SIMD decoder alone refuses it.
+    reply = _upload(mock, "Jt2n=")
+    assert reply.status_code == 200, reply.text
+    url = reply.json()["data"][0]["mediaURL"]
+    assert httpx.get(url).content == b"&\xdd\xa7"
+
+
+def test_an_upload_is_served_back_byte_for_byte(mock: MockServer) -> None:
+    data = bytes(range(256)) * 200
+    reply = _upload(mock, base64.b64encode(data).decode())
+    assert reply.status_code == 200, reply.text
+    assert httpx.get(reply.json()["data"][0]["mediaURL"]).content == data
+
+
+def test_an_upload_that_is_not_strict_base64_is_refused(mock: MockServer) -> None:
+    for media in ("QUJD\nREVG", "QUJD REVG", "QUJ", "=QUJD", "QUJD!"):
+        reply = _upload(mock, media)
+        assert reply.status_code == 400, media
+        assert reply.json()["errors"][0]["code"] == "invalidMedia", media

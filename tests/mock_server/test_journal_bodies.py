@@ -1,0 +1,92 @@
+"""What the journal keeps of a JSON body: the body as sent when it has nothing to hide, and no
+credential in any spelling or encoding otherwise, however the body spells it (short bodies are
+kept without a walk when nothing in them can be a credential: these hold that shortcut honest)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mock_server import Simulator
+from mock_server.core import MockRequest
+
+KEY = "s3cr3t-key-value"
+_FORMS = (KEY, quote(KEY, safe=""), "".join(f"\\u{ord(c):04x}" for c in KEY), "3cr3t-key")
+
+_names = st.sampled_from(
+    [
+        *("taskType", "prompt", "text", "voice", "api-key", "API_KEY", "x.token", "ke+y"),
+        *("k%65y", "a\\u0070iKey", "Password", "secretName", "authorization", "cookie", "note"),
+    ]
+)
+_values = st.one_of(
+    st.sampled_from(["videoInference", "hello", KEY, f"say {KEY} now", quote(KEY, safe="")]),
+    st.sampled_from([f"apiKey={KEY}", "a=b", "50%", "x" * 600, "caf\u00e9", "line\nbreak"]),
+    st.integers(-(2**40), 2**40),
+    st.booleans(),
+    st.none(),
+)
+_documents = st.recursive(
+    st.dictionaries(_names, _values, max_size=4),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(_names, inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def _journaled(sim: Simulator, raw: bytes) -> Any:
+    sim.handle(
+        MockRequest(
+            method="POST",
+            path="/v1",
+            headers={"authorization": f"Bearer {KEY}", "content-type": "application/json"},
+            body=raw,
+        )
+    )
+    return sim.journal.records()[-1].body
+
+
+@settings(max_examples=400, deadline=None)
+@given(_documents, st.booleans())
+def test_no_kept_body_holds_the_key_in_any_encoding(document: Any, ascii_only: bool) -> None:
+    raw = json.dumps(document, ensure_ascii=ascii_only).replace("\\\\u", "\\u").encode()
+    kept = _journaled(Simulator(api_key=KEY), raw)
+    for text in (json.dumps(kept), json.dumps(kept, ensure_ascii=False)):
+        assert not any(form in text for form in _FORMS), text
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(["taskType", "taskUUID", "prompt", "n", "ok"]),
+        st.one_of(
+            st.text(alphabet="abcXYZ 019-_:/.", max_size=40),
+            st.integers(-(2**62), 2**62),
+            st.booleans(),
+        ),
+        max_size=5,
+    )
+)
+def test_a_body_with_nothing_to_hide_is_kept_as_sent(document: dict[str, Any]) -> None:
+    raw = json.dumps([document]).encode()
+    assert _journaled(Simulator(api_key=KEY), raw) == [document]
+
+
+def test_a_credential_field_of_a_short_body_is_kept_out_however_its_name_is_spelled() -> None:
+    sim = Simulator()
+    for name in ("apiKey", "API-KEY", "x.token", "ke+y", "A_P_I_K_E_Y", "clientSecret", "Cookie"):
+        raw = json.dumps([{"taskType": "ping", name: "fresh-credential-123"}]).encode()
+        kept = _journaled(sim, raw)
+        assert "fresh-credential" not in json.dumps(kept), name
+
+
+def test_an_auth_scheme_sent_without_a_key_is_not_taken_for_one() -> None:
+    sim = Simulator()
+    sim.handle(MockRequest(method="POST", path="/v1", headers={"authorization": "Bearer"}))
+    sim.handle(MockRequest(method="POST", path="/v1", headers={"authorization": "Bearer k3y-123"}))
+    assert sim.journal.records()[-1].headers["authorization"] == "Bearer ***"
