@@ -48,7 +48,11 @@ closed by its run, and has none beside it was copied alone. Folding the ``-wal``
 journal (what any process opening it after a ``kill -9`` does) loses nothing, and is accepted; so
 is a journal of an older lipflow, which kept no count.
 
-Tables (``lipflow_journal`` schema version 1)::
+Tables (``lipflow_journal`` schema version 1). A fact dirties as few pages as it can, since a
+money fact's fsync writes each of them: the tables keyed by job are ``WITHOUT ROWID`` (one
+b-tree, no second index to update) and ``events`` numbers its rows without ``AUTOINCREMENT``
+(no ``sqlite_sequence`` page per event; events are never deleted, so the numbers still only
+grow). A journal made before keeps its tables as they were::
 
     meta      key -> value: recipe file, recipe digest, schema version, target, whether a run
               has it open (``open``)
@@ -122,14 +126,14 @@ CREATE TABLE IF NOT EXISTS attempts (
     provider_job_id TEXT,
     at REAL NOT NULL,
     PRIMARY KEY (job_id, attempt)
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS uploads (
     job_id TEXT NOT NULL,
     role TEXT NOT NULL,
     value TEXT NOT NULL,
     at REAL NOT NULL,
     PRIMARY KEY (job_id, role)
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS outputs (
     job_id TEXT NOT NULL,
     idx INTEGER NOT NULL,
@@ -140,7 +144,7 @@ CREATE TABLE IF NOT EXISTS outputs (
     duration_s REAL,
     sha256 TEXT,
     PRIMARY KEY (job_id, idx)
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS assemblies (
     grp TEXT PRIMARY KEY,
     state TEXT NOT NULL,
@@ -151,7 +155,7 @@ CREATE TABLE IF NOT EXISTS assemblies (
     at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS events (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER PRIMARY KEY,
     at REAL NOT NULL,
     job_id TEXT NOT NULL,
     state TEXT NOT NULL,

@@ -153,3 +153,58 @@ def test_a_kill_9_right_after_a_money_facts_commit_still_finds_the_fact(tmp_path
     assert journal.attempts("a") == [(1, UUID, None)]
     assert journal.job("a").state == "submitting"
     journal.close()
+
+
+# The tables as lipflow made them before money facts dirtied fewer pages (rowid tables with a
+# second index for their keys, events numbered with AUTOINCREMENT).
+EARLIER_TABLES = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE jobs (id TEXT PRIMARY KEY, provider TEXT NOT NULL, model TEXT NOT NULL,
+    state TEXT NOT NULL, attempt INTEGER NOT NULL DEFAULT 0, task_uuid TEXT,
+    provider_job_id TEXT, estimated_usd REAL, reported_usd REAL, reported_credits INTEGER,
+    error_class TEXT, error TEXT, updated_at REAL NOT NULL, job_key TEXT,
+    take TEXT NOT NULL DEFAULT '');
+CREATE TABLE attempts (job_id TEXT NOT NULL, attempt INTEGER NOT NULL, task_uuid TEXT,
+    provider_job_id TEXT, at REAL NOT NULL, PRIMARY KEY (job_id, attempt));
+CREATE TABLE uploads (job_id TEXT NOT NULL, role TEXT NOT NULL, value TEXT NOT NULL,
+    at REAL NOT NULL, PRIMARY KEY (job_id, role));
+CREATE TABLE outputs (job_id TEXT NOT NULL, idx INTEGER NOT NULL, url TEXT NOT NULL,
+    expected_size INTEGER, path TEXT, size_bytes INTEGER, duration_s REAL, sha256 TEXT,
+    PRIMARY KEY (job_id, idx));
+CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL,
+    job_id TEXT NOT NULL, state TEXT NOT NULL, detail TEXT);
+INSERT INTO meta VALUES ('schema', '1'), ('target', 't'), ('facts', '0'), ('open', '0');
+"""
+
+
+def test_a_journal_with_the_earlier_tables_keeps_them_and_takes_every_fact_of_a_job(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / JOURNAL_NAME
+    with closing(sqlite3.connect(path)) as db:
+        db.executescript(EARLIER_TABLES)
+
+    with Journal.open_run(path) as journal:
+        journal.add_jobs([("a", "runware", "m", 0.1)])
+        journal.record_upload("a", "audio", {"audioUUID": "u"})
+        journal.record_intent("a", 1, UUID)
+        journal.note("a", "a note")
+        journal.record_submitted("a", "job-1")
+        journal.record_outputs("a", ["https://cdn.example/a.mp4"], [10])
+        journal.record_file("a", 0, str(tmp_path / "a.mp4"), 10, 1.0, last=True)
+        assert journal.job("a").state == "done"
+        assert journal.attempts("a") == [(1, UUID, "job-1")]
+        assert journal.uploads("a") == {"audio": {"audioUUID": "u"}}
+        assert [state for _, _, state, _ in journal.events("a")] == [
+            "submitting",
+            "submitting",
+            "submitted",
+            "downloading",
+            "done",
+        ]
+
+    with closing(sqlite3.connect(path)) as db:
+        kept = db.execute("SELECT sql FROM sqlite_master WHERE name = 'events'").fetchone()[0]
+        numbered = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
+    assert "AUTOINCREMENT" in kept and numbered == (5,)
+    assert sidecar(tmp_path) == 2
