@@ -73,6 +73,7 @@ transition table, and one the table does not allow is refused (the transaction r
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -875,6 +876,9 @@ class Transaction:
 
     def _ended(self, *, committed: bool) -> None:
         try:
+            if not committed and self._db.in_transaction:  # a COMMIT that failed (disk full)
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
             if self._durable:
                 self._db.execute("PRAGMA synchronous=NORMAL")
         finally:

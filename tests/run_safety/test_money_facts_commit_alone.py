@@ -7,6 +7,7 @@ journal until that commit has ended, facts commit in the order they were handed 
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import sqlite3
 import subprocess
@@ -153,6 +154,59 @@ def test_a_kill_9_right_after_a_money_facts_commit_still_finds_the_fact(tmp_path
     assert journal.attempts("a") == [(1, UUID, None)]
     assert journal.job("a").state == "submitting"
     journal.close()
+
+
+FAILING_CHILD = textwrap.dedent(
+    """
+    import asyncio, json, resource, signal, sys
+    from pathlib import Path
+    from lipflow.run.journal import JOURNAL_NAME, Journal
+    from lipflow.run.writer import JournalWriter
+
+    out = Path(sys.argv[1])
+    journal = Journal.create_run(out / JOURNAL_NAME, {"target": "t", "recipe_digest": "d"})
+    journal.add_jobs([("a", "runware", "m", 0.1), ("b", "runware", "m", 0.1)])
+
+    async def main():
+        writer = JournalWriter(journal, late_error=print)
+        # The WAL may not grow: the intent's COMMIT (on the writer's thread) fails, as on a full disk.
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        wal = (out / (JOURNAL_NAME + "-wal")).stat().st_size
+        resource.setrlimit(resource.RLIMIT_FSIZE, (wal, resource.RLIM_INFINITY))
+        try:
+            await writer.commit(lambda j: j.record_intent("a", 1, sys.argv[2]))
+            failed = None
+        except Exception as exc:
+            failed = type(exc).__name__
+        resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY,) * 2)
+        await writer.commit(lambda j: j.record_intent("b", 1, sys.argv[2]))  # room again
+        await writer.close()
+        return failed
+
+    failed = asyncio.run(main())
+    print(json.dumps({"failed": failed, "a": journal.job("a").state, "b": journal.job("b").state}))
+    journal.close()
+    """
+)
+
+
+def test_a_money_fact_whose_commit_fails_is_not_in_the_journal_and_the_next_fact_commits(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+
+    child = subprocess.run(
+        [sys.executable, "-c", FAILING_CHILD, str(out), UUID],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert child.returncode == 0, child.stderr
+    said = json.loads(child.stdout.splitlines()[-1])
+    assert said == {"failed": "OperationalError", "a": "pending", "b": "submitting"}
+    assert sidecar(out) == 1, "only the fact that was committed is counted"
 
 
 # The tables as lipflow made them before money facts dirtied fewer pages (rowid tables with a
