@@ -12,7 +12,10 @@ is batched with another.
 
 Handing every fact to a thread cost more than the fsyncs it hid: each statement gave the GIL
 back and waited to retake it from the busy loop, so a money fact's commit took 2-4x the disk's
-own sync time inside a run, and the jobs waiting for it queued behind one another.
+own sync time inside a run, and the jobs waiting for it queued behind one another. Measured
+against ``benchmarks/http_client.py``'s bare server (300 jobs, concurrency 16, 5 paired rounds on
+a shared 2-core machine): 83 -> 90 jobs/s and 8.4 -> 8.0 ms of CPU per job with fsync'd facts,
+107 -> 139 jobs/s and 7.1 -> 5.7 ms without.
 """
 
 from __future__ import annotations
