@@ -13,10 +13,11 @@ before a submit and the provider's job id after it, are committed with ``synchro
 WAL is fsync'd before the call returns, so they (and every fact before them) survive a power cut
 too. ``benchmarks/http_client.py`` measures what that costs.
 
-The runner commits on one thread of its own (the connection is handed to it for the jobs' phase
-and used by nothing else meanwhile), so the loop serves other jobs while a commit waits for the
-disk; facts still commit one at a time, in the order they were handed over. What each job waits
-for, and why:
+The runner writes every fact on its event loop and runs a money fact's COMMIT (its fsync) on a
+thread of its own, so the loop serves other jobs while that commit waits for the disk
+(:mod:`~lipflow.run.writer`; :meth:`Journal.defer_durable_commits`); nothing else touches the
+journal until the commit has ended, and facts commit one at a time, in the order they were
+handed over. What each job waits for, and why:
 
 - the submit intent: committed (``synchronous=FULL``, its own transaction) and awaited before the
   submit is sent. Lost, a resume would not know the submit may have landed and would pay again.
@@ -47,7 +48,11 @@ closed by its run, and has none beside it was copied alone. Folding the ``-wal``
 journal (what any process opening it after a ``kill -9`` does) loses nothing, and is accepted; so
 is a journal of an older lipflow, which kept no count.
 
-Tables (``lipflow_journal`` schema version 1)::
+Tables (``lipflow_journal`` schema version 1). A fact dirties as few pages as it can, since a
+money fact's fsync writes each of them: the tables keyed by job are ``WITHOUT ROWID`` (one
+b-tree, no second index to update) and ``events`` numbers its rows without ``AUTOINCREMENT``
+(no ``sqlite_sequence`` page per event; events are never deleted, so the numbers still only
+grow). A journal made before keeps its tables as they were::
 
     meta      key -> value: recipe file, recipe digest, schema version, target, whether a run
               has it open (``open``)
@@ -68,6 +73,7 @@ transition table, and one the table does not allow is refused (the transaction r
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -81,7 +87,14 @@ from typing import Any
 from lipflow.errors import DiskError, InputError, JournalUnusable
 from lipflow.run.state import MOCK_GONE, JobState, check_transition
 
-__all__ = ["JOURNAL_NAME", "AssemblyRecord", "JobRecord", "Journal", "OutputRecord"]
+__all__ = [
+    "JOURNAL_NAME",
+    "AssemblyRecord",
+    "JobRecord",
+    "Journal",
+    "OutputRecord",
+    "Transaction",
+]
 
 JOURNAL_NAME = "lipflow-journal.sqlite"
 FACTS_SUFFIX = ".facts"  # the sidecar counting the journal's money-protecting facts
@@ -114,14 +127,14 @@ CREATE TABLE IF NOT EXISTS attempts (
     provider_job_id TEXT,
     at REAL NOT NULL,
     PRIMARY KEY (job_id, attempt)
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS uploads (
     job_id TEXT NOT NULL,
     role TEXT NOT NULL,
     value TEXT NOT NULL,
     at REAL NOT NULL,
     PRIMARY KEY (job_id, role)
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS outputs (
     job_id TEXT NOT NULL,
     idx INTEGER NOT NULL,
@@ -132,7 +145,7 @@ CREATE TABLE IF NOT EXISTS outputs (
     duration_s REAL,
     sha256 TEXT,
     PRIMARY KEY (job_id, idx)
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS assemblies (
     grp TEXT PRIMARY KEY,
     state TEXT NOT NULL,
@@ -143,7 +156,7 @@ CREATE TABLE IF NOT EXISTS assemblies (
     at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS events (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER PRIMARY KEY,
     at REAL NOT NULL,
     job_id TEXT NOT NULL,
     state TEXT NOT NULL,
@@ -246,6 +259,8 @@ class Journal:
         # Each job's committed state, read once: a change is checked against it, not a SELECT.
         self._states: dict[str, str] | None = None
         self._moved: dict[str, str] = {}  # the states the open transaction moves jobs to
+        self._deferring = False  # a durable fact's COMMIT is left to the caller (the runner)
+        self._deferred: Transaction | None = None  # a fact whose COMMIT is not run yet
         try:
             # The runner hands the connection to its journal thread (one at a time, never both).
             self._db = sqlite3.connect(
@@ -743,16 +758,35 @@ class Journal:
             (at, job_id, state, detail),
         )
 
-    def _transaction(self, *, durable: bool = False) -> _Transaction:
+    def _transaction(self, *, durable: bool = False) -> Transaction:
         """One fact; a ``durable`` one (a money-protecting fact) is also counted, in the journal
         and, once committed, in the sidecar."""
-        return _Transaction(
+        if self._db.in_transaction:  # a deferred one, its COMMIT not run or not finished
+            raise RuntimeError("a fact was started while another one waits for its commit")
+        synced = durable and self.durable_facts
+        return Transaction(
             self._db,
-            durable=durable and self.durable_facts,
+            durable=synced,
             before_commit=self._count_fact if durable else None,
             after_commit=lambda: self._committed(durable=durable),
             after_rollback=self._rolled_back,
+            defer=self._hand_over if synced and self._deferring else None,
         )
+
+    def defer_durable_commits(self, on: bool) -> None:
+        """While on, a money-protecting fact's method returns with its transaction written but
+        not committed; :meth:`take_deferred` hands over its COMMIT (the fsync), so the caller
+        can wait for the disk on another thread. Until that transaction is finished, the
+        journal refuses to start another fact."""
+        self._deferring = on
+
+    def take_deferred(self) -> Transaction | None:
+        """The transaction the last fact left to commit (see :meth:`defer_durable_commits`)."""
+        deferred, self._deferred = self._deferred, None
+        return deferred
+
+    def _hand_over(self, transaction: Transaction) -> None:
+        self._deferred = transaction
 
     def _count_fact(self) -> None:
         self._db.execute(
@@ -779,9 +813,13 @@ class Journal:
             os.fsync(self._facts_fd)
 
 
-class _Transaction:
+class Transaction:
     """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error): one fact, all or nothing. A ``durable``
-    one commits with ``synchronous=FULL``: the WAL is fsync'd, so a power cut cannot undo it."""
+    one commits with ``synchronous=FULL``: the WAL is fsync'd, so a power cut cannot undo it.
+
+    A ``defer``'d one leaves the block with its statements written and the transaction open:
+    whoever it was handed to runs :meth:`commit` (on any thread: it is the fsync) and then
+    :meth:`finish`, and nothing else uses the connection in between."""
 
     def __init__(
         self,
@@ -791,12 +829,14 @@ class _Transaction:
         before_commit: Callable[[], None] | None = None,
         after_commit: Callable[[], None] | None = None,
         after_rollback: Callable[[], None] | None = None,
+        defer: Callable[[Transaction], None] | None = None,
     ) -> None:
         self._db = db
         self._durable = durable
         self._before = before_commit
         self._after = after_commit
         self._after_rollback = after_rollback
+        self._defer = defer
 
     def __enter__(self) -> None:
         if self._durable:
@@ -804,19 +844,44 @@ class _Transaction:
         self._db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        committed = False
-        try:
-            if exc_type is None and self._before is not None:
+        if exc_type is None and self._before is not None:
+            try:
+                self._before()
+            except BaseException:
                 try:
-                    self._before()
-                except BaseException:
                     self._db.execute("ROLLBACK")
-                    raise
+                finally:
+                    self._ended(committed=False)
+                raise
+        if exc_type is None and self._defer is not None:
+            self._defer(self)  # committed by whoever it was handed to
+            return
+        try:
             self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
-            committed = exc_type is None
-        finally:
+        except BaseException:
+            self._ended(committed=False)
+            raise
+        self._ended(committed=exc_type is None)
+
+    def commit(self) -> None:
+        """A deferred transaction's COMMIT (for a durable one, the fsync): any thread may run it."""
+        self._db.execute("COMMIT")
+
+    def finish(self, error: BaseException | None) -> None:
+        """After a deferred :meth:`commit` (on the connection's owner again): ``error`` is what the
+        commit raised, raised again here once the transaction's bookkeeping is undone."""
+        self._ended(committed=error is None)
+        if error is not None:
+            raise error
+
+    def _ended(self, *, committed: bool) -> None:
+        try:
+            if not committed and self._db.in_transaction:  # a COMMIT that failed (disk full)
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
             if self._durable:
                 self._db.execute("PRAGMA synchronous=NORMAL")
+        finally:
             if not committed and self._after_rollback is not None:
                 self._after_rollback()
         if committed and self._after is not None:

@@ -16,7 +16,6 @@ benchmark can simulate a long job.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import dataclasses
 import functools
@@ -78,6 +77,7 @@ from lipflow.run.retry import GaveUp, RetryEngine, poll_delays
 from lipflow.run.settings import RunSettings
 from lipflow.run.state import OUTPUT_LOST, RUNNING, JobState, StateTally
 from lipflow.run.uploads import Uploads, upload_key
+from lipflow.run.writer import JournalWriter
 from lipflow.secrets import Secrets
 
 __all__ = ["Runner", "execute"]
@@ -135,7 +135,7 @@ class Runner:
         self._budget = Ledger(self.budget_check().budget_usd)
         self._started = clock()
         self._journal: Journal | None = None
-        self._writer: concurrent.futures.ThreadPoolExecutor | None = None
+        self._writer: JournalWriter | None = None  # the jobs' phase commits through it
         self._late_error: BaseException | None = None  # a queued note's commit that failed
         self._uploaded: dict[str, dict[str, dict[str, Any]]] = {}  # job -> role -> upload
         self._lock: IO[bytes] | None = None
@@ -237,9 +237,7 @@ class Runner:
                 p: asyncio.Semaphore(n) for p, n in self.settings.provider_concurrency.items()
             }
             slots = asyncio.Semaphore(max(1, self.settings.concurrency))
-            self._writer = concurrent.futures.ThreadPoolExecutor(
-                max_workers=1, thread_name_prefix="lipflow-journal"
-            )
+            self._writer = JournalWriter(journal, late_error=self._late)
             try:
                 # Each record is let go as its job starts: none of them is held to the report,
                 # which reads the journal anew (two copies of 100,000 records were the peak).
@@ -247,7 +245,7 @@ class Runner:
                     lambda job: self._job(job, records.pop(job.id), slots, provider_slots)
                 )
             finally:
-                self._writer.shutdown(wait=True)  # every queued fact committed (or failed)
+                await self._writer.close()  # every queued fact committed (or failed)
                 self._writer = None
             late = self._late_error
             if late is not None and self._disk_error is None:
@@ -483,33 +481,29 @@ class Runner:
         return self._journal
 
     async def _commit(self, fact: Callable[[Journal], T]) -> T:
-        """Commit one fact (or read the journal) on the journal's own thread, and wait for it:
-        the loop serves the other jobs while this one waits for the disk. Facts commit in the
-        order they were handed over. A queued note whose commit failed stops the run here."""
+        """Commit one fact (or read the journal) in its turn and wait for it: a money fact's
+        fsync runs on the writer's thread while the loop serves the other jobs
+        (:mod:`~lipflow.run.writer`). A queued note whose commit failed stops the run here."""
         if self._late_error is not None:
             raise self._late_error
-        journal = self._j
         if self._writer is None:  # outside the jobs' phase: nothing else uses the journal
-            return fact(journal)
-        return await asyncio.get_running_loop().run_in_executor(self._writer, fact, journal)
+            return fact(self._j)
+        return await self._writer.commit(fact)
 
     def _commit_later(self, fact: Callable[[Journal], None]) -> None:
-        """Queue an informative fact (a note on a retry, a wait): committed on the journal's
-        thread before every fact handed over after it, and before the run returns."""
-        journal = self._j
+        """Queue an informative fact (a note on a retry, a wait): committed before every fact
+        handed over after it, and before the run returns."""
         if self._writer is None:
-            fact(journal)
-            return
-        loop = asyncio.get_running_loop()
+            fact(self._j)
+        else:
+            self._writer.commit_later(fact)
 
-        def failed(done: concurrent.futures.Future[None]) -> None:  # on the journal's thread
-            error = None if done.cancelled() else done.exception()
-            if error is not None and self._late_error is None:
-                self._late_error = error
-                # as when a job's awaited commit fails: nothing new is sent
-                loop.call_soon_threadsafe(self._stop.set)
-
-        self._writer.submit(fact, journal).add_done_callback(failed)
+    def _late(self, error: BaseException) -> None:
+        """A queued note's commit failed: as when a job's awaited commit fails, nothing new is
+        sent, and the run ends with the error."""
+        if self._late_error is None:
+            self._late_error = error
+            self._stop.set()
 
     async def _set(
         self,
