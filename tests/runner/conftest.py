@@ -1,9 +1,8 @@
 """Fixtures for the runner's tests: a reset mock on real sockets and a helper that runs a recipe.
 
 ``run_recipe`` is the runner as a library user drives it: plan a recipe, build the settings,
-inject the HTTP client ``lipflow run`` uses (httpx over aiohttp) and run, with every provider
-pointed at the mock. Waits are
-injected too (``sleeps`` records them and only yields), so retry and backoff tests take no time
+inject the HTTP layer ``lipflow run`` sends through (aiohttp, directly) and run, with every
+provider pointed at the mock. Waits are injected too (``sleeps`` records them and only yields), so retry and backoff tests take no time
 while every request still crosses a socket.
 """
 
@@ -23,7 +22,7 @@ from lipflow.run.report import RunReport
 from lipflow.run.retry import RetryPolicy
 from lipflow.run.runner import Runner
 from lipflow.run.settings import RunSettings
-from lipflow.run.transport import http_client
+from lipflow.run.transport import AiohttpSender
 from mock_server import MockServer
 
 REPO = Path(__file__).parents[2]
@@ -73,7 +72,7 @@ def run_recipe(mock: MockServer, tmp_path: Path, sleeps: Sleeps) -> RunRecipe:
         path = recipe if isinstance(recipe, Path) else RECIPES / f"{recipe}.yaml"
         plan = plan_file(str(path), env={})
         sleep = sleeps if options.pop("fake_sleep", True) else None
-        client = options.pop("client", http_client)
+        client = options.pop("client", AiohttpSender)
         settings = RunSettings(
             out_dir=options.pop("out_dir", tmp_path / "out"),
             base_urls=options.pop("base_urls", urls_of(mock)),
