@@ -14,10 +14,11 @@ aiohttp client's CPU per job. So the runner sends through a :class:`Sender`, cho
   rules, mounts and all, stay httpx's).
 
 What must not change is what a failure means (:func:`lipflow.providers._http.classify_transport`):
-httpx-aiohttp maps every aiohttp connection error, a server that closed the connection after
-the request went out included, to ``httpx.ConnectTimeout``: "not sent", so a submit would be
-sent again and paid twice. Both ways over aiohttp here map aiohttp's errors as httpx's own
-transport raises them (:func:`as_httpx_error`), and anything unknown as ambiguous:
+a naive mapping (httpx-aiohttp's, which lipflow used before) takes every aiohttp connection
+error, a server that closed the connection after the request went out included, for
+``httpx.ConnectTimeout``: "not sent", so a submit would be sent again and paid twice. Both ways
+over aiohttp here map aiohttp's errors as httpx's own transport raises them
+(:func:`as_httpx_error`), and anything unknown as ambiguous:
 
 ==================================  ====================================  ==================
 aiohttp                             httpx (as its own transport raises)   lipflow
@@ -58,7 +59,6 @@ from typing import Any, TypeVar
 
 import aiohttp
 import httpx
-import httpx_aiohttp
 
 from lipflow.providers._http import (
     MAX_REPLY_BYTES,
@@ -96,8 +96,8 @@ _MAP: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] = (
 
 
 def as_httpx_error(exc: BaseException) -> Exception:
-    """The httpx error httpx's own transport raises for what ``exc`` (an aiohttp error, or
-    httpx-aiohttp's mapping of one) says happened; an error of neither kind is returned as is."""
+    """The httpx error httpx's own transport raises for what ``exc`` (an aiohttp error, or an
+    httpx error caused by one) says happened; an error of neither kind is returned as is."""
     original = exc.__cause__ if isinstance(exc, httpx.HTTPError) else exc
     if not isinstance(original, aiohttp.ClientError | asyncio.TimeoutError | ValueError):
         return exc if isinstance(exc, Exception) else RuntimeError(str(exc))
@@ -112,23 +112,30 @@ def as_httpx_error(exc: BaseException) -> Exception:
 
 
 class _Stream(httpx.AsyncByteStream):
-    """A reply's body, its read errors mapped as :func:`as_httpx_error` says."""
+    """A reply's body read from aiohttp, its read errors mapped as :func:`as_httpx_error` says."""
 
-    def __init__(self, inner: httpx.AsyncByteStream) -> None:
-        self._inner = inner
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
-            async for chunk in self._inner:
+            async for chunk in self._response.content.iter_any():
                 yield chunk
-        except (httpx.HTTPError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise as_httpx_error(exc) from exc
 
     async def aclose(self) -> None:
         try:
-            await self._inner.aclose()
-        except (httpx.HTTPError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            await _done(self._response)
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise as_httpx_error(exc) from exc
+
+
+async def _done(response: aiohttp.ClientResponse) -> None:
+    """A reply finished with, as leaving aiohttp's ``async with`` does: its connection back to
+    the pool (or closed, the body left unread), once the request's body is written or dropped."""
+    response.release()
+    await response.wait_for_close()
 
 
 class _Connector(aiohttp.TCPConnector):
@@ -244,15 +251,31 @@ async def _open_request(
     )
 
 
-class AiohttpTransport(httpx_aiohttp.AiohttpTransport):
-    """httpx-aiohttp's transport with httpx's error meanings and no resend of its own."""
+class AiohttpTransport(httpx.AsyncBaseTransport):
+    """httpx's transport interface on aiohttp's pool (under httpx's client, which keeps the
+    cookies), with httpx's error meanings and no resend of its own."""
 
-    def get_client(self) -> aiohttp.ClientSession:
-        return _session(self.limits, self.ssl_context, aiohttp.DummyCookieJar())  # httpx's jar
+    def __init__(
+        self,
+        *,
+        verify: ssl.SSLContext | str | bool = True,
+        cert: Any = None,
+        trust_env: bool = True,
+        limits: httpx.Limits = _LIMITS,
+        proxy: httpx.Proxy | None = None,
+    ) -> None:
+        self.ssl_context = httpx.create_ssl_context(verify=verify, cert=cert, trust_env=trust_env)
+        self.limits = limits
+        self.proxy = proxy
+        self.client: aiohttp.ClientSession | None = None
+
+    async def aclose(self) -> None:
+        if self.client is not None:
+            await self.client.close()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if not isinstance(self.client, aiohttp.ClientSession):
-            self.client = self.get_client()
+        if self.client is None:
+            self.client = _session(self.limits, self.ssl_context, aiohttp.DummyCookieJar())
         proxy = self.proxy
         response = await _open_request(
             self.client,
@@ -280,12 +303,15 @@ def _whole(
 
 def _streamed(response: aiohttp.ClientResponse, request: httpx.Request) -> httpx.Response:
     """aiohttp's reply as httpx's, its body still to be read."""
+    extensions = {"http_version": b"HTTP/1.1"}
+    if response.reason:
+        extensions["reason_phrase"] = response.reason.encode()
     return httpx.Response(
         status_code=response.status,
         headers=response.raw_headers,
-        stream=_Stream(httpx_aiohttp.transport.AiohttpResponseStream(response)),
+        stream=_Stream(response),
         request=request,
-        extensions={"http_version": b"HTTP/1.1"},
+        extensions=extensions,
     )
 
 
@@ -357,7 +383,7 @@ class AiohttpSender:
                     if len(body) > max_bytes:
                         raise too_large(provider, response.status, max_bytes, None)
             finally:
-                response.release()
+                await _done(response)
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise classify_transport(as_httpx_error(exc), provider) from exc
         framed = [(b"Content-Length", str(len(body)).encode())] if body else []
@@ -379,7 +405,7 @@ class AiohttpSender:
         try:
             yield _AiohttpReply(response)
         finally:
-            response.release()
+            await _done(response)
 
     async def aclose(self) -> None:
         if self._session is not None:
