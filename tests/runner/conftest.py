@@ -9,6 +9,7 @@ while every request still crosses a socket.
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,13 @@ FAST = RetryPolicy(backoff_first=0.0, capacity_wait=0.0, poll_next=0.01, poll_ca
 def urls_of(mock: MockServer) -> dict[str, str]:
     """Every registered provider's base URL at the mock."""
     return {name: mock.urls[name] for name in registry.names()}
+
+
+def closed_port() -> int:
+    """A loopback port nobody listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def keys_for_all(key: str = KEY) -> dict[str, str]:

@@ -28,7 +28,7 @@ from lipflow.run.report import RunReport
 from lipflow.run.sender import as_sender
 from lipflow.run.transport import AiohttpSender, http_client
 from mock_server import MockServer
-from tests.runner.conftest import FAST, RunRecipe, jobs_at, urls_of
+from tests.runner.conftest import FAST, RunRecipe, closed_port, jobs_at, urls_of
 
 ONE_JOB = {"runware": "quickstart", "pixverse": "pixverse_platform", "wavespeed": "wavespeed"}
 # A "latency" fault holds its reply 4 s; lipflow gives up on it after 1 s (a read timeout). Every
@@ -137,12 +137,6 @@ def test_runware_resends_an_unanswered_submit_with_its_task_uuid_over_both_trans
     assert seen["direct"] == seen["aiohttp"] == seen["httpx"]
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.parametrize(
     ("scheme", "why"),
     [("http", "connection refused"), ("https", "a TLS handshake with a plain-HTTP server")],
@@ -155,7 +149,7 @@ def test_a_request_that_never_left_is_not_sent_over_both_transports(
     mock: MockServer,
     both: Both,
 ) -> None:
-    port = _closed_port() if scheme == "http" else mock.http_port
+    port = closed_port() if scheme == "http" else mock.http_port
     base = {p: f"{scheme}://127.0.0.1:{port}/x" for p in PROVIDERS}
 
     seen = both(provider, None, base_urls=base)
