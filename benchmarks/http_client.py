@@ -14,9 +14,11 @@ server runs in its own process, the clients in this one, and the rounds are pair
 
 Polls are sent without waiting (both clients alike): the benchmark measures the clients' cost
 per request, not the poll schedule. Goals: lipflow / aiohttp jobs per second >= 0.8 against
-each server. For comparison it also prints, on (a), the runner without fsync'd journal facts
-(what power-cut safety costs) against the same aiohttp client, and the runner against itself
-over httpx's own transport (what ``lipflow run`` used before): what the HTTP layer gained.
+each server. Each client's CPU per job (this process's, its threads included) is printed too.
+For comparison it also prints, on (a), the runner without fsync'd journal facts (what power-cut
+safety costs) against the same aiohttp client, and the runner against itself over httpx's
+client on aiohttp's pool and over httpx's own transport (what ``lipflow run`` used before):
+what the HTTP layer gained.
 
     python benchmarks/http_client.py [--jobs 1000] [--concurrency 16] [--rounds 3]
 """
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import statistics
 import tempfile
 import time
 import uuid
@@ -129,15 +132,21 @@ def volatile_rate(plan: Plan, urls: dict[str, str], concurrency: int, out: Path)
         Journal.durable_facts = True
 
 
-def httpx_runner_rate(plan: Plan, urls: dict[str, str], concurrency: int, out: Path) -> float:
-    """The same runner over httpx's own transport and pool (``lipflow run`` before aiohttp)."""
+def httpx_runner_rate(
+    plan: Plan, urls: dict[str, str], concurrency: int, out: Path, *, over_aiohttp: bool = False
+) -> float:
+    """The same runner over httpx's own transport and pool (``lipflow run`` before aiohttp), or
+    over httpx's client on aiohttp's pool (``lipflow run`` before it sent with aiohttp directly)."""
+    from lipflow.run.transport import http_client
+
     settings = run_settings(urls, concurrency, out)
     limits = httpx.Limits(
         max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2
     )
+    make = http_client if over_aiohttp else httpx.AsyncClient
 
     async def main() -> float:
-        async with httpx.AsyncClient(limits=limits) as client:
+        async with make(limits=limits) as client:
             started = time.perf_counter()
             report = await Runner(plan, settings, client).run()
             elapsed = time.perf_counter() - started
@@ -192,25 +201,31 @@ def compare(
     baseline: Callable[[Path], float],
     reset: Callable[[], None],
     *,
+    jobs: int,
     goal: bool = True,
     names: tuple[str, str] = ("lipflow", "aiohttp"),
 ) -> Ratios:
     """Paired rounds of two clients (jobs/s), each run on a fresh out directory and server."""
+    cpu: dict[str, list[float]] = {name: [] for name in names}
     with tempfile.TemporaryDirectory() as tmp:
         runs = iter(range(1_000_000))
 
-        def fresh(client: Callable[[Path], float]) -> Callable[[], float]:
+        def fresh(client: Callable[[Path], float], name: str) -> Callable[[], float]:
             def run() -> float:
                 out = Path(tmp) / str(next(runs))
                 out.mkdir()
                 reset()
-                return client(out)
+                started = time.process_time()
+                rate = client(out)
+                cpu[name].append((time.process_time() - started) * 1000 / jobs)
+                return rate
 
             return run
 
-        mine, theirs = paired(rounds, fresh(ours), fresh(baseline))
-    print(f"  {names[0]}: {spread(mine, 'jobs/s')}")
-    print(f"  {names[1]}: {spread(theirs, 'jobs/s')}")
+        mine, theirs = paired(rounds, fresh(ours, names[0]), fresh(baseline, names[1]))
+    for name, rates in ((names[0], mine), (names[1], theirs)):
+        cpu_ms = statistics.median(cpu[name])
+        print(f"  {name}: {spread(rates, 'jobs/s')}; CPU {cpu_ms:.2f} ms/job (median)")
     ratios = Ratios.of(what, mine, theirs, GOAL)
     print(ratios.line() if goal else ratios.line().split("; goal")[0] + " (for comparison)")
     return ratios
@@ -238,6 +253,7 @@ def main() -> None:
                 lambda out: lipflow_rate(plan, urls, c, out),
                 lambda out: aiohttp_rate(n, url, c, out),
                 lambda: None,
+                jobs=n,
             )
         )
         print("    for comparison, the same without fsync'd facts (what power-cut safety costs):")
@@ -247,17 +263,32 @@ def main() -> None:
             lambda out: volatile_rate(plan, urls, c, out),
             lambda out: aiohttp_rate(n, url, c, out),
             lambda: None,
+            jobs=n,
             goal=False,
         )
-        print("    and what the HTTP layer gained: the runner over httpx's own transport (before)")
+        print(
+            "    and what the HTTP layer gained: the runner over httpx's client on aiohttp (before)"
+        )
         compare(
-            "    runner over lipflow's HTTP layer / over httpx's own transport",
+            "    runner over aiohttp directly / over httpx's client on aiohttp",
+            args.rounds,
+            lambda out: lipflow_rate(plan, urls, c, out),
+            lambda out: httpx_runner_rate(plan, urls, c, out, over_aiohttp=True),
+            lambda: None,
+            jobs=n,
+            goal=False,
+            names=("direct", "httpx on aiohttp"),
+        )
+        print("    and over httpx's own transport (before that)")
+        compare(
+            "    runner over aiohttp directly / over httpx's own transport",
             args.rounds,
             lambda out: lipflow_rate(plan, urls, c, out),
             lambda out: httpx_runner_rate(plan, urls, c, out),
             lambda: None,
+            jobs=n,
             goal=False,
-            names=("over aiohttp", "over httpx  "),
+            names=("direct", "over httpx"),
         )
     with server("-m", "lipflow", "mock", "serve", "--print-urls", "json") as (_, urls):
         url = urls["runware"]
@@ -273,6 +304,7 @@ def main() -> None:
                 lambda out: lipflow_rate(plan, urls, c, out),
                 lambda out: aiohttp_rate(n, url, c, out),
                 reset,
+                jobs=n,
             )
         )
     print("all goals met" if all(r.met for r in results) else "NOT all goals met")

@@ -26,8 +26,9 @@ import json
 import socket
 import sys
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, AnyStr, Protocol
 
 import httpx
 
@@ -43,12 +44,16 @@ from lipflow.errors import (
 __all__ = [
     "MAX_NUMBER_DIGITS",
     "MAX_REPLY_BYTES",
+    "Answer",
     "UrlRule",
     "classify_status",
     "classify_transport",
+    "read_bounded",
     "reply_json",
     "retry_after",
     "send_bounded",
+    "too_large",
+    "unframed",
 ]
 
 MAX_REPLY_BYTES = 16 * 1024 * 1024  # an API reply (not an output) larger than this is refused
@@ -82,7 +87,18 @@ def classify_transport(exc: Exception, provider: str) -> ProviderError:
     )
 
 
-def retry_after(response: httpx.Response) -> float | None:
+class Answer(Protocol):
+    """What classifying a reply by its status reads: an ``httpx.Response``, or a download's
+    reply over lipflow's direct HTTP layer (:mod:`lipflow.run.transport`)."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+
+def retry_after(response: Answer) -> float | None:
     """Seconds from a ``Retry-After`` header (delta seconds or an HTTP date), or None."""
     value = response.headers.get("retry-after")
     if not value:
@@ -98,7 +114,7 @@ def retry_after(response: httpx.Response) -> float | None:
 
 
 def classify_status(
-    response: httpx.Response, provider: str, message: str, *, code: str | None = None
+    response: Answer, provider: str, message: str, *, code: str | None = None
 ) -> ProviderError | None:
     """The error an HTTP status means on its own (429, 5xx, other 4xx), or None for 2xx/3xx."""
     status = response.status_code
@@ -181,10 +197,20 @@ async def send_bounded(
     (announced or received): a 400 MB poll reply costs one chunk of memory, not 400 MB."""
     try:
         response = await client.send(request, stream=True)
+    except httpx.HTTPError as exc:
+        raise classify_transport(exc, provider) from exc
+    return await read_bounded(response, provider, max_bytes=max_bytes)
+
+
+async def read_bounded(
+    response: httpx.Response, provider: str, *, max_bytes: int = MAX_REPLY_BYTES
+) -> httpx.Response:
+    """A streamed reply read whole within ``max_bytes`` (see :func:`send_bounded`), closed."""
+    try:
         try:
             announced = response.headers.get("content-length", "")
             if announced.isdigit() and int(announced) > max_bytes:
-                raise _too_large(provider, response.status_code, max_bytes, int(announced))
+                raise too_large(provider, response.status_code, max_bytes, int(announced))
             if announced.isdigit() and "content-encoding" not in response.headers:
                 # The usual reply: its length is known, within the cap, and the HTTP layer
                 # refuses a body longer than announced.
@@ -194,22 +220,32 @@ async def send_bounded(
             async for chunk in response.aiter_bytes():
                 body += chunk
                 if len(body) > max_bytes:
-                    raise _too_large(provider, response.status_code, max_bytes, None)
+                    raise too_large(provider, response.status_code, max_bytes, None)
         finally:
             await response.aclose()
     except httpx.HTTPError as exc:
         raise classify_transport(exc, provider) from exc
-    headers = [
-        (k, v)
-        for k, v in response.headers.multi_items()
-        if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
-    ]
     return httpx.Response(
-        response.status_code, headers=headers, content=bytes(body), request=request
+        response.status_code,
+        headers=unframed(response.headers.multi_items()),
+        content=bytes(body),
+        request=response.request,
     )
 
 
-def _too_large(provider: str, status: int, limit: int, announced: int | None) -> ReplyUnreadable:
+def unframed(headers: Iterable[tuple[AnyStr, AnyStr]]) -> list[tuple[AnyStr, AnyStr]]:
+    """A reply's headers without those that framed its body on the wire (length, chunking,
+    compression): what a reply read whole and decoded carries."""
+    return [(k, v) for k, v in headers if k.lower() not in _FRAMING]
+
+
+_FRAMING = frozenset(
+    {"content-encoding", "content-length", "transfer-encoding"}
+    | {b"content-encoding", b"content-length", b"transfer-encoding"}
+)
+
+
+def too_large(provider: str, status: int, limit: int, announced: int | None) -> ReplyUnreadable:
     size = f"{announced:,} bytes" if announced is not None else f"more than {limit:,} bytes"
     return ReplyUnreadable(
         f"the reply is {size}; lipflow reads API replies of up to {limit:,} bytes, "

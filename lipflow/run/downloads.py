@@ -27,7 +27,8 @@ import httpx
 from lipflow import media
 from lipflow.errors import DiskError, InputError, OutputInvalid, OutputRefused, ProviderError
 from lipflow.jobs import Job
-from lipflow.providers._http import UrlRule, classify_status, classify_transport
+from lipflow.providers._http import Answer, UrlRule, classify_status, classify_transport
+from lipflow.run.sender import Reply, Sender
 
 __all__ = ["Downloaded", "Downloader", "OpenFile", "disk_error", "file_name", "output_names"]
 
@@ -63,7 +64,7 @@ def disk_error(exc: OSError, path: Path, what: str) -> DiskError:
 
 
 class Downloader:
-    """Fetches outputs over the run's HTTP client; counts its requests.
+    """Fetches outputs through the run's :class:`~lipflow.run.sender.Sender`; counts its requests.
 
     ``open_file`` opens a temporary output file for writing: the seam a test uses to make the
     disk fail (``ENOSPC``) without filling one.
@@ -71,13 +72,13 @@ class Downloader:
 
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        sender: Sender,
         timeout: httpx.Timeout,
         *,
         deadline: float = 1800.0,
         open_file: OpenFile = _open_for_writing,
     ) -> None:
-        self.client = client
+        self.sender = sender
         self.timeout = timeout
         self.deadline = deadline
         self.open_file = open_file
@@ -142,20 +143,16 @@ class Downloader:
             refused = await rule.check(target, job.provider, "output URL")
             if refused is not None:
                 raise OutputRefused(refused + "; it was not fetched", provider=job.provider)
-            request = self.client.build_request("GET", target, timeout=self.timeout)
             self.requests += 1
             try:
-                response = await self.client.send(request, stream=True)
-                try:
-                    location = response.headers.get("location")
-                    if response.status_code in _REDIRECTS and location:
-                        target = response.url.join(location)
+                async with self.sender.stream(target, self.timeout) as reply:
+                    location = reply.headers.get("location")
+                    if reply.status_code in _REDIRECTS and location:
+                        target = target.join(location)
                         continue
-                    if response.status_code != 200:
-                        raise _download_status(response, job.provider)
-                    return await self._write(job, url, response, tmp, max_bytes)
-                finally:
-                    await response.aclose()
+                    if reply.status_code != 200:
+                        raise _download_status(reply, job.provider)
+                    return await self._write(job, url, reply, tmp, max_bytes)
             except httpx.HTTPError as exc:
                 raise classify_transport(exc, job.provider) from exc
         raise OutputRefused(
@@ -164,9 +161,9 @@ class Downloader:
         )
 
     async def _write(
-        self, job: Job, url: str, response: httpx.Response, tmp: Path, max_bytes: int
+        self, job: Job, url: str, reply: Reply, tmp: Path, max_bytes: int
     ) -> tuple[int, str | None, str]:
-        announced = response.headers.get("content-length")
+        announced = reply.headers.get("content-length")
         if announced is not None and announced.isdigit() and int(announced) > max_bytes:
             raise _too_large(job, url, f"{int(announced):,} bytes", max_bytes)
         size = 0
@@ -175,7 +172,7 @@ class Downloader:
             # Opened on a worker thread: creating a file can wait for the file system's journal
             # (behind another process's fsync), and the loop has other jobs to serve meanwhile.
             with await asyncio.to_thread(self.open_file, tmp) as fh:
-                async for chunk in response.aiter_bytes():
+                async for chunk in reply.chunks():
                     size += len(chunk)
                     if size > max_bytes:
                         raise _too_large(job, url, f"over {max_bytes:,} bytes", max_bytes)
@@ -199,7 +196,7 @@ def _shown(url: str) -> str:
     return url.split("?", 1)[0].split("#", 1)[0]
 
 
-def _download_status(response: httpx.Response, provider: str) -> ProviderError:
+def _download_status(response: Answer, provider: str) -> ProviderError:
     message = f"download answered HTTP {response.status_code}"
     return classify_status(response, provider, message) or OutputInvalid(message, provider=provider)
 

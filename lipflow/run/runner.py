@@ -8,9 +8,9 @@ runner only drives those flows, lets the one retry engine (:mod:`~lipflow.run.re
 what to send again, and writes each fact to the :mod:`~lipflow.run.journal` before taking the
 next network step. A job's states and their order are :mod:`~lipflow.run.state`'s.
 
-The HTTP client is injected (an ``httpx.AsyncClient``), and so are ``sleep`` and ``clock``, so a
-test can run it over real sockets against the mock, or over the mock's httpx transport, and a
-benchmark can simulate a long job.
+The HTTP client is injected (a :class:`~lipflow.run.sender.Sender`, or an ``httpx.AsyncClient``),
+and so are ``sleep`` and ``clock``, so a test can run it over real sockets against the mock, or
+over the mock's httpx transport, and a benchmark can simulate a long job.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ from lipflow.longmedia.keyframes import COPY
 from lipflow.media import read_media
 from lipflow.providers import registry
 from lipflow.providers._common import stable_uuid4
-from lipflow.providers._http import UrlRule, send_bounded
+from lipflow.providers._http import UrlRule
 from lipflow.providers.base import Finished, Flow, ProviderClient, Submitted
 from lipflow.run.budget import BudgetCheck, Ledger
 from lipflow.run.cache import store_key
@@ -74,6 +74,7 @@ from lipflow.run.dubbing import dub_joins, join_dub
 from lipflow.run.journal import JOURNAL_NAME, JobRecord, Journal
 from lipflow.run.report import AssemblyReport, JobReport, Observer, RunReport, Snapshot
 from lipflow.run.retry import GaveUp, RetryEngine, poll_delays
+from lipflow.run.sender import Sender, as_sender
 from lipflow.run.settings import RunSettings
 from lipflow.run.state import OUTPUT_LOST, RUNNING, JobState, StateTally
 from lipflow.run.uploads import Uploads, upload_key
@@ -94,7 +95,7 @@ class Runner:
         self,
         plan: Plan,
         settings: RunSettings,
-        client: httpx.AsyncClient,
+        client: httpx.AsyncClient | Sender,
         *,
         observer: Observer | None = None,
         sleep: Sleep | None = None,
@@ -106,6 +107,7 @@ class Runner:
         self.plan = plan
         self.settings = settings
         self.client = client
+        self._sender = as_sender(client)
         self.observer = observer
         self.secrets = Secrets.of_providers(settings.keys)
         self._rules = {p: UrlRule.for_base_url(url) for p, url in settings.base_urls.items()}
@@ -145,7 +147,7 @@ class Runner:
         retry = settings.retry
         self._timeout = httpx.Timeout(retry.request_timeout, connect=retry.connect_timeout)
         self._downloads = Downloader(
-            client,
+            self._sender,
             self._timeout,
             deadline=settings.download_deadline,
             **({"open_file": open_file} if open_file is not None else {}),
@@ -814,15 +816,14 @@ class Runner:
     async def _drive(self, flow: Flow[T], provider: str) -> T:
         """Send each request a flow yields, give it the response; httpx errors become lipflow's."""
         request = next(flow)
+        timeout = self._timeout.as_dict()
         try:
             while True:
-                request.extensions["timeout"] = self._timeout.as_dict()
+                request.extensions["timeout"] = timeout
                 await self._check_elsewhere(request, provider)
                 self._requests += 1
                 response = await self._bounded(
-                    send_bounded(
-                        self.client, request, provider, max_bytes=self.settings.max_reply_bytes
-                    ),
+                    self._sender.send(request, provider, max_bytes=self.settings.max_reply_bytes),
                     provider,
                 )
                 try:
@@ -1283,14 +1284,14 @@ def execute(
     """
     import signal
 
-    from lipflow.run.transport import http_client  # aiohttp's import only when a run sends
+    from lipflow.run.transport import run_sender  # aiohttp's import only when a run sends
 
     async def main() -> RunReport:
         limits = httpx.Limits(
             max_connections=max(16, settings.concurrency * 2),
             max_keepalive_connections=max(16, settings.concurrency * 2),
         )
-        async with http_client(transport=transport, limits=limits) as client:
+        async with run_sender(transport=transport, limits=limits) as client:
             runner = Runner(plan, settings, client, observer=observer)
             loop = asyncio.get_running_loop()
             task = asyncio.current_task()

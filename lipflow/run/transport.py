@@ -1,16 +1,24 @@
-"""The HTTP layer ``lipflow run`` sends over: httpx's client on aiohttp's connection pool.
+"""The HTTP layer ``lipflow run`` sends over: aiohttp's connection pool, reached directly.
 
 httpx's own pool checks every pooled socket before each request, which is half the runner's CPU
-at high concurrency; aiohttp's pool reuses a connection for a fraction of that. The providers'
-clients still build ``httpx.Request`` objects and read ``httpx.Response`` ones; only the transport
-underneath changes (built on httpx-aiohttp's :class:`~httpx_aiohttp.AiohttpTransport`: its
-set-up, and its reading of a reply's body).
+at high concurrency; aiohttp's pool reuses a connection for a fraction of that, and httpx's
+client, request and stream machinery on top of it still cost the runner three times a plain
+aiohttp client's CPU per job. So the runner sends through a :class:`Sender`, chosen at the edge:
+
+- :class:`AiohttpSender` (``lipflow run``, :func:`~lipflow.run.runner.execute`): the providers'
+  ``httpx.Request`` sent by aiohttp directly, the reply read in one call within its cap and
+  handed back as an ``httpx.Response``, a download streamed straight to its file;
+- :class:`HttpxSender`: an ``httpx.AsyncClient`` a caller injects (a test's in-process mock
+  transport, ``httpx.MockTransport``), or the one :func:`http_client` builds, with httpx's
+  client over :class:`AiohttpTransport`, when the environment names a proxy (httpx's proxy
+  rules, mounts and all, stay httpx's).
 
 What must not change is what a failure means (:func:`lipflow.providers._http.classify_transport`):
-httpx-aiohttp maps every aiohttp connection error, a server that closed the connection after
-the request went out included, to ``httpx.ConnectTimeout``: "not sent", so a submit would be
-sent again and paid twice. :class:`AiohttpTransport` here maps aiohttp's errors as httpx's own
-transport raises them, and anything it does not know as ambiguous:
+a naive mapping (httpx-aiohttp's, which lipflow used before) takes every aiohttp connection
+error, a server that closed the connection after the request went out included, for
+``httpx.ConnectTimeout``: "not sent", so a submit would be sent again and paid twice. Both ways
+over aiohttp here map aiohttp's errors as httpx's own transport raises them
+(:func:`as_httpx_error`), and anything unknown as ambiguous:
 
 ==================================  ====================================  ==================
 aiohttp                             httpx (as its own transport raises)   lipflow
@@ -33,9 +41,10 @@ the write timeout fails as httpx.WriteTimeout (within twice that), its connectio
 
 aiohttp's own resend of an idempotent request after a dropped keep-alive connection is turned
 off (httpx's transport does not resend either): every send is the runner's, counted and decided
-by its retry engine. Cookies are httpx's alone (aiohttp's jar is a dummy), proxies come from the
-environment through httpx's mounts as before, and a reply header line may be as long as httpx's
-transport allows a whole reply head (100 KiB).
+by its retry engine. Cookies are kept once: by httpx's jar under httpx's client, by an aiohttp
+jar that, as httpx's, keeps an IP address's cookies too on its own. A reply header line may be
+as long as httpx's transport allows a whole reply head (100 KiB). A compressed reply is decoded
+by httpx, as before, and a download by aiohttp (the same codings, advertised by aiohttp).
 """
 
 from __future__ import annotations
@@ -43,14 +52,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable
+import urllib.request
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Mapping, Sequence
+from types import TracebackType
 from typing import Any, TypeVar
 
 import aiohttp
 import httpx
-import httpx_aiohttp
 
-__all__ = ["AiohttpTransport", "as_httpx_error", "http_client"]
+from lipflow.providers._http import (
+    MAX_REPLY_BYTES,
+    classify_transport,
+    read_bounded,
+    too_large,
+    unframed,
+)
+from lipflow.run.sender import Reply
+
+__all__ = ["AiohttpSender", "AiohttpTransport", "as_httpx_error", "http_client", "run_sender"]
 
 T = TypeVar("T")
 
@@ -77,8 +96,8 @@ _MAP: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] = (
 
 
 def as_httpx_error(exc: BaseException) -> Exception:
-    """The httpx error httpx's own transport raises for what ``exc`` (an aiohttp error, or
-    httpx-aiohttp's mapping of one) says happened; an error of neither kind is returned as is."""
+    """The httpx error httpx's own transport raises for what ``exc`` (an aiohttp error, or an
+    httpx error caused by one) says happened; an error of neither kind is returned as is."""
     original = exc.__cause__ if isinstance(exc, httpx.HTTPError) else exc
     if not isinstance(original, aiohttp.ClientError | asyncio.TimeoutError | ValueError):
         return exc if isinstance(exc, Exception) else RuntimeError(str(exc))
@@ -93,23 +112,30 @@ def as_httpx_error(exc: BaseException) -> Exception:
 
 
 class _Stream(httpx.AsyncByteStream):
-    """A reply's body, its read errors mapped as :func:`as_httpx_error` says."""
+    """A reply's body read from aiohttp, its read errors mapped as :func:`as_httpx_error` says."""
 
-    def __init__(self, inner: httpx.AsyncByteStream) -> None:
-        self._inner = inner
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
-            async for chunk in self._inner:
+            async for chunk in self._response.content.iter_any():
                 yield chunk
-        except (httpx.HTTPError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise as_httpx_error(exc) from exc
 
     async def aclose(self) -> None:
         try:
-            await self._inner.aclose()
-        except (httpx.HTTPError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            await _done(self._response)
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise as_httpx_error(exc) from exc
+
+
+async def _done(response: aiohttp.ClientResponse) -> None:
+    """A reply finished with, as leaving aiohttp's ``async with`` does: its connection back to
+    the pool (or closed, the body left unread), once the request's body is written or dropped."""
+    response.release()
+    await response.wait_for_close()
 
 
 class _Connector(aiohttp.TCPConnector):
@@ -135,71 +161,289 @@ class _Connector(aiohttp.TCPConnector):
                 transport.abort()
 
 
-class AiohttpTransport(httpx_aiohttp.AiohttpTransport):
-    """httpx-aiohttp's transport with httpx's error meanings and no resend of its own."""
+def _session(
+    limits: httpx.Limits, ssl_context: ssl.SSLContext, cookies: aiohttp.abc.AbstractCookieJar
+) -> aiohttp.ClientSession:
+    """An aiohttp session with httpx's pool limits and reply-head bound, and no resend."""
+    connector = _Connector(
+        limit=limits.max_connections or 0,
+        keepalive_timeout=limits.keepalive_expiry or 0,
+        ssl=ssl_context,
+    )
+    session = aiohttp.ClientSession(
+        connector=connector,
+        cookie_jar=cookies,
+        max_line_size=_MAX_LINE,
+        max_field_size=_MAX_LINE,
+    )
+    # aiohttp sends a GET or PUT again by itself when a kept-alive connection drops; httpx
+    # does not, and the runner's retry engine counts and decides every send. aiohttp's own
+    # test client turns it off the same way.
+    session._retry_connection = False
+    return session
 
-    def get_client(self) -> aiohttp.ClientSession:
-        limit = self.limits.max_connections
-        connector = _Connector(
-            limit=limit or 0,
-            keepalive_timeout=self.limits.keepalive_expiry or 0,
-            ssl=self.ssl_context,
+
+_TIMEOUTS: dict[tuple[float | None, ...], aiohttp.ClientTimeout] = {}
+
+
+def _timeout(timeout: Mapping[str, float | None]) -> aiohttp.ClientTimeout:
+    """httpx's timeouts (``Timeout.as_dict()``) as aiohttp's: made once per distinct value."""
+    key = (timeout.get("connect"), timeout.get("read"), timeout.get("pool"))
+    made = _TIMEOUTS.get(key)
+    if made is None:
+        made = _TIMEOUTS[key] = aiohttp.ClientTimeout(
+            sock_connect=key[0], sock_read=key[1], connect=key[2]
         )
-        session = aiohttp.ClientSession(
-            connector=connector,
-            cookie_jar=aiohttp.DummyCookieJar(),
-            max_line_size=_MAX_LINE,
-            max_field_size=_MAX_LINE,
-        )
-        # aiohttp sends a GET or PUT again by itself when a kept-alive connection drops; httpx
-        # does not, and the runner's retry engine counts and decides every send. aiohttp's own
-        # test client turns it off the same way.
-        session._retry_connection = False
-        return session
+    return made
+
+
+async def _open(
+    session: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    *,
+    headers: Any,
+    body: bytes | _Upload | None,
+    timeout: Mapping[str, float | None],
+    decompress: bool,
+    **extra: Any,
+) -> aiohttp.ClientResponse:
+    """Send one request and read the reply's head; aiohttp's errors raised as httpx's."""
+    call = session.request(
+        method,
+        url,
+        headers=headers,
+        data=body,
+        allow_redirects=False,  # the runner follows a download's redirects itself
+        auto_decompress=decompress,
+        timeout=_timeout(timeout),
+        **extra,
+    )
+    try:
+        write = timeout.get("write")
+        if isinstance(body, _Upload) and write is not None:
+            try:
+                return await body.within(call, float(write))
+            except httpx.WriteTimeout:
+                connector = session.connector
+                if isinstance(connector, _Connector):
+                    connector.abort_closing()
+                raise
+        return await call
+    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+        raise as_httpx_error(exc) from exc
+
+
+async def _open_request(
+    session: aiohttp.ClientSession, request: httpx.Request, **extra: Any
+) -> aiohttp.ClientResponse:
+    """:func:`_open` for a provider client's request: its reply left encoded, for httpx decodes
+    it, as over its own transport."""
+    return await _open(
+        session,
+        request.method,
+        str(request.url),
+        headers=request.headers,
+        body=_body(request),
+        timeout=request.extensions.get("timeout", {}),
+        decompress=False,
+        **extra,
+    )
+
+
+class AiohttpTransport(httpx.AsyncBaseTransport):
+    """httpx's transport interface on aiohttp's pool (under httpx's client, which keeps the
+    cookies), with httpx's error meanings and no resend of its own."""
+
+    def __init__(
+        self,
+        *,
+        verify: ssl.SSLContext | str | bool = True,
+        cert: Any = None,
+        trust_env: bool = True,
+        limits: httpx.Limits = _LIMITS,
+        proxy: httpx.Proxy | None = None,
+    ) -> None:
+        self.ssl_context = httpx.create_ssl_context(verify=verify, cert=cert, trust_env=trust_env)
+        self.limits = limits
+        self.proxy = proxy
+        self.client: aiohttp.ClientSession | None = None
+
+    async def aclose(self) -> None:
+        if self.client is not None:
+            await self.client.close()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if not isinstance(self.client, aiohttp.ClientSession):
-            self.client = self.get_client()
-        timeout = request.extensions.get("timeout", {})
+        if self.client is None:
+            self.client = _session(self.limits, self.ssl_context, aiohttp.DummyCookieJar())
         proxy = self.proxy
-        body = _body(request)
-        call = self.client.request(
-            request.method,
-            str(request.url),
-            headers=request.headers,
-            data=body,
-            allow_redirects=False,  # the runner follows a download's redirects itself
-            auto_decompress=False,  # httpx decodes, as it does over its own transport
-            timeout=aiohttp.ClientTimeout(
-                sock_connect=timeout.get("connect"),
-                sock_read=timeout.get("read"),
-                connect=timeout.get("pool"),
-            ),
+        response = await _open_request(
+            self.client,
+            request,
             server_hostname=request.extensions.get("sni_hostname"),
             proxy=str(proxy.url) if proxy else None,
             proxy_auth=aiohttp.BasicAuth(*proxy.auth) if proxy and proxy.auth else None,
             proxy_headers=proxy.headers if proxy else None,
         )
+        return _streamed(response, request)
+
+
+def _whole(
+    status: int, headers: Sequence[tuple[bytes, bytes]], body: bytes, request: httpx.Request
+) -> httpx.Response:
+    """A reply read whole, as ``httpx.Response(content=body)`` holds it, without passing the body
+    through httpx's stream and decoder once more (nine tenths of building it)."""
+    response = httpx.Response(
+        status, headers=headers, stream=httpx.ByteStream(body), request=request
+    )
+    response._content = body  # what Response.read() keeps
+    response.is_stream_consumed = response.is_closed = True
+    return response
+
+
+def _streamed(response: aiohttp.ClientResponse, request: httpx.Request) -> httpx.Response:
+    """aiohttp's reply as httpx's, its body still to be read."""
+    extensions = {"http_version": b"HTTP/1.1"}
+    if response.reason:
+        extensions["reason_phrase"] = response.reason.encode()
+    return httpx.Response(
+        status_code=response.status,
+        headers=response.raw_headers,
+        stream=_Stream(response),
+        request=request,
+        extensions=extensions,
+    )
+
+
+# -- what the runner sends through -------------------------------------------------------------
+
+
+class _AiohttpReply:
+    __slots__ = ("_response",)
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
+
+    @property
+    def status_code(self) -> int:
+        return self._response.status
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self._response.headers
+
+    async def chunks(self) -> AsyncIterator[bytes]:
         try:
-            if isinstance(body, _Upload) and timeout.get("write") is not None:
-                try:
-                    response = await body.within(call.__aenter__(), float(timeout["write"]))
-                except httpx.WriteTimeout:
-                    connector = self.client.connector
-                    if isinstance(connector, _Connector):
-                        connector.abort_closing()
-                    raise
-            else:
-                response = await call.__aenter__()
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+            async for chunk in self._response.content.iter_any():
+                yield chunk
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise as_httpx_error(exc) from exc
-        return httpx.Response(
-            status_code=response.status,
-            headers=response.raw_headers,
-            stream=_Stream(httpx_aiohttp.transport.AiohttpResponseStream(response)),
-            request=request,
-            extensions={"http_version": b"HTTP/1.1"},
+
+
+class AiohttpSender:
+    """Sends with aiohttp directly: no httpx client, transport or stream between the runner
+    and aiohttp's pool. TLS as httpx verifies it (its certificates and ``SSL_CERT_*``)."""
+
+    def __init__(self, limits: httpx.Limits = _LIMITS) -> None:
+        self._limits = limits
+        self._ssl = httpx.create_ssl_context()
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """One session (its pool and cookie jar) for the sender's life, made in its loop."""
+        if self._session is None:
+            self._session = _session(self._limits, self._ssl, aiohttp.CookieJar(unsafe=True))
+        return self._session
+
+    async def send(
+        self, request: httpx.Request, provider: str, *, max_bytes: int = MAX_REPLY_BYTES
+    ) -> httpx.Response:
+        try:
+            response = await _open_request(self.session, request)
+        except httpx.HTTPError as exc:
+            raise classify_transport(exc, provider) from exc
+        headers = response.headers
+        if "Content-Encoding" in headers:  # rare: httpx decodes it within the cap, as before
+            return await read_bounded(_streamed(response, request), provider, max_bytes=max_bytes)
+        try:
+            try:
+                announced = headers.get("Content-Length", "")
+                if announced.isdigit():
+                    if int(announced) > max_bytes:
+                        raise too_large(provider, response.status, max_bytes, int(announced))
+                    # The usual reply: its length known and within the cap; aiohttp refuses a
+                    # body longer than announced.
+                    return _whole(
+                        response.status, response.raw_headers, await response.read(), request
+                    )
+                body = bytearray()
+                async for chunk in response.content.iter_any():
+                    body += chunk
+                    if len(body) > max_bytes:
+                        raise too_large(provider, response.status, max_bytes, None)
+            finally:
+                await _done(response)
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise classify_transport(as_httpx_error(exc), provider) from exc
+        framed = [(b"Content-Length", str(len(body)).encode())] if body else []
+        return _whole(
+            response.status, unframed(response.raw_headers) + framed, bytes(body), request
         )
+
+    @contextlib.asynccontextmanager
+    async def stream(self, url: httpx.URL, timeout: httpx.Timeout) -> AsyncIterator[Reply]:
+        response = await _open(
+            self.session,
+            "GET",
+            str(url),
+            headers=None,
+            body=None,
+            timeout=timeout.as_dict(),
+            decompress=True,  # as httpx's aiter_bytes decodes a download
+        )
+        try:
+            yield _AiohttpReply(response)
+        finally:
+            await _done(response)
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def __aenter__(self) -> AiohttpSender:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+@contextlib.asynccontextmanager
+async def run_sender(
+    *,
+    limits: httpx.Limits | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> AsyncIterator[httpx.AsyncClient | AiohttpSender]:
+    """What :func:`~lipflow.run.runner.execute` sends through: aiohttp directly, or httpx's
+    client when a transport is given (a test's in-process mock) or the environment names a
+    proxy (httpx's rules decide which requests go through it, as before)."""
+    limits = limits or _LIMITS
+    if transport is not None or _proxied():
+        async with http_client(transport=transport, limits=limits) as client:
+            yield client
+    else:
+        async with AiohttpSender(limits) as sender:
+            yield sender
+
+
+def _proxied() -> bool:
+    """Whether the environment names a proxy httpx would use (``HTTP(S)_PROXY``, ``ALL_PROXY``)."""
+    return any(scheme in ("http", "https", "all") for scheme in urllib.request.getproxies())
 
 
 def _body(request: httpx.Request) -> bytes | _Upload | None:

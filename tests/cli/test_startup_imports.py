@@ -27,7 +27,6 @@ NOT_NEEDED_MODULES = (
     "importlib.metadata",
     "email.message",
     "aiohttp",
-    "httpx_aiohttp",
     "lipflow.lines.reading",  # subtitle and table readers (csv): only a recipe with lines
     "lipflow.lines.speakers",
     "csv",

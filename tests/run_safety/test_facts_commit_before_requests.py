@@ -23,7 +23,7 @@ from lipflow.run.journal import JOURNAL_NAME
 from lipflow.run.report import Snapshot
 from lipflow.run.runner import Runner
 from lipflow.run.settings import RunSettings
-from lipflow.run.transport import http_client
+from lipflow.run.transport import AiohttpSender
 from mock_server import MockServer
 from tests.cli.test_run_subprocess import PYTHON
 from tests.runner.conftest import FAST, RECIPES, keys_for_all, urls_of
@@ -114,7 +114,7 @@ def run(mock: MockServer, out: Path, observer: LockAfterFirstDone | None = None)
     )
 
     async def main() -> None:
-        async with http_client() as client:
+        async with AiohttpSender() as client:
             await Runner(plan, settings, client, observer=observer).run()
 
     asyncio.run(main())

@@ -1,15 +1,15 @@
 """Fixtures for the runner's tests: a reset mock on real sockets and a helper that runs a recipe.
 
 ``run_recipe`` is the runner as a library user drives it: plan a recipe, build the settings,
-inject the HTTP client ``lipflow run`` uses (httpx over aiohttp) and run, with every provider
-pointed at the mock. Waits are
-injected too (``sleeps`` records them and only yields), so retry and backoff tests take no time
+inject the HTTP layer ``lipflow run`` sends through (aiohttp, directly) and run, with every
+provider pointed at the mock. Waits are injected too (``sleeps`` records them and only yields), so retry and backoff tests take no time
 while every request still crosses a socket.
 """
 
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +23,7 @@ from lipflow.run.report import RunReport
 from lipflow.run.retry import RetryPolicy
 from lipflow.run.runner import Runner
 from lipflow.run.settings import RunSettings
-from lipflow.run.transport import http_client
+from lipflow.run.transport import AiohttpSender
 from mock_server import MockServer
 
 REPO = Path(__file__).parents[2]
@@ -35,6 +35,13 @@ FAST = RetryPolicy(backoff_first=0.0, capacity_wait=0.0, poll_next=0.01, poll_ca
 def urls_of(mock: MockServer) -> dict[str, str]:
     """Every registered provider's base URL at the mock."""
     return {name: mock.urls[name] for name in registry.names()}
+
+
+def closed_port() -> int:
+    """A loopback port nobody listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def keys_for_all(key: str = KEY) -> dict[str, str]:
@@ -73,7 +80,7 @@ def run_recipe(mock: MockServer, tmp_path: Path, sleeps: Sleeps) -> RunRecipe:
         path = recipe if isinstance(recipe, Path) else RECIPES / f"{recipe}.yaml"
         plan = plan_file(str(path), env={})
         sleep = sleeps if options.pop("fake_sleep", True) else None
-        client = options.pop("client", http_client)
+        client = options.pop("client", AiohttpSender)
         settings = RunSettings(
             out_dir=options.pop("out_dir", tmp_path / "out"),
             base_urls=options.pop("base_urls", urls_of(mock)),

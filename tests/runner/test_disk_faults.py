@@ -18,7 +18,7 @@ from lipflow.errors import DiskError
 from lipflow.plan import plan_file
 from lipflow.run.runner import Runner
 from lipflow.run.settings import RunSettings
-from lipflow.run.transport import http_client
+from lipflow.run.transport import AiohttpSender
 from mock_server import MockServer
 from tests.runner.conftest import FAST, RECIPES, keys_for_all, urls_of
 
@@ -37,7 +37,7 @@ def run(mock: MockServer, out: Path, open_file: object = None) -> None:
     )
 
     async def main() -> None:
-        async with http_client() as client:
+        async with AiohttpSender() as client:
             await Runner(plan, settings, client, open_file=open_file).run()  # type: ignore[arg-type]
 
     asyncio.run(main())

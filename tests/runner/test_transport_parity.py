@@ -1,8 +1,9 @@
-"""``lipflow run`` sends over aiohttp (under httpx's client); every failure means what it meant
-over httpx's own transport: the same class, the same outcome, the same number of submits.
+"""``lipflow run`` sends over aiohttp: directly (``direct``), or under httpx's client when a proxy
+is configured (``aiohttp``); every failure means what it meant over httpx's own transport
+(``httpx``): the same class, the same outcome, the same number of submits.
 
-Each mock fault, on each operation it can hit, is run through both transports against the
-loopback mock, and the two runs must agree job by job. The cases where a difference would cost
+Each mock fault, on each operation it can hit, is run through the three against the loopback
+mock, and the runs must agree job by job. The cases where a difference would cost
 money (a submit whose request went out and got no answer) also state the expected outcome.
 """
 
@@ -23,11 +24,11 @@ import httpx
 import pytest
 
 from lipflow.errors import ProviderError
-from lipflow.providers._http import send_bounded
 from lipflow.run.report import RunReport
-from lipflow.run.transport import http_client
+from lipflow.run.sender import as_sender
+from lipflow.run.transport import AiohttpSender, http_client
 from mock_server import MockServer
-from tests.runner.conftest import FAST, RunRecipe, jobs_at, urls_of
+from tests.runner.conftest import FAST, RunRecipe, closed_port, jobs_at, urls_of
 
 ONE_JOB = {"runware": "quickstart", "pixverse": "pixverse_platform", "wavespeed": "wavespeed"}
 # A "latency" fault holds its reply 4 s; lipflow gives up on it after 1 s (a read timeout). Every
@@ -35,9 +36,11 @@ ONE_JOB = {"runware": "quickstart", "pixverse": "pixverse_platform", "wavespeed"
 TIMEOUT = replace(FAST, request_timeout=1.0)
 LATE = 4.0
 Both = Callable[..., dict[str, "Outcome"]]
-TRANSPORTS: dict[str, Callable[[], httpx.AsyncClient]] = {
+Client = httpx.AsyncClient | AiohttpSender
+TRANSPORTS: dict[str, Callable[[], Client]] = {
     "httpx": httpx.AsyncClient,
     "aiohttp": http_client,
+    "direct": AiohttpSender,
 }
 
 
@@ -105,7 +108,7 @@ def test_every_mock_fault_means_the_same_over_both_transports(
 
     seen = both(provider, rule, retry=TIMEOUT, concurrency=1)
 
-    assert seen["aiohttp"] == seen["httpx"]
+    assert seen["direct"] == seen["aiohttp"] == seen["httpx"]
 
 
 @pytest.mark.parametrize("provider", ["pixverse", "wavespeed"])
@@ -120,7 +123,7 @@ def test_a_submit_that_went_out_unanswered_is_ambiguous_and_sent_once_over_aioht
     ambiguous = [j for j in seen["aiohttp"].jobs if j[1] == "ambiguous"]
     assert len(ambiguous) == 1 and ambiguous[0][3] == "ambiguous"
     assert seen["aiohttp"].submits == len(seen["aiohttp"].jobs), "never sent twice"
-    assert seen["aiohttp"] == seen["httpx"]
+    assert seen["direct"] == seen["aiohttp"] == seen["httpx"]
 
 
 def test_runware_resends_an_unanswered_submit_with_its_task_uuid_over_both_transports(
@@ -131,13 +134,7 @@ def test_runware_resends_an_unanswered_submit_with_its_task_uuid_over_both_trans
     seen = both("runware", rule, retry=TIMEOUT)
 
     assert seen["aiohttp"].created == 1 and seen["aiohttp"].jobs[0][1] == "done"
-    assert seen["aiohttp"] == seen["httpx"]
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    assert seen["direct"] == seen["aiohttp"] == seen["httpx"]
 
 
 @pytest.mark.parametrize(
@@ -152,14 +149,14 @@ def test_a_request_that_never_left_is_not_sent_over_both_transports(
     mock: MockServer,
     both: Both,
 ) -> None:
-    port = _closed_port() if scheme == "http" else mock.http_port
+    port = closed_port() if scheme == "http" else mock.http_port
     base = {p: f"{scheme}://127.0.0.1:{port}/x" for p in PROVIDERS}
 
     seen = both(provider, None, base_urls=base)
 
     ended = {j[3:] for j in seen["aiohttp"].jobs if j[1] != "pending"}
     assert ended == {("unavailable", f"{provider}: request not sent")}, why
-    assert seen["aiohttp"] == seen["httpx"]
+    assert seen["direct"] == seen["aiohttp"] == seen["httpx"]
 
 
 def test_the_mock_on_real_sockets_is_reached_by_both_transports(
@@ -168,7 +165,7 @@ def test_the_mock_on_real_sockets_is_reached_by_both_transports(
     seen = both("wavespeed", None, base_urls=urls_of(mock))
 
     assert seen["aiohttp"].jobs[0][1] == "done"
-    assert seen["aiohttp"] == seen["httpx"]
+    assert seen["direct"] == seen["aiohttp"] == seen["httpx"]
 
 
 # -- what the mock cannot do: a provider whose socket misbehaves after the request arrived ------
@@ -228,14 +225,20 @@ def _read_head(conn: socket.socket) -> bytes:
     return head
 
 
-def _submit(client: Callable[[], httpx.AsyncClient], port: int) -> ProviderError:
+def _request(http: Client, method: str, url: str, **options: Any) -> httpx.Request:
+    """A request with the timeouts the runner gives it (an httpx client's adds its cookies)."""
+    timeout = httpx.Timeout(options.pop("timeout", 5))
+    if isinstance(http, httpx.AsyncClient):
+        return http.build_request(method, url, timeout=timeout, **options)
+    return httpx.Request(method, url, extensions={"timeout": timeout.as_dict()}, **options)
+
+
+def _submit(client: Callable[[], Client], port: int) -> ProviderError:
     async def main() -> ProviderError:
         async with client() as http:
-            request = http.build_request(
-                "POST", f"http://127.0.0.1:{port}/v1/submit", json={"a": 1}, timeout=5
-            )
+            request = _request(http, "POST", f"http://127.0.0.1:{port}/v1/submit", json={"a": 1})
             try:
-                await send_bounded(http, request, "wavespeed")
+                await as_sender(http).send(request, "wavespeed")
             except ProviderError as exc:
                 return exc
         raise AssertionError("the misbehaving server got a usable reply")
@@ -256,8 +259,8 @@ def test_a_submit_answered_by_a_misbehaving_socket_is_ambiguous_and_sent_once_ov
             server.close()
         assert server.requests == 1, f"{name}: the submit was sent once, not resent by the layer"
         classes[name] = (type(error).__name__, str(error).split(": ", 1)[0])
-    assert classes["aiohttp"] == classes["httpx"]
-    assert classes["aiohttp"][0] == "ProviderAmbiguous"
+    assert classes["direct"] == classes["aiohttp"] == classes["httpx"]
+    assert classes["direct"][0] == "ProviderAmbiguous"
 
 
 class KeepAliveThenDrop(RawServer):
@@ -278,14 +281,12 @@ def test_a_poll_dropped_on_a_reused_connection_is_not_resent_by_the_http_layer()
     for name, client in TRANSPORTS.items():
         server = KeepAliveThenDrop(None)
 
-        async def main(
-            client: Callable[[], httpx.AsyncClient] = client, port: int = server.port
-        ) -> str:
+        async def main(client: Callable[[], Client] = client, port: int = server.port) -> str:
             async with client() as http:
                 url = f"http://127.0.0.1:{port}/v1/poll"
-                await send_bounded(http, http.build_request("GET", url, timeout=5), "wavespeed")
+                await as_sender(http).send(_request(http, "GET", url), "wavespeed")
                 try:
-                    await send_bounded(http, http.build_request("GET", url, timeout=5), "wavespeed")
+                    await as_sender(http).send(_request(http, "GET", url), "wavespeed")
                 except ProviderError as exc:
                     return type(exc).__name__
             return "answered"
@@ -294,7 +295,7 @@ def test_a_poll_dropped_on_a_reused_connection_is_not_resent_by_the_http_layer()
             seen[name] = (asyncio.run(main()), server.requests)
         finally:
             server.close()
-    assert seen["aiohttp"] == seen["httpx"] == ("ProviderAmbiguous", 2)
+    assert seen["direct"] == seen["aiohttp"] == seen["httpx"] == ("ProviderAmbiguous", 2)
 
 
 class SetsACookie(RawServer):
@@ -317,13 +318,11 @@ def test_a_cookie_a_provider_sets_is_sent_back_once_as_over_httpx() -> None:
     for name, client in TRANSPORTS.items():
         server = SetsACookie(None)
 
-        async def main(
-            client: Callable[[], httpx.AsyncClient] = client, port: int = server.port
-        ) -> None:
+        async def main(client: Callable[[], Client] = client, port: int = server.port) -> None:
             async with client() as http:
                 for _ in range(2):
                     url = f"http://127.0.0.1:{port}/v1/poll"
-                    await send_bounded(http, http.build_request("GET", url, timeout=5), "wavespeed")
+                    await as_sender(http).send(_request(http, "GET", url), "wavespeed")
 
         try:
             asyncio.run(main())
@@ -333,7 +332,7 @@ def test_a_cookie_a_provider_sets_is_sent_back_once_as_over_httpx() -> None:
             [line for line in head.lower().split(b"\r\n") if line.startswith(b"cookie:")]
             for head in server.heads
         ]
-    assert seen["aiohttp"] == seen["httpx"] == [[], [b"cookie: seen=1"]]
+    assert seen["direct"] == seen["aiohttp"] == seen["httpx"] == [[], [b"cookie: seen=1"]]
 
 
 class NeverReads(RawServer):
@@ -352,23 +351,27 @@ class NeverReads(RawServer):
         super().close()
 
 
-def test_an_upload_the_server_stops_reading_ends_in_a_write_timeout_as_over_httpx() -> None:
+@pytest.mark.parametrize("layer", ["aiohttp", "direct"])
+def test_an_upload_the_server_stops_reading_ends_in_a_write_timeout_as_over_httpx(
+    layer: str,
+) -> None:
     """httpx's own transport raises WriteTimeout (ambiguous) when a write makes no progress for
     the write timeout; aiohttp has none, so lipflow's layer watches the body's progress. (Only
-    lipflow's layer is run: httpx's leaves the stalled socket to the garbage collector.)"""
+    lipflow's layers are run: httpx's leaves the stalled socket to the garbage collector.)"""
     server = NeverReads(None)
 
     async def main() -> ProviderError:
-        async with http_client() as http:
-            request = http.build_request(
+        async with TRANSPORTS[layer]() as http:
+            request = _request(
+                http,
                 "PUT",
                 f"http://127.0.0.1:{server.port}/upload",
                 content=b"\0" * 64_000_000,
-                timeout=httpx.Timeout(1.0),
+                timeout=1.0,
             )
             try:
                 # Without a write timeout the upload would wait for ever: 30 s says it did.
-                await asyncio.wait_for(send_bounded(http, request, "wavespeed"), 30)
+                await asyncio.wait_for(as_sender(http).send(request, "wavespeed"), 30)
             except ProviderError as exc:
                 return exc
         raise AssertionError("the upload was answered")
