@@ -381,11 +381,15 @@ class Journal:
             )
 
     def begin_run(self) -> None:
-        """Mark the journal open and checkpoint, so a copy without the -wal file is recognised."""
+        """Mark the journal open and checkpoint, so a copy without the -wal file is recognised.
+
+        The sidecar is written (fsync'd) before the journal is marked open: an open journal
+        without its sidecar is refused as a copy, so a kill between the two must not leave one.
+        """
+        self._facts = int(self.meta("facts") or 0)
+        self._write_facts(self._facts, sync=True)  # realigned after a kill in a fact's window
         self.set_meta("open", "1")
         self._db.execute("PRAGMA wal_checkpoint(FULL)")
-        self._facts = int(self.meta("facts") or 0)
-        self._write_facts(self._facts, sync=True)  # realigned after a kill between the two
 
     def end_run(self) -> None:
         """Mark the run closed; its facts are all checkpointed into the main file on close."""

@@ -5,7 +5,10 @@ outputs beside it is refused with exit 6 and a message saying what to do; nothin
 from __future__ import annotations
 
 import shutil
+import signal
 import sqlite3
+import subprocess
+import sys
 from contextlib import closing
 from pathlib import Path
 
@@ -182,3 +185,40 @@ def test_a_wal_folded_into_the_journal_after_a_kill_is_accepted(tmp_path: Path) 
 
     with Journal.open_run(out / JOURNAL_NAME) as resumed:
         assert resumed.jobs()["hello"].state == "submitting"
+
+
+KILLED_AS_THE_RUN_BEGINS = """
+import os, signal, sys
+from pathlib import Path
+from lipflow.run.journal import Journal
+
+
+class KilledAtCheckpoint(Journal):
+    def begin_run(self):  # kill -9 at the new run's first checkpoint: marked open by then
+        self._db.set_trace_callback(
+            lambda sql: os.kill(os.getpid(), signal.SIGKILL) if "wal_checkpoint" in sql else None
+        )
+        super().begin_run()
+
+
+KilledAtCheckpoint.create_run(
+    Path(sys.argv[1]), {"recipe_digest": "d", "recipe_file": "r", "target": "t"}
+)
+"""
+
+
+def test_a_run_killed_as_it_marks_its_journal_open_is_resumed_not_refused(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / JOURNAL_NAME
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_AS_THE_RUN_BEGINS, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    with closing(sqlite3.connect(path)) as db:
+        assert db.execute("SELECT value FROM meta WHERE key = 'open'").fetchone() == ("1",)
+
+    Journal.open_run(path).close()  # not "copied or restored without its -wal file"
