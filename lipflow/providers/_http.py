@@ -26,9 +26,9 @@ import json
 import socket
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, AnyStr, Protocol
+from typing import Any, Protocol
 
 import httpx
 
@@ -52,8 +52,6 @@ __all__ = [
     "reply_json",
     "retry_after",
     "send_bounded",
-    "too_large",
-    "unframed",
 ]
 
 MAX_REPLY_BYTES = 16 * 1024 * 1024  # an API reply (not an output) larger than this is refused
@@ -210,7 +208,7 @@ async def read_bounded(
         try:
             announced = response.headers.get("content-length", "")
             if announced.isdigit() and int(announced) > max_bytes:
-                raise too_large(provider, response.status_code, max_bytes, int(announced))
+                raise _too_large(provider, response.status_code, max_bytes, int(announced))
             if announced.isdigit() and "content-encoding" not in response.headers:
                 # The usual reply: its length is known, within the cap, and the HTTP layer
                 # refuses a body longer than announced.
@@ -220,32 +218,25 @@ async def read_bounded(
             async for chunk in response.aiter_bytes():
                 body += chunk
                 if len(body) > max_bytes:
-                    raise too_large(provider, response.status_code, max_bytes, None)
+                    raise _too_large(provider, response.status_code, max_bytes, None)
         finally:
             await response.aclose()
     except httpx.HTTPError as exc:
         raise classify_transport(exc, provider) from exc
+    headers = [
+        (k, v)
+        for k, v in response.headers.multi_items()
+        if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+    ]
     return httpx.Response(
         response.status_code,
-        headers=unframed(response.headers.multi_items()),
+        headers=headers,
         content=bytes(body),
         request=response.request,
     )
 
 
-def unframed(headers: Iterable[tuple[AnyStr, AnyStr]]) -> list[tuple[AnyStr, AnyStr]]:
-    """A reply's headers without those that framed its body on the wire (length, chunking,
-    compression): what a reply read whole and decoded carries."""
-    return [(k, v) for k, v in headers if k.lower() not in _FRAMING]
-
-
-_FRAMING = frozenset(
-    {"content-encoding", "content-length", "transfer-encoding"}
-    | {b"content-encoding", b"content-length", b"transfer-encoding"}
-)
-
-
-def too_large(provider: str, status: int, limit: int, announced: int | None) -> ReplyUnreadable:
+def _too_large(provider: str, status: int, limit: int, announced: int | None) -> ReplyUnreadable:
     size = f"{announced:,} bytes" if announced is not None else f"more than {limit:,} bytes"
     return ReplyUnreadable(
         f"the reply is {size}; lipflow reads API replies of up to {limit:,} bytes, "

@@ -64,8 +64,6 @@ from lipflow.providers._http import (
     MAX_REPLY_BYTES,
     classify_transport,
     read_bounded,
-    too_large,
-    unframed,
 )
 from lipflow.run.sender import Reply
 
@@ -332,12 +330,8 @@ class _AiohttpReply:
     def headers(self) -> Mapping[str, str]:
         return self._response.headers
 
-    async def chunks(self) -> AsyncIterator[bytes]:
-        try:
-            async for chunk in self._response.content.iter_any():
-                yield chunk
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise as_httpx_error(exc) from exc
+    def chunks(self) -> AsyncIterator[bytes]:
+        return _Stream(self._response).__aiter__()
 
 
 class AiohttpSender:
@@ -364,32 +358,19 @@ class AiohttpSender:
         except httpx.HTTPError as exc:
             raise classify_transport(exc, provider) from exc
         headers = response.headers
-        if "Content-Encoding" in headers:  # rare: httpx decodes it within the cap, as before
+        announced = headers.get("Content-Length", "")
+        if not announced.isdigit() or int(announced) > max_bytes or "Content-Encoding" in headers:
+            # Rare: a reply chunked, compressed or over the cap is read (or refused) within the
+            # cap by httpx's reading of it, as over httpx's client.
             return await read_bounded(_streamed(response, request), provider, max_bytes=max_bytes)
         try:
             try:
-                announced = headers.get("Content-Length", "")
-                if announced.isdigit():
-                    if int(announced) > max_bytes:
-                        raise too_large(provider, response.status, max_bytes, int(announced))
-                    # The usual reply: its length known and within the cap; aiohttp refuses a
-                    # body longer than announced.
-                    return _whole(
-                        response.status, response.raw_headers, await response.read(), request
-                    )
-                body = bytearray()
-                async for chunk in response.content.iter_any():
-                    body += chunk
-                    if len(body) > max_bytes:
-                        raise too_large(provider, response.status, max_bytes, None)
+                body = await response.read()  # aiohttp refuses a body longer than announced
             finally:
                 await _done(response)
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise classify_transport(as_httpx_error(exc), provider) from exc
-        framed = [(b"Content-Length", str(len(body)).encode())] if body else []
-        return _whole(
-            response.status, unframed(response.raw_headers) + framed, bytes(body), request
-        )
+        return _whole(response.status, response.raw_headers, body, request)
 
     @contextlib.asynccontextmanager
     async def stream(self, url: httpx.URL, timeout: httpx.Timeout) -> AsyncIterator[Reply]:
