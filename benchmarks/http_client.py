@@ -14,11 +14,14 @@ server runs in its own process, the clients in this one, and the rounds are pair
 
 Polls are sent without waiting (both clients alike): the benchmark measures the clients' cost
 per request, not the poll schedule. Goals: lipflow / aiohttp jobs per second >= 0.8 against
-each server. Each client's CPU per job (this process's, its threads included) is printed too.
+each server. Each client's CPU per job (this process's, its threads included, and the event
+loop's thread's alone) is printed too.
 For comparison it also prints, on (a), the runner without fsync'd journal facts (what power-cut
 safety costs) against the same aiohttp client, and the runner against itself over httpx's
 client on aiohttp's pool and over httpx's own transport (what ``lipflow run`` used before):
-what the HTTP layer gained.
+what the HTTP layer gained; and the runner on its own, over a sender that answers from memory
+(no sockets, no server), with and without fsync'd facts: the CPU per job and the rate no HTTP
+layer can improve on.
 
     python benchmarks/http_client.py [--jobs 1000] [--concurrency 16] [--rounds 3]
 """
@@ -26,12 +29,13 @@ what the HTTP layer gained.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -66,20 +70,7 @@ def serve_bare() -> None:
     polls: dict[str, int] = {}
 
     async def api(request: web.Request) -> web.Response:
-        answers = []
-        for task in await request.json():
-            task_uuid = task["taskUUID"]
-            if task["taskType"] == "getResponse":
-                polls[task_uuid] = polls.get(task_uuid, 0) + 1
-                item = {"taskType": "videoInference", "taskUUID": task_uuid}
-                if polls[task_uuid] < 2:
-                    answers.append({**item, "status": "processing"})
-                else:
-                    del polls[task_uuid]
-                    url = f"http://{request.host}/media/{task_uuid}.mp4"
-                    answers.append({**item, "status": "success", "videoURL": url, "cost": 0.0275})
-            else:
-                answers.append({"taskType": task["taskType"], "taskUUID": task_uuid})
+        answers = [answer(task, polls, request.host) for task in await request.json()]
         return web.json_response({"data": answers})
 
     async def output(request: web.Request) -> web.Response:
@@ -98,6 +89,20 @@ def serve_bare() -> None:
         await asyncio.Event().wait()
 
     asyncio.run(main())
+
+
+def answer(task: dict[str, Any], polls: dict[str, int], host: str) -> dict[str, Any]:
+    """The bare server's answer to one task: an ack, then "processing", then "success"."""
+    task_uuid = task["taskUUID"]
+    if task["taskType"] != "getResponse":
+        return {"taskType": task["taskType"], "taskUUID": task_uuid}
+    polls[task_uuid] = polls.get(task_uuid, 0) + 1
+    item = {"taskType": "videoInference", "taskUUID": task_uuid}
+    if polls[task_uuid] < 2:
+        return {**item, "status": "processing"}
+    del polls[task_uuid]
+    url = f"http://{host}/media/{task_uuid}.mp4"
+    return {**item, "status": "success", "videoURL": url, "cost": 0.0275}
 
 
 # -- the clients (this process) ----------------------------------------------------------------
@@ -130,6 +135,71 @@ def volatile_rate(plan: Plan, urls: dict[str, str], concurrency: int, out: Path)
         return lipflow_rate(plan, urls, concurrency, out)
     finally:
         Journal.durable_facts = True
+
+
+class _FromMemory:
+    """A sender that answers as the bare server does, from memory: no socket, no HTTP parsing,
+    no other process. What the runner costs on its own (journal, flows, retry engine, state,
+    downloads written, renamed and probed), which no HTTP layer can take away."""
+
+    def __init__(self) -> None:
+        from lipflow import media
+
+        self.video = media.synthesize_video(8.0)
+        self.polls: dict[str, int] = {}
+
+    async def send(self, request: httpx.Request, provider: str, **_: Any) -> httpx.Response:
+        await asyncio.sleep(0)  # a reply arrives on a later turn of the loop
+        data = [answer(task, self.polls, "memory") for task in json.loads(request.content)]
+        return httpx.Response(200, json={"data": data}, request=request)
+
+    @contextlib.asynccontextmanager
+    async def stream(self, url: httpx.URL, timeout: httpx.Timeout) -> AsyncIterator[_Output]:
+        await asyncio.sleep(0)
+        yield _Output(self.video)
+
+
+class _Output:
+    status_code = 200
+
+    def __init__(self, video: bytes) -> None:
+        self.video = video
+        self.headers = {"content-length": str(len(video)), "content-type": "video/mp4"}
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        yield self.video
+
+
+def memory_rate(plan: Plan, out: Path, *, durable: bool) -> tuple[float, float]:
+    """Jobs per second of the runner over :class:`_FromMemory`, and its CPU per job (ms)."""
+    settings = run_settings({"runware": "http://memory/v1"}, 16, out)
+    Journal.durable_facts = durable
+    try:
+
+        async def main() -> float:
+            started = time.perf_counter()
+            report = await Runner(plan, settings, _FromMemory()).run()  # type: ignore[arg-type]
+            assert report.ok, format_run(report)[-2000:]
+            return len(plan.jobs) / (time.perf_counter() - started)
+
+        cpu = time.process_time()
+        rate = asyncio.run(main())
+        return rate, (time.process_time() - cpu) * 1000 / len(plan.jobs)
+    finally:
+        Journal.durable_facts = True
+
+
+def runner_alone(plan: Plan, rounds: int) -> None:
+    """Print the runner's own rate and CPU per job, with fsync'd facts and without."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for durable in (True, False):
+            runs = [
+                memory_rate(plan, Path(tmp) / f"{durable}-{i}", durable=durable)
+                for i in range(rounds)
+            ]
+            rates, cpu = [r for r, _ in runs], statistics.median(c for _, c in runs)
+            facts = "with fsync'd facts" if durable else "without fsync'd facts"
+            print(f"  runner alone, {facts}: {spread(rates, 'jobs/s')}; CPU {cpu:.2f} ms/job")
 
 
 def httpx_runner_rate(
@@ -207,6 +277,7 @@ def compare(
 ) -> Ratios:
     """Paired rounds of two clients (jobs/s), each run on a fresh out directory and server."""
     cpu: dict[str, list[float]] = {name: [] for name in names}
+    loop: dict[str, list[float]] = {name: [] for name in names}  # this thread's: the loop's
     with tempfile.TemporaryDirectory() as tmp:
         runs = iter(range(1_000_000))
 
@@ -215,17 +286,21 @@ def compare(
                 out = Path(tmp) / str(next(runs))
                 out.mkdir()
                 reset()
-                started = time.process_time()
+                started, on_loop = time.process_time(), time.thread_time()
                 rate = client(out)
                 cpu[name].append((time.process_time() - started) * 1000 / jobs)
+                loop[name].append((time.thread_time() - on_loop) * 1000 / jobs)
                 return rate
 
             return run
 
         mine, theirs = paired(rounds, fresh(ours, names[0]), fresh(baseline, names[1]))
     for name, rates in ((names[0], mine), (names[1], theirs)):
-        cpu_ms = statistics.median(cpu[name])
-        print(f"  {name}: {spread(rates, 'jobs/s')}; CPU {cpu_ms:.2f} ms/job (median)")
+        cpu_ms, loop_ms = statistics.median(cpu[name]), statistics.median(loop[name])
+        print(
+            f"  {name}: {spread(rates, 'jobs/s')}; CPU {cpu_ms:.2f} ms/job, "
+            f"{loop_ms:.2f} ms on the event loop's thread (medians)"
+        )
     ratios = Ratios.of(what, mine, theirs, GOAL)
     print(ratios.line() if goal else ratios.line().split("; goal")[0] + " (for comparison)")
     return ratios
@@ -290,6 +365,11 @@ def main() -> None:
             goal=False,
             names=("direct", "over httpx"),
         )
+    print(
+        "    and the runner on its own, over a sender answering from memory (no sockets, no "
+        "server): the CPU per job no HTTP layer can take away"
+    )
+    runner_alone(plan, args.rounds)
     with server("-m", "lipflow", "mock", "serve", "--print-urls", "json") as (_, urls):
         url = urls["runware"]
 

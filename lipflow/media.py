@@ -134,9 +134,17 @@ class ImageInfo:
     duration_s: None = None
 
 
-def probe(path: str | os.PathLike[str]) -> MediaInfo:
-    """Read a local audio or video file's kind, duration and size; InputError if it is neither."""
-    info = probe_input(path)
+def probe(path: str | os.PathLike[str], *, held: bytes | None = None) -> MediaInfo:
+    """Read a local audio or video file's kind, duration and size; InputError if it is neither.
+
+    ``held``: the file's bytes, when the caller holds them already (a small download it has
+    just written): its header is read from them instead of the disk, with the same answers;
+    a file the header reader leaves to PyAV is still read from ``path``."""
+    if held is None:
+        info = probe_input(path)
+    else:
+        name = os.fspath(path)
+        info = _probe(name, len(held), label=name, head=held)
     if isinstance(info, ImageInfo):
         raise InputError(f"is a {info.format.upper()} image, not audio or video", path=str(path))
     return info
@@ -161,14 +169,16 @@ def probe_bytes(data: bytes, *, name: str = "<bytes>") -> MediaInfo:
     return info
 
 
-def _probe(source: str | io.BytesIO, size: int, *, label: str) -> MediaInfo | ImageInfo:
+def _probe(
+    source: str | io.BytesIO, size: int, *, label: str, head: bytes | None = None
+) -> MediaInfo | ImageInfo:
     if size == 0:
         raise InputError("the file is empty, not audio or video", path=label)
     # Plain MP4/MOV and PCM WAV are read from their headers, with PyAV's answers: checking a
     # recipe then need not load FFmpeg. Anything the reader is unsure of is PyAV's.
     from lipflow.probe import read_header
 
-    header = read_header(source, size)
+    header = read_header(source if head is None else io.BytesIO(head), size)
     if header is not None:
         return MediaInfo(**header._asdict(), size_bytes=size)
     return _probe_with_pyav(source, size, label=label)

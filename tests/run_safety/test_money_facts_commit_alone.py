@@ -1,8 +1,9 @@
 """Each money-protecting fact (a submit intent, a provider's job id) is its own transaction,
-committed with ``synchronous=FULL`` before anything acts on it, even though the runner runs its
-COMMIT (the fsync) on a thread while the loop serves other jobs: no other fact touches the
-journal until that commit has ended, facts commit in the order they were handed over, and a
-``kill -9`` right after the commit still finds the fact."""
+committed with ``synchronous=FULL`` before anything acts on it, whether the runner runs its
+COMMIT (the fsync) on the loop (a disk that syncs quickly) or on a thread while the loop serves
+other jobs (a slow one): no other fact touches the journal until that commit has ended, facts
+commit in the order they were handed over, and a ``kill -9`` right after the commit still finds
+the fact."""
 
 from __future__ import annotations
 
@@ -20,10 +21,18 @@ from pathlib import Path
 import pytest
 
 from lipflow.run.journal import JOURNAL_NAME, Journal
-from lipflow.run.writer import JournalWriter
+from lipflow.run.writer import INLINE_SYNC_S, JournalWriter
 
 META = {"recipe_digest": "d", "recipe_file": "recipe.yaml", "target": "t"}
 UUID = "4a3b1c2d-0000-4000-8000-000000000000"
+# Where the writer runs a money fact's COMMIT: on the writer's thread always (0, as on a slow
+# disk), or on the loop while syncs are quick (the default; a sync slower than an hour would
+# be needed to move it).
+ON_THE_THREAD = 0.0
+ON_THE_LOOP = 3600.0
+WHERE = pytest.mark.parametrize(
+    "inline_sync_s", [ON_THE_THREAD, ON_THE_LOOP], ids=["on-the-thread", "on-the-loop"]
+)
 
 
 def a_run(out: Path) -> Journal:
@@ -81,27 +90,29 @@ def test_a_note_or_state_change_commits_at_once_and_only_money_facts_wait_for_a_
     assert len(seen_by_another_process(out, "SELECT seq FROM events")) == 2
 
 
+@WHERE
 def test_the_writer_commits_facts_in_the_order_they_were_handed_over_each_money_fact_alone(
-    tmp_path: Path,
+    tmp_path: Path, inline_sync_s: float
 ) -> None:
     out = tmp_path / "out"
     journal = a_run(out)
 
-    async def main() -> list[tuple[object, ...]]:
-        writer = JournalWriter(journal, late_error=lambda error: None)
+    async def main() -> bool:
+        writer = JournalWriter(journal, late_error=lambda error: None, inline_sync_s=inline_sync_s)
         first = writer.commit(lambda j: j.record_intent("a", 1, UUID))
+        ended_at_once = first.done()
         writer.commit_later(lambda j: j.note("a", "a note"))
         second = writer.commit(lambda j: j.record_intent("b", 1, None))
         third = writer.commit(lambda j: j.record_submitted("a", "job-1"))
-        # The first intent's COMMIT is on the writer's thread: nothing after it has started.
-        held = seen_by_another_process(out, "SELECT job_id FROM events")
         await asyncio.gather(first, second, third)
         await writer.close()
-        return held
+        return ended_at_once
 
-    held = asyncio.run(main())
+    ended_at_once = asyncio.run(main())
 
-    assert ("b",) not in held
+    # On the loop, the fact is committed (fsync'd) before commit() returns; on the thread, the
+    # job hears of it only once the loop has seen the thread's COMMIT end.
+    assert ended_at_once is (inline_sync_s == ON_THE_LOOP)
     events = seen_by_another_process(out, "SELECT job_id, state, detail FROM events ORDER BY seq")
     assert [(job, state) for job, state, _ in events] == [
         ("a", "submitting"),
@@ -114,19 +125,46 @@ def test_the_writer_commits_facts_in_the_order_they_were_handed_over_each_money_
     journal.close()
 
 
+def test_a_commit_runs_on_the_loop_only_while_the_disks_syncs_are_quick(tmp_path: Path) -> None:
+    """The default pace: a COMMIT is on the loop while this disk's syncs average under
+    INLINE_SYNC_S, on the writer's thread after slow ones."""
+    out = tmp_path / "out"
+    journal = a_run(out)
+
+    async def main() -> tuple[bool, bool, list[tuple[object, ...]]]:
+        writer = JournalWriter(journal, late_error=print, inline_sync_s=INLINE_SYNC_S)
+        writer._pace._average = INLINE_SYNC_S * 10  # as after a run of slow syncs
+        first = writer.commit(lambda j: j.record_intent("a", 1, UUID))
+        slow = first.done()
+        await first
+        writer._pace._average = 0.0  # as after a run of quick ones
+        second = writer.commit(lambda j: j.record_intent("b", 1, None))
+        quick = second.done()
+        seen = seen_by_another_process(out, "SELECT job_id FROM attempts WHERE job_id = 'b'")
+        await second
+        await writer.close()
+        return slow, quick, seen
+
+    slow, quick, seen = asyncio.run(main())
+
+    assert not slow, "on the thread: the job waits for the loop to hear the commit ended"
+    assert quick and seen == [("b",)], "on the loop: committed before commit() returned"
+    journal.close()
+
+
 CHILD = textwrap.dedent(
     """
     import asyncio, sys, time
     from pathlib import Path
     from lipflow.run.journal import JOURNAL_NAME, Journal
-    from lipflow.run.writer import JournalWriter
+    from lipflow.run.writer import INLINE_SYNC_S, JournalWriter
 
     out = Path(sys.argv[1])
     journal = Journal.create_run(out / JOURNAL_NAME, {"target": "t", "recipe_digest": "d"})
     journal.add_jobs([("a", "runware", "m", 0.1)])
 
     async def main():
-        writer = JournalWriter(journal, late_error=print)
+        writer = JournalWriter(journal, late_error=print, inline_sync_s=float(sys.argv[3]))
         await writer.commit(lambda j: j.record_intent("a", 1, sys.argv[2]))
         print("committed", flush=True)  # the submit would leave now
         time.sleep(60)
@@ -136,11 +174,16 @@ CHILD = textwrap.dedent(
 )
 
 
-def test_a_kill_9_right_after_a_money_facts_commit_still_finds_the_fact(tmp_path: Path) -> None:
+@WHERE
+def test_a_kill_9_right_after_a_money_facts_commit_still_finds_the_fact(
+    tmp_path: Path, inline_sync_s: float
+) -> None:
     out = tmp_path / "out"
     out.mkdir()
     with subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(out), UUID], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", CHILD, str(out), UUID, str(inline_sync_s)],
+        stdout=subprocess.PIPE,
+        text=True,
     ) as child:
         try:
             assert child.stdout is not None
@@ -161,15 +204,15 @@ FAILING_CHILD = textwrap.dedent(
     import asyncio, json, resource, signal, sys
     from pathlib import Path
     from lipflow.run.journal import JOURNAL_NAME, Journal
-    from lipflow.run.writer import JournalWriter
+    from lipflow.run.writer import INLINE_SYNC_S, JournalWriter
 
     out = Path(sys.argv[1])
     journal = Journal.create_run(out / JOURNAL_NAME, {"target": "t", "recipe_digest": "d"})
     journal.add_jobs([("a", "runware", "m", 0.1), ("b", "runware", "m", 0.1)])
 
     async def main():
-        writer = JournalWriter(journal, late_error=print)
-        # The WAL may not grow: the intent's COMMIT (on the writer's thread) fails, as on a full disk.
+        writer = JournalWriter(journal, late_error=print, inline_sync_s=float(sys.argv[3]))
+        # The WAL may not grow: the intent's COMMIT fails, as on a full disk.
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         wal = (out / (JOURNAL_NAME + "-wal")).stat().st_size
         resource.setrlimit(resource.RLIMIT_FSIZE, (wal, resource.RLIM_INFINITY))
@@ -190,14 +233,15 @@ FAILING_CHILD = textwrap.dedent(
 )
 
 
+@WHERE
 def test_a_money_fact_whose_commit_fails_is_not_in_the_journal_and_the_next_fact_commits(
-    tmp_path: Path,
+    tmp_path: Path, inline_sync_s: float
 ) -> None:
     out = tmp_path / "out"
     out.mkdir()
 
     child = subprocess.run(
-        [sys.executable, "-c", FAILING_CHILD, str(out), UUID],
+        [sys.executable, "-c", FAILING_CHILD, str(out), UUID, str(inline_sync_s)],
         capture_output=True,
         text=True,
         timeout=60,

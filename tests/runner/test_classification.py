@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 
 import httpx
 import pytest
@@ -17,6 +18,7 @@ from lipflow.errors import (
 from lipflow.jobs import Job
 from lipflow.providers import registry
 from lipflow.providers._http import classify_transport, retry_after
+from lipflow.providers.runware.client import headers as runware_headers
 from lipflow.run.retry import RetryPolicy, poll_delays
 
 
@@ -160,3 +162,24 @@ def test_runware_attempts_get_their_own_task_uuid() -> None:
     assert runware.submit_key(JOB, 1) == JOB.task_uuid
     assert runware.submit_key(JOB, 2) != JOB.task_uuid
     assert runware.submit_key(JOB, 2) == runware.submit_key(JOB, 2)
+
+
+@pytest.mark.parametrize(
+    "base",
+    ["http://x/v1", "https://api.runware.ai/v1", "http://127.0.0.1:8080/v1", "http://[::1]/v1"],
+)
+def test_runware_sends_the_request_httpx_builds_from_its_task_as_json(base: str) -> None:
+    sent = [
+        next(runware.submit_flow(JOB, {"video": "https://v"}, attempt=1, base_url=base, key="k")),
+        next(runware.poll_flow(JOB, JOB.task_uuid, base_url=base, key="k")),
+    ]
+    for request in sent:
+        task = json.loads(request.content)
+        built = httpx.Request("POST", base, headers=runware_headers("k"), json=task)
+        assert (request.method, request.url, request.headers.raw, request.content) == (
+            built.method,
+            built.url,
+            built.headers.raw,
+            built.content,
+        )
+        assert request.read() == built.read()

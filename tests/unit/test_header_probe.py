@@ -223,6 +223,24 @@ def test_media_held_in_memory_probes_as_the_same_file_on_disk(generated: dict[st
         assert in_memory == media.probe_with_pyav(path)
 
 
+def held_probe(path: Path) -> object:
+    """What a download's check says of ``path``: probed with its bytes held (as written)."""
+    return media.probe(path, held=path.read_bytes())
+
+
+def test_a_download_probed_from_the_bytes_it_wrote_answers_as_the_file_on_disk(
+    generated: dict[str, Path], tmp_path: Path
+) -> None:
+    data = generated["av.mp4"].read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 2])
+    noise = tmp_path / "noise.mp4"
+    noise.write_bytes(bytes((i * 37 + 11) % 256 for i in range(4096)))
+    paths = [*generated.values(), *REPO_MEDIA, cut, noise, _empty(tmp_path)]
+    for path in paths:
+        assert outcome(held_probe, path) == outcome(media.probe, path), path
+
+
 @pytest.mark.parametrize("name", ["av.mp4", "faststart.mp4", "audio.m4a", "pcm16.wav"])
 def test_a_file_cut_short_anywhere_probes_as_pyav_says(
     generated: dict[str, Path], tmp_path: Path, name: str

@@ -264,19 +264,29 @@ def attempt_uuid(job: Job, attempt: int) -> str:
 
 
 def _request(base_url: str, key: str, task: dict[str, Any]) -> httpx.Request:
-    """The POST of ``[task]``, byte for byte as ``httpx.Request(json=[task])`` sends it, two
-    fifths cheaper to build (every submit and poll): its headers are given as bytes."""
-    body = json.dumps([task], ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return httpx.Request(
-        "POST", _api_url(base_url), headers=_raw_headers(key), content=body.encode("utf-8")
+    """The POST of ``[task]``, byte for byte as ``httpx.Request(json=[task])`` sends it (the same
+    headers in the same order: Host, the API's, then Content-Length), a fifth of the cost to
+    build (every submit and poll): its headers are given whole, so httpx adds none."""
+    body = json.dumps([task], ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    url = _api_url(base_url)
+    request = httpx.Request(
+        "POST",
+        url,
+        headers=[*_raw_headers(url.netloc, key), (b"Content-Length", b"%d" % len(body))],
+        stream=httpx.ByteStream(body),
     )
+    request._content = body  # what Request.read() keeps, as httpx's content= leaves it
+    return request
 
 
-def _raw_headers(key: str) -> tuple[tuple[bytes, bytes], ...]:
-    """:func:`headers` as httpx encodes them (ASCII; a key that is not fails as it would)."""
-    return tuple(
+@functools.lru_cache(maxsize=64)
+def _raw_headers(host: bytes, key: str) -> tuple[tuple[bytes, bytes], ...]:
+    """The Host header and :func:`headers` as httpx encodes them (ASCII; a key that is not
+    fails as it would), made once per API and key."""
+    encoded = [
         (name.encode("ascii"), value.encode("ascii")) for name, value in headers(key).items()
-    )
+    ]
+    return ((b"Host", host), *encoded)
 
 
 @functools.lru_cache(maxsize=16)
