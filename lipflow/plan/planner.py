@@ -31,7 +31,7 @@ from lipflow.jobs import (
     StepChoice,
 )
 from lipflow.longmedia import SplitProblem
-from lipflow.plan.checks import RequestChecks, merge_repeats
+from lipflow.plan.checks import BodyTemplate, RequestChecks, merge_repeats
 from lipflow.plan.context import PlanContext
 from lipflow.plan.estimate import job_cost, output_duration
 from lipflow.plan.expansion import (
@@ -242,14 +242,33 @@ class _Planner:
         # Checked after all of the step's jobs are built: one tight validation loop is kinder to
         # the CPU's caches than validating between builds (about a tenth faster for 10,000 jobs).
         if entry is not None:
-            origins = registry.get(entry.provider).client.origins
-            checked_from = len(self.ctx.problems)
-            source = self._source(entry.provider)
-            for pj in planned:
-                self.checks.check_job(step, entry, pj.job, source.first_requests(pj.job), origins)
-            self.lines.relocate(checked_from)
+            self._check(step, entry, planned)
         self.ctx.jobs_by_step[step.id] = planned
         self.planned_jobs += len(planned)
+
+    def _check(self, step: Step, entry: ModelEntry, planned: list[PlannedJob]) -> None:
+        """Every job's requests, media and text checked, in plan order. The first job whose
+        requests are clean becomes the step's template when its provider and schema allow
+        (:class:`BodyTemplate`): a later job that differs from it only in the declared leaves
+        has those checked, not its whole body rebuilt and walked."""
+        client = registry.get(entry.provider).client
+        origins = client.origins
+        checked_from = len(self.ctx.problems)
+        source = self._source(entry.provider)
+        check = self.checks.check_job
+        template: BodyTemplate | None = None
+        looking = True
+        for pj in planned:
+            job = pj.job
+            if template is not None and template.decides(job):
+                check(step, entry, job, (), origins)
+                continue
+            requests = source.first_requests(job)
+            if check(step, entry, job, requests, origins) and looking:
+                looking = False  # one try per step: the first clean job is the template
+                provider_checks = registry.get(entry.provider).checks
+                template = BodyTemplate.of(job, requests, client, provider_checks)
+        self.lines.relocate(checked_from)
 
     def _jobs_of(
         self, step: Step, spec: dict[str, Any], values: dict[str, Any]
