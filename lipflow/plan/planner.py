@@ -28,6 +28,7 @@ from lipflow.jobs import (
     PlannedJob,
     PlannedLine,
     PlannedRequest,
+    Speech,
     StepChoice,
 )
 from lipflow.longmedia import SplitProblem
@@ -49,8 +50,8 @@ from lipflow.plan.splitting import Splitter, piece_job_id, piece_media, piece_of
 from lipflow.providers import registry
 from lipflow.providers._common import stable_uuid4
 from lipflow.providers.base import ProviderClient
-from lipflow.recipe import Recipe, Step, dependency_order, load_recipe
-from lipflow.recipe.templating import TemplateProblem, Templater
+from lipflow.recipe import STEP_REF_PREFIX, Recipe, Step, dependency_order, load_recipe
+from lipflow.recipe.templating import TemplateProblem, Templater, has_templates
 
 __all__ = ["plan_file", "plan_recipe"]
 
@@ -140,8 +141,27 @@ class _Planner:
         # Jobs share their step's options when no template makes them differ (a job's values
         # are never changed once planned).
         render_options = self.templater.shared_renderer(dict(step.options))
+        render_text = self._text_only(step)
+        like: tuple[dict[str, MediaRef], LipsyncParams] | None = None  # see _text_only
         for combo in combos:
             context = {"matrix": combo, "vars": self.ctx.recipe.vars, "inputs": self._input_context}
+            if like is not None and entry is not None and render_text is not None:
+                try:
+                    text, options = render_text(context), render_options(context)
+                except TemplateProblem:
+                    text = None  # the whole spec is rendered below, which reports it
+                if type(text) is str:
+                    media, same = like
+                    tts = same.tts
+                    assert tts is not None
+                    said = LipsyncParams(
+                        tts=Speech(text=text, voice=tts.voice, language=tts.language)
+                    )
+                    job_id = format_job_id(step.id, combo)
+                    pj = self.make_job(step, entry, media, said, options, {}, combo, job_id)
+                    if pj is not None:
+                        planned.append(pj)
+                    continue
             try:
                 spec = render_spec(context)
                 options = render_options(context)
@@ -170,6 +190,7 @@ class _Planner:
                     values = combo
                 for job_values, job_spec, line_job in self._jobs_of(step, spec, values):
                     job_id = format_job_id(step.id, job_values)
+                    before = len(self.ctx.problems)
                     built = self.parameters.build(step, job_spec, upstream, job_id)
                     if built is None:
                         continue
@@ -224,6 +245,17 @@ class _Planner:
                         )
                         if pj is not None:
                             planned.append(pj)
+                            if (
+                                like is None
+                                and render_text is not None
+                                and not upstream
+                                and len(self.ctx.problems) == before
+                                and type(params) is LipsyncParams
+                                and params.tts is not None
+                                and type(params.tts.text) is str
+                                and params.segments is None
+                            ):
+                                like = (media, params)
                         continue
                     for part in split.pieces:
                         pj = self.make_job(
@@ -269,6 +301,30 @@ class _Planner:
                 provider_checks = registry.get(entry.provider).checks
                 template = BodyTemplate.of(job, requests, client, provider_checks)
         self.lines.relocate(checked_from)
+
+    def _text_only(self, step: Step) -> Any:
+        """A renderer of the step's text-to-speech text when nothing else in its spec is a
+        template, or None.
+
+        Then the step's jobs differ only in that text: every other value of the spec is the
+        same, so :meth:`Parameters.build` finds the same media, the same voice and the same
+        problems for each. Once one job of the step has been built the whole way without a
+        problem (``like`` in :meth:`plan_step`), a later one whose text renders to a string is
+        that job's media and parameters with its own text; anything else (a template error, a
+        text that is not a string) goes the whole way, which reports it as before."""
+        spec = step.spec
+        tts = spec.get("tts")
+        if (
+            step.action != "lipsync"
+            or spec.get("lines") is not None
+            or not isinstance(tts, Mapping)
+            or not isinstance(tts.get("text"), str)
+            or has_templates({k: v for k, v in spec.items() if k != "tts"})
+            or has_templates({k: v for k, v in tts.items() if k != "text"})
+            or any(isinstance(v, str) and v.startswith(STEP_REF_PREFIX) for v in spec.values())
+        ):
+            return None
+        return self.templater.renderer(tts["text"], ("tts", "text"))
 
     def _jobs_of(
         self, step: Step, spec: dict[str, Any], values: dict[str, Any]

@@ -31,6 +31,7 @@ __all__ = [
     "MAX_TEMPLATE_SECONDS",
     "TemplateProblem",
     "Templater",
+    "has_templates",
     "is_template",
 ]
 
@@ -291,7 +292,7 @@ class Templater:
     def shared_renderer(self, value: Any) -> Callable[[Mapping[str, Any]], Any]:
         """:meth:`renderer` of ``value``, except that a value with no template in it is
         rendered once and that one copy returned to every caller, who must not change it."""
-        if _has_templates(value):
+        if has_templates(value):
             return self.renderer(value)
         rendered = self.render(value, {})
         return lambda context: rendered
@@ -352,13 +353,14 @@ class Templater:
             raise TemplateProblem(f"template {_short(value)}: {exc}", path) from exc
 
 
-def _has_templates(value: Any) -> bool:
+def has_templates(value: Any) -> bool:
+    """Whether any string in ``value`` (nested mappings and lists) is a template."""
     if isinstance(value, str):
         return "{{" in value or "{%" in value
     if isinstance(value, dict):
-        return any(_has_templates(v) for v in value.values())
+        return any(has_templates(v) for v in value.values())
     if isinstance(value, list):
-        return any(_has_templates(v) for v in value)
+        return any(has_templates(v) for v in value)
     return False
 
 

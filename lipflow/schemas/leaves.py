@@ -250,7 +250,10 @@ class LeafChecks:
             kind = type(value)
             if not (kind is str or kind is int or kind is bool) and not _plain_json(value):
                 return False
-            if not validator.is_valid(value):
+            try:
+                if not validator.is_valid(value):
+                    return False
+            except ValueError:  # a lone surrogate it cannot encode: the whole body decides
                 return False
         return True
 

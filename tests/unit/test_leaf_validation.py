@@ -209,7 +209,7 @@ def test_runware_submits_leave_the_task_uuid_and_the_text_independent() -> None:
 
 # ------------------------------------------------------------------ Runware places them as they are
 
-TTS = """\
+MATRIX_TTS = """\
 version: 1
 inputs:
   clip: {video: "https://example.com/clip.mp4", duration: 6}
@@ -217,14 +217,18 @@ steps:
   dub:
     use: runware/pixverse-lipsync
     matrix: {line: %s}
-    lipsync: {video: clip, tts: {text: "{{ matrix.line }}", voice: Sophia}}
+    lipsync: {video: clip, tts: {text: "%s", voice: Sophia}}
 """
 
 
-def _plan(lines: list[str]) -> Plan:
-    recipe, problems = parse_recipe(TTS % json.dumps(lines), "r.yaml")
+def _planned(lines: list[Any], text: str) -> Plan:
+    recipe, problems = parse_recipe(MATRIX_TTS % (json.dumps(lines), text), "r.yaml")
     assert recipe is not None, [p.format() for p in problems]
     return plan_recipe(recipe, env={})
+
+
+def _plan(lines: list[str]) -> Plan:
+    return _planned(lines, "{{ matrix.line }}")
 
 
 def _planned_job() -> Job:
@@ -296,3 +300,37 @@ def test_a_plan_of_many_jobs_is_the_same_whichever_way_its_bodies_were_checked()
     assert len(plan.jobs) == len(lines)
     (problem,) = _request_problems(plan)
     assert "speech.text" in problem[0]
+
+
+# ------------------------------------------------------------------ a step's jobs built alike
+
+cells = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(["", "x" * 201, "\u3000", "auto"]),
+    st.integers(-5, 5),
+    st.booleans(),
+)
+
+
+def _shown(plan: Plan, i: int) -> Any:
+    pj = plan.jobs[i]
+    return pj.to_json() | {"requests": [r.to_json() for r in pj.requests]}
+
+
+def _words(plan: Plan) -> list[tuple[str, Any, str]]:
+    return [(p.message, p.path, p.severity) for p in plan.problems]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    lines=st.lists(cells, min_size=2, max_size=5, unique_by=json.dumps),
+    text=st.sampled_from(["Say {{ matrix.line }}", "{{ matrix.line }}", "{{ matrix.line.x }}"]),
+)
+def test_each_job_of_a_matrix_is_planned_as_its_cell_alone(lines: list[Any], text: str) -> None:
+    together = _planned(lines, text)
+    alone = [_planned([line], text) for line in lines]
+    assert [pj.job.id for pj in together.jobs] == [pj.job.id for a in alone for pj in a.jobs]
+    shown = [_shown(a, 0) for a in alone if a.jobs]
+    assert [_shown(together, i) for i in range(len(together.jobs))] == shown
+    said = {w for a in alone for w in _words(a)}
+    assert set(_words(together)) == said
