@@ -216,7 +216,7 @@ class ContentKeys:
     upstream outputs, pieces) per job. Mappings given are not changed afterwards (a planned
     job's values never are): their encodings are remembered by identity."""
 
-    __slots__ = ("_last_media", "_media", "_options", "_texts")
+    __slots__ = ("_last_media", "_matrix_form", "_media", "_options", "_texts")
 
     def __init__(self) -> None:
         # The encoded members around action, model and provider, by the three.
@@ -228,6 +228,9 @@ class ContentKeys:
         # The media mapping of the last key whose inputs are all URLs or media ids, and their
         # encoding: the planner gives the jobs of one input the same mapping, never changed.
         self._last_media: tuple[Mapping[str, MediaRef], str] | None = None
+        # The last matrix's names in their order, in sorted order, and each sorted name's
+        # encoded lead (',"matrix":{"lang":'): the cells of one matrix share their names.
+        self._matrix_form: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]] | None = None
 
     def key(
         self,
@@ -255,9 +258,7 @@ class ContentKeys:
             )
         members = [
             names[0],
-            ',"matrix":' + _encoded(matrix if type(matrix) is dict else dict(matrix))
-            if matrix
-            else "",
+            self._matrix_text(matrix) if matrix else "",
             ',"media":',
             self._media_text(media, piece, upstream_keys),
             names[1],
@@ -270,6 +271,29 @@ class ContentKeys:
             "}",
         ]
         return hashlib.sha256("".join(members).encode("utf-8")).hexdigest()
+
+    def _matrix_text(self, matrix: Mapping[str, Any]) -> str:
+        """``',"matrix":' + _encoded(dict(matrix))``: a matrix of strings (names and values)
+        written out directly, its names sorted and encoded once for the cells that share them."""
+        names = tuple(matrix)
+        form = self._matrix_form
+        if form is None or form[0] != names:
+            if any(type(name) is not str for name in names):
+                return ',"matrix":' + _encoded(dict(matrix))
+            order = tuple(sorted(names))
+            leads = tuple(
+                (',"matrix":{' if i == 0 else ",") + _quote(name) + ":"
+                for i, name in enumerate(order)
+            )
+            form = self._matrix_form = (names, order, leads)
+        parts = []
+        for name, lead in zip(form[1], form[2], strict=True):
+            value = matrix[name]
+            if type(value) is not str:
+                return ',"matrix":' + _encoded(dict(matrix))
+            parts.append(lead + _quote(value))
+        parts.append("}")
+        return "".join(parts)
 
     def _media_text(
         self, media: Mapping[str, MediaRef], piece: Piece | None, upstream_keys: Mapping[str, str]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
+from operator import attrgetter
 from typing import Any
 
 from lipflow.catalog import ModelEntry, load_catalog
@@ -133,10 +134,11 @@ class BodyTemplate:
     requests are the template's but for those leaves, so checking the leaves decides them
     (:func:`lipflow.schemas.leaves.independent_leaves` says when)."""
 
-    __slots__ = ("fields", "job", "leaves")
+    __slots__ = ("fields", "job", "leaves", "values")
 
     def __init__(self, job: Job, fields: tuple[str, ...], leaves: LeafChecks) -> None:
         self.job, self.fields, self.leaves = job, fields, leaves
+        self.values = tuple(_LEAF_VALUES[f] for f in fields)
 
     @classmethod
     def of(
@@ -188,7 +190,7 @@ class BodyTemplate:
             or not _same_params(job.params, t.params, "tts.text" in self.fields)
         ):
             return False
-        return self.leaves.accepts([_LEAF_VALUES[f](job) for f in self.fields])
+        return self.leaves.accepts([value(job) for value in self.values])
 
 
 def _same_params(a: Params, b: Params, text_varies: bool) -> bool:
@@ -196,9 +198,12 @@ def _same_params(a: Params, b: Params, text_varies: bool) -> bool:
     compared with their types: ``True == 1`` in Python, not in JSON)."""
     if a is b:
         return True
-    if type(a) is not LipsyncParams or type(b) is not LipsyncParams:
-        return False
-    if a.segments is not None or b.segments is not None:
+    if (
+        type(a) is not LipsyncParams
+        or type(b) is not LipsyncParams
+        or a.segments is not None
+        or b.segments is not None
+    ):
         return False
     s, t = a.tts, b.tts
     if s is None or t is None:
@@ -221,7 +226,7 @@ def _tts_text(job: Job) -> object:
 
 # The values a provider may declare as leaves, and how a job gives each.
 _LEAF_VALUES: dict[str, Callable[[Job], object]] = {
-    "task_uuid": lambda job: job.task_uuid,
+    "task_uuid": attrgetter("task_uuid"),
     "tts.text": _tts_text,
 }
 

@@ -13,7 +13,7 @@ from lipflow.lines.speech import SpeechEstimate, estimate_speech
 from lipflow.media import ASSUMED_SECONDS
 from lipflow.pricing import charge, segments_audio_seconds, times
 
-__all__ = ["job_cost", "output_duration"]
+__all__ = ["Costs", "job_cost", "output_duration"]
 
 
 def job_cost(
@@ -136,3 +136,56 @@ def output_duration(params: Params, media: Mapping[str, MediaRef]) -> float | No
     if isinstance(seconds, int | float) and not isinstance(seconds, bool) and seconds > 0:
         return float(seconds)
     return float(ASSUMED_SECONDS)  # absent, or not a number: the request check says so
+
+
+Priced = tuple[Cost, float | None, float | None, float | None]  # cost, low, high, output seconds
+
+
+class Costs:
+    """:func:`job_cost` and :func:`output_duration` of a plan's jobs, in plan order.
+
+    A text-to-speech job without an audio input, on a model not billed by the text's bytes,
+    is priced and timed from its entry, options and media and its text's speech estimate alone
+    (:func:`job_cost` reads the text only through the estimate then, and so does
+    :func:`output_duration`): a job whose four are the very objects of the previous one's (the
+    jobs of one template share them: texts that estimate alike share an estimate) has its
+    cost. Everything else is worked out anew."""
+
+    __slots__ = ("_last",)
+
+    def __init__(self) -> None:
+        self._last: (
+            tuple[ModelEntry, Mapping[str, Any], Mapping[str, MediaRef], SpeechEstimate, Priced]
+            | None
+        ) = None
+
+    def of(
+        self,
+        entry: ModelEntry,
+        media: Mapping[str, MediaRef],
+        params: Params,
+        options: Mapping[str, Any],
+    ) -> Priced:
+        price = entry.price
+        if (
+            type(params) is not LipsyncParams
+            or params.tts is None
+            or params.segments is not None
+            or "audio" in media
+            or (price is not None and price.tts_credits is not None and price.tts_per_utf8_bytes)
+        ):
+            return (*job_cost(entry, media, params, options), output_duration(params, media))
+        tts = params.tts
+        speech = estimate_speech(str(tts.text), language=tts.language)
+        last = self._last
+        if (
+            last is not None
+            and last[0] is entry
+            and last[1] is options
+            and last[2] is media
+            and last[3] is speech
+        ):
+            return last[4]
+        found = (*job_cost(entry, media, params, options), output_duration(params, media))
+        self._last = (entry, options, media, speech, found)
+        return found

@@ -34,7 +34,7 @@ from lipflow.jobs import (
 from lipflow.longmedia import SplitProblem
 from lipflow.plan.checks import BodyTemplate, RequestChecks, merge_repeats
 from lipflow.plan.context import PlanContext
-from lipflow.plan.estimate import job_cost, output_duration
+from lipflow.plan.estimate import Costs
 from lipflow.plan.expansion import (
     DEFAULT_MAX_JOBS,
     expand_matrix,
@@ -71,6 +71,7 @@ class _Planner:
         self.urls = registry.base_urls(env)
         self.templater = Templater()
         self.keys = ContentKeys()
+        self.costs = Costs()
         self.parameters = Parameters(self.ctx, probe)
         self.checks = RequestChecks(self.ctx)
         self.splitter = Splitter(enabled=probe is not None)
@@ -80,6 +81,9 @@ class _Planner:
             tuple[tuple[str, int], ...], tuple[tuple[MediaRef, ...], dict[str, MediaRef]]
         ] = {}
         self._sources: dict[str, _Requests] = {}  # by provider, made once per plan
+        # The last shared media dict that held no media id of another provider, and that
+        # provider: a step's jobs of one input are checked once.
+        self._media_fits: tuple[dict[str, MediaRef] | None, str] = (None, "")
         self.lines = LinesPlanning(self.ctx)
         self.lines_reviewed: list[PlannedLine] = []
         self._input_context = {
@@ -359,18 +363,20 @@ class _Planner:
         *,
         piece: Piece | None = None,
     ) -> PlannedJob | None:
-        held = [
-            r for r in media.values() if r.origin == "media_id" and r.provider != entry.provider
-        ]
-        for ref in held:
-            self.ctx.problem(
-                f"input {ref.name!r} is a media id stored at {ref.provider}, but this step runs on {entry.provider}",
-                ("inputs", ref.name),
-                job=job_id,
-            )
-        if held:
-            return None
         media = self._shared_media(media)
+        if media is not self._media_fits[0] or entry.provider != self._media_fits[1]:
+            held = [
+                r for r in media.values() if r.origin == "media_id" and r.provider != entry.provider
+            ]
+            for ref in held:
+                self.ctx.problem(
+                    f"input {ref.name!r} is a media id stored at {ref.provider}, but this step runs on {entry.provider}",
+                    ("inputs", ref.name),
+                    job=job_id,
+                )
+            if held:
+                return None
+            self._media_fits = (media, entry.provider)  # held (never changed): its id stays its
         matrix = values
         key = self.keys.key(
             provider=entry.provider,
@@ -400,8 +406,7 @@ class _Planner:
             piece=piece,
             key=key,
         )
-        cost, low, high = job_cost(entry, media, params, options)
-        out_duration = output_duration(params, media)
+        cost, low, high, out_duration = self.costs.of(entry, media, params, options)
         return PlannedJob(
             job=job,
             made_by=self._source(entry.provider),
@@ -414,6 +419,8 @@ class _Planner:
     def _shared_media(self, media: dict[str, MediaRef]) -> dict[str, MediaRef]:
         """One media dict for the jobs whose inputs are the same (a planned job's values are
         never changed): 100,000 jobs of one input hold one dict, not 100,000."""
+        if media is self._media_fits[0]:
+            return media  # the last job's very dict (a step's jobs built alike share it)
         which = tuple([(role, id(ref)) for role, ref in media.items()])
         found = self._media.get(which)
         if found is not None:

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urldefrag, urljoin
 
 from lipflow.problems import PathPart
+from lipflow.schemas.loading import _for_rs, _plain_json, _Untranslatable
 
 __all__ = ["LeafChecks", "independent_leaves"]
 
@@ -244,17 +245,16 @@ class LeafChecks:
     def accepts(self, values: Sequence[object]) -> bool:
         """True when every value is plain JSON and valid at its leaf; False means "check the whole
         body" (which words the problems)."""
-        from lipflow.schemas.loading import _plain_json
-
-        for validator, value in zip(self.validators, values, strict=True):
-            kind = type(value)
-            if not (kind is str or kind is int or kind is bool) and not _plain_json(value):
-                return False
-            try:
+        try:
+            for validator, value in zip(self.validators, values, strict=True):
+                kind = type(value)
+                if not (kind is str or kind is int or kind is bool) and not _plain_json(value):
+                    return False
                 if not validator.is_valid(value):
                     return False
-            except ValueError:  # a lone surrogate it cannot encode: the whole body decides
-                return False
+        except ValueError:  # a lone surrogate jsonschema-rs cannot encode (or a count that is
+            # not the leaves'): the whole body decides
+            return False
         return True
 
 
@@ -265,8 +265,6 @@ def leaf_checks(
     not shown independent (:func:`independent_leaves`) or a schema is not jsonschema-rs's to
     check (a pattern its dialect reads otherwise: see :func:`lipflow.schemas.loading._for_rs`)."""
     import jsonschema_rs
-
-    from lipflow.schemas.loading import _for_rs, _Untranslatable
 
     places = independent_leaves(docs, rel, paths)
     if places is None:
