@@ -14,7 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from operator import itemgetter
 from typing import Any
 
 from lipflow.jobs import Job, LipsyncParams, MediaRef, Params, Piece
@@ -228,9 +229,9 @@ class ContentKeys:
         # The media mapping of the last key whose inputs are all URLs or media ids, and their
         # encoding: the planner gives the jobs of one input the same mapping, never changed.
         self._last_media: tuple[Mapping[str, MediaRef], str] | None = None
-        # The last matrix's names in their order, in sorted order, and each sorted name's
-        # encoded lead (',"matrix":{"lang":'): the cells of one matrix share their names.
-        self._matrix_form: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]] | None = None
+        # The last matrix's names, a getter of their values in sorted order, and the format of
+        # its encoding (',"matrix":{"lang":%s,"text":%s}'): the cells of one matrix share them.
+        self._matrix_form: tuple[frozenset[str], Callable[[Any], Any], str] | None = None
 
     def key(
         self,
@@ -274,26 +275,23 @@ class ContentKeys:
 
     def _matrix_text(self, matrix: Mapping[str, Any]) -> str:
         """``',"matrix":' + _encoded(dict(matrix))``: a matrix of strings (names and values)
-        written out directly, its names sorted and encoded once for the cells that share them."""
-        names = tuple(matrix)
+        written out directly through a format made once for the cells that share its names
+        (the same names sort the same, whatever their order)."""
         form = self._matrix_form
-        if form is None or form[0] != names:
-            if any(type(name) is not str for name in names):
+        if form is None or matrix.keys() != form[0]:
+            names = list(matrix)
+            if not names or any(type(name) is not str for name in names):
                 return ',"matrix":' + _encoded(dict(matrix))
-            order = tuple(sorted(names))
-            leads = tuple(
-                (',"matrix":{' if i == 0 else ",") + _quote(name) + ":"
-                for i, name in enumerate(order)
-            )
-            form = self._matrix_form = (names, order, leads)
-        parts = []
-        for name, lead in zip(form[1], form[2], strict=True):
-            value = matrix[name]
+            order = sorted(names)
+            text = ',"matrix":{' + ",".join(_quote(n).replace("%", "%%") + ":%s" for n in order)
+            form = self._matrix_form = (frozenset(order), itemgetter(*order), text + "}")
+        values = form[1](matrix)
+        if type(values) is not tuple:
+            values = (values,)  # one name: itemgetter gives the value itself
+        for value in values:
             if type(value) is not str:
                 return ',"matrix":' + _encoded(dict(matrix))
-            parts.append(lead + _quote(value))
-        parts.append("}")
-        return "".join(parts)
+        return form[2] % tuple(map(_quote, values))
 
     def _media_text(
         self, media: Mapping[str, MediaRef], piece: Piece | None, upstream_keys: Mapping[str, str]

@@ -208,9 +208,9 @@ def _same_params(a: Params, b: Params, text_varies: bool) -> bool:
     s, t = a.tts, b.tts
     if s is None or t is None:
         return s is t
-    return (
-        _same(s.voice, t.voice)
-        and _same(s.language, t.language)
+    return (  # the jobs a step builds alike share their voice and language objects
+        (s.voice is t.voice or _same(s.voice, t.voice))
+        and (s.language is t.language or _same(s.language, t.language))
         and (text_varies or _same(s.text, t.text))
     )
 

@@ -325,10 +325,30 @@ class Templater:
         holes = self._paths[value]
         if holes is None:
             return slow
+        if len(holes) == 3 and not holes[0] and not holes[2]:
+
+            def whole(context: Mapping[str, Any]) -> Any:
+                try:
+                    return _render_paths(holes, context)
+                except Exception:
+                    return slow(context)
+
+            return whole  # one whole hole keeps its value's type
+        # _render_paths's text as one format: each literal as written, each hole's str().
+        form = "%s".join([str(part).replace("%", "%%") for part in holes[::2]])
+        paths = [(names[0], names[1:]) for names in holes[1::2] if type(names) is tuple]
 
         def fast(context: Mapping[str, Any]) -> Any:
             try:
-                return _render_paths(holes, context)
+                found = []
+                for first, rest in paths:
+                    node = context[first]
+                    for name in rest:
+                        if type(node) is not dict:
+                            raise _NotSimple
+                        node = node[name]
+                    found.append(node)
+                return form % tuple(found)
             except Exception:
                 return slow(context)
 
