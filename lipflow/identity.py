@@ -217,7 +217,7 @@ class ContentKeys:
     upstream outputs, pieces) per job. Mappings given are not changed afterwards (a planned
     job's values never are): their encodings are remembered by identity."""
 
-    __slots__ = ("_last_media", "_matrix_form", "_media", "_options", "_texts")
+    __slots__ = ("_last_media", "_matrix_form", "_media", "_middle", "_options", "_texts")
 
     def __init__(self) -> None:
         # The encoded members around action, model and provider, by the three.
@@ -232,6 +232,12 @@ class ContentKeys:
         # The last matrix's names, a getter of their values in sorted order, and the format of
         # its encoding (',"matrix":{"lang":%s,"text":%s}'): the cells of one matrix share them.
         self._matrix_form: tuple[frozenset[str], Callable[[Any], Any], str] | None = None
+        # The last key's media text, options, action, model and provider (by identity), their
+        # names, and the text from media to params they make.
+        self._middle: (
+            tuple[str, tuple[Mapping[str, Any], str], str, str, str, tuple[str, str, str], str]
+            | None
+        ) = None
 
     def key(
         self,
@@ -250,21 +256,32 @@ class ContentKeys:
         held = self._options
         if held is None or held[0] is not options:
             held = self._options = (options, _canonical(dict(options)))
-        names = self._texts.get((action, model, provider))
-        if names is None:
-            names = self._texts[(action, model, provider)] = (
-                '{"action":' + _canonical(action),
-                ',"model":' + _canonical(model) + ',"options":',
-                ',"provider":' + _canonical(provider) + ',"take":',
-            )
+        media_text = self._media_text(media, piece, upstream_keys)
+        # What lies between the matrix and the parameters is the previous key's when its parts
+        # are the very same objects (the jobs of one step share them).
+        last = self._middle
+        if (
+            last is None
+            or last[0] is not media_text
+            or last[1] is not held
+            or last[2] is not action
+            or last[3] is not model
+            or last[4] is not provider
+        ):
+            names = self._texts.get((action, model, provider))
+            if names is None:
+                names = self._texts[(action, model, provider)] = (
+                    '{"action":' + _canonical(action),
+                    ',"model":' + _canonical(model) + ',"options":',
+                    ',"provider":' + _canonical(provider) + ',"take":',
+                )
+            middle = ',"media":' + media_text + names[1] + held[1] + ',"params":'
+            last = self._middle = (media_text, held, action, model, provider, names, middle)
+        names = last[5]
         members = [
             names[0],
             self._matrix_text(matrix) if matrix else "",
-            ',"media":',
-            self._media_text(media, piece, upstream_keys),
-            names[1],
-            held[1],
-            ',"params":',
+            last[6],
             _params_text(params),
             "" if piece is None else ',"piece":' + _canonical(_piece(piece)),
             names[2],
