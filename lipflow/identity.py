@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from operator import itemgetter
 from typing import Any
 
+from lipflow._memo import BoundedMemo
 from lipflow.jobs import Job, LipsyncParams, MediaRef, Params, Piece
 
 __all__ = [
@@ -225,7 +226,9 @@ class ContentKeys:
         # Encodings by the identity of what they encode, which they keep alive: the last
         # options, and the media of jobs whose inputs are all URLs or media ids (bounded).
         self._options: tuple[Mapping[str, Any], str] | None = None
-        self._media: dict[tuple[tuple[str, int], ...], tuple[tuple[MediaRef, ...], str]] = {}
+        self._media: BoundedMemo[tuple[tuple[str, int], ...], tuple[tuple[MediaRef, ...], str]] = (
+            BoundedMemo(1024)
+        )
         # The media mapping of the last key whose inputs are all URLs or media ids, and their
         # encoding: the planner gives the jobs of one input the same mapping, never changed.
         self._last_media: tuple[Mapping[str, MediaRef], str] | None = None
@@ -327,9 +330,7 @@ class ContentKeys:
         held = self._media.get(which)
         if held is None:
             text = _canonical({role: _media(ref, {}) for role, ref in sorted(media.items())})
-            if len(self._media) >= _MEDIA_KEPT:
-                self._media.clear()
-            held = self._media[which] = (tuple(media.values()), text)
+            held = self._media.put(which, (tuple(media.values()), text))
         self._last_media = (media, held[1])  # held: its id is not another's while it is here
         return held[1]
 
@@ -337,7 +338,6 @@ class ContentKeys:
 # Inputs whose part of a key is their value as written (a file's is its bytes' digest, read
 # anew; an upstream output's is that job's key).
 _FIXED_ORIGINS = frozenset({"url", "media_id"})
-_MEDIA_KEPT = 1024
 
 
 def _piece(piece: Piece) -> dict[str, Any]:

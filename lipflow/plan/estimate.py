@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from lipflow._memo import BoundedMemo
 from lipflow.catalog import ModelEntry
 from lipflow.jobs import Cost, LipsyncParams, MediaRef, Params
 from lipflow.lines.speech import SpeechEstimate, estimate_speech
@@ -60,9 +61,7 @@ def job_cost(
             least = charge(entry.id, audio_seconds=speech.low).usd
             most = charge(entry.id, audio_seconds=speech.high).usd
             found = cost, least, most
-        if len(_SPOKEN) >= _SPOKEN_KEPT:
-            _SPOKEN.clear()
-        _SPOKEN[(entry.id, speech)] = (entry, found)
+        _SPOKEN.put((entry.id, speech), (entry, found))
         _LAST_SPOKEN = (entry, speech, found)
         return found
     segments = lipsync.segments or ()
@@ -101,10 +100,9 @@ def job_cost(
 
 # TTS jobs' costs by model and speech estimate, with the catalog entry they were priced from
 # (a reloaded catalog prices anew). Costs are frozen, so jobs share them.
-_SPOKEN: dict[
+_SPOKEN: BoundedMemo[
     tuple[str, SpeechEstimate], tuple[ModelEntry, tuple[Cost, float | None, float | None]]
-] = {}
-_SPOKEN_KEPT = 8192
+] = BoundedMemo(8192)
 _LAST_MIDDLE: tuple[SpeechEstimate, float] | None = None  # output_duration's last estimate
 # The last of them, found by identity (a hash of the estimate costs more than the rest).
 _LAST_SPOKEN: tuple[ModelEntry, SpeechEstimate, tuple[Cost, float | None, float | None]] | None = (

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
+from lipflow._memo import BoundedMemo
 from lipflow.catalog import ModelEntry, load_catalog
 from lipflow.identity import ContentKeys, take_uuid_parts
 from lipflow.jobs import (
@@ -77,9 +78,10 @@ class _Planner:
         self.splitter = Splitter(enabled=probe is not None)
         self.choices: list[StepChoice] = []
         self._uploaded_by: dict[tuple[str, str, str], str] = {}
-        self._media: dict[
+        # Media dicts shared at once (jobs of per-job inputs share none).
+        self._media: BoundedMemo[
             tuple[tuple[str, int], ...], tuple[tuple[MediaRef, ...], dict[str, MediaRef]]
-        ] = {}
+        ] = BoundedMemo(1024)
         self._sources: dict[str, _Requests] = {}  # by provider, made once per plan
         # The last shared media dict that held no media id of another provider, and that
         # provider: a step's jobs of one input are checked once.
@@ -425,9 +427,7 @@ class _Planner:
         found = self._media.get(which)
         if found is not None:
             return found[1]
-        if len(self._media) >= _MEDIA_KEPT:
-            self._media.clear()
-        self._media[which] = (tuple(media.values()), media)  # the refs kept: their ids stay theirs
+        self._media.put(which, (tuple(media.values()), media))  # the refs kept: ids stay theirs
         return media
 
     def _needs(self, step: Step, upstream: Mapping[str, PlannedJob]) -> tuple[str, ...]:
@@ -451,9 +451,6 @@ class _Planner:
                 client, self.urls[provider], self._uploaded_by
             )
         return found
-
-
-_MEDIA_KEPT = 1024  # media dicts shared at once (jobs of per-job inputs share none)
 
 
 class _Requests:
