@@ -14,9 +14,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from operator import itemgetter
 from typing import Any
 
+from lipflow._memo import BoundedMemo
 from lipflow.jobs import Job, LipsyncParams, MediaRef, Params, Piece
 
 __all__ = [
@@ -216,7 +218,7 @@ class ContentKeys:
     upstream outputs, pieces) per job. Mappings given are not changed afterwards (a planned
     job's values never are): their encodings are remembered by identity."""
 
-    __slots__ = ("_last_media", "_media", "_options", "_texts")
+    __slots__ = ("_last_media", "_matrix_form", "_media", "_middle", "_options", "_texts")
 
     def __init__(self) -> None:
         # The encoded members around action, model and provider, by the three.
@@ -224,10 +226,21 @@ class ContentKeys:
         # Encodings by the identity of what they encode, which they keep alive: the last
         # options, and the media of jobs whose inputs are all URLs or media ids (bounded).
         self._options: tuple[Mapping[str, Any], str] | None = None
-        self._media: dict[tuple[tuple[str, int], ...], tuple[tuple[MediaRef, ...], str]] = {}
+        self._media: BoundedMemo[tuple[tuple[str, int], ...], tuple[tuple[MediaRef, ...], str]] = (
+            BoundedMemo(1024)
+        )
         # The media mapping of the last key whose inputs are all URLs or media ids, and their
         # encoding: the planner gives the jobs of one input the same mapping, never changed.
         self._last_media: tuple[Mapping[str, MediaRef], str] | None = None
+        # The last matrix's names, a getter of their values in sorted order, and the format of
+        # its encoding (',"matrix":{"lang":%s,"text":%s}'): the cells of one matrix share them.
+        self._matrix_form: tuple[frozenset[str], Callable[[Any], Any], str] | None = None
+        # The last key's media text, options, action, model and provider (by identity), their
+        # names, and the text from media to params they make.
+        self._middle: (
+            tuple[str, tuple[Mapping[str, Any], str], str, str, str, tuple[str, str, str], str]
+            | None
+        ) = None
 
     def key(
         self,
@@ -246,23 +259,32 @@ class ContentKeys:
         held = self._options
         if held is None or held[0] is not options:
             held = self._options = (options, _canonical(dict(options)))
-        names = self._texts.get((action, model, provider))
-        if names is None:
-            names = self._texts[(action, model, provider)] = (
-                '{"action":' + _canonical(action),
-                ',"model":' + _canonical(model) + ',"options":',
-                ',"provider":' + _canonical(provider) + ',"take":',
-            )
+        media_text = self._media_text(media, piece, upstream_keys)
+        # What lies between the matrix and the parameters is the previous key's when its parts
+        # are the very same objects (the jobs of one step share them).
+        last = self._middle
+        if (
+            last is None
+            or last[0] is not media_text
+            or last[1] is not held
+            or last[2] is not action
+            or last[3] is not model
+            or last[4] is not provider
+        ):
+            names = self._texts.get((action, model, provider))
+            if names is None:
+                names = self._texts[(action, model, provider)] = (
+                    '{"action":' + _canonical(action),
+                    ',"model":' + _canonical(model) + ',"options":',
+                    ',"provider":' + _canonical(provider) + ',"take":',
+                )
+            middle = ',"media":' + media_text + names[1] + held[1] + ',"params":'
+            last = self._middle = (media_text, held, action, model, provider, names, middle)
+        names = last[5]
         members = [
             names[0],
-            ',"matrix":' + _encoded(matrix if type(matrix) is dict else dict(matrix))
-            if matrix
-            else "",
-            ',"media":',
-            self._media_text(media, piece, upstream_keys),
-            names[1],
-            held[1],
-            ',"params":',
+            self._matrix_text(matrix) if matrix else "",
+            last[6],
             _params_text(params),
             "" if piece is None else ',"piece":' + _canonical(_piece(piece)),
             names[2],
@@ -270,6 +292,26 @@ class ContentKeys:
             "}",
         ]
         return hashlib.sha256("".join(members).encode("utf-8")).hexdigest()
+
+    def _matrix_text(self, matrix: Mapping[str, Any]) -> str:
+        """``',"matrix":' + _encoded(dict(matrix))``: a matrix of strings (names and values)
+        written out directly through a format made once for the cells that share its names
+        (the same names sort the same, whatever their order)."""
+        form = self._matrix_form
+        if form is None or matrix.keys() != form[0]:
+            names = list(matrix)
+            if not names or any(type(name) is not str for name in names):
+                return ',"matrix":' + _encoded(dict(matrix))
+            order = sorted(names)
+            text = ',"matrix":{' + ",".join(_quote(n).replace("%", "%%") + ":%s" for n in order)
+            form = self._matrix_form = (frozenset(order), itemgetter(*order), text + "}")
+        values = form[1](matrix)
+        if type(values) is not tuple:
+            values = (values,)  # one name: itemgetter gives the value itself
+        for value in values:
+            if type(value) is not str:
+                return ',"matrix":' + _encoded(dict(matrix))
+        return form[2] % tuple(map(_quote, values))
 
     def _media_text(
         self, media: Mapping[str, MediaRef], piece: Piece | None, upstream_keys: Mapping[str, str]
@@ -288,9 +330,7 @@ class ContentKeys:
         held = self._media.get(which)
         if held is None:
             text = _canonical({role: _media(ref, {}) for role, ref in sorted(media.items())})
-            if len(self._media) >= _MEDIA_KEPT:
-                self._media.clear()
-            held = self._media[which] = (tuple(media.values()), text)
+            held = self._media.put(which, (tuple(media.values()), text))
         self._last_media = (media, held[1])  # held: its id is not another's while it is here
         return held[1]
 
@@ -298,7 +338,6 @@ class ContentKeys:
 # Inputs whose part of a key is their value as written (a file's is its bytes' digest, read
 # anew; an upstream output's is that job's key).
 _FIXED_ORIGINS = frozenset({"url", "media_id"})
-_MEDIA_KEPT = 1024
 
 
 def _piece(piece: Piece) -> dict[str, Any]:

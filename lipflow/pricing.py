@@ -11,6 +11,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+from lipflow._memo import BoundedMemo
 from lipflow.catalog import Catalog, Price, load_catalog
 from lipflow.jobs import Cost
 from lipflow.lines.speech import SpeechEstimate, estimate_speech
@@ -81,30 +82,30 @@ def charge(
     """
     catalog = load_catalog()
     if _CHARGED[0] is not catalog:
-        _CHARGED[:] = [catalog, {}]
-    known: dict[tuple[object, ...], Cost] = _CHARGED[1]
+        _CHARGED[:] = [catalog, BoundedMemo(8192)]
+    known: BoundedMemo[tuple[object, ...], Cost] = _CHARGED[1]
     key = (model_id, audio_seconds, video_seconds, tts_text, results, language, speech)
     found = known.get(key)
     if found is None:
-        if len(known) >= _CHARGES_KEPT:
-            known.clear()
-        found = known[key] = _charge(
-            catalog,
-            model_id,
-            audio_seconds=audio_seconds,
-            video_seconds=video_seconds,
-            tts_text=tts_text,
-            results=results,
-            language=language,
-            speech=speech,
+        found = known.put(
+            key,
+            _charge(
+                catalog,
+                model_id,
+                audio_seconds=audio_seconds,
+                video_seconds=video_seconds,
+                tts_text=tts_text,
+                results=results,
+                language=language,
+                speech=speech,
+            ),
         )
     return found
 
 
 # The costs already worked out for the current catalog: a plan prices each job three times (its
 # cost and its low-high range), and jobs of the same length cost the same. Costs are frozen.
-_CHARGED: list[Any] = [None, {}]
-_CHARGES_KEPT = 8192
+_CHARGED: list[Any] = [None, BoundedMemo(8192)]
 
 
 def _charge(

@@ -18,6 +18,8 @@ import bisect
 from dataclasses import dataclass
 from functools import lru_cache
 
+from lipflow._memo import BoundedMemo
+
 __all__ = ["RATES", "SpeechEstimate", "estimate_speech", "script_of"]
 
 
@@ -178,17 +180,13 @@ def estimate_speech(text: str, *, language: str | None = None) -> SpeechEstimate
     jp = (language or "").lower().split("-")[0] == "ja"
     found = _BY_CODES.get((coded, jp))
     if found is None:
-        found = _estimate_codes(coded, jp)
-        if len(_BY_CODES) >= _BY_CODES_KEPT:
-            _BY_CODES.clear()
-        _BY_CODES[(coded, jp)] = found
+        found = _BY_CODES.put((coded, jp), _estimate_codes(coded, jp))
     _LAST = (text, language, found)
     return found
 
 
-_BY_CODES: dict[tuple[str, bool], SpeechEstimate] = {}
+_BY_CODES: BoundedMemo[tuple[str, bool], SpeechEstimate] = BoundedMemo(8192)
 _LAST: tuple[str, str | None, SpeechEstimate] | None = None  # the last text, language, estimate
-_BY_CODES_KEPT = 8192
 
 
 def _estimate_codes(coded: str, jp: bool) -> SpeechEstimate:

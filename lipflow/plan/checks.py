@@ -9,19 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
+from operator import attrgetter
 from typing import Any
 
 from lipflow.catalog import ModelEntry, load_catalog
 from lipflow.errors import UsageError
-from lipflow.jobs import Job, LipsyncParams, MediaRef, PlannedRequest, has_deferred, resolve
+from lipflow.jobs import Job, LipsyncParams, MediaRef, Params, PlannedRequest, has_deferred, resolve
 from lipflow.plan.context import PlanContext
 from lipflow.problems import PathPart, Problem
 from lipflow.providers import registry
-from lipflow.providers.base import ProviderChecks
+from lipflow.providers.base import ProviderChecks, ProviderClient
 from lipflow.recipe import Step
+from lipflow.schemas.leaves import LeafChecks
 from lipflow.schemas.loading import hold_plain, release_plain
 
 __all__ = [
+    "BodyTemplate",
     "RequestChecks",
     "check_media",
     "check_tts_text",
@@ -72,7 +75,9 @@ class RequestChecks:
         job: Job,
         requests: Iterable[PlannedRequest],
         origins: Mapping[tuple[str, ...], tuple[str, ...]],
-    ) -> None:
+    ) -> bool:
+        """Every check of one job: its requests (those to be validated), its media and its
+        text-to-speech length. True when its requests had no problem."""
         found: list[tuple[Problem, tuple[PathPart, ...]]] = []
         for req in requests:
             if not req.validate:
@@ -91,6 +96,7 @@ class RequestChecks:
             for problem in problems:
                 path = problem.path[1:] if isinstance(body, list) else problem.path
                 found.append((problem, recipe_path(step, path, origins)))
+        clean = not found
         for role, ref in job.media.items():
             for problem in self._media_problems(entry.id, role, ref):
                 where = (
@@ -118,6 +124,111 @@ class RequestChecks:
                     context=(("job", job.id),),
                 )
             )
+        return clean
+
+
+class BodyTemplate:
+    """A step's job whose requests were checked whole and found clean, standing for the step's
+    other jobs that differ from it only in the values its provider places as they are in its
+    submit body (:meth:`~lipflow.providers.base.ProviderClient.submit_leaves`): such a job's
+    requests are the template's but for those leaves, so checking the leaves decides them
+    (:func:`lipflow.schemas.leaves.independent_leaves` says when)."""
+
+    __slots__ = ("fields", "job", "leaves", "values")
+
+    def __init__(self, job: Job, fields: tuple[str, ...], leaves: LeafChecks) -> None:
+        self.job, self.fields, self.leaves = job, fields, leaves
+        self.values = tuple(_LEAF_VALUES[f] for f in fields)
+
+    @classmethod
+    def of(
+        cls,
+        job: Job,
+        requests: Sequence[PlannedRequest],
+        client: ProviderClient,
+        checks: ProviderChecks,
+    ) -> BodyTemplate | None:
+        """The template ``job`` (its ``requests`` just checked clean) makes, or None when its
+        provider declares no leaves for it, it uploads a file (later jobs' uploads are found
+        by the upload bookkeeping, not here), or its schema does not leave them independent."""
+        # A provider written before these seams has neither: its bodies are checked whole.
+        declare = getattr(client, "submit_leaves", None)
+        declared = declare(job) if declare is not None else None
+        checked = [r for r in requests if r.validate]
+        if (
+            not declared
+            or not set(declared) <= set(_LEAF_VALUES)
+            or len(checked) != 1
+            or checked[0].purpose != "submit"
+            or any(r.upload_of is not None for r in requests)
+        ):
+            return None
+        req = checked[0]
+        body = req.json if req.json is not None else req.form
+        if has_deferred(body):
+            body = resolve(body)
+        fields = tuple(declared)
+        decide = getattr(checks, "leaf_checks", None)
+        if decide is None:
+            return None
+        leaves = decide(
+            body, tuple(declared[f] for f in fields), endpoint=req.endpoint, method=req.method
+        )
+        return None if leaves is None else cls(job, fields, leaves)
+
+    def decides(self, job: Job) -> bool:
+        """Whether ``job``'s requests are the template's but for the declared leaves, and their
+        new values pass: then its requests are valid. False: check them whole."""
+        t = self.job
+        if (
+            job.media is not t.media
+            or job.options is not t.options
+            or job.model != t.model
+            or job.provider != t.provider
+            or job.piece is not None
+            or t.piece is not None
+            or not _same_params(job.params, t.params, "tts.text" in self.fields)
+        ):
+            return False
+        return self.leaves.accepts([value(job) for value in self.values])
+
+
+def _same_params(a: Params, b: Params, text_varies: bool) -> bool:
+    """Equal parameters, but for the text-to-speech text when it is a declared leaf (values
+    compared with their types: ``True == 1`` in Python, not in JSON)."""
+    if a is b:
+        return True
+    if (
+        type(a) is not LipsyncParams
+        or type(b) is not LipsyncParams
+        or a.segments is not None
+        or b.segments is not None
+    ):
+        return False
+    s, t = a.tts, b.tts
+    if s is None or t is None:
+        return s is t
+    return (  # the jobs a step builds alike share their voice and language objects
+        (s.voice is t.voice or _same(s.voice, t.voice))
+        and (s.language is t.language or _same(s.language, t.language))
+        and (text_varies or _same(s.text, t.text))
+    )
+
+
+def _same(a: object, b: object) -> bool:
+    return type(a) is type(b) and a == b
+
+
+def _tts_text(job: Job) -> object:
+    tts = job.params.tts if type(job.params) is LipsyncParams else None
+    return None if tts is None else tts.text
+
+
+# The values a provider may declare as leaves, and how a job gives each.
+_LEAF_VALUES: dict[str, Callable[[Job], object]] = {
+    "task_uuid": attrgetter("task_uuid"),
+    "tts.text": _tts_text,
+}
 
 
 def recipe_path(

@@ -7,13 +7,14 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from lipflow._memo import BoundedMemo
 from lipflow.catalog import ModelEntry
 from lipflow.jobs import Cost, LipsyncParams, MediaRef, Params
 from lipflow.lines.speech import SpeechEstimate, estimate_speech
 from lipflow.media import ASSUMED_SECONDS
 from lipflow.pricing import charge, segments_audio_seconds, times
 
-__all__ = ["job_cost", "output_duration"]
+__all__ = ["Costs", "job_cost", "output_duration"]
 
 
 def job_cost(
@@ -60,9 +61,7 @@ def job_cost(
             least = charge(entry.id, audio_seconds=speech.low).usd
             most = charge(entry.id, audio_seconds=speech.high).usd
             found = cost, least, most
-        if len(_SPOKEN) >= _SPOKEN_KEPT:
-            _SPOKEN.clear()
-        _SPOKEN[(entry.id, speech)] = (entry, found)
+        _SPOKEN.put((entry.id, speech), (entry, found))
         _LAST_SPOKEN = (entry, speech, found)
         return found
     segments = lipsync.segments or ()
@@ -101,10 +100,9 @@ def job_cost(
 
 # TTS jobs' costs by model and speech estimate, with the catalog entry they were priced from
 # (a reloaded catalog prices anew). Costs are frozen, so jobs share them.
-_SPOKEN: dict[
+_SPOKEN: BoundedMemo[
     tuple[str, SpeechEstimate], tuple[ModelEntry, tuple[Cost, float | None, float | None]]
-] = {}
-_SPOKEN_KEPT = 8192
+] = BoundedMemo(8192)
 _LAST_MIDDLE: tuple[SpeechEstimate, float] | None = None  # output_duration's last estimate
 # The last of them, found by identity (a hash of the estimate costs more than the rest).
 _LAST_SPOKEN: tuple[ModelEntry, SpeechEstimate, tuple[Cost, float | None, float | None]] | None = (
@@ -136,3 +134,56 @@ def output_duration(params: Params, media: Mapping[str, MediaRef]) -> float | No
     if isinstance(seconds, int | float) and not isinstance(seconds, bool) and seconds > 0:
         return float(seconds)
     return float(ASSUMED_SECONDS)  # absent, or not a number: the request check says so
+
+
+Priced = tuple[Cost, float | None, float | None, float | None]  # cost, low, high, output seconds
+
+
+class Costs:
+    """:func:`job_cost` and :func:`output_duration` of a plan's jobs, in plan order.
+
+    A text-to-speech job without an audio input, on a model not billed by the text's bytes,
+    is priced and timed from its entry, options and media and its text's speech estimate alone
+    (:func:`job_cost` reads the text only through the estimate then, and so does
+    :func:`output_duration`): a job whose four are the very objects of the previous one's (the
+    jobs of one template share them: texts that estimate alike share an estimate) has its
+    cost. Everything else is worked out anew."""
+
+    __slots__ = ("_last",)
+
+    def __init__(self) -> None:
+        self._last: (
+            tuple[ModelEntry, Mapping[str, Any], Mapping[str, MediaRef], SpeechEstimate, Priced]
+            | None
+        ) = None
+
+    def of(
+        self,
+        entry: ModelEntry,
+        media: Mapping[str, MediaRef],
+        params: Params,
+        options: Mapping[str, Any],
+    ) -> Priced:
+        price = entry.price
+        if (
+            type(params) is not LipsyncParams
+            or params.tts is None
+            or params.segments is not None
+            or "audio" in media
+            or (price is not None and price.tts_credits is not None and price.tts_per_utf8_bytes)
+        ):
+            return (*job_cost(entry, media, params, options), output_duration(params, media))
+        tts = params.tts
+        speech = estimate_speech(str(tts.text), language=tts.language)
+        last = self._last
+        if (
+            last is not None
+            and last[0] is entry
+            and last[1] is options
+            and last[2] is media
+            and last[3] is speech
+        ):
+            return last[4]
+        found = (*job_cost(entry, media, params, options), output_duration(params, media))
+        self._last = (entry, options, media, speech, found)
+        return found

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
+from lipflow._memo import BoundedMemo
 from lipflow.catalog import ModelEntry, load_catalog
 from lipflow.identity import ContentKeys, take_uuid_parts
 from lipflow.jobs import (
@@ -28,12 +29,13 @@ from lipflow.jobs import (
     PlannedJob,
     PlannedLine,
     PlannedRequest,
+    Speech,
     StepChoice,
 )
 from lipflow.longmedia import SplitProblem
-from lipflow.plan.checks import RequestChecks, merge_repeats
+from lipflow.plan.checks import BodyTemplate, RequestChecks, merge_repeats
 from lipflow.plan.context import PlanContext
-from lipflow.plan.estimate import job_cost, output_duration
+from lipflow.plan.estimate import Costs
 from lipflow.plan.expansion import (
     DEFAULT_MAX_JOBS,
     expand_matrix,
@@ -49,8 +51,8 @@ from lipflow.plan.splitting import Splitter, piece_job_id, piece_media, piece_of
 from lipflow.providers import registry
 from lipflow.providers._common import stable_uuid4
 from lipflow.providers.base import ProviderClient
-from lipflow.recipe import Recipe, Step, dependency_order, load_recipe
-from lipflow.recipe.templating import TemplateProblem, Templater
+from lipflow.recipe import STEP_REF_PREFIX, Recipe, Step, dependency_order, load_recipe
+from lipflow.recipe.templating import TemplateProblem, Templater, has_templates
 
 __all__ = ["plan_file", "plan_recipe"]
 
@@ -70,15 +72,20 @@ class _Planner:
         self.urls = registry.base_urls(env)
         self.templater = Templater()
         self.keys = ContentKeys()
+        self.costs = Costs()
         self.parameters = Parameters(self.ctx, probe)
         self.checks = RequestChecks(self.ctx)
         self.splitter = Splitter(enabled=probe is not None)
         self.choices: list[StepChoice] = []
         self._uploaded_by: dict[tuple[str, str, str], str] = {}
-        self._media: dict[
+        # Media dicts shared at once (jobs of per-job inputs share none).
+        self._media: BoundedMemo[
             tuple[tuple[str, int], ...], tuple[tuple[MediaRef, ...], dict[str, MediaRef]]
-        ] = {}
+        ] = BoundedMemo(1024)
         self._sources: dict[str, _Requests] = {}  # by provider, made once per plan
+        # The last shared media dict that held no media id of another provider, and that
+        # provider: a step's jobs of one input are checked once.
+        self._media_fits: tuple[dict[str, MediaRef] | None, str] = (None, "")
         self.lines = LinesPlanning(self.ctx)
         self.lines_reviewed: list[PlannedLine] = []
         self._input_context = {
@@ -140,8 +147,27 @@ class _Planner:
         # Jobs share their step's options when no template makes them differ (a job's values
         # are never changed once planned).
         render_options = self.templater.shared_renderer(dict(step.options))
+        render_text = self._text_only(step)
+        like: tuple[dict[str, MediaRef], LipsyncParams] | None = None  # see _text_only
         for combo in combos:
             context = {"matrix": combo, "vars": self.ctx.recipe.vars, "inputs": self._input_context}
+            if like is not None and entry is not None and render_text is not None:
+                try:
+                    text, options = render_text(context), render_options(context)
+                except TemplateProblem:
+                    text = None  # the whole spec is rendered below, which reports it
+                if type(text) is str:
+                    media, same = like
+                    tts = same.tts
+                    assert tts is not None
+                    said = LipsyncParams(
+                        tts=Speech(text=text, voice=tts.voice, language=tts.language)
+                    )
+                    job_id = format_job_id(step.id, combo)
+                    pj = self.make_job(step, entry, media, said, options, {}, combo, job_id)
+                    if pj is not None:
+                        planned.append(pj)
+                    continue
             try:
                 spec = render_spec(context)
                 options = render_options(context)
@@ -170,6 +196,7 @@ class _Planner:
                     values = combo
                 for job_values, job_spec, line_job in self._jobs_of(step, spec, values):
                     job_id = format_job_id(step.id, job_values)
+                    before = len(self.ctx.problems)
                     built = self.parameters.build(step, job_spec, upstream, job_id)
                     if built is None:
                         continue
@@ -224,6 +251,17 @@ class _Planner:
                         )
                         if pj is not None:
                             planned.append(pj)
+                            if (
+                                like is None
+                                and render_text is not None
+                                and not upstream
+                                and len(self.ctx.problems) == before
+                                and type(params) is LipsyncParams
+                                and params.tts is not None
+                                and type(params.tts.text) is str
+                                and params.segments is None
+                            ):
+                                like = (media, params)
                         continue
                     for part in split.pieces:
                         pj = self.make_job(
@@ -242,14 +280,57 @@ class _Planner:
         # Checked after all of the step's jobs are built: one tight validation loop is kinder to
         # the CPU's caches than validating between builds (about a tenth faster for 10,000 jobs).
         if entry is not None:
-            origins = registry.get(entry.provider).client.origins
-            checked_from = len(self.ctx.problems)
-            source = self._source(entry.provider)
-            for pj in planned:
-                self.checks.check_job(step, entry, pj.job, source.first_requests(pj.job), origins)
-            self.lines.relocate(checked_from)
+            self._check(step, entry, planned)
         self.ctx.jobs_by_step[step.id] = planned
         self.planned_jobs += len(planned)
+
+    def _check(self, step: Step, entry: ModelEntry, planned: list[PlannedJob]) -> None:
+        """Every job's requests, media and text checked, in plan order. The first job whose
+        requests are clean becomes the step's template when its provider and schema allow
+        (:class:`BodyTemplate`): a later job that differs from it only in the declared leaves
+        has those checked, not its whole body rebuilt and walked."""
+        client = registry.get(entry.provider).client
+        origins = client.origins
+        checked_from = len(self.ctx.problems)
+        source = self._source(entry.provider)
+        check = self.checks.check_job
+        template: BodyTemplate | None = None
+        looking = True
+        for pj in planned:
+            job = pj.job
+            if template is not None and template.decides(job):
+                check(step, entry, job, (), origins)
+                continue
+            requests = source.first_requests(job)
+            if check(step, entry, job, requests, origins) and looking:
+                looking = False  # one try per step: the first clean job is the template
+                provider_checks = registry.get(entry.provider).checks
+                template = BodyTemplate.of(job, requests, client, provider_checks)
+        self.lines.relocate(checked_from)
+
+    def _text_only(self, step: Step) -> Any:
+        """A renderer of the step's text-to-speech text when nothing else in its spec is a
+        template, or None.
+
+        Then the step's jobs differ only in that text: every other value of the spec is the
+        same, so :meth:`Parameters.build` finds the same media, the same voice and the same
+        problems for each. Once one job of the step has been built the whole way without a
+        problem (``like`` in :meth:`plan_step`), a later one whose text renders to a string is
+        that job's media and parameters with its own text; anything else (a template error, a
+        text that is not a string) goes the whole way, which reports it as before."""
+        spec = step.spec
+        tts = spec.get("tts")
+        if (
+            step.action != "lipsync"
+            or spec.get("lines") is not None
+            or not isinstance(tts, Mapping)
+            or not isinstance(tts.get("text"), str)
+            or has_templates({k: v for k, v in spec.items() if k != "tts"})
+            or has_templates({k: v for k, v in tts.items() if k != "text"})
+            or any(isinstance(v, str) and v.startswith(STEP_REF_PREFIX) for v in spec.values())
+        ):
+            return None
+        return self.templater.renderer(tts["text"], ("tts", "text"))
 
     def _jobs_of(
         self, step: Step, spec: dict[str, Any], values: dict[str, Any]
@@ -284,18 +365,20 @@ class _Planner:
         *,
         piece: Piece | None = None,
     ) -> PlannedJob | None:
-        held = [
-            r for r in media.values() if r.origin == "media_id" and r.provider != entry.provider
-        ]
-        for ref in held:
-            self.ctx.problem(
-                f"input {ref.name!r} is a media id stored at {ref.provider}, but this step runs on {entry.provider}",
-                ("inputs", ref.name),
-                job=job_id,
-            )
-        if held:
-            return None
         media = self._shared_media(media)
+        if media is not self._media_fits[0] or entry.provider != self._media_fits[1]:
+            held = [
+                r for r in media.values() if r.origin == "media_id" and r.provider != entry.provider
+            ]
+            for ref in held:
+                self.ctx.problem(
+                    f"input {ref.name!r} is a media id stored at {ref.provider}, but this step runs on {entry.provider}",
+                    ("inputs", ref.name),
+                    job=job_id,
+                )
+            if held:
+                return None
+            self._media_fits = (media, entry.provider)  # held (never changed): its id stays its
         matrix = values
         key = self.keys.key(
             provider=entry.provider,
@@ -325,8 +408,7 @@ class _Planner:
             piece=piece,
             key=key,
         )
-        cost, low, high = job_cost(entry, media, params, options)
-        out_duration = output_duration(params, media)
+        cost, low, high, out_duration = self.costs.of(entry, media, params, options)
         return PlannedJob(
             job=job,
             made_by=self._source(entry.provider),
@@ -339,13 +421,13 @@ class _Planner:
     def _shared_media(self, media: dict[str, MediaRef]) -> dict[str, MediaRef]:
         """One media dict for the jobs whose inputs are the same (a planned job's values are
         never changed): 100,000 jobs of one input hold one dict, not 100,000."""
+        if media is self._media_fits[0]:
+            return media  # the last job's very dict (a step's jobs built alike share it)
         which = tuple([(role, id(ref)) for role, ref in media.items()])
         found = self._media.get(which)
         if found is not None:
             return found[1]
-        if len(self._media) >= _MEDIA_KEPT:
-            self._media.clear()
-        self._media[which] = (tuple(media.values()), media)  # the refs kept: their ids stay theirs
+        self._media.put(which, (tuple(media.values()), media))  # the refs kept: ids stay theirs
         return media
 
     def _needs(self, step: Step, upstream: Mapping[str, PlannedJob]) -> tuple[str, ...]:
@@ -369,9 +451,6 @@ class _Planner:
                 client, self.urls[provider], self._uploaded_by
             )
         return found
-
-
-_MEDIA_KEPT = 1024  # media dicts shared at once (jobs of per-job inputs share none)
 
 
 class _Requests:

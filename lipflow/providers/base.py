@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     import httpx
 
     from lipflow.jobs import Job, MediaRef, PlannedRequest
-    from lipflow.problems import Problem
+    from lipflow.problems import PathPart, Problem
+    from lipflow.schemas.leaves import LeafChecks
 
 __all__ = [
     "Auth",
@@ -255,6 +256,19 @@ class ProviderClient(Protocol):
 
     def plan_requests(self, job: Job, base_url: str) -> list[PlannedRequest]: ...
 
+    def submit_leaves(self, job: Job) -> Mapping[str, tuple[PathPart, ...]] | None:
+        """Where the values that tell a step's jobs apart sit in the body of ``job``'s planned
+        ``submit`` request: ``task_uuid`` and ``tts.text`` (the job's ``params.tts.text``) to
+        their paths in it; None when the provider does not say (the planner then builds and
+        checks every body whole).
+
+        The promise, held by a property test per provider: the submit body is made from the
+        job's model, media, options, params and task_uuid only, and two jobs equal in all of
+        those but the named values have equal requests (method, URL, endpoint, the other
+        requests) and equal submit bodies but for those paths, where each holds its job's value
+        as it is (no branch on it, no copy changed)."""
+        ...
+
     def request_headers(self, key: str) -> dict[str, str]:
         """The headers every request carries (auth, and any per-request id the API asks for)."""
         ...
@@ -308,6 +322,20 @@ class ProviderChecks(Protocol):
     def check_request(
         self, body: object, *, endpoint: str | None, method: str
     ) -> list[Problem]: ...
+
+    def leaf_checks(
+        self,
+        body: object,
+        paths: tuple[tuple[PathPart, ...], ...],
+        *,
+        endpoint: str | None,
+        method: str,
+    ) -> LeafChecks | None:
+        """For a request ``body`` that :meth:`check_request` found no problem with, the checks of
+        new values at ``paths`` that decide, alone, a body equal to it but there: None unless
+        its schema leaves them independent (:func:`lipflow.schemas.leaves.independent_leaves`)
+        and no named check of this body could read them."""
+        ...
 
     def check_response(
         self,

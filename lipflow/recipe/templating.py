@@ -31,6 +31,7 @@ __all__ = [
     "MAX_TEMPLATE_SECONDS",
     "TemplateProblem",
     "Templater",
+    "has_templates",
     "is_template",
 ]
 
@@ -291,7 +292,7 @@ class Templater:
     def shared_renderer(self, value: Any) -> Callable[[Mapping[str, Any]], Any]:
         """:meth:`renderer` of ``value``, except that a value with no template in it is
         rendered once and that one copy returned to every caller, who must not change it."""
-        if _has_templates(value):
+        if has_templates(value):
             return self.renderer(value)
         rendered = self.render(value, {})
         return lambda context: rendered
@@ -324,10 +325,30 @@ class Templater:
         holes = self._paths[value]
         if holes is None:
             return slow
+        if len(holes) == 3 and not holes[0] and not holes[2]:
+
+            def whole(context: Mapping[str, Any]) -> Any:
+                try:
+                    return _render_paths(holes, context)
+                except Exception:
+                    return slow(context)
+
+            return whole  # one whole hole keeps its value's type
+        # _render_paths's text as one format: each literal as written, each hole's str().
+        form = "%s".join([str(part).replace("%", "%%") for part in holes[::2]])
+        paths = [(names[0], names[1:]) for names in holes[1::2] if type(names) is tuple]
 
         def fast(context: Mapping[str, Any]) -> Any:
             try:
-                return _render_paths(holes, context)
+                found = []
+                for first, rest in paths:
+                    node = context[first]
+                    for name in rest:
+                        if type(node) is not dict:
+                            raise _NotSimple
+                        node = node[name]
+                    found.append(node)
+                return form % tuple(found)
             except Exception:
                 return slow(context)
 
@@ -352,13 +373,14 @@ class Templater:
             raise TemplateProblem(f"template {_short(value)}: {exc}", path) from exc
 
 
-def _has_templates(value: Any) -> bool:
+def has_templates(value: Any) -> bool:
+    """Whether any string in ``value`` (nested mappings and lists) is a template."""
     if isinstance(value, str):
         return "{{" in value or "{%" in value
     if isinstance(value, dict):
-        return any(_has_templates(v) for v in value.values())
+        return any(has_templates(v) for v in value.values())
     if isinstance(value, list):
-        return any(_has_templates(v) for v in value)
+        return any(has_templates(v) for v in value)
     return False
 
 

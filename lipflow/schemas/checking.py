@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
 from lipflow.errors import UsageError
-from lipflow.problems import Problem, did_you_mean
+from lipflow.problems import PathPart, Problem, did_you_mean
+from lipflow.schemas.leaves import LeafChecks
+from lipflow.schemas.loading import compiled
 from lipflow.schemas.messages import validate
 
 if TYPE_CHECKING:
@@ -138,6 +140,20 @@ class PathChecks:
         for check in self.named.get(ep.path, ()):
             problems += check(body)
         return problems
+
+    def leaf_checks(
+        self,
+        body: object,
+        paths: tuple[tuple[PathPart, ...], ...],
+        *,
+        endpoint: str | None,
+        method: str,
+    ) -> LeafChecks | None:
+        """An endpoint's body with a schema and no named checks: its schema decides the leaves."""
+        ep, _params = self.resolve(endpoint, method)
+        if ep.request is None or self.named.get(ep.path) or body is None:
+            return None
+        return compiled(self.schema(ep.request)).leaf_checks(paths)
 
     def check_response(
         self,

@@ -19,12 +19,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lipflow._resources import schemas_dir
-from lipflow.problems import unknown_name
+from lipflow.problems import PathPart, unknown_name
 
 if TYPE_CHECKING:
     from jsonschema import ValidationError
     from jsonschema.protocols import Validator
     from referencing import Registry
+
+    from lipflow.schemas.leaves import LeafChecks
 
 __all__ = [
     "ID_PREFIX",
@@ -273,13 +275,23 @@ class Compiled:
     a run of valid bodies never imports jsonschema.
     """
 
-    __slots__ = ("_jsonschema", "docs", "fast", "rel")
+    __slots__ = ("_jsonschema", "_leaves", "docs", "fast", "rel")
 
     def __init__(self, docs: dict[str, dict[str, Any]], rel: str) -> None:
         self.docs = docs
         self.rel = rel
         self.fast: Any = None  # the jsonschema-rs validator once built; False when none can be
         self._jsonschema: tuple[Validator, Mapping[str, Any], Registry[Any]] | None = None
+        self._leaves: dict[tuple[tuple[PathPart, ...], ...], LeafChecks | None] = {}
+
+    def leaf_checks(self, paths: tuple[tuple[PathPart, ...], ...]) -> LeafChecks | None:
+        """The checks of these leaves of a valid body, when they are independent of the rest
+        (:func:`lipflow.schemas.leaves.leaf_checks`), built once per set of paths."""
+        if paths not in self._leaves:
+            from lipflow.schemas.leaves import leaf_checks
+
+            self._leaves[paths] = leaf_checks(self.docs, self.rel, paths)
+        return self._leaves[paths]
 
     @property
     def validator(self) -> Validator:

@@ -84,7 +84,12 @@ def _jobs(draw: st.DrawFn, file_ref: MediaRef) -> dict[str, Any]:
         "params": draw(_PARAMS),
         "options": draw(st.dictionaries(st.text(max_size=5), _JSON, max_size=3)),
         "media": {role: draw(st.sampled_from(refs)) for role in roles},
-        "matrix": draw(st.dictionaries(st.text(max_size=4), _JSON, max_size=3)),
+        "matrix": draw(
+            st.dictionaries(st.text(max_size=4), _JSON, max_size=3)
+            # The cells of one matrix of strings (their names encoded once), in either order.
+            | st.fixed_dictionaries({"text": st.text(max_size=4), "lang": st.text(max_size=4)})
+            | st.fixed_dictionaries({"lang": st.text(max_size=4), "text": _JSON})
+        ),
         "piece": draw(st.none() | st.just(_PIECE)),
         "upstream_keys": draw(
             st.dictionaries(st.just("a[n=1]"), st.text("0123456789abcdef", min_size=4, max_size=4))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lipflow.recipe.templating import TemplateProblem, Templater
 
@@ -135,3 +137,24 @@ def test_a_prepared_plain_hole_answers_as_render_where_the_path_is_not_plain() -
             t.render(source, context)
         assert (ours.value.message, ours.value.path) == (theirs.value.message, theirs.value.path)
         assert ours.value.path == ("text",)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    literals=st.lists(st.text(alphabet="ab %s-.\n", max_size=4), min_size=2, max_size=4),
+    values=st.lists(
+        st.text(max_size=4) | st.integers() | st.floats() | st.none() | st.booleans(),
+        min_size=3,
+        max_size=3,
+    ),
+)
+def test_a_prepared_text_of_plain_holes_renders_what_render_renders(
+    literals: list[str], values: list[object]
+) -> None:
+    source = "".join(
+        lit + ("" if i == len(literals) - 1 else f"{{{{ matrix.v{i} }}}}")
+        for i, lit in enumerate(literals)
+    )
+    context = {"matrix": {f"v{i}": v for i, v in enumerate(values)}}
+    t = Templater()
+    assert t.renderer(source)(context) == t.render(source, context)

@@ -276,6 +276,10 @@ class PixverseClient:
     def plan_requests(self, job: Job, base_url: str) -> list[PlannedRequest]:
         return plan_requests(job, base_url)
 
+    def submit_leaves(self, job: Job) -> None:
+        """Not declared: every body of a plan is built and checked whole."""
+        return None
+
     def request_headers(self, key: str) -> dict[str, str]:
         return _headers(key)
 

@@ -22,6 +22,8 @@ from lipflow.providers.runware.wire import (
     SYNC_DOC,
     WIRE,
 )
+from lipflow.schemas.leaves import LeafChecks
+from lipflow.schemas.loading import compiled
 from lipflow.schemas.messages import json_type, prefixed, validate
 
 __all__ = [
@@ -396,6 +398,27 @@ class RunwareChecks:
             found = [p for i, task in enumerate(body) for p in prefixed(_task_problems(task), (i,))]
             return found + task_uuids_unique(body)
         return _task_problems(body)
+
+    def leaf_checks(
+        self,
+        body: object,
+        paths: tuple[tuple[PathPart, ...], ...],
+        *,
+        endpoint: str | None,
+        method: str,
+    ) -> LeafChecks | None:
+        """A request of one ``videoInference`` task (every planned submit) whose model has no
+        named checks: its leaves are its model schema's to decide."""
+        if type(body) is not list or len(body) != 1 or type(body[0]) is not dict:
+            return None
+        task_type, model = body[0].get("taskType"), body[0].get("model")
+        entry = _TASKS.get(task_type) if isinstance(task_type, str) else None
+        if entry is None or not isinstance(model, str) or model not in entry.models:
+            return None
+        if TASK_CHECKS.get(model) or any(not path or path[0] != 0 for path in paths):
+            return None
+        leaves = tuple(path[1:] for path in paths)
+        return compiled(_schema(entry.models[model])).leaf_checks(leaves)
 
     def check_response(
         self,

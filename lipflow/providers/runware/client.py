@@ -23,6 +23,7 @@ from lipflow.errors import (
     ProviderRejected,
 )
 from lipflow.jobs import Deferred, GenerateParams, Job, LipsyncParams, MediaRef, PlannedRequest
+from lipflow.problems import PathPart
 from lipflow.providers._common import deep_merge, file_name, stable_uuid4, step_output_url
 from lipflow.providers.base import Finished, Flow, Submitted
 from lipflow.providers.runware.wire import WIRE
@@ -217,6 +218,23 @@ def plan_requests(job: Job, base_url: str) -> list[PlannedRequest]:
         )
     )
     return out
+
+
+def submit_leaves(job: Job) -> dict[str, tuple[PathPart, ...]] | None:
+    """Where a TTS lip sync's taskUUID and text sit in its submit (see
+    :meth:`~lipflow.providers.base.ProviderClient.submit_leaves`): :func:`submit_task` places
+    both as they are, unless the step's options write over them."""
+    p = job.params
+    if (
+        type(p) is not LipsyncParams
+        or p.tts is None
+        or p.segments is not None
+        or job.model == "sync:lipsync-2@1"
+        or "taskUUID" in job.options
+        or "speech" in job.options
+    ):
+        return None
+    return {"task_uuid": (0, "taskUUID"), "tts.text": (0, "speech", "text")}
 
 
 # Where each request field came from in the recipe, for placing problems on recipe lines.
@@ -441,6 +459,9 @@ class RunwareClient:
 
     def plan_requests(self, job: Job, base_url: str) -> list[PlannedRequest]:
         return plan_requests(job, base_url)
+
+    def submit_leaves(self, job: Job) -> dict[str, tuple[PathPart, ...]] | None:
+        return submit_leaves(job)
 
     def request_headers(self, key: str) -> dict[str, str]:
         return headers(key)

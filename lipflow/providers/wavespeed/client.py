@@ -226,6 +226,10 @@ class WavespeedClient:
     def plan_requests(self, job: Job, base_url: str) -> list[PlannedRequest]:
         return plan_requests(job, base_url)
 
+    def submit_leaves(self, job: Job) -> None:
+        """Not declared: every body of a plan is built and checked whole."""
+        return None
+
     def request_headers(self, key: str) -> dict[str, str]:
         return headers(key)
 
