@@ -274,12 +274,18 @@ class Route:
     classify: Classifier | None = None
     job_param: str | None = None
     pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    # A template without parameters matches its own text only (and, as ``$`` does, that text
+    # and a newline): compared, not searched.
+    _fixed: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.template))
         object.__setattr__(self, "pattern", re.compile(f"^{regex}$"))
+        object.__setattr__(self, "_fixed", "{" not in self.template)
 
     def match(self, path: str) -> dict[str, str] | None:
+        if self._fixed:
+            return {} if path == self.template or path == self.template + "\n" else None
         found = self.pattern.match(path)
         return found.groupdict() if found else None
 

@@ -112,6 +112,12 @@ _FEW_FORMS = 32
 _KEY_FIELDS = tuple(f'{name}":' for name in sorted(SECRET_KEYS))
 
 
+def _plain_short(text: str) -> bool:
+    """Whether JSON ``text`` is short ASCII without ``=`` or a key-like field name: nothing in
+    its document that :func:`redact_value` changes."""
+    return len(text) <= _SHORT_TEXT and "=" not in text and text.isascii() and not _key_field(text)
+
+
 def _key_field(text: str) -> bool:
     """Whether ASCII JSON ``text`` may name a field :func:`redact_value` replaces."""
     lower = text.lower()
@@ -302,13 +308,21 @@ class Scrubber:
         A short ASCII text without ``=`` or a key-like field name holds nothing
         :func:`redact_value` changes: it is copied by parsing ``text`` (C code), not walked.
         """
-        if len(text) > _SHORT_TEXT or "=" in text or not text.isascii() or _key_field(text):
+        if not _plain_short(text):
             return redact_value(self.scrub(document))  # scrubbed whole, then long strings cut
         kept = json.loads(text)
         forms = self._compiled()
         if forms is None or not forms.found_in_json(text):
             return kept
         return _replace(kept, forms.plain)
+
+    def keeps_json(self, text: str) -> bool:
+        """Whether :meth:`kept_json` of a document encoded as ``text`` is that document
+        unchanged: ``text`` is short, plain and holds no learnt secret."""
+        if not _plain_short(text):
+            return False
+        forms = self._compiled()
+        return forms is None or not forms.found_in_json(text)
 
     def kept(self, value: Any) -> Any:
         """A JSON value as the journal keeps it: :meth:`document`, then :meth:`scrub`."""
