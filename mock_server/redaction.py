@@ -94,15 +94,18 @@ class _Forms:
 
     def found_in_text(self, text: str) -> bool:
         """Whether ``text`` holds one of the forms."""
-        if len(self.forms) <= _FEW_FORMS:  # a few substring searches beat an alternation
-            return any(form in text for form in self.forms)
-        return self.plain.search(text) is not None
+        return _found(text, self.forms, self.plain)
 
     def found_in_json(self, text: str) -> bool:
         """Whether JSON ``text`` (as :data:`_ENCODER` writes it) holds one of the forms."""
-        if len(self.escaped) <= _FEW_FORMS:  # a few substring searches beat an alternation
-            return any(form in text for form in self.escaped)
-        return self.escaped_pattern.search(text) is not None
+        return _found(text, self.escaped, self.escaped_pattern)
+
+
+def _found(text: str, forms: list[str], pattern: re.Pattern[str]) -> bool:
+    """Whether ``text`` holds one of ``forms`` (``pattern`` is their alternation)."""
+    if len(forms) <= _FEW_FORMS:  # a few substring searches beat an alternation
+        return any(form in text for form in forms)
+    return pattern.search(text) is not None
 
 
 # redact_value keeps strings of up to 512 characters whole; none is longer in a text this long.
