@@ -3,7 +3,8 @@
 Two servers, each in its own process: ``lipflow mock serve`` (processing time 0), and the
 mock's own HTTP adapter (:class:`~mock_server.adapters.http.MockHTTPServer`: werkzeug's threaded
 server, the keep-alive handler) with the simulator replaced by fixed replies of the same shapes
-and sizes. A client process (this one, aiohttp, keep-alive, concurrency 8) drives the same
+and sizes: the same output video (the length the mock gives the benchmark's speech), and every
+connection kept open as the mock keeps it. A client process (this one, aiohttp, keep-alive, concurrency 8) drives the same
 realistic mix at each: per Runware job an upload (a small WAV as base64), a submit, three polls
 and the download of the output. What is measured is the server process's CPU time
 (``/proc/<pid>/stat``: user + system) per request, so the client's own cost does not count.
@@ -48,19 +49,30 @@ def serve_bare() -> None:
     from werkzeug.wrappers import Request, Response
 
     from lipflow import media
+    from lipflow.pricing import estimate_tts_seconds
     from mock_server import Simulator
     from mock_server.adapters.http import MockHTTPServer
 
-    video = media.synthesize_video(8.0)
+    # The file the mock renders for a job of the mix: a 64-pixel video of its speech's length.
+    speech = runware_submit(0, "")["speech"]["text"]
+    video = media.synthesize_video(estimate_tts_seconds(speech) or 1.0)
     task = "00000000-0000-4000-8000-000000000000"
     media_id = "11111111-1111-4111-8111-111111111111"
+    media_url = f"http://127.0.0.1:0/media/{media_id}.wav"
 
     def document(items: list[dict[str, Any]]) -> bytes:
         return json.dumps({"data": items}, separators=(",", ":")).encode()
 
     replies = {
         "mediaStorage": document(
-            [{"taskType": "mediaStorage", "taskUUID": task, "mediaUUID": media_id}]
+            [
+                {
+                    "taskType": "mediaStorage",
+                    "taskUUID": task,
+                    "mediaUUID": media_id,
+                    "mediaURL": media_url,
+                }
+            ]
         ),
         "videoInference": document([{"taskType": "videoInference", "taskUUID": task}]),
         "getResponse": document(
@@ -81,11 +93,11 @@ def serve_bare() -> None:
 
     class Bare(MockHTTPServer):
         def dispatch(self, request: Request) -> Response:
+            request.environ["mock_server.keep_alive"] = True  # as the mock: every body read whole
             if request.method == "GET":
                 return Response(video, content_type="video/mp4")
             body = request.get_data()
             kind = next((k for k in replies if k.encode() in body[:200]), "getResponse")
-            request.environ["mock_server.keep_alive"] = True
             return Response(replies[kind], content_type="application/json")
 
     server = Bare(Simulator())

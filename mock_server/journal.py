@@ -8,6 +8,7 @@ and long base64 payloads are summarized so the journal stays small.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -34,7 +35,29 @@ class Record:
     outcome: str = "answered"  # answered | dropped | reply_lost
     faults: list[str] = field(default_factory=list)
     jobs: list[str] = field(default_factory=list)
-    reply: Any = None
+    _reply: Any = None
+    # A reply document kept whole, as the JSON text it was sent as: parsed when first read (most
+    # records never are), the same document a copy made now would be (the text cannot change).
+    _reply_text: str | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def reply(self) -> Any:
+        """What the journal keeps of the reply (a document, redacted, or a body's size)."""
+        text = self._reply_text
+        if text is None:
+            return self._reply
+        document = json.loads(text)
+        self._reply = document  # before the text goes: a reader in between parses it again
+        self._reply_text = None
+        return document
+
+    @reply.setter
+    def reply(self, value: Any) -> None:
+        self._reply, self._reply_text = value, None
+
+    def keep_reply_text(self, text: str) -> None:
+        """Keep a reply whose JSON ``text`` has nothing to redact, as the document it encodes."""
+        self._reply, self._reply_text = None, text
 
     def to_json(self) -> dict[str, Any]:
         return {

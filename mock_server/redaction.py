@@ -94,15 +94,18 @@ class _Forms:
 
     def found_in_text(self, text: str) -> bool:
         """Whether ``text`` holds one of the forms."""
-        if len(self.forms) <= _FEW_FORMS:  # a few substring searches beat an alternation
-            return any(form in text for form in self.forms)
-        return self.plain.search(text) is not None
+        return _found(text, self.forms, self.plain)
 
     def found_in_json(self, text: str) -> bool:
         """Whether JSON ``text`` (as :data:`_ENCODER` writes it) holds one of the forms."""
-        if len(self.escaped) <= _FEW_FORMS:  # a few substring searches beat an alternation
-            return any(form in text for form in self.escaped)
-        return self.escaped_pattern.search(text) is not None
+        return _found(text, self.escaped, self.escaped_pattern)
+
+
+def _found(text: str, forms: list[str], pattern: re.Pattern[str]) -> bool:
+    """Whether ``text`` holds one of ``forms`` (``pattern`` is their alternation)."""
+    if len(forms) <= _FEW_FORMS:  # a few substring searches beat an alternation
+        return any(form in text for form in forms)
+    return pattern.search(text) is not None
 
 
 # redact_value keeps strings of up to 512 characters whole; none is longer in a text this long.
@@ -110,6 +113,12 @@ _SHORT_TEXT = 512
 _FEW_FORMS = 32
 # Every name redact_value replaces, as the encoder writes it (a false alarm only costs a walk).
 _KEY_FIELDS = tuple(f'{name}":' for name in sorted(SECRET_KEYS))
+
+
+def _plain_short(text: str) -> bool:
+    """Whether JSON ``text`` is short ASCII without ``=`` or a key-like field name: nothing in
+    its document that :func:`redact_value` changes."""
+    return len(text) <= _SHORT_TEXT and "=" not in text and text.isascii() and not _key_field(text)
 
 
 def _key_field(text: str) -> bool:
@@ -302,13 +311,21 @@ class Scrubber:
         A short ASCII text without ``=`` or a key-like field name holds nothing
         :func:`redact_value` changes: it is copied by parsing ``text`` (C code), not walked.
         """
-        if len(text) > _SHORT_TEXT or "=" in text or not text.isascii() or _key_field(text):
+        if not _plain_short(text):
             return redact_value(self.scrub(document))  # scrubbed whole, then long strings cut
         kept = json.loads(text)
         forms = self._compiled()
         if forms is None or not forms.found_in_json(text):
             return kept
         return _replace(kept, forms.plain)
+
+    def keeps_json(self, text: str) -> bool:
+        """Whether :meth:`kept_json` of a document encoded as ``text`` is that document
+        unchanged: ``text`` is short, plain and holds no learnt secret."""
+        if not _plain_short(text):
+            return False
+        forms = self._compiled()
+        return forms is None or not forms.found_in_json(text)
 
     def kept(self, value: Any) -> Any:
         """A JSON value as the journal keeps it: :meth:`document`, then :meth:`scrub`."""

@@ -294,7 +294,9 @@ class Simulator:
         headers = scrubber.scrub_headers(headers)
         query = scrubber.scrub(query) if query else query
         # A body kept as parsed whose text holds no known secret is kept whole as it came
-        if not (as_sent := as_sent and scrubber.absent_from(request.body.decode("ascii"))):
+        if body is not None and not (
+            as_sent := as_sent and scrubber.absent_from(request.body.decode("ascii"))
+        ):
             body = scrubber.scrub(body)
         record = self.journal.open(
             time=self.clock.wall(),
@@ -313,11 +315,10 @@ class Simulator:
         record.status = None if reply.drop else reply.status
         if reply.drop:
             record.outcome = "reply_lost" if "lose_reply" in record.faults else "dropped"
-        record.reply = (
-            _journal_reply(reply, scrubber)
-            if reply.document is not None
-            else {"bytes": len(reply.body or b""), "content_type": reply.content_type}
-        )
+        if reply.document is not None:
+            _journal_reply(record, reply, scrubber)
+        else:
+            record.reply = {"bytes": len(reply.body or b""), "content_type": reply.content_type}
         return reply
 
     def _route(self, request: MockRequest, record: Record) -> tuple[Route, dict[str, str]] | Reply:
@@ -551,8 +552,12 @@ class _Secrets:
         self._order: dict[str, None] = {}
         self._always = always
         self.known = always
+        self._last: frozenset[str] = frozenset()  # the values of the last update, newest now
 
-    def update(self, values: Iterable[str]) -> None:
+    def update(self, values: frozenset[str]) -> None:
+        if values == self._last and len(values) <= self._LIMIT:
+            return  # a client's next request: its keys are the newest already
+        self._last = values
         changed = False
         for value in values:
             changed = changed or value not in self._order
@@ -606,13 +611,18 @@ def _admin_json(request: MockRequest, empty: Any) -> Any:
     return document
 
 
-def _journal_reply(reply: Reply, scrubber: Scrubber) -> Any:
-    """What the journal keeps of a reply document: long strings summarized, keys out."""
+def _journal_reply(record: Record, reply: Reply, scrubber: Scrubber) -> None:
+    """What the journal keeps of a reply document: long strings summarized, keys out; a
+    document with none of them is kept as the text it was sent as."""
     try:
         text = reply.json_text()
     except (TypeError, ValueError):  # not JSON (a handler's bug): the adapter will say so
-        return redact_value(scrubber.scrub(reply.document))
-    return scrubber.kept_json(reply.document, text)
+        record.reply = redact_value(scrubber.scrub(reply.document))
+        return
+    if scrubber.keeps_json(text):
+        record.keep_reply_text(text)
+    else:
+        record.reply = scrubber.kept_json(reply.document, text)
 
 
 def _first_segment(path: str) -> str | None:

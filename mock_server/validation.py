@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from lipflow import schemas  # its names load on first use: importing this module costs nothing
+from lipflow.errors import LipflowError
 from lipflow.problems import Problem
 from mock_server.errors import MockError
 
@@ -18,11 +20,8 @@ __all__ = ["describe", "parameter", "request_problems"]
 def request_problems(
     provider: str, body: Any, *, endpoint: str | None = None, method: str = "POST"
 ) -> list[Problem]:
-    from lipflow.errors import LipflowError
-    from lipflow.schemas import check_request
-
     try:
-        problems = check_request(provider, body, endpoint=endpoint, method=method)
+        problems = schemas.check_request(provider, body, endpoint=endpoint, method=method)
     except LipflowError as exc:  # an endpoint the schemas do not know: the mock's own error
         raise MockError(f"{provider} {method} {endpoint}: {exc}") from exc
     return [p for p in problems if p.is_error]

@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from typing import IO, Any
 
 from pytest_httpserver.httpserver import HTTPServerBase, HTTPServerError
+from werkzeug.exceptions import ClientDisconnected
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 from werkzeug.wsgi import get_content_length
@@ -172,8 +173,8 @@ def to_mock_request(request: Request, max_body_bytes: int) -> MockRequest:
     if announced is not None and announced > max_body_bytes:
         return MockRequest(**common, oversize=announced)
     try:
-        # With a length announced, that many bytes (the stream ends there); else one over the cap.
-        body = _read_at_most(request.stream, max_body_bytes + 1 if announced is None else announced)
+        # With a length announced, that many bytes; else (chunked) one over the cap.
+        body = _body(environ, max_body_bytes + 1 if announced is None else announced, announced)
     except (OSError, ValueError) as exc:  # werkzeug's reading of a malformed chunked body
         return MockRequest(**common, body_error=str(exc) or type(exc).__name__)
     if len(body) > max_body_bytes:
@@ -195,17 +196,49 @@ _MAX_HEADER_NAMES = 4096
 
 def _headers(environ: dict[str, Any]) -> dict[str, str]:
     """The request's headers by lower-case name, as werkzeug's ``EnvironHeaders`` lists them."""
-    out = {}
-    names = _HEADER_NAMES
-    for key, value in environ.items():
-        name = names.get(key, "")
-        if name == "":
-            name = key[5:].replace("_", "-").lower() if key.startswith("HTTP_") else None
-            if len(names) < _MAX_HEADER_NAMES:
-                names[key] = name
-        if name is not None and (value or key not in _BODY_HEADERS):
-            out[name] = value
-    return out
+    keys = tuple(environ)
+    pairs = _HEADER_KEYS.get(keys)
+    if pairs is None:  # a client sends the same headers, in the same order, request after request
+        pairs = tuple((key, name) for key in keys if (name := _header_name(key)) is not None)
+        if len(_HEADER_KEYS) >= _MAX_HEADER_KEYS:
+            _HEADER_KEYS.clear()
+        _HEADER_KEYS[keys] = pairs
+    return {
+        name: value for key, name in pairs if (value := environ[key]) or key not in _BODY_HEADERS
+    }
+
+
+# The header keys of an environ (key, name), in its order, by all its keys.
+_HEADER_KEYS: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
+_MAX_HEADER_KEYS = 256
+
+
+def _header_name(key: str) -> str | None:
+    name = _HEADER_NAMES.get(key, "")
+    if name == "":
+        name = key[5:].replace("_", "-").lower() if key.startswith("HTTP_") else None
+        if len(_HEADER_NAMES) < _MAX_HEADER_NAMES:
+            _HEADER_NAMES[key] = name
+    return name
+
+
+def _body(environ: dict[str, Any], limit: int, announced: int | None) -> bytes:
+    """What ``request.stream`` gives of the body, up to ``limit`` bytes, read from the server's
+    stream directly (werkzeug's wrapper of it costs more than the reading of a short body): a
+    stream the server ends (chunked) as it is, no body without a length, and with one that many
+    bytes, ClientDisconnected if the client sent fewer (what werkzeug's wrapper raises)."""
+    stream = environ["wsgi.input"]
+    if "wsgi.input_terminated" in environ:
+        return _read_at_most(stream, limit)
+    if announced is None:
+        return b""
+    try:
+        body = _read_at_most(stream, limit)
+    except (OSError, ValueError) as exc:  # a read that fails, as one that ends early
+        raise ClientDisconnected() from exc
+    if len(body) < limit:
+        raise ClientDisconnected()
+    return body
 
 
 def _read_at_most(stream: IO[bytes], limit: int) -> bytes:

@@ -112,3 +112,25 @@ def test_a_client_that_asks_for_close_gets_it(
     received = _exchange(lipflow_mock, raw)  # returns only once the mock closed
 
     assert received.startswith(b"HTTP/1.1 200 ") and b"Connection: close" in received
+
+
+def test_a_body_cut_short_of_its_length_is_a_400_that_closes_the_connection(
+    lipflow_mock: MockServer,
+) -> None:
+    """The client stopped sending before the Content-Length it announced: nothing to handle."""
+    runware = _path(lipflow_mock.urls["runware"])
+    head = (
+        f"POST {runware} HTTP/1.1\r\nHost: mock\r\nAuthorization: Bearer k\r\n"
+        "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", lipflow_mock.http_port), timeout=10) as sock:
+        sock.sendall(head + b'[{"taskType": ')
+        sock.shutdown(socket.SHUT_WR)
+        received = b""
+        while part := sock.recv(65536):
+            received += part
+
+    status, _, rest = received.partition(b"\r\n")
+    assert status.startswith(b"HTTP/1.1 400"), received
+    assert b"\r\nConnection: close\r\n" in rest.split(b"\r\n\r\n", 1)[0] + b"\r\n"
+    assert lipflow_mock.simulator.journal.records() == []
