@@ -16,11 +16,12 @@ import errno
 import hashlib
 import os
 import re
+import sys
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 import httpx
 
@@ -28,6 +29,7 @@ from lipflow import media
 from lipflow.errors import DiskError, InputError, OutputInvalid, OutputRefused, ProviderError
 from lipflow.jobs import Job
 from lipflow.providers._http import Answer, UrlRule, classify_status, classify_transport
+from lipflow.run.pace import Pace
 from lipflow.run.sender import Reply, Sender
 
 __all__ = ["Downloaded", "Downloader", "OpenFile", "disk_error", "file_name", "output_names"]
@@ -38,6 +40,9 @@ MAX_REDIRECTS = 5
 # An output up to this size is kept in memory while it is written, and its header probed from
 # those bytes rather than read back from the disk (half the probe's cost).
 HELD_BYTES = 4 * 1024 * 1024
+# While creating an output file takes less than this on average, it is opened on the loop.
+INLINE_OPEN_S = 0.001
+T = TypeVar("T")
 
 
 def _open_for_writing(path: Path) -> BinaryIO:
@@ -86,6 +91,18 @@ class Downloader:
         self.deadline = deadline
         self.open_file = open_file
         self.requests = 0
+        self._opens = Pace(INLINE_OPEN_S)
+
+    async def _open(self, tmp: Path) -> BinaryIO:
+        """Open a temporary output file: on the loop while this disk creates files quickly, on
+        a worker thread once creating one has been slow (it can wait for the file system's
+        journal, behind another process's fsync), so the loop serves other jobs meanwhile.
+
+        The hop to the thread and back cost more than the open it hid on a quick disk (a
+        second task, a thread switch and two wake-ups per output)."""
+        if self._opens.inline:
+            return self._opens.timed(self.open_file, tmp)
+        return await asyncio.to_thread(self._opens.timed, self.open_file, tmp)
 
     async def fetch(
         self,
@@ -101,8 +118,8 @@ class Downloader:
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part")
         try:
             try:
-                size, announced, digest, held = await asyncio.wait_for(
-                    self._stream(job, url, tmp, rule, max_bytes), self.deadline
+                size, announced, digest, held = await _within(
+                    self.deadline, self._stream(job, url, tmp, rule, max_bytes)
                 )
             except asyncio.TimeoutError:
                 raise OutputRefused(
@@ -174,9 +191,7 @@ class Downloader:
         digest = hashlib.sha256()
         held: list[bytes] | None = []
         try:
-            # Opened on a worker thread: creating a file can wait for the file system's journal
-            # (behind another process's fsync), and the loop has other jobs to serve meanwhile.
-            with await asyncio.to_thread(self.open_file, tmp) as fh:
+            with await self._open(tmp) as fh:
                 async for chunk in reply.chunks():
                     size += len(chunk)
                     if size > max_bytes:
@@ -190,6 +205,20 @@ class Downloader:
         except OSError as exc:
             raise disk_error(exc, tmp.parent, "an output") from None
         return size, announced, digest.hexdigest(), None if held is None else b"".join(held)
+
+
+if sys.version_info >= (3, 11):
+
+    async def _within(seconds: float, work: Awaitable[T]) -> T:
+        """``work``'s result, or TimeoutError once ``seconds`` have passed (it is cancelled):
+        on the task that awaits it, without the second task ``wait_for`` runs it in."""
+        async with asyncio.timeout(seconds):
+            return await work
+
+else:  # pragma: no cover - Python 3.10 has no asyncio.timeout
+
+    async def _within(seconds: float, work: Awaitable[T]) -> T:
+        return await asyncio.wait_for(work, seconds)
 
 
 def _too_large(job: Job, url: str, size: str, limit: int) -> OutputRefused:

@@ -30,12 +30,12 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
-import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from lipflow.run.journal import Journal, Transaction
+from lipflow.run.pace import Pace
 
 __all__ = ["INLINE_SYNC_S", "JournalWriter"]
 
@@ -61,7 +61,7 @@ class JournalWriter:
         ``inline_sync_s``: the average sync time under which a COMMIT runs on the loop (0: on
         the writer's thread always)."""
         self._journal = journal
-        self._pace = _Pace(inline_sync_s)
+        self._pace = Pace(inline_sync_s)
         self._late_error = late_error
         self._loop = asyncio.get_running_loop()
         self._queue: deque[tuple[_Fact, asyncio.Future[Any] | None]] = deque()
@@ -200,27 +200,3 @@ class _Committing:
         self.future = future
         self.result = result
         self.sync = sync
-
-
-class _Pace:
-    """How long this disk's syncs take (a moving average over the money facts' COMMITs), and so
-    where the next one runs."""
-
-    __slots__ = ("_average", "_limit")
-
-    def __init__(self, limit: float) -> None:
-        self._limit = limit
-        self._average = 0.0
-
-    @property
-    def inline(self) -> bool:
-        """Whether the next COMMIT runs on the loop."""
-        return self._average < self._limit
-
-    def timed(self, commit: Callable[[], None]) -> None:
-        """Run ``commit`` (on either thread) and count how long it took, failed or not."""
-        started = time.perf_counter()
-        try:
-            commit()
-        finally:
-            self._average += (time.perf_counter() - started - self._average) / 8

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import threading
+import time
 from pathlib import Path
 from typing import BinaryIO
 
@@ -16,6 +18,7 @@ import pytest
 
 from lipflow.errors import DiskError
 from lipflow.plan import plan_file
+from lipflow.run.downloads import INLINE_OPEN_S
 from lipflow.run.runner import Runner
 from lipflow.run.settings import RunSettings
 from lipflow.run.transport import AiohttpSender
@@ -30,8 +33,10 @@ def failing(code: int) -> object:
     return open_file
 
 
-def run(mock: MockServer, out: Path, open_file: object = None) -> None:
-    plan = plan_file(str(RECIPES / "quickstart.yaml"), env={})
+def run(
+    mock: MockServer, out: Path, open_file: object = None, recipe: str = "quickstart.yaml"
+) -> None:
+    plan = plan_file(str(RECIPES / recipe), env={})
     settings = RunSettings(
         out_dir=out, base_urls=urls_of(mock), keys=keys_for_all(), retry=FAST, allow_unpriced=True
     )
@@ -67,3 +72,23 @@ def test_a_disk_that_cannot_take_an_output_stops_the_run_with_exit_6_and_resumes
     run(lipflow_mock, out)  # room again: the resume downloads what was paid for
     assert len(lipflow_mock.simulator.jobs("runware")) == 1, "nothing was bought twice"
     assert [p.suffix for p in out.iterdir() if p.suffix == ".mp4"] == [".mp4"]
+
+
+def test_output_files_slow_to_create_are_opened_off_the_loop_and_every_output_is_saved(
+    lipflow_mock: MockServer, tmp_path: Path
+) -> None:
+    """An output file is opened on the loop while creating one is quick; once creating them has
+    been slow (a file system's journal behind another process's fsync), on a worker thread, so
+    the loop serves the other jobs meanwhile."""
+    on_the_loop: list[bool] = []
+
+    def slow_open(path: Path) -> BinaryIO:
+        on_the_loop.append(threading.current_thread() is threading.main_thread())
+        time.sleep(INLINE_OPEN_S * 10)
+        return open(path, "wb")
+
+    out = tmp_path / "out"
+    run(lipflow_mock, out, slow_open, recipe="teaser.yaml")
+
+    assert on_the_loop == [True, False], "the first on the loop, the next one after it was slow"
+    assert len([p for p in out.iterdir() if p.suffix == ".mp4"]) == 2
