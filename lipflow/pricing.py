@@ -21,6 +21,7 @@ __all__ = [
     "charge",
     "estimate_tts_seconds",
     "segments_audio_seconds",
+    "spoken_charge",
     "times",
 ]
 
@@ -29,6 +30,19 @@ def estimate_tts_seconds(text: str, *, language: str | None = None) -> float:
     """Spoken length of ``text`` before it exists: the middle of its range by script
     (:func:`lipflow.lines.speech.estimate_speech`)."""
     return estimate_speech(text, language=language).middle
+
+
+def spoken_charge(model_id: str, text: str, *, results: int = 1) -> tuple[SpeechEstimate, Cost]:
+    """The estimated spoken length of ``text`` and the cost of a TTS job of ``model_id`` saying
+    it: :func:`charge` with ``tts_text=text``, the text estimated once and priced by that
+    estimate (texts that estimate alike cost alike, one memo entry), or by the text itself
+    where the price is per UTF-8 byte of script."""
+    speech = estimate_speech(text)
+    price = load_catalog().model(model_id).price
+    by_bytes = price is not None and price.tts_credits is not None and price.tts_per_utf8_bytes
+    return speech, charge(
+        model_id, tts_text=text if by_bytes else None, speech=speech, results=results
+    )
 
 
 def segments_audio_seconds(

@@ -8,6 +8,7 @@ base URL of every registered provider's API in the form its client takes it (``L
 
 from __future__ import annotations
 
+import gc
 import json
 import signal
 import sys
@@ -200,9 +201,33 @@ def serve(
             for name, url in server.urls.to_json().items():
                 out.write(f"  {name:<11} {url}\n")
         out.flush()
-        while not stopped.wait(0.5):
-            pass
+        threshold = gc.get_threshold()
+        _settle_garbage_collector()
+        try:
+            while not stopped.wait(0.5):
+                pass
+        finally:
+            gc.set_threshold(*threshold)
+            gc.unfreeze()
     finally:
         server.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+# Youngest-generation threshold while serving. What a request leaves behind is its journal record
+# (a few containers); the collector's cost is walking those, the more often the more it costs:
+# measured per request over 12,000 in-process requests of the benchmark's mix, 16 us with the
+# defaults, 10 us with the start-up frozen, 9.6 us with this threshold as well (20,000: 12 us);
+# in the server process 20,000 and this cost the same (paired rounds), and this keeps less garbage.
+_SERVING_GC_THRESHOLD = 5_000
+
+
+def _settle_garbage_collector() -> None:
+    """The process as :func:`serve` leaves it until stopped: what was loaded to start the server
+    (modules, the providers' tables) moved out of the collector's sight (``gc.freeze``), and the
+    youngest generation collected less often, so that per request the collector walks only what
+    the requests made."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(_SERVING_GC_THRESHOLD, *gc.get_threshold()[1:])

@@ -18,7 +18,7 @@ from typing import Any
 
 from lipflow.catalog import load_catalog
 from lipflow.media import ASSUMED_SECONDS
-from lipflow.pricing import charge, estimate_tts_seconds, segments_audio_seconds
+from lipflow.pricing import charge, segments_audio_seconds, spoken_charge
 from lipflow.providers.runware.wire import (
     CONFLICT,
     INVALID_API_KEY,
@@ -319,9 +319,9 @@ def _video_inference(
         width, height = preview_size(task.get("width"), task.get("height"))
         cost = charge(entry.id, video_seconds=seconds, results=count)
     elif text is not None and audio is None:
-        seconds = estimate_tts_seconds(text) or 1.0
+        speech_estimate, cost = spoken_charge(entry.id, text, results=count)
+        seconds = speech_estimate.middle or 1.0
         basis = f"speech of {len(text)} characters at the catalog's speech rate"
-        cost = charge(entry.id, tts_text=text, results=count)
     else:
         seconds, basis = _lipsync_seconds(task, audio, video)
         billed = _segments_audio(task)
