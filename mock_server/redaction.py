@@ -25,6 +25,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, quote_plus, unquote_plus
 
+from lipflow._memo import BoundedMemo
 from lipflow.secrets import REDACTED, SECRET_HEADERS, SECRET_KEYS, redact_text, redact_value
 
 __all__ = ["Scrubber", "kept_as_parsed"]
@@ -147,10 +148,14 @@ def _forms(secrets: frozenset[str]) -> _Forms | None:
 
 
 # Headers as kept (credentials replaced) and the credentials they named, by the headers sent.
-_KEPT_HEADERS: dict[tuple[tuple[str, str], ...], tuple[dict[str, str], tuple[str, ...]]] = {}
 _KEPT_HEADERS_LIMIT = 256
+_KEPT_HEADERS: BoundedMemo[tuple[tuple[str, str], ...], tuple[dict[str, str], tuple[str, ...]]] = (
+    BoundedMemo(_KEPT_HEADERS_LIMIT)
+)
 # Kept headers scrubbed of the secrets known (a set of them, as _forms has it compiled).
-_SCRUBBED_HEADERS: dict[tuple[tuple[tuple[str, str], ...], _Forms], dict[str, str]] = {}
+_SCRUBBED_HEADERS: BoundedMemo[tuple[tuple[tuple[str, str], ...], _Forms], dict[str, str]] = (
+    BoundedMemo(_KEPT_HEADERS_LIMIT)
+)
 # Every byte but a-z and 0-9: what secret_name drops from a name before matching it.
 _NOT_ALNUM = bytes(c for c in range(256) if not (97 <= c <= 122 or 48 <= c <= 57))
 _NAME_PARTS = re.compile(b"|".join(sorted({n.encode() for n in (*_NAMES, *_SUFFIXES)})))
@@ -212,10 +217,7 @@ class Scrubber:
                     out[name] = f"{scheme} {REDACTED}" if scheme else REDACTED
                 else:
                     out[name] = value
-            kept = (out, tuple(secrets))
-            if len(_KEPT_HEADERS) >= _KEPT_HEADERS_LIMIT:
-                _KEPT_HEADERS.clear()
-            _KEPT_HEADERS[key] = kept
+            kept = _KEPT_HEADERS.put(key, (out, tuple(secrets)))
         for value in kept[1]:
             self.learn(value)
         return dict(kept[0])
@@ -280,10 +282,7 @@ class Scrubber:
         key = (tuple(kept.items()), forms)
         scrubbed = _SCRUBBED_HEADERS.get(key)
         if scrubbed is None:
-            scrubbed = self.scrub(kept)
-            if len(_SCRUBBED_HEADERS) >= _KEPT_HEADERS_LIMIT:
-                _SCRUBBED_HEADERS.clear()
-            _SCRUBBED_HEADERS[key] = scrubbed
+            scrubbed = _SCRUBBED_HEADERS.put(key, self.scrub(kept))
         return dict(scrubbed)
 
     def absent_from(self, text: str) -> bool:

@@ -33,6 +33,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 from werkzeug.wsgi import get_content_length
 
+from lipflow._memo import BoundedMemo
 from mock_server.adapters._forms import with_body
 from mock_server.core import MockRequest, Reply
 from mock_server.simulator import Simulator
@@ -199,18 +200,16 @@ def _headers(environ: dict[str, Any]) -> dict[str, str]:
     keys = tuple(environ)
     pairs = _HEADER_KEYS.get(keys)
     if pairs is None:  # a client sends the same headers, in the same order, request after request
-        pairs = tuple((key, name) for key in keys if (name := _header_name(key)) is not None)
-        if len(_HEADER_KEYS) >= _MAX_HEADER_KEYS:
-            _HEADER_KEYS.clear()
-        _HEADER_KEYS[keys] = pairs
+        pairs = _HEADER_KEYS.put(
+            keys, tuple((key, name) for key in keys if (name := _header_name(key)) is not None)
+        )
     return {
         name: value for key, name in pairs if (value := environ[key]) or key not in _BODY_HEADERS
     }
 
 
 # The header keys of an environ (key, name), in its order, by all its keys.
-_HEADER_KEYS: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
-_MAX_HEADER_KEYS = 256
+_HEADER_KEYS: BoundedMemo[tuple[str, ...], tuple[tuple[str, str], ...]] = BoundedMemo(256)
 
 
 def _header_name(key: str) -> str | None:
