@@ -1,9 +1,10 @@
 """The request journal: every request the mock received and what it did about it.
 
 Tests assert on it after the fact (how many submits reached the server, what a client sent) the
-way pytest-httpserver's log is used. API keys never enter it: the simulator stores what
+way pytest-httpserver's log is used. API keys never come out of it: a record gives what
 :mod:`mock_server.redaction` keeps of a request (credentials out in every spelling and encoding),
-and long base64 payloads are summarized so the journal stays small.
+worked out from what the simulator left it when the record is first read, and long base64
+payloads are summarized on the request's path so the journal stays small.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Journal", "Record"]
+__all__ = ["Journal", "Kept", "Record"]
 
 
 # What a record keeps of its request, computed when first read: (path, query, headers, body).
@@ -100,6 +101,9 @@ class Record:
         """Keep a reply as its JSON ``text``, the document ``scrub(text)`` gives when first
         read (without ``scrub``: the document ``text`` encodes, nothing in it to redact)."""
         self._reply, self._reply_text, self._reply_scrub = None, text, scrub
+
+    def __repr__(self) -> str:  # what is kept, worked out if not yet
+        return f"Record({self.to_json()!r})"
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -8,10 +8,11 @@ So: every credential the request names is learnt (with the mock's own ``api_key`
 replaced, then every learnt value is scrubbed from everything kept, in each encoding; a text body
 that still assigns a key-like name after that is kept only as its size.
 
-Scrubbing is on every request's path, so it is made cheap where nothing is to be found: the
-pattern of every encoding of the known keys is compiled once per set of keys (not per request),
-and a JSON value is first serialised (C code) and searched whole for the keys' JSON-escaped
-forms; only a value that holds one is walked and rewritten. Escaping a JSON string is a
+The credentials are learnt on every request's path; what is kept is scrubbed of them when the
+journal's record is first read (most never are). Scrubbing is made cheap where nothing is to be
+found: the pattern of every encoding of the known keys is compiled once per set of keys (not per
+request), and a JSON value is first serialised (C code) and searched whole for the keys'
+JSON-escaped forms; only a value that holds one is walked and rewritten. Escaping a JSON string is a
 per-character mapping, so a string holding a form always serialises to text holding that form
 escaped: the search cannot miss one the walk would find.
 """
@@ -214,12 +215,10 @@ class Scrubber:
                 self._all = None
                 self._forms = False
 
-    def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
-        return dict(self.kept_headers(headers))
-
     def kept_headers(self, headers: Mapping[str, str]) -> Mapping[str, str]:
-        """:meth:`headers`, as one copy shared by every request that sent the same headers:
-        not to be changed (:meth:`scrub_headers` gives a copy of its own)."""
+        """The headers with every credential replaced (an auth scheme kept), each learnt; one
+        mapping shared by every request that sent the same headers, not to be changed
+        (:meth:`scrub_headers` gives a copy of its own)."""
         key = tuple(headers.items())
         kept = _KEPT_HEADERS.get(key)
         if kept is None:  # a client sends the same headers request after request
@@ -288,7 +287,7 @@ class Scrubber:
         return self._forms
 
     def scrub_headers(self, kept: Mapping[str, str]) -> dict[str, str]:
-        """:meth:`scrub` of kept headers (what :meth:`headers` gave), as a new dict: the same
+        """:meth:`scrub` of kept headers (what :meth:`kept_headers` gave), as a new dict: the same
         headers come request after request, and the same secrets are known, so each pair is
         searched once."""
         forms = self._compiled()
@@ -338,14 +337,6 @@ class Scrubber:
         if forms is None or not forms.found_in_json(text):
             return kept
         return _replace(kept, forms.plain)
-
-    def keeps_json(self, text: str) -> bool:
-        """Whether :meth:`kept_json` of a document encoded as ``text`` is that document
-        unchanged: ``text`` is short, plain and holds no learnt secret."""
-        if not plain_json(text):
-            return False
-        forms = self._compiled()
-        return forms is None or not forms.found_in_json(text)
 
     def kept(self, value: Any) -> Any:
         """A JSON value as the journal keeps it: :meth:`document`, then :meth:`scrub`."""
