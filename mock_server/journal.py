@@ -49,11 +49,12 @@ class Record:
     # Gives what is kept of the request, once: then None (set after the four fields above).
     _kept: Callable[[], Kept] | None = field(default=None, repr=False, compare=False)
     _reply: Any = None
-    # A reply document kept as the JSON text it was sent as: worked out when first read (most
-    # records never are), the same document a copy made now would be (the text cannot change);
-    # ``_reply_scrub`` gives it from the text (json.loads when None).
-    _reply_text: str | None = field(default=None, repr=False, compare=False)
-    _reply_scrub: Callable[[str], Any] | None = field(default=None, repr=False, compare=False)
+    # A reply document kept as the JSON text it was sent as, with what gives the document from
+    # it (one attribute: a reader sees both or neither): worked out when first read (most
+    # records never are), the same document a copy made now would be (the text cannot change).
+    _reply_text: tuple[str, Callable[[str], Any]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def _settle(self) -> None:
         kept = self._kept
@@ -85,22 +86,23 @@ class Record:
     @property
     def reply(self) -> Any:
         """What the journal keeps of the reply (a document, redacted, or a body's size)."""
-        text = self._reply_text
-        if text is None:
+        kept = self._reply_text
+        if kept is None:
             return self._reply
-        document = (self._reply_scrub or json.loads)(text)
-        self._reply = document  # before the text goes: a reader in between parses it again
-        self._reply_text = self._reply_scrub = None
+        text, scrub = kept
+        document = scrub(text)
+        self._reply = document  # before the text goes: a reader in between works it out again
+        self._reply_text = None
         return document
 
     @reply.setter
     def reply(self, value: Any) -> None:
-        self._reply, self._reply_text, self._reply_scrub = value, None, None
+        self._reply, self._reply_text = value, None
 
-    def keep_reply_text(self, text: str, scrub: Callable[[str], Any] | None = None) -> None:
+    def keep_reply_text(self, text: str, scrub: Callable[[str], Any] = json.loads) -> None:
         """Keep a reply as its JSON ``text``, the document ``scrub(text)`` gives when first
-        read (without ``scrub``: the document ``text`` encodes, nothing in it to redact)."""
-        self._reply, self._reply_text, self._reply_scrub = None, text, scrub
+        read (by default: the document ``text`` encodes, nothing in it to redact)."""
+        self._reply, self._reply_text = None, (text, scrub)
 
     def __repr__(self) -> str:  # what is kept, worked out if not yet
         return f"Record({self.to_json()!r})"
