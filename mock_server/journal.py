@@ -1,9 +1,10 @@
 """The request journal: every request the mock received and what it did about it.
 
 Tests assert on it after the fact (how many submits reached the server, what a client sent) the
-way pytest-httpserver's log is used. API keys never enter it: the simulator stores what
+way pytest-httpserver's log is used. API keys never come out of it: a record gives what
 :mod:`mock_server.redaction` keeps of a request (credentials out in every spelling and encoding),
-and long base64 payloads are summarized so the journal stays small.
+worked out from what the simulator left it when the record is first read, and long base64
+payloads are summarized on the request's path so the journal stays small.
 """
 
 from __future__ import annotations
@@ -11,43 +12,86 @@ from __future__ import annotations
 import json
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Journal", "Record"]
+__all__ = ["Journal", "Kept", "Record"]
+
+
+# What a record keeps of its request, computed when first read: (path, query, headers, body).
+Kept = tuple[str, dict[str, str], dict[str, str], Any]
 
 
 @dataclass(slots=True, kw_only=True)
 class Record:
-    """One request: what came in, how the mock classified it, and what went out."""
+    """One request: what came in, how the mock classified it, and what went out.
+
+    What is kept of the request (``path``, ``query``, ``headers``, ``body``) and of the reply
+    may be worked out when first read rather than on the request's path (``kept``, and a
+    reply's ``scrub``): most records are never read, and every way a record is read goes
+    through these properties."""
 
     seq: int
     time: float
     transport: str
     method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: Any
     provider: str | None = None
     op: str | None = None
     status: int | None = None
     outcome: str = "answered"  # answered | dropped | reply_lost
     faults: list[str] = field(default_factory=list)
     jobs: list[str] = field(default_factory=list)
+    _path: str = ""
+    _query: dict[str, str] = field(default_factory=dict)
+    _headers: dict[str, str] = field(default_factory=dict)
+    _body: Any = None
+    # Gives what is kept of the request, once: then None (set after the four fields above).
+    _kept: Callable[[], Kept] | None = field(default=None, repr=False, compare=False)
     _reply: Any = None
-    # A reply document kept whole, as the JSON text it was sent as: parsed when first read (most
+    # A reply document kept as the JSON text it was sent as, with what gives the document from
+    # it (one attribute: a reader sees both or neither): worked out when first read (most
     # records never are), the same document a copy made now would be (the text cannot change).
-    _reply_text: str | None = field(default=None, repr=False, compare=False)
+    _reply_text: tuple[str, Callable[[str], Any]] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    def _settle(self) -> None:
+        kept = self._kept
+        if kept is not None:  # a reader in between works out the same values again
+            self._path, self._query, self._headers, self._body = kept()
+            self._kept = None
+
+    @property
+    def path(self) -> str:
+        self._settle()
+        return self._path
+
+    @property
+    def query(self) -> dict[str, str]:
+        self._settle()
+        return self._query
+
+    @property
+    def headers(self) -> dict[str, str]:
+        self._settle()
+        return self._headers
+
+    @property
+    def body(self) -> Any:
+        """What the journal keeps of the body (a document, a form, a summary), redacted."""
+        self._settle()
+        return self._body
 
     @property
     def reply(self) -> Any:
         """What the journal keeps of the reply (a document, redacted, or a body's size)."""
-        text = self._reply_text
-        if text is None:
+        kept = self._reply_text
+        if kept is None:
             return self._reply
-        document = json.loads(text)
-        self._reply = document  # before the text goes: a reader in between parses it again
+        text, scrub = kept
+        document = scrub(text)
+        self._reply = document  # before the text goes: a reader in between works it out again
         self._reply_text = None
         return document
 
@@ -55,9 +99,13 @@ class Record:
     def reply(self, value: Any) -> None:
         self._reply, self._reply_text = value, None
 
-    def keep_reply_text(self, text: str) -> None:
-        """Keep a reply whose JSON ``text`` has nothing to redact, as the document it encodes."""
-        self._reply, self._reply_text = None, text
+    def keep_reply_text(self, text: str, scrub: Callable[[str], Any] = json.loads) -> None:
+        """Keep a reply as its JSON ``text``, the document ``scrub(text)`` gives when first
+        read (by default: the document ``text`` encodes, nothing in it to redact)."""
+        self._reply, self._reply_text = None, (text, scrub)
+
+    def __repr__(self) -> str:  # what is kept, worked out if not yet
+        return f"Record({self.to_json()!r})"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -87,11 +135,20 @@ class Journal:
         self._seq = 0
         self._lock = threading.Lock()
 
-    def open(self, **fields: Any) -> Record:
-        """Start a record; the caller fills in its outcome, then it is already in the journal."""
+    def open(
+        self, *, time: float, transport: str, method: str, kept: Callable[[], Kept] | Kept
+    ) -> Record:
+        """Start a record of what is ``kept`` of a request (path, query, headers, body), or of
+        what a function gives of it when the record is first read; the caller fills in its
+        outcome, then it is already in the journal."""
+        record = Record(seq=0, time=time, transport=transport, method=method)
+        if callable(kept):
+            record._kept = kept
+        else:
+            record._path, record._query, record._headers, record._body = kept
         with self._lock:
             self._seq += 1
-            record = Record(seq=self._seq, **fields)
+            record.seq = self._seq
             self._records.append(record)
         return record
 

@@ -8,10 +8,11 @@ So: every credential the request names is learnt (with the mock's own ``api_key`
 replaced, then every learnt value is scrubbed from everything kept, in each encoding; a text body
 that still assigns a key-like name after that is kept only as its size.
 
-Scrubbing is on every request's path, so it is made cheap where nothing is to be found: the
-pattern of every encoding of the known keys is compiled once per set of keys (not per request),
-and a JSON value is first serialised (C code) and searched whole for the keys' JSON-escaped
-forms; only a value that holds one is walked and rewritten. Escaping a JSON string is a
+The credentials are learnt on every request's path; what is kept is scrubbed of them when the
+journal's record is first read (most never are). Scrubbing is made cheap where nothing is to be
+found: the pattern of every encoding of the known keys is compiled once per set of keys (not per
+request), and a JSON value is first serialised (C code) and searched whole for the keys'
+JSON-escaped forms; only a value that holds one is walked and rewritten. Escaping a JSON string is a
 per-character mapping, so a string holding a form always serialises to text holding that form
 escaped: the search cannot miss one the walk would find.
 """
@@ -28,7 +29,7 @@ from urllib.parse import quote, quote_plus, unquote_plus
 from lipflow._memo import BoundedMemo
 from lipflow.secrets import REDACTED, SECRET_HEADERS, SECRET_KEYS, redact_text, redact_value
 
-__all__ = ["Scrubber", "kept_as_parsed"]
+__all__ = ["Scrubber", "kept_as_parsed", "plain_json"]
 
 _NAMES = frozenset(re.sub(r"[^a-z0-9]", "", n) for n in (*SECRET_KEYS, *SECRET_HEADERS))
 _SUFFIXES = ("apikey", "token", "secret", "password")
@@ -116,9 +117,10 @@ _FEW_FORMS = 32
 _KEY_FIELDS = tuple(f'{name}":' for name in sorted(SECRET_KEYS))
 
 
-def _plain_short(text: str) -> bool:
+def plain_json(text: str) -> bool:
     """Whether JSON ``text`` is short ASCII without ``=`` or a key-like field name: nothing in
-    its document that :func:`redact_value` changes."""
+    its document that :func:`redact_value` changes (what :meth:`Scrubber.kept_json` keeps of
+    it depends only on the text and the secrets)."""
     return len(text) <= _SHORT_TEXT and "=" not in text and text.isascii() and not _key_field(text)
 
 
@@ -184,7 +186,11 @@ class Scrubber:
         self, known: Iterable[str | None] = (), *, learnt: frozenset[str] = frozenset()
     ) -> None:
         """``known``: keys to scrub; ``learnt``: what another Scrubber's :attr:`learnt` gave."""
-        self._secrets: set[str] = set(learnt)
+        # The secrets are ``learnt`` (shared, not copied: a request most often learns nothing
+        # new) and what this one learnt on top; ``_all`` is their union once asked for.
+        self._given = learnt
+        self._new: set[str] = set()
+        self._all: frozenset[str] | None = learnt
         self._forms: _Forms | bool | None = False  # every encoding of every secret; False: stale
         for key in known:
             if key:
@@ -192,8 +198,11 @@ class Scrubber:
 
     @property
     def learnt(self) -> frozenset[str]:
-        """Every credential seen in this request (and the ones it was given), each decoding."""
-        return frozenset(self._secrets)
+        """Every credential seen in this request (and the ones it was given), each decoding:
+        the very set it was given when it learnt nothing new."""
+        if self._all is None:
+            self._all = self._given | self._new
+        return self._all
 
     def learn(self, value: str) -> None:
         value = value.strip()
@@ -201,11 +210,15 @@ class Scrubber:
             return
         scheme, _, token = value.partition(" ")
         for candidate in (value, token if scheme.lower() in _SCHEMES else ""):
-            if candidate and candidate not in self._secrets:
-                self._secrets.update(_decodings(candidate))
+            if candidate and candidate not in self._given and candidate not in self._new:
+                self._new.update(_decodings(candidate))
+                self._all = None
                 self._forms = False
 
-    def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+    def kept_headers(self, headers: Mapping[str, str]) -> Mapping[str, str]:
+        """The headers with every credential replaced (an auth scheme kept), each learnt; one
+        mapping shared by every request that sent the same headers, not to be changed
+        (:meth:`scrub_headers` gives a copy of its own)."""
         key = tuple(headers.items())
         kept = _KEPT_HEADERS.get(key)
         if kept is None:  # a client sends the same headers request after request
@@ -220,7 +233,7 @@ class Scrubber:
             kept = _KEPT_HEADERS.put(key, (out, tuple(secrets)))
         for value in kept[1]:
             self.learn(value)
-        return dict(kept[0])
+        return kept[0]
 
     def fields(self, pairs: Mapping[str, str]) -> dict[str, str]:
         """Query parameters or form fields with every key-like one replaced."""
@@ -269,16 +282,17 @@ class Scrubber:
 
     def _compiled(self) -> _Forms | None:
         if self._forms is False:
-            self._forms = _forms(frozenset(self._secrets))
+            self._forms = _forms(self.learnt)
         assert self._forms is not True
         return self._forms
 
-    def scrub_headers(self, kept: dict[str, str]) -> dict[str, str]:
-        """:meth:`scrub` of kept headers (what :meth:`headers` gave): the same headers come
-        request after request, and the same secrets are known, so each pair is searched once."""
+    def scrub_headers(self, kept: Mapping[str, str]) -> dict[str, str]:
+        """:meth:`scrub` of kept headers (what :meth:`kept_headers` gave), as a new dict: the same
+        headers come request after request, and the same secrets are known, so each pair is
+        searched once."""
         forms = self._compiled()
         if forms is None:
-            return kept
+            return dict(kept)
         key = (tuple(kept.items()), forms)
         scrubbed = _SCRUBBED_HEADERS.get(key)
         if scrubbed is None:
@@ -310,21 +324,19 @@ class Scrubber:
         A short ASCII text without ``=`` or a key-like field name holds nothing
         :func:`redact_value` changes: it is copied by parsing ``text`` (C code), not walked.
         """
-        if not _plain_short(text):
+        if not plain_json(text):
             return redact_value(self.scrub(document))  # scrubbed whole, then long strings cut
+        return self.kept_plain_json(text)
+
+    def kept_plain_json(self, text: str) -> Any:
+        """:meth:`kept_json` of the document a short, plain JSON ``text`` encodes (one that
+        :func:`plain_json` says is so): the document parsed, scrubbed if the text holds a
+        secret."""
         kept = json.loads(text)
         forms = self._compiled()
         if forms is None or not forms.found_in_json(text):
             return kept
         return _replace(kept, forms.plain)
-
-    def keeps_json(self, text: str) -> bool:
-        """Whether :meth:`kept_json` of a document encoded as ``text`` is that document
-        unchanged: ``text`` is short, plain and holds no learnt secret."""
-        if not _plain_short(text):
-            return False
-        forms = self._compiled()
-        return forms is None or not forms.found_in_json(text)
 
     def kept(self, value: Any) -> Any:
         """A JSON value as the journal keeps it: :meth:`document`, then :meth:`scrub`."""

@@ -20,6 +20,7 @@ import random
 import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping
+from functools import partial
 from typing import Any
 
 from lipflow.pricing import Cost
@@ -46,9 +47,9 @@ from mock_server.faults import (
     rule_from_header,
     rules_from_json,
 )
-from mock_server.journal import Journal, Record
+from mock_server.journal import Journal, Kept, Record
 from mock_server.limits import MAX_SECONDS, bounded_number
-from mock_server.redaction import Scrubber, kept_as_parsed
+from mock_server.redaction import Scrubber, kept_as_parsed, plain_json
 from mock_server.store import MediaItem, MediaStore, decode_base64_media
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "Simulator"]
@@ -284,28 +285,22 @@ class Simulator:
         """Answer one request (an HTTP request or a WebSocket frame). Never raises."""
         if request.path == "/_mock" or request.path.startswith("/_mock/"):
             return self._admin(request)
-        with self._lock:
-            scrubber = Scrubber(learnt=self._secrets.known)
-        headers = scrubber.headers(request.headers)
+        # What the request teaches of credentials is learnt now, for every later request; what
+        # the journal keeps of it is scrubbed of them when the record is first read (_kept).
+        scrubber = Scrubber(learnt=self._secrets.known)
+        headers = scrubber.kept_headers(request.headers)
         query = scrubber.fields(request.query)
         body, as_sent = _journal_body(request, scrubber)
+        learnt = scrubber.learnt
         with self._lock:
-            self._secrets.update(scrubber.learnt)
-        headers = scrubber.scrub_headers(headers)
-        query = scrubber.scrub(query) if query else query
+            self._secrets.update(learnt)
         # A body kept as parsed whose text holds no known secret is kept whole as it came
-        if body is not None and not (
-            as_sent := as_sent and scrubber.absent_from(request.body.decode("ascii"))
-        ):
-            body = scrubber.scrub(body)
+        as_sent = as_sent and scrubber.absent_from(request.body.decode("ascii"))
         record = self.journal.open(
             time=self.clock.wall(),
             transport=request.transport,
             method=request.method,
-            path=scrubber.scrub(request.path),
-            query=query,
-            headers=headers,
-            body=body,
+            kept=partial(_kept, learnt, request.path, query, headers, body, as_sent),
         )
         try:
             reply = self._dispatch(request, record, scrubber, as_sent)
@@ -555,7 +550,8 @@ class _Secrets:
         self._last: frozenset[str] = frozenset()  # the values of the last update, newest now
 
     def update(self, values: frozenset[str]) -> None:
-        if values == self._last and len(values) <= self._LIMIT:
+        if (values is self._last or values == self._last) and len(values) <= self._LIMIT:
+            self._last = values  # the same object next time: not compared item by item
             return  # a client's next request: its keys are the newest already
         self._last = values
         changed = False
@@ -611,16 +607,42 @@ def _admin_json(request: MockRequest, empty: Any) -> Any:
     return document
 
 
+def _kept(
+    learnt: frozenset[str],
+    path: str,
+    query: dict[str, str],
+    headers: Mapping[str, str],
+    body: Any,
+    as_sent: bool,
+) -> Kept:
+    """What the journal keeps of a request, scrubbed of the secrets ``learnt`` by the end of
+    its reading (``headers`` as :meth:`Scrubber.kept_headers` gave them, ``query`` and
+    ``body`` as :meth:`Scrubber.fields` and :func:`_journal_body` did; ``as_sent``: the body
+    is the document as parsed and its text holds none of them)."""
+    scrubber = Scrubber(learnt=learnt)
+    return (
+        scrubber.scrub(path),
+        scrubber.scrub(query) if query else query,
+        scrubber.scrub_headers(headers),
+        body if body is None or as_sent else scrubber.scrub(body),
+    )
+
+
+def _kept_reply(learnt: frozenset[str], text: str) -> Any:
+    return Scrubber(learnt=learnt).kept_plain_json(text)
+
+
 def _journal_reply(record: Record, reply: Reply, scrubber: Scrubber) -> None:
     """What the journal keeps of a reply document: long strings summarized, keys out; a
-    document with none of them is kept as the text it was sent as."""
+    short plain one (:func:`plain_json`) is kept as the text it was sent as, scrubbed of the
+    secrets learnt so far when first read."""
     try:
         text = reply.json_text()
     except (TypeError, ValueError):  # not JSON (a handler's bug): the adapter will say so
         record.reply = redact_value(scrubber.scrub(reply.document))
         return
-    if scrubber.keeps_json(text):
-        record.keep_reply_text(text)
+    if plain_json(text):
+        record.keep_reply_text(text, partial(_kept_reply, scrubber.learnt))
     else:
         record.reply = scrubber.kept_json(reply.document, text)
 

@@ -25,10 +25,11 @@ import socket
 import threading
 import time
 from collections.abc import Iterable
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from pytest_httpserver.httpserver import HTTPServerBase, HTTPServerError
-from werkzeug.exceptions import ClientDisconnected
+from werkzeug.exceptions import ClientDisconnected, HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 from werkzeug.wsgi import get_content_length
@@ -37,6 +38,9 @@ from lipflow._memo import BoundedMemo
 from mock_server.adapters._forms import with_body
 from mock_server.core import MockRequest, Reply
 from mock_server.simulator import Simulator
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 __all__ = ["MockHTTPServer", "to_mock_request"]
 
@@ -67,7 +71,7 @@ class MockHTTPServer(HTTPServerBase):
             self.server = make_server(
                 self.host,
                 self.port,
-                Request.application(self.application),
+                self.wsgi_application(),
                 threaded=self.threaded,
                 request_handler=KeepAliveHandler,
                 ssl_context=self.ssl_context,
@@ -84,20 +88,43 @@ class MockHTTPServer(HTTPServerBase):
         assert self.server is not None
         self.server.serve_forever(poll_interval=0.05)
 
+    def wsgi_application(self) -> WSGIApplication:
+        """The WSGI application the server runs: :meth:`answer`, the simulator's replies written
+        from the WSGI environ without werkzeug's Request and Response objects; a subclass that
+        answers with werkzeug responses of its own (overriding :meth:`dispatch`,
+        pytest-httpserver's one abstract method) is served through them, as pytest-httpserver
+        serves it."""
+        if type(self).dispatch is MockHTTPServer.dispatch:
+            return self.answer
+        return Request.application(self.application)
+
     def application(self, request: Request) -> Response:
         return self.dispatch(request)
 
     def dispatch(self, request: Request) -> Response:
+        """The simulator's reply to a werkzeug request, as a werkzeug response."""
         mock_request = to_mock_request(request, self.simulator.max_body_bytes)
+        return _to_response(self._reply(mock_request, request.environ))
+
+    def answer(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        """:meth:`dispatch` as a WSGI application, sending what werkzeug's Request and
+        Response would make of the same request and reply (:func:`_send`), at less cost."""
+        try:
+            mock_request = _mock_request(environ, self.simulator.max_body_bytes)
+        except HTTPException as exc:  # a body shorter than announced: werkzeug's answer
+            return exc.get_response(environ)(environ, start_response)
+        return _send(self._reply(mock_request, environ), environ, start_response)
+
+    def _reply(self, mock_request: MockRequest, environ: WSGIEnvironment) -> Reply:
         reply = self.simulator.handle(mock_request)
         if reply.delay:
             time.sleep(reply.delay)
         if reply.drop:
-            _drop(request)
+            _drop(environ)
         else:
             read_whole = mock_request.oversize is None and mock_request.body_error is None
-            request.environ[_KEEP_ALIVE] = read_whole
-        return _to_response(reply)
+            environ[_KEEP_ALIVE] = read_whole
+        return reply
 
 
 class KeepAliveHandler(WSGIRequestHandler):
@@ -157,17 +184,23 @@ class KeepAliveHandler(WSGIRequestHandler):
 
 
 def to_mock_request(request: Request, max_body_bytes: int) -> MockRequest:
-    """A werkzeug request as the simulator sees it; a body over the cap is not read.
+    """A werkzeug request as the simulator sees it; a body over the cap is not read."""
+    return _mock_request(request.environ, max_body_bytes)
 
-    Headers and the length are read from the WSGI environ directly (what werkzeug's
-    ``EnvironHeaders`` yields, its names lower-cased), and the query is parsed only when there
-    is one: werkzeug's lazy views cost more than the rest of a poll's translation.
-    """
-    environ = request.environ
+
+def _mock_request(environ: WSGIEnvironment, max_body_bytes: int) -> MockRequest:
+    """The request of a WSGI environ as the simulator sees it, as werkzeug's ``Request`` reads
+    it: its method upper-cased, its path decoded and starting with one ``/``, the first value of
+    each query parameter (parsed by werkzeug, only when there is a query), the headers as
+    ``EnvironHeaders`` yields them (names lower-cased); ClientDisconnected (werkzeug's) when
+    the body is shorter than announced. werkzeug's own lazy views cost more than the rest of
+    a poll's translation."""
+    query = environ.get("QUERY_STRING")
+    args = Request(environ).args if query else None
     common: dict[str, Any] = {
-        "method": request.method,
-        "path": request.path,
-        "query": {k: request.args[k] for k in request.args} if environ.get("QUERY_STRING") else {},
+        "method": environ.get("REQUEST_METHOD", "GET").upper(),
+        "path": "/" + _decoded(environ.get("PATH_INFO") or "").lstrip("/"),
+        "query": {k: args[k] for k in args} if args else {},
         "headers": _headers(environ),
     }
     announced = get_content_length(environ)
@@ -255,6 +288,11 @@ def _read_at_most(stream: IO[bytes], limit: int) -> bytes:
     return b"".join(parts)
 
 
+def _decoded(path: str) -> str:
+    """A WSGI path (bytes as latin-1) as werkzeug decodes it: UTF-8, bad bytes replaced."""
+    return path if path.isascii() else path.encode("latin1").decode(errors="replace")
+
+
 def _to_response(reply: Reply) -> Response:
     return Response(
         reply.payload(),
@@ -264,9 +302,55 @@ def _to_response(reply: Reply) -> Response:
     )
 
 
-def _drop(request: Request) -> None:
+def _send(reply: Reply, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+    """Start ``reply`` and give its body, as ``_to_response(reply)(environ, start_response)``
+    does: werkzeug's status line (its reason upper-cased), the reply's headers in their order,
+    then Content-Type and Content-Length, and no body for HEAD. A reply werkzeug would change
+    (a status without a body, a Location header made a URI, a header it would refuse or
+    split, a Content-Type or Content-Length of the reply's own) is left to werkzeug."""
+    status = reply.status
+    line = _STATUS_LINES.get(status) if type(status) is int else None
+    headers = reply.headers
+    if line is None or not _plain(reply.content_type) or (headers and not _plain_headers(headers)):
+        return _to_response(reply)(environ, start_response)
+    body = reply.payload()
+    start_response(
+        line,
+        [
+            *headers.items(),
+            ("Content-Type", reply.content_type),
+            ("Content-Length", str(len(body))),
+        ],
+    )
+    return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
+
+
+# werkzeug's status line of each status it names and that has a body (not 1xx, 204 or 304).
+_STATUS_LINES = {
+    code: f"{code} {reason.upper()}"
+    for code, reason in HTTP_STATUS_CODES.items()
+    if code >= 200 and code not in (204, 304)
+}
+# Header names werkzeug's Response sets or rewrites itself.
+_OWN_HEADERS = frozenset({"content-type", "content-length", "location", "content-location"})
+
+
+def _plain(value: object) -> bool:
+    """Whether werkzeug takes ``value`` as a header value as it is (a string, one line)."""
+    return type(value) is str and "\n" not in value and "\r" not in value
+
+
+def _plain_headers(headers: dict[str, str]) -> bool:
+    """Whether werkzeug's Response sends ``headers`` as they are, one header per item."""
+    return all(
+        type(name) is str and name.lower() not in _OWN_HEADERS and _plain(value)
+        for name, value in headers.items()
+    )
+
+
+def _drop(environ: WSGIEnvironment) -> None:
     """Close the client's connection now: the response werkzeug then tries to write goes nowhere."""
-    sock = request.environ.get("werkzeug.socket")
+    sock = environ.get("werkzeug.socket")
     if isinstance(sock, socket.socket):
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)

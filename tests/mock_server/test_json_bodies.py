@@ -1,11 +1,12 @@
-"""Long JSON bodies: the mock takes and refuses exactly what the standard parser (with the mock's
-bounds) does, and reads the same document; its fast parser for long bodies is only a fast path."""
+"""JSON bodies, long and short: the mock takes and refuses exactly what the standard parser (with
+the mock's bounds) does, and reads the same document; its fast parser is only a fast path."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -88,10 +89,27 @@ def test_a_long_body_with_odd_tokens_is_taken_or_refused_as_the_standard_parser_
     _same(("[" + ",".join(parts) + _PAD).encode())
 
 
-def test_long_bodies_in_other_encodings_or_with_a_bom_read_as_the_standard_parser_reads_them() -> (
-    None
-):
-    text = json.dumps(["é", 1, 2.5, "x" * 4100])
+@settings(max_examples=1500)
+@given(_values, st.sampled_from(["", " "]))
+def test_a_short_body_reads_as_the_standard_parser_reads_it(value: Any, sep: str) -> None:
+    _same(json.dumps(value, ensure_ascii=sep == "").encode())
+
+
+@settings(max_examples=500)
+@given(st.lists(st.one_of(_tokens, _values.map(json.dumps)), min_size=1, max_size=3))
+def test_a_short_body_with_odd_tokens_is_taken_or_refused_as_the_standard_parser_says(
+    parts: list[str],
+) -> None:
+    _same(("[" + ",".join(parts) + "]").encode())
+    _same(("[" + ",".join(parts)).encode())
+    _same(",".join(parts).encode())
+
+
+@pytest.mark.parametrize("pad", ["x" * 4100, "x"])
+def test_bodies_in_other_encodings_or_with_a_bom_read_as_the_standard_parser_reads_them(
+    pad: str,
+) -> None:
+    text = json.dumps(["é", 1, 2.5, pad])
     for raw in (
         text.encode("utf-16"),
         text.encode("utf-16-le"),
