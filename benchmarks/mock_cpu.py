@@ -2,8 +2,9 @@
 
 Two servers, each in its own process: ``lipflow mock serve`` (processing time 0), and the
 mock's own HTTP adapter (:class:`~mock_server.adapters.http.MockHTTPServer`: werkzeug's threaded
-server, the keep-alive handler) with the simulator replaced by fixed replies of the same shapes
-and sizes: the same output video (the length the mock gives the benchmark's speech), and every
+server, the keep-alive handler) with the simulator replaced by a plain WSGI application giving
+fixed replies of the same shapes and sizes (the mock's adapter is a plain WSGI application
+too): the same output video (the length the mock gives the benchmark's speech), and every
 connection kept open as the mock keeps it. A client process (this one, aiohttp, keep-alive, concurrency 8) drives the same
 realistic mix at each: per Runware job an upload (a small WAV as base64), a submit, three polls
 and the download of the output. What is measured is the server process's CPU time
@@ -21,12 +22,15 @@ import base64
 import json
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from _rounds import Goal, Ratios, paired, spread
 from _servers import arguments, runware_submit, server
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 GOAL = Goal(0.8, "at_least")
 POLLS = 3
@@ -45,8 +49,6 @@ def _wav() -> bytes:
 def serve_bare() -> None:
     """The mock's HTTP adapter answering fixed Runware replies; print its URL, serve until killed."""
     import threading
-
-    from werkzeug.wrappers import Request, Response
 
     from lipflow import media
     from lipflow.pricing import estimate_tts_seconds
@@ -92,13 +94,25 @@ def serve_bare() -> None:
     }
 
     class Bare(MockHTTPServer):
-        def dispatch(self, request: Request) -> Response:
-            request.environ["mock_server.keep_alive"] = True  # as the mock: every body read whole
-            if request.method == "GET":
-                return Response(video, content_type="video/mp4")
-            body = request.get_data()
-            kind = next((k for k in replies if k.encode() in body[:200]), "getResponse")
-            return Response(replies[kind], content_type="application/json")
+        """The mock's server and keep-alive handler running a plain WSGI application, as the
+        mock's own adapter does (werkzeug's Request and Response objects cost both alike, so
+        neither builds them: the strongest bare server on this stack)."""
+
+        def wsgi_application(self) -> WSGIApplication:
+            return self.fixed
+
+        def fixed(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+            environ["mock_server.keep_alive"] = True  # as the mock: every body read whole
+            if environ["REQUEST_METHOD"] == "GET":
+                body, content_type = video, "video/mp4"
+            else:
+                request = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+                kind = next((k for k in replies if k.encode() in request[:200]), "getResponse")
+                body, content_type = replies[kind], "application/json"
+            start_response(
+                "200 OK", [("Content-Type", content_type), ("Content-Length", str(len(body)))]
+            )
+            return [body]
 
     server = Bare(Simulator())
     server.start()
