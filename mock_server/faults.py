@@ -228,6 +228,8 @@ class FaultBook:
 
     def concurrency_limit(self, ctx: FaultContext) -> int | None:
         """The lowest job cap among matching ``concurrency_limit`` rules, or None."""
+        if not self._slots:  # no rules: the usual case, answered without the lock
+            return None
         with self._lock:
             limits = [
                 s.rule.limit

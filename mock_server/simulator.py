@@ -632,9 +632,13 @@ def _first_segment(path: str) -> str | None:
 
 def _part_of(value: Any, document: Any) -> bool:
     """Whether ``value`` is ``document`` or one of its items (a task of a Runware batch)."""
-    return value is document or (
-        isinstance(document, list) and any(value is item for item in document)
-    )
+    if value is document:
+        return True
+    if isinstance(document, list):
+        for item in document:
+            if item is value:
+                return True
+    return False
 
 
 def _journal_body(request: MockRequest, scrubber: Scrubber) -> tuple[Any, bool]:
