@@ -247,7 +247,7 @@ def _ping(call: Call, task: Mapping[str, Any], data: list[Any], errors: list[Any
 
 def _problems(task: Mapping[str, Any]) -> list[dict[str, Any]]:
     out = []
-    for problem in request_problems(WIRE.name, dict(task)):
+    for problem in request_problems(WIRE.name, task if type(task) is dict else dict(task)):
         field = problem.field_name or "task"
         out.append(
             _error(
