@@ -120,6 +120,15 @@ class Simulator:
         }
         self._by_segment[None] = self._routes
         self._wild_routes = wild
+        # A method and a path a route without parameters answers, where no route before it
+        # answers them: the route, found without trying the others (Runware's every request).
+        self._fixed: dict[tuple[str, str], Route] = {}
+        for i, route in enumerate(self._routes):
+            if "{" not in route.template and not any(
+                earlier.method == route.method and earlier.match(route.template) is not None
+                for earlier in self._routes[:i]
+            ):
+                self._fixed.setdefault((route.method, route.template), route)
 
     # ------------------------------------------------------------------ public control API
 
@@ -328,6 +337,9 @@ class Simulator:
                 if params is not None:
                     return ws_route, params
             return Reply(status=404, document={"error": f"no WebSocket API at {request.path}"})
+        fixed = self._fixed.get((request.method, request.path))
+        if fixed is not None:
+            return fixed, {}
         allowed: list[str] = []
         first = _first_segment(request.path)
         for route in self._by_segment.get(first, self._wild_routes if first else self._routes):
@@ -404,7 +416,7 @@ class Simulator:
             scrubber=scrubber,
             body_as_sent=as_sent,
         )
-        header = request.header("x-mock-fault")
+        header = request.headers.get("x-mock-fault")  # header names are lower-case
         if header:
             try:
                 call.one_off = (rule_from_header(header),)
