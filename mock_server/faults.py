@@ -212,6 +212,10 @@ class FaultBook:
                 ]
             }
 
+    def __bool__(self) -> bool:
+        """Whether it holds any rule."""
+        return bool(self._slots)
+
     def fire(
         self, ctx: FaultContext, actions: Iterable[str], extra: Iterable[FaultRule] = ()
     ) -> list[FaultRule]:
