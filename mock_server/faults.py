@@ -212,6 +212,10 @@ class FaultBook:
                 ]
             }
 
+    def __bool__(self) -> bool:
+        """Whether it holds any rule."""
+        return bool(self._slots)
+
     def fire(
         self, ctx: FaultContext, actions: Iterable[str], extra: Iterable[FaultRule] = ()
     ) -> list[FaultRule]:
@@ -228,6 +232,8 @@ class FaultBook:
 
     def concurrency_limit(self, ctx: FaultContext) -> int | None:
         """The lowest job cap among matching ``concurrency_limit`` rules, or None."""
+        if not self._slots:  # no rules: the usual case, answered without the lock
+            return None
         with self._lock:
             limits = [
                 s.rule.limit

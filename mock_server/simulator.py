@@ -121,6 +121,15 @@ class Simulator:
         }
         self._by_segment[None] = self._routes
         self._wild_routes = wild
+        # A method and a path a route without parameters answers, where no route before it
+        # answers them: the route, found without trying the others (Runware's every request).
+        self._fixed: dict[tuple[str, str], Route] = {}
+        for i, route in enumerate(self._routes):
+            if "{" not in route.template and not any(
+                earlier.method == route.method and earlier.match(route.template) is not None
+                for earlier in self._routes[:i]
+            ):
+                self._fixed.setdefault((route.method, route.template), route)
 
     # ------------------------------------------------------------------ public control API
 
@@ -247,10 +256,21 @@ class Simulator:
         stuck: bool = False,
     ) -> Job:
         """A new job; a matching ``moderation``/``generation_failure`` rule decides its end."""
-        ctx = FaultContext(
-            call.ctx.provider, call.ctx.op, call.ctx.method, call.ctx.path, (*call.ctx.jobs, job_id)
+        fired = (
+            self.faults.fire(
+                FaultContext(
+                    call.ctx.provider,
+                    call.ctx.op,
+                    call.ctx.method,
+                    call.ctx.path,
+                    (*call.ctx.jobs, job_id),
+                ),
+                JOB_ACTIONS,
+                call.one_off,
+            )
+            if self.faults or call.one_off
+            else []  # no rule to fire: the usual job
         )
-        fired = self.faults.fire(ctx, JOB_ACTIONS, call.one_off)
         outcome = fired[0].action if fired else "success"
         call.record.faults.extend(rule.action for rule in fired)
         now = self.clock.now()
@@ -323,6 +343,9 @@ class Simulator:
                 if params is not None:
                     return ws_route, params
             return Reply(status=404, document={"error": f"no WebSocket API at {request.path}"})
+        fixed = self._fixed.get((request.method, request.path))
+        if fixed is not None:
+            return fixed, {}
         allowed: list[str] = []
         first = _first_segment(request.path)
         for route in self._by_segment.get(first, self._wild_routes if first else self._routes):
@@ -399,7 +422,7 @@ class Simulator:
             scrubber=scrubber,
             body_as_sent=as_sent,
         )
-        header = request.header("x-mock-fault")
+        header = request.headers.get("x-mock-fault")  # header names are lower-case
         if header:
             try:
                 call.one_off = (rule_from_header(header),)
@@ -654,9 +677,13 @@ def _first_segment(path: str) -> str | None:
 
 def _part_of(value: Any, document: Any) -> bool:
     """Whether ``value`` is ``document`` or one of its items (a task of a Runware batch)."""
-    return value is document or (
-        isinstance(document, list) and any(value is item for item in document)
-    )
+    if value is document:
+        return True
+    if isinstance(document, list):
+        for item in document:
+            if item is value:
+                return True
+    return False
 
 
 def _journal_body(request: MockRequest, scrubber: Scrubber) -> tuple[Any, bool]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import io
 import mimetypes
 import threading
 from collections import OrderedDict
@@ -24,7 +25,9 @@ from typing import Literal
 import pybase64
 
 from lipflow import media
+from lipflow._memo import BoundedMemo
 from lipflow.errors import InputError
+from lipflow.probe import read_header
 
 __all__ = [
     "OUTPUTS",
@@ -178,6 +181,49 @@ def _lipsync(seconds: float, width: int, height: int, audio: bytes) -> bytes:
     return lipsync_output(seconds, width=width, height=height, audio=audio)
 
 
+class _Reads(io.BytesIO):
+    """``data`` as a file that notes each read: where it began and what it gave."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.reads: list[tuple[int, bytes]] = []
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        at = self.tell()
+        got = super().read(size)
+        self.reads.append((at, got))
+        return got
+
+
+# What the header reader found in uploads, by the file's size and first bytes: the reads it made
+# and the file's description. The reader answers from the bytes it reads alone, so a file of the
+# same size with the same bytes at those places is described alike without reading it again (a
+# batch uploads one voice or presenter file thousands of times). Bounded: it forgets when full.
+_HEADERS: BoundedMemo[tuple[int, bytes], tuple[tuple[tuple[int, bytes], ...], media.MediaInfo]] = (
+    BoundedMemo(256)
+)
+_HEADER_BYTES_KEPT = 4096  # a WAV's header is 44 bytes; an MP4's moov can be megabytes: not kept
+
+
+def _probe(data: bytes, name: str) -> media.MediaInfo | None:
+    """``media.probe_bytes(data)``, or None where it finds no audio or video."""
+    key = (len(data), data[:16])
+    found = _HEADERS.get(key)
+    if found is not None and all(data[at : at + len(got)] == got for at, got in found[0]):
+        return found[1]
+    file = _Reads(data)
+    header = read_header(file, len(data)) if data else None
+    if header is not None:  # as media.probe_bytes describes a file its header reader can read
+        info = media.MediaInfo(**header._asdict(), size_bytes=len(data))
+        if sum(len(got) for _, got in file.reads) <= _HEADER_BYTES_KEPT:
+            _HEADERS.put(key, (tuple(file.reads), info))
+        return info
+    try:
+        return media.probe_bytes(data, name=name)
+    except InputError:
+        return None
+
+
 class MediaStore:
     """Media by id and by URL path; thread-safe."""
 
@@ -198,10 +244,7 @@ class MediaStore:
 
         ``ext`` fixes the extension of its URL when that URL was handed out before the bytes came.
         """
-        try:
-            info: media.MediaInfo | None = media.probe_bytes(data, name=filename or media_id)
-        except InputError:
-            info = None
+        info = _probe(data, filename or media_id)
         item = MediaItem(
             id=media_id,
             ext=ext or ext_for(filename, content_type, info),

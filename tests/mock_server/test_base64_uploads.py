@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import struct
 import uuid
 
 import httpx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lipflow.media import probe_bytes, synthesize_audio
 from mock_server import MockServer
 from mock_server.store import decode_base64_media
 
@@ -72,3 +74,40 @@ def test_an_upload_that_is_not_strict_base64_is_refused(mock: MockServer) -> Non
         reply = _upload(mock, media)
         assert reply.status_code == 400, media
         assert reply.json()["errors"][0]["code"] == "invalidMedia", media
+
+
+def _lip_sync_seconds(mock: MockServer, audio: bytes) -> float:
+    """The length the mock gives a lip sync driven by ``audio`` (uploaded first): its duration."""
+    reply = _upload(mock, base64.b64encode(audio).decode())
+    assert reply.status_code == 200, reply.text
+    task_uuid = str(uuid.uuid4())
+    submit = {
+        "taskType": "videoInference",
+        "taskUUID": task_uuid,
+        "model": "sync:lipsync-2@1",
+        "inputs": {
+            "video": "https://example.com/presenter.mp4",
+            "audio": reply.json()["data"][0]["mediaUUID"],
+        },
+    }
+    done = httpx.post(
+        mock.urls.runware, json=[submit], headers={"Authorization": "Bearer test-key-123"}
+    )
+    assert done.status_code == 200, done.text
+    (job,) = [
+        j for j in httpx.get(f"{mock.urls.admin}/jobs").json()["jobs"] if j["id"] == task_uuid
+    ]
+    return float(job["duration_s"])
+
+
+def test_an_upload_is_probed_for_its_own_header_even_when_it_begins_as_an_earlier_one(
+    mock: MockServer,
+) -> None:
+    # Two WAVs of one size whose first bytes are alike; the second's header says twice the rate,
+    # so it lasts half as long. Each upload is described by its own header.
+    first = synthesize_audio(1.0)
+    rate, byte_rate = struct.unpack_from("<II", first, 24)
+    second = first[:24] + struct.pack("<II", rate * 2, byte_rate * 2) + first[32:]
+    for audio in (first, second, first, second):
+        assert _lip_sync_seconds(mock, audio) == probe_bytes(audio).duration_s
+    assert probe_bytes(first).duration_s == 2 * probe_bytes(second).duration_s

@@ -36,6 +36,8 @@ _SIGNUP = "Invalid API key. Get one at https://my.runware.ai/signup"
 _OPS: dict[object, str] = {e.task: e.op for e in WIRE.endpoints if e.task}  # task type -> op
 _TASK = {op: str(task) for task, op in reversed(_OPS.items())}  # operation -> task type
 _SUPPORTED = tuple(_TASK.values())
+_RUNNING, _DONE = WIRE.status_for("running"), WIRE.status_for("done")
+_JOB_OPS = frozenset({"submit", "poll", "find"})  # the operations whose taskUUID names a job
 _FORMATS = {"MP4": "mp4", "WEBM": "webm", "MOV": "mov"}
 # HTTP-level failures in Runware's codes; 400/404/405 (an unreadable body, an unknown path or
 # method) are the mock's own naming, as for invalid parameters.
@@ -62,12 +64,18 @@ def _task_type(task: Mapping[str, Any]) -> str | None:
 
 def _classify(request: MockRequest, params: dict[str, str]) -> tuple[str | None, tuple[str, ...]]:
     body = json_body(request)
+    task = body[0] if type(body) is list and len(body) == 1 else body
+    if type(task) is dict:  # one task (every request lipflow sends): its own op and job
+        kind = task.get("taskType")
+        op = _OPS.get(kind) if type(kind) is str else None
+        job = task.get("taskUUID") if op in _JOB_OPS else None
+        return op, (str(job),) if job else ()
     tasks = [t for t in _tasks(body) if isinstance(t, Mapping)]
     kinds = {_task_type(t) for t in tasks}
     jobs = tuple(
         str(t["taskUUID"])
         for t in tasks
-        if _OPS.get(_task_type(t)) in ("submit", "poll", "find") and t.get("taskUUID")
+        if _OPS.get(_task_type(t)) in _JOB_OPS and t.get("taskUUID")
     )
     for task_type, op in _OPS.items():
         if task_type in kinds:
@@ -239,7 +247,7 @@ def _ping(call: Call, task: Mapping[str, Any], data: list[Any], errors: list[Any
 
 def _problems(task: Mapping[str, Any]) -> list[dict[str, Any]]:
     out = []
-    for problem in request_problems(WIRE.name, dict(task)):
+    for problem in request_problems(WIRE.name, task if type(task) is dict else dict(task)):
         field = problem.field_name or "task"
         out.append(
             _error(
@@ -411,7 +419,7 @@ def _segments_audio(task: Mapping[str, Any]) -> float | None:
 
 def _get_response(call: Call, task: Mapping[str, Any], data: list[Any], errors: list[Any]) -> None:
     task_uuid = task.get("taskUUID")
-    job = call.sim.job(WIRE.name, str(task_uuid)) if isinstance(task_uuid, str) else None
+    job = call.sim.job(WIRE.name, task_uuid) if isinstance(task_uuid, str) else None
     if job is None:
         errors.append(
             _error(
@@ -425,19 +433,20 @@ def _get_response(call: Call, task: Mapping[str, Any], data: list[Any], errors: 
     state = job.state(call.sim.clock.now())
     base = {"taskType": _TASK["submit"], "taskUUID": job.id}
     if state == "processing":
-        data.append({**base, "status": WIRE.status_for("running")})
+        data.append({**base, "status": _RUNNING})
     elif state == "succeeded":
-        per_result = None if job.cost_usd is None else round(job.cost_usd / len(job.outputs), 6)
+        cost = job.cost_usd if job.extra["include_cost"] else None
+        per_result = None if cost is None else round(cost / len(job.outputs), 6)
         for item, seed in zip(job.outputs, job.extra["seeds"], strict=True):
             result = {
                 **base,
-                "status": WIRE.status_for("done"),
+                "status": _DONE,
                 "videoUUID": item.id,
                 "videoURL": call.sim.url(item),
                 "seed": seed,
                 "NSFWContent": False,
             }
-            if job.extra["include_cost"] and per_result is not None:
+            if per_result is not None:
                 result["cost"] = per_result
             data.append(result)
     elif state == "moderated":
