@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from lipflow.problems import unknown_name
+from lipflow.providers import registry
 
 __all__ = [
     "CAPABILITIES",
@@ -116,23 +117,11 @@ def _price(raw: Mapping[str, Any] | None) -> Price | None:
 _LOADED: list[tuple[int, Catalog]] = []  # (registry generation, catalog): the last one joined
 
 
-def _generation() -> int:
-    """``lipflow.providers.registry.generation()``, the registry imported on first use only (the
-    mock prices every submit: an import statement per call cost more than the lookup)."""
-    global _generation
-    from lipflow.providers.registry import generation
-
-    _generation = generation
-    return generation()
-
-
 def load_catalog() -> Catalog:
     """The catalog of every registered provider, joined once per set of providers."""
-    if _LOADED and _LOADED[0][0] == _generation():
-        return _LOADED[0][1]
-    from lipflow.providers import registry
-
     generation = registry.generation()
+    if _LOADED and _LOADED[0][0] == generation:
+        return _LOADED[0][1]
     catalog = _catalog(tuple(p.catalog_file for p in registry.providers()))
     _LOADED[:] = [(generation, catalog)]
     return catalog

@@ -15,12 +15,13 @@ from urllib.parse import parse_qsl, urlsplit
 
 from lipflow.errors import UsageError
 from lipflow.problems import PathPart, Problem, did_you_mean
+from lipflow.providers import registry
 from lipflow.schemas.leaves import LeafChecks
 from lipflow.schemas.loading import compiled
 from lipflow.schemas.messages import validate
 
 if TYPE_CHECKING:
-    from lipflow.providers.base import Endpoint, Provider, WireSpec
+    from lipflow.providers.base import Endpoint, WireSpec
 
 __all__ = [
     "PathChecks",
@@ -42,7 +43,7 @@ def check_request(
     parameters come from its query string when ``body`` is None), a task type for a provider
     whose tasks name themselves in the body (the body then picks its own schema).
     """
-    return _provider(provider).checks.check_request(body, endpoint=endpoint, method=method)
+    return registry.get(provider).checks.check_request(body, endpoint=endpoint, method=method)
 
 
 def check_response(
@@ -55,30 +56,19 @@ def check_response(
     model: str | None = None,
 ) -> list[Problem]:
     """Every problem with one provider reply body, by the documented envelope and payload."""
-    return _provider(provider).checks.check_response(
+    return registry.get(provider).checks.check_response(
         body, endpoint=endpoint, method=method, task_type=task_type, model=model
     )
 
 
 def endpoints(provider: str) -> list[str]:
     """The calls lipflow knows for a provider, as a user names them (API paths or task types)."""
-    return _provider(provider).checks.endpoint_names()
+    return registry.get(provider).checks.endpoint_names()
 
 
 def find_endpoint(provider: str, method: str, path: str) -> tuple[Endpoint, dict[str, str]] | None:
     """The endpoint for an exact method and path, with its path parameters; None if undocumented."""
-    return _find(_provider(provider).wire, method, path)
-
-
-def _provider(name: str) -> Provider:
-    """``lipflow.providers.registry.get(name)``, the registry imported on first use only (the
-    mock checks every request it takes: an import statement per call cost more than the check's
-    own Python)."""
-    global _provider
-    from lipflow.providers.registry import get
-
-    _provider = get
-    return get(name)
+    return _find(registry.get(provider).wire, method, path)
 
 
 def _find(wire: WireSpec, method: str, path: str) -> tuple[Endpoint, dict[str, str]] | None:
