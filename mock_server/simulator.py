@@ -256,21 +256,16 @@ class Simulator:
         stuck: bool = False,
     ) -> Job:
         """A new job; a matching ``moderation``/``generation_failure`` rule decides its end."""
-        fired = (
-            self.faults.fire(
-                FaultContext(
-                    call.ctx.provider,
-                    call.ctx.op,
-                    call.ctx.method,
-                    call.ctx.path,
-                    (*call.ctx.jobs, job_id),
-                ),
-                JOB_ACTIONS,
-                call.one_off,
+        fired: list[FaultRule] = []
+        if self.faults or call.one_off:  # else no rule could fire: the usual job
+            ctx = FaultContext(
+                call.ctx.provider,
+                call.ctx.op,
+                call.ctx.method,
+                call.ctx.path,
+                (*call.ctx.jobs, job_id),
             )
-            if self.faults or call.one_off
-            else []  # no rule to fire: the usual job
-        )
+            fired = self.faults.fire(ctx, JOB_ACTIONS, call.one_off)
         outcome = fired[0].action if fired else "success"
         call.record.faults.extend(rule.action for rule in fired)
         now = self.clock.now()
