@@ -9,9 +9,9 @@ same out directory) reads it back and carries on from there.
 It is SQLite from the standard library in WAL mode, one transaction per fact, committed before
 the call returns. ``synchronous=NORMAL`` is durable against the process dying (what ``kill -9``
 does: committed WAL frames are in the OS's hands). The facts that protect money, the intent
-before a submit and the provider's job id after it, are committed with ``synchronous=FULL``: the
-WAL is fsync'd before the call returns, so they (and every fact before them) survive a power cut
-too. ``benchmarks/http_client.py`` measures what that costs.
+before a submit and (where the intent cannot stand in for it) the provider's job id after it, are
+committed with ``synchronous=FULL``: the WAL is fsync'd before the call returns, so they (and
+every fact before them) survive a power cut too. ``benchmarks/http_client.py`` measures what that costs.
 
 The runner writes every fact on its event loop and runs a money fact's COMMIT (its fsync) on a
 thread of its own, so the loop serves other jobs while that commit waits for the disk
@@ -21,8 +21,13 @@ handed over. What each job waits for, and why:
 
 - the submit intent: committed (``synchronous=FULL``, its own transaction) and awaited before the
   submit is sent. Lost, a resume would not know the submit may have landed and would pay again.
-- the provider's job id: committed (FULL, its own transaction) and awaited before the job's next
-  request (its first poll). Lost, a resume could only treat the job as ambiguous.
+- the provider's job id: committed (its own transaction) and awaited before the job's next
+  request (its first poll). Where it is money-protecting, it is committed with FULL: lost, a
+  resume could only treat the job as ambiguous. Where the intent already holds all a resume
+  needs (Runware: the job is its taskUUID, and ``getTaskDetails`` tells whether it landed, or
+  a provider deduplicates a resend on the intent's key), a lost job id leaves the job as a
+  ``kill -9`` just after its submit leaves it, which a resume settles by asking the provider
+  without paying again: that one commits with NORMAL and is not counted as a money fact.
 - every state change (failed, ambiguous, pending after Ctrl-C, blocked, submitted after polling
   gave up), an upload's result, the output URLs and each output file: committed and awaited
   before the runner acts on it. A state the next run starts from must be the one this run ended
@@ -40,8 +45,8 @@ A journal that cannot be trusted is refused (:class:`~lipflow.errors.JournalUnus
 read as a fresh run: a run's journal is created whole (schema and run facts written to a
 temporary file, then renamed), so an empty file, one without the run facts, one that fails
 SQLite's integrity check, one locked by another process, or one holding fewer facts than its
-run recorded is not a journal of a run. The count of money-protecting facts (intents and provider
-job ids) is kept twice: in the journal, in the fact's own transaction, and after its commit in a
+run recorded is not a journal of a run. The count of money-protecting facts (intents, and provider
+job ids the intent cannot stand in for) is kept twice: in the journal, in the fact's own transaction, and after its commit in a
 small sidecar (``<journal>.facts``; why it needs no fsync of its own: :meth:`Journal._write_facts`). A journal holding fewer facts than its sidecar says
 lost some (copied or restored without its ``-wal`` file); one that says it has a sidecar, was not
 closed by its run, and has none beside it was copied alone. Folding the ``-wal`` file into the
@@ -246,7 +251,7 @@ class AssemblyRecord:
 class Journal:
     """One run's journal file; every method commits before it returns."""
 
-    # The intent and the provider's job id are fsync'd (synchronous=FULL). Only the run
+    # The money facts are fsync'd (synchronous=FULL). Only the run
     # benchmark turns this off, to measure what durability across a power cut costs.
     durable_facts = True
 
@@ -546,10 +551,13 @@ class Journal:
         reported_usd: float | None = None,
         reported_credits: int | None = None,
         detail: str | None = None,
+        money_fact: bool = True,
     ) -> None:
-        """The provider has the job: its id, and any cost it reported on submit."""
+        """The provider has the job: its id, and any cost it reported on submit. Not a
+        ``money_fact`` when the job's intent already tells a resume how to settle it with the
+        provider (the runner knows which jobs those are)."""
         now = time.time()
-        with self._transaction(durable=True):
+        with self._transaction(durable=money_fact):
             self._move(job_id, JobState.SUBMITTED)
             self._db.execute(
                 "UPDATE jobs SET state = 'submitted', provider_job_id = ?, "

@@ -633,8 +633,7 @@ class Runner:
         if state == S.SUBMITTED and rec.provider_job_id:
             return "poll"
         if state in (S.SUBMITTING, S.AMBIGUOUS):
-            provider = registry.get(rec.provider)
-            if self._findable(rec) or provider.wire.idempotency.deduplicated:
+            if self._recoverable(rec.provider, self._jobs.get(rec.id), max(rec.attempt, 1)):
                 return "recover"  # the provider itself says whether it has the job
             if self.settings.resubmit_ambiguous:
                 return "submit"
@@ -662,7 +661,9 @@ class Runner:
             if isinstance(found, Submitted):  # it landed: poll it, send nothing
                 detail = f"provider job {found.provider_job_id} (found by its idempotency key)"
                 await self._commit(
-                    lambda j: j.record_submitted(job.id, found.provider_job_id, detail=detail)
+                    lambda j: j.record_submitted(
+                        job.id, found.provider_job_id, detail=detail, money_fact=False
+                    )
                 )
                 self._emit(job.id, S.SUBMITTED, detail)
                 provider_job_id = found.provider_job_id
@@ -783,12 +784,17 @@ class Runner:
             )
         )
 
-    def _findable(self, rec: JobRecord) -> bool:
-        client = registry.get(rec.provider).client
-        job = self._jobs.get(rec.id)
-        base = self.settings.base_urls.get(rec.provider, "")
+    def _recoverable(self, provider: str, job: Job | None, attempt: int) -> bool:
+        """Whether a resume can settle submit ``attempt`` with the provider from its intent
+        alone: the provider deduplicates a resend on the intent's key, or finds the job by it.
+        Then the provider's job id, once known, protects no money: losing it leaves the job as
+        a kill -9 just after its submit does, which the resume settles without paying again."""
+        entry = registry.get(provider)
+        if entry.wire.idempotency.deduplicated:
+            return True
+        base = self.settings.base_urls.get(provider, "")
         return job is not None and (
-            client.find_flow(job, max(rec.attempt, 1), base_url=base, key="") is not None
+            entry.client.find_flow(job, attempt, base_url=base, key="") is not None
         )
 
     async def _find(self, job: Job, client: ProviderClient, attempt: int) -> str | Submitted:
@@ -973,6 +979,7 @@ class Runner:
         detail = self.secrets.scrub(f"provider job {submitted.provider_job_id}")
         if submitted.existed:
             detail += " (the provider already had this idempotency key)"
+        money_fact = not self._recoverable(job.provider, job, attempt)
         await self._commit(
             lambda j: j.record_submitted(
                 job.id,
@@ -980,6 +987,7 @@ class Runner:
                 reported_usd=usd,
                 reported_credits=submitted.reported_credits,
                 detail=detail,
+                money_fact=money_fact,
             )
         )
         self._emit(job.id, S.SUBMITTED, detail)
