@@ -183,7 +183,7 @@ def memory_rate(plan: Plan, out: Path, *, durable: bool) -> tuple[float, float]:
 
         async def main() -> float:
             started = time.perf_counter()
-            report = await Runner(plan, settings, _FromMemory()).run()  # type: ignore[arg-type]
+            report = await Runner(plan, settings, _FromMemory()).run()
             assert report.ok, format_run(report)[-2000:]
             return len(plan.jobs) / (time.perf_counter() - started)
 
