@@ -13,6 +13,7 @@ import io
 import math
 import mimetypes
 import os
+import stat
 import struct
 from dataclasses import dataclass
 from functools import lru_cache
@@ -150,15 +151,32 @@ def probe(path: str | os.PathLike[str], *, held: bytes | None = None) -> MediaIn
     return info
 
 
+def not_regular(mode: int) -> str | None:
+    """What a path is when it is not a regular file (reading one could block or never end)."""
+    for test, kind in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a named pipe"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return kind
+    return None if stat.S_ISREG(mode) else "not a regular file"
+
+
 def probe_input(path: str | os.PathLike[str]) -> MediaInfo | ImageInfo:
     """Read a local audio, video or image file (what a recipe input may be); InputError if it
     is none of them."""
     name = os.fspath(path)
     try:
-        size = os.stat(name).st_size
+        status = os.stat(name)
     except OSError as exc:
         raise InputError(f"cannot read media file: {exc.strerror or exc}", path=name) from exc
-    return _probe(name, size, label=name)
+    kind = not_regular(status.st_mode)
+    if kind:  # a pipe or a device could block or never end, and says nothing of its size
+        raise InputError(f"is {kind}, not a media file", path=name)
+    return _probe(name, status.st_size, label=name)
 
 
 def probe_bytes(data: bytes, *, name: str = "<bytes>") -> MediaInfo:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import stat
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 from lipflow.errors import InputError
+from lipflow.media import not_regular
 from lipflow.problems import Location, PathPart, Problem
 
 __all__ = ["MAX_DEPTH", "MAX_NODES", "SourceMap", "YamlDocument", "parse_yaml"]
@@ -204,27 +204,13 @@ def _reader_problem(exc: yaml.reader.ReaderError, text: str, file: str) -> Probl
     )
 
 
-def _not_regular(mode: int) -> str | None:
-    """What a path is when it is not a regular file (reading one could block or never end)."""
-    for test, kind in (
-        (stat.S_ISDIR, "a directory"),
-        (stat.S_ISFIFO, "a named pipe"),
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-        (stat.S_ISSOCK, "a socket"),
-    ):
-        if test(mode):
-            return kind
-    return None if stat.S_ISREG(mode) else "not a regular file"
-
-
 def read_text(path: str, *, max_bytes: int) -> str:
     """A recipe's text, or an InputError that says why it is not one (missing, binary, huge)."""
     try:
         # O_NONBLOCK: opening a named pipe must not wait for a writer; it is refused below.
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         with open(fd, "rb") as fh:
-            kind = _not_regular(os.fstat(fd).st_mode)
+            kind = not_regular(os.fstat(fd).st_mode)
             if kind:
                 raise InputError(f"is {kind}, not a recipe file", path=path)
             raw = fh.read(max_bytes + 1)

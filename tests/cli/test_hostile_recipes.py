@@ -207,6 +207,27 @@ def test_a_named_pipe_or_a_device_is_refused_without_waiting(tmp_path: Path, com
     assert code == 2 and "is a character device, not a recipe file" in out + err
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are a POSIX thing")
+@pytest.mark.parametrize("command", ["validate", "plan"])
+def test_an_input_that_is_a_pipe_a_device_or_a_directory_is_named_for_what_it_is(
+    tmp_path: Path, command: str
+) -> None:
+    os.mkfifo(tmp_path / "pipe.mp4")  # nobody writes to it: reading would wait for ever
+    (tmp_path / "folder.mp4").mkdir()
+    for source, kind in (
+        ("pipe.mp4", "a named pipe"),
+        (os.devnull, "a character device"),
+        ("folder.mp4", "a directory"),
+    ):
+        recipe = tmp_path / "recipe.yaml"
+        recipe.write_text(
+            _lipsync("{text: hi, voice: Sophia}").replace("media/presenter.mp4", source)
+        )
+        code, out, err = _invoke(command, str(recipe))
+        assert code == 1, (source, out, err)
+        assert f"input 'presenter': is {kind}, not a media file" in out + err
+
+
 def test_a_saved_plan_naming_a_path_is_not_run_into_it(
     folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
