@@ -20,6 +20,7 @@ import functools
 import gc
 import io
 import json
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -264,6 +265,17 @@ def _already_paid(the_plan: Any) -> dict[str, Any]:
     return {"jobs": jobs, "usd": round(usd, 6), "store": str(store.root), "changed": changed}
 
 
+class _Finite(click.FloatRange):
+    """A FloatRange that refuses nan and inf: click's range lets nan through (no comparison
+    with it fails), and a budget, a size or a time of nan or inf is no bound at all."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
 class _ProviderChoice(click.Choice):  # type: ignore[type-arg]
     """The registered providers, read when the option is first used (not at import)."""
 
@@ -380,7 +392,7 @@ def schema(name: str) -> None:
 )
 @click.option(
     "--budget",
-    type=click.FloatRange(min=0),
+    type=_Finite(min=0),
     help="USD the plan's estimate may reach (default: the recipe's budget).",
 )
 @click.option(
@@ -402,12 +414,12 @@ def schema(name: str) -> None:
 )
 @click.option(
     "--max-output-mb",
-    type=click.FloatRange(min=0, min_open=True),
+    type=_Finite(min=0, min_open=True),
     help="Largest output accepted, in MiB; a larger one is refused while streaming. [default: the provider's documented limit, else 1024]",
 )
 @click.option(
     "--download-timeout",
-    type=click.FloatRange(min=0, min_open=True),
+    type=_Finite(min=0, min_open=True),
     default=1800,
     show_default=True,
     help="Seconds one output may take to arrive, however slowly it trickles.",
@@ -421,7 +433,7 @@ def schema(name: str) -> None:
 )
 @click.option(
     "--retry-after-cap",
-    type=click.FloatRange(min=0),
+    type=_Finite(min=0),
     default=300,
     show_default=True,
     help="Longest Retry-After obeyed, in seconds; a longer one is waited this long, and said so.",
@@ -607,7 +619,7 @@ def mock() -> None:
 )
 @click.option(
     "--processing-seconds",
-    type=click.FloatRange(min=0),
+    type=click.FloatRange(min=0),  # the simulator words its own bounds (at most 3600)
     default=0.0,
     show_default=True,
     help="How long each job takes before it is done.",

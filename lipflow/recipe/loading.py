@@ -93,7 +93,10 @@ def parse_recipe(text: str, file: str) -> tuple[Recipe | None, list[Problem]]:
                 code="not-a-mapping",
             ),
         ]
+    said = {p.path for p in problems}  # a value the loader set aside is not worded twice
     for problem in schemas.validate("recipe.schema.json", data):
+        if problem.path in said:
+            continue
         key = problem.code == "unknown-property"
         problems.append(problem.at(smap.locate(problem.path, key=key)))
     name = data.get("name")

@@ -8,6 +8,7 @@ PyYAML silently overwrites) are errors, and alias expansion is bounded against "
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -123,6 +124,14 @@ class _Builder:
             return node.value  # dates stay text: recipes are JSON-shaped
         if isinstance(value, bytes):
             self._problem(node, "binary (!!binary) values are not allowed in a recipe", path)
+            return None
+        if isinstance(value, float) and not math.isfinite(value):
+            self._problem(
+                node,
+                f"{node.value} is not a number a recipe can use: write a finite one",
+                path,
+                code="not-finite",
+            )
             return None
         return value
 

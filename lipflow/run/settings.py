@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,32 @@ class RunSettings:
     fresh: bool = False  # a deliberate new take of every job not in flight: new keys, paid again
     store: OutputStore | None = None  # finished outputs by job key, shared across out dirs
 
+    def __post_init__(self) -> None:
+        """The bounds the command line's options hold, for a caller of the public API too: a
+        nan or infinite budget, deadline or cap bounds nothing."""
+        cap = self.retry.retry_after_cap
+        rules = {
+            f"concurrency must be at least 1, not {self.concurrency!r}": self.concurrency >= 1,
+            f"budget must be a finite number >= 0, not {self.budget!r}": _finite(self.budget),
+            f"download_deadline must be a finite number > 0, not {self.download_deadline!r}": (
+                _finite(self.download_deadline) and self.download_deadline > 0
+            ),
+            f"max_output_bytes must be at least 1, not {self.max_output_bytes!r}": (
+                self.max_output_bytes is None or self.max_output_bytes >= 1
+            ),
+            f"max_reply_bytes must be at least 1, not {self.max_reply_bytes!r}": (
+                self.max_reply_bytes >= 1
+            ),
+            f"max_outputs must be at least 1, not {self.max_outputs!r}": self.max_outputs >= 1,
+            f"unknown_status_polls must be >= 0, not {self.unknown_status_polls!r}": (
+                self.unknown_status_polls >= 0
+            ),
+            f"retry.retry_after_cap must be a finite number >= 0, not {cap!r}": _finite(cap),
+        }
+        wrong = [rule for rule, kept in rules.items() if not kept]
+        if wrong:
+            raise UsageError("run settings: " + "; ".join(wrong))
+
     def resume_args(self, recipe: str) -> tuple[str, ...]:
         """The ``lipflow run`` arguments that continue this run with the options it was given.
 
@@ -81,6 +108,11 @@ class RunSettings:
         if isinstance(provider_limit, int) and provider_limit > 0:
             return provider_limit
         return DEFAULT_MAX_OUTPUT_BYTES
+
+
+def _finite(value: float | None) -> bool:
+    """None (no bound asked for), or a finite number >= 0."""
+    return value is None or (math.isfinite(value) and value >= 0)
 
 
 _DEFAULTS = RunSettings.__dataclass_fields__

@@ -248,3 +248,43 @@ def test_the_text_report_flags_drift_per_job_and_in_total(
         in stdout
     )
     assert "spent $0.2720 of the budget of $1.00" in stdout
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+@pytest.mark.parametrize(
+    "option", ["--budget", "--max-output-mb", "--download-timeout", "--retry-after-cap"]
+)
+def test_a_run_bound_of_nan_or_infinity_is_refused_before_anything_runs(
+    option: str, value: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    code, _, err = lipflow(
+        "run", str(RECIPES / "quickstart.yaml"), "--mock", "--out", str(out), option, value
+    )
+    assert code == 2, err
+    assert "is not a finite number" in err or "not in the range" in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("budget", [".nan", ".inf", ".NaN", "+.Inf"])
+def test_a_recipe_budget_of_nan_or_infinity_is_one_problem_on_its_line(
+    budget: str, tmp_path: Path
+) -> None:
+    text = (
+        (RECIPES / "quickstart.yaml")
+        .read_text()
+        .replace("version: 1\n", "version: 1\nbudget: " + budget + "\n")
+    )
+    recipe = write_recipe(tmp_path, text)
+    line = text.splitlines().index(f"budget: {budget}") + 1
+
+    code, out, err = lipflow("validate", str(recipe))
+
+    assert code == 1
+    problems = [p for p in (out + err).splitlines() if " error at " in p]
+    assert problems == [
+        f"{recipe}:{line}:9: error at $.budget: {budget} is not a number a recipe can use: "
+        "write a finite one"
+    ]
+    code, _, err = lipflow("run", str(recipe), "--mock", "--out", str(tmp_path / "out"))
+    assert code == 1 and "is not a number a recipe can use" in err

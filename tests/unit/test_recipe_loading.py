@@ -99,8 +99,13 @@ def test_merge_keys_work_and_are_located(tmp_path: Path) -> None:
         ("just a string\n", "not a str", 1),
         ("version: 1\nversion: 1\nsteps: {}\n", "duplicate key 'version'", 2),
         ("version: 1\nsteps:\n  a:\n    generate: {prompt: !!binary aGk=}\n", "binary", 4),
+        (
+            "version: 1\ninputs:\n  c: {video: c.mp4, duration: .inf}\nsteps: {}\n",
+            ".inf is not a number a recipe can use",
+            3,
+        ),
     ],
-    ids=["empty", "syntax", "scalar-root", "duplicate", "binary-tag"],
+    ids=["empty", "syntax", "scalar-root", "duplicate", "binary-tag", "infinity"],
 )
 def test_malformed_yaml_is_a_problem_with_a_line(text: str, fragment: str, line: int) -> None:
     recipe, problems = parse_recipe(text, "r.yaml")

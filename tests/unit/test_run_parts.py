@@ -18,11 +18,13 @@ from lipflow.errors import (
     ProviderError,
     ProviderRejected,
     ProviderUnavailable,
+    UsageError,
 )
 from lipflow.jobs import GenerateParams, Job, LipsyncParams, Plan, Segment, Speech
 from lipflow.plan import plan_file
 from lipflow.run.journal import Journal
 from lipflow.run.retry import GaveUp, RetryEngine, RetryPolicy
+from lipflow.run.settings import RunSettings
 from lipflow.run.state import (
     RUNNING,
     TRANSITIONS,
@@ -196,3 +198,25 @@ def test_the_tally_counts_each_job_once_in_its_latest_state() -> None:
     assert tally.count(*RUNNING) == 1
     assert tally.count(JobState.DONE) == 1
     assert tally.get("a") is JobState.SUBMITTED and tally.get("z") is None
+
+
+@pytest.mark.parametrize(
+    ("options", "says"),
+    [
+        ({"budget": float("nan")}, "budget must be a finite number >= 0, not nan"),
+        ({"budget": float("inf")}, "budget must be a finite number >= 0, not inf"),
+        ({"download_deadline": 0.0}, "download_deadline must be a finite number > 0, not 0.0"),
+        ({"download_deadline": float("inf")}, "download_deadline must be a finite number > 0"),
+        ({"retry": RetryPolicy(retry_after_cap=float("nan"))}, "retry_after_cap must be a finite"),
+        ({"concurrency": 0}, "concurrency must be at least 1, not 0"),
+        ({"max_output_bytes": 0}, "max_output_bytes must be at least 1"),
+        ({"max_outputs": 0}, "max_outputs must be at least 1"),
+    ],
+    ids=lambda v: str(v)[:40] if isinstance(v, dict) else "",
+)
+def test_run_settings_built_in_python_hold_the_bounds_the_cli_holds(
+    options: dict[str, object], says: str, tmp_path: Path
+) -> None:
+    with pytest.raises(UsageError, match="run settings: ") as refused:
+        RunSettings(out_dir=tmp_path, base_urls={}, keys={}, **options)  # type: ignore[arg-type]
+    assert says in str(refused.value)
