@@ -24,6 +24,7 @@ import os
 import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from lipflow.errors import UsageError
 from lipflow.problems import unknown_name
@@ -179,9 +180,41 @@ def base_urls(overrides: Mapping[str, str]) -> dict[str, str]:
 
     ``overrides`` is a mapping of variables the caller read (the CLI passes its environment).
     """
-    return {
-        p.name: (overrides.get(p.wire.url_env) or p.wire.base_url).rstrip("/") for p in providers()
-    }
+    urls = {}
+    for provider in providers():
+        wire = provider.wire
+        override = overrides.get(wire.url_env)
+        urls[provider.name] = (
+            _base_url(wire.url_env, override, wire.key_env) if override else wire.base_url
+        ).rstrip("/")
+    return urls
+
+
+def _base_url(var: str, value: str, key_var: str) -> str:
+    """``value`` of ``var`` if it is a base URL lipflow can send to; else a UsageError that
+    names the variable and never repeats the value (it may hold a password)."""
+    example = "e.g. http://127.0.0.1:8080/v1"
+    try:
+        parts = urlsplit(value.strip())
+        parts.port  # noqa: B018  (raises on a port out of range or not a number)
+    except ValueError:
+        raise UsageError(
+            f"{var} is not a URL (a port is a number up to 65535; an IPv6 host is in brackets); "
+            f"write scheme, host and path, {example}"
+        ) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"{var} must be an http:// or https:// URL with a host, {example}")
+    if parts.username is not None or parts.password is not None:
+        raise UsageError(
+            f"{var} holds credentials (user:password@): a base URL is printed in plans and kept "
+            f"in the run journal, so it carries none; lipflow sends the key from {key_var}"
+        )
+    if parts.query or parts.fragment:
+        raise UsageError(
+            f"{var} has a query or a fragment (?... or #...): a base URL is a scheme, a host, "
+            f"a port and a path, {example}"
+        )
+    return value.strip()
 
 
 def generation() -> int:
