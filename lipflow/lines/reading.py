@@ -24,7 +24,7 @@ def read_lines(path: str, *, shown_as: str | None = None) -> LinesFile:
     Raises InputError when the file cannot be read as text; problems inside it (a broken cue, a
     bad time) come back in ``LinesFile.problems`` with their line and column.
     """
-    text = read_text(path, max_bytes=MAX_LINES_BYTES)
+    text = read_text(path, max_bytes=MAX_LINES_BYTES, kind="subtitle or script")
     name = shown_as or path
     fmt = FORMATS.get(os.path.splitext(path)[1].lower()) or _sniff(text)
     if fmt in ("srt", "vtt"):

@@ -14,7 +14,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import replace
 
 from lipflow.lines.model import Line, LinesFile
-from lipflow.problems import Problem, did_you_mean
+from lipflow.problems import Problem, Severity, did_you_mean
 
 __all__ = ["assign_voices", "split_speakers"]
 
@@ -28,6 +28,7 @@ def split_speakers(lines: LinesFile, known: Collection[str] = ()) -> LinesFile:
         m.group(1) for line in lines.lines if not line.speaker and (m := _NAMED.match(line.text))
     )
     out = []
+    left_out: list[Problem] = []
     for line in lines.lines:
         if line.speaker:
             out.append(line)
@@ -36,12 +37,23 @@ def split_speakers(lines: LinesFile, known: Collection[str] = ()) -> LinesFile:
         if bracketed and bracketed.group(2).strip():
             out.append(replace(line, speaker=bracketed.group(1).strip(), text=bracketed.group(2)))
             continue
+        if bracketed:  # "[SPEAKER_01]:" or "[music]" alone: a label, not words to speak
+            left_out.append(
+                Problem(
+                    message=f"line {line.number} is only a label ({line.text.strip()!r}); "
+                    "nothing to dub, it is left out",
+                    location=line.location,
+                    severity=Severity.WARNING,
+                    code="lines-empty",
+                )
+            )
+            continue
         match = _NAMED.match(line.text)
         if match and (match.group(1) in known or named[match.group(1)] >= 2):
             out.append(replace(line, speaker=match.group(1), text=match.group(2)))
             continue
         out.append(line)
-    return replace(lines, lines=tuple(out))
+    return replace(lines, lines=tuple(out), problems=(*lines.problems, *left_out))
 
 
 def assign_voices(

@@ -32,12 +32,11 @@ def parse_subtitles(text: str, file: str, *, fmt: str) -> LinesFile:
         if _ARROW not in raw:
             continue
         cues += 1
-        stamps = _STAMP.findall(raw)
-        if len(stamps) != 2:
+        if _timing(raw) is None:
             problems.append(
                 Problem(
-                    message=f"cue timing {raw.strip()!r} is not START --> END "
-                    "(e.g. 00:00:01,500 --> 00:00:03,000); the cue is left out",
+                    message=f"cue timing {raw.strip()!r} is not START --> END, each a time "
+                    "from 0 (e.g. 00:00:01,500 --> 00:00:03,000); the cue is left out",
                     location=Location(file, number, raw.index(_ARROW) + 1),
                     code="lines-timing",
                 )
@@ -112,8 +111,8 @@ def _normalised(text: str) -> str:
             out.append("")
             continue
         if _ARROW in raw:
-            stamps = _STAMP.findall(raw)
-            if len(stamps) != 2:
+            stamps = _timing(raw)
+            if stamps is None:
                 if len(out) >= 1 and (len(out) < 2 or not out[-2].strip()):
                     out[-1] = ""  # its number: not text of the cue before
                 out.append("")
@@ -128,6 +127,15 @@ def _normalised(text: str) -> str:
             raw = _VOICE_SPAN.sub(r"[\1]: ", raw, count=1)
         out.append(raw)
     return "\n".join(out) + "\n"
+
+
+def _timing(raw: str) -> list[tuple[str, str, str, str]] | None:
+    """The two timestamps of a timing line, or None when it has not exactly two, or one is
+    negative (``-00:00:01,000``: read without its sign, it would be a time that is not there)."""
+    found = list(_STAMP.finditer(raw))
+    if len(found) != 2 or any(raw[: m.start()].rstrip().endswith("-") for m in found):
+        return None
+    return [m.groups() for m in found]  # type: ignore[misc]
 
 
 def _full(stamp: tuple[str, str, str, str]) -> str:

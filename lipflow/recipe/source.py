@@ -7,6 +7,7 @@ PyYAML silently overwrites) are errors, and alias expansion is bounded against "
 
 from __future__ import annotations
 
+import codecs
 import datetime as _dt
 import math
 import os
@@ -213,32 +214,40 @@ def _reader_problem(exc: yaml.reader.ReaderError, text: str, file: str) -> Probl
     )
 
 
-def read_text(path: str, *, max_bytes: int) -> str:
-    """A recipe's text, or an InputError that says why it is not one (missing, binary, huge)."""
+def read_text(path: str, *, max_bytes: int, kind: str = "recipe") -> str:
+    """A text file's text (``kind`` names what it should be in messages: a recipe, a subtitle
+    file), or an InputError that says why it is not one (missing, binary, huge). UTF-8, with or
+    without a byte-order mark, or UTF-16 with one (as Windows tools save subtitles)."""
     try:
         # O_NONBLOCK: opening a named pipe must not wait for a writer; it is refused below.
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         with open(fd, "rb") as fh:
-            kind = not_regular(os.fstat(fd).st_mode)
-            if kind:
-                raise InputError(f"is {kind}, not a recipe file", path=path)
+            what = not_regular(os.fstat(fd).st_mode)
+            if what:
+                raise InputError(f"is {what}, not a {kind} file", path=path)
             raw = fh.read(max_bytes + 1)
     except FileNotFoundError:
         raise InputError("no such file", path=path) from None
     except IsADirectoryError:
-        raise InputError("is a directory, not a recipe file", path=path) from None
+        raise InputError(f"is a directory, not a {kind} file", path=path) from None
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", path=path) from None
     if len(raw) > max_bytes:
         raise InputError(
-            f"file is larger than {max_bytes // 1_000_000} MB; a recipe is a small text file",
+            f"file is larger than {max_bytes // 1_000_000} MB; a {kind} is a small text file",
             path=path,
         )
-    if b"\x00" in raw:
-        raise InputError("file is binary (contains NUL bytes), not a YAML recipe", path=path)
+    encoding = "utf-16" if raw[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else "utf-8-sig"
+    if encoding != "utf-16" and b"\x00" in raw:
+        raise InputError(f"file is binary (contains NUL bytes), not a {kind} file", path=path)
     try:
-        return raw.decode("utf-8-sig")
+        text = raw.decode(encoding)
     except UnicodeDecodeError as exc:
         raise InputError(
-            f"file is not UTF-8 text (invalid byte at offset {exc.start})", path=path
+            f"file is not {'UTF-16' if encoding == 'utf-16' else 'UTF-8'} text "
+            f"(invalid byte at offset {exc.start})",
+            path=path,
         ) from None
+    if "\x00" in text:
+        raise InputError(f"file holds NUL characters, not a {kind} file", path=path)
+    return text
