@@ -265,6 +265,11 @@ def _already_paid(the_plan: Any) -> dict[str, Any]:
     return {"jobs": jobs, "usd": round(usd, 6), "store": str(store.root), "changed": changed}
 
 
+# The largest request body check-request reads: the mock's cap on a request (a body with a
+# file inlined as base64 is the largest any provider call here sends).
+MAX_REQUEST_BYTES = 64 * 1024 * 1024
+
+
 class _Finite(click.FloatRange):
     """A FloatRange that refuses nan and inf: click's range lets nan through (no comparison
     with it fails), and a budget, a size or a time of nan or inf is no bound at all."""
@@ -321,20 +326,27 @@ def check_request(provider: str, endpoint: str | None, method: str, fmt: str, fi
     """
     from lipflow import schemas
     from lipflow.problems import Location
+    from lipflow.recipe.source import read_text, text_of
     from lipflow.reporting.problems import report_problems
 
     name = "<stdin>" if file == "-" else file
-    try:
-        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("no such file", path=file) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read: {exc}", path=file) from None
+    kind, cap = "request body", MAX_REQUEST_BYTES
+    if file == "-":
+        raw = sys.stdin.buffer.read(cap + 1)
+        text = text_of(raw, path=name, max_bytes=cap, kind=kind)
+    else:
+        text = read_text(file, max_bytes=cap, kind=kind)
     try:
         body = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(
             f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", path=name
+        ) from None
+    except RecursionError:
+        raise InputError(
+            "not JSON lipflow can read: nested about 1,000 levels deep (a request body is a "
+            "few levels deep)",
+            path=name,
         ) from None
     problems = schemas.check_request(provider, body, endpoint=endpoint, method=method.upper())
     problems = [p.at(Location(name)) for p in problems]

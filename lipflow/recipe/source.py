@@ -20,7 +20,15 @@ from lipflow.errors import InputError
 from lipflow.media import not_regular
 from lipflow.problems import Location, PathPart, Problem
 
-__all__ = ["MAX_DEPTH", "MAX_NODES", "SourceMap", "YamlDocument", "parse_yaml"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_NODES",
+    "SourceMap",
+    "YamlDocument",
+    "parse_yaml",
+    "read_text",
+    "text_of",
+]
 
 # A recipe that expands past this many values is an alias bomb or a mistake, not a recipe.
 MAX_NODES = 200_000
@@ -232,6 +240,12 @@ def read_text(path: str, *, max_bytes: int, kind: str = "recipe") -> str:
         raise InputError(f"is a directory, not a {kind} file", path=path) from None
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", path=path) from None
+    return text_of(raw, path=path, max_bytes=max_bytes, kind=kind)
+
+
+def text_of(raw: bytes, *, path: str, max_bytes: int, kind: str) -> str:
+    """:func:`read_text`'s checks on bytes read elsewhere (standard input): at most
+    ``max_bytes``, no NUL, UTF-8 or UTF-16 with its byte-order mark."""
     if len(raw) > max_bytes:
         raise InputError(
             f"file is larger than {max_bytes // 1_000_000} MB; a {kind} is a small text file",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from lipflow.cli import cli
+from lipflow.cli.commands import MAX_REQUEST_BYTES
 
 REPO = Path(__file__).parents[2]
 RECIPES = sorted((REPO / "recipes").glob("*.yaml"))
@@ -235,6 +237,33 @@ def test_check_request_usage_and_io_errors_exit_2(tmp_path: Path) -> None:
         "check-request", "--provider", "pixverse", "--endpoint", "/openapi/v2/nope", "-", input="{}"
     )
     assert code == 2 and "/openapi/v2/video/lip_sync/generate" in err
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are a POSIX thing")
+def test_check_request_reads_a_bounded_body_and_refuses_the_rest_with_exit_2(
+    tmp_path: Path,
+) -> None:
+    os.mkfifo(tmp_path / "pipe.json")  # nobody writes to it: reading would wait for ever
+    for path, says in (
+        (tmp_path / "pipe.json", "is a named pipe, not a request body file"),
+        (tmp_path, "is a directory, not a request body file"),
+    ):
+        code, _, err = run("check-request", "--provider", "runware", str(path))
+        assert code == 2 and says in err
+    deep = "[" * 100_000 + "]" * 100_000
+    code, _, err = run("check-request", "--provider", "runware", "-", input=deep)
+    assert code == 2 and "nested about 1,000 levels deep" in err
+    huge = " " * (MAX_REQUEST_BYTES + 1)
+    code, _, err = run("check-request", "--provider", "runware", "-", input=huge)
+    assert code == 2 and "a request body is a small text file" in err
+
+
+def test_check_request_reads_utf16_with_its_byte_order_mark(tmp_path: Path) -> None:
+    body = tmp_path / "body.json"
+    task = {"taskType": "getResponse", "taskUUID": "0a0a0a0a-0000-4000-8000-000000000000"}
+    body.write_bytes(json.dumps([task]).encode("utf-16"))
+    code, out, _ = run("check-request", "--provider", "runware", str(body))
+    assert code == 0 and "valid" in out
 
 
 def test_schema_prints_the_recipe_schema_with_a_stable_id() -> None:
