@@ -9,24 +9,32 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from pathlib import Path
 
 from lipflow.errors import InputError, PlanError, UsageError
 from lipflow.jobs import Plan
+from lipflow.plan.limits import MAX_JOBS_CEILING
 
-__all__ = ["build_plan", "load_saved_plan"]
+__all__ = ["MAX_PLAN_BYTES", "build_plan", "load_saved_plan"]
+
+# The largest saved plan read: a plan file holds about 2.7 kB a job; 16 kB a job at the most
+# jobs a plan may hold leaves room for long texts and lines.
+MAX_PLAN_BYTES = MAX_JOBS_CEILING * 16_384
 
 
 def load_saved_plan(path: str) -> Plan:
     """A saved plan, refused if it has errors or its recipe changed since (digest differs)."""
     from lipflow.recipe import load_recipe
+    from lipflow.recipe.source import read_text
 
+    text = read_text(path, max_bytes=MAX_PLAN_BYTES, kind="saved plan")
     try:
-        raw = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("no such file", path=path) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
         raise InputError(f"cannot read the plan: {exc}", path=path) from None
+    except RecursionError:
+        raise InputError(
+            "not a lipflow plan file: nested about 1,000 levels deep", path=path
+        ) from None
     if not isinstance(raw, dict):
         raise InputError("not a lipflow plan file", path=path)
     plan = Plan.from_json(raw)

@@ -244,6 +244,22 @@ def test_a_saved_plan_naming_a_path_is_not_run_into_it(
     assert not list(folder.parent.parent.glob("escaped*"))
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are a POSIX thing")
+def test_a_saved_plan_that_is_no_plan_file_is_refused_with_exit_2(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.json")  # nobody writes to it: reading would wait for ever
+    (tmp_path / "deep.json").write_text('{"jobs": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    (tmp_path / "binary.json").write_bytes(b"\x00\x01")
+    for name, says in (
+        ("pipe.json", "is a named pipe, not a saved plan file"),
+        ("deep.json", "not a lipflow plan file: nested about 1,000 levels deep"),
+        ("binary.json", "file is binary (contains NUL bytes), not a saved plan file"),
+    ):
+        out_dir = tmp_path / f"out-{name}"
+        code, _, err = _invoke("run", "--mock", "--out", str(out_dir), str(tmp_path / name))
+        assert code == 2 and says in err, (name, err)
+        assert not out_dir.exists()
+
+
 ONE_PASS = """version: 1
 budget: lots
 inputs: {presenter: {video: media/presenter.mp4}}
