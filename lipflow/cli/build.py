@@ -7,6 +7,7 @@ A command only parses; these functions turn its settings into the objects the li
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 
@@ -21,8 +22,12 @@ __all__ = ["MAX_PLAN_BYTES", "build_plan", "load_saved_plan"]
 MAX_PLAN_BYTES = MAX_JOBS_CEILING * 16_384
 
 
-def load_saved_plan(path: str) -> Plan:
-    """A saved plan, refused if it has errors or its recipe changed since (digest differs)."""
+def load_saved_plan(path: str, env: Mapping[str, str] | None = None) -> Plan:
+    """The plan saved at ``path``, as its recipe plans now: refused if it has errors, if its
+    recipe changed since (digest differs), or if it holds anything the recipe does not plan now
+    (the file was edited, or an input file changed). What runs is what was reviewed, and what
+    runs was planned, checked and priced by lipflow, not read back from a file."""
+    from lipflow.plan import plan_file
     from lipflow.recipe import load_recipe
     from lipflow.recipe.source import read_text
 
@@ -37,17 +42,56 @@ def load_saved_plan(path: str) -> Plan:
         ) from None
     if not isinstance(raw, dict):
         raise InputError("not a lipflow plan file", path=path)
-    plan = Plan.from_json(raw)
-    if not plan.ok:
+    try:
+        saved = Plan.from_json(raw)
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        # A plan file is lipflow's own output: one that does not parse was edited or damaged.
+        what = f"no {exc.args[0]!r}" if isinstance(exc, KeyError) else type(exc).__name__
+        raise InputError(
+            f"not a lipflow plan file as `lipflow plan --out` writes one ({what}); "
+            "plan the recipe again",
+            path=path,
+        ) from None
+    if not saved.ok:
         raise UsageError("the saved plan has errors; fix the recipe and plan it again")
-    current = load_recipe(plan.recipe_file).digest
-    if current != plan.recipe_digest:
+    again = f"plan it again with `lipflow plan {saved.recipe_file} --out {path}`"
+    current = load_recipe(saved.recipe_file).digest
+    if current != saved.recipe_digest:
         raise UsageError(
-            f"{path}: the recipe {plan.recipe_file} changed since this plan was made "
-            f"(digest {plan.recipe_digest[:12]} then, {current[:12]} now); "
-            f"plan it again with `lipflow plan {plan.recipe_file} --out {path}`"
+            f"{path}: the recipe {saved.recipe_file} changed since this plan was made "
+            f"(digest {saved.recipe_digest[:12]} then, {current[:12]} now); {again}"
+        )
+    plan = plan_file(saved.recipe_file, env=env, max_jobs=MAX_JOBS_CEILING)
+    if not plan.ok:
+        raise PlanError(f"{saved.recipe_file}: the plan has errors now; {again}", plan.problems)
+    differs = _first_difference(saved, plan)
+    if differs:
+        raise UsageError(
+            f"{path}: {differs}, which is not what {saved.recipe_file} plans now (the plan "
+            f"file was edited, or an input file changed since); {again}"
         )
     return plan
+
+
+def _first_difference(saved: Plan, plan: Plan) -> str | None:
+    """Where ``saved`` asks for something ``plan`` does not: its name, its budget, or a job
+    (every field of it: what it asks the provider to do, its inputs by content, its key)."""
+    if saved.recipe_name != plan.recipe_name:
+        return f"the run is named {saved.recipe_name!r}"
+    if saved.budget != plan.budget:
+        return f"the budget is {saved.budget!r}"
+    for was, now in zip(saved.jobs, plan.jobs, strict=False):
+        if was.job.id != now.job.id:
+            return f"job {was.job.id!r} is where {now.job.id!r} is planned"
+        if was.job != now.job:
+            fields = [f.name for f in dataclasses.fields(now.job)]
+            changed = [f for f in fields if getattr(was.job, f) != getattr(now.job, f)]
+            return f"job {was.job.id!r} is changed ({', '.join(changed)})"
+    if len(saved.jobs) != len(plan.jobs):
+        extra = len(saved.jobs) > len(plan.jobs)
+        job = (saved.jobs if extra else plan.jobs)[min(len(saved.jobs), len(plan.jobs))].job
+        return f"job {job.id!r} is {'extra' if extra else 'missing'}"
+    return None
 
 
 def build_plan(
@@ -56,7 +100,7 @@ def build_plan(
     """The plan to run: a saved plan (``*.json``) checked against its recipe, or a recipe planned
     now (against the ``LIPFLOW_*_URL`` variables in ``env``, at most ``max_jobs`` jobs)."""
     if source.endswith(".json"):
-        return load_saved_plan(source)
+        return load_saved_plan(source, env)
     from lipflow.plan import plan_file
     from lipflow.plan.expansion import DEFAULT_MAX_JOBS
 

@@ -240,7 +240,7 @@ def test_a_saved_plan_naming_a_path_is_not_run_into_it(
     plan_file = folder / "plan.json"
     plan_file.write_text(json.dumps(saved))
     code, _, err = _invoke("run", "--mock", str(plan_file))
-    assert code == 2 and "is not a plain file name; pass --out DIR" in err
+    assert code == 2 and "the run is named '../../escaped', which is not what" in err
     assert not list(folder.parent.parent.glob("escaped*"))
 
 

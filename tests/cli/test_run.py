@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -133,6 +135,54 @@ def test_a_saved_plan_runs_and_is_refused_once_its_recipe_changes(tmp_path: Path
     recipe.write_text(recipe.read_text().replace("Hello!", "Hi!"))
     code, _, err = invoke(str(plan), "--mock", "--out", str(tmp_path / "b"))
     assert code == 2 and "changed since this plan was made" in err
+
+
+def _edited(plan: Path, edit: Callable[[dict[str, Any]], None]) -> None:
+    saved = json.loads(plan.read_text())
+    edit(saved)
+    plan.write_text(json.dumps(saved))
+
+
+@pytest.mark.parametrize(
+    ("edit", "says"),
+    [
+        (lambda p: p["jobs"][0].update(key="0" * 64), "job 'hello' is changed (key)"),
+        (
+            lambda p: p["jobs"][0]["params"]["tts"].update(text="Something else"),
+            "job 'hello' is changed (params)",
+        ),
+        (lambda p: p["jobs"][0]["options"].update(numberResults=4), "changed (options)"),
+        (lambda p: p["jobs"].append(p["jobs"][0]), "job 'hello' is extra"),
+        (lambda p: p["jobs"].clear(), "job 'hello' is missing"),
+        (lambda p: p.update(budget_usd=1000.0), "the budget is 1000.0"),
+    ],
+    ids=["job-key", "tts-text", "options", "extra-job", "no-jobs", "budget"],
+)
+def test_a_saved_plan_edited_by_hand_is_refused_and_nothing_is_sent(
+    edit: Callable[[dict[str, Any]], None], says: str, tmp_path: Path, lipflow_mock: MockServer
+) -> None:
+    shutil.copytree(RECIPES, tmp_path / "recipes")
+    recipe, plan = tmp_path / "recipes" / "quickstart.yaml", tmp_path / "plan.json"
+    assert CliRunner().invoke(cli, ["plan", str(recipe), "--out", str(plan)]).exit_code == 0
+    _edited(plan, edit)
+
+    code, _, err = invoke(str(plan), "--out", str(tmp_path / "a"), env=live_env(lipflow_mock))
+
+    assert code == 2 and says in err and "which is not what" in err, err
+    assert lipflow_mock.simulator.journal.records() == [], "nothing was sent"
+
+
+def test_a_saved_plan_is_refused_once_an_input_file_changes(tmp_path: Path) -> None:
+    shutil.copytree(RECIPES, tmp_path / "recipes")
+    recipe, plan = tmp_path / "recipes" / "quickstart.yaml", tmp_path / "plan.json"
+    assert CliRunner().invoke(cli, ["plan", str(recipe), "--out", str(plan)]).exit_code == 0
+    # Another clip in its place: the recipe's text (and digest) is the same, its job is not.
+    shutil.copy(RECIPES / "media" / "interview.mp4", tmp_path / "recipes/media/presenter.mp4")
+
+    code, _, err = invoke(str(plan), "--mock", "--out", str(tmp_path / "a"))
+
+    assert code == 2 and "job 'hello' is changed (task_uuid, media, key)" in err, err
+    assert "an input file changed" in err
 
 
 @pytest.mark.parametrize("value", ["runware", "runware=0", "runwre=2"])
