@@ -371,3 +371,49 @@ def test_a_planned_request_that_is_not_plain_json_gets_jsonschemas_words(
     assert recipe is not None, problems
     found = plan_recipe(recipe, env={}).problems
     assert [p.message for p in found] == [f"runware request $[0].numberResults: {w}" for w in words]
+
+
+# The mock's own fast path: a Runware task as its JSON parser made it, found surely valid
+# without the walk that makes sure a body is plain JSON and without check_request's routing.
+RUNWARE_SCHEMAS = [name for name in SCHEMAS if name.startswith("runware/")]
+
+
+def _as_the_mock_parses(body: Any) -> Any:
+    """``body`` as the mock reads it off the wire (None when the mock refuses the text)."""
+    from mock_server.core import InvalidBody, parse_json
+
+    document = parse_json(json.dumps(body).encode())
+    return None if isinstance(document, InvalidBody) else document
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_a_runware_task_the_mock_finds_surely_valid_is_one_check_request_finds_nothing_wrong_with(
+    data: st.DataObject,
+) -> None:
+    from lipflow.providers.runware.checks import CHECKS
+    from lipflow.schemas import check_request
+
+    name = data.draw(st.sampled_from(RUNWARE_SCHEMAS))
+    task = _as_the_mock_parses(data.draw(bodies_for(name)))
+    if CHECKS.surely_valid(task):
+        assert check_request("runware", task) == [], task
+
+
+def test_the_known_good_runware_tasks_are_surely_valid_unless_their_model_has_named_checks() -> (
+    None
+):
+    from lipflow.providers.runware.checks import CHECKS, TASK_CHECKS
+    from lipflow.schemas import check_request
+
+    tasks = [
+        _as_the_mock_parses(body)
+        for body in EXAMPLE_BODIES
+        if isinstance(body, dict) and "taskType" in body
+    ]
+    fast = [task for task in tasks if CHECKS.surely_valid(task)]
+    assert fast, "no example task takes the fast path"
+    for task in tasks:
+        clean = check_request("runware", task) == []
+        named = task.get("model") in TASK_CHECKS
+        assert CHECKS.surely_valid(task) == (clean and not named), task

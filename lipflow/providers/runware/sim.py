@@ -19,6 +19,7 @@ from typing import Any
 from lipflow.catalog import load_catalog
 from lipflow.media import ASSUMED_SECONDS
 from lipflow.pricing import charge, segments_audio_seconds, spoken_charge
+from lipflow.providers.runware.checks import CHECKS
 from lipflow.providers.runware.wire import (
     CONFLICT,
     INVALID_API_KEY,
@@ -246,6 +247,8 @@ def _ping(call: Call, task: Mapping[str, Any], data: list[Any], errors: list[Any
 
 
 def _problems(task: Mapping[str, Any]) -> list[dict[str, Any]]:
+    if CHECKS.surely_valid(task):  # a task as parsed from the body: nothing to say
+        return []
     out = []
     for problem in request_problems(WIRE.name, task if type(task) is dict else dict(task)):
         field = problem.field_name or "task"
