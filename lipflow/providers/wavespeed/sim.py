@@ -156,7 +156,9 @@ def _submit(call: Call) -> Reply:
     body = _json_object(call)
     if isinstance(body, Reply):
         return body
-    sync = body.pop("enable_sync_mode", False) is True
+    sync = body.get("enable_sync_mode", False) is True
+    if "enable_sync_mode" in body:  # checked without it, on a copy: the body as sent stays whole
+        body = {name: value for name, value in body.items() if name != "enable_sync_mode"}
     problems = request_problems(WIRE.name, body, endpoint=_SUBMIT.path)
     if problems:
         return _err(400, "; ".join(describe(p) for p in problems))
