@@ -417,3 +417,57 @@ def test_the_known_good_runware_tasks_are_surely_valid_unless_their_model_has_na
         clean = check_request("runware", task) == []
         named = task.get("model") in TASK_CHECKS
         assert CHECKS.surely_valid(task) == (clean and not named), task
+
+
+def _path_endpoints() -> list[tuple[str, str, str, str]]:
+    """(provider, method, path, schema) of every endpoint with a request schema, for the
+    providers whose calls are told apart by method and path."""
+    from lipflow.providers import registry
+    from lipflow.schemas import PathChecks
+
+    found = []
+    for provider in registry.providers():
+        checks = provider.checks
+        if isinstance(checks, PathChecks):
+            found += [
+                (provider.name, e.method, e.path, checks.schema(e.request))
+                for e in provider.wire.endpoints
+                if e.request is not None
+            ]
+    return found
+
+
+PATH_ENDPOINTS = _path_endpoints()
+
+
+@pytest.mark.parametrize(("provider", "method", "path", "schema"), PATH_ENDPOINTS)
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_a_body_the_mock_finds_surely_valid_at_an_endpoint_is_one_check_request_finds_nothing_wrong_with(
+    provider: str, method: str, path: str, schema: str, data: st.DataObject
+) -> None:
+    from lipflow.providers import registry
+    from lipflow.schemas import PathChecks, check_request
+
+    checks = registry.get(provider).checks
+    assert isinstance(checks, PathChecks)
+    body = _as_the_mock_parses(data.draw(bodies_for(schema)))
+    if checks.surely_valid(body, endpoint=path, method=method):
+        assert check_request(provider, body, endpoint=path, method=method) == [], body
+
+
+@pytest.mark.parametrize(("provider", "method", "path", "schema"), PATH_ENDPOINTS)
+def test_a_known_good_body_is_surely_valid_at_its_endpoint_unless_it_has_named_checks(
+    provider: str, method: str, path: str, schema: str
+) -> None:
+    from lipflow.providers import registry
+    from lipflow.schemas import PathChecks, check_request
+
+    checks = registry.get(provider).checks
+    assert isinstance(checks, PathChecks)
+    for body in EXAMPLE_BODIES:
+        parsed = _as_the_mock_parses(body)
+        clean = check_request(provider, parsed, endpoint=path, method=method) == []
+        named = bool(checks.named.get(path))
+        fast = checks.surely_valid(parsed, endpoint=path, method=method)
+        assert fast == (clean and not named and parsed is not None), (path, body)
