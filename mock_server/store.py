@@ -73,7 +73,29 @@ def decode_base64_media(text: str) -> bytes | None:
     (SIMD) decodes first: it accepts no string the standard library refuses and gives the same
     bytes, but refuses a few the standard library takes (padding after a whole quantum,
     ``"Jt2n="``), so a refusal is asked again of the standard library.
+
+    A text decoded lately (a batch uploads one voice or presenter file thousands of times) is
+    compared with the one it was, not decoded again, and its uploads share one bytes object:
+    the store holds the file once, however often it came.
     """
+    key = (len(text), text[:_MEMO_EDGE], text[-_MEMO_EDGE:])
+    found = _DECODED.get(key)
+    if found is not None and found[0] == text:  # the very text: a comparison, not a hash
+        return found[1]
+    raw = _decode(text)
+    if raw is not None and len(text) <= _MEMO_CHARS:
+        _DECODED.put(key, (text, raw))
+    return raw
+
+
+# Texts decoded lately, by their length and ends (a hash of the whole text would cost what the
+# decoding does): the text, to compare, and its bytes. At most 32 texts of up to 1 MiB each.
+_DECODED: BoundedMemo[tuple[int, str, str], tuple[str, bytes]] = BoundedMemo(32)
+_MEMO_CHARS = 1 << 20
+_MEMO_EDGE = 64
+
+
+def _decode(text: str) -> bytes | None:
     payload = text.split(",", 1)[1] if text.startswith("data:") and "," in text else text
     try:
         return pybase64.b64decode(payload, validate=True)
@@ -207,6 +229,20 @@ _HEADER_BYTES_KEPT = 4096  # a WAV's header is 44 bytes; an MP4's moov can be me
 
 def _probe(data: bytes, name: str) -> media.MediaInfo | None:
     """``media.probe_bytes(data)``, or None where it finds no audio or video."""
+    global _LAST_PROBED
+    last = _LAST_PROBED
+    if last[0] is data:  # the bytes of an upload that came again (decode_base64_media)
+        return last[1]
+    info = _probe_header(data, name)
+    _LAST_PROBED = (data, info)
+    return info
+
+
+# The bytes probed last and what they are: one object, the very one, not a copy alike.
+_LAST_PROBED: tuple[bytes | None, media.MediaInfo | None] = (None, None)
+
+
+def _probe_header(data: bytes, name: str) -> media.MediaInfo | None:
     key = (len(data), data[:16])
     found = _HEADERS.get(key)
     if found is not None and all(data[at : at + len(got)] == got for at, got in found[0]):

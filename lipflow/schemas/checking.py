@@ -134,6 +134,24 @@ class PathChecks:
             problems += check(body)
         return problems
 
+    def surely_valid(self, body: object, *, endpoint: str, method: str = "POST") -> bool:
+        """True when ``body``, as a JSON parser made it (the mock's requests), is one
+        :meth:`check_request` finds nothing wrong with at ``endpoint`` (its exact method and
+        path): the path's parameters match, the endpoint has no named checks, and jsonschema-rs
+        accepts the body against its schema. False means "ask check_request", which decides
+        and words the problems."""
+        found = _find(self.wire, method, endpoint)
+        if found is None or body is None:
+            return False
+        ep, params = found
+        if ep.request is None or self.named.get(ep.path):
+            return False
+        for name, value in params.items():
+            pattern = ep.params.get(name)
+            if pattern and not re.fullmatch(pattern, value):
+                return False
+        return compiled(self.schema(ep.request)).surely_valid(body, parsed=True)
+
     def leaf_checks(
         self,
         body: object,

@@ -111,3 +111,30 @@ def test_an_upload_is_probed_for_its_own_header_even_when_it_begins_as_an_earlie
     for audio in (first, second, first, second):
         assert _lip_sync_seconds(mock, audio) == probe_bytes(audio).duration_s
     assert probe_bytes(first).duration_s == 2 * probe_bytes(second).duration_s
+
+
+def test_a_file_uploaded_again_is_served_back_and_held_once(mock: MockServer) -> None:
+    audio = synthesize_audio(1.0)
+    text = base64.b64encode(audio).decode()
+    first, again = (_upload(mock, text).json()["data"][0] for _ in range(2))
+    for reply in (first, again):
+        assert httpx.get(reply["mediaURL"]).content == audio
+    held = [mock.simulator.store.get(reply["mediaUUID"]) for reply in (first, again)]
+    assert held[0] is not None and held[1] is not None
+    assert held[0].data is held[1].data
+
+
+def test_texts_alike_at_both_ends_are_each_decoded_for_themselves(mock: MockServer) -> None:
+    # Same length, same first and last few hundred characters: only the middle tells them apart.
+    head, tail = bytes(range(256)), bytes(range(255, -1, -1))
+    files = [head + bytes([n]) * 300 + tail for n in (1, 2, 1, 3)]
+    for data in files:
+        reply = _upload(mock, base64.b64encode(data).decode())
+        assert reply.status_code == 200, reply.text
+        assert httpx.get(reply.json()["data"][0]["mediaURL"]).content == data
+    # A text alike at both ends but not base64 in the middle is still refused.
+    good = base64.b64encode(files[0]).decode()
+    bad = good[:200] + "!" + good[201:]
+    for media in (good, bad, f"data:audio/wav;base64,{bad}"):
+        expected = 200 if media is good else 400
+        assert _upload(mock, media).status_code == expected

@@ -90,3 +90,22 @@ def test_an_auth_scheme_sent_without_a_key_is_not_taken_for_one() -> None:
     sim.handle(MockRequest(method="POST", path="/v1", headers={"authorization": "Bearer"}))
     sim.handle(MockRequest(method="POST", path="/v1", headers={"authorization": "Bearer k3y-123"}))
     assert sim.journal.records()[-1].headers["authorization"] == "Bearer ***"
+
+
+def test_a_wavespeed_sync_submit_is_journaled_with_its_sync_flag_as_sent() -> None:
+    sim = Simulator()
+    body = {
+        "video": "https://example.com/v.mp4",
+        "audio": "https://example.com/a.mp3",
+        "enable_sync_mode": True,
+    }
+    reply = sim.handle(
+        MockRequest(
+            method="POST",
+            path="/api/v3/pixverse/lipsync",
+            headers={"authorization": "Bearer k", "content-type": "application/json"},
+            body=json.dumps(body).encode(),
+        )
+    )
+    assert reply.status == 200, reply.document
+    assert sim.journal.records()[-1].body == body

@@ -387,3 +387,103 @@ def test_a_nan_in_a_hand_built_request_gets_jsonschemas_words() -> None:
     )
     assert result.exit_code == 1
     assert "error at $[0].numberResults: NaN is a number; expected an integer" in result.output
+
+
+# The mock's own fast path: a Runware task as its JSON parser made it, found surely valid
+# without the walk that makes sure a body is plain JSON and without check_request's routing.
+RUNWARE_SCHEMAS = [name for name in SCHEMAS if name.startswith("runware/")]
+
+
+def _as_the_mock_parses(body: Any) -> Any:
+    """``body`` as the mock reads it off the wire (None when the mock refuses the text)."""
+    from mock_server.core import InvalidBody, parse_json
+
+    document = parse_json(json.dumps(body).encode())
+    return None if isinstance(document, InvalidBody) else document
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_a_runware_task_the_mock_finds_surely_valid_is_one_check_request_finds_nothing_wrong_with(
+    data: st.DataObject,
+) -> None:
+    from lipflow.providers.runware.checks import CHECKS
+    from lipflow.schemas import check_request
+
+    name = data.draw(st.sampled_from(RUNWARE_SCHEMAS))
+    task = _as_the_mock_parses(data.draw(bodies_for(name)))
+    if CHECKS.surely_valid(task):
+        assert check_request("runware", task) == [], task
+
+
+def test_the_known_good_runware_tasks_are_surely_valid_unless_their_model_has_named_checks() -> (
+    None
+):
+    from lipflow.providers.runware.checks import CHECKS, TASK_CHECKS
+    from lipflow.schemas import check_request
+
+    tasks = [
+        _as_the_mock_parses(body)
+        for body in EXAMPLE_BODIES
+        if isinstance(body, dict) and "taskType" in body
+    ]
+    fast = [task for task in tasks if CHECKS.surely_valid(task)]
+    assert fast, "no example task takes the fast path"
+    for task in tasks:
+        clean = check_request("runware", task) == []
+        named = task.get("model") in TASK_CHECKS
+        assert CHECKS.surely_valid(task) == (clean and not named), task
+
+
+def _path_endpoints() -> list[tuple[str, str, str, str]]:
+    """(provider, method, path, schema) of every endpoint with a request schema, for the
+    providers whose calls are told apart by method and path."""
+    from lipflow.providers import registry
+    from lipflow.schemas import PathChecks
+
+    found = []
+    for provider in registry.providers():
+        checks = provider.checks
+        if isinstance(checks, PathChecks):
+            found += [
+                (provider.name, e.method, e.path, checks.schema(e.request))
+                for e in provider.wire.endpoints
+                if e.request is not None
+            ]
+    return found
+
+
+PATH_ENDPOINTS = _path_endpoints()
+
+
+@pytest.mark.parametrize(("provider", "method", "path", "schema"), PATH_ENDPOINTS)
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_a_body_the_mock_finds_surely_valid_at_an_endpoint_is_one_check_request_finds_nothing_wrong_with(
+    provider: str, method: str, path: str, schema: str, data: st.DataObject
+) -> None:
+    from lipflow.providers import registry
+    from lipflow.schemas import PathChecks, check_request
+
+    checks = registry.get(provider).checks
+    assert isinstance(checks, PathChecks)
+    body = _as_the_mock_parses(data.draw(bodies_for(schema)))
+    if checks.surely_valid(body, endpoint=path, method=method):
+        assert check_request(provider, body, endpoint=path, method=method) == [], body
+
+
+@pytest.mark.parametrize(("provider", "method", "path", "schema"), PATH_ENDPOINTS)
+def test_a_known_good_body_is_surely_valid_at_its_endpoint_unless_it_has_named_checks(
+    provider: str, method: str, path: str, schema: str
+) -> None:
+    from lipflow.providers import registry
+    from lipflow.schemas import PathChecks, check_request
+
+    checks = registry.get(provider).checks
+    assert isinstance(checks, PathChecks)
+    for body in EXAMPLE_BODIES:
+        parsed = _as_the_mock_parses(body)
+        clean = check_request(provider, parsed, endpoint=path, method=method) == []
+        named = bool(checks.named.get(path))
+        fast = checks.surely_valid(parsed, endpoint=path, method=method)
+        assert fast == (clean and not named and parsed is not None), (path, body)

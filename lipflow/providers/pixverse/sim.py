@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from lipflow.catalog import load_catalog
 from lipflow.media import ASSUMED_SECONDS, MEDIA_TYPES
 from lipflow.pricing import charge, estimate_tts_seconds
+from lipflow.providers.pixverse.checks import CHECKS
 from lipflow.providers.pixverse.client import MODEL_ID, speakers
 from lipflow.providers.pixverse.wire import (
     AUTH_FAILED,
@@ -189,9 +190,10 @@ def _generate(call: Call) -> Reply:
         return _err(INVALID_VALUE, f"the body is not valid JSON: {body.reason}")
     if not isinstance(body, dict):
         return _err(INVALID_VALUE, "the body must be a JSON object")
-    problem = _problems_reply(request_problems(WIRE.name, body, endpoint=_SUBMIT.path))
-    if problem:
-        return problem
+    if not CHECKS.surely_valid(body, endpoint=_SUBMIT.path):  # as parsed: surely valid or asked
+        problem = _problems_reply(request_problems(WIRE.name, body, endpoint=_SUBMIT.path))
+        if problem:
+            return problem
     sim = call.sim
     video: MediaItem | None = None
     if body.get("video_media_id") is not None:

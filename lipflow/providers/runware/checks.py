@@ -399,6 +399,32 @@ class RunwareChecks:
             return found + task_uuids_unique(body)
         return _task_problems(body)
 
+    def surely_valid(self, task: object) -> bool:
+        """True when ``task``, one task as a JSON parser made it (the mock's requests), is one
+        :meth:`check_request` finds nothing wrong with: a known task type (and model) whose
+        schema jsonschema-rs accepts it against, with no named check for its model. False
+        means "ask check_request", which decides and words the problems.
+
+        The verdict is check_request's: a schema that jsonschema-rs accepts the task against
+        gives no problem (:meth:`~lipflow.schemas.loading.Compiled.surely_valid`), and a model
+        with named checks is left to them."""
+        if type(task) is not dict:
+            return False
+        task_type = task.get("taskType")
+        entry = _TASKS.get(task_type) if type(task_type) is str else None
+        if entry is None:
+            return False
+        if entry.models:
+            model = task.get("model")
+            if type(model) is not str or model not in entry.models or model in TASK_CHECKS:
+                return False
+            schema = entry.models[model]
+        elif entry.request:
+            schema = entry.request
+        else:
+            return False
+        return compiled(_schema(schema)).surely_valid(task, parsed=True)
+
     def leaf_checks(
         self,
         body: object,

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lipflow.catalog import load_catalog
 from lipflow.media import ASSUMED_SECONDS
 from lipflow.pricing import charge, segments_audio_seconds, spoken_charge
+from lipflow.providers.runware.checks import CHECKS
 from lipflow.providers.runware.wire import (
     CONFLICT,
     INVALID_API_KEY,
@@ -29,6 +30,9 @@ from lipflow.providers.runware.wire import (
 from mock_server.core import Call, InvalidBody, MockRequest, Reply, Route, SimulatedApi, json_body
 from mock_server.store import MediaItem, decode_base64_media, preview_size
 from mock_server.validation import describe, parameter, request_problems
+
+if TYPE_CHECKING:
+    from mock_server.core import Job
 
 __all__ = ["SIMULATED"]
 
@@ -246,6 +250,8 @@ def _ping(call: Call, task: Mapping[str, Any], data: list[Any], errors: list[Any
 
 
 def _problems(task: Mapping[str, Any]) -> list[dict[str, Any]]:
+    if CHECKS.surely_valid(task):  # a task as parsed from the body: nothing to say
+        return []
     out = []
     for problem in request_problems(WIRE.name, task if type(task) is dict else dict(task)):
         field = problem.field_name or "task"
@@ -435,20 +441,7 @@ def _get_response(call: Call, task: Mapping[str, Any], data: list[Any], errors: 
     if state == "processing":
         data.append({**base, "status": _RUNNING})
     elif state == "succeeded":
-        cost = job.cost_usd if job.extra["include_cost"] else None
-        per_result = None if cost is None else round(cost / len(job.outputs), 6)
-        for item, seed in zip(job.outputs, job.extra["seeds"], strict=True):
-            result = {
-                **base,
-                "status": _DONE,
-                "videoUUID": item.id,
-                "videoURL": call.sim.url(item),
-                "seed": seed,
-                "NSFWContent": False,
-            }
-            if per_result is not None:
-                result["cost"] = per_result
-            data.append(result)
+        data.extend(_results(call, job))
     elif state == "moderated":
         errors.append(
             _error(
@@ -463,6 +456,32 @@ def _get_response(call: Call, task: Mapping[str, Any], data: list[Any], errors: 
                 str(WIRE.code_for("generation")), "The provider failed to generate the video.", base
             )
         )
+
+
+def _results(call: Call, job: Job) -> list[dict[str, Any]]:
+    """A finished job's result items, one per output: the same on every poll, so made on the
+    first (and again only if the mock's URL has changed since) and sent as they are."""
+    made = job.extra.get("results")
+    if made is not None and made[0] == call.sim.base_url:
+        return made[1]  # type: ignore[no-any-return]
+    cost = job.cost_usd if job.extra["include_cost"] else None
+    per_result = None if cost is None else round(cost / len(job.outputs), 6)
+    results = []
+    for item, seed in zip(job.outputs, job.extra["seeds"], strict=True):
+        result = {
+            "taskType": _TASK["submit"],
+            "taskUUID": job.id,
+            "status": _DONE,
+            "videoUUID": item.id,
+            "videoURL": call.sim.url(item),
+            "seed": seed,
+            "NSFWContent": False,
+        }
+        if per_result is not None:
+            result["cost"] = per_result
+        results.append(result)
+    job.extra["results"] = (call.sim.base_url, results)
+    return results
 
 
 def _media_storage(call: Call, task: Mapping[str, Any], data: list[Any], errors: list[Any]) -> None:

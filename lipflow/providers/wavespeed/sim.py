@@ -15,6 +15,7 @@ from typing import Any
 
 from lipflow.media import ASSUMED_SECONDS
 from lipflow.pricing import charge
+from lipflow.providers.wavespeed.checks import CHECKS
 from lipflow.providers.wavespeed.wire import WIRE
 from mock_server.core import (
     MEANINGS,
@@ -156,8 +157,14 @@ def _submit(call: Call) -> Reply:
     body = _json_object(call)
     if isinstance(body, Reply):
         return body
-    sync = body.pop("enable_sync_mode", False) is True
-    problems = request_problems(WIRE.name, body, endpoint=_SUBMIT.path)
+    sync = body.get("enable_sync_mode", False) is True
+    if "enable_sync_mode" in body:  # checked without it, on a copy: the body as sent stays whole
+        body = {name: value for name, value in body.items() if name != "enable_sync_mode"}
+    problems = (
+        []
+        if CHECKS.surely_valid(body, endpoint=_SUBMIT.path)
+        else request_problems(WIRE.name, body, endpoint=_SUBMIT.path)
+    )
     if problems:
         return _err(400, "; ".join(describe(p) for p in problems))
     sim = call.sim
