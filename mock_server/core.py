@@ -318,8 +318,8 @@ class Call:
     record: Record
     one_off: tuple[FaultRule, ...] = ()
     scrubber: Scrubber | None = None  # what the journal learnt of this request's credentials
-    # The JSON body is kept in the journal as parsed: nothing in it to redact or summarize.
-    body_as_sent: bool = False
+    # The body is a JSON document (json_body's), the journal's and the handlers' alike.
+    body_as_parsed: bool = False
 
 
 Handler = Callable[[Call], Reply]
