@@ -69,6 +69,17 @@ def _decodings(text: str) -> tuple[str, ...]:
     return tuple(stages)
 
 
+@lru_cache(maxsize=1024)  # a client names the same key request after request
+def _candidates(value: str) -> tuple[str, ...]:
+    """What a credential ``value`` names: itself, and the key after an auth scheme; nothing
+    for an auth scheme sent without its key."""
+    value = value.strip()
+    if value.lower() in _SCHEMES:
+        return ()
+    scheme, _, token = value.partition(" ")
+    return tuple(c for c in (value, token if scheme.lower() in _SCHEMES else "") if c)
+
+
 @lru_cache(maxsize=1024)
 def _encodings(value: str) -> frozenset[str]:
     return frozenset(
@@ -207,12 +218,8 @@ class Scrubber:
         return self._all
 
     def learn(self, value: str) -> None:
-        value = value.strip()
-        if value.lower() in _SCHEMES:  # an auth scheme sent without its key names none
-            return
-        scheme, _, token = value.partition(" ")
-        for candidate in (value, token if scheme.lower() in _SCHEMES else ""):
-            if candidate and candidate not in self._given and candidate not in self._new:
+        for candidate in _candidates(value):
+            if candidate not in self._given and candidate not in self._new:
                 self._new.update(_decodings(candidate))
                 self._all = None
                 self._forms = False
