@@ -69,6 +69,17 @@ def _decodings(text: str) -> tuple[str, ...]:
     return tuple(stages)
 
 
+@lru_cache(maxsize=1024)  # a client names the same key request after request
+def _candidates(value: str) -> tuple[str, ...]:
+    """What a credential ``value`` names: itself, and the key after an auth scheme; nothing
+    for an auth scheme sent without its key."""
+    value = value.strip()
+    if value.lower() in _SCHEMES:
+        return ()
+    scheme, _, token = value.partition(" ")
+    return tuple(c for c in (value, token if scheme.lower() in _SCHEMES else "") if c)
+
+
 @lru_cache(maxsize=1024)
 def _encodings(value: str) -> frozenset[str]:
     return frozenset(
@@ -160,6 +171,8 @@ _SCRUBBED_HEADERS: BoundedMemo[tuple[tuple[tuple[str, str], ...], _Forms], dict[
 )
 # Every byte but a-z and 0-9: what secret_name drops from a name before matching it.
 _NOT_ALNUM = bytes(c for c in range(256) if not (97 <= c <= 122 or 48 <= c <= 57))
+# The types of a JSON document's values that hold no field (exact types: a subclass is looked at).
+_LEAVES = frozenset({str, int, float, bool, type(None)})
 _NAME_PARTS = re.compile(b"|".join(sorted({n.encode() for n in (*_NAMES, *_SUFFIXES)})))
 
 
@@ -205,12 +218,8 @@ class Scrubber:
         return self._all
 
     def learn(self, value: str) -> None:
-        value = value.strip()
-        if value.lower() in _SCHEMES:  # an auth scheme sent without its key names none
-            return
-        scheme, _, token = value.partition(" ")
-        for candidate in (value, token if scheme.lower() in _SCHEMES else ""):
-            if candidate and candidate not in self._given and candidate not in self._new:
+        for candidate in _candidates(value):
+            if candidate not in self._given and candidate not in self._new:
                 self._new.update(_decodings(candidate))
                 self._all = None
                 self._forms = False
@@ -267,6 +276,37 @@ class Scrubber:
         if isinstance(value, list):
             return [self.document(item) for item in value]
         return redact_value(value)
+
+    def learn_document(self, value: Any) -> None:
+        """Learn what :meth:`document` learns of a JSON value (the string of every key-like
+        field, at any depth), without copying it: what the journal must know of a body now,
+        when what it keeps of the body is worked out later (:meth:`kept_body`)."""
+        if type(value) is dict or isinstance(value, Mapping):
+            for name, item in value.items():
+                if secret_name(name if type(name) is str else str(name)):
+                    if isinstance(item, str):
+                        self.learn(item)
+                elif type(item) not in _LEAVES and isinstance(item, Mapping | list):
+                    self.learn_document(item)
+        elif isinstance(value, list):
+            for item in value:
+                if type(item) not in _LEAVES and isinstance(item, Mapping | list):
+                    self.learn_document(item)
+
+    def kept_body(self, raw: bytes, document: Any) -> Any:
+        """:meth:`kept` of the JSON ``document`` parsed from ``raw``: the document itself when
+        :func:`kept_as_parsed` says so of ``raw`` and its text holds no learnt secret (then
+        nothing in it is changed), so only such a body is searched, not walked."""
+        if kept_as_parsed(raw) and self.absent_from(raw.decode("ascii")):
+            return document
+        return self.kept(document)
+
+    def kept_reply(self, text: str) -> Any:
+        """:meth:`kept_json` of the reply document sent as the JSON ``text``: the document
+        that text encodes, read from the text."""
+        if plain_json(text):
+            return self.kept_plain_json(text)
+        return redact_value(self.scrub(json.loads(text)))
 
     def text(self, text: str) -> str | None:
         """A text body with its key assignments learnt and removed; None if one is left."""

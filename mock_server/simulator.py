@@ -49,7 +49,7 @@ from mock_server.faults import (
 )
 from mock_server.journal import Journal, Kept, Record
 from mock_server.limits import MAX_SECONDS, bounded_number
-from mock_server.redaction import Scrubber, kept_as_parsed, plain_json
+from mock_server.redaction import Scrubber, kept_as_parsed
 from mock_server.store import MediaItem, MediaStore, decode_base64_media
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "Simulator"]
@@ -60,6 +60,9 @@ DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
 # uuid.UUID(int=..., version=4): the variant bits set to 10, the version nibble to 4.
 _UUID_KEEP = ~((0xC000 << 48) | (0xF000 << 64)) & (2**128 - 1)
 _UUID_V4 = (0x8000 << 48) | (4 << 76)
+# A JSON body or reply at most this long is journaled as the text it came or went as, what is
+# kept of it worked out when its record is first read (a longer one may summarize to far less).
+_SHORT_BODY = _SHORT_REPLY = 512
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
 
@@ -285,9 +288,7 @@ class Simulator:
                 cost_usd=cost.usd,
                 credits=cost.credits,
                 cost_basis=cost.basis,
-                request=request
-                if call.body_as_sent and _part_of(request, json_body(call.request))
-                else (call.scrubber or Scrubber(learnt=self._secrets.known)).kept(request),
+                request=_kept_job_request(call, request, self._secrets.known),
                 stuck=stuck,
             )
             self._jobs[(job.provider, job_id)] = job
@@ -304,21 +305,19 @@ class Simulator:
         # the journal keeps of it is scrubbed of them when the record is first read (_kept).
         scrubber = Scrubber(learnt=self._secrets.known)
         headers = scrubber.kept_headers(request.headers)
-        query = scrubber.fields(request.query)
-        body, as_sent = _journal_body(request, scrubber)
+        query = scrubber.fields(request.query) if request.query else {}
+        body, as_parsed = _journal_body(request, scrubber)
         learnt = scrubber.learnt
         with self._lock:
             self._secrets.update(learnt)
-        # A body kept as parsed whose text holds no known secret is kept whole as it came
-        as_sent = as_sent and scrubber.absent_from(request.body.decode("ascii"))
         record = self.journal.open(
             time=self.clock.wall(),
             transport=request.transport,
             method=request.method,
-            kept=partial(_kept, learnt, request.path, query, headers, body, as_sent),
+            kept=partial(_kept, learnt, request.path, query, headers, body),
         )
         try:
-            reply = self._dispatch(request, record, scrubber, as_sent)
+            reply = self._dispatch(request, record, scrubber, as_parsed)
         except Exception as exc:
             self.internal_errors.append(exc)
             reply = self._refusal(request, record, 500, f"mock server bug: {exc!r}")
@@ -395,7 +394,7 @@ class Simulator:
         return self._error(call, status, message, None)
 
     def _dispatch(
-        self, request: MockRequest, record: Record, scrubber: Scrubber, as_sent: bool
+        self, request: MockRequest, record: Record, scrubber: Scrubber, as_parsed: bool
     ) -> Reply:
         routed = self._route(request, record)
         if isinstance(routed, Reply):
@@ -415,7 +414,7 @@ class Simulator:
             ctx=ctx,
             record=record,
             scrubber=scrubber,
-            body_as_sent=as_sent,
+            body_as_parsed=as_parsed,
         )
         header = request.headers.get("x-mock-fault")  # header names are lower-case
         if header:
@@ -631,35 +630,53 @@ def _kept(
     query: dict[str, str],
     headers: Mapping[str, str],
     body: Any,
-    as_sent: bool,
 ) -> Kept:
     """What the journal keeps of a request, scrubbed of the secrets ``learnt`` by the end of
     its reading (``headers`` as :meth:`Scrubber.kept_headers` gave them, ``query`` and
-    ``body`` as :meth:`Scrubber.fields` and :func:`_journal_body` did; ``as_sent``: the body
-    is the document as parsed and its text holds none of them)."""
+    ``body`` as :meth:`Scrubber.fields` and :func:`_journal_body` did: a body still in bytes
+    is a short JSON document as sent, what is kept of it worked out now)."""
     scrubber = Scrubber(learnt=learnt)
     return (
         scrubber.scrub(path),
         scrubber.scrub(query) if query else query,
         scrubber.scrub_headers(headers),
-        body if body is None or as_sent else scrubber.scrub(body),
+        _kept_body(scrubber, body),
     )
 
 
+def _kept_body(scrubber: Scrubber, body: Any) -> Any:
+    if body is None:
+        return None
+    if type(body) is bytes:  # a short JSON body as sent
+        return scrubber.kept_body(body, parse_json(body))
+    return scrubber.scrub(body)
+
+
+def _kept_job_request(call: Call, request: Any, known: frozenset[str]) -> Any:
+    """What a job keeps of the request that made it (a JSON value): as :meth:`Scrubber.kept`
+    gives it; the value itself when it is (part of) a short body kept as sent."""
+    scrubber = call.scrubber or Scrubber(learnt=known)
+    if call.body_as_parsed and _part_of(request, json_body(call.request)):
+        body = call.request.body
+        if kept_as_parsed(body) and scrubber.absent_from(body.decode("ascii")):
+            return request
+    return scrubber.kept(request)
+
+
 def _kept_reply(learnt: frozenset[str], text: str) -> Any:
-    return Scrubber(learnt=learnt).kept_plain_json(text)
+    return Scrubber(learnt=learnt).kept_reply(text)
 
 
 def _journal_reply(record: Record, reply: Reply, scrubber: Scrubber) -> None:
     """What the journal keeps of a reply document: long strings summarized, keys out; a
-    short plain one (:func:`plain_json`) is kept as the text it was sent as, scrubbed of the
-    secrets learnt so far when first read."""
+    short one is kept as the text it was sent as, worked out (:meth:`Scrubber.kept_reply`)
+    with the secrets learnt so far when first read."""
     try:
         text = reply.json_text()
     except (TypeError, ValueError):  # not JSON (a handler's bug): the adapter will say so
         record.reply = redact_value(scrubber.scrub(reply.document))
         return
-    if plain_json(text):
+    if len(text) <= _SHORT_REPLY:
         record.keep_reply_text(text, partial(_kept_reply, scrubber.learnt))
     else:
         record.reply = scrubber.kept_json(reply.document, text)
@@ -683,8 +700,11 @@ def _part_of(value: Any, document: Any) -> bool:
 
 def _journal_body(request: MockRequest, scrubber: Scrubber) -> tuple[Any, bool]:
     """What the journal keeps of a body: JSON or a form (credentials out), text, or its size;
-    and whether that is the JSON document as parsed, every string of it a piece of the body as
-    sent (:func:`~mock_server.redaction.kept_as_parsed`: then the body is searched, not walked)."""
+    and whether the body is a JSON document (the handlers' own, parsed once).
+
+    A short JSON body is kept as the bytes it came as, its credentials learnt now: what is
+    kept of it (:meth:`~mock_server.redaction.Scrubber.kept_body`) is worked out from them
+    when the record is first read, as most never are."""
     if request.oversize is not None:
         return {"bytes": request.oversize, "refused": "over the size cap"}, False
     if request.form is not None or request.files is not None:
@@ -701,10 +721,10 @@ def _journal_body(request: MockRequest, scrubber: Scrubber) -> tuple[Any, bool]:
     if "json" in content_type or request.transport == "ws" or request.body[:1] in (b"{", b"["):
         document = json_body(request)  # parsed once for the journal and the handlers
         if not isinstance(document, InvalidBody):
-            # The handlers read the document and never change it: the journal may keep it.
-            if kept_as_parsed(request.body):
-                return document, True
-            return scrubber.document(document), False
+            if len(request.body) <= _SHORT_BODY:
+                scrubber.learn_document(document)
+                return request.body, True
+            return scrubber.document(document), True
     summary = {"bytes": len(request.body), "content_type": content_type or None}
     try:
         text = scrubber.text(request.body.decode("utf-8"))

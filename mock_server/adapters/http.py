@@ -203,7 +203,7 @@ def _mock_request(environ: WSGIEnvironment, max_body_bytes: int) -> MockRequest:
         "query": {k: args[k] for k in args} if args else {},
         "headers": _headers(environ),
     }
-    announced = get_content_length(environ)
+    announced = _content_length(environ)
     if announced is not None and announced > max_body_bytes:
         return MockRequest(**common, oversize=announced)
     try:
@@ -214,6 +214,20 @@ def _mock_request(environ: WSGIEnvironment, max_body_bytes: int) -> MockRequest:
     if len(body) > max_body_bytes:
         return MockRequest(**common, oversize=len(body))
     return with_body(common, body, environ.get("CONTENT_TYPE"))
+
+
+def _content_length(environ: WSGIEnvironment) -> int | None:
+    """werkzeug's ``get_content_length``: a length of plain digits without a Transfer-Encoding
+    (every request of a client that sends a length) read at once."""
+    length = environ.get("CONTENT_LENGTH")
+    if (
+        length is not None
+        and length.isdigit()
+        and length.isascii()
+        and "HTTP_TRANSFER_ENCODING" not in environ
+    ):
+        return int(length)
+    return get_content_length(environ)
 
 
 # Environ key -> header name (None: not a header, or one werkzeug's EnvironHeaders skips).
@@ -277,8 +291,13 @@ def _read_at_most(stream: IO[bytes], limit: int) -> bytes:
     """Up to ``limit`` bytes of ``stream``: what a body over the cap costs in memory.
 
     Each read asks for no more than is left to read: a read allocates the size it asks for."""
-    parts: list[bytes] = []
-    size = 0
+    if limit <= 0:
+        return b""
+    first = stream.read(min(_READ_SIZE, limit))
+    if len(first) == limit or not first:  # the whole body (most often), or none
+        return first
+    parts = [first]
+    size = len(first)
     while size < limit:
         part = stream.read(min(_READ_SIZE, limit - size))
         if not part:

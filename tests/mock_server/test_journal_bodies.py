@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from mock_server import Simulator
 from mock_server.core import MockRequest
+from mock_server.redaction import Scrubber
 
 KEY = "s3cr3t-key-value"
 _FORMS = (KEY, quote(KEY, safe=""), "".join(f"\\u{ord(c):04x}" for c in KEY), "3cr3t-key")
@@ -109,3 +110,27 @@ def test_a_wavespeed_sync_submit_is_journaled_with_its_sync_flag_as_sent() -> No
     )
     assert reply.status == 200, reply.document
     assert sim.journal.records()[-1].body == body
+
+
+@settings(max_examples=300, deadline=None)
+@given(_documents, st.booleans())
+def test_a_record_keeps_what_the_scrubber_keeps_of_the_body_and_of_the_reply(
+    document: Any, ascii_only: bool
+) -> None:
+    # A short body is kept as the bytes it came as and worked out when its record is read; a
+    # reply as the text it was sent as: either way the record is what a scrubber that learnt
+    # the request's credentials keeps of the parsed body and of the reply's document.
+    raw = json.dumps(document, ensure_ascii=ascii_only).replace("\\\\u", "\\u").encode()
+    sim = Simulator()
+    request = MockRequest(
+        method="POST",
+        path="/v1",
+        headers={"authorization": f"Bearer {KEY}", "content-type": "application/json"},
+        body=raw,
+    )
+    reply = sim.handle(request)
+    (record,) = sim.journal.records()
+
+    scrubber = Scrubber([f"Bearer {KEY}"])
+    assert record.body == scrubber.kept(json.loads(raw))
+    assert record.reply == scrubber.kept_json(reply.document, reply.json_text())
