@@ -129,15 +129,15 @@ def _normalised(text: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def _timing(raw: str) -> list[tuple[str, str, str, str]] | None:
+def _timing(raw: str) -> list[tuple[str, ...]] | None:
     """The two timestamps of a timing line, or None when it has not exactly two, or one is
     negative (``-00:00:01,000``: read without its sign, it would be a time that is not there)."""
     found = list(_STAMP.finditer(raw))
     if len(found) != 2 or any(raw[: m.start()].rstrip().endswith("-") for m in found):
         return None
-    return [m.groups() for m in found]  # type: ignore[misc]
+    return [m.groups("") for m in found]  # an hour left out is "", as findall gives it
 
 
-def _full(stamp: tuple[str, str, str, str]) -> str:
+def _full(stamp: tuple[str, ...]) -> str:
     h, m, s, frac = stamp
     return f"{int(h or 0):02d}:{int(m):02d}:{int(s):02d}.{frac.ljust(3, '0')}"
