@@ -294,9 +294,10 @@ class Scrubber:
                     self.learn_document(item)
 
     def kept_body(self, raw: bytes, document: Any) -> Any:
-        """:meth:`kept` of the JSON ``document`` parsed from ``raw``: the document itself when
-        :func:`kept_as_parsed` says so of ``raw`` and its text holds no learnt secret (then
-        nothing in it is changed), so only such a body is searched, not walked."""
+        """:meth:`kept` of the JSON ``document`` parsed from ``raw`` (or of a part of it): that
+        value itself when :func:`kept_as_parsed` says so of ``raw`` and its text holds no
+        learnt secret (then nothing in it is changed), so only such a body is searched, not
+        walked."""
         if kept_as_parsed(raw) and self.absent_from(raw.decode("ascii")):
             return document
         return self.kept(document)

@@ -49,7 +49,7 @@ from mock_server.faults import (
 )
 from mock_server.journal import Journal, Kept, Record
 from mock_server.limits import MAX_SECONDS, bounded_number
-from mock_server.redaction import Scrubber, kept_as_parsed
+from mock_server.redaction import Scrubber
 from mock_server.store import MediaItem, MediaStore, decode_base64_media
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "Simulator"]
@@ -657,9 +657,7 @@ def _kept_job_request(call: Call, request: Any, known: frozenset[str]) -> Any:
     gives it; the value itself when it is (part of) a short body kept as sent."""
     scrubber = call.scrubber or Scrubber(learnt=known)
     if call.body_as_parsed and _part_of(request, json_body(call.request)):
-        body = call.request.body
-        if kept_as_parsed(body) and scrubber.absent_from(body.decode("ascii")):
-            return request
+        return scrubber.kept_body(call.request.body, request)
     return scrubber.kept(request)
 
 
