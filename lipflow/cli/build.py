@@ -28,7 +28,6 @@ def load_saved_plan(path: str, env: Mapping[str, str] | None = None) -> Plan:
     (the file was edited, or an input file changed). What runs is what was reviewed, and what
     runs was planned, checked and priced by lipflow, not read back from a file."""
     from lipflow.plan import plan_file
-    from lipflow.recipe import load_recipe
     from lipflow.recipe.source import read_text
 
     text = read_text(path, max_bytes=MAX_PLAN_BYTES, kind="saved plan")
@@ -55,13 +54,12 @@ def load_saved_plan(path: str, env: Mapping[str, str] | None = None) -> Plan:
     if not saved.ok:
         raise UsageError("the saved plan has errors; fix the recipe and plan it again")
     again = f"plan it again with `lipflow plan {saved.recipe_file} --out {path}`"
-    current = load_recipe(saved.recipe_file).digest
-    if current != saved.recipe_digest:
+    plan = plan_file(saved.recipe_file, env=env, max_jobs=MAX_JOBS_CEILING)
+    if plan.recipe_digest != saved.recipe_digest:
         raise UsageError(
             f"{path}: the recipe {saved.recipe_file} changed since this plan was made "
-            f"(digest {saved.recipe_digest[:12]} then, {current[:12]} now); {again}"
+            f"(digest {saved.recipe_digest[:12]} then, {plan.recipe_digest[:12]} now); {again}"
         )
-    plan = plan_file(saved.recipe_file, env=env, max_jobs=MAX_JOBS_CEILING)
     if not plan.ok:
         raise PlanError(f"{saved.recipe_file}: the plan has errors now; {again}", plan.problems)
     differs = _first_difference(saved, plan)
