@@ -11,7 +11,8 @@ the call returns. ``synchronous=NORMAL`` is durable against the process dying (w
 does: committed WAL frames are in the OS's hands). The facts that protect money, the intent
 before a submit and (where the intent cannot stand in for it) the provider's job id after it, are
 committed with ``synchronous=FULL``: the WAL is fsync'd before the call returns, so they (and
-every fact before them) survive a power cut too. ``benchmarks/http_client.py`` measures what that costs.
+every fact before them) survive a power cut too. ``benchmarks/http_client.py`` measures what
+that costs.
 
 The runner writes every fact on its event loop and runs a money fact's COMMIT (its fsync) on a
 thread of its own, so the loop serves other jobs while that commit waits for the disk
@@ -41,17 +42,18 @@ handed over. What each job waits for, and why:
   clean end, Ctrl-C, an error). A note that cannot be committed stops the run as a failed fact
   does.
 
-A journal that cannot be trusted is refused (:class:`~lipflow.errors.JournalUnusable`), never
-read as a fresh run: a run's journal is created whole (schema and run facts written to a
-temporary file, then renamed), so an empty file, one without the run facts, one that fails
-SQLite's integrity check, one locked by another process, or one holding fewer facts than its
-run recorded is not a journal of a run. The count of money-protecting facts (intents, and provider
-job ids the intent cannot stand in for) is kept twice: in the journal, in the fact's own transaction, and after its commit in a
-small sidecar (``<journal>.facts``; why it needs no fsync of its own: :meth:`Journal._write_facts`). A journal holding fewer facts than its sidecar says
-lost some (copied or restored without its ``-wal`` file); one that says it has a sidecar, was not
-closed by its run, and has none beside it was copied alone. Folding the ``-wal`` file into the
-journal (what any process opening it after a ``kill -9`` does) loses nothing, and is accepted; so
-is a journal of an older lipflow, which kept no count.
+A journal that cannot be trusted is refused (:class:`~lipflow.errors.JournalUnusable`), never read
+as a fresh run: a run's journal is created whole (schema and run facts written to a temporary file,
+then renamed), so an empty file, one without the run facts, one that fails SQLite's integrity
+check, one locked by another process, or one holding fewer facts than its run recorded is not a
+journal of a run. The count of money-protecting facts (intents, and provider job ids the intent
+cannot stand in for) is kept twice: in the journal, in the fact's own transaction, and after its
+commit in a small sidecar (``<journal>.facts``; why it needs no fsync of its own:
+:meth:`Journal._write_facts`). A journal holding fewer facts than its sidecar says lost some
+(copied or restored without its ``-wal`` file); one that says it has a sidecar, was not closed by
+its run, and has none beside it was copied alone. Folding the ``-wal`` file into the journal (what
+any process opening it after a ``kill -9`` does) loses nothing, and is accepted; so is a journal of
+an older lipflow, which kept no count.
 
 Tables (``lipflow_journal`` schema version 1). A fact dirties as few pages as it can, since a
 money fact's fsync writes each of them: the tables keyed by job are ``WITHOUT ROWID`` (one
