@@ -136,6 +136,10 @@ class KeepAliveHandler(WSGIRequestHandler):
     """
 
     timeout = _IDLE_SECONDS
+    # A reply is written as its head, then its body. With Nagle's algorithm on, the body waits
+    # for the client to acknowledge the head, and a client delays that acknowledgement (up to
+    # 40 ms on Linux) on a connection kept alive: every poll took 44 ms, a download 90 ms.
+    disable_nagle_algorithm = True
 
     def run_wsgi(self) -> None:
         if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":

@@ -4,6 +4,7 @@ a dropped or lost reply, a body it did not read to its end, or a client that ask
 from __future__ import annotations
 
 import http.client
+import os
 import socket
 from urllib.parse import urlsplit
 
@@ -134,3 +135,38 @@ def test_a_body_cut_short_of_its_length_is_a_400_that_closes_the_connection(
     assert status.startswith(b"HTTP/1.1 400"), received
     assert b"\r\nConnection: close\r\n" in rest.split(b"\r\n\r\n", 1)[0] + b"\r\n"
     assert lipflow_mock.simulator.journal.records() == []
+
+
+def _server_side(client: socket.socket) -> socket.socket:
+    """The mock's end of ``client``'s connection (the mock runs in this process)."""
+    wanted = client.getsockname()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            candidate = socket.socket(fileno=os.dup(int(fd)))
+        except OSError:
+            continue
+        try:
+            if candidate.type == socket.SOCK_STREAM and candidate.getpeername() == wanted:
+                return candidate
+        except OSError:
+            pass
+        candidate.close()
+    raise AssertionError("no server-side socket found for the connection")
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc to find the socket")
+def test_a_kept_alive_connection_sends_each_reply_without_waiting_for_an_acknowledgement(
+    lipflow_mock: MockServer,
+) -> None:
+    """With Nagle's algorithm, a reply's body waited for the client's delayed ACK of its head:
+    44 ms per poll on a kept-alive connection."""
+    conn = _connection(lipflow_mock)
+    conn.request("GET", _path(lipflow_mock.urls["admin"]) + "/faults")
+    conn.getresponse().read()
+    assert conn.sock is not None
+    server_side = _server_side(conn.sock)
+    try:
+        assert server_side.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    finally:
+        server_side.close()
+        conn.close()
