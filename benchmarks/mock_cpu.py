@@ -5,10 +5,15 @@ mock's own HTTP adapter (:class:`~mock_server.adapters.http.MockHTTPServer`: wer
 server, the keep-alive handler) with the simulator replaced by a plain WSGI application giving
 fixed replies of the same shapes and sizes (the mock's adapter is a plain WSGI application
 too): the same output video (the length the mock gives the benchmark's speech), and every
-connection kept open as the mock keeps it. A client process (this one, aiohttp, keep-alive, concurrency 8) drives the same
-realistic mix at each: per Runware job an upload (a small WAV as base64), a submit, three polls
-and the download of the output. What is measured is the server process's CPU time
-(``/proc/<pid>/stat``: user + system) per request, so the client's own cost does not count.
+connection kept open as the mock keeps it. A client process (this one, aiohttp, keep-alive,
+concurrency 8) drives the same realistic mix at each: per Runware job an upload (a small WAV
+as base64), a submit, three polls and the download of the output. What is measured is the
+server process's CPU time (``/proc/<pid>/stat``: user + system) per request, so the client's
+own cost does not count.
+
+Also printed: how often the server's threads wait per request. Both servers answer as fast as
+they can, so the one whose Python holds the GIL longer per request also has its threads wait
+for it more often, and each wait is a context switch paid in CPU time.
 
 Goal: bare CPU per request / mock CPU per request >= 0.8, the median of paired rounds.
 
@@ -21,6 +26,7 @@ import asyncio
 import base64
 import json
 import os
+import statistics
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -130,8 +136,13 @@ def cpu_seconds(pid: int) -> float:
 # -- the client (this process) -----------------------------------------------------------------
 
 
-async def drive(url: str, jobs: int, concurrency: int, wav: str) -> int:
-    """The mix for ``jobs`` Runware jobs; the number of requests sent."""
+async def drive(
+    url: str, jobs: int, concurrency: int, wav: str, pid: int
+) -> tuple[int, float, int]:
+    """The mix for ``jobs`` Runware jobs: the number of requests sent, and server ``pid``'s CPU
+    seconds and its threads' context switches meanwhile. Measured once the connections (and the
+    threads serving them) are open, and read before they close: a thread's switches are
+    counted only while it runs."""
     import aiohttp
 
     sent = 0
@@ -170,15 +181,38 @@ async def drive(url: str, jobs: int, concurrency: int, wav: str) -> int:
 
     slots = asyncio.Semaphore(concurrency)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
+        # Every connection opened, and its thread started, before measuring.
+        await asyncio.gather(*(one(session, slots, n) for n in range(concurrency)))
+        sent, cpu, waits = 0, cpu_seconds(pid), context_switches(pid)
         await asyncio.gather(*(one(session, slots, n) for n in range(jobs)))
-    return sent
+        return sent, cpu_seconds(pid) - cpu, context_switches(pid) - waits
 
 
-def per_request(pid: int, url: str, jobs: int, concurrency: int, wav: str) -> float:
-    """Server CPU seconds per request for one run of the mix."""
-    before = cpu_seconds(pid)
-    sent = asyncio.run(drive(url, jobs, concurrency, wav))
-    return (cpu_seconds(pid) - before) / sent
+def context_switches(pid: int) -> int:
+    """How many times the threads of process ``pid`` (those alive now) gave up the CPU waiting:
+    for a socket, a lock or the GIL."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            status = (task / "status").read_text()
+        except FileNotFoundError:  # a thread that ended meanwhile
+            continue
+        total += sum(
+            int(line.split()[1])
+            for line in status.splitlines()
+            if line.startswith("voluntary_ctxt_switches")
+        )
+    return total
+
+
+def per_request(
+    pid: int, url: str, jobs: int, concurrency: int, wav: str, switches: list[float]
+) -> float:
+    """Server CPU seconds per request for one run of the mix; its context switches per
+    request are appended to ``switches``."""
+    sent, cpu, waits = asyncio.run(drive(url, jobs, concurrency, wav, pid))
+    switches.append(waits / sent)
+    return cpu / sent
 
 
 def main() -> None:
@@ -194,11 +228,12 @@ def main() -> None:
         server(*mock_cmd) as (mock_pid, mock),
         server(__file__, "--serve-bare") as (bare_pid, bare),
     ):
+        switches: dict[int, list[float]] = {mock_pid: [], bare_pid: []}
 
         def run(pid: int, url: str, reset: Callable[[], None]) -> Callable[[], float]:
             def measure() -> float:
                 reset()
-                return per_request(pid, url, args.jobs, args.concurrency, wav)
+                return per_request(pid, url, args.jobs, args.concurrency, wav, switches[pid])
 
             return measure
 
@@ -210,6 +245,7 @@ def main() -> None:
             (bare_pid, bare["runware"], lambda: None),
         ):
             run(pid, url, reset)()  # warm-up: imports, schema validators, the output video
+            switches[pid].clear()
         mock_cpu, bare_cpu = paired(
             args.rounds,
             run(mock_pid, mock["runware"], reset_mock),
@@ -222,6 +258,12 @@ def main() -> None:
     )
     print(f"  mock server CPU per request: {spread(mock_cpu, 'ms', 1000)}")
     print(f"  bare server CPU per request: {spread(bare_cpu, 'ms', 1000)}")
+    print(
+        "  threads' waits (voluntary context switches) per request: "
+        f"mock {statistics.median(switches[mock_pid]):.1f}, "
+        f"bare {statistics.median(switches[bare_pid]):.1f} (medians; each wait for the GIL "
+        "another request's thread holds is one more)"
+    )
     ratios = Ratios.of("bare / mock CPU per request", bare_cpu, mock_cpu, GOAL)
     print(ratios.line())
 
