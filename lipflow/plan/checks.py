@@ -107,8 +107,17 @@ class RequestChecks:
                 found.append((problem, where))
         tts = job.params.tts if isinstance(job.params, LipsyncParams) else None
         if tts and self._tts_may_be_long(entry.id, tts.text):
+            text_at = (*step.recipe_path, step.action, "tts", "text")
             for problem in check_tts_text(entry.id, tts.text):
-                found.append((problem, (*step.recipe_path, step.action, "tts", "text")))
+                # A provider schema's length rule is the same limit, from the same page, at the
+                # same place: one problem for it, the one that says what to do.
+                page = _page(problem.source)
+                found = [
+                    (said, where)
+                    for said, where in found
+                    if where != text_at or said.code != "length" or _page(said.source) != page
+                ]
+                found.append((problem, text_at))
         for problem, where in found:
             self.ctx.problems.append(
                 Problem(
@@ -373,6 +382,11 @@ def check_media(
             )
         )
     return problems
+
+
+def _page(source: str | None) -> str | None:
+    """The documentation page a rule's source cites: its URL, without the section's words."""
+    return source.split(maxsplit=1)[0] if source else None
 
 
 def check_tts_text(model_id: str, text: str) -> list[Problem]:
