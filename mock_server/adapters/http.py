@@ -20,6 +20,7 @@ be taken for the next request), when the reply is dropped or lost, or on an inte
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import socket
 import threading
@@ -47,6 +48,7 @@ __all__ = ["MockHTTPServer", "to_mock_request"]
 _READ_SIZE = 1024 * 1024  # a body is read in pieces of at most this many bytes
 _KEEP_ALIVE = "mock_server.keep_alive"  # set in a request's environ when its connection may stay
 _IDLE_SECONDS = 120  # a kept-alive connection with no new request for this long is closed
+_ONE_SEND_BYTES = 256 * 1024  # a reply body up to this size is sent with its head, in one send
 
 
 class MockHTTPServer(HTTPServerBase):
@@ -171,17 +173,29 @@ class KeepAliveHandler(WSGIRequestHandler):
             environ[_KEEP_ALIVE] = False
         keep = bool(environ.get(_KEEP_ALIVE)) and not self.close_connection
         code, _, reason = status.partition(" ")
+        sent = body if environ["REQUEST_METHOD"] != "HEAD" else b""
         try:
-            self.send_response(int(code), reason)
-            for name, value in headers:
-                if name.lower() not in ("connection", "content-length", "transfer-encoding"):
-                    self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Connection", "keep-alive" if keep else "close")
-            self.end_headers()
-            if environ["REQUEST_METHOD"] != "HEAD":
-                self.wfile.write(body)
-            self.wfile.flush()
+            socket_writer, gathered = self.wfile, io.BytesIO()
+            self.wfile = gathered  # the head is gathered, then sent with the body
+            try:
+                self.send_response(int(code), reason)
+                for name, value in headers:
+                    if name.lower() not in ("connection", "content-length", "transfer-encoding"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Connection", "keep-alive" if keep else "close")
+                self.end_headers()
+                head = gathered.getvalue()
+            finally:
+                self.wfile = socket_writer
+            # Head and body in one send when the body is short (each send lets another
+            # request's thread take the GIL); a long body is not copied to join them.
+            if len(sent) <= _ONE_SEND_BYTES:
+                socket_writer.write(head + sent)
+            else:
+                socket_writer.write(head)
+                socket_writer.write(sent)
+            socket_writer.flush()
         except (TimeoutError, ConnectionError) as exc:
             self.close_connection = True
             self.connection_dropped(exc, environ)
