@@ -245,14 +245,24 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "job"
 
 
+# The longest file-name stem: with an output's number (-NNN), its extension and the temporary
+# file's ``.<name>.<pid>.<id>.part`` around it (32 characters at most), a name stays under the
+# 255 bytes a file name may have. A job id of a few long matrix values is longer than that; its
+# output could not be saved, after the job was paid for.
+MAX_STEM = 200
+_TAG = 9  # "-" and eight hex digits of the job id's UUID5: what tells apart stems made alike
+
+
 def output_names(jobs: Sequence[Job]) -> dict[str, str]:
-    """A file-name stem per job, unique even when two ids sanitize alike."""
+    """A file-name stem per job, unique even when two ids sanitize alike, and at most
+    :data:`MAX_STEM` characters (a longer one is cut, and tagged with its id's hash)."""
     names: dict[str, str] = {}
     taken: set[str] = set()
     for job in jobs:
         stem = _safe(job.id)
-        if stem.lower() in taken:
-            stem = f"{stem}-{uuid.uuid5(uuid.NAMESPACE_URL, job.id).hex[:8]}"
+        if len(stem) > MAX_STEM or stem.lower() in taken:
+            tag = uuid.uuid5(uuid.NAMESPACE_URL, job.id).hex[:8]
+            stem = f"{stem[: MAX_STEM - _TAG]}-{tag}"
         taken.add(stem.lower())
         names[job.id] = stem
     return names
