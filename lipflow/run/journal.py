@@ -34,7 +34,7 @@ handed over. What each job waits for, and why:
   before the runner acts on it. A state the next run starts from must be the one this run ended
   on: an ambiguous submit not journaled as such could be resent, an upload not journaled is paid
   for again, and an output renamed into place before the journal knows its job finished would
-  make the next run refuse the out directory. They commit with ``synchronous=NORMAL``, which
+  be fetched again by the next run. They commit with ``synchronous=NORMAL``, which
   ``kill -9`` cannot undo.
 - notes (a retry and its wait, a refetch, outputs beyond ``--max-outputs``): informative, so the
   job does not wait for them. Each is queued on the same thread, so it commits before every fact

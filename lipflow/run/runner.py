@@ -77,7 +77,7 @@ from lipflow.run.report import AssemblyReport, JobReport, Observer, RunReport, S
 from lipflow.run.retry import GaveUp, RetryEngine, poll_delays
 from lipflow.run.sender import Sender, as_sender
 from lipflow.run.settings import RunSettings
-from lipflow.run.state import OUTPUT_LOST, RUNNING, JobState, StateTally
+from lipflow.run.state import OUTPUT_LOST, RUNNING, SENT, JobState, StateTally
 from lipflow.run.uploads import Uploads, upload_key
 from lipflow.run.writer import JournalWriter
 from lipflow.secrets import Secrets
@@ -448,9 +448,14 @@ class Runner:
     def _refuse_unjournaled_outputs(
         self, records: Mapping[str, JobRecord], known: set[str]
     ) -> None:
-        """An output file of a job the journal says never finished: the journal is not the one
-        that wrote this directory (restored from an older copy, or lost), and trusting it could
-        pay for the job again."""
+        """An output file of a job the journal says was never sent (or failed): the journal is
+        not the one that wrote this directory (restored from an older copy, or lost), and
+        trusting it could pay for the job again.
+
+        A job the journal knows was sent is not refused: a power cut can lose the commits made
+        without an fsync after its submit (its outputs, its end) and keep the output renamed
+        into place, and this run asks the provider about the job (never buys it again) and
+        saves its output over the one found."""
         out = self.settings.out_dir
         try:
             present = {p.name for p in out.iterdir() if not p.name.startswith(".")}
@@ -459,7 +464,6 @@ class Runner:
         strays = present - known
         if not strays:
             return
-        finished = (S.DOWNLOADING, S.DONE)
         owner = {stem: job_id for job_id, stem in self._names.items()}
         found: dict[str, list[str]] = {}  # job id -> its stray files
         for name in strays:
@@ -470,7 +474,7 @@ class Runner:
         for job in self._job_list:
             stray = sorted(found.get(job.id, ()))
             rec = records.get(job.id)
-            if stray and not (rec is not None and rec.state in finished):
+            if stray and not (rec is not None and rec.state in SENT):
                 said = (
                     "has no run journal"
                     if not records
@@ -1367,11 +1371,10 @@ def _restart_at_a_new_mock(journal: Journal) -> None:
     """Each ``--mock`` run has its own mock, and the last one's jobs and uploads ended with it:
     what it held and this out directory has not saved is sent again. The mock is free, so this
     pays nothing twice; it is how an interrupted ``--mock`` run is finished."""
-    at_the_old_mock = (S.SUBMITTING, S.SUBMITTED, S.AMBIGUOUS, S.DOWNLOADING, S.DONE)
     gone = [
         rec.id
         for rec in journal.jobs().values()
-        if rec.state in at_the_old_mock
+        if rec.state in SENT  # at the last run's mock
         and not (rec.state == S.DONE and rec.outputs and all(o.intact() for o in rec.outputs))
     ]
     journal.restart_at_a_new_mock(

@@ -32,6 +32,7 @@ __all__ = [
     "OUTPUT_LOST",
     "PROVIDER_VERDICTS",
     "RUNNING",
+    "SENT",
     "TRANSITIONS",
     "InvalidTransition",
     "JobState",
@@ -70,6 +71,8 @@ TRANSITIONS: Mapping[JobState, frozenset[JobState]] = {
 }
 RUNNING = frozenset({S.SUBMITTING, S.SUBMITTED, S.DOWNLOADING})
 AT_PROVIDER = frozenset({S.SUBMITTED, S.DOWNLOADING, S.DONE})
+# The submit may have reached the provider: what a resume asks the provider about, never resends.
+SENT = frozenset({S.SUBMITTING, S.SUBMITTED, S.AMBIGUOUS, S.DOWNLOADING, S.DONE})
 # The error classes that are the provider's own word that a job it had ended without a result.
 PROVIDER_VERDICTS = frozenset({"moderation", "generation"})
 MOCK_GONE = "mock_gone"

@@ -147,6 +147,47 @@ def test_files_no_job_could_have_written_do_not_count_against_a_missing_journal(
     assert "is an output of job" not in err
 
 
+def lose_commits_after_the_submit(out: Path, state: str) -> None:
+    """The journal as a power cut can leave it: the commits made without an fsync after the
+    job's submit (its outputs, its end) are gone, while the output renamed into place stayed."""
+    with closing(sqlite3.connect(out / JOURNAL_NAME)) as db, db:
+        db.execute("DELETE FROM outputs WHERE job_id = 'hello'")
+        db.execute("UPDATE jobs SET state = ? WHERE id = 'hello'", (state,))
+
+
+@pytest.mark.parametrize("state", ["submitting", "submitted"])
+def test_an_output_the_journal_lost_in_a_power_cut_is_fetched_again_not_paid_again(
+    lipflow_mock: MockServer, tmp_path: Path, state: str
+) -> None:
+    out = tmp_path / "out"
+    code, err = run(lipflow_mock, out)
+    assert code == 0, err
+    lose_commits_after_the_submit(out, state)
+
+    code, err = run(lipflow_mock, out)
+
+    assert code == 0, err
+    assert len(lipflow_mock.simulator.journal.records(op="submit")) == 1, "not bought again"
+    with closing(sqlite3.connect(out / JOURNAL_NAME)) as db:
+        assert db.execute("SELECT state FROM jobs WHERE id = 'hello'").fetchone() == ("done",)
+    assert [p.name for p in out.glob("hello.*")] == ["hello.mp4"]
+
+
+@pytest.mark.parametrize("state", ["pending", "failed"])
+def test_an_output_of_a_job_the_journal_says_was_never_sent_is_refused(
+    lipflow_mock: MockServer, tmp_path: Path, state: str
+) -> None:
+    out = tmp_path / "out"
+    finished_run(lipflow_mock, out)
+    lose_commits_after_the_submit(out, state)
+
+    code, err = run(lipflow_mock, out)
+
+    assert code == 6, err
+    assert f"hello.mp4 is an output of job hello, but the directory says it is {state}" in err
+    assert sent(lipflow_mock) == 0
+
+
 def test_a_finished_run_closes_its_journal_so_a_copy_is_a_whole_journal(
     lipflow_mock: MockServer, tmp_path: Path
 ) -> None:
