@@ -8,7 +8,6 @@ A command only parses; these functions turn its settings into the objects the li
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Mapping
 
 from lipflow.errors import InputError, PlanError, UsageError
@@ -28,17 +27,10 @@ def load_saved_plan(path: str, env: Mapping[str, str] | None = None) -> Plan:
     (the file was edited, or an input file changed). What runs is what was reviewed, and what
     runs was planned, checked and priced by lipflow, not read back from a file."""
     from lipflow.plan import plan_file
-    from lipflow.recipe.source import read_text
+    from lipflow.recipe.source import json_of, read_text
 
     text = read_text(path, max_bytes=MAX_PLAN_BYTES, kind="saved plan")
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"cannot read the plan: {exc}", path=path) from None
-    except RecursionError:
-        raise InputError(
-            "not a lipflow plan file: nested about 1,000 levels deep", path=path
-        ) from None
+    raw = json_of(text, path=path, kind="saved plan")
     if not isinstance(raw, dict):
         raise InputError("not a lipflow plan file", path=path)
     try:

@@ -326,7 +326,7 @@ def check_request(provider: str, endpoint: str | None, method: str, fmt: str, fi
     """
     from lipflow import schemas
     from lipflow.problems import Location
-    from lipflow.recipe.source import read_text, text_of
+    from lipflow.recipe.source import json_of, read_text, text_of
     from lipflow.reporting.problems import report_problems
 
     name = "<stdin>" if file == "-" else file
@@ -336,18 +336,7 @@ def check_request(provider: str, endpoint: str | None, method: str, fmt: str, fi
         text = text_of(raw, path=name, max_bytes=cap, kind=kind)
     else:
         text = read_text(file, max_bytes=cap, kind=kind)
-    try:
-        body = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", path=name
-        ) from None
-    except RecursionError:
-        raise InputError(
-            "not JSON lipflow can read: nested about 1,000 levels deep (a request body is a "
-            "few levels deep)",
-            path=name,
-        ) from None
+    body = json_of(text, path=name, kind=kind)
     problems = schemas.check_request(provider, body, endpoint=endpoint, method=method.upper())
     problems = [p.at(Location(name)) for p in problems]
     click.echo(report_problems(fmt, problems, [name]))

@@ -3,12 +3,15 @@
 PyYAML's node graph carries line and column marks; we construct plain Python values from it
 ourselves so each value's JSON path maps back to its place in the file. Duplicate keys (which
 PyYAML silently overwrites) are errors, and alias expansion is bounded against "billion laughs".
+The same text checks (size, encoding) and a bounded JSON reader serve the other documents a user
+hands lipflow: a subtitle file, a request body, a saved plan.
 """
 
 from __future__ import annotations
 
 import codecs
 import datetime as _dt
+import json
 import math
 import os
 from dataclasses import dataclass, field
@@ -25,6 +28,7 @@ __all__ = [
     "MAX_NODES",
     "SourceMap",
     "YamlDocument",
+    "json_of",
     "parse_yaml",
     "read_text",
     "text_of",
@@ -265,3 +269,21 @@ def text_of(raw: bytes, *, path: str, max_bytes: int, kind: str) -> str:
     if "\x00" in text:
         raise InputError(f"file holds NUL characters, not a {kind} file", path=path)
     return text
+
+
+def json_of(text: str, *, path: str, kind: str) -> Any:
+    """The JSON document in ``text`` (a ``kind``: a request body, a saved plan), or an
+    InputError that says where it stops being JSON, or that it nests deeper than any ``kind``
+    (Python's parser gives up about 1,000 levels down)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", path=path
+        ) from None
+    except RecursionError:
+        raise InputError(
+            f"not JSON lipflow can read: nested about 1,000 levels deep (a {kind} is a few "
+            "levels deep)",
+            path=path,
+        ) from None

@@ -249,9 +249,11 @@ def test_a_saved_plan_that_is_no_plan_file_is_refused_with_exit_2(tmp_path: Path
     os.mkfifo(tmp_path / "pipe.json")  # nobody writes to it: reading would wait for ever
     (tmp_path / "deep.json").write_text('{"jobs": ' + "[" * 100_000 + "]" * 100_000 + "}")
     (tmp_path / "binary.json").write_bytes(b"\x00\x01")
+    (tmp_path / "broken.json").write_text('{"jobs":\n  [1 2]}')
     for name, says in (
         ("pipe.json", "is a named pipe, not a saved plan file"),
-        ("deep.json", "not a lipflow plan file: nested about 1,000 levels deep"),
+        ("deep.json", "nested about 1,000 levels deep (a saved plan is a few levels deep)"),
+        ("broken.json", "not JSON: Expecting ',' delimiter at line 2 column 6"),
         ("binary.json", "file is binary (contains NUL bytes), not a saved plan file"),
     ):
         out_dir = tmp_path / f"out-{name}"
