@@ -32,9 +32,10 @@ ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def run(command: list[str]) -> float:
-    return timed(
+    seconds: float = timed(
         lambda: subprocess.run(command, cwd=REPO, env=ENV, check=True, capture_output=True)
     )
+    return seconds
 
 
 def main() -> None:
