@@ -131,6 +131,23 @@ class OutputStore:
                     return
         self.evict(to_bytes=int(self.max_bytes * _LOW_WATER))
 
+    def keep(
+        self,
+        key: str,
+        files: Sequence[tuple[str, int, float | None]],
+        usd: float | None,
+        *,
+        recipe: str,
+        job_id: str,
+        job_key: str,
+        doc: Mapping[str, Any],
+    ) -> None:
+        """A finished job: its outputs kept (:meth:`put`) and its key noted for its recipe
+        (:meth:`remember`). Meant for a worker thread: each creates files, which waits for the
+        file system (about 0.2 ms for the note alone here), and a run's loop has other jobs."""
+        self.put(key, files, usd)
+        self.remember(recipe, job_id, job_key, doc)
+
     def remember(self, recipe: str, job_id: str, key: str, doc: Mapping[str, Any]) -> None:
         """Note which key (and request) a recipe's job last had, so a plan can say what changed."""
         if not self.enabled:

@@ -1123,9 +1123,15 @@ class Runner:
         store = self.settings.store
         if key is not None and store is not None:
             await asyncio.to_thread(
-                store.put, key, [f[:3] for f in saved], self._estimates.get(job.id)
+                store.keep,
+                key,
+                [f[:3] for f in saved],
+                self._estimates.get(job.id),
+                recipe=self.plan.recipe_name,
+                job_id=job.id,
+                job_key=job.key,
+                doc=job_doc(job, self._keys),
             )
-            store.remember(self.plan.recipe_name, job.id, job.key, job_doc(job, self._keys))
         return None
 
     # -- long media: pieces and their assembly -----------------------------------------------
