@@ -81,10 +81,17 @@ class Ratios:
 
     def line(self) -> str:
         """``<what>: min 0.81, median 0.86, max 0.90 over 3 rounds; goal >= 0.8: met``"""
+        return f"{self.figures()}; goal {self.goal}: {'met' if self.met else 'NOT met'}"
+
+    def compared(self, why: str = "for comparison") -> str:
+        """The figures without a verdict, for a ratio the goal does not judge: ``why``."""
+        return f"{self.figures()} ({why})"
+
+    def figures(self) -> str:
+        """``<what>: min 0.81, median 0.86, max 0.90 over 3 rounds``"""
         return (
             f"{self.what}: min {min(self.values):.2f}, median {self.median:.2f}, "
-            f"max {max(self.values):.2f} over {len(self.values)} paired round(s); "
-            f"goal {self.goal}: {'met' if self.met else 'NOT met'}"
+            f"max {max(self.values):.2f} over {len(self.values)} paired round(s)"
         )
 
 

@@ -341,7 +341,7 @@ def compare(
             f"{loop_ms:.2f} ms on the event loop's thread (medians)"
         )
     ratios = Ratios.of(what, mine, theirs, GOAL)
-    print(ratios.line() if goal else ratios.line().split("; goal")[0] + " (for comparison)")
+    print(ratios.line() if goal else ratios.compared())
     return ratios
 
 

@@ -54,12 +54,7 @@ from lipflow.run.settings import RunSettings
 HERE = Path(__file__).resolve()
 ROOT = HERE.parents[1]
 GOAL_SIZES = (10_000, 100_000)  # the sizes the goal names; smaller ones are printed for comparison
-
-
-def _compared(ratios: Ratios) -> str:
-    """A ratio at a size the goal does not name: its figures, not a verdict."""
-    figures: str = ratios.line().split("; goal")[0]
-    return figures + " (for comparison: the goal is at 10,000 and 100,000)"
+NOT_A_GOAL_SIZE = "for comparison: the goal is at 10,000 and 100,000"
 
 
 def write_recipe(folder: Path, jobs: int) -> Path:
@@ -301,7 +296,8 @@ def main() -> None:
                     goal,
                 )
                 for ratios in (rate, efficiency):
-                    print("  " + (ratios.line() if jobs in GOAL_SIZES else _compared(ratios)))
+                    judged = jobs in GOAL_SIZES
+                    print("  " + (ratios.line() if judged else ratios.compared(NOT_A_GOAL_SIZE)))
             if len(sizes) > 1:
                 low, high = min(sizes), max(sizes)
                 flat = Ratios.of(
