@@ -67,7 +67,14 @@ from lipflow.providers._http import (
 )
 from lipflow.run.sender import Reply
 
-__all__ = ["AiohttpSender", "AiohttpTransport", "as_httpx_error", "http_client", "run_sender"]
+__all__ = [
+    "AiohttpSender",
+    "AiohttpTransport",
+    "as_httpx_error",
+    "http_client",
+    "run_sender",
+    "whole_reply",
+]
 
 T = TypeVar("T")
 
@@ -286,7 +293,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return _streamed(response, request)
 
 
-def _whole(
+def whole_reply(
     status: int, headers: Sequence[tuple[bytes, bytes]], body: bytes, request: httpx.Request
 ) -> httpx.Response:
     """A reply read whole, as ``httpx.Response(content=body)`` holds it, without passing the body
@@ -370,7 +377,7 @@ class AiohttpSender:
                 await _done(response)
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise classify_transport(as_httpx_error(exc), provider) from exc
-        return _whole(response.status, response.raw_headers, body, request)
+        return whole_reply(response.status, response.raw_headers, body, request)
 
     @contextlib.asynccontextmanager
     async def stream(self, url: httpx.URL, timeout: httpx.Timeout) -> AsyncIterator[Reply]:
