@@ -9,16 +9,18 @@ fields (:func:`redact_headers`, :func:`redact_value`). All three use this module
 from __future__ import annotations
 
 import base64
+import io
 import json
 import re
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, TextIO
 
 from lipflow.errors import LipflowError, UsageError
 
 __all__ = [
     "REDACTED",
+    "ScrubbedStream",
     "Secrets",
     "encoded_forms",
     "key_problem",
@@ -142,6 +144,19 @@ class Secrets:
         exc.args = tuple(self.scrub(a) if isinstance(a, str) else a for a in exc.args)
         return exc
 
+    @classmethod
+    def shown(cls, keys: Mapping[str, str]) -> Secrets:
+        """Keys to keep out of what is shown, unchecked: whatever a variable holds is hidden,
+        usable as a key or not (``validate`` and ``plan`` send nothing, so refuse none)."""
+        secrets = cls({})
+        secrets._keys = dict(keys)
+        forms = {form for v in keys.values() if v for form in encoded_forms(v)}
+        secrets._values = sorted((f for f in forms if len(f) >= _MIN_FORM), key=len, reverse=True)
+        return secrets
+
+    def __bool__(self) -> bool:
+        return bool(self._values)
+
     def key(self, provider: str) -> str:
         return self._keys[provider]
 
@@ -149,6 +164,45 @@ class Secrets:
         for value in self._values:
             text = text.replace(value, REDACTED)
         return text
+
+
+class ScrubbedStream(io.TextIOBase):
+    """A text stream whose every write is scrubbed of the keys first; ``scrubbed`` tells
+    whether any write held one. A key is found whole within one write: lipflow writes a
+    message, a job's JSON or a line at a time, never a value cut in two."""
+
+    def __init__(self, stream: TextIO, secrets: Secrets) -> None:
+        super().__init__()
+        self.stream = stream
+        self.secrets = secrets
+        self.scrubbed = False
+
+    def write(self, text: str) -> int:
+        clean = self.secrets.scrub(text)
+        if clean != text:
+            self.scrubbed = True
+        self.stream.write(clean)
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return self.stream.isatty()
+
+    def fileno(self) -> int:
+        return self.stream.fileno()
+
+    def writable(self) -> bool:
+        return True
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.stream, "encoding", None) or "utf-8"
+
+    @property
+    def errors(self) -> str | None:  # type: ignore[override]
+        return getattr(self.stream, "errors", None)
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:

@@ -23,7 +23,7 @@ import json
 import math
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
@@ -67,9 +67,33 @@ def _presenting_errors(func: F) -> F:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="lipflow")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Declare lip-sync and video-generation jobs in YAML; validate, plan, run and test them offline."""
-    environment.load_providers(environment.environ())
+    env = environment.environ()
+    environment.load_providers(env)
+    _hide_keys(ctx, env)
+
+
+def _hide_keys(ctx: click.Context, env: Mapping[str, str]) -> None:
+    """Scrub every provider key the environment holds out of all this command prints, in any
+    encoding: a recipe (a webhook's token, a text) or a base URL may hold one, and a plan
+    printed in a CI log must not show it."""
+    keys = environment.keys_set(env)
+    if not keys:
+        return
+    from lipflow.secrets import ScrubbedStream, Secrets
+
+    secrets = Secrets.shown(keys)
+    if not secrets:  # keys too short to tell from ordinary text
+        return
+    shown = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = ScrubbedStream(shown[0], secrets), ScrubbedStream(shown[1], secrets)
+
+    def restore() -> None:
+        sys.stdout, sys.stderr = shown
+
+    ctx.call_on_close(restore)
 
 
 def _write_atomically(path: str, write: Callable[[TextIO], None]) -> None:
@@ -95,9 +119,15 @@ class _EchoBuffer(io.StringIO):
     def write(self, text: str) -> int:
         written = super().write(text)
         if self.tell() >= 65536:
-            click.echo(self.getvalue(), nl=False)
-            self.seek(0)
-            self.truncate()
+            # Up to the last line break: a JSON string holds none, so no value is cut in two
+            # (the scrubbing of keys sees each whole).
+            held = self.getvalue()
+            cut = held.rfind("\n") + 1
+            if cut:
+                click.echo(held[:cut], nl=False)
+                self.seek(0)
+                self.truncate()
+                super().write(held[cut:])
         return written
 
     def close(self) -> None:
@@ -224,8 +254,16 @@ def plan(
     if out_path:
 
         def save(fh: TextIO) -> None:
-            write_plan_json(the_plan, fh)
-            fh.write("\n")
+            from lipflow.secrets import ScrubbedStream, Secrets
+
+            kept = ScrubbedStream(fh, Secrets.shown(environment.keys_set(environment.environ())))
+            write_plan_json(the_plan, kept)
+            kept.write("\n")
+            if kept.scrubbed:  # a plan saved with *** in place of the key would send ***
+                raise UsageError(
+                    f"the plan holds an API key's value (a provider key variable's, in a "
+                    f"request): it was not saved to {out_path}. Take the key out of the recipe"
+                )
 
         _write_atomically(out_path, save)
         click.echo(f"plan saved to {out_path}", err=True)

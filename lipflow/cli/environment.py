@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 from lipflow.errors import UsageError
 
-__all__ = ["base_urls", "debug", "environ", "keys_from_env", "load_providers"]
+__all__ = ["base_urls", "debug", "environ", "keys_from_env", "keys_set", "load_providers"]
 
 
 def environ() -> Mapping[str, str]:
@@ -40,6 +40,18 @@ def base_urls(env: Mapping[str, str]) -> dict[str, str]:
     from lipflow.providers import registry
 
     return registry.base_urls(env)
+
+
+def keys_set(env: Mapping[str, str]) -> dict[str, str]:
+    """Every registered provider's key that its variable holds: what output must never show."""
+    from lipflow.providers import registry
+
+    keys = {}
+    for name in registry.names():
+        value = env.get(registry.get(name).wire.key_env, "").strip()
+        if value:
+            keys[name] = value
+    return keys
 
 
 def keys_from_env(providers: Sequence[str], env: Mapping[str, str]) -> dict[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from typing import Any, TextIO
+from typing import Any, Protocol
 
 from lipflow.jobs import Piece, Plan
 
@@ -110,7 +110,13 @@ _JOBS = object()  # where the jobs go in the document, encoded one by one
 _ENCODER = json.JSONEncoder(indent=2, ensure_ascii=False)
 
 
-def write_json(plan: Plan, out: TextIO, extra: Mapping[str, Any] | None = None) -> None:
+class Writer(Protocol):
+    """Where text goes: a file, stdout, or a stream that scrubs keys on the way."""
+
+    def write(self, text: str, /) -> int: ...
+
+
+def write_json(plan: Plan, out: Writer, extra: Mapping[str, Any] | None = None) -> None:
     """Write ``plan`` as ``json.dumps(plan.to_json() | extra, indent=2, ensure_ascii=False)``
     would, byte for byte, without holding the document: each job is turned into JSON and written
     on its own, so a 100,000-job plan costs its jobs' objects and one job's text at a time."""
