@@ -113,7 +113,8 @@ _MAX_SYNTH_SECONDS = 600.0
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MediaInfo:
-    """What a media file is: its kind, duration in seconds, frame size (video) and container."""
+    """What a media file is: its kind, duration in seconds, frame size (video), container, and
+    whether it holds an audio track."""
 
     kind: MediaKind
     duration_s: float
@@ -121,6 +122,7 @@ class MediaInfo:
     height: int | None
     size_bytes: int
     format: str
+    has_audio: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -269,6 +271,7 @@ def _describe(container: InputContainer, size: int, label: str) -> MediaInfo | I
         height=height,
         size_bytes=size,
         format=_format_name(container),
+        has_audio=audio is not None,
     )
 
 

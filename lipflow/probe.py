@@ -26,13 +26,15 @@ __all__ = ["Header", "read_header"]
 
 
 class Header(NamedTuple):
-    """What a header says: kind, duration (s, to the millisecond), frame size and container."""
+    """What a header says: kind, duration (s, to the millisecond), frame size, container, and
+    whether it holds an audio track (a video-only file is no voice)."""
 
     kind: str
     duration_s: float
     width: int | None
     height: int | None
     format: str
+    has_audio: bool = True
 
 
 # A moov larger than this (an hour of tiny samples) is left to PyAV rather than read whole.
@@ -174,6 +176,7 @@ def _mp4(fh: BinaryIO, size: int) -> Header:
         width=width,
         height=height,
         format="mov" if brand == "qt" else "mp4",
+        has_audio=bool(audio),
     )
 
 

@@ -69,6 +69,20 @@ class Parameters:
                 ("inputs", inp.name),
                 code="media",
             )
+        elif inp.kind == "video" and info.kind == "audio":
+            self.ctx.problem(
+                f"input {inp.name!r} is declared as video, but {inp.source} holds no video "
+                "stream: it is an audio file",
+                ("inputs", inp.name),
+                code="media",
+            )
+        elif inp.kind == "audio" and not info.has_audio:
+            self.ctx.problem(
+                f"input {inp.name!r} is declared as audio, but {inp.source} holds no audio "
+                "stream: it is a video without sound",
+                ("inputs", inp.name),
+                code="media",
+            )
         if (
             info.kind != "image"
             and inp.duration is not None

@@ -219,3 +219,33 @@ def test_segments_are_held_against_the_lengths_of_their_video_and_audio(folder: 
     code, plan, err = _plan_json(recipe)
     assert code == 1 and "end 25 s is past the end of video 'clip'" in err
     assert {p["code"] for p in plan["errors"]} == {"segment-past-end"}
+
+
+@pytest.mark.parametrize(
+    ("declared", "file", "said"),
+    [
+        ("video", "voice.wav", "holds no video stream: it is an audio file"),
+        ("audio", "silent.mp4", "holds no audio stream: it is a video without sound"),
+    ],
+)
+def test_an_input_without_the_stream_it_is_declared_as_is_refused_before_it_is_paid_for(
+    folder: Path, declared: str, file: str, said: str
+) -> None:
+    """A lip sync bought with an audio file as its video, or a silent video as its voice, can
+    only fail or come back wrong: both are said on the input's line, and nothing is planned."""
+    from lipflow.media import synthesize_audio
+
+    (folder / "voice.wav").write_bytes(synthesize_audio(4.0))
+    (folder / "silent.mp4").write_bytes(synthesize_video(4.0))
+    video, audio = ("voice.wav", "voice.wav") if declared == "video" else ("silent.mp4", file)
+    recipe = folder / "r.yaml"
+    recipe.write_text(
+        "version: 1\n"
+        f"inputs:\n  face: {{video: {video}}}\n  voice: {{audio: {audio}}}\n"
+        "steps:\n  s:\n    lipsync: {video: face, audio: voice}\n"
+    )
+    result = CliRunner().invoke(cli, ["validate", str(recipe)])
+    assert result.exit_code == 1, result.output
+    line = 3 if declared == "video" else 4
+    assert f"r.yaml:{line}:" in result.output
+    assert said in result.output
