@@ -21,6 +21,7 @@ from lipflow.longmedia.loudness import Loudness
 __all__ = [
     "DEFAULT_MIN_PAUSE",
     "DEFAULT_SILENCE_DB",
+    "MIN_PIECE_SECONDS",
     "Cut",
     "CutError",
     "CutPolicy",
@@ -34,6 +35,10 @@ DEFAULT_MIN_PAUSE = 0.3
 # A pause is entered by at least this much on each side of a cut, so a cut's frame rounding and
 # the provider's own resampling cannot clip the edge of a word.
 _MARGIN = 0.04
+# No piece is shorter than this: each piece is a paid job, and a piece of a few hundredths of a
+# second (the rest of a pause just cut in, or a tail past the limit) may hold no video frame at
+# all, failing after its siblings were bought.
+MIN_PIECE_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,7 +110,9 @@ def plan_cuts(
     cuts: list[Cut] = []
     pos = 0.0
     while duration - pos > max_seconds + 1e-9:
-        cut = _next_cut(loudness, pauses, keyframes, pos, pos + max_seconds, policy)
+        # The cut leaves the rest at least a piece long (a cut at the limit may leave 0.01 s).
+        hi = min(pos + max_seconds, duration - MIN_PIECE_SECONDS)
+        cut = _next_cut(loudness, pauses, keyframes, pos, hi, policy)
         cuts.append(cut)
         pos = cut.time
     return cuts
@@ -119,23 +126,26 @@ def _next_cut(
     hi: float,
     policy: CutPolicy,
 ) -> Cut:
-    """The best cut in ``(lo, hi]``: a pause's middle, later half of the window first."""
+    """The best cut in ``(lo, hi]``: a pause's middle, later half of the window first, and at
+    least a piece after ``lo`` (the rest of the pause the last cut went in is no new place)."""
     import numpy as np
 
     half = lo + (hi - lo) / 2
-    for floor in (half, lo):
+    for floor in (half, min(lo + MIN_PIECE_SECONDS, half)):
         reachable = [
-            Pause(max(p.start, floor), min(p.end, hi))
+            (p, Pause(max(p.start, floor), min(p.end, hi)))
             for p in pauses
             if p.end > floor + 2 * _MARGIN and p.start < hi - 2 * _MARGIN
         ]
         if reachable:
-            best = max(reachable, key=lambda p: (round(p.length, 3), p.start))
+            pause, best = max(reachable, key=lambda r: (round(r[1].length, 3), r[1].start))
             mid = (best.start + best.end) / 2
             inside = [
                 k for k in keyframes if best.start + _MARGIN <= k <= best.end - _MARGIN and k > lo
             ]
-            where = f"in a {best.length:.2f} s pause ({best.start:.2f}-{best.end:.2f} s)"
+            # The pause as measured, not the part of it within reach: that part may be shorter
+            # than min_pause, and is no shorter pause.
+            where = f"in a {pause.length:.2f} s pause ({pause.start:.2f}-{pause.end:.2f} s)"
             if inside:
                 key = min(inside, key=lambda k: abs(k - mid))
                 return Cut(
@@ -188,6 +198,11 @@ def _explicit(
             raise CutError(
                 f"piece {i} ({a:g}-{b:g} s) is {b - a:g} s long; at most {max_seconds:g} s "
                 "is allowed: add a cut time inside it"
+            )
+        if b - a < MIN_PIECE_SECONDS - 1e-9:
+            raise CutError(
+                f"piece {i} ({a:g}-{b:g} s) is {b - a:g} s long; each piece is a paid job of "
+                f"at least {MIN_PIECE_SECONDS:g} s: remove or move a cut time"
             )
     cuts = []
     for t in times:

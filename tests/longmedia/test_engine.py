@@ -103,6 +103,34 @@ def test_explicit_cut_times_are_honoured_and_checked(media: tuple[Path, Path]) -
         plan_cuts(loud, SECONDS, CutPolicy(at=(20.0, 10.0)), 30.0)
     with pytest.raises(CutError, match="outside the input"):
         plan_cuts(loud, SECONDS, CutPolicy(at=(45.0,)), 60.0)
+    with pytest.raises(CutError, match=r"piece 2 \(5-5.01 s\) is 0.01 s long; .* at least 1 s"):
+        plan_cuts(loud, SECONDS, CutPolicy(at=(5.0, 5.01, 30.0)), 30.0)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "pauses", "max_seconds"),
+    [
+        (70.0, [(20.0, 21.0)], 30.0),  # the only pause early in the window, cut in, then again
+        (61.0, [(30.1, 30.9)], 30.0),
+        (40.0, PAUSES, 20.0),
+        (30.5, [(29.9, 30.3)], 30.0),  # just past the limit: no tail of a few hundredths
+    ],
+)
+def test_no_piece_is_shorter_than_a_second_nor_cut_where_the_last_cut_was(
+    tmp_path: Path, seconds: float, pauses: list[tuple[float, float]], max_seconds: float
+) -> None:
+    """Each piece is a paid job: a piece of the rest of the pause just cut in (0.05-0.3 s) may
+    hold no video frame, and fails after its siblings were bought."""
+    audio = tmp_path / "speech.wav"
+    speech_like(audio, seconds, pauses)
+    cuts = plan_cuts(loudness_of(audio), seconds, CutPolicy(), max_seconds)
+    bounds = [0.0, *(c.time for c in cuts), seconds]
+    lengths = [b - a for a, b in itertools.pairwise(bounds)]
+    assert min(lengths) >= 1.0, (lengths, [c.reason for c in cuts])
+    assert max(lengths) <= max_seconds + 1e-9
+    for cut in cuts:  # a reason names the pause as measured: never one under min_pause
+        if cut.in_pause:
+            assert float(cut.reason.split(" s pause")[0].rsplit(" ", 1)[1]) >= 0.3, cut.reason
 
 
 def test_loudness_is_rms_in_dbfs() -> None:
