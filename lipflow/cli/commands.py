@@ -200,7 +200,8 @@ def validate(recipes: tuple[str, ...], fmt: str, max_jobs: int) -> None:
     type=click.Choice(["text", "json", "csv"]),
     default="text",
     show_default=True,
-    help="csv only with --lines.",
+    help="csv only with --lines; a text cell starting with = + - @, a tab or CR gets a leading ' "
+    "so a spreadsheet shows it as text, not a formula.",
 )
 @click.option(
     "--out", "out_path", metavar="PLAN.json", help="Save the plan for `lipflow run PLAN.json`."

@@ -34,6 +34,17 @@ CSV_COLUMNS = (
     "job",
 )
 _TEXT_WIDTH = 48
+# A text cell a spreadsheet would read as a formula (OWASP "CSV Injection"): a subtitle is
+# someone else's text, and =HYPERLINK(...) in a cue must stay text when the table is opened.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> object:
+    """A CSV cell: text that starts like a formula gets a leading ``'`` (shown as text by
+    Excel, LibreOffice and Sheets); numbers, even negative ones, are written as they are."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _usd(low: float | None, high: float | None) -> str:
@@ -98,7 +109,8 @@ def _estimate(line: PlannedLine) -> str:
 
 
 def _csv(plan: Plan, problems: Sequence[Problem]) -> str:
-    """One row per line, and a ``problems`` column with that line's located problems."""
+    """One row per line, and a ``problems`` column with that line's located problems; every
+    text cell goes through :func:`_cell`, so no line's text runs as a spreadsheet formula."""
     by_location: dict[str, list[str]] = {}
     for p in problems:
         if p.location is not None:
@@ -109,12 +121,14 @@ def _csv(plan: Plan, problems: Sequence[Problem]) -> str:
     for line in plan.lines:
         data = line.to_json()
         row = [data[c] if data[c] is not None else "" for c in CSV_COLUMNS]
-        writer.writerow([*row, " | ".join(by_location.pop(line.location, []))])
+        whole = [*row, " | ".join(by_location.pop(line.location, []))]
+        writer.writerow([_cell(c) for c in whole])
     # Problems no line row holds (a cue left out, a recipe error) get rows of their own.
     for p in problems:
         if p.location is None or str(p.location) in by_location:
             cells = {"location": str(p.location or ""), "fit": p.severity.value}
-            writer.writerow([*(cells.get(c, "") for c in CSV_COLUMNS), p.format()])
+            own = [*(cells.get(c, "") for c in CSV_COLUMNS), p.format()]
+            writer.writerow([_cell(c) for c in own])
     return buf.getvalue().rstrip("\n")
 
 

