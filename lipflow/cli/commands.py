@@ -16,12 +16,14 @@ report prints the ``--resume`` command).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import io
 import json
 import math
 import os
+import stat
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -96,20 +98,84 @@ def _hide_keys(ctx: click.Context, env: Mapping[str, str]) -> None:
     ctx.call_on_close(restore)
 
 
-def _write_atomically(path: str, write: Callable[[TextIO], None]) -> None:
-    """Write a file through ``write(fh)`` into a temporary name, then rename it into place."""
+def _write_atomically(
+    path: str, write: Callable[[TextIO], None], *, shown: str | None = None
+) -> None:
+    """Write a file through ``write(fh)`` into a temporary name, then rename it into place;
+    errors name it as ``shown`` (as the user wrote it) when given."""
     tmp = f"{path}.tmp.{os.getpid()}"
+    created = False
     try:
-        with open(tmp, "w", encoding="utf-8") as fh:
+        with open(tmp, "x", encoding="utf-8") as fh:  # "x": never through a file or link there
+            created = True
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+        created = False
+    except FileExistsError:
+        raise InputError(
+            f"cannot write: {tmp} is in the way; remove it", path=shown or path
+        ) from None
+    except OSError as exc:
+        raise InputError(f"cannot write: {exc.strerror}", path=shown or path) from None
+    finally:
+        if created:
+            os.unlink(tmp)
+
+
+_NOT_REGULAR = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def _file_name(option: str, path: str) -> None:
+    """Refuse a file name that names no file: empty, or ``-`` (stdout by convention)."""
+    if path == "":
+        raise UsageError(f"{option} needs a file name, not an empty string")
+    if path == "-":
+        raise UsageError(
+            f"{option} saves to a file, not to stdout (-): name a file, or use --format json "
+            "to print the plan on stdout"
+        )
+
+
+def _out_file(path: str, keep: Mapping[str, str]) -> str:
+    """Where ``--out PATH`` may write a file, checked before anything is written: the file a
+    rename replaces is lost, so it must not be one of ``keep`` (what each is, by path: the
+    recipe, its input files) nor a directory, pipe, socket or device, which renaming a plain
+    file over would destroy. A symlink is followed: its target is replaced, the link stays."""
+    _file_name("--out", path)
+    target = os.path.realpath(path)
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        mode = None
     except OSError as exc:
         raise InputError(f"cannot write: {exc.strerror}", path=path) from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    if mode is not None:
+        for test, kind in _NOT_REGULAR:
+            if test(mode):
+                raise InputError(
+                    f"is {kind}, not a regular file: --out would put a file in its place; "
+                    "name a file",
+                    path=path,
+                )
+    for kept, what in keep.items():
+        same = target == os.path.realpath(kept)
+        if not same and mode is not None:
+            with contextlib.suppress(OSError):
+                same = os.path.samefile(target, kept)
+        if same:
+            raise InputError(
+                f"is {what} ({kept}): --out would replace it with the plan; name another file",
+                path=path,
+            )
+    return target
 
 
 class _EchoBuffer(io.StringIO):
@@ -204,7 +270,12 @@ def validate(recipes: tuple[str, ...], fmt: str, max_jobs: int) -> None:
     "so a spreadsheet shows it as text, not a formula.",
 )
 @click.option(
-    "--out", "out_path", metavar="PLAN.json", help="Save the plan for `lipflow run PLAN.json`."
+    "--out",
+    "out_path",
+    metavar="PLAN.json",
+    help="Save the plan for `lipflow run PLAN.json`: a new file, or a regular file replaced whole "
+    "(a symlink's target is replaced, the link kept). The recipe, its input files, a directory, "
+    "pipe or device are refused. Not with --lines.",
 )
 @click.option("--no-requests", is_flag=True, help="Text format: leave out the request bodies.")
 @click.option(
@@ -219,14 +290,27 @@ def plan(
     recipe: str, fmt: str, out_path: str | None, no_requests: bool, show_lines: bool, max_jobs: int
 ) -> None:
     """Dry run: every job, the exact requests it sends (keys redacted), and its cost and why."""
-    from lipflow.plan import plan_file
+    from lipflow.media import probe_input
+    from lipflow.plan import plan_recipe
+    from lipflow.recipe import load_recipe
     from lipflow.reporting.plans import format_plan_text
     from lipflow.reporting.plans import write_json as write_plan_json
     from lipflow.reporting.problems import report_problems
 
     if fmt == "csv" and not show_lines:
         raise UsageError("--format csv prints the line table: add --lines")
-    the_plan = plan_file(recipe, env=environment.environ(), max_jobs=max_jobs)
+    if out_path is not None and show_lines:
+        raise UsageError("--out saves the plan; --lines prints the line table on stdout")
+    if out_path is not None:
+        _file_name("--out", out_path)
+    loaded = load_recipe(recipe, partial=True)
+    if out_path is not None:
+        keep = {recipe: "the recipe"}
+        for inp in loaded.inputs.values():
+            if inp.path is not None:
+                keep.setdefault(inp.path, f"the file of input {inp.name!r}")
+        out_target = _out_file(out_path, keep)
+    the_plan = plan_recipe(loaded, probe=probe_input, env=environment.environ(), max_jobs=max_jobs)
     errors = [p for p in the_plan.problems if p.is_error]
     if show_lines:
         from lipflow.reporting.lines import report_lines
@@ -252,7 +336,7 @@ def plan(
             click.echo(f"changed since it was paid for: {job['id']}: {', '.join(job['fields'])}")
     if errors:
         sys.exit(1)
-    if out_path:
+    if out_path is not None:
 
         def save(fh: TextIO) -> None:
             from lipflow.secrets import ScrubbedStream, Secrets
@@ -266,7 +350,7 @@ def plan(
                     f"request): it was not saved to {out_path}. Take the key out of the recipe"
                 )
 
-        _write_atomically(out_path, save)
+        _write_atomically(out_target, save, shown=out_path)
         click.echo(f"plan saved to {out_path}", err=True)
     from lipflow.run.budget import BudgetCheck
 
