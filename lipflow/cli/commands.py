@@ -624,6 +624,8 @@ def run(
     from lipflow.run.settings import RunSettings, provider_limits_from
     from lipflow.secrets import Secrets
 
+    if out_dir == "":  # else it would quietly mean the default, runs/NAME
+        raise UsageError("--out needs a directory name, not an empty string")
     env = environment.environ()
     the_plan = build_plan(source, env, max_jobs=max_jobs)
     limits = provider_limits_from(provider_limits)

@@ -198,6 +198,16 @@ def test_bad_provider_concurrency_is_a_usage_error(value: str, tmp_path: Path) -
     assert code == 2 and "error:" in err
 
 
+def test_an_empty_out_directory_is_a_usage_error_not_the_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = invoke(str(RECIPES / "quickstart.yaml"), "--mock", "--out", "")
+    assert code == 2
+    assert err.startswith("error: --out needs a directory name, not an empty string")
+    assert not (tmp_path / "runs").exists()
+
+
 def test_the_api_key_never_appears_in_output_journal_report_or_files(tmp_path: Path) -> None:
     out_dir = tmp_path / "out"
     with MockServer(api_key=CANARY) as strict:
