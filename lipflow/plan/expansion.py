@@ -34,23 +34,35 @@ def matrix_size(matrix: Mapping[str, Any] | None) -> tuple[int, list[int]]:
         if k not in ("include", "exclude")
     ]
     include = matrix.get("include")
-    return math.prod(axes) + (len(include) if isinstance(include, list) else 0), axes
+    product = math.prod(axes) if axes else 0  # include alone: its entries, no empty combination
+    return product + (len(include) if isinstance(include, list) else 0), axes
 
 
 def expand_matrix(matrix: Mapping[str, Any] | None) -> list[dict[str, Any]]:
-    """The matrix's combinations, as GitHub Actions defines them (product, exclude, include)."""
+    """The matrix's combinations, by GitHub Actions' documented rules (product, exclude, include:
+    https://docs.github.com/en/actions/using-jobs/using-a-matrix-for-your-jobs#expanding-or-adding-matrix-configurations).
+
+    An include entry is added to every original combination none of whose matrix values it
+    would change (one naming no matrix key is added to all of them), else it is a combination
+    of its own; without matrix keys every entry is one, so ``include`` alone makes exactly its
+    entries, each a paid job, and no empty combination besides."""
     if not matrix:
         return [{}]
     axes = {k: v for k, v in matrix.items() if k not in ("include", "exclude")}
-    combos = [dict(zip(axes, values, strict=True)) for values in itertools.product(*axes.values())]
+    combos = (
+        [dict(zip(axes, values, strict=True)) for values in itertools.product(*axes.values())]
+        if axes
+        else []
+    )
 
     def matches(combo: Mapping[str, Any], pattern: Mapping[str, Any]) -> bool:
         return all(combo.get(k) == v for k, v in pattern.items())
 
     combos = [c for c in combos if not any(matches(c, ex) for ex in matrix.get("exclude", ()))]
+    originals = len(combos)  # an include's own combination is never extended by a later one
     for extra in matrix.get("include", ()):
         original = {k: v for k, v in extra.items() if k in axes}
-        targets = [c for c in combos if original and matches(c, original)]
+        targets = [c for c in combos[:originals] if matches(c, original)]
         if targets:
             for c in targets:
                 c.update(extra)

@@ -136,7 +136,8 @@ class _Planner:
         if self.set_aside.intersection(step.needs):
             return  # it needs a step set aside for its errors (reported): no inputs to plan
         size, axes = matrix_size(step.matrix)
-        if self.too_many(step, size, f"a matrix of {' x '.join(map(str, axes))}"):
+        shape = " x ".join(map(str, axes)) if axes else f"{size:,} include entries"
+        if self.too_many(step, size, f"a matrix of {shape}"):
             return
         combos = expand_matrix(step.matrix)
         planned: list[PlannedJob] = []

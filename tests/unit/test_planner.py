@@ -186,9 +186,47 @@ steps:
         ({"a": [1, 2], "exclude": [{"a": 2}]}, [{"a": 1}]),
         ({"a": [1, 2], "include": [{"a": 2, "extra": True}]}, [{"a": 1}, {"a": 2, "extra": True}]),
         ({"a": [1], "include": [{"a": 9}]}, [{"a": 1}, {"a": 9}]),
+        (
+            {"include": [{"line": "Hola"}, {"line": "Bonjour"}]},
+            [{"line": "Hola"}, {"line": "Bonjour"}],
+        ),
+        (
+            {"a": [1, 2], "exclude": [{"a": 2}], "include": [{"a": 2, "x": 1}]},
+            [{"a": 1}, {"a": 2, "x": 1}],
+        ),
+        (  # the example of GitHub's documentation, with its documented result
+            {
+                "fruit": ["apple", "pear"],
+                "animal": ["cat", "dog"],
+                "include": [
+                    {"color": "green"},
+                    {"color": "pink", "animal": "cat"},
+                    {"fruit": "apple", "shape": "circle"},
+                    {"fruit": "banana"},
+                    {"fruit": "banana", "animal": "cat"},
+                ],
+            },
+            [
+                {"fruit": "apple", "animal": "cat", "color": "pink", "shape": "circle"},
+                {"fruit": "apple", "animal": "dog", "color": "green", "shape": "circle"},
+                {"fruit": "pear", "animal": "cat", "color": "pink"},
+                {"fruit": "pear", "animal": "dog", "color": "green"},
+                {"fruit": "banana"},
+                {"fruit": "banana", "animal": "cat"},
+            ],
+        ),
         (None, [{}]),
     ],
-    ids=["product", "exclude", "include-extends", "include-adds", "none"],
+    ids=[
+        "product",
+        "exclude",
+        "include-extends",
+        "include-adds",
+        "include-alone",
+        "include-after-exclude",
+        "github-docs-example",
+        "none",
+    ],
 )
 def test_matrix_expansion(matrix: dict[str, Any] | None, expected: list[dict[str, Any]]) -> None:
     assert expand_matrix(matrix) == expected
