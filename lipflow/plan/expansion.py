@@ -11,16 +11,20 @@ from typing import Any
 from lipflow.jobs import PlannedJob
 from lipflow.plan.context import PlanContext
 from lipflow.plan.limits import DEFAULT_MAX_JOBS, MAX_JOBS_CEILING
+from lipflow.problems import PathPart
 from lipflow.recipe import STEP_REF_PREFIX, Step
 
 __all__ = [
     "DEFAULT_MAX_JOBS",
     "MAX_JOBS_CEILING",
     "expand_matrix",
+    "expand_with_origins",
     "fan_out_size",
     "format_job_id",
     "matrix_size",
+    "repeated_values",
     "upstream_sets",
+    "without_repeats",
 ]
 
 
@@ -38,16 +42,61 @@ def matrix_size(matrix: Mapping[str, Any] | None) -> tuple[int, list[int]]:
     return product + (len(include) if isinstance(include, list) else 0), axes
 
 
-def expand_matrix(matrix: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+def repeated_values(matrix: Mapping[str, Any] | None) -> list[tuple[str, tuple[PathPart, ...]]]:
+    """Each matrix value that makes the same job id as an earlier one of its key (``[A, B, A]``,
+    ``[1, "1"]``): what to say and the value's path under the matrix. Two jobs of one id would
+    be priced as two and then collide in the run, which keeps outputs by job id."""
+    found: list[tuple[str, tuple[PathPart, ...]]] = []
+    for axis, values in (matrix or {}).items():
+        if axis in ("include", "exclude") or not isinstance(values, list):
+            continue
+        first: dict[str, int] = {}
+        for i, value in enumerate(values):
+            written = f"{value}"
+            j = first.setdefault(written, i)
+            if j == i:
+                continue
+            earlier = values[j]
+            if type(earlier) is type(value) and earlier == value:
+                said = f"{axis} {value!r} is listed twice; each matrix value makes one job"
+            else:
+                said = (
+                    f"{axis} {value!r} and {axis}[{j}] {earlier!r} differ, but both make the "
+                    f"job id part '{axis}={written}', so two jobs would share one id; make each "
+                    "value read differently"
+                )
+            found.append((said, (axis, i)))
+    return found
+
+
+def without_repeats(
+    matrix: Mapping[str, Any] | None, repeats: list[tuple[str, tuple[PathPart, ...]]]
+) -> Mapping[str, Any] | None:
+    """``matrix`` without the ``repeats`` :func:`repeated_values` found (each one reported)."""
+    if not repeats or matrix is None:
+        return matrix
+    dropped: dict[str, set[int]] = {}
+    for _, (axis, i) in repeats:
+        dropped.setdefault(str(axis), set()).add(int(i))
+    return {
+        k: [x for i, x in enumerate(v) if i not in dropped[k]] if k in dropped else v
+        for k, v in matrix.items()
+    }
+
+
+def expand_with_origins(
+    matrix: Mapping[str, Any] | None,
+) -> list[tuple[dict[str, Any], int | None]]:
     """The matrix's combinations, by GitHub Actions' documented rules (product, exclude, include:
     https://docs.github.com/en/actions/using-jobs/using-a-matrix-for-your-jobs#expanding-or-adding-matrix-configurations).
 
     An include entry is added to every original combination none of whose matrix values it
     would change (one naming no matrix key is added to all of them), else it is a combination
     of its own; without matrix keys every entry is one, so ``include`` alone makes exactly its
-    entries, each a paid job, and no empty combination besides."""
+    entries, each a paid job, and no empty combination besides. With each combination, the index of
+    the include entry it is (None for one of the product's)."""
     if not matrix:
-        return [{}]
+        return [({}, None)]
     axes = {k: v for k, v in matrix.items() if k not in ("include", "exclude")}
     combos = (
         [dict(zip(axes, values, strict=True)) for values in itertools.product(*axes.values())]
@@ -60,7 +109,8 @@ def expand_matrix(matrix: Mapping[str, Any] | None) -> list[dict[str, Any]]:
 
     combos = [c for c in combos if not any(matches(c, ex) for ex in matrix.get("exclude", ()))]
     originals = len(combos)  # an include's own combination is never extended by a later one
-    for extra in matrix.get("include", ()):
+    added: list[int] = []  # the include entry each combination past the originals is
+    for n, extra in enumerate(matrix.get("include", ())):
         original = {k: v for k, v in extra.items() if k in axes}
         targets = [c for c in combos[:originals] if matches(c, original)]
         if targets:
@@ -68,7 +118,15 @@ def expand_matrix(matrix: Mapping[str, Any] | None) -> list[dict[str, Any]]:
                 c.update(extra)
         else:
             combos.append(dict(extra))
-    return combos
+            added.append(n)
+    return [(c, None) for c in combos[:originals]] + [
+        (c, i) for c, i in zip(combos[originals:], added, strict=True)
+    ]
+
+
+def expand_matrix(matrix: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """The matrix's combinations, as GitHub Actions defines them (see :func:`expand_with_origins`)."""
+    return [combo for combo, _ in expand_with_origins(matrix)]
 
 
 def format_job_id(step: str, values: Mapping[str, Any]) -> str:

@@ -38,11 +38,13 @@ from lipflow.plan.context import PlanContext
 from lipflow.plan.estimate import Costs
 from lipflow.plan.expansion import (
     DEFAULT_MAX_JOBS,
-    expand_matrix,
+    expand_with_origins,
     fan_out_size,
     format_job_id,
     matrix_size,
+    repeated_values,
     upstream_sets,
+    without_repeats,
 )
 from lipflow.plan.lines import LineJob, LinesPlanning
 from lipflow.plan.parameters import Parameters, Probe
@@ -135,11 +137,15 @@ class _Planner:
                 )
         if self.set_aside.intersection(step.needs):
             return  # it needs a step set aside for its errors (reported): no inputs to plan
-        size, axes = matrix_size(step.matrix)
+        repeats = repeated_values(step.matrix)
+        for message, where in repeats:
+            self.ctx.problem(message, (*step.recipe_path, "matrix", *where), code="matrix-repeat")
+        matrix = without_repeats(step.matrix, repeats)
+        size, axes = matrix_size(matrix)
         shape = " x ".join(map(str, axes)) if axes else f"{size:,} include entries"
         if self.too_many(step, size, f"a matrix of {shape}"):
             return
-        combos = expand_matrix(step.matrix)
+        combos = self._combinations(step, matrix)
         planned: list[PlannedJob] = []
         choice: StepChoice | None = None
         entry: ModelEntry | None = None
@@ -278,12 +284,56 @@ class _Planner:
                         )
                         if pj is not None:
                             planned.append(pj)
+        planned = self._one_job_per_id(step, planned)
         # Checked after all of the step's jobs are built: one tight validation loop is kinder to
         # the CPU's caches than validating between builds (about a tenth faster for 10,000 jobs).
         if entry is not None:
             self._check(step, entry, planned)
         self.ctx.jobs_by_step[step.id] = planned
         self.planned_jobs += len(planned)
+
+    def _combinations(self, step: Step, matrix: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+        """The step's matrix combinations, less an include entry that is an earlier combination
+        again (reported at the entry): it would be priced as a second job of the same id."""
+        combos: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for combo, entry in expand_with_origins(matrix):
+            job_id = format_job_id(step.id, combo)
+            if job_id in seen and entry is not None:
+                self.ctx.problem(
+                    f"include entry {entry} makes job {job_id!r}, which an earlier combination "
+                    "already makes; each combination makes one job",
+                    (*step.recipe_path, "matrix", "include", entry),
+                    code="matrix-repeat",
+                )
+                continue
+            seen.add(job_id)
+            combos.append(combo)
+        return combos
+
+    def _one_job_per_id(self, step: Step, planned: list[PlannedJob]) -> list[PlannedJob]:
+        """``planned`` with a job whose id an earlier job already has left out and reported:
+        the run keeps each job's output by its id, and the plan would price it twice. Matrix
+        values and include entries are checked where written; this catches every other way
+        (a matrix key named like a lines or upstream key, say)."""
+        seen: set[str] = set()
+        kept: list[PlannedJob] = []
+        for pj in planned:
+            job_id = pj.job.id
+            if job_id in seen:
+                self.ctx.problem(
+                    f"step {step.id!r} would make two jobs of one id (its matrix values, "
+                    "lines, pieces and upstream jobs together name them alike; a run keeps "
+                    "outputs by job id): rename the matrix key that repeats another's "
+                    "(line, piece, an upstream step's matrix key)",
+                    (*step.recipe_path, "matrix") if step.matrix else step.recipe_path,
+                    code="duplicate-job",
+                    job=job_id,
+                )
+                continue
+            seen.add(job_id)
+            kept.append(pj)
+        return kept
 
     def _check(self, step: Step, entry: ModelEntry, planned: list[PlannedJob]) -> None:
         """Every job's requests, media and text checked, in plan order. The first job whose

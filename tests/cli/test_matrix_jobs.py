@@ -68,3 +68,97 @@ def test_an_include_naming_no_matrix_key_extends_every_combination(recipe: Path)
         )
     )
     assert _job_ids(recipe) == ["s[voice=Sophia,line=Hola]", "s[voice=Liam,line=Hola]"]
+
+
+def _problems(path: Path) -> list[dict[str, object]]:
+    """The problems ``validate`` reports (exit 1), after ``plan`` refused the recipe too."""
+    code, _, err = _invoke("plan", str(path))
+    assert code == 1, err
+    code, out, _ = _invoke("validate", "--format", "json", str(path))
+    assert code == 1, out
+    problems: list[dict[str, object]] = json.loads(out)["problems"]
+    return problems
+
+
+@pytest.mark.parametrize(
+    ("matrix", "tts", "at", "column", "words"),
+    [
+        (
+            "{voice: [Sophia, Liam, Sophia]}",
+            '{text: hello, voice: "{{ matrix.voice }}"}',
+            "voice[2]",
+            36,
+            "voice 'Sophia' is listed twice; each matrix value makes one job",
+        ),
+        (
+            "{line: [1, '1']}",
+            '{text: "{{ matrix.line }}", voice: Sophia}',
+            "line[1]",
+            24,
+            "line '1' and line[0] 1 differ, but both make the job id part 'line=1'",
+        ),
+    ],
+    ids=["listed-twice", "written-alike"],
+)
+def test_a_matrix_value_that_repeats_another_is_refused_where_written(
+    recipe: Path, matrix: str, tts: str, at: str, column: int, words: str
+) -> None:
+    recipe.write_text(_recipe(matrix, tts))
+    [problem] = _problems(recipe)
+    assert problem["path"] == f"$.steps.s.matrix.{at}"
+    assert (problem["line"], problem["column"]) == (5, column)
+    assert words in str(problem["message"])
+
+
+def test_an_include_entry_that_repeats_a_combination_is_refused_at_the_entry(
+    recipe: Path,
+) -> None:
+    recipe.write_text(
+        _recipe(
+            "{voice: [Sophia], include: [{voice: Liam}, {voice: Liam}]}",
+            '{text: hello, voice: "{{ matrix.voice }}"}',
+        )
+    )
+    [problem] = _problems(recipe)
+    assert problem["path"] == "$.steps.s.matrix.include[1]"
+    assert "makes job 's[voice=Liam]', which an earlier combination already makes" in str(
+        problem["message"]
+    )
+
+
+def test_a_matrix_key_named_like_an_upstream_key_cannot_make_two_jobs_of_one_id(
+    recipe: Path,
+) -> None:
+    recipe.write_text(
+        "version: 1\ninputs: {presenter: {video: media/presenter.mp4}}\nsteps:\n"
+        "  gen:\n    matrix: {n: [1, 2]}\n    generate: {prompt: 'cat {{ matrix.n }}'}\n"
+        "  voice:\n    matrix: {n: [1]}\n"
+        "    lipsync: {video: steps.gen, tts: {text: hi, voice: Sophia}}\n"
+    )
+    [problem] = _problems(recipe)
+    assert problem["path"] == "$.steps.voice.matrix"
+    assert "step 'voice' would make two jobs of one id" in str(problem["message"])
+
+
+def test_a_matrix_key_named_line_on_a_lines_step_cannot_make_two_jobs_of_one_id(
+    recipe: Path,
+) -> None:
+    recipe.write_text(
+        "version: 1\ninputs:\n  interview: {video: media/interview.mp4}\n"
+        "  es: {lines: media/interview.es.srt, language: es}\n"
+        "voices: {SPEAKER_01: Sophia, SPEAKER_02: Liam}\nsteps:\n  dub:\n"
+        "    matrix: {line: [a, b]}\n    use: runware/pixverse-lipsync\n"
+        "    lipsync: {video: interview, lines: es}\n"
+    )
+    [problem] = _problems(recipe)
+    assert "step 'dub' would make two jobs of one id" in str(problem["message"])
+
+
+def test_run_never_starts_a_plan_with_a_repeated_matrix_value(recipe: Path) -> None:
+    recipe.write_text(
+        _recipe("{voice: [Sophia, Liam, Sophia]}", '{text: hello, voice: "{{ matrix.voice }}"}')
+    )
+    out = recipe.parent / "out"
+    code, _, err = _invoke("run", "--mock", "--out", str(out), str(recipe))
+    assert code == 1 and "voice 'Sophia' is listed twice" in err, err
+    assert not out.exists()
