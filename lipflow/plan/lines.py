@@ -101,6 +101,12 @@ class LinesPlanning:
             return None
         return lines
 
+    def job_count(self, step: Step, spec: Mapping[str, Any], lines: LinesFile) -> int:
+        """How many jobs :meth:`jobs` makes of ``lines``, without making them (for --max-jobs)."""
+        if spec.get("audio") is not None and self._segments_possible(step):
+            return 1
+        return len(lines.lines)
+
     def jobs(
         self,
         step: Step,

@@ -9,9 +9,10 @@ each request exactly as the runner will send it (the provider's client), check i
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
@@ -50,6 +51,7 @@ from lipflow.plan.lines import LineJob, LinesPlanning
 from lipflow.plan.parameters import Parameters, Probe
 from lipflow.plan.routing import choose
 from lipflow.plan.splitting import Splitter, piece_job_id, piece_media, piece_of
+from lipflow.problems import PathPart
 from lipflow.providers import registry
 from lipflow.providers._common import stable_uuid4
 from lipflow.providers.base import ProviderClient
@@ -113,20 +115,31 @@ class _Planner:
             lines=tuple(self.lines_reviewed),
         )
 
-    def too_many(self, step: Step, jobs: int, why: str) -> bool:
-        """Whether ``jobs`` more would pass --max-jobs; if so the step is refused, said once."""
+    def too_many(
+        self, step: Step, jobs: int, why: str, where: tuple[PathPart, ...] | None = None
+    ) -> bool:
+        """Whether ``jobs`` more would pass --max-jobs; if so the step is refused, said once (at
+        ``where``, else at the step's matrix)."""
         if self.planned_jobs + jobs <= self.max_jobs:
             return False
         before = f" after the {self.planned_jobs:,} of earlier steps" if self.planned_jobs else ""
         self.ctx.problem(
             f"step {step.id!r} would make {jobs:,} jobs ({why}){before}; a plan holds at most "
             f"{self.max_jobs:,}: narrow it, or raise the bound with --max-jobs",
-            (*step.recipe_path, "matrix") if step.matrix else step.recipe_path,
+            where
+            if where is not None
+            else (*step.recipe_path, "matrix")
+            if step.matrix
+            else step.recipe_path,
             code="too-many-jobs",
         )
         return True
 
     def plan_step(self, step: Step) -> None:
+        with contextlib.suppress(_Refused):  # past --max-jobs (reported): the step makes none
+            self._plan_step(step)
+
+    def _plan_step(self, step: Step) -> None:
         for setting in ("cut", "fit"):
             if step.action != "lipsync" and getattr(step, setting) is not None:
                 self.ctx.problem(
@@ -150,6 +163,16 @@ class _Planner:
         choice: StepChoice | None = None
         entry: ModelEntry | None = None
         fan_checked = False
+        units, done = len(combos), 0  # jobs before lines and pieces: combinations x upstream sets
+
+        def bound(each: int, what: str, where: tuple[PathPart, ...]) -> None:
+            """Refuse the step before its ``each`` jobs of this unit (lines, pieces) are built,
+            when they and as many for every later unit would pass --max-jobs."""
+            left = units - done + 1
+            why = f"{what}, one job each" if left == 1 else f"{left:,} x {what}, one job each"
+            if each > 1 and self.too_many(step, len(planned) + each * left, why, where):
+                raise _Refused
+
         render_spec = self.templater.renderer(dict(step.spec))
         # Jobs share their step's options when no template makes them differ (a job's values
         # are never changed once planned).
@@ -191,17 +214,19 @@ class _Planner:
             if not fan_checked:
                 fan_checked = True
                 fan = fan_out_size(self.ctx, spec)
+                units = len(combos) * fan
                 if fan > 1 and self.too_many(
                     step, len(combos) * fan, f"{len(combos):,} x {fan:,} upstream jobs"
                 ):
                     return
             for upstream in upstream_sets(self.ctx, step, spec):
+                done += 1
                 if upstream:
                     values = {k: v for pj in upstream.values() for k, v in pj.job.matrix.items()}
                     values.update(combo)
                 else:  # the combination is the job's matrix (never changed once planned)
                     values = combo
-                for job_values, job_spec, line_job in self._jobs_of(step, spec, values):
+                for job_values, job_spec, line_job in self._jobs_of(step, spec, values, bound):
                     job_id = format_job_id(step.id, job_values)
                     before = len(self.ctx.problems)
                     built = self.parameters.build(step, job_spec, upstream, job_id)
@@ -270,6 +295,11 @@ class _Planner:
                             ):
                                 like = (media, params)
                         continue
+                    bound(
+                        len(split.pieces),
+                        f"{len(split.pieces):,} pieces of a long input",
+                        _cut_path(step),
+                    )
                     for part in split.pieces:
                         pj = self.make_job(
                             step,
@@ -384,22 +414,24 @@ class _Planner:
         return self.templater.renderer(tts["text"], ("tts", "text"))
 
     def _jobs_of(
-        self, step: Step, spec: dict[str, Any], values: dict[str, Any]
+        self, step: Step, spec: dict[str, Any], values: dict[str, Any], bound: _Bound
     ) -> Iterable[tuple[dict[str, Any], dict[str, Any], LineJob | None]]:
         """The jobs one matrix combination makes: itself, or for a lip sync from lines, one
         per line (or one holding every line as a segment)."""
         if step.action != "lipsync" or spec.get("lines") is None:
             return [(values, spec, None)]
-        return self._line_jobs(step, spec, values)
+        return self._line_jobs(step, spec, values, bound)
 
     def _line_jobs(
-        self, step: Step, spec: dict[str, Any], values: dict[str, Any]
+        self, step: Step, spec: dict[str, Any], values: dict[str, Any], bound: _Bound
     ) -> Iterator[tuple[dict[str, Any], dict[str, Any], LineJob | None]]:
         job_id = format_job_id(step.id, values)
         read = self.lines.read(spec["lines"], (*step.recipe_path, step.action, "lines"), job_id)
         if read is None:
             return
         name, lines = read
+        count = self.lines.job_count(step, spec, lines)  # before any line's job is built
+        bound(count, f"{count:,} lines of input {name!r}", ("inputs", name, "lines"))
         for line_job in self.lines.jobs(step, spec, name, lines, values):
             yield {**values, **line_job.key}, line_job.spec, line_job
 
@@ -502,6 +534,22 @@ class _Planner:
                 client, self.urls[provider], self._uploaded_by
             )
         return found
+
+
+class _Refused(Exception):
+    """A step past --max-jobs (reported): it makes no jobs."""
+
+
+# bound(jobs of one unit, what they are, where to report): raises _Refused past --max-jobs
+_Bound = Callable[[int, str, tuple[PathPart, ...]], None]
+
+
+def _cut_path(step: Step) -> tuple[PathPart, ...]:
+    """Where a step's pieces are decided: its ``cut.at`` or ``cut``, else the step (a long input
+    cut to the model's limits by default)."""
+    if step.cut is None:
+        return step.recipe_path
+    return (*step.recipe_path, "cut", "at") if "at" in step.cut else (*step.recipe_path, "cut")
 
 
 class _Requests:
