@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from lipflow.errors import AssemblyFailed
-from lipflow.longmedia.keyframes import written
+from lipflow.longmedia.keyframes import even_size, written
 from lipflow.longmedia.loudness import decode_mono
 from lipflow.longmedia.synthesis import encode_audio
 
@@ -91,7 +91,7 @@ def assemble(
                 f"pieces do not meet: one ends at {a.end:g} s, the next starts at {b.start:g} s",
                 path=os.fspath(dest),
             )
-    width, height = size
+    width, height = even_size(*size)
     try:
         with written(dest) as tmp, av.open(str(tmp), "w", format="mp4") as out:
             video = out.add_stream("libx264", rate=fps)
@@ -147,7 +147,7 @@ def _join_video(  # type: ignore[no-untyped-def]
     """The piece's video on the output's frame grid: ``frames`` frames from ``frame_no``."""
     import av
 
-    width, height = size
+    width, height = even_size(*size)
     step = float(1 / fps)
     count = 0
     last = shown = None

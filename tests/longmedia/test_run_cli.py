@@ -156,3 +156,33 @@ def test_a_damaged_piece_is_fetched_again_by_its_hash_and_joined_without_buying_
         assert container.duration / av.time_base == pytest.approx(40.0, abs=0.1)
     assert not list(out.glob("*.tmp"))
     assert len(provider_jobs(lipflow_mock)) == 2, "no piece is bought again"
+
+
+def test_a_video_of_odd_width_and_height_is_cut_and_joined_at_the_even_size_below(
+    lipflow_mock: MockServer, tmp_path: Path
+) -> None:
+    """H.264 in 4:2:0 cannot hold a 161x91 frame: the pieces and the joined video lose the last
+    column and row to scaling, where every cut used to fail at run time (exit 4)."""
+    width, height, fps, seconds = 161, 91, 10, 40
+    with av.open(str(tmp_path / "talk.mp4"), "w") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv444p"
+        for i in range(seconds * fps):
+            pixels = np.full((height, width, 3), (i * 5) % 255, np.uint8)
+            frame = av.VideoFrame.from_ndarray(pixels, format="rgb24").reformat(format="yuv444p")
+            frame.pts = i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    speech_like(tmp_path / "voice.wav", seconds, [(19.6, 20.4)])
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(
+        "version: 1\ninputs:\n  v: {video: talk.mp4}\n  a: {audio: voice.wav}\n"
+        "steps:\n  s:\n    use: runware/pixverse-lipsync\n    lipsync: {video: v, audio: a}\n"
+    )
+    report = run(recipe, tmp_path / "out", env=live_env(lipflow_mock))
+    (joined,) = report["assemblies"]
+    assert report["ok"] and joined["state"] == "done"
+    with av.open(joined["path"]) as done:
+        video = done.streams.video[0].codec_context
+        assert (video.width, video.height) == (160, 90)
+        assert abs(float(done.duration / av.time_base) - seconds) < 0.2
