@@ -20,6 +20,7 @@ from typing import Any
 
 from lipflow._memo import BoundedMemo
 from lipflow.jobs import Job, LipsyncParams, MediaRef, Params, Piece
+from lipflow.media import piece_range
 
 __all__ = [
     "ContentKeys",
@@ -56,9 +57,19 @@ def file_digest(path: str) -> str:
     return found
 
 
+def _media_digest(value: str) -> str:
+    """A local file's part of a key: its bytes' digest, and for a time range of it
+    (``/a/v.mp4#t=1.5,4.2``, a subtitle line's media) that range after it. The range's name is
+    no file, so its own digest would be its path: a replaced source would change no key."""
+    path, span = piece_range(value)
+    if span is None:
+        return file_digest(path)
+    return f"{file_digest(path)}#t={span[0]:.3f},{span[1]:.3f}"
+
+
 def _media(ref: MediaRef, upstream_keys: Mapping[str, str]) -> Any:
     if ref.origin == "file":
-        return {"kind": ref.kind, "sha256": file_digest(str(ref.value))}
+        return {"kind": ref.kind, "sha256": _media_digest(str(ref.value))}
     if ref.origin == "step":
         return {"kind": ref.kind, "job": upstream_keys.get(str(ref.value), str(ref.value))}
     if ref.origin == "media_id":

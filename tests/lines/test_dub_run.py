@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from lipflow.cli import cli
 from lipflow.lines import read_lines, split_speakers
-from lipflow.media import probe
+from lipflow.media import probe, synthesize_video
 from mock_server import MockServer
 
 REPO = Path(__file__).parents[2]
@@ -141,3 +141,38 @@ def test_a_saved_plan_runs_the_same_dub(tmp_path: Path) -> None:
     assert code == 0, err
     (dub,) = report["assemblies"]
     assert len(dub["pieces"]) == 4 and Path(dub["path"]).name == "dub.mp4"
+
+
+def _plan_keys(recipe: Path) -> list[str]:
+    result = CliRunner().invoke(cli, ["plan", str(recipe), "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    return [job["key"] for job in json.loads(result.stdout)["jobs"]]
+
+
+def test_a_replaced_video_changes_every_lines_job_and_the_run_buys_them_again(
+    tmp_path: Path,
+) -> None:
+    """A line's media is a time range of the video: its key is the video's bytes and the range,
+    so a re-recorded source is lip-synced anew, never answered with the old take's pieces."""
+    (tmp_path / "media").mkdir()
+    recipe = tmp_path / "interview_subtitles.yaml"
+    recipe.write_bytes((RECIPES / "interview_subtitles.yaml").read_bytes())
+    for name in ("interview.mp4", "interview.es.srt"):
+        (tmp_path / "media" / name).write_bytes((RECIPES / "media" / name).read_bytes())
+    first = _plan_keys(recipe)
+    code, report, err = run(str(recipe), "--mock", "--out", str(tmp_path / "out"))
+    assert code == 0, err
+    bought = {job["task_uuid"] for job in report["jobs"]}
+    assert _plan_keys(recipe) == first, "an unchanged video keeps every key"
+
+    (tmp_path / "media" / "interview.mp4").write_bytes(
+        synthesize_video(probe(SOURCE).duration_s, width=96, height=96, cached=False)
+    )
+
+    again = _plan_keys(recipe)
+    assert len(again) == len(first) == 4
+    assert not set(again) & set(first)
+    code, report, err = run(str(recipe), "--mock", "--out", str(tmp_path / "out"))
+    assert code == 0, err
+    assert report["counts"] == {"done": 4}
+    assert not {job["task_uuid"] for job in report["jobs"]} & bought, "old takes were reused"
