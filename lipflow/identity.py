@@ -30,6 +30,7 @@ __all__ = [
     "file_digest",
     "job_doc",
     "job_key",
+    "piece_digest",
     "take_uuid_parts",
 ]
 
@@ -362,6 +363,13 @@ def _piece(piece: Piece) -> dict[str, Any]:
         "video": file_digest(piece.video),
         "audio": file_digest(piece.audio),
     }
+
+
+def piece_digest(piece: Piece) -> str:
+    """What a piece's cut files are cut from (its sources' bytes, range, size and method), as
+    64 hex digits: their name holds it, so a file cut for another split or another take of a
+    source is never uploaded for this piece."""
+    return content_key(_piece(piece))
 
 
 def changed_fields(old: Any, new: Any, prefix: str = "") -> list[str]:

@@ -301,16 +301,17 @@ class _Planner:
                         _cut_path(step),
                     )
                     for part in split.pieces:
+                        cut = piece_of(split, part, job_id, media)
                         pj = self.make_job(
                             step,
                             entry,
-                            piece_media(media, part, job_id),
+                            piece_media(media, part, job_id, cut),
                             params,
                             options,
                             upstream,
                             job_values,
                             piece_job_id(job_id, part),
-                            piece=piece_of(split, part, job_id, media),
+                            piece=cut,
                         )
                         if pj is not None:
                             planned.append(pj)

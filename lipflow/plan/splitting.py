@@ -15,6 +15,7 @@ from typing import Any
 
 from lipflow.catalog import ModelEntry
 from lipflow.errors import LipflowError
+from lipflow.identity import piece_digest
 from lipflow.jobs import Cost, LipsyncParams, MediaRef, Params, Piece
 from lipflow.longmedia import (
     AudioFacts,
@@ -116,7 +117,8 @@ class Splitter:
             return None if split is None else str(split)
         usd: float | None = 0.0
         for piece in split.pieces:
-            cost, _, _ = job_cost(entry, piece_media(media, piece, job_id), params)
+            cut = piece_of(split, piece, job_id, media)
+            cost, _, _ = job_cost(entry, piece_media(media, piece, job_id, cut), params)
             usd = None if usd is None or cost.usd is None else usd + cost.usd
         total = Cost(usd=usd, basis=f"{len(split.pieces)} pieces, each priced on its own")
         return len(split.pieces), total
@@ -129,10 +131,14 @@ def piece_job_id(job_id: str, piece: PiecePlan) -> str:
     return f"{job_id}[piece={piece.index}]"
 
 
-def piece_media(media: Mapping[str, MediaRef], piece: PiecePlan, group: str) -> dict[str, MediaRef]:
+def piece_media(
+    media: Mapping[str, MediaRef], piece: PiecePlan, group: str, cut: Piece
+) -> dict[str, MediaRef]:
     """The job's media with the video and audio replaced by the piece's: files the runner cuts
-    under ``pieces/<group>/`` (relative to the out directory) before uploading them."""
-    folder = f"{PIECES_DIR}/{group}/{piece.index:02d}"
+    under ``pieces/<group>/`` (relative to the out directory) before uploading them, named by
+    what they are cut from (``01-<digest>.video.mp4``): the runner reuses a file it finds, so
+    a piece re-split or a source re-recorded must not find the old one."""
+    folder = f"{PIECES_DIR}/{group}/{piece.index:02d}-{piece_digest(cut)[:16]}"
     out = dict(media)
     out["video"] = replace(
         media["video"],

@@ -21,6 +21,7 @@ from lipflow.cli import cli
 from lipflow.longmedia import loudness_of, speech_like, talking_video
 from lipflow.longmedia.loudness import decode_mono, measure
 from lipflow.longmedia.synthesis import INTERVIEW_SECONDS
+from lipflow.media import probe
 from mock_server import MockServer
 
 REPO = Path(__file__).parents[2]
@@ -186,3 +187,31 @@ def test_a_video_of_odd_width_and_height_is_cut_and_joined_at_the_even_size_belo
         video = done.streams.video[0].codec_context
         assert (video.width, video.height) == (160, 90)
         assert abs(float(done.duration / av.time_base) - seconds) < 0.2
+
+
+def test_a_changed_cut_uploads_pieces_cut_for_the_new_split_not_the_old_files(
+    tmp_path: Path,
+) -> None:
+    """Cut files are reused when found (a resumed run cuts nothing twice), so a file must be
+    the one its piece needs: after the split changes, each piece sent is as long as planned."""
+    (tmp_path / "media").mkdir()
+    for source in (REPO / "recipes" / "media").glob("long_interview*"):
+        (tmp_path / "media" / source.name).write_bytes(source.read_bytes())
+    recipe = tmp_path / "long_interview.yaml"
+    recipe.write_text(LONG_INTERVIEW.read_text(encoding="utf-8"), encoding="utf-8")
+    out = tmp_path / "out"
+    first = run(recipe, out, "--mock")
+    assert first["counts"] == {"done": 5}
+
+    text = recipe.read_text(encoding="utf-8")
+    recipe.write_text(text.replace("    cut:\n", "    cut:\n      max_seconds: 20\n"), "utf-8")
+    planned = json.loads(CliRunner().invoke(cli, ["plan", str(recipe), "--format", "json"]).stdout)
+    again = run(recipe, out, "--mock")
+
+    assert len(planned["jobs"]) > 5 and again["counts"] == {"done": len(planned["jobs"])}
+    assert again["reported_usd"] == pytest.approx(again["estimated_usd"], rel=1e-6)
+    for job in planned["jobs"]:
+        seconds = job["piece"]["end"] - job["piece"]["start"]
+        for role in ("video", "audio"):
+            cut = probe(str(out / job["media"][role]["value"]))
+            assert cut.duration_s == pytest.approx(seconds, abs=0.1), (job["id"], role)
