@@ -16,6 +16,12 @@ __all__ = ["parse_subtitles"]
 # WebVTT short form (mm:ss.ttt) that its SRT reader would not.
 _STAMP = re.compile(r"(?:(\d{1,4}):)?(\d{1,2}):(\d{1,2})[.,](\d{1,3})")
 _ARROW = "-->"
+# What pysubs2 takes for a timing line: any line with exactly two of its format's timestamps,
+# whatever lies between them (pysubs2.time.TIMESTAMP; WebVTTFormat.TIMESTAMP).
+_PYSUBS2_STAMP = {
+    "srt": re.compile(r"(\d{1,2}):(\d{1,2}):(\d{1,2})[.,](\d{1,3})"),
+    "vtt": re.compile(r"(\d{0,4}:)?(\d{2}):(\d{2})\.(\d{2,3})"),
+}
 _VTT_BLOCKS = ("NOTE", "STYLE", "REGION", "WEBVTT")
 _VOICE_SPAN = re.compile(r"^\s*<v(?:\.[\w.-]+)?\s+([^>]+?)\s*>")
 
@@ -28,24 +34,29 @@ def parse_subtitles(text: str, file: str, *, fmt: str) -> LinesFile:
     problems: list[Problem] = []
     timing_lines: list[tuple[int, int]] = []  # (line number, cue number) of each readable cue
     cues = 0
+    timings: list[tuple[int, int]] = []  # (start, end) in ms of each readable cue
+    stamp = _PYSUBS2_STAMP["vtt" if fmt == "vtt" else "srt"]
     for number, raw in enumerate(text.splitlines(), 1):
-        if _ARROW not in raw:
+        if not _is_timing_line(raw, stamp):
             continue
         cues += 1
-        if _timing(raw) is None:
+        stamps = _timing(raw)
+        if stamps is None or _ARROW not in raw:
+            column = raw.index(_ARROW) + 1 if _ARROW in raw else _separator_column(raw)
             problems.append(
                 Problem(
                     message=f"cue timing {raw.strip()!r} is not START --> END, each a time "
                     "from 0 (e.g. 00:00:01,500 --> 00:00:03,000); the cue is left out",
-                    location=Location(file, number, raw.index(_ARROW) + 1),
+                    location=Location(file, number, column),
                     code="lines-timing",
                 )
             )
             continue
         timing_lines.append((number, cues))
+        timings.append((_ms(stamps[0]), _ms(stamps[1])))
     try:
         subs = pysubs2.SSAFile.from_string(
-            _normalised(text), format_="vtt" if fmt == "vtt" else "srt"
+            _normalised(text, stamp), format_="vtt" if fmt == "vtt" else "srt"
         )
     except (pysubs2.exceptions.Pysubs2Error, ValueError) as exc:
         problems.append(
@@ -53,7 +64,24 @@ def parse_subtitles(text: str, file: str, *, fmt: str) -> LinesFile:
         )
         return LinesFile(path=file, lines=(), problems=tuple(problems))
     lines: list[Line] = []
-    for event, (line_no, cue) in zip(subs.events, timing_lines, strict=False):
+    read = [(event.start, event.end) for event in subs.events]
+    if read != timings:
+        # The two readers disagree on which lines are cues: pairing them would put a cue's
+        # text at another's line and time, or drop one. Refuse, where they part.
+        at = next(
+            (i for i, (a, b) in enumerate(zip(read, timings, strict=False)) if a != b), len(timings)
+        )
+        line_no = timing_lines[min(at, len(timing_lines) - 1)][0] if timing_lines else 1
+        problems.append(
+            Problem(
+                message=f"the subtitle reader found {len(read)} cue(s) here and lipflow "
+                f"{len(timings)}; they part at cue {at + 1}: check the timing lines around here",
+                location=Location(file, line_no, 1),
+                code="lines-timing",
+            )
+        )
+        return LinesFile(path=file, lines=(), problems=tuple(problems))
+    for event, (line_no, cue) in zip(subs.events, timing_lines, strict=True):
         where = Location(file, line_no)
         words = " ".join(event.plaintext.split())
         if event.end <= event.start:
@@ -96,7 +124,7 @@ def parse_subtitles(text: str, file: str, *, fmt: str) -> LinesFile:
     return LinesFile(path=file, lines=tuple(lines), problems=tuple(problems))
 
 
-def _normalised(text: str) -> str:
+def _normalised(text: str, stamp: re.Pattern[str]) -> str:
     """Timing lines pysubs2 would read differently from us (short WebVTT stamps, cue settings)
     rewritten as full ``HH:MM:SS.mmm --> HH:MM:SS.mmm``; broken ones blanked so the two readers
     agree on which lines are cues."""
@@ -110,8 +138,8 @@ def _normalised(text: str) -> str:
         if in_block:
             out.append("")
             continue
-        if _ARROW in raw:
-            stamps = _timing(raw)
+        if _is_timing_line(raw, stamp):
+            stamps = _timing(raw) if _ARROW in raw else None
             if stamps is None:
                 if len(out) >= 1 and (len(out) < 2 or not out[-2].strip()):
                     out[-1] = ""  # its number: not text of the cue before
@@ -127,6 +155,27 @@ def _normalised(text: str) -> str:
             raw = _VOICE_SPAN.sub(r"[\1]: ", raw, count=1)
         out.append(raw)
     return "\n".join(out) + "\n"
+
+
+def _is_timing_line(raw: str, stamp: re.Pattern[str]) -> bool:
+    """A line one of the two readers takes for a cue's timing: lipflow by its arrow, pysubs2 by
+    its two timestamps (``00:00:04,000 -> 00:00:06,000`` is one to pysubs2 alone)."""
+    return _ARROW in raw or len(stamp.findall(raw)) == 2
+
+
+def _separator_column(raw: str) -> int:
+    """The column of what stands between a timing line's two timestamps (``->`` in ``00:00:04,000
+    -> 00:00:06,000``), where the arrow should be."""
+    first = _STAMP.search(raw)
+    if first is None:
+        return 1
+    rest = raw[first.end() :]
+    return first.end() + len(rest) - len(rest.lstrip()) + 1
+
+
+def _ms(stamp: tuple[str, ...]) -> int:
+    h, m, s, frac = stamp
+    return ((int(h or 0) * 60 + int(m)) * 60 + int(s)) * 1000 + int(frac.ljust(3, "0"))
 
 
 def _timing(raw: str) -> list[tuple[str, ...]] | None:
