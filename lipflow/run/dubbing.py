@@ -11,11 +11,13 @@ source, audio present, every join at its line's start.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lipflow.identity import file_digest
 from lipflow.jobs import Job, Plan
 from lipflow.media import piece_range
 
@@ -79,7 +81,10 @@ def join_dub(dub: DubJoin, outputs: Mapping[str, str], dest: Path) -> Assembled:
         if job_id is not None:
             pieces.append(AssemblyPiece(outputs[job_id], start, end))
             continue
-        gap = pieces_dir / f"between-{i:03d}.mp4"
+        # Named by what it is cut from: a clip cut for other timings or another take of the
+        # source is never joined in (one of 0.4 s filled a gap of 1.8 s with frozen frames).
+        made_of = hashlib.sha256(f"{file_digest(dub.video)}#t={start:.3f},{end:.3f}".encode())
+        gap = pieces_dir / f"between-{i:03d}-{made_of.hexdigest()[:16]}.mp4"
         if not gap.exists():  # cut once; written under a temporary name, then renamed
             cut_video(dub.video, gap, start, end, copy=False)
         pieces.append(AssemblyPiece(str(gap), start, end))

@@ -19,6 +19,8 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
+import hashlib
+import json
 import os
 import shutil
 import sqlite3
@@ -1206,10 +1208,12 @@ class Runner:
         for group, jobs, join in self._joins():
             if self._stop.is_set():
                 return
-            if (rec := joined.get(group)) is not None and rec.intact():
-                continue
             if any(records[j.id].state != S.DONE or not records[j.id].outputs for j in jobs):
                 continue
+            made_of = _made_of(jobs, records)
+            rec = joined.get(group)
+            if rec is not None and rec.intact() and rec.detail.get("made_of") == made_of:
+                continue  # joined from these very outputs: a line bought again is joined anew
             path = (
                 self.settings.out_dir / f"{output_names((replace(jobs[0], id=group),))[group]}.mp4"
             )
@@ -1227,7 +1231,7 @@ class Runner:
                 "done",
                 path=result.path,
                 size_bytes=result.size_bytes,
-                detail=result.to_json(),
+                detail={**result.to_json(), "made_of": made_of},
             )
             self._tell(group, "joined", f"{result.duration_s:.2f} s, verified: {result.path}")
 
@@ -1493,6 +1497,18 @@ def _error_class(exc: ProviderError) -> str:
         OutputRefused: "download",
         ReplyUnreadable: "unreadable",
     }.get(type(exc), "error")
+
+
+def _made_of(jobs: Sequence[Job], records: Mapping[str, JobRecord]) -> str:
+    """What a joined output is made of, as 64 hex digits: its jobs in order, each with its
+    content key and its output's bytes. A journaled join whose jobs were bought again, added or
+    dropped since (a line edited, a cue removed) is no longer the join this plan asks for."""
+    parts = []
+    for job in jobs:
+        rec = records[job.id]
+        output = rec.outputs[0]
+        parts.append([job.id, rec.key, output.sha256, output.size_bytes])
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
 def _join_pieces(jobs: Sequence[Job], outputs: Mapping[str, str], path: Path) -> Assembled:

@@ -176,3 +176,50 @@ def test_a_replaced_video_changes_every_lines_job_and_the_run_buys_them_again(
     assert code == 0, err
     assert report["counts"] == {"done": 4}
     assert not {job["task_uuid"] for job in report["jobs"]} & bought, "old takes were reused"
+
+
+def _dub_copy(folder: Path) -> Path:
+    (folder / "media").mkdir()
+    recipe = folder / "interview_subtitles.yaml"
+    recipe.write_bytes((RECIPES / "interview_subtitles.yaml").read_bytes())
+    for name in ("interview.mp4", "interview.es.srt"):
+        (folder / "media" / name).write_bytes((RECIPES / "media" / name).read_bytes())
+    return recipe
+
+
+def test_a_dub_is_joined_again_when_a_line_is_bought_again_or_dropped(tmp_path: Path) -> None:
+    """A joined dub is kept only while it is made of the outputs its plan asks for: after a
+    line's text is edited (that line bought again) or a cue is removed, the old dub.mp4 would
+    still play the old line, or the removed one."""
+    recipe = _dub_copy(tmp_path)
+    out = str(tmp_path / "out")
+    code, report, err = run(str(recipe), "--mock", "--out", out)
+    assert code == 0, err
+    first = report["assemblies"][0]
+    first_bytes = Path(first["path"]).read_bytes()
+    srt = tmp_path / "media" / "interview.es.srt"
+    cues = srt.read_text(encoding="utf-8").strip().split("\n\n")
+
+    srt.write_text("\n\n".join([*cues[:3], cues[3].rsplit("\n", 1)[0] + "\nSí."]) + "\n", "utf-8")
+    code, report, err = run(str(recipe), "--mock", "--out", out)
+    assert code == 0, err
+    edited = report["assemblies"][0]
+    assert edited["state"] == "done" and len(edited["pieces"]) == 4
+    assert edited["verified"]["made_of"] != first["verified"]["made_of"]
+    assert Path(edited["path"]).read_bytes() != first_bytes, "the old line still plays"
+
+    srt.write_text("\n\n".join(cues[:3]) + "\n", "utf-8")
+    code, report, err = run(str(recipe), "--mock", "--out", out)
+    assert code == 0, err
+    (dropped,) = report["assemblies"]
+    assert dropped["state"] == "done" and len(dropped["pieces"]) == 3
+    assert dropped["verified"]["joins"] == pytest.approx([0.5, 3.2, 3.6, 7.4, 8.0, 10.5], abs=0.03)
+    # Where the dropped cue played, the source's own frames: not the 0.5 s clip cut before for
+    # the gap before that cue, stretched over the rest (its last frame frozen).
+    dubbed, source = lumas(dropped["path"]), lumas(SOURCE)
+    for t in (11.5, 13.0, 14.5, 15.5):
+        assert at(dubbed, t) == pytest.approx(at(source, t), abs=9), t
+
+    code, report, err = run(str(recipe), "--mock", "--out", out)  # nothing new: kept as it is
+    assert code == 0, err
+    assert report["assemblies"][0]["verified"] == dropped["verified"]
