@@ -228,8 +228,19 @@ class Parameters:
             for key in ("prompt", "negative_prompt"):
                 if spec.get(key) is not None:
                     params[key] = self._text(spec[key], (*base, key), job_id)
-            if spec.get("sound") is not None:
-                params["sound"] = spec["sound"]
+            sound = spec.get("sound")
+            if sound is not None and not isinstance(sound, bool | str):
+                # The schema's check saw the template; its value (a list, a number) would be
+                # sent as "sound on".
+                self.ctx.problem(
+                    f"sound must be true, false or text, not {type(sound).__name__} "
+                    f"{_shown(sound)}",
+                    (*base, "sound"),
+                    code="type",
+                    job=job_id,
+                )
+            elif sound is not None:
+                params["sound"] = sound
             for key in ("duration", "fps"):
                 if spec.get(key) is not None:
                     params[key] = _as_int(spec[key])

@@ -8,23 +8,34 @@ are compiled once per distinct source: a 10,000-job matrix renders, it does not 
 Rendering is bounded: a template's text may reach :data:`MAX_TEMPLATE_CHARS` and take
 :data:`MAX_TEMPLATE_SECONDS`; operators and calls whose result would pass the size bound
 (``'a' * 10**9``, ``9 ** 9 ** 9``, ``'x' | center(10**9)``) are refused before they run, so a
-hostile recipe costs neither gigabytes nor minutes.
+hostile recipe costs neither gigabytes nor minutes. Sizes are weighed through nested lists and
+mappings (:func:`_weight`), since a list holding one long string many times costs all of them once
+it is joined, printed or written as JSON.
+
+Templates cannot change what they are given (an immutable sandbox: ``vars.l.append(...)`` is
+refused), so no job's values depend on the order jobs are rendered in. A whole expression's value
+is turned into plain JSON data (:func:`_plain`): an iterator or a tuple becomes a list, and a value
+JSON cannot hold (bytes, a set, a namespace) is a problem at its field, not an error at output.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import re
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
 from contextlib import contextmanager
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, Undefined
+from jinja2 import Environment, StrictUndefined, TemplateError, Undefined, nodes
+from jinja2.compiler import CodeGenerator, Frame
+from jinja2.exceptions import SecurityError
+from jinja2.nodes import EvalContext
 from jinja2.runtime import Context
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment, modifies_known_mutable
 
 __all__ = [
     "MAX_TEMPLATE_CHARS",
@@ -42,6 +53,13 @@ _MAX_INT_BITS = 14_300
 # Wall time one render may take (measured on the main thread, where a timer signal can stop a
 # loop; elsewhere the size bounds still hold).
 MAX_TEMPLATE_SECONDS = 2.0
+# What the operations of one render may make in all (characters or items): a list of 1,000
+# fresh 99,999-character strings is refused at the hundredth, not once 100 MB exist.
+_MAX_WORK = 100 * MAX_TEMPLATE_CHARS
+# The largest value a filter other than tojson, string or pprint is given (a long list in vars).
+_MAX_INPUT = 10 * MAX_TEMPLATE_CHARS
+# A whole expression's value nests no deeper than a recipe may (see source.MAX_DEPTH).
+_MAX_VALUE_DEPTH = 64
 
 _SINGLE_EXPRESSION = re.compile(r"^\{\{(?P<expr>(?:(?!\}\}|\{\{).)*)\}\}$", re.S)
 # "{{ matrix.voice }}"-style holes: a dotted path of names and nothing else.
@@ -90,18 +108,76 @@ class _TooBig(Exception):
     """A value a template was about to make passes the bounds."""
 
 
+_CONTAINERS = (list, tuple, set, frozenset, dict, KeysView, ValuesView, ItemsView)
+_SIZED = (str, bytes, range, *_CONTAINERS)
+
+
 def _size(value: Any) -> int:
-    if isinstance(value, str | bytes | list | tuple | dict):
+    if isinstance(value, _SIZED):
         return len(value)
     return 0
 
 
+def _weight(value: Any, limit: int = MAX_TEMPLATE_CHARS) -> int:
+    """Characters and items in ``value`` through nested lists, tuples and mappings (an int by its
+    digits), counted until past ``limit``: at least what printing it or writing it as JSON makes.
+    ``['x' * 99999] * 99999`` is one list of 99,999 items but weighs ten billion."""
+    total = 0
+    stack = [value]
+    while stack and total <= limit:
+        item = stack.pop()
+        if isinstance(item, str | bytes | range):
+            total += len(item)
+        elif isinstance(item, int):
+            total += 1 + item.bit_length() // 3
+        elif isinstance(item, _CONTAINERS):
+            total += len(item)
+            if total <= limit:
+                stack.extend(item.items() if isinstance(item, dict) else item)
+    return total
+
+
 def _check_size(value: Any, what: str) -> Any:
-    if _size(value) > MAX_TEMPLATE_CHARS:
+    if _weight(value) > MAX_TEMPLATE_CHARS:
         raise _TooBig(f"{what} would be longer than {MAX_TEMPLATE_CHARS:,} characters or items")
     if isinstance(value, int) and value.bit_length() > _MAX_INT_BITS:
         raise _TooBig(f"{what} would be a number of more than 4,300 digits")
+    _spend(0 if isinstance(value, range) else _size(value))  # a range is not built
     return value
+
+
+_work = threading.local()
+
+
+def _spend(amount: int) -> None:
+    """Count what one render's operations make; past :data:`_MAX_WORK` the render stops."""
+    spent = getattr(_work, "spent", 0) + amount
+    _work.spent = spent
+    if spent > _MAX_WORK:
+        raise _TooBig(
+            f"its operations would make more than {_MAX_WORK:,} characters or items in all"
+        )
+
+
+def _bounded_list(items: Iterable[Any], what: str) -> list[Any]:
+    """An iterator's items as a list, stopped once they weigh past the size bound."""
+    out: list[Any] = []
+    total = 0
+    for item in items:
+        total += 1 + _weight(item)
+        if total > MAX_TEMPLATE_CHARS:
+            raise _TooBig(f"{what} would take more than {MAX_TEMPLATE_CHARS:,} characters or items")
+        out.append(item)
+    return out
+
+
+def _guard_join(items: Any, sep: Any, what: str) -> None:
+    """Joining ``items`` with ``sep`` is refused when the text would pass the bound; checked
+    before ``str.join``, which no timer can stop, builds it."""
+    count = _size(items) if isinstance(items, _SIZED) else 1
+    sep_len = len(sep) if isinstance(sep, str) else 0
+    if _weight(items) + sep_len * max(count - 1, 0) > MAX_TEMPLATE_CHARS:
+        raise _TooBig(f"{what} would make more than {MAX_TEMPLATE_CHARS:,} characters")
 
 
 def _guard_args(args: tuple[Any, ...], kwargs: Mapping[str, Any], what: str) -> None:
@@ -134,9 +210,9 @@ def _bounded_binop(operator: str, left: Any, right: Any) -> None:
             raise _TooBig(f"{left} ** {right} would be a number of more than 4,300 digits")
     elif operator == "*":
         for seq, n in ((left, right), (right, left)):
-            if _size(seq) and isinstance(n, int) and _size(seq) * n > MAX_TEMPLATE_CHARS:
+            if _size(seq) and isinstance(n, int) and _weight(seq) * n > MAX_TEMPLATE_CHARS:
                 raise _TooBig(
-                    f"repeating {_size(seq):,} characters or items {n:,} times would pass "
+                    f"repeating {_weight(seq):,} characters or items {n:,} times would pass "
                     f"the bound of {MAX_TEMPLATE_CHARS:,}"
                 )
         if (
@@ -145,20 +221,64 @@ def _bounded_binop(operator: str, left: Any, right: Any) -> None:
             and left.bit_length() + right.bit_length() > _MAX_INT_BITS
         ):
             raise _TooBig("the product would be a number of more than 4,300 digits")
-    elif operator == "+" and _size(left) + _size(right) > MAX_TEMPLATE_CHARS:
+    elif operator == "+" and _weight(left) + _weight(right) > MAX_TEMPLATE_CHARS:
         raise _TooBig(f"the sum would be longer than {MAX_TEMPLATE_CHARS:,} characters or items")
     elif operator == "%" and isinstance(left, str):
         _guard_format(left, "string formatting")
+        if len(left) + left.count("%") * _weight(right) > MAX_TEMPLATE_CHARS:
+            raise _TooBig(f"formatting would make more than {MAX_TEMPLATE_CHARS:,} characters")
 
 
-class _BoundedEnvironment(SandboxedEnvironment):
-    """The sandbox, with operators, calls and filters held to the size bounds."""
+class _BoundedCodeGenerator(CodeGenerator):
+    """Jinja2's compiler, except that ``a ~ b`` goes through :func:`_bounded_concat`: the
+    sandbox does not intercept it, and ``{% set s = s ~ s %}`` doubles a text per line."""
+
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        self.write("environment.bounded_concat((")
+        for arg in node.nodes:
+            self.visit(arg, frame)
+            self.write(", ")
+        self.write("))")
+
+
+def _bounded_concat(values: tuple[Any, ...]) -> str:
+    if sum(_weight(v) for v in values) > MAX_TEMPLATE_CHARS:
+        raise _TooBig(f"joining with ~ would make more than {MAX_TEMPLATE_CHARS:,} characters")
+    text = "".join([str(v) for v in values])
+    _check_size(text, "~")
+    return text
+
+
+def _finalize(value: Any) -> Any:
+    """What ``{{ x }}`` prints in a text is weighed before ``str()`` makes it."""
+    if _weight(value) > MAX_TEMPLATE_CHARS:
+        raise _TooBig(f"the output would be longer than {MAX_TEMPLATE_CHARS:,} characters")
+    return value
+
+
+class _BoundedEnvironment(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, with operators, calls and filters held to the size bounds."""
 
     intercepted_binops = frozenset({"*", "**", "+", "%"})
+    code_generator_class = _BoundedCodeGenerator
 
     def __init__(self) -> None:
-        super().__init__(undefined=StrictUndefined, autoescape=False)
+        super().__init__(undefined=StrictUndefined, autoescape=False, finalize=_finalize)
         self.filters = {name: _bounded_filter(name, f) for name, f in self.filters.items()}
+        self.bounded_concat = _bounded_concat
+
+    def unsafe_undefined(self, obj: Any, attribute: str) -> Undefined:
+        """A method that would change a value names why: every job sees the same ``vars``."""
+        if modifies_known_mutable(obj, attribute):
+            return self.undefined(
+                f"{attribute!r} would change a {type(obj).__name__}; a template cannot change "
+                "vars, matrix or inputs (every job must see the same values): build a new "
+                "value instead",
+                name=attribute,
+                obj=obj,
+                exc=SecurityError,
+            )
+        return super().unsafe_undefined(obj, attribute)
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         _bounded_binop(operator, left, right)
@@ -166,6 +286,7 @@ class _BoundedEnvironment(SandboxedEnvironment):
 
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         name = getattr(__obj, "__name__", "a call")
+        args = tuple(_bounded_list(a, name) if isinstance(a, Iterator) else a for a in args)
         _guard_args(args, kwargs, name)
         # The sandbox wraps str.format; the string it formats is the wrapped method's owner.
         owner = getattr(getattr(__obj, "__wrapped__", __obj), "__self__", None)
@@ -173,18 +294,65 @@ class _BoundedEnvironment(SandboxedEnvironment):
             _estimate_replace(owner, args)
         elif name in ("format", "format_map"):
             _guard_format(owner, name)
+        elif name == "join" and isinstance(owner, str) and args:
+            _guard_join(args[0], owner, "join")
+        elif (
+            name == "expandtabs"
+            and isinstance(owner, str)
+            and args
+            and isinstance(args[0], int)
+            and owner.count("\t") * args[0] > MAX_TEMPLATE_CHARS
+        ):
+            raise _TooBig(f"expandtabs would make more than {MAX_TEMPLATE_CHARS:,} characters")
         return _check_size(super().call(__context, __obj, *args, **kwargs), name)
 
 
 def _bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+    """``func`` with its inputs and output held to the bounds; an iterator it is given is read
+    (bounded) into a list first, and the filters whose output multiplies their inputs (join,
+    indent, wordwrap, replace) are refused before they build it."""
+
     @functools.wraps(func)
     def bounded(*args: Any, **kwargs: Any) -> Any:
-        values = [a for a in args if not isinstance(a, Context)]
+        args = tuple(
+            _bounded_list(a, f"filter {name}") if isinstance(a, Iterator) else a for a in args
+        )
+        values = [a for a in args if not isinstance(a, Context | EvalContext | Environment)]
         _guard_args(tuple(values[1:]), kwargs, f"filter {name}")
+        value = values[0] if values else None
+        more = dict(zip(("a1", "a2", "a3", "a4"), values[1:], strict=False))
         if name == "replace" and values:
-            _estimate_replace(str(values[0]), tuple(values[1:]))
+            _estimate_replace(str(value), tuple(values[1:]))
         elif name == "format" and values:
-            _guard_format(values[0], "filter format")
+            _guard_format(value, "filter format")
+        elif name == "join":
+            _guard_join(value, kwargs.get("d", more.get("a1", "")), "filter join")
+        elif name == "indent" and isinstance(value, str):
+            width = kwargs.get("width", more.get("a1", 4))
+            pad = len(width) if isinstance(width, str) else width if isinstance(width, int) else 0
+            if len(value) + (value.count("\n") + 1) * pad > MAX_TEMPLATE_CHARS:
+                raise _TooBig(f"indent would make more than {MAX_TEMPLATE_CHARS:,} characters")
+        elif name == "wordwrap" and isinstance(value, str):
+            width = kwargs.get("width", more.get("a1", 79))
+            wrap = kwargs.get("wrapstring", values[3] if len(values) > 3 else None)
+            lines = value.count("\n") + 1
+            if isinstance(width, int):
+                lines += len(value) // max(width, 1)
+            if len(value) + lines * len(wrap or "\n") > MAX_TEMPLATE_CHARS:
+                raise _TooBig(f"wordwrap would make more than {MAX_TEMPLATE_CHARS:,} characters")
+        elif name == "sum":
+            start = kwargs.get("start", values[2] if len(values) > 2 else 0)
+            if not isinstance(start, int | float):
+                raise _TooBig("filter sum adds numbers; join texts with | join")
+        elif _weight(value, _MAX_INPUT) > (
+            MAX_TEMPLATE_CHARS if name in ("tojson", "string", "pprint") else _MAX_INPUT
+        ):
+            raise _TooBig(
+                f"filter {name}: its input is too long to print or to write as JSON within the "
+                f"bound of {MAX_TEMPLATE_CHARS:,} characters"
+                if name in ("tojson", "string", "pprint")
+                else f"filter {name}: its input is longer than {_MAX_INPUT:,} characters or items"
+            )
         return _check_size(func(*args, **kwargs), f"filter {name}")
 
     return bounded
@@ -267,13 +435,12 @@ class Templater:
             except _NotSimple:
                 pass
         kind, compiled = self._jinja(source)
+        _work.spent = 0
         with _deadline(MAX_TEMPLATE_SECONDS):
             if kind == "text":
                 return _bounded_text(compiled.generate(**context))
-            result = compiled(**context)
-        if isinstance(result, Undefined):
-            str(result)  # a StrictUndefined raises its "is undefined" error when used
-        return _check_size(result, "the result")
+            # Read inside the deadline: an iterator's items are computed as they are read.
+            return _plain(compiled(**context))
 
     def render(
         self, value: Any, context: Mapping[str, Any], path: tuple[str | int, ...] = ()
@@ -369,8 +536,98 @@ class Templater:
                 "to render; a recipe value is a small computation",
                 path,
             ) from None
+        except _NotJson as exc:
+            raise TemplateProblem(f"template {_short(value)} {exc}", path) from None
+        except MemoryError:
+            raise TemplateProblem(
+                f"template {_short(value)}: too large: rendering it ran out of memory", path
+            ) from None
         except (TypeError, ValueError, ArithmeticError, LookupError, RecursionError) as exc:
             raise TemplateProblem(f"template {_short(value)}: {exc}", path) from exc
+
+
+class _NotJson(Exception):
+    """A whole expression's value that no JSON document can hold."""
+
+
+_JSON_KINDS = "text, a number, true or false, null, a list, or a mapping with text keys"
+
+
+def _plain(value: Any) -> Any:
+    """A whole expression's value as plain JSON data: lists from tuples, ranges and iterators
+    (``| reverse``, ``| map``, ``| batch``), ``str``, ``int`` and ``float`` from their subclasses;
+    anything JSON cannot hold is :class:`_NotJson`, saying what it is. The size bound is kept as
+    it is built (an iterator's items are made as they are read) and a value holding itself is
+    refused, so writing the plan as JSON cannot fail later."""
+    left = MAX_TEMPLATE_CHARS
+    holding: set[int] = set()
+
+    def spend(amount: int) -> None:
+        nonlocal left
+        left -= amount
+        if left < 0:
+            raise _TooBig(
+                f"the value would be larger than {MAX_TEMPLATE_CHARS:,} characters or items"
+            )
+
+    def walk(item: Any, depth: int) -> Any:
+        if item is None or isinstance(item, bool):
+            return item
+        if isinstance(item, int):
+            if item.bit_length() > _MAX_INT_BITS:
+                raise _TooBig("the value would be a number of more than 4,300 digits")
+            return int(item)
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                raise _NotJson(f"gives {item}, a number JSON cannot hold; write a finite one")
+            return float(item)
+        if isinstance(item, str):
+            spend(len(item))
+            return str(item)
+        if isinstance(item, Undefined):
+            str(item)  # a StrictUndefined raises its "is undefined" error when used
+        if depth > _MAX_VALUE_DEPTH:
+            raise _NotJson(f"gives a value nested more than {_MAX_VALUE_DEPTH} levels deep")
+        if id(item) in holding:
+            raise _NotJson(f"gives {_kind(item)} that holds itself, which JSON cannot write")
+        if isinstance(item, dict):
+            holding.add(id(item))
+            out: dict[str, Any] = {}
+            for key, val in item.items():
+                if not isinstance(key, str):
+                    raise _NotJson(
+                        f"gives a mapping with the key {key!r} ({_kind(key)}); a JSON mapping's "
+                        "keys are text"
+                    )
+                spend(1 + len(key))
+                out[str(key)] = walk(val, depth + 1)
+            holding.discard(id(item))
+            return out
+        if isinstance(item, set | frozenset):
+            raise _NotJson(
+                f"gives {_kind(item)}, which has no order and which JSON cannot hold; "
+                "use | sort for a list"
+            )
+        if isinstance(item, list | tuple | range | Iterator | KeysView | ValuesView | ItemsView):
+            holding.add(id(item))
+            items = []
+            for element in item:
+                spend(1)
+                items.append(walk(element, depth + 1))
+            holding.discard(id(item))
+            return items
+        hint = "; call it with ()" if callable(item) else ""
+        raise _NotJson(f"gives {_kind(item)}, not a value JSON can hold ({_JSON_KINDS}){hint}")
+
+    return walk(value, 0)
+
+
+def _kind(value: Any) -> str:
+    """What ``value`` is, as a message says it: "a tuple", "bytes (use .decode())"."""
+    if isinstance(value, bytes):
+        return "bytes (use .decode())"
+    name = type(value).__name__
+    return f"an {name}" if name[:1].lower() in "aeiou" else f"a {name}"
 
 
 def has_templates(value: Any) -> bool:

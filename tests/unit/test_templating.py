@@ -71,7 +71,6 @@ def test_the_fast_path_gives_what_jinja_gives(source: str, context: dict[str, ob
     from jinja2.nativetypes import NativeEnvironment
     from jinja2.sandbox import SandboxedEnvironment
 
-    ours = Templater().render(source, context)
     whole = source.count("{{") == 1 and source.startswith("{{") and source.endswith("}}")
     env = (
         NativeEnvironment(undefined=StrictUndefined)
@@ -79,7 +78,12 @@ def test_the_fast_path_gives_what_jinja_gives(source: str, context: dict[str, ob
         else SandboxedEnvironment(undefined=StrictUndefined)
     )
     expected = env.from_string(source).render(**context)
-    if whole and not callable(expected):
+    if whole and callable(expected):  # a method is no value a request can hold
+        with pytest.raises(TemplateProblem, match="not a value JSON can hold"):
+            Templater().render(source, context)
+        return
+    ours = Templater().render(source, context)
+    if whole:
         assert ours == expected
     else:
         assert str(ours) == str(expected)
