@@ -14,6 +14,7 @@ import datetime as _dt
 import json
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,7 @@ __all__ = [
     "SourceMap",
     "YamlDocument",
     "json_of",
+    "lone_surrogate",
     "parse_yaml",
     "read_text",
     "text_of",
@@ -108,9 +110,13 @@ class _Builder:
             self.loader.flatten_mapping(node)  # resolves YAML merge keys ('<<')
             out: dict[Any, Any] = {}
             for key_node, value_node in node.value:
-                key = self.loader.construct_object(key_node, deep=True)
+                key = self._construct(key_node, path)
+                if key is _UNREADABLE:
+                    continue
                 if not isinstance(key, str | int | float | bool) or key is None:
                     self._problem(key_node, "a mapping key must be a plain scalar", path)
+                    continue
+                if isinstance(key, str) and self._surrogate(key_node, key, path, "the key"):
                     continue
                 key = str(key) if not isinstance(key, str) else key
                 child = (*path, key)
@@ -132,7 +138,11 @@ class _Builder:
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        value = self.loader.construct_object(node, deep=True)
+        value = self._construct(node, path)
+        if value is _UNREADABLE:
+            return None
+        if isinstance(value, str) and self._surrogate(node, value, path, "the text"):
+            return None
         if isinstance(value, _dt.date | _dt.datetime):
             return node.value  # dates stay text: recipes are JSON-shaped
         if isinstance(value, bytes):
@@ -148,11 +158,62 @@ class _Builder:
             return None
         return value
 
+    def _construct(self, node: yaml.Node, path: tuple[PathPart, ...]) -> Any:
+        """PyYAML's value of a scalar ``node``, or :data:`_UNREADABLE` with a problem at it
+        in plain words where PyYAML would raise (an unknown ``!tag``, a 5,000-digit integer)."""
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except yaml.constructor.ConstructorError as exc:
+            if node.tag.startswith("!") and not node.tag.startswith("!!"):
+                message = (
+                    f"the tag {node.tag} is not one a recipe can use: recipes are plain YAML "
+                    "(text, numbers, true/false, null, lists and mappings); remove the tag"
+                )
+            else:
+                message = f"YAML: {exc.problem or exc}"
+            self._problem(node, message, path)
+        except ValueError:
+            if node.tag != "tag:yaml.org,2002:int":
+                raise
+            digits = sum(c.isdigit() for c in str(node.value))
+            self._problem(
+                node,
+                f"an integer of {digits:,} digits; a number holds at most {_MAX_DIGITS:,} digits",
+                path,
+            )
+        return _UNREADABLE
+
+    def _surrogate(self, node: yaml.Node, text: str, path: tuple[PathPart, ...], what: str) -> bool:
+        """Whether ``text`` holds a lone surrogate (a ``"\\udfff"`` escape), reported here: no
+        output (UTF-8 text, JSON, a request) can hold one, so printing it would fail later."""
+        found = lone_surrogate(text)
+        if found:
+            self._problem(node, f"{what} contains {found}", path, code="encoding")
+        return bool(found)
+
     def _problem(
         self, node: yaml.Node, message: str, path: tuple[PathPart, ...], code: str = "yaml"
     ) -> None:
         loc = Location(self.map.file, node.start_mark.line + 1, node.start_mark.column + 1)
         self.problems.append(Problem(message=message, path=path, location=loc, code=code))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def lone_surrogate(text: str) -> str | None:
+    """The words for a lone surrogate in ``text`` ("a lone surrogate \\udfff, which is ..."), or
+    None when there is none."""
+    found = _SURROGATE.search(text)
+    if found is None:
+        return None
+    return (
+        f"a lone surrogate \\u{ord(found.group()):04x}, which is not a character; UTF-8 "
+        "cannot hold it"
+    )
+
+
+_UNREADABLE = object()  # a value _Builder._construct reported as a problem
 
 
 class _TooLarge(Exception):
@@ -276,7 +337,15 @@ def json_of(text: str, *, path: str, kind: str) -> Any:
     InputError that says where it stops being JSON, or that it nests deeper than any ``kind``
     (Python's parser gives up about 1,000 levels down)."""
     try:
-        return json.loads(text)
+        return json.loads(text, parse_int=_bounded_int)
+    except _LongInt as exc:
+        line, column = _place_of_number(text, exc.digits)
+        raise InputError(
+            f"not JSON lipflow can read: at line {line} column {column}, an integer of "
+            f"{len(exc.digits.lstrip('-')):,} digits; a number holds at most {_MAX_DIGITS:,} "
+            "digits",
+            path=path,
+        ) from None
     except json.JSONDecodeError as exc:
         raise InputError(
             f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", path=path
@@ -287,3 +356,31 @@ def json_of(text: str, *, path: str, kind: str) -> Any:
             "levels deep)",
             path=path,
         ) from None
+
+
+# Python reads an integer of at most 4,300 digits from text (sys.get_int_max_str_digits()).
+_MAX_DIGITS = 4300
+
+
+class _LongInt(Exception):
+    def __init__(self, digits: str) -> None:
+        self.digits = digits
+
+
+def _bounded_int(digits: str) -> int:
+    """A JSON integer; one too long for Python to read is :class:`_LongInt`, so its place can
+    be told (Python's own ValueError names neither)."""
+    if len(digits) > _MAX_DIGITS + 1:  # + 1: a minus sign
+        raise _LongInt(digits)
+    try:
+        return int(digits)
+    except ValueError:
+        raise _LongInt(digits) from None
+
+
+def _place_of_number(text: str, digits: str) -> tuple[int, int]:
+    """Line and column (from 1) where the number ``digits`` is written in ``text``."""
+    found = re.search(r"(?<![\d.\w])" + re.escape(digits) + r"(?![\d.eE])", text)
+    at = found.start() if found else max(text.find(digits), 0)
+    line = text.count("\n", 0, at) + 1
+    return line, at - (text.rfind("\n", 0, at) + 1) + 1

@@ -37,6 +37,8 @@ from jinja2.nodes import EvalContext
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, modifies_known_mutable
 
+from lipflow.recipe.source import lone_surrogate
+
 __all__ = [
     "MAX_TEMPLATE_CHARS",
     "MAX_TEMPLATE_SECONDS",
@@ -583,6 +585,9 @@ def _plain(value: Any) -> Any:
             return float(item)
         if isinstance(item, str):
             spend(len(item))
+            found = lone_surrogate(item)
+            if found:
+                raise _NotJson(f"gives text that contains {found}")
             return str(item)
         if isinstance(item, Undefined):
             str(item)  # a StrictUndefined raises its "is undefined" error when used
@@ -650,7 +655,11 @@ def _bounded_text(chunks: Iterator[str]) -> str:
         if total > MAX_TEMPLATE_CHARS:
             raise _TooBig(f"the output would be longer than {MAX_TEMPLATE_CHARS:,} characters")
         out.append(chunk)
-    return "".join(out)
+    text = "".join(out)
+    found = lone_surrogate(text)
+    if found:  # '\\udfff'.encode().decode('unicode-escape') makes one
+        raise _NotJson(f"gives text that contains {found}")
+    return text
 
 
 def _short(source: str) -> str:
