@@ -116,8 +116,10 @@ class _Builder:
                 if not isinstance(key, str | int | float | bool) or key is None:
                     self._problem(key_node, "a mapping key must be a plain scalar", path)
                     continue
-                if isinstance(key, str) and self._surrogate(key_node, key, path, "the key"):
-                    continue
+                if isinstance(key, str):
+                    key = joined_surrogates(key)
+                    if self._surrogate(key_node, key, path, "the key"):
+                        continue
                 key = str(key) if not isinstance(key, str) else key
                 child = (*path, key)
                 if key in out:
@@ -141,8 +143,10 @@ class _Builder:
         value = self._construct(node, path)
         if value is _UNREADABLE:
             return None
-        if isinstance(value, str) and self._surrogate(node, value, path, "the text"):
-            return None
+        if isinstance(value, str):
+            value = joined_surrogates(value)
+            if self._surrogate(node, value, path, "the text"):
+                return None
         if isinstance(value, _dt.date | _dt.datetime):
             return node.value  # dates stay text: recipes are JSON-shaped
         if isinstance(value, bytes):
@@ -199,6 +203,15 @@ class _Builder:
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def joined_surrogates(text: str) -> str:
+    """``text`` with each escaped surrogate pair as the one character it stands for: JSON
+    writes a character past U+FFFF as two escapes ("\\ud83d\\ude00"), PyYAML reads them as two
+    halves, and YAML written by ``json.dumps`` is a recipe like any other. Lone ones stay."""
+    if _SURROGATE.search(text) is None:
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
 
 
 def lone_surrogate(text: str) -> str | None:

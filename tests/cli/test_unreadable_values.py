@@ -103,3 +103,14 @@ def test_a_saved_plan_with_a_5000_digit_integer_is_refused_before_anything_runs(
     assert got == 2, err
     assert "at line 2 column 19, an integer of 5,000 digits" in err
     assert not out_dir.exists()
+
+
+def test_an_escaped_surrogate_pair_is_the_one_character_it_stands_for(folder: Path) -> None:
+    """YAML written by json.dumps escapes 😀 as two halves; read together, they are 😀."""
+    recipe = folder / "r.yaml"
+    speech = json.dumps({"text": "hi 😀", "voice": "Sophia"})  # "hi \ud83d\ude00"
+    recipe.write_text(HEAD + f"    lipsync: {{video: presenter, tts: {speech}}}\n")
+    code, out, err = _invoke("plan", str(recipe), "--format", "json")
+    assert code == 0, err
+    (job,) = json.loads(out)["jobs"]
+    assert "hi 😀" in json.dumps(job, ensure_ascii=False)
