@@ -107,8 +107,12 @@ class _Builder:
             raise _TooDeep(node.start_mark)
         self.map.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
         if isinstance(node, yaml.MappingNode):
+            written = {id(k) for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"}
             self.loader.flatten_mapping(node)  # resolves YAML merge keys ('<<')
             out: dict[Any, Any] = {}
+            # Keys a merge ('<<: *base') gave: a key written here overrides them, as YAML's
+            # merge means (the merged pairs come first); two written alike are a duplicate.
+            merged: set[str] = set()
             for key_node, value_node in node.value:
                 key = self._construct(key_node, path)
                 if key is _UNREADABLE:
@@ -122,7 +126,7 @@ class _Builder:
                         continue
                 key = str(key) if not isinstance(key, str) else key
                 child = (*path, key)
-                if key in out:
+                if key in out and key not in merged:
                     first = self.map.keys.get(child, (0, 0))[0]
                     self._problem(
                         key_node,
@@ -137,6 +141,10 @@ class _Builder:
                     key_node.start_mark.column + 1,
                 )
                 out[key] = self.build(value_node, child)
+                if id(key_node) in written:
+                    merged.discard(key)
+                else:
+                    merged.add(key)
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
