@@ -131,6 +131,22 @@ def choose(
                 )
             )
         return None
+    offering = {m.id for m in ctx.catalog.with_capabilities(wanted)}
+    bare = [(model, why.removeprefix(f"{model}: ")) for model, why in rejected if model in offering]
+    if not candidates and bare:
+        # Every model that offers the capabilities was ruled out, each for a reason: say those
+        # (a cut.at out of order rules out all alike), not that no model offers them.
+        reasons = list(dict.fromkeys(why for _, why in bare))
+        said = (
+            reasons[0] if len(reasons) == 1 else "; ".join(f"{model}: {why}" for model, why in bare)
+        )
+        ctx.problem(
+            f"no model offering {asked} can take step {step.id!r}: {said}",
+            step.recipe_path,
+            code="capability",
+            job=job_id,
+        )
+        return None
     if not candidates:
         having = [m.id for m in ctx.catalog.with_capabilities(wanted)]
         singles = {
