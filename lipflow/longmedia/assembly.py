@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from lipflow.errors import AssemblyFailed
-from lipflow.longmedia.keyframes import even_size, written
+from lipflow.longmedia.keyframes import even_size, start_of, written
 from lipflow.longmedia.loudness import decode_mono
 from lipflow.longmedia.synthesis import encode_audio
 
@@ -157,8 +157,9 @@ def _join_video(  # type: ignore[no-untyped-def]
                 raise AssemblyFailed("the piece holds no video", path=piece.path)
             src_stream = src.streams.video[0]
             src_stream.thread_type = "AUTO"
+            origin = start_of(src_stream)  # a piece whose first frame is not at 0 starts there
             for frame in src.decode(src_stream):
-                t = frame.time or 0.0
+                t = (frame.time or origin) - origin
                 # Grid instants before this frame's time show the frame before it.
                 while last is not None and count < frames and count * step + step / 2 <= t:
                     shown = shown or last.reformat(width=width, height=height, format="yuv420p")

@@ -23,7 +23,17 @@ if TYPE_CHECKING:  # numpy is imported where it is used: planning a short job ne
     import numpy as np
     import numpy.typing as npt
 
-__all__ = ["COPY", "cut_audio", "cut_method", "cut_video", "write_wav", "written"]
+__all__ = [
+    "COPY",
+    "cut_audio",
+    "cut_method",
+    "cut_video",
+    "display_turn",
+    "start_of",
+    "upright",
+    "write_wav",
+    "written",
+]
 
 COPY = "stream copy"
 # Re-encoded pieces go to the provider, which decodes them again: near-transparent quality.
@@ -88,6 +98,42 @@ def cut_method(
     return COPY
 
 
+def start_of(stream) -> float:  # type: ignore[no-untyped-def]
+    """The time of the stream's first frame: cut times count from it, not from timestamp zero
+    (a video cut by stream copy often starts at 10 s; 0-12 s of it is its first 12 s)."""
+    if stream.start_time is None or stream.time_base is None:
+        return 0.0
+    return float(stream.start_time * stream.time_base)
+
+
+def display_turn(src, stream) -> int:  # type: ignore[no-untyped-def]
+    """How far a player turns the picture clockwise (0, 90, 180 or 270 degrees), read from the
+    first frame's display matrix (a phone's portrait video is stored landscape), or from an
+    older file's ``rotate`` tag. Leaves ``src`` to be seeked again."""
+    turn = 0
+    for frame in src.decode(stream):
+        turn = round(-(frame.rotation or 0) / 90) % 4 * 90
+        break
+    if not turn:
+        try:
+            turn = round(float(stream.metadata.get("rotate", 0)) / 90) % 4 * 90
+        except ValueError:
+            turn = 0
+    return turn
+
+
+def upright(frame, turn: int):  # type: ignore[no-untyped-def]
+    """``frame`` turned clockwise by ``turn`` degrees, as a player shows it: providers see the
+    stored pixels and ignore the display matrix, so a phone video would be lip-synced sideways."""
+    if not turn:
+        return frame
+    import av
+    import numpy as np
+
+    pixels = np.rot90(frame.to_ndarray(format="rgb24"), k=-(turn // 90))
+    return av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgb24")
+
+
 def cut_video(
     source: str | os.PathLike[str],
     dest: str | os.PathLike[str],
@@ -100,7 +146,9 @@ def cut_video(
     """Write the video ``[start, end)`` of ``source`` (video only) to ``dest`` (MP4).
 
     ``copy`` moves the packets as they are (the cut must be on keyframes); otherwise the frames
-    are decoded and encoded again with H.264, scaled to ``size`` when given.
+    are decoded and encoded again with H.264, scaled to ``size`` when given. Times count from
+    the video's first frame. A rotated video is always re-encoded, its frames turned upright
+    (``size`` is then the displayed size).
     """
     import av
 
@@ -111,10 +159,11 @@ def cut_video(
             av.open(str(tmp), "w", format="mp4") as out,
         ):
             stream = src.streams.video[0]
-            if copy:
+            turn = display_turn(src, stream)
+            if copy and not turn:
                 _copy_packets(src, stream, out, start, end)
             else:
-                _reencode(src, stream, out, start, end, size)
+                _reencode(src, stream, out, start, end, size, turn)
     except av.FFmpegError as exc:
         raise InputError(
             f"cannot cut {start:g}-{end:g} s from the video ({exc.strerror or exc})",
@@ -126,12 +175,15 @@ def _copy_packets(src, stream, out, start: float, end: float) -> None:  # type: 
     base = stream.time_base
     target = out.add_stream_from_template(stream)
     first_pts = first_dts = None
-    src.seek(max(0, int((start - 1) / base)), stream=stream, backward=True, any_frame=False)
+    origin = start_of(stream)
+    src.seek(
+        max(0, int((origin + start - 1) / base)), stream=stream, backward=True, any_frame=False
+    )
     tolerance = float(1 / (stream.average_rate or 25)) / 2
     for packet in src.demux(stream):
         if packet.pts is None or packet.dts is None:
             continue
-        t = float(packet.pts * base)
+        t = float(packet.pts * base) - origin
         if t < start - tolerance:
             continue
         if t >= end - tolerance:
@@ -152,22 +204,32 @@ def even_size(width: int, height: int) -> tuple[int, int]:
 
 
 def _reencode(  # type: ignore[no-untyped-def]
-    src, stream, out, start: float, end: float, size: tuple[int, int] | None
+    src,
+    stream,
+    out,
+    start: float,
+    end: float,
+    size: tuple[int, int] | None,
+    turn: int = 0,
 ) -> None:
     fps = Fraction(stream.average_rate or 25)
-    width, height = even_size(*(size or (stream.codec_context.width, stream.codec_context.height)))
+    shown = (stream.codec_context.width, stream.codec_context.height)
+    if turn in (90, 270):
+        shown = shown[::-1]
+    width, height = even_size(*(size or shown))
     target = out.add_stream("libx264", rate=fps)
     target.width, target.height, target.pix_fmt = width, height, "yuv420p"
     target.options = {"crf": _CRF, "preset": "veryfast"}
-    src.seek(max(0, int((start - 1) / stream.time_base)), stream=stream, backward=True)
+    origin = start_of(stream)
+    src.seek(max(0, int((origin + start - 1) / stream.time_base)), stream=stream, backward=True)
     half = float(1 / fps) / 2
     index = 0
     for frame in src.decode(stream):
-        if frame.time is None or frame.time < start - half:
+        if frame.time is None or frame.time - origin < start - half:
             continue
-        if frame.time >= end - half:
+        if frame.time - origin >= end - half:
             break
-        picture = frame.reformat(width=width, height=height, format="yuv420p")
+        picture = upright(frame, turn).reformat(width=width, height=height, format="yuv420p")
         picture.pts = index
         picture.time_base = Fraction(1) / fps
         index += 1

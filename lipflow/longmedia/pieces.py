@@ -18,7 +18,7 @@ from typing import Any
 
 from lipflow.errors import InputError
 from lipflow.longmedia.cuts import Cut, CutError, CutPolicy, plan_cuts
-from lipflow.longmedia.keyframes import cut_method
+from lipflow.longmedia.keyframes import cut_method, display_turn, start_of
 from lipflow.longmedia.loudness import Loudness, loudness_of
 
 __all__ = [
@@ -47,10 +47,11 @@ class VideoFacts:
     path: str
     duration_s: float
     size_bytes: int
-    width: int
+    width: int  # as shown: a phone's portrait video stored landscape is tall here
     height: int
     fps: Fraction
-    keyframes: tuple[float, ...]
+    keyframes: tuple[float, ...]  # from the first frame
+    turn: int = 0  # degrees a player turns the stored picture clockwise (0, 90, 180, 270)
 
     @property
     def bytes_per_second(self) -> float:
@@ -91,23 +92,29 @@ def _opened(path: str, kind: str) -> Iterator[tuple[Any, Any, int]]:
 
 
 def video_facts(path: str | os.PathLike[str]) -> VideoFacts:
-    """Duration, size, frame size, frame rate and keyframe times of a local video."""
+    """Duration, displayed frame size, frame rate, rotation and keyframe times of a local video,
+    times counted from its first frame."""
     import av
 
     name = os.fspath(path)
     with _opened(name, "video") as (container, stream, size):
         fps = Fraction(stream.average_rate or stream.guessed_rate or 25)
         base = stream.time_base or Fraction(1, 90000)
+        origin = start_of(stream)
+        turn = display_turn(container, stream)
+        container.seek(0)
         keys: list[float] = []
         last = 0.0
         for packet in container.demux(stream):
             if packet.pts is None:
                 continue
-            t = float(packet.pts * base)
+            t = float(packet.pts * base) - origin
             last = max(last, t + float((packet.duration or 0) * base))
             if packet.is_keyframe:
                 keys.append(t)
         width, height = stream.codec_context.width, stream.codec_context.height
+        if turn in (90, 270):
+            width, height = height, width
         duration = (container.duration / av.time_base if container.duration else last) or last
     return VideoFacts(
         path=name,
@@ -117,6 +124,7 @@ def video_facts(path: str | os.PathLike[str]) -> VideoFacts:
         height=height,
         fps=fps,
         keyframes=tuple(sorted(keys)),
+        turn=turn,
     )
 
 
@@ -275,6 +283,8 @@ def plan_split(
             message=f"the video ({video.duration_s:g} s) is shorter than the audio "
             f"({audio.duration_s:g} s): every piece needs video under its audio",
         )
+    if video.turn and not scale_reason:
+        scale_reason = f"the video is shown turned {video.turn} degrees; pieces are cut upright"
     pixel_ratio = (size[0] * size[1]) / (video.width * video.height)
     max_s, bound_by = _max_piece_seconds(limits, video, audio, policy, pixel_ratio)
     if max_s < 1.0:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import struct
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -215,3 +216,83 @@ def test_a_changed_cut_uploads_pieces_cut_for_the_new_split_not_the_old_files(
         for role in ("video", "audio"):
             cut = probe(str(out / job["media"][role]["value"]))
             assert cut.duration_s == pytest.approx(seconds, abs=0.1), (job["id"], role)
+
+
+def _marked_video(
+    path: Path, seconds: int, *, start_pts: int = 0, turn_right: bool = False
+) -> None:
+    """A 160x90 10 fps video whose frames are grey with a bright 20x20 square at the top left;
+    ``start_pts`` frames before its first (as after a stream-copy cut); ``turn_right`` adds the
+    display matrix of a phone held upright (players turn the picture 90 degrees clockwise)."""
+    with av.open(str(path), "w", format="mp4") as out:
+        stream = out.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 160, 90, "yuv420p"
+        stream.options = {"preset": "ultrafast"}
+        for i in range(seconds * 10):
+            pixels = np.full((90, 160), 60 + i % 50, np.uint8)
+            pixels[:20, :20] = 250
+            frame = av.VideoFrame.from_ndarray(pixels, format="gray").reformat(format="yuv420p")
+            frame.pts = start_pts + i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    if turn_right:
+        data = bytearray(path.read_bytes())
+        at = data.find(b"tkhd")
+        matrix = at + 8 + (28 if data[at + 4] == 1 else 20) + 16
+        data[matrix : matrix + 36] = struct.pack(
+            ">9i", 0, 0x10000, 0, -0x10000, 0, 0, 0, 0, 0x40000000
+        )
+        path.write_bytes(data)
+
+
+def _split_recipe(folder: Path, seconds: int) -> Path:
+    speech_like(folder / "voice.wav", seconds, [(19.6, 20.4)])
+    recipe = folder / "r.yaml"
+    recipe.write_text(
+        "version: 1\ninputs:\n  v: {video: talk.mp4}\n  a: {audio: voice.wav}\n"
+        "steps:\n  s:\n    use: runware/pixverse-lipsync\n    lipsync: {video: v, audio: a}\n"
+    )
+    return recipe
+
+
+def _first_picture(path: Path) -> Any:
+    with av.open(str(path)) as media:
+        return next(media.decode(video=0)).to_ndarray(format="gray")
+
+
+def test_a_phone_video_shown_upright_is_cut_upright_and_joined_at_its_displayed_size(
+    tmp_path: Path,
+) -> None:
+    """A portrait phone video is stored landscape with a display matrix turning it. Providers
+    see the stored pixels, so the pieces are turned as a player shows them (the square at the
+    stored top left is at the top right) and the joined output is portrait, 90x160."""
+    _marked_video(tmp_path / "talk.mp4", 40, turn_right=True)
+    report = run(_split_recipe(tmp_path, 40), tmp_path / "out", "--mock")
+    (joined,) = report["assemblies"]
+    assert report["ok"] and joined["state"] == "done"
+    pieces = sorted((tmp_path / "out" / "pieces").rglob("*.video.mp4"))
+    assert len(pieces) == 2
+    for piece in pieces:
+        picture = _first_picture(piece)
+        assert picture.shape == (160, 90)
+        assert picture[:15, -15:].mean() > 200  # the square, where a player shows it
+        assert picture[:15, :15].mean() < 150
+    with av.open(joined["path"]) as done:
+        frame = next(done.decode(video=0))
+        assert (frame.width, frame.height, frame.rotation) == (90, 160, 0)
+
+
+def test_a_video_whose_first_frame_is_at_10_s_is_cut_from_its_first_frame(
+    tmp_path: Path,
+) -> None:
+    """A video cut by stream copy often starts at 10 s: piece 1 (0-20 s) is its first 20 s of
+    frames, not the 10 s its timestamps below 20 s hold."""
+    _marked_video(tmp_path / "talk.mp4", 40, start_pts=100)
+    report = run(_split_recipe(tmp_path, 40), tmp_path / "out", "--mock")
+    (joined,) = report["assemblies"]
+    assert report["ok"] and joined["state"] == "done"
+    first = sorted((tmp_path / "out" / "pieces").rglob("*.video.mp4"))[0]
+    with av.open(str(first)) as piece:
+        lumas = [f.to_ndarray(format="gray")[45, 80] for f in piece.decode(video=0)]
+    assert len(lumas) > 150  # about 20 s at 10 fps
+    assert abs(int(lumas[0]) - 60) <= 3  # the source's first frame
