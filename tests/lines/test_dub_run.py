@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import av
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -223,3 +224,38 @@ def test_a_dub_is_joined_again_when_a_line_is_bought_again_or_dropped(tmp_path: 
     code, report, err = run(str(recipe), "--mock", "--out", out)  # nothing new: kept as it is
     assert code == 0, err
     assert report["assemblies"][0]["verified"] == dropped["verified"]
+
+
+def test_a_video_whose_first_frame_is_at_10_s_is_dubbed_at_the_cues_times_from_its_first_frame(
+    tmp_path: Path,
+) -> None:
+    """A video cut by stream copy often starts at 10 s. A cue at 1-3 s is its seconds 1-3 (not
+    "no frames between 1 and 3 s"), and the stretch between cues is the source's own frames
+    from its first one, not a frozen picture."""
+    with av.open(str(tmp_path / "talk.mp4"), "w", format="mp4") as out:
+        stream = out.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 160, 90, "yuv420p"
+        stream.options = {"preset": "ultrafast"}
+        for i in range(200):  # 20 s, brightness 20 + 2 per frame (wrapping every 10 s)
+            pixels = np.full((90, 160), 20 + 2 * (i % 100), np.uint8)
+            frame = av.VideoFrame.from_ndarray(pixels, format="gray").reformat(format="yuv420p")
+            frame.pts = 100 + i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    (tmp_path / "es.srt").write_text(
+        "1\n00:00:01,000 --> 00:00:03,000\nBien.\n\n2\n00:00:14,000 --> 00:00:15,000\nAdios.\n"
+    )
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(
+        "version: 1\ninputs:\n  v: {video: talk.mp4}\n  es: {lines: es.srt, language: es}\n"
+        "steps:\n  dub:\n    use: runware/pixverse-lipsync\n"
+        "    lipsync: {video: v, lines: es, voice: Sophia}\n"
+    )
+    code, report, err = run(str(recipe), "--mock", "--out", str(tmp_path / "out"))
+
+    assert code == 0, err
+    (dub,) = report["assemblies"]
+    assert dub["state"] == "done"
+    frames = lumas(dub["path"])
+    for t in (4.0, 6.0, 8.0, 11.0, 13.0):  # between the cues: the source's frame at t
+        assert at(frames, t) == pytest.approx(20 + 2 * (round(t * 10) % 100), abs=3)
