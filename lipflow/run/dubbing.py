@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 
 __all__ = ["DubJoin", "dub_joins", "join_dub"]
 
+# How between-lines clips are cut: upright, times from the first frame (older clips were not).
+_CUT = ";upright;from-first-frame"
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DubJoin:
@@ -83,7 +86,8 @@ def join_dub(dub: DubJoin, outputs: Mapping[str, str], dest: Path) -> Assembled:
             continue
         # Named by what it is cut from: a clip cut for other timings or another take of the
         # source is never joined in (one of 0.4 s filled a gap of 1.8 s with frozen frames).
-        made_of = hashlib.sha256(f"{file_digest(dub.video)}#t={start:.3f},{end:.3f}".encode())
+        # _CUT names how: clips cut before rotation and start times were honoured are not reused.
+        made_of = hashlib.sha256(f"{file_digest(dub.video)}#t={start:.3f},{end:.3f}{_CUT}".encode())
         gap = pieces_dir / f"between-{i:03d}-{made_of.hexdigest()[:16]}.mp4"
         if not gap.exists():  # cut once; written under a temporary name, then renamed
             cut_video(dub.video, gap, start, end, copy=False)
