@@ -102,13 +102,13 @@ def retry_after(response: Answer) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # "²".isdigit() too, which float() refuses
         return float(value[:12])  # a longer number is capped by the retry engine anyway
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
+        return max(0.0, when.timestamp() - time.time())
+    except (TypeError, ValueError, OverflowError, IndexError):
+        return None  # not a value the header may hold: no advice, the engine's own backoff
 
 
 def classify_status(

@@ -75,6 +75,13 @@ def test_retry_after_takes_seconds_or_an_http_date() -> None:
     assert retry_after(httpx.Response(429)) is None
 
 
+@pytest.mark.parametrize("value", ["²", "٣", "1²", "abc", "-5", "Wed, 99 Foo 99999 99:99:99 GMT"])
+def test_a_retry_after_no_standard_allows_is_no_advice_not_a_crash(value: str) -> None:
+    """A superscript two is a digit to Python's isdigit(), and no number to float()."""
+    headers = [(b"Retry-After", value.encode())]
+    assert retry_after(httpx.Response(429, headers=headers)) is None
+
+
 pixverse = registry.get("pixverse").client
 runware = registry.get("runware").client
 wavespeed = registry.get("wavespeed").client
