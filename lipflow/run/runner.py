@@ -1308,8 +1308,8 @@ def execute(
 ) -> RunReport:
     """Run ``plan`` to the end on a fresh event loop and HTTP client: what ``lipflow run`` calls.
 
-    The first SIGINT (Ctrl-C) stops submitting and lets jobs in flight write their state; a
-    second one cancels at once (the journal is still consistent: every fact is one transaction).
+    The first SIGINT (Ctrl-C) or SIGTERM stops submitting and lets jobs in flight write their
+    state; a second one cancels at once (the journal is still consistent: every fact is one transaction).
     """
     import signal
 
@@ -1330,16 +1330,20 @@ def execute(
                     task.cancel()
                 runner.interrupt()
 
-            try:
-                loop.add_signal_handler(signal.SIGINT, on_sigint)
-                installed = True
-            except (NotImplementedError, RuntimeError, ValueError):
-                installed = False  # not the main thread, or no signals here: Ctrl-C raises instead
+            # SIGTERM (docker stop, a CI job cancelled, kill) is a Ctrl-C too: the run settles
+            # its journal and says how to resume, instead of ending as a kill -9 does.
+            installed = []
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                try:
+                    loop.add_signal_handler(signum, on_sigint)
+                    installed.append(signum)
+                except (NotImplementedError, RuntimeError, ValueError):
+                    pass  # not the main thread, or no signals here: Ctrl-C raises instead
             try:
                 return await runner.run()
             finally:
-                if installed:
-                    loop.remove_signal_handler(signal.SIGINT)
+                for signum in installed:
+                    loop.remove_signal_handler(signum)
 
     try:
         return asyncio.run(main())

@@ -44,9 +44,11 @@ def waiting_out_retry_after(journal: Path) -> bool:
     return found is not None
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_ctrl_c_during_a_retry_after_wait_sends_no_submit(
-    served_mock: dict[str, str], tmp_path: Path
+    served_mock: dict[str, str], tmp_path: Path, signum: signal.Signals
 ) -> None:
+    """SIGTERM (docker stop, a cancelled CI job) is a Ctrl-C: settled, and the resume said."""
     httpx.post(
         served_mock["admin"] + "/faults",
         json={"action": "rate_limit", "op": "submit", "seconds": 60},
@@ -65,7 +67,7 @@ def test_ctrl_c_during_a_retry_after_wait_sends_no_submit(
         assert proc.poll() is None and time.monotonic() < deadline, "the run never waited"
         time.sleep(0.02)
 
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     _, err = proc.communicate(timeout=30)
 
     assert proc.returncode == 130, err
