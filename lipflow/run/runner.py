@@ -986,16 +986,25 @@ class Runner:
         if submitted.existed:
             detail += " (the provider already had this idempotency key)"
         money_fact = not self._recoverable(job.provider, job, attempt)
-        await self._commit(
-            lambda j: j.record_submitted(
-                job.id,
-                submitted.provider_job_id,
-                reported_usd=usd,
-                reported_credits=submitted.reported_credits,
-                detail=detail,
-                money_fact=money_fact,
+        try:
+            await self._commit(
+                lambda j: j.record_submitted(
+                    job.id,
+                    submitted.provider_job_id,
+                    reported_usd=usd,
+                    reported_credits=submitted.reported_credits,
+                    detail=detail,
+                    money_fact=money_fact,
+                )
             )
-        )
+        except DiskError as exc:
+            # The job is bought, and the journal could not keep how to find it: say it here,
+            # the one place left, so the user can fetch it instead of buying it again.
+            exc.message += (
+                f"; job {job.id} was submitted to {job.provider} ({detail}) before the journal "
+                "could keep it: note it, as the next run finds the job ambiguous"
+            )
+            raise
         self._emit(job.id, S.SUBMITTED, detail)
         return submitted
 
