@@ -36,11 +36,14 @@ _AUDIO_LAYOUT = "mono"
 
 @dataclass(frozen=True, slots=True)
 class AssemblyPiece:
-    """A finished piece: its file and the source time range it stands for."""
+    """A finished piece: its file and the source time range it stands for; ``audio``, when
+    given, is the file its sound is taken from instead (a clip cut video-only from the source
+    plays the source's own audio, cut apart)."""
 
     path: str
     start: float
     end: float
+    audio: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -109,7 +112,7 @@ def assemble(
                 frames = _grid(piece.end, fps) - _grid(piece.start, fps)
                 samples = _grid(piece.end, audio_rate) - _grid(piece.start, audio_rate)
                 frame_no = _join_video(out, video, piece, frames, frame_no, fps, size)
-                sound = decode_mono(piece.path, rate=audio_rate)
+                sound = decode_mono(piece.audio or piece.path, rate=audio_rate)
                 fitted = np.zeros(samples, dtype=np.float32)
                 fitted[: min(samples, len(sound))] = sound[:samples]
                 pending = np.concatenate([pending, fitted])

@@ -3,7 +3,8 @@ video, the video between lines kept as it was, into one output.
 
 A plan dubbed from lines with text-to-speech has one job per line, each on its own piece of the
 video (``Plan.lines`` says which job speaks which time range). Once every job of a dub is done,
-the stretches between lines are cut from the source video and all pieces are joined with
+the stretches between lines are cut from the source video (their sound cut apart, as
+clips are cut video-only) and all pieces are joined with
 :func:`lipflow.longmedia.assemble`, which fits each piece to its planned length (a provider's
 output is rarely exactly as long as its slot) and verifies the result: one video as long as the
 source, audio present, every join at its line's start.
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from lipflow.identity import file_digest
 from lipflow.jobs import Job, Plan
-from lipflow.media import piece_range
+from lipflow.media import piece_range, probe
 
 if TYPE_CHECKING:
     from lipflow.longmedia import Assembled
@@ -72,9 +73,10 @@ def join_dub(dub: DubJoin, outputs: Mapping[str, str], dest: Path) -> Assembled:
     """Join ``dub`` from each line job's output file (``outputs``: job id -> path) into
     ``dest``, the stretches between lines cut from the source beside it (``NAME.pieces/``).
     Raises AssemblyFailed or InputError when a piece cannot be cut or joined."""
-    from lipflow.longmedia import AssemblyPiece, assemble, cut_video, video_facts
+    from lipflow.longmedia import AssemblyPiece, assemble, cut_audio, cut_video, video_facts
 
     facts = video_facts(dub.video)
+    has_audio = probe(dub.video).has_audio
     pieces_dir = dest.with_suffix(".pieces")
     pieces_dir.mkdir(parents=True, exist_ok=True)
     pieces = []
@@ -91,7 +93,12 @@ def join_dub(dub: DubJoin, outputs: Mapping[str, str], dest: Path) -> Assembled:
         gap = pieces_dir / f"between-{i:03d}-{made_of.hexdigest()[:16]}.mp4"
         if not gap.exists():  # cut once; written under a temporary name, then renamed
             cut_video(dub.video, gap, start, end, copy=False)
-        pieces.append(AssemblyPiece(str(gap), start, end))
+        # The clip is video only: the source's sound between lines is cut apart, sample-exact,
+        # so the dub is not silent outside its lines (a source without sound stays silent).
+        sound = gap.with_suffix(".wav") if has_audio else None
+        if sound is not None and not sound.exists():
+            cut_audio(dub.video, sound, start, end)
+        pieces.append(AssemblyPiece(str(gap), start, end, audio=str(sound) if sound else None))
     return assemble(pieces, dest, fps=facts.fps, size=(facts.width, facts.height))
 
 

@@ -1512,11 +1512,16 @@ def _error_class(exc: ProviderError) -> str:
     }.get(type(exc), "error")
 
 
+_JOIN_FORMAT = 2  # 2: a dub's stretches between lines carry the source's sound
+
+
 def _made_of(jobs: Sequence[Job], records: Mapping[str, JobRecord]) -> str:
     """What a joined output is made of, as 64 hex digits: its jobs in order, each with its
     content key and its output's bytes. A journaled join whose jobs were bought again, added or
-    dropped since (a line edited, a cue removed) is no longer the join this plan asks for."""
-    parts = []
+    dropped since (a line edited, a cue removed) is no longer the join this plan asks for.
+    ``_JOIN_FORMAT`` counts changes to how joins are made: a dub joined before the source's
+    sound was kept between its lines is silent there, and is joined again."""
+    parts: list[object] = [_JOIN_FORMAT]
     for job in jobs:
         rec = records[job.id]
         output = rec.outputs[0]

@@ -259,3 +259,51 @@ def test_a_video_whose_first_frame_is_at_10_s_is_dubbed_at_the_cues_times_from_i
     frames = lumas(dub["path"])
     for t in (4.0, 6.0, 8.0, 11.0, 13.0):  # between the cues: the source's frame at t
         assert at(frames, t) == pytest.approx(20 + 2 * (round(t * 10) % 100), abs=3)
+
+
+def _correlation(a: Any, b: Any) -> float:
+    import numpy as np
+
+    n = min(len(a), len(b))
+    if n < 2 or not a[:n].std() or not b[:n].std():
+        return 0.0  # silence is like nothing
+    return float(np.corrcoef(a[:n], b[:n])[0, 1])
+
+
+def test_between_lines_the_dub_plays_the_sources_own_sound(tmp_path: Path) -> None:
+    """ "The video between lines kept as it was" holds for its soundtrack too: a dub of a video
+    with sound plays the source's sound between cues (it was silence there) and each cue's
+    lip-synced speech at the cue."""
+    import numpy as np
+
+    from lipflow.longmedia import talking_video
+    from lipflow.longmedia.keyframes import write_wav
+    from lipflow.longmedia.loudness import decode_mono
+    from lipflow.longmedia.synthesis import speech_samples
+
+    recipe = _dub_copy(tmp_path)
+    sound = tmp_path / "sound.wav"
+    write_wav(sound, speech_samples(20.0, [], seed=11).reshape(-1, 1), 16000)
+    video = tmp_path / "media" / "interview.mp4"
+    talking_video(video, 20.0, width=128, height=128, fps=25, audio=sound)
+
+    code, report, err = run(str(recipe), "--mock", "--out", str(tmp_path / "out"))
+
+    assert code == 0, err
+    (dub,) = report["assemblies"]
+    rate = 16000
+    source, dubbed = decode_mono(video, rate=rate), decode_mono(dub["path"], rate=rate)
+
+    def span(samples: Any, start: float, end: float) -> Any:
+        return samples[round(start * rate) : round(end * rate)]
+
+    # Between the cues (0.5-3.2, 3.6-7.4, 8.0-10.5, 11.0-15.8): the source's sound, in time.
+    for start, end in [(0.05, 0.45), (3.25, 3.55), (7.45, 7.95), (10.55, 10.95), (15.85, 19.9)]:
+        assert _correlation(span(dubbed, start, end), span(source, start, end)) > 0.9, start
+    # At each cue: its line's lip-synced output's sound (the mock's outputs carry none), never
+    # the source's.
+    outputs = {job["id"]: job["outputs"][0]["path"] for job in report["jobs"]}
+    for number, start, end in [(1, 0.5, 3.2), (2, 3.6, 7.4), (3, 8.0, 10.5), (4, 11.0, 15.8)]:
+        assert len(decode_mono(outputs[f"dub[line={number}]"], rate=rate)) == 0
+        cue = span(dubbed, start + 0.05, end - 0.05)
+        assert float(np.sqrt(np.mean(cue**2))) < 0.01, number
