@@ -1,7 +1,8 @@
 """Who speaks each line, and in which voice.
 
 A speaker comes from a script's speaker column, or from a prefix of the cue's text (a WebVTT
-voice span ``<v Ana>`` is read as ``[Ana]:``), which is then removed from what is spoken: ``[SPEAKER_01]: ...`` (a diarization label, always taken) or
+voice span ``<v Ana>`` is read as ``[Ana]:``; a cue with two speakers' spans is an error), which is
+then removed from what is spoken: ``[SPEAKER_01]: ...`` (a diarization label, always taken) or
 ``Name: ...`` (taken when the name is in the recipe's ``voices:`` table or starts two or more
 lines, so a line that merely begins "Look: ..." is not mistaken for a speaker).
 """

@@ -5,6 +5,7 @@ over silently (a timing line it cannot read, an end before its start) is a locat
 
 from __future__ import annotations
 
+import html
 import re
 
 from lipflow.lines.model import Line, LinesFile
@@ -23,7 +24,12 @@ _PYSUBS2_STAMP = {
     "vtt": re.compile(r"(\d{0,4}:)?(\d{2}):(\d{2})\.(\d{2,3})"),
 }
 _VTT_BLOCKS = ("NOTE", "STYLE", "REGION", "WEBVTT")
-_VOICE_SPAN = re.compile(r"^\s*<v(?:\.[\w.-]+)?\s+([^>]+?)\s*>")
+_VOICE_SPAN = re.compile(r"<v(?:\.[\w.-]+)?[ \t]+([^>]+?)\s*>")
+# WebVTT cue text markup: ruby text (a reading aid, not words to say) and every other tag,
+# timestamp tags (<00:00:13.500>) included, which pysubs2 leaves in the text.
+_VTT_RUBY_TEXT = re.compile(r"<rt(?:\.[\w.-]+)?>.*?(?:</rt>|$)")
+_VTT_TAG = re.compile(r"<[^>]*>")
+_BIDI_MARKS = str.maketrans("", "", "\u200e\u200f")  # &lrm; &rlm;: direction, not words
 
 
 def parse_subtitles(text: str, file: str, *, fmt: str) -> LinesFile:
@@ -54,10 +60,9 @@ def parse_subtitles(text: str, file: str, *, fmt: str) -> LinesFile:
             continue
         timing_lines.append((number, cues))
         timings.append((_ms(stamps[0]), _ms(stamps[1])))
+    normalised, voices = _normalised(text, stamp, vtt=fmt == "vtt")
     try:
-        subs = pysubs2.SSAFile.from_string(
-            _normalised(text, stamp), format_="vtt" if fmt == "vtt" else "srt"
-        )
+        subs = pysubs2.SSAFile.from_string(normalised, format_="vtt" if fmt == "vtt" else "srt")
     except (pysubs2.exceptions.Pysubs2Error, ValueError) as exc:
         problems.append(
             Problem(message=f"not a readable subtitle file: {exc}", location=Location(file, 1, 1))
@@ -83,7 +88,22 @@ def parse_subtitles(text: str, file: str, *, fmt: str) -> LinesFile:
         return LinesFile(path=file, lines=(), problems=tuple(problems))
     for event, (line_no, cue) in zip(subs.events, timing_lines, strict=True):
         where = Location(file, line_no)
-        words = " ".join(event.plaintext.split())
+        plain = event.plaintext
+        if fmt == "vtt":  # WebVTT cue text is HTML-escaped: "&amp;" is "&", "&lt;" is "<"
+            plain = html.unescape(plain).translate(_BIDI_MARKS)
+        words = " ".join(plain.split())
+        names = list(dict.fromkeys(name for name, _ in voices.get(line_no, ())))
+        if len(names) > 1:
+            second = next(at for name, at in voices[line_no] if name != names[0])
+            problems.append(
+                Problem(
+                    message=f"cue {cue} has {len(names)} speakers ({', '.join(names)}); one "
+                    "cue is spoken in one voice: split it into one cue per speaker",
+                    location=Location(file, *second),
+                    code="lines-speakers",
+                )
+            )
+            continue
         if event.end <= event.start:
             problems.append(
                 Problem(
@@ -124,15 +144,23 @@ def parse_subtitles(text: str, file: str, *, fmt: str) -> LinesFile:
     return LinesFile(path=file, lines=tuple(lines), problems=tuple(problems))
 
 
-def _normalised(text: str, stamp: re.Pattern[str]) -> str:
+def _normalised(
+    text: str, stamp: re.Pattern[str], *, vtt: bool
+) -> tuple[str, dict[int, list[tuple[str, tuple[int, int]]]]]:
     """Timing lines pysubs2 would read differently from us (short WebVTT stamps, cue settings)
     rewritten as full ``HH:MM:SS.mmm --> HH:MM:SS.mmm``; broken ones blanked so the two readers
-    agree on which lines are cues."""
+    agree on which lines are cues. A cue's voice span (``<v Ana>``) becomes its ``[Ana]:``
+    prefix; WebVTT tags are dropped. Also returns, by timing line, each cue's voice spans
+    (name, (line, column)): a cue with two speakers cannot be spoken in one voice."""
     out: list[str] = []
+    voices: dict[int, list[tuple[str, tuple[int, int]]]] = {}
+    cue_at: int | None = None  # the timing line of the cue whose text this is
+    first_text: dict[int, int] = {}  # timing line -> index in out of the cue's first text line
     in_block = False  # inside a WebVTT NOTE, STYLE or REGION block, or a cue left out
-    for raw in text.splitlines():
+    for number, raw in enumerate(text.splitlines(), 1):
         if not raw.strip():
             in_block = False
+            cue_at = None
         elif (not out or not out[-1].strip()) and raw.split(" ", 1)[0] in _VTT_BLOCKS:
             in_block = True
         if in_block:
@@ -150,11 +178,22 @@ def _normalised(text: str, stamp: re.Pattern[str]) -> str:
             raw = f"{a} --> {b}"
             if len(out) >= 1 and out[-1].strip() and (len(out) < 2 or not out[-2].strip()):
                 out[-1] = ""  # the cue's number or WebVTT identifier, not text of the cue before
-        elif out and _ARROW in out[-1]:
-            # A WebVTT voice span names the speaker: <v Ana>Hello -> [Ana]: Hello
-            raw = _VOICE_SPAN.sub(r"[\1]: ", raw, count=1)
+            cue_at = number
+        elif cue_at is not None:
+            for span in _VOICE_SPAN.finditer(raw):
+                voices.setdefault(cue_at, []).append(
+                    (span.group(1).strip(), (number, span.start() + 1))
+                )
+            raw = _VOICE_SPAN.sub("", raw)
+            if vtt:
+                raw = _VTT_TAG.sub("", _VTT_RUBY_TEXT.sub("", raw))
+            first_text.setdefault(cue_at, len(out))
         out.append(raw)
-    return "\n".join(out) + "\n"
+    for at, spans in voices.items():
+        # A WebVTT voice span names the speaker: <v Ana>Hello -> [Ana]: Hello
+        if len({name for name, _ in spans}) == 1 and at in first_text:
+            out[first_text[at]] = f"[{spans[0][0]}]: {out[first_text[at]].lstrip()}"
+    return "\n".join(out) + "\n", voices
 
 
 def _is_timing_line(raw: str, stamp: re.Pattern[str]) -> bool:
