@@ -30,6 +30,12 @@ _VOICE_SPAN = re.compile(r"<v(?:\.[\w.-]+)?[ \t]+([^>]+?)\s*>")
 _VTT_RUBY_TEXT = re.compile(r"<rt(?:\.[\w.-]+)?>.*?(?:</rt>|$)")
 _VTT_TAG = re.compile(r"<[^>]*>")
 _BIDI_MARKS = str.maketrans("", "", "\u200e\u200f")  # &lrm; &rlm;: direction, not words
+# pysubs2 reads cue text as SubStation text, dropping "{...}" as an override tag. In WebVTT
+# braces are plain text (FFmpeg's WebVTT decoder escapes them), so they pass pysubs2 as
+# stand-ins. SRT is left to pysubs2: FFmpeg hands its braces to libass as tags.
+_LITERAL = {"{": "\ue000", "}": "\ue001"}
+_HIDDEN = str.maketrans(_LITERAL)
+_SHOWN = str.maketrans({v: k for k, v in _LITERAL.items()})
 
 
 def parse_subtitles(text: str, file: str, *, fmt: str) -> LinesFile:
@@ -90,7 +96,7 @@ def parse_subtitles(text: str, file: str, *, fmt: str) -> LinesFile:
         where = Location(file, line_no)
         plain = event.plaintext
         if fmt == "vtt":  # WebVTT cue text is HTML-escaped: "&amp;" is "&", "&lt;" is "<"
-            plain = html.unescape(plain).translate(_BIDI_MARKS)
+            plain = html.unescape(plain.translate(_SHOWN)).translate(_BIDI_MARKS)
         words = " ".join(plain.split())
         names = list(dict.fromkeys(name for name, _ in voices.get(line_no, ())))
         if len(names) > 1:
@@ -186,7 +192,7 @@ def _normalised(
                 )
             raw = _VOICE_SPAN.sub("", raw)
             if vtt:
-                raw = _VTT_TAG.sub("", _VTT_RUBY_TEXT.sub("", raw))
+                raw = _VTT_TAG.sub("", _VTT_RUBY_TEXT.sub("", raw)).translate(_HIDDEN)
             first_text.setdefault(cue_at, len(out))
         out.append(raw)
     for at, spans in voices.items():
