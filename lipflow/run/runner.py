@@ -115,6 +115,7 @@ class Runner:
         self.secrets = Secrets.of_providers(settings.keys)
         self._rules = {p: UrlRule.for_base_url(url) for p, url in settings.base_urls.items()}
         self._disk_error: DiskError | None = None
+        self._unkept: list[str] = []  # submitted jobs whose provider ids the journal lost
         self._sleep = sleep or self._stoppable_sleep
         self._clock = clock
         self._stop = asyncio.Event()
@@ -264,6 +265,11 @@ class Runner:
                     raise late
                 self._disk_error = self._journal_unwritable(late)
             if self._disk_error is not None:
+                if self._unkept:
+                    self._disk_error.message += (
+                        f". Submitted before the journal could keep them (a next run finds "
+                        f"them ambiguous; note these): {'; '.join(self._unkept)}"
+                    )
                 raise self._disk_error
             await self._assemble_all()
             return self._report(journal)
@@ -997,13 +1003,10 @@ class Runner:
                     money_fact=money_fact,
                 )
             )
-        except DiskError as exc:
-            # The job is bought, and the journal could not keep how to find it: say it here,
-            # the one place left, so the user can fetch it instead of buying it again.
-            exc.message += (
-                f"; job {job.id} was submitted to {job.provider} ({detail}) before the journal "
-                "could keep it: note it, as the next run finds the job ambiguous"
-            )
+        except sqlite3.OperationalError:
+            # The job is bought, and the journal could not keep how to find it: the run's error
+            # says it, the one place left, so the user can fetch it instead of buying it again.
+            self._unkept.append(f"{job.id} at {job.provider} ({detail})")
             raise
         self._emit(job.id, S.SUBMITTED, detail)
         return submitted

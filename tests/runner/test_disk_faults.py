@@ -92,3 +92,25 @@ def test_output_files_slow_to_create_are_opened_off_the_loop_and_every_output_is
 
     assert on_the_loop == [True, False], "the first on the loop, the next one after it was slow"
     assert len([p for p in out.iterdir() if p.suffix == ".mp4"]) == 2
+
+
+def test_a_provider_job_id_the_full_journal_could_not_keep_is_said_in_the_error(
+    lipflow_mock: MockServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk fills between the submit and the commit of its job id: the job is bought, and
+    the error is the one place left to say where it is."""
+    import sqlite3
+
+    from lipflow.run.journal import Journal
+
+    def full(*_: object, **__: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(Journal, "record_submitted", full)
+    with pytest.raises(DiskError) as raised:
+        run(lipflow_mock, tmp_path / "out")
+
+    (job,) = lipflow_mock.simulator.jobs("runware")
+    said = raised.value.format()
+    assert raised.value.exit_code == 6 and "database or disk is full" in said
+    assert f"hello at runware (provider job {job.id})" in said
