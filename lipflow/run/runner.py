@@ -146,6 +146,7 @@ class Runner:
         self._uploaded: dict[str, dict[str, dict[str, Any]]] = {}  # job -> role -> upload
         self._lock: IO[bytes] | None = None
         self._output_urls: dict[str, str] = {}
+        self._paid_here: dict[tuple[str, str], JobRecord] = {}  # (key, take) -> a retired job
         self._finished: dict[str, asyncio.Future[bool]] = {}
         self._uploads = Uploads()
         retry = settings.retry
@@ -235,6 +236,10 @@ class Runner:
             loop = asyncio.get_running_loop()
             uploaded = self._uploaded = journal.all_uploads()
             for job_id, rec in records.items():
+                if job_id not in self._jobs and rec.state == S.DONE and rec.key and rec.outputs:
+                    # A job this out directory paid for that the recipe no longer names (its
+                    # step renamed, its text edited and edited back): found by its content.
+                    self._paid_here.setdefault((rec.key, rec.take), rec)
                 if job_id in self._jobs:
                     self._uploads.remember(self._jobs[job_id], uploaded.get(job_id, {}), loop)
                     self._state.set(job_id, rec.state)
@@ -756,7 +761,7 @@ class Runner:
         key = self._store_key(job)
         found = None if key is None or self.settings.store is None else self.settings.store.get(key)
         if found is None:
-            return False
+            return await self._from_this_journal(job)
         outputs, _ = found
         urls = [f"lipflow-store:{key}/{o.path.name}" for o in outputs]
         sizes = [o.size_bytes for o in outputs]
@@ -770,6 +775,37 @@ class Runner:
             os.replace(tmp, path)
             await self._saved(job.id, idx, len(outputs), path, output.size_bytes, output.duration_s)
         self._emit(job.id, S.DONE, "already paid for: outputs from the output store, no request")
+        return True
+
+    async def _from_this_journal(self, job: Job) -> bool:
+        """A job this out directory already paid for under another id (a renamed step, a text
+        edited and edited back), its outputs intact here: copied, no request. The output store
+        does the same across directories, but it may be off, evicted or another machine's."""
+        if not job.key or job.id in self._needed or job.piece is not None:
+            return False
+        paid = self._paid_here.get((job.key, self._takes.get(job.id, "")))
+        if paid is None or not await asyncio.to_thread(
+            lambda: all(o.intact() for o in paid.outputs)
+        ):
+            return False
+        outputs = [o for o in paid.outputs if o.path is not None and o.size_bytes is not None]
+        urls = [f"lipflow-journal:{paid.id}/{Path(str(o.path)).name}" for o in outputs]
+        await self._commit(
+            lambda j: j.record_outputs(job.id, urls, [o.size_bytes for o in outputs])
+        )
+        for idx, output in enumerate(outputs):
+            name = file_name(self._names[job.id], idx, len(outputs), urls[idx])
+            path = self.settings.out_dir / name
+            tmp = path.with_name(f".{name}.kept.part")
+            await asyncio.to_thread(shutil.copyfile, str(output.path), tmp)
+            os.replace(tmp, path)
+            assert output.size_bytes is not None
+            await self._saved(
+                job.id, idx, len(outputs), path, output.size_bytes, output.duration_s, output.sha256
+            )
+        self._emit(
+            job.id, S.DONE, f"already paid for here as {paid.id}: its outputs copied, no request"
+        )
         return True
 
     async def _saved(

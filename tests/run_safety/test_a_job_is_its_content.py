@@ -193,3 +193,27 @@ def test_outputs_made_against_one_api_address_never_serve_a_plan_against_another
     planned = CliRunner().invoke(cli, ["plan", str(path)])  # the real Runware API
 
     assert planned.exit_code == 0 and "already paid for" not in planned.stdout
+
+
+@pytest.mark.parametrize("store_mb", ["0", "500"], ids=["store-off", "store-on"])
+def test_a_text_edited_back_or_a_renamed_step_is_not_bought_again_in_the_same_out_dir(
+    lipflow_mock: MockServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_mb: str
+) -> None:
+    """The out directory's journal knows what it paid for by content: a job the recipe names
+    again, under its old text or a new step name, is copied from the output it already has,
+    whether or not the output store (off, evicted, another machine's) holds it."""
+    monkeypatch.setenv("LIPFLOW_CACHE_MAX_MB", store_mb)
+    out = tmp_path / "out"
+    run(lipflow_mock, recipe(tmp_path, "a"), out)
+    run(lipflow_mock, recipe(tmp_path, "b", es="Buenas."), out)
+    lipflow_mock.simulator.journal.clear()
+
+    back = run(lipflow_mock, recipe(tmp_path, "c"), out)  # "Hola." again
+    renamed = recipe(tmp_path, "d")
+    renamed.write_text(renamed.read_text().replace("  dub:\n", "  voiced:\n"))
+    again = run(lipflow_mock, renamed, out)
+
+    assert lipflow_mock.simulator.journal.records(op="submit") == [], "nothing bought again"
+    assert back["counts"] == again["counts"] == {"done": 2}
+    es = next(job for job in back["jobs"] if job["id"] == "dub[lang=es]")
+    assert Path(es["outputs"][0]["path"]).stat().st_size > 0
