@@ -78,6 +78,20 @@ def _media(ref: MediaRef, upstream_keys: Mapping[str, str]) -> Any:
     return {"kind": ref.kind, "url": ref.value}
 
 
+def key_before_ranges_were_read(job: Job, upstream_keys: Mapping[str, str]) -> str | None:
+    """The key lipflow gave ``job`` before a time range's media was keyed by its file's bytes
+    (its range's name was digested as no file: ``unreadable:<path>#t=...``), for a job with
+    such media on the default take; None for any other job. A journal written then holds this
+    key for a job whose content may be the same."""
+    doc = job_doc(job, upstream_keys)
+    ranged = False
+    for role, ref in job.media.items():
+        if ref.origin == "file" and piece_range(str(ref.value))[1] is not None:
+            doc["media"][role] = {"kind": ref.kind, "sha256": f"unreadable:{ref.value}"}
+            ranged = True
+    return content_key(doc) if ranged and job.piece is None else None
+
+
 def job_key(job: Job, upstream_keys: Mapping[str, str], *, take: int = 1) -> str:
     """The job's content key (64 hex digits); ``upstream_keys`` maps upstream job ids to keys."""
     return content_key(job_doc(job, upstream_keys, take=take))

@@ -439,6 +439,19 @@ class Journal:
             )
         self._states = None  # read again when next needed
 
+    def first_sent_at(self, job_id: str) -> float | None:
+        """When the job's first submit was journaled (its intent), or None if it never was."""
+        row = self._db.execute("SELECT MIN(at) FROM attempts WHERE job_id = ?", (job_id,))
+        found = row.fetchone()[0]
+        return None if found is None else float(found)
+
+    def rekey(self, job_id: str, key: str) -> None:
+        """The job's content key, computed anew for the same content (a key scheme fixed)."""
+        with self._transaction():
+            self._db.execute("UPDATE jobs SET job_key = ? WHERE id = ?", (key, job_id))
+            self._event(time.time(), job_id, "rekeyed", "the same content, its key made anew")
+        self._states = None
+
     def retire(self, job_id: str, new_id: str, paths: Mapping[int, str]) -> None:
         """Keep a job whose key changed (or that gets a fresh take) under ``new_id``, with its
         outputs moved to ``paths`` (index -> path): the planned job starts again under its id."""

@@ -54,7 +54,7 @@ from lipflow.errors import (
     ReplyUnreadable,
     UsageError,
 )
-from lipflow.identity import job_doc, take_uuid_parts
+from lipflow.identity import job_doc, key_before_ranges_were_read, take_uuid_parts
 from lipflow.jobs import Job, MediaRef, Plan, PlannedJob, resolve
 from lipflow.longmedia import (
     Assembled,
@@ -65,7 +65,7 @@ from lipflow.longmedia import (
     cut_video,
 )
 from lipflow.longmedia.keyframes import COPY
-from lipflow.media import read_media
+from lipflow.media import piece_range, read_media
 from lipflow.providers import registry
 from lipflow.providers._common import stable_uuid4
 from lipflow.providers._http import UrlRule
@@ -400,6 +400,9 @@ class Runner:
             if rec is None or rec.key is None or not job.key:
                 continue
             changed = rec.key != job.key
+            if changed and self._same_as_before_ranges_were_read(job, rec, journal):
+                journal.rekey(job.id, job.key)
+                changed = False
             if not changed and not (self.settings.fresh and rec.state in settled):
                 continue
             if not changed and rec.state != S.DONE:
@@ -421,6 +424,26 @@ class Runner:
                 if job_id not in self._jobs
             )
         )
+
+    def _same_as_before_ranges_were_read(self, job: Job, rec: JobRecord, journal: Journal) -> bool:
+        """Whether ``rec`` is ``job`` journaled by a lipflow that keyed a subtitle line's media
+        by its range's name, not its file's bytes, with that file unchanged since the job was
+        first sent: the same content, not to be bought again for a new key."""
+        upstream = {need: self._jobs[need].key for need in job.needs if need in self._jobs}
+        if rec.key != key_before_ranges_were_read(job, upstream):
+            return False
+        sent = journal.first_sent_at(job.id)
+        if sent is None:
+            return False
+        for ref in job.media.values():
+            if ref.origin == "file":
+                path, _ = piece_range(str(ref.value))
+                try:
+                    if os.stat(path).st_mtime > sent:
+                        return False  # changed since: the old key could not tell, the new does
+                except OSError:
+                    return False
+        return True
 
     def _apply_takes(self, records: Mapping[str, JobRecord]) -> None:
         """A job on a ``--fresh`` take sends its own idempotency key (Runware's ``taskUUID``)."""

@@ -307,3 +307,52 @@ def test_between_lines_the_dub_plays_the_sources_own_sound(tmp_path: Path) -> No
         assert len(decode_mono(outputs[f"dub[line={number}]"], rate=rate)) == 0
         cue = span(dubbed, start + 0.05, end - 0.05)
         assert float(np.sqrt(np.mean(cue**2))) < 0.01, number
+
+
+def _journal_as_an_older_lipflow_wrote_it(recipe: Path, out: Path) -> None:
+    """Each line job's key as lipflow computed it before a range's media was keyed by its
+    file's bytes."""
+    import sqlite3
+    from contextlib import closing
+
+    from lipflow.identity import key_before_ranges_were_read
+    from lipflow.plan import plan_file
+    from lipflow.run.journal import JOURNAL_NAME
+
+    plan = plan_file(str(recipe), env={})
+    with closing(sqlite3.connect(out / JOURNAL_NAME)) as db, db:
+        for pj in plan.jobs:
+            old = key_before_ranges_were_read(pj.job, {})
+            assert old is not None and old != pj.job.key
+            db.execute("UPDATE jobs SET job_key = ? WHERE id = ?", (old, pj.job.id))
+
+
+def test_a_dub_journaled_before_line_keys_held_the_videos_bytes_is_not_bought_again(
+    lipflow_mock: MockServer, tmp_path: Path
+) -> None:
+    """Upgrading lipflow mid-dub: a line journaled under its old key, its video unchanged since
+    it was sent, is the same job (nothing bought); a video replaced since is new content. The
+    output store is off: it would serve the lines by their new keys whatever the journal says."""
+    env = {
+        "LIPFLOW_RUNWARE_URL": lipflow_mock.urls.runware,
+        "RUNWARE_API_KEY": "k",
+        "LIPFLOW_CACHE_MAX_MB": "0",
+    }
+    recipe, out = _dub_copy(tmp_path), tmp_path / "out"
+    code, report, err = run(str(recipe), "--out", str(out), env=env)
+    assert code == 0, err
+    _journal_as_an_older_lipflow_wrote_it(recipe, out)
+    lipflow_mock.simulator.journal.clear()
+
+    code, report, err = run(str(recipe), "--out", str(out), env=env)
+    assert code == 0, err
+    assert lipflow_mock.simulator.journal.records(op="submit") == []
+    assert report["counts"] == {"done": 4} and not report["not_in_recipe"]
+
+    _journal_as_an_older_lipflow_wrote_it(recipe, out)
+    (tmp_path / "media" / "interview.mp4").write_bytes(
+        synthesize_video(probe(SOURCE).duration_s, width=96, height=96, cached=False)
+    )
+    code, report, err = run(str(recipe), "--out", str(out), env=env)
+    assert code == 0, err
+    assert len(lipflow_mock.simulator.journal.records(op="submit")) == 4, "a new video: new jobs"
