@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from mock_server import MockServer
+
+REPO = Path(__file__).parents[2]
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """A working folder whose ``media/`` is the bundled recipes' media."""
+    (tmp_path / "media").symlink_to(REPO / "recipes" / "media")
+    return tmp_path
 
 
 @pytest.fixture

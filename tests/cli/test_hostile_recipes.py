@@ -9,9 +9,8 @@ import os
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from lipflow.cli import cli
+from tests.cli.invoking import invoke as _invoke
 
 REPO = Path(__file__).parents[2]
 PRESENTER = "inputs: {presenter: {video: media/presenter.mp4}}\n"
@@ -125,18 +124,6 @@ CASES = [
         "':' is not one of the allowed durations",
     ),
 ]
-
-
-def _invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args))
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return result.exit_code, result.stdout, result.stderr
-
-
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    (tmp_path / "media").symlink_to(REPO / "recipes" / "media")
-    return tmp_path
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from lipflow.cli import cli
 from lipflow.media import synthesize_video
+from tests.cli.invoking import invoke as _invoke
 
 REPO = Path(__file__).parents[2]
 
@@ -38,21 +39,9 @@ def _image(path: Path, width: int, height: int) -> Path:
     return path
 
 
-def _invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args))
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return result.exit_code, result.stdout, result.stderr
-
-
 def _plan_json(path: Path) -> tuple[int, dict[str, Any], str]:
     code, out, err = _invoke("plan", "--format", "json", str(path))
     return code, json.loads(out), err
-
-
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    (tmp_path / "media").symlink_to(REPO / "recipes" / "media")
-    return tmp_path
 
 
 I2V = """version: 1

@@ -8,9 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from lipflow.cli import cli
+from tests.cli.invoking import invoke as _invoke
 
 REPO = Path(__file__).parents[2]
 
@@ -20,12 +19,6 @@ def _recipe(matrix: str, tts: str = "{text: hello, voice: Sophia}") -> str:
         "version: 1\ninputs: {presenter: {video: media/presenter.mp4}}\nsteps:\n  s:\n"
         f"    matrix: {matrix}\n    lipsync: {{video: presenter, tts: {tts}}}\n"
     )
-
-
-def _invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args))
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture

@@ -7,24 +7,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-from click.testing import CliRunner
-
-from lipflow.cli import cli
+from tests.cli.invoking import invoke as _invoke
 
 REPO = Path(__file__).parents[2]
-
-
-def _invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args))
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return result.exit_code, result.stdout, result.stderr
-
-
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    (tmp_path / "media").symlink_to(REPO / "recipes" / "media")
-    return tmp_path
 
 
 def _dub_from_lines(folder: Path, cues: int, matrix: str = "") -> Path:

@@ -10,9 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from lipflow.cli import cli
+from tests.cli.invoking import invoke as _invoke
 
 REPO = Path(__file__).parents[2]
 HEAD = "version: 1\nvars: {formats: [MP4, MOV], l: [], who: Sophia}\n"
@@ -118,18 +117,6 @@ CASES = [
         "the output would be longer than 100,000 characters",
     ),
 ]
-
-
-def _invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args))
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return result.exit_code, result.stdout, result.stderr
-
-
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    (tmp_path / "media").symlink_to(REPO / "recipes" / "media")
-    return tmp_path
 
 
 @pytest.fixture

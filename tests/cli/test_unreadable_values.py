@@ -8,27 +8,14 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from lipflow.cli import cli
+from tests.cli.invoking import invoke as _invoke
 
 REPO = Path(__file__).parents[2]
 HEAD = "version: 1\ninputs: {presenter: {video: media/presenter.mp4}}\nsteps:\n  s:\n"
 SURROGATE = "a lone surrogate \\udfff, which is not a character; UTF-8 cannot hold it"
 DIGITS = "9" * 5000
 LIPSYNC = "    lipsync: {video: presenter, tts: {text: hi, voice: Sophia}}\n"
-
-
-def _invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args))
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return result.exit_code, result.stdout, result.stderr
-
-
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    (tmp_path / "media").symlink_to(REPO / "recipes" / "media")
-    return tmp_path
 
 
 @pytest.mark.parametrize(
