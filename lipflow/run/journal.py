@@ -62,7 +62,10 @@ b-tree, no second index to update) and ``events`` numbers its rows without ``AUT
 grow). A journal made before keeps its tables as they were::
 
     meta      key -> value: recipe file, recipe digest, schema version, target, whether a run
-              has it open (``open``)
+              has it open (``open``), and ``paths`` = ``out`` once file paths (of outputs and
+              joined files) are kept relative to the out directory, so the directory can be
+              moved, renamed or run from anywhere (an older journal's paths, relative to the
+              directory its run started in, are rewritten when a run opens it)
     jobs      one row per planned job: state, submit attempt, taskUUID of that attempt,
               provider job id, estimated and reported cost, last error class and message, the
               job's content key and its ``--fresh`` take (a job whose key changed is kept
@@ -106,6 +109,10 @@ __all__ = [
 JOURNAL_NAME = "lipflow-journal.sqlite"
 FACTS_SUFFIX = ".facts"  # the sidecar counting the journal's money-protecting facts
 SCHEMA_VERSION = "1"
+# meta "paths" = "out": file paths are kept relative to the journal's own directory (the out
+# directory), so it can be moved, renamed or run from another directory. A journal without it
+# was written with paths as the run was given them (relative to that run's working directory).
+PATHS_IN_OUT = "out"
 LOCK_WAIT_S = 5.0  # how long to wait for a journal another process holds locked
 
 _SCHEMA = """
@@ -288,6 +295,7 @@ class Journal:
                 self._db.execute("ALTER TABLE jobs ADD COLUMN take TEXT NOT NULL DEFAULT ''")
             if self.meta("schema") is None:
                 self.set_meta("schema", SCHEMA_VERSION)
+            self._out_relative = self.meta("paths") == PATHS_IN_OUT
         except sqlite3.DatabaseError as exc:
             self._db.close()
             if creating is not None:
@@ -304,7 +312,7 @@ class Journal:
             leftover.unlink(missing_ok=True)
         try:
             with cls(tmp, creating=path) as journal, journal._transaction():
-                for key, value in {**meta, "facts": "0"}.items():
+                for key, value in {**meta, "facts": "0", "paths": PATHS_IN_OUT}.items():
                     journal.set_meta(key, value)
             os.replace(tmp, path)
         except BaseException as exc:
@@ -339,6 +347,7 @@ class Journal:
         journal = cls(path)
         try:
             journal._check(recorded)
+            journal._keep_paths_in_out()
         except BaseException:
             journal.close()
             raise
@@ -414,6 +423,78 @@ class Journal:
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         self.close()
 
+    # -- paths -----------------------------------------------------------------------------
+    def _store(self, path: str | None) -> str | None:
+        """``path`` as journaled: relative to the out directory when it is inside it."""
+        if path is None:
+            return None
+        full = os.path.abspath(path)
+        inside = os.path.relpath(full, os.path.abspath(self.path.parent))
+        if inside == os.curdir or inside.split(os.sep, 1)[0] == os.pardir:
+            return full
+        return inside
+
+    def _found(self, stored: str | None) -> str | None:
+        """A journaled path as this run reaches it (through the out directory as given)."""
+        if stored is None or not self._out_relative:
+            return stored
+        return str(self.path.parent / stored)
+
+    def _detail(self, stored: str | None) -> dict[str, Any]:
+        detail: dict[str, Any] = json.loads(stored or "{}")
+        if isinstance(detail.get("path"), str):
+            detail["path"] = self._found(detail["path"])
+        return detail
+
+    def _where_now(self, stored: str, size: int | None, sha256: str | None) -> str:
+        """Where a path an older journal holds (relative to that run's working directory, or
+        absolute) is now, relative to the out directory: the file it names when that is in the
+        out directory, else the file at the same place under the out directory, found by
+        dropping the old out directory's part of the path (the one whose size and SHA-256 match
+        what was journaled); a path outside the out directory is kept absolute."""
+        here = os.path.abspath(self.path.parent)
+        inside = self._store(stored) or stored
+        parts = [p for p in stored.split(os.sep) if p not in ("", os.curdir, os.pardir)]
+        candidates = [] if os.path.isabs(inside) else [inside]
+        for k in range(len(parts)):
+            rel = os.path.join(*parts[k:])
+            if rel not in candidates:
+                candidates.append(rel)
+        existing = [r for r in candidates if os.path.isfile(os.path.join(here, r))]
+        for rel in existing:
+            if _same_file(os.path.join(here, rel), size, sha256):
+                return rel
+        if existing:
+            return existing[0]  # not the file journaled: a resume fetches it again
+        if not os.path.isabs(inside) or os.path.exists(stored):
+            return inside  # where it was (outside the out directory only if it still is there)
+        return parts[-1] if parts else stored
+
+    def _keep_paths_in_out(self) -> None:
+        """Rewrite an older journal's paths relative to the out directory, once."""
+        if self._out_relative:
+            return
+        with self._transaction():
+            rows = self._db.execute(
+                "SELECT job_id, idx, path, size_bytes, sha256 FROM outputs WHERE path IS NOT NULL"
+            ).fetchall()
+            self._db.executemany(
+                "UPDATE outputs SET path = ? WHERE job_id = ? AND idx = ?",
+                [(self._where_now(r[2], r[3], r[4]), r[0], r[1]) for r in rows],
+            )
+            moved = []
+            for group, stored, size, text in self._db.execute(
+                "SELECT grp, path, size_bytes, detail FROM assemblies WHERE path IS NOT NULL"
+            ).fetchall():
+                path = self._where_now(stored, size, None)
+                detail = json.loads(text or "{}")
+                if isinstance(detail.get("path"), str):
+                    detail["path"] = path  # the joined file verifying measured
+                moved.append((path, json.dumps(detail), group))
+            self._db.executemany("UPDATE assemblies SET path = ?, detail = ? WHERE grp = ?", moved)
+            self.set_meta("paths", PATHS_IN_OUT)
+        self._out_relative = True
+
     # -- meta ------------------------------------------------------------------------------
     def meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -464,7 +545,7 @@ class Journal:
                 )
             self._db.executemany(
                 "UPDATE outputs SET path = ? WHERE job_id = ? AND idx = ?",
-                [(path, new_id, idx) for idx, path in paths.items()],
+                [(self._store(path), new_id, idx) for idx, path in paths.items()],
             )
             self._event(time.time(), new_id, "retired", f"was {job_id}; kept, not deleted")
         self._states = None
@@ -480,7 +561,7 @@ class Journal:
                     idx=row[1],
                     url=row[2],
                     expected_size=row[3],
-                    path=row[4],
+                    path=self._found(row[4]),
                     size_bytes=row[5],
                     duration_s=row[6],
                     sha256=row[7],
@@ -634,7 +715,7 @@ class Journal:
             self._db.execute(
                 "UPDATE outputs SET path = ?, size_bytes = ?, duration_s = ?, sha256 = ? "
                 "WHERE job_id = ? AND idx = ?",
-                (path, size_bytes, duration_s, sha256, job_id, idx),
+                (self._store(path), size_bytes, duration_s, sha256, job_id, idx),
             )
             if last:
                 self._move(job_id, JobState.DONE)
@@ -704,11 +785,22 @@ class Journal:
     ) -> None:
         """Where the joining of ``group``'s pieces stands; logged as an event of ``group``."""
         now = time.time()
+        detail = dict(detail or {})
+        if isinstance(detail.get("path"), str):  # what verifying the joined file measured
+            detail["path"] = self._store(detail["path"])
         with self._transaction():
             self._db.execute(
                 "INSERT OR REPLACE INTO assemblies (grp, state, path, size_bytes, detail, error, at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (group, state, path, size_bytes, json.dumps(dict(detail or {})), error, now),
+                (
+                    group,
+                    state,
+                    self._store(path),
+                    size_bytes,
+                    json.dumps(detail),
+                    error,
+                    now,
+                ),
             )
             self._event(now, group, f"assembly {state}", error or path)
 
@@ -717,9 +809,9 @@ class Journal:
             row[0]: AssemblyRecord(
                 group=row[0],
                 state=row[1],
-                path=row[2],
+                path=self._found(row[2]),
                 size_bytes=row[3],
-                detail=json.loads(row[4] or "{}"),
+                detail=self._detail(row[4]),
                 error=row[5],
             )
             for row in self._db.execute(
@@ -941,6 +1033,13 @@ def _uncreatable(path: Path, exc: sqlite3.DatabaseError | OSError) -> DiskError:
         "another --out, then run again.",
         path=str(path),
     )
+
+
+def _same_file(path: str, size: int | None, sha256: str | None) -> bool:
+    """Whether the file at ``path`` has the size and SHA-256 journaled (those known)."""
+    if size is None:
+        return True  # nothing journaled to tell it by
+    return OutputRecord(idx=0, url="", path=path, size_bytes=size, sha256=sha256).intact()
 
 
 def _read_facts(path: Path) -> int | None:

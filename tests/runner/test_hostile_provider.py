@@ -228,8 +228,8 @@ def saved_then_deleted(fake: FakeRunware, out_dir: Path) -> Path:
     """Run to done, then lose the output file: the path a resume must fill again."""
     assert run(fake, out_dir)[0] == 0
     ((path,),) = journal_rows(out_dir, "SELECT path FROM outputs")
-    Path(path).unlink()
-    return Path(path)
+    (out_dir / path).unlink()  # kept relative to the out directory
+    return out_dir / path
 
 
 def test_an_output_overwritten_with_zeros_is_fetched_again_on_resume(
@@ -237,7 +237,8 @@ def test_an_output_overwritten_with_zeros_is_fetched_again_on_resume(
 ) -> None:
     out_dir = tmp_path / "out"
     assert run(hostile, out_dir)[0] == 0
-    ((path, sha),) = journal_rows(out_dir, "SELECT path, sha256 FROM outputs")
+    ((name, sha),) = journal_rows(out_dir, "SELECT path, sha256 FROM outputs")
+    path = out_dir / name  # kept relative to the out directory
     assert sha == hashlib.sha256(VIDEO).hexdigest(), "the journal keeps the output's hash"
     Path(path).write_bytes(b"\0" * len(VIDEO))
 
