@@ -228,8 +228,9 @@ def saved_then_deleted(fake: FakeRunware, out_dir: Path) -> Path:
     """Run to done, then lose the output file: the path a resume must fill again."""
     assert run(fake, out_dir)[0] == 0
     ((path,),) = journal_rows(out_dir, "SELECT path FROM outputs")
-    (out_dir / path).unlink()  # kept relative to the out directory
-    return out_dir / path
+    saved = out_dir / str(path)  # kept relative to the out directory
+    saved.unlink()
+    return saved
 
 
 def test_an_output_overwritten_with_zeros_is_fetched_again_on_resume(
