@@ -53,6 +53,9 @@ class RetryPolicy:
     capacity_tries: int = 30  # sends refused for capacity before the job waits for a resume
     capacity_wait: float = 2.0  # when a capacity refusal names no Retry-After
     retry_after_cap: float = 300.0  # a longer Retry-After is waited this long, and said so
+    # downloads of an output URL the provider refuses (403/404/410) while it calls the job done,
+    # each after asking the provider for a fresh URL (a CDN object not yet there, an expired URL)
+    refused_output_tries: int = 3
     recover_tries: int = 6  # resends of an ambiguous submit with the same idempotency key
     poll_first: float = 0.0  # seconds after the submit before the first poll
     poll_next: float = 0.5

@@ -79,7 +79,7 @@ from lipflow.run.report import AssemblyReport, JobReport, Observer, RunReport, S
 from lipflow.run.retry import GaveUp, RetryEngine, poll_delays
 from lipflow.run.sender import Sender, as_sender
 from lipflow.run.settings import RunSettings
-from lipflow.run.state import OUTPUT_LOST, RUNNING, SENT, JobState, StateTally
+from lipflow.run.state import OUTPUT_LOST, OUTPUT_REFUSED, RUNNING, SENT, JobState, StateTally
 from lipflow.run.uploads import Uploads, upload_key
 from lipflow.run.writer import JournalWriter
 from lipflow.secrets import Secrets
@@ -665,9 +665,12 @@ class Runner:
     async def _action(self, rec: JobRecord) -> str:
         """What to do first for a job, from its journal state."""
         state = rec.state
-        if state == S.FAILED and rec.error_class == LOST and not self.settings.retake_lost:
-            self._emit(rec.id, S.FAILED, rec.error)  # a fresh take is bought only when asked
-            return "leave"
+        if state == S.FAILED and rec.error_class == LOST:
+            if rec.outputs and rec.provider_job_id:
+                return "download"  # fetched again (a fresh URL asked for) before any is bought
+            if not self.settings.retake_lost:
+                self._emit(rec.id, S.FAILED, rec.error)  # a fresh take is bought only when asked
+                return "leave"
         if state in (S.DONE, S.DOWNLOADING):
             return "download" if rec.outputs else "submit"
         if state == S.SUBMITTED and rec.provider_job_id:
@@ -730,6 +733,13 @@ class Runner:
         urls: Sequence[str]
         sizes: Sequence[int | None]
         if action == "download":
+            if rec.state == S.FAILED:  # its output was lost: it may be served again
+                await self._set(
+                    job.id,
+                    S.DOWNLOADING,
+                    error_class=OUTPUT_REFUSED,
+                    detail="its output was lost in an earlier run: fetched again, nothing bought",
+                )
             urls = [o.url for o in rec.outputs]
             sizes = [o.expected_size for o in rec.outputs]
         else:
@@ -743,32 +753,115 @@ class Runner:
             return True
         if lost is False:
             return False
-        # The output URL is gone (expired, deleted): ask the provider for a fresh one once.
-        if provider_job_id is not None and not self._stop.is_set():
-            self._note(job.id, f"{lost.format()}; polling for a fresh URL")
-            finished = await self._poll(job, client, provider_job_id)
-            if finished is None:
+        # The output URL is refused (expired, deleted, not there yet): ask the provider for a
+        # fresh one and fetch again, a few times with a wait. Only the provider's word that the
+        # job failed makes the output lost; any other outcome leaves the job downloading, paid
+        # for and never bought again unless the user asks for a fresh take.
+        verdict: JobFailed | None = None
+        unasked: ProviderError | None = None
+        retry = self.settings.retry
+        for attempt in range(1, retry.refused_output_tries + 1):
+            if provider_job_id is None or self._stop.is_set():
+                break
+            self._note(job.id, f"{lost.format()}; asking the provider for a fresh URL")
+            fresh = await self._repoll(job, client, provider_job_id)
+            if fresh is None:
+                return False  # interrupted: the job stays as journaled
+            if isinstance(fresh, JobFailed):
+                verdict = fresh
+                break
+            if isinstance(fresh, ProviderError):
+                unasked = fresh
+                break
+            if tuple(fresh.outputs) == tuple(urls):
+                await self._stoppable_sleep(retry.backoff(attempt))
+                if self._stop.is_set():
+                    break
+            urls = fresh.outputs
+            again = await self._download(job, fresh.outputs, fresh.sizes)
+            if again is None:
+                return True
+            if again is False:
                 return False
-            if tuple(finished.outputs) != tuple(urls):
-                again = await self._download(job, finished.outputs, finished.sizes)
-                if again is None:
-                    return True
-                if again is False:
-                    return False
-                lost = again
+            lost = again
         usd = self._estimates.get(job.id)
         cost = f"about ${usd:.2f}" if usd is not None else "an unpriced amount"
-        message = (
-            f"the output cannot be recovered ({lost.message}); a fresh take would cost {cost}: "
-            "run again with --retake-lost to buy it"
-        )
+        if verdict is not None:
+            message = (
+                f"the output cannot be recovered ({lost.message}) and the provider says the job "
+                f"failed ({verdict.message}); a fresh take would cost {cost}: run again with "
+                "--retake-lost to buy it"
+            )
+        else:
+            why = (
+                f"; the provider could not be asked for a fresh URL ({unasked.message})"
+                if unasked is not None
+                else "; the provider still reports the job done"
+            )
+            message = (
+                f"the output URL is refused ({lost.message}){why}; the job is paid for and stays "
+                "downloading, not bought again: run again with --resume to try the download "
+                f"again, or with --resume --retake-lost to buy a fresh take ({cost})"
+            )
+        # --retake-lost buys a fresh take of a job an earlier run paid for, once: never of a take
+        # this run bought (its refused output is kept downloading like any other)
+        retake = self.settings.retake_lost and action == "download" and not self._stop.is_set()
+        if verdict is None and not retake:
+            await self._set(
+                job.id,
+                S.DOWNLOADING,
+                error_class=OUTPUT_REFUSED,
+                error=OutputInvalid(message, provider=job.provider, status=lost.status),
+            )
+            return False
         await self._set(
             job.id,
             S.FAILED,
             error_class=LOST,
             error=OutputInvalid(message, provider=job.provider, status=lost.status),
         )
+        if retake:  # the user asked: buy it again
+            return await self._execute(job, await self._commit(lambda j: j.job(job.id)), "submit")
         return False
+
+    async def _repoll(
+        self, job: Job, client: ProviderClient, provider_job_id: str
+    ) -> Finished | ProviderError | None:
+        """Ask the provider once (with the usual retries) about a job it finished, for fresh output
+        URLs. The outputs when it still calls the job done (journaled, the job ``downloading``);
+        its error (a :class:`JobFailed` is its verdict) otherwise; None when interrupted. The
+        job's state is the caller's to set: a job with outputs never goes back to ``submitted``.
+        """
+        key = self.secrets.key(job.provider)
+        base = self.settings.base_urls[job.provider]
+        self.polls += 1
+        result = await self._retry.run(
+            "poll",
+            lambda: self._drive(
+                client.poll_flow(job, provider_job_id, base_url=base, key=key), job.provider
+            ),
+            note=self._noter(job.id),
+        )
+        if isinstance(result, GaveUp):
+            return None if result.interrupted else result.error
+        if not result.done:
+            status = result.unknown_status or "not finished"
+            return ProviderError(
+                f"answered that the job it had finished is {status}", provider=job.provider
+            )
+        result = self._capped(job, result)
+        await self._commit(
+            functools.partial(
+                Journal.record_outputs,
+                job_id=job.id,
+                urls=result.outputs,
+                sizes=result.sizes,
+                reported_usd=result.reported_usd,
+            )
+        )
+        self._output_urls[job.id] = result.outputs[0]
+        self._emit(job.id, S.DOWNLOADING, f"{len(result.outputs)} fresh output URL(s)")
+        return result
 
     def _store_key(self, job: Job) -> str | None:
         """The job's key in the output store: its content key, and its --fresh take if any."""

@@ -17,8 +17,10 @@ journal refuses a change the table does not allow. The rules the table exists fo
 Two explicit paths lie outside the table, each named by its error class: a ``--mock`` run's
 jobs go back to ``pending`` when the mock that held them is gone (:data:`MOCK_GONE`: a mock's
 jobs end with its process and cost nothing), and a job whose outputs the provider no longer
-serves, and cannot be polled for again, fails (:data:`OUTPUT_LOST`; bought again only with
-``--retake-lost``).
+serves, and which the provider itself says failed, fails (:data:`OUTPUT_LOST`; bought again
+only with ``--retake-lost``), and such a job goes back to ``downloading`` when a later run fetches
+its outputs again before anything is bought (:data:`OUTPUT_REFUSED`, the error class of a job
+whose output URL is refused while the provider does not say the job failed).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ __all__ = [
     "AT_PROVIDER",
     "MOCK_GONE",
     "OUTPUT_LOST",
+    "OUTPUT_REFUSED",
     "PROVIDER_VERDICTS",
     "RUNNING",
     "SENT",
@@ -77,9 +80,11 @@ SENT = frozenset({S.SUBMITTING, S.SUBMITTED, S.AMBIGUOUS, S.DOWNLOADING, S.DONE}
 PROVIDER_VERDICTS = frozenset({"moderation", "generation"})
 MOCK_GONE = "mock_gone"
 OUTPUT_LOST = "output_lost"
+OUTPUT_REFUSED = "output_refused"
 _EXPLICIT: Mapping[str, tuple[frozenset[JobState], JobState]] = {
     MOCK_GONE: (frozenset({S.SUBMITTING, S.SUBMITTED, S.AMBIGUOUS, S.DOWNLOADING}), S.PENDING),
     OUTPUT_LOST: (frozenset({S.SUBMITTED, S.DOWNLOADING, S.DONE}), S.FAILED),
+    OUTPUT_REFUSED: (frozenset({S.FAILED}), S.DOWNLOADING),
 }
 
 

@@ -271,7 +271,7 @@ def test_an_expired_output_url_is_re_polled_for_a_fresh_one(
     assert hostile.seen["videoInference"] == 1, "nothing was bought again"
 
 
-def test_a_lost_output_says_so_and_what_a_fresh_take_costs_and_is_bought_only_when_asked(
+def test_a_refused_output_says_so_and_what_a_fresh_take_costs_and_is_bought_only_when_asked(
     hostile: FakeRunware, tmp_path: Path
 ) -> None:
     out_dir = tmp_path / "out"
@@ -282,17 +282,19 @@ def test_a_lost_output_says_so_and_what_a_fresh_take_costs_and_is_bought_only_wh
 
     assert code == 4, err
     (job,) = json.loads(out)["jobs"]
-    assert job["state"] == "failed" and job["error"]["class"] == "output_lost"
-    assert (
-        "cannot be recovered" in job["error"]["message"]
-        and "a fresh take would cost about $" in job["error"]["message"]
-    )
-    assert "--retake-lost" in job["error"]["message"]
+    # the provider still calls the job done: its output is refused, not lost; a later run tries
+    assert job["state"] == "downloading" and job["error"]["class"] == "output_refused"
+    assert "a fresh take (about $" in job["error"]["message"]
+    assert "--resume" in job["error"]["message"] and "--retake-lost" in job["error"]["message"]
 
     code, out, err = run(hostile, out_dir, "--resume")
-    assert code == 4 and hostile.seen["videoInference"] == 1, "a lost output is not rebought"
+    assert code == 4 and hostile.seen["videoInference"] == 1, "a refused output is not rebought"
 
-    hostile.on_output = lambda request: Response(VIDEO, mimetype="video/mp4")
+    hostile.on_output = lambda request: (
+        Response(VIDEO, mimetype="video/mp4")
+        if hostile.seen["videoInference"] == 2
+        else Response("gone", status=404)
+    )
     code, out, err = run(hostile, out_dir, "--resume", "--retake-lost")
     assert code == 0, err
     assert hostile.seen["videoInference"] == 2 and path.read_bytes() == VIDEO
