@@ -711,12 +711,18 @@ def run(
         counts = ", ".join(
             f"{n} {state}" for state, n in sorted(report.counts().items()) if state != "done"
         )
-        waiting = report.at_provider()
+        refused = report.outputs_refused()
+        waiting = report.at_provider() - refused
         still = (
             f"{waiting} job(s) still at the provider: run again to keep polling. "
             if waiting
             else ""
         )
+        if refused:
+            still += (
+                f"{refused} job(s) paid for whose output URL is refused: run again to fetch "
+                "them (nothing is bought), or add --retake-lost to buy fresh takes. "
+            )
         raise RunFailed(
             f"{still}{counts} of {len(report.jobs)} job(s); resume with: {report.resume_command()}"
         )

@@ -126,6 +126,12 @@ class RunReport:
         """Jobs the provider has and has not finished (or whose outputs are not saved yet)."""
         return sum(j.state in ("submitted", "downloading") for j in self.jobs)
 
+    def outputs_refused(self) -> int:
+        """Jobs paid for whose output URL the provider refuses (kept ``downloading``)."""
+        return sum(
+            j.state == "downloading" and j.error_class == "output_refused" for j in self.jobs
+        )
+
     def resume_command(self) -> str:
         """The command that continues this run, with every option it needs, quoted for a shell."""
         args = self.resume_args or (

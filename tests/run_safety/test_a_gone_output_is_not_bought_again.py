@@ -41,6 +41,8 @@ def test_a_done_job_whose_output_and_provider_job_are_gone_exits_4_and_is_not_bo
         assert again.exit_code == 4, again.output
         assert "internal error" not in again.output and "Traceback" not in again.output
         assert "--retake-lost" in again.output
+        assert "paid for whose output URL is refused: run again to fetch" in again.output
+        assert "still at the provider" not in again.output
         states = _rows(out, "SELECT state, error_class FROM jobs")
         assert states and all(s == ("downloading", "output_refused") for s in states), states
         assert lipflow_mock.simulator.journal.records(op="submit") == [], "nothing bought again"
