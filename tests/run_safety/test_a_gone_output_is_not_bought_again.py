@@ -33,7 +33,7 @@ def test_a_done_job_whose_output_and_provider_job_are_gone_exits_4_and_is_not_bo
     bought = len(lipflow_mock.simulator.journal.records(op="submit"))
     assert bought >= 1
     for (path,) in _rows(out, "SELECT path FROM outputs"):
-        Path(str(path)).unlink()
+        (out / str(path)).unlink()  # absolute, or relative to the out directory
     lipflow_mock.simulator.reset()  # the provider forgot the jobs and their output URLs
 
     for _ in range(2):

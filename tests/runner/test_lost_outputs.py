@@ -35,8 +35,9 @@ def _deleted(hostile: FakeRunware, out: Path) -> Path:
     assert run(hostile, out)[0] == 0
     with sqlite3.connect(out / "lipflow-journal.sqlite") as db:
         ((path,),) = db.execute("SELECT path FROM outputs")
-    Path(path).unlink()
-    return Path(path)
+    file = out / path  # a journaled path is absolute, or relative to the out directory
+    file.unlink()
+    return file
 
 
 def _gone(_: Request) -> Response:
