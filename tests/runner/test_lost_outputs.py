@@ -35,7 +35,7 @@ def _deleted(hostile: FakeRunware, out: Path) -> Path:
     assert run(hostile, out)[0] == 0
     with sqlite3.connect(out / "lipflow-journal.sqlite") as db:
         ((path,),) = db.execute("SELECT path FROM outputs")
-    file = out / path  # a journaled path is absolute, or relative to the out directory
+    file = out / str(path)  # a journaled path is absolute, or relative to the out directory
     file.unlink()
     return file
 
