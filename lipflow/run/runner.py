@@ -832,16 +832,7 @@ class Runner:
         its error (a :class:`JobFailed` is its verdict) otherwise; None when interrupted. The
         job's state is the caller's to set: a job with outputs never goes back to ``submitted``.
         """
-        key = self.secrets.key(job.provider)
-        base = self.settings.base_urls[job.provider]
-        self.polls += 1
-        result = await self._retry.run(
-            "poll",
-            lambda: self._drive(
-                client.poll_flow(job, provider_job_id, base_url=base, key=key), job.provider
-            ),
-            note=self._noter(job.id),
-        )
+        result = await self._ask(job, client, provider_job_id)
         if isinstance(result, GaveUp):
             return None if result.interrupted else result.error
         if not result.done:
@@ -850,6 +841,26 @@ class Runner:
                 f"answered that the job it had finished is {status}", provider=job.provider
             )
         result = self._capped(job, result)
+        await self._found(job, result, f"{len(result.outputs)} fresh output URL(s)")
+        return result
+
+    async def _ask(
+        self, job: Job, client: ProviderClient, provider_job_id: str
+    ) -> Finished | GaveUp[Finished]:
+        """One poll of the job, with the retry engine's retries of its failures."""
+        key = self.secrets.key(job.provider)
+        base = self.settings.base_urls[job.provider]
+        self.polls += 1
+        return await self._retry.run(
+            "poll",
+            lambda: self._drive(
+                client.poll_flow(job, provider_job_id, base_url=base, key=key), job.provider
+            ),
+            note=self._noter(job.id),
+        )
+
+    async def _found(self, job: Job, result: Finished, detail: str) -> None:
+        """Journal the output URLs (and cost) the provider gave: the job is downloading."""
         await self._commit(
             functools.partial(
                 Journal.record_outputs,
@@ -860,8 +871,7 @@ class Runner:
             )
         )
         self._output_urls[job.id] = result.outputs[0]
-        self._emit(job.id, S.DOWNLOADING, f"{len(result.outputs)} fresh output URL(s)")
-        return result
+        self._emit(job.id, S.DOWNLOADING, detail)
 
     def _store_key(self, job: Job) -> str | None:
         """The job's key in the output store: its content key, and its --fresh take if any."""
@@ -879,18 +889,13 @@ class Runner:
         if found is None:
             return await self._from_this_journal(job)
         outputs, _ = found
-        urls = [f"lipflow-store:{key}/{o.path.name}" for o in outputs]
-        sizes = [o.size_bytes for o in outputs]
-        await self._commit(lambda j: j.record_outputs(job.id, urls, sizes))
         self._output_urls[job.id] = str(outputs[0].path.as_uri())
-        for idx, output in enumerate(outputs):
-            name = file_name(self._names[job.id], idx, len(outputs), urls[idx])
-            path = self.settings.out_dir / name
-            tmp = path.with_name(f".{name}.store.part")
-            await asyncio.to_thread(shutil.copyfile, output.path, tmp)
-            os.replace(tmp, path)
-            await self._saved(job.id, idx, len(outputs), path, output.size_bytes, output.duration_s)
-        self._emit(job.id, S.DONE, "already paid for: outputs from the output store, no request")
+        await self._copy_paid(
+            job,
+            [(o.path, o.size_bytes, o.duration_s, None) for o in outputs],
+            f"lipflow-store:{key}",
+            "already paid for: outputs from the output store, no request",
+        )
         return True
 
     async def _from_this_journal(self, job: Job) -> bool:
@@ -904,25 +909,37 @@ class Runner:
             lambda: all(o.intact() for o in paid.outputs)
         ):
             return False
-        outputs = [o for o in paid.outputs if o.path is not None and o.size_bytes is not None]
-        urls = [f"lipflow-journal:{paid.id}/{Path(str(o.path)).name}" for o in outputs]
-        await self._commit(
-            lambda j: j.record_outputs(job.id, urls, [o.size_bytes for o in outputs])
-        )
-        for idx, output in enumerate(outputs):
-            name = file_name(self._names[job.id], idx, len(outputs), urls[idx])
-            path = self.settings.out_dir / name
-            tmp = path.with_name(f".{name}.kept.part")
-            await asyncio.to_thread(shutil.copyfile, str(output.path), tmp)
-            os.replace(tmp, path)
-            assert output.size_bytes is not None
-            await self._saved(
-                job.id, idx, len(outputs), path, output.size_bytes, output.duration_s, output.sha256
-            )
-        self._emit(
-            job.id, S.DONE, f"already paid for here as {paid.id}: its outputs copied, no request"
+        await self._copy_paid(
+            job,
+            [
+                (Path(o.path), o.size_bytes, o.duration_s, o.sha256)
+                for o in paid.outputs
+                if o.path is not None and o.size_bytes is not None
+            ],
+            f"lipflow-journal:{paid.id}",
+            f"already paid for here as {paid.id}: its outputs copied, no request",
         )
         return True
+
+    async def _copy_paid(
+        self,
+        job: Job,
+        outputs: Sequence[tuple[Path, int, float | None, str | None]],
+        source: str,
+        detail: str,
+    ) -> None:
+        """Give ``job`` the outputs of a job already paid for (path, size, duration, SHA-256,
+        from ``source``): journaled as its outputs, copied under its names, no request."""
+        urls = [f"{source}/{path.name}" for path, *_ in outputs]
+        await self._commit(lambda j: j.record_outputs(job.id, urls, [o[1] for o in outputs]))
+        for idx, (origin, size, duration_s, sha256) in enumerate(outputs):
+            name = file_name(self._names[job.id], idx, len(outputs), urls[idx])
+            path = self.settings.out_dir / name
+            tmp = path.with_name(f".{name}.paid.part")
+            await asyncio.to_thread(shutil.copyfile, origin, tmp)
+            os.replace(tmp, path)
+            await self._saved(job.id, idx, len(outputs), path, size, duration_s, sha256)
+        self._emit(job.id, S.DONE, detail)
 
     async def _saved(
         self,
@@ -1168,8 +1185,6 @@ class Runner:
     ) -> Finished | None:
         """Poll until the job is done, failed, or polling gives up (the job stays submitted)."""
         retry = self.settings.retry
-        key = self.secrets.key(job.provider)
-        base = self.settings.base_urls[job.provider]
         started = self._clock()
         unknown = 0
         for delay in poll_delays(retry):
@@ -1177,14 +1192,7 @@ class Runner:
                 await self._sleep(delay)
             if self._stop.is_set():
                 return None
-            self.polls += 1
-            result = await self._retry.run(
-                "poll",
-                lambda: self._drive(
-                    client.poll_flow(job, provider_job_id, base_url=base, key=key), job.provider
-                ),
-                note=self._noter(job.id),
-            )
+            result = await self._ask(job, client, provider_job_id)
             if isinstance(result, GaveUp):
                 error = result.error
                 if isinstance(error, JobFailed):  # the provider's own word: it may be resent
@@ -1216,17 +1224,7 @@ class Runner:
                     # the reported cost replaces the reservation; without one, the estimate
                     estimate = self._estimates[job.id] or 0.0
                     self._budget.settle(job.id, estimate if reported is None else reported)
-                await self._commit(
-                    functools.partial(
-                        Journal.record_outputs,
-                        job_id=job.id,
-                        urls=result.outputs,
-                        sizes=result.sizes,
-                        reported_usd=reported,
-                    )
-                )
-                self._output_urls[job.id] = result.outputs[0]
-                self._emit(job.id, S.DOWNLOADING, f"{len(result.outputs)} output(s)")
+                await self._found(job, result, f"{len(result.outputs)} output(s)")
                 return result
             if self._clock() - started > retry.poll_deadline:
                 await self._set(
