@@ -13,7 +13,7 @@ import io
 import json
 import re
 import urllib.parse
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TextIO
 
 from lipflow.errors import LipflowError, UsageError
@@ -109,6 +109,13 @@ def encoded_forms(key: str) -> Iterator[str]:
             yield inner.replace("+", "-").replace("/", "_")  # the URL-safe alphabet
 
 
+def _scrubbed_forms(keys: Iterable[str]) -> list[str]:
+    """Every encoded form of ``keys`` long enough to tell from ordinary text, longest first (a
+    form inside a longer one is replaced after it)."""
+    forms = {form for key in keys if key for form in encoded_forms(key)}
+    return sorted((f for f in forms if len(f) >= _MIN_FORM), key=len, reverse=True)
+
+
 class Secrets:
     """The API keys of a run, and the one place text is scrubbed of them before it is kept.
 
@@ -126,8 +133,7 @@ class Secrets:
                     "without spaces. Copy it again from the provider's dashboard (nothing was sent)"
                 )
         self._keys = dict(keys)
-        forms = {form for v in keys.values() if v for form in encoded_forms(v)}
-        self._values = sorted((f for f in forms if len(f) >= _MIN_FORM), key=len, reverse=True)
+        self._values = _scrubbed_forms(keys.values())
 
     @classmethod
     def of_providers(cls, keys: Mapping[str, str]) -> Secrets:
@@ -150,8 +156,7 @@ class Secrets:
         usable as a key or not (``validate`` and ``plan`` send nothing, so refuse none)."""
         secrets = cls({})
         secrets._keys = dict(keys)
-        forms = {form for v in keys.values() if v for form in encoded_forms(v)}
-        secrets._values = sorted((f for f in forms if len(f) >= _MIN_FORM), key=len, reverse=True)
+        secrets._values = _scrubbed_forms(keys.values())
         return secrets
 
     def __bool__(self) -> bool:

@@ -58,15 +58,9 @@ def keys_from_env(providers: Sequence[str], env: Mapping[str, str]) -> dict[str,
     """Each provider's key from its variable; a missing one is a UsageError naming the variable."""
     from lipflow.providers import registry
 
-    keys: dict[str, str] = {}
-    missing = []
-    for name in sorted(set(providers)):
-        var = registry.get(name).wire.key_env
-        value = env.get(var, "").strip()
-        if value:
-            keys[name] = value
-        else:
-            missing.append(var)
+    held = keys_set(env)
+    keys = {name: held[name] for name in sorted(set(providers)) if name in held}
+    missing = [registry.get(name).wire.key_env for name in sorted(set(providers) - set(keys))]
     if missing:
         raise UsageError(
             f"set {', '.join(missing)} to run this plan (nothing was sent); "

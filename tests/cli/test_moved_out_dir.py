@@ -45,13 +45,8 @@ def digests(report: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-def env(lipflow_mock: MockServer) -> dict[str, str]:
-    return {
-        "LIPFLOW_RUNWARE_URL": lipflow_mock.urls.runware,
-        "LIPFLOW_PIXVERSE_URL": lipflow_mock.urls.pixverse,
-        "LIPFLOW_WAVESPEED_URL": lipflow_mock.urls.wavespeed,
-        **{v: "k" for v in ("RUNWARE_API_KEY", "PIXVERSE_API_KEY", "WAVESPEED_API_KEY")},
-    }
+def env(live_env: dict[str, str]) -> dict[str, str]:
+    return live_env  # the mock as if it were the real providers (conftest)
 
 
 def first_run(
