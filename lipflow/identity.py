@@ -15,11 +15,12 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from operator import itemgetter
 from typing import Any
 
 from lipflow._memo import BoundedMemo
-from lipflow.jobs import Job, LipsyncParams, MediaRef, Params, Piece
+from lipflow.jobs import LINE, Job, LipsyncParams, MediaRef, Params, Piece, format_job_id
 from lipflow.media import piece_range
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "file_digest",
     "job_doc",
     "job_key",
+    "numbered_line_job",
     "piece_digest",
     "take_uuid_parts",
 ]
@@ -90,6 +92,14 @@ def key_before_ranges_were_read(job: Job, upstream_keys: Mapping[str, str]) -> s
             doc["media"][role] = {"kind": ref.kind, "sha256": f"unreadable:{ref.value}"}
             ranged = True
     return content_key(doc) if ranged and job.piece is None else None
+
+
+def numbered_line_job(job: Job, cue: int) -> Job:
+    """``job``, which dubs the ``cue``-th line of its lines file, as a lipflow that named such a
+    job by that number (``dub[line=3]``, the number in its key too) planned it: a journal
+    written then holds it under this id, and :func:`job_key` of it is its key there."""
+    matrix = {**job.matrix, LINE: cue}
+    return replace(job, id=format_job_id(job.step, matrix), matrix=matrix, key="")
 
 
 def job_key(job: Job, upstream_keys: Mapping[str, str], *, take: int = 1) -> str:

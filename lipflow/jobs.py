@@ -18,6 +18,7 @@ from lipflow.errors import UsageError
 from lipflow.problems import Location, Problem, Severity, has_errors
 
 __all__ = [
+    "LINE",
     "Cost",
     "Deferred",
     "GenerateParams",
@@ -34,7 +35,9 @@ __all__ = [
     "Segment",
     "Speech",
     "StepChoice",
+    "format_job_id",
     "has_deferred",
+    "line_stamp",
     "resolve",
     "to_display",
 ]
@@ -218,6 +221,26 @@ class Piece:
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Piece:
         return cls(**{**raw, "size": tuple(raw["size"])})
+
+
+# The matrix key of a job that dubs one line of a subtitle file or script, its value the line's
+# start in the video (``dub[line=00:00:08.000]``): the lines of one video never overlap, so the
+# start names the line, and inserting or deleting another line renames no job (its number would).
+LINE = "line"
+
+
+def format_job_id(step: str, values: Mapping[str, Any]) -> str:
+    """``step[key=value,...]``: a job's id from its step and matrix values."""
+    if not values:
+        return step
+    return f"{step}[{','.join([f'{k}={v}' for k, v in values.items()])}]"
+
+
+def line_stamp(seconds: float) -> str:
+    """A line's start as its job id names it: ``HH:MM:SS.mmm``, as a subtitle editor shows it."""
+    hours, rest = divmod(round(seconds * 1000), 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    return f"{hours:02d}:{minutes:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

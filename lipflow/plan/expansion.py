@@ -8,7 +8,7 @@ import math
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from lipflow.jobs import PlannedJob
+from lipflow.jobs import PlannedJob, format_job_id
 from lipflow.plan.context import PlanContext
 from lipflow.plan.limits import DEFAULT_MAX_JOBS, MAX_JOBS_CEILING
 from lipflow.problems import PathPart
@@ -127,12 +127,6 @@ def expand_with_origins(
 def expand_matrix(matrix: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     """The matrix's combinations, as GitHub Actions defines them (see :func:`expand_with_origins`)."""
     return [combo for combo, _ in expand_with_origins(matrix)]
-
-
-def format_job_id(step: str, values: Mapping[str, Any]) -> str:
-    if not values:
-        return step
-    return f"{step}[{','.join([f'{k}={v}' for k, v in values.items()])}]"
 
 
 def _groups(ctx: PlanContext, spec: Mapping[str, Any]) -> list[list[PlannedJob]]:

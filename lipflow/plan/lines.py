@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from lipflow.catalog import ModelEntry
 from lipflow.errors import InputError
-from lipflow.jobs import MediaRef, PlannedJob, PlannedLine, Segment
+from lipflow.jobs import LINE, MediaRef, PlannedJob, PlannedLine, Segment, line_stamp
 from lipflow.lines.fit import DEFAULT_TOLERANCE, FitPolicy, judge_fit
 from lipflow.lines.speech import estimate_speech
 from lipflow.media import piece_of
@@ -34,7 +34,7 @@ __all__ = ["LineJob", "LinesPlanning", "sync_mode_of"]
 class LineJob:
     """What one job of a lines step is made of: its spec, its lines, and how media is cut."""
 
-    key: Mapping[str, Any]  # added to the job id, e.g. {"line": 3}
+    key: Mapping[str, Any]  # added to the job id, e.g. {"line": "00:00:08.000"} (its start)
     spec: dict[str, Any]  # the step's spec for this job, as Parameters.build reads it
     lines: tuple[Line, ...]
     piece: Line | None  # the line whose time range the job's media is cut to (None: segments)
@@ -139,11 +139,12 @@ class LinesPlanning:
                 if voice is not None:
                     tts["voice"] = voice
                 line_spec["tts"] = tts
-            job_id_of_line = format_job_id(step.id, {**values, "line": line.number})
-            self._sources[job_id_of_line] = (line.location, self._voice_source(step, line))
-            yield LineJob(
-                key={"line": line.number}, spec=line_spec, lines=(line,), piece=line, voices=voices
+            key = {LINE: line_stamp(line.start)}  # what the line is, not where it is in its file
+            self._sources[format_job_id(step.id, {**values, **key})] = (
+                line.location,
+                self._voice_source(step, line),
             )
+            yield LineJob(key=key, spec=line_spec, lines=(line,), piece=line, voices=voices)
 
     def _voice_source(self, step: Step, line: Line) -> tuple[PathPart, ...] | Location | None:
         if line.voice:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lipflow.identity import file_digest
-from lipflow.jobs import Job, Plan
+from lipflow.jobs import LINE, Job, Plan, format_job_id
 from lipflow.media import piece_range, probe
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ def dub_joins(plan: Plan) -> list[DubJoin]:
     for line in plan.lines:
         job = jobs.get(line.job)
         video = job.media.get("video") if job is not None else None
-        if job is None or video is None or "line" not in job.matrix:
+        if job is None or video is None or LINE not in job.matrix:
             continue
         source, span = piece_range(str(video.value))
         if span is None:
@@ -63,10 +63,7 @@ def dub_joins(plan: Plan) -> list[DubJoin]:
 
 
 def _dub_name(job: Job) -> str:
-    rest = {k: v for k, v in job.matrix.items() if k != "line"}
-    if not rest:
-        return job.step
-    return f"{job.step}[{','.join(f'{k}={v}' for k, v in rest.items())}]"
+    return format_job_id(job.step, {k: v for k, v in job.matrix.items() if k != LINE})
 
 
 def join_dub(dub: DubJoin, outputs: Mapping[str, str], dest: Path) -> Assembled:

@@ -536,6 +536,16 @@ class Journal:
     def retire(self, job_id: str, new_id: str, paths: Mapping[int, str]) -> None:
         """Keep a job whose key changed (or that gets a fresh take) under ``new_id``, with its
         outputs moved to ``paths`` (index -> path): the planned job starts again under its id."""
+        self._reid(job_id, new_id, paths, "retired", f"was {job_id}; kept, not deleted")
+
+    def rename(self, job_id: str, new_id: str, paths: Mapping[int, str], why: str) -> None:
+        """The same job (its content unchanged) under the id the plan now gives it, with its
+        outputs moved to ``paths`` (index -> path): ``why`` the id changed."""
+        self._reid(job_id, new_id, paths, "renamed", f"was {job_id}: {why}")
+
+    def _reid(
+        self, job_id: str, new_id: str, paths: Mapping[int, str], event: str, note: str
+    ) -> None:
         with self._transaction():
             self._db.execute("UPDATE jobs SET id = ? WHERE id = ?", (new_id, job_id))
             for table in ("attempts", "uploads", "outputs", "events"):
@@ -547,7 +557,7 @@ class Journal:
                 "UPDATE outputs SET path = ? WHERE job_id = ? AND idx = ?",
                 [(self._store(path), new_id, idx) for idx, path in paths.items()],
             )
-            self._event(time.time(), new_id, "retired", f"was {job_id}; kept, not deleted")
+            self._event(time.time(), new_id, event, note)
         self._states = None
 
     def jobs(self) -> dict[str, JobRecord]:

@@ -54,8 +54,14 @@ from lipflow.errors import (
     ReplyUnreadable,
     UsageError,
 )
-from lipflow.identity import job_doc, key_before_ranges_were_read, take_uuid_parts
-from lipflow.jobs import Job, MediaRef, Plan, PlannedJob, resolve
+from lipflow.identity import (
+    job_doc,
+    job_key,
+    key_before_ranges_were_read,
+    numbered_line_job,
+    take_uuid_parts,
+)
+from lipflow.jobs import LINE, Job, MediaRef, Plan, PlannedJob, resolve
 from lipflow.longmedia import (
     Assembled,
     AssemblyPiece,
@@ -394,6 +400,8 @@ class Runner:
         under ``<id>@<old key>`` with its outputs renamed beside it, never deleted, and starts
         again; rows no plan job claims are reported as no longer in the recipe."""
         records = journal.jobs()
+        if self.plan.lines and self._rename_numbered_lines(journal, records):
+            records = journal.jobs()
         settled = (S.PENDING, S.FAILED, S.BLOCKED, S.DONE)
         for job in self._job_list:
             rec = records.get(job.id)
@@ -424,6 +432,42 @@ class Runner:
                 if job_id not in self._jobs
             )
         )
+
+    def _rename_numbered_lines(self, journal: Journal, records: Mapping[str, JobRecord]) -> bool:
+        """Rows a lipflow that named a subtitle line's job by the line's number in its file
+        (``dub[line=3]``) journaled, for a line whose content is unchanged: renamed to the id
+        the job has now (the line's start, ``dub[line=00:00:08.000]``), outputs beside it, and
+        keyed anew; not bought again. Whether any was."""
+        cues: dict[str, list[int]] = {}
+        for line in self.plan.lines:
+            cues.setdefault(line.job, []).append(line.cue)
+        renamed = False
+        for job in self._job_list:
+            numbers = cues.get(job.id, [])
+            if job.id in records or not job.key or LINE not in job.matrix or len(numbers) != 1:
+                continue
+            old = numbered_line_job(job, numbers[0])
+            rec = records.get(old.id)
+            if rec is None or rec.key is None or old.id in self._jobs:
+                continue
+            upstream = {need: self._jobs[need].key for need in job.needs if need in self._jobs}
+            if rec.key != job_key(old, upstream) and not self._same_as_before_ranges_were_read(
+                old, rec, journal
+            ):
+                continue  # another line now, or this one changed: kept as it is, not reused
+            paths: dict[int, str] = {}
+            for output in rec.outputs:
+                if output.path and os.path.exists(output.path):
+                    name = file_name(self._names[job.id], output.idx, len(rec.outputs), output.url)
+                    moved = Path(output.path).with_name(name)
+                    os.replace(output.path, moved)
+                    paths[output.idx] = str(moved)
+            journal.rename(
+                old.id, job.id, paths, "a line's job is named by its start, not its number"
+            )
+            journal.rekey(job.id, job.key)
+            renamed = True
+        return renamed
 
     def _same_as_before_ranges_were_read(self, job: Job, rec: JobRecord, journal: Journal) -> bool:
         """Whether ``rec`` is ``job`` journaled by a lipflow that keyed a subtitle line's media

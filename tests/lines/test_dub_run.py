@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from lipflow.cli import cli
+from lipflow.jobs import line_stamp
 from lipflow.lines import read_lines, split_speakers
 from lipflow.media import probe, synthesize_video
 from mock_server import MockServer
@@ -87,7 +88,7 @@ def test_each_cue_is_lip_synced_by_tts_in_its_voice_and_plays_at_the_cues_time(
     outputs = {job["id"]: job["outputs"][0]["path"] for job in report["jobs"]}
     differs = 0
     for cue in cues:
-        synced = lumas(outputs[f"dub[line={cue.number}]"])
+        synced = lumas(outputs[f"dub[line={line_stamp(cue.start)}]"])
         for offset in (0.1, cue.slot / 2, cue.slot - 0.1):
             t = cue.start + offset
             assert at(dubbed, t) == pytest.approx(at(synced, offset), abs=9), (cue.number, t)
@@ -303,28 +304,55 @@ def test_between_lines_the_dub_plays_the_sources_own_sound(tmp_path: Path) -> No
     # At each cue: its line's lip-synced output's sound (the mock's outputs carry none), never
     # the source's.
     outputs = {job["id"]: job["outputs"][0]["path"] for job in report["jobs"]}
-    for number, start, end in [(1, 0.5, 3.2), (2, 3.6, 7.4), (3, 8.0, 10.5), (4, 11.0, 15.8)]:
-        assert len(decode_mono(outputs[f"dub[line={number}]"], rate=rate)) == 0
+    for start, end in [(0.5, 3.2), (3.6, 7.4), (8.0, 10.5), (11.0, 15.8)]:
+        assert len(decode_mono(outputs[f"dub[line={line_stamp(start)}]"], rate=rate)) == 0
         cue = span(dubbed, start + 0.05, end - 0.05)
-        assert float(np.sqrt(np.mean(cue**2))) < 0.01, number
+        assert float(np.sqrt(np.mean(cue**2))) < 0.01, start
 
 
-def _journal_as_an_older_lipflow_wrote_it(recipe: Path, out: Path) -> None:
-    """Each line job's key as lipflow computed it before a range's media was keyed by its
-    file's bytes."""
+def _without_output_store(mock: MockServer) -> dict[str, str]:
+    """The environment of a run against ``mock`` whose output store is off: what it does not
+    buy again, its out directory's journal alone kept."""
+    return {
+        "LIPFLOW_RUNWARE_URL": mock.urls.runware,
+        "RUNWARE_API_KEY": "k",
+        "LIPFLOW_CACHE_MAX_MB": "0",
+    }
+
+
+def _journal_as_an_older_lipflow_wrote_it(
+    recipe: Path, out: Path, *, ranges_read: bool = False
+) -> None:
+    """Each line job under the id and key lipflow gave it when it named a line's job by the
+    line's number in its file (``dub[line=3]``, its output ``dub_line-3.mp4``), and, unless
+    ``ranges_read``, before a range's media was keyed by its file's bytes."""
     import sqlite3
     from contextlib import closing
 
-    from lipflow.identity import key_before_ranges_were_read
+    from lipflow.identity import job_key, key_before_ranges_were_read, numbered_line_job
     from lipflow.plan import plan_file
     from lipflow.run.journal import JOURNAL_NAME
 
     plan = plan_file(str(recipe), env={})
+    cues = {line.job: line.cue for line in plan.lines}
     with closing(sqlite3.connect(out / JOURNAL_NAME)) as db, db:
         for pj in plan.jobs:
-            old = key_before_ranges_were_read(pj.job, {})
+            numbered = numbered_line_job(pj.job, cues[pj.job.id])
+            old = (
+                job_key(numbered, {}) if ranges_read else key_before_ranges_were_read(numbered, {})
+            )
             assert old is not None and old != pj.job.key
-            db.execute("UPDATE jobs SET job_key = ? WHERE id = ?", (old, pj.job.id))
+            db.execute(
+                "UPDATE jobs SET job_key = ?, id = ? WHERE id = ?", (old, numbered.id, pj.job.id)
+            )
+            for table in ("attempts", "uploads", "outputs", "events"):
+                db.execute(
+                    f"UPDATE {table} SET job_id = ? WHERE job_id = ?", (numbered.id, pj.job.id)
+                )
+            ((path,),) = db.execute("SELECT path FROM outputs WHERE job_id = ?", (numbered.id,))
+            named = Path(path).with_name(f"dub_line-{cues[pj.job.id]}.mp4")
+            (out / path).rename(out / named)
+            db.execute("UPDATE outputs SET path = ? WHERE job_id = ?", (str(named), numbered.id))
 
 
 def test_a_dub_journaled_before_line_keys_held_the_videos_bytes_is_not_bought_again(
@@ -333,11 +361,7 @@ def test_a_dub_journaled_before_line_keys_held_the_videos_bytes_is_not_bought_ag
     """Upgrading lipflow mid-dub: a line journaled under its old key, its video unchanged since
     it was sent, is the same job (nothing bought); a video replaced since is new content. The
     output store is off: it would serve the lines by their new keys whatever the journal says."""
-    env = {
-        "LIPFLOW_RUNWARE_URL": lipflow_mock.urls.runware,
-        "RUNWARE_API_KEY": "k",
-        "LIPFLOW_CACHE_MAX_MB": "0",
-    }
+    env = _without_output_store(lipflow_mock)
     recipe, out = _dub_copy(tmp_path), tmp_path / "out"
     code, report, err = run(str(recipe), "--out", str(out), env=env)
     assert code == 0, err
@@ -356,3 +380,111 @@ def test_a_dub_journaled_before_line_keys_held_the_videos_bytes_is_not_bought_ag
     code, report, err = run(str(recipe), "--out", str(out), env=env)
     assert code == 0, err
     assert len(lipflow_mock.simulator.journal.records(op="submit")) == 4, "a new video: new jobs"
+
+
+def test_a_dub_journaled_when_lines_were_named_by_their_number_is_not_bought_again(
+    lipflow_mock: MockServer, tmp_path: Path
+) -> None:
+    """Upgrading from a lipflow that named a line's job by the line's number (``dub[line=3]``,
+    the number in its key): each unchanged line is the same job, renamed to the id it has now
+    with its output beside it; nothing is bought and the dub is the same."""
+    env = _without_output_store(lipflow_mock)
+    recipe, out = _dub_copy(tmp_path), tmp_path / "out"
+    code, report, err = run(str(recipe), "--out", str(out), env=env)
+    assert code == 0, err
+    joined = report["assemblies"][0]["verified"]
+    _journal_as_an_older_lipflow_wrote_it(recipe, out, ranges_read=True)
+    assert (out / "dub_line-3.mp4").exists()
+    lipflow_mock.simulator.journal.clear()
+
+    code, report, err = run(str(recipe), "--out", str(out), env=env)
+
+    assert code == 0, err
+    assert lipflow_mock.simulator.journal.records(op="submit") == []
+    assert report["counts"] == {"done": 4} and not report["not_in_recipe"]
+    assert not (out / "dub_line-3.mp4").exists()
+    for job in report["jobs"]:
+        assert Path(job["outputs"][0]["path"]).is_file()
+    assert report["assemblies"][0]["verified"]["made_of"] == joined["made_of"]
+
+
+def _cue(start: str, end: str, text: str) -> str:
+    return f"{start} --> {end}\n{text}"
+
+
+def test_inserting_a_cue_buys_that_line_alone_and_deleting_one_buys_nothing(
+    lipflow_mock: MockServer, tmp_path: Path
+) -> None:
+    """A line's job is what it says, where: a cue inserted in the middle of the file (every
+    later cue's number moved on by one) is the one new job, and the dub is joined again with
+    it; a cue deleted buys nothing. The output store is off: this out directory's journal
+    alone knows the lines it paid for."""
+    env = _without_output_store(lipflow_mock)
+    recipe, out = _dub_copy(tmp_path), tmp_path / "out"
+    srt = tmp_path / "media" / "interview.es.srt"
+    cues = [
+        _cue("00:00:00,500", "00:00:03,200", "[SPEAKER_01]: Bienvenida al programa."),
+        _cue("00:00:03,600", "00:00:07,400", "[SPEAKER_02]: Empezó con una cámara vieja."),
+        _cue("00:00:08,000", "00:00:10,500", "[SPEAKER_01]: ¿Y qué aprendiste?"),
+        _cue("00:00:11,000", "00:00:15,800", "[SPEAKER_02]: Que el sonido importa."),
+    ]
+
+    def write(chosen: list[str]) -> None:
+        srt.write_text(
+            "\n\n".join(f"{n}\n{cue}" for n, cue in enumerate(chosen, 1)) + "\n", "utf-8"
+        )
+
+    write(cues)
+    code, report, err = run(str(recipe), "--out", str(out), env=env)
+    assert code == 0, err
+    assert len(lipflow_mock.simulator.journal.records(op="submit")) == 4
+    lipflow_mock.simulator.journal.clear()
+
+    inserted = _cue("00:00:07,450", "00:00:07,950", "[SPEAKER_01]: Claro.")
+    write([*cues[:2], inserted, *cues[2:]])
+    code, report, err = run(str(recipe), "--out", str(out), env=env)
+
+    assert code == 0, err
+    (submit,) = lipflow_mock.simulator.journal.records(op="submit")
+    assert "Claro." in json.dumps(submit.body, ensure_ascii=False)
+    assert report["counts"] == {"done": 5} and not report["not_in_recipe"]
+    (dub,) = report["assemblies"]
+    assert dub["state"] == "done" and len(dub["pieces"]) == 5
+    assert dub["verified"]["joins"] == pytest.approx(
+        [0.5, 3.2, 3.6, 7.4, 7.45, 7.95, 8.0, 10.5, 11.0, 15.8], abs=0.03
+    )
+    lipflow_mock.simulator.journal.clear()
+
+    write([cues[0], inserted, *cues[2:]])
+    code, report, err = run(str(recipe), "--out", str(out), env=env)
+
+    assert code == 0, err
+    assert lipflow_mock.simulator.journal.records(op="submit") == []
+    (dub,) = report["assemblies"]
+    assert dub["state"] == "done" and len(dub["pieces"]) == 4
+    assert [job["id"] for job in report["jobs"]] == [
+        "dub[line=00:00:00.500]",
+        "dub[line=00:00:07.450]",
+        "dub[line=00:00:08.000]",
+        "dub[line=00:00:11.000]",
+    ]
+
+
+def test_one_text_at_two_times_is_two_jobs(tmp_path: Path) -> None:
+    """The same words at two times are two pieces of the video: two jobs, two keys."""
+    (tmp_path / "es.srt").write_text(
+        "1\n00:00:01,000 --> 00:00:03,000\nHola.\n\n2\n00:00:05,000 --> 00:00:07,000\nHola.\n",
+        encoding="utf-8",
+    )
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(
+        f"version: 1\ninputs:\n  v: {{video: {SOURCE}}}\n  es: {{lines: es.srt, language: es}}\n"
+        "steps:\n  dub:\n    use: runware/pixverse-lipsync\n"
+        "    lipsync: {video: v, lines: es, voice: Sophia}\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["plan", str(recipe), "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    jobs = json.loads(result.stdout)["jobs"]
+    assert [job["id"] for job in jobs] == ["dub[line=00:00:01.000]", "dub[line=00:00:05.000]"]
+    assert len({job["key"] for job in jobs}) == 2

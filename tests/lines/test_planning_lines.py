@@ -251,7 +251,9 @@ steps:
 
     assert code == 0, report["problems"]
     assert [line["job"] for line in report["lines"]] == [
-        f"dub[lang={lang},line={n}]" for lang in ("es", "fr") for n in (1, 2, 3, 4)
+        f"dub[lang={lang},line={start}]"
+        for lang in ("es", "fr")
+        for start in ("00:00:00.500", "00:00:03.600", "00:00:08.000", "00:00:11.000")
     ]
     assert {line["lines"] for line in report["lines"]} == {"es", "fr"}
     assert report["lines"][4]["text"].startswith("Bienvenue")
@@ -301,7 +303,7 @@ steps:
 
     assert result.exit_code == 0, result.output
     jobs = json.loads(result.stdout)["jobs"]
-    assert [job["id"] for job in jobs] == ["dub[line=1]", "dub[line=2]"]
+    assert [job["id"] for job in jobs] == ["dub[line=00:00:00.500]", "dub[line=00:00:03.000]"]
     first = jobs[0]["media"]
     assert first["video"]["value"].endswith("interview.mp4#t=0.500,2.500")
     assert first["audio"]["value"].endswith("answer_1.wav#t=0.500,2.500")
