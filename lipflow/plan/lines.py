@@ -179,14 +179,19 @@ class LinesPlanning:
 
     def cut(
         self, line_job: LineJob, media: dict[str, MediaRef], job_id: str, path: tuple[PathPart, ...]
-    ) -> bool:
-        """Point the job's media at its piece (or its segments at the audio); False on a problem."""
+    ) -> LineJob | None:
+        """Point the job's media at its piece (or its segments at the audio); None on a problem.
+
+        A line running past the end of its video (or audio) is the job it was (its media the
+        cue's range, cut to what the file has), but its slot, where it is judged and joined, ends
+        with the file: there is nothing to lip-sync after it. A warning says so at the cue."""
         piece = line_job.piece
         if piece is None:
             audio = media.pop("audio")
             for i in range(len(line_job.lines)):
                 media[f"segments.{i}.audio"] = audio
-            return True
+            return line_job
+        end = piece.end
         for role in ("video", "audio"):
             ref = media.get(role)
             if ref is None:
@@ -198,7 +203,7 @@ class LinesPlanning:
                     (*path, role),
                     job=job_id,
                 )
-                return False
+                return None
             seconds = piece.slot
             if ref.duration is not None:
                 seconds = round(min(piece.end, ref.duration) - piece.start, 3)
@@ -212,7 +217,20 @@ class LinesPlanning:
                             context=(("job", job_id),),
                         )
                     )
-                    return False
+                    return None
+                if ref.duration < end:
+                    end = ref.duration
+                    self.ctx.problems.append(
+                        Problem(
+                            message=f"line {piece.number} ends at {piece.end:g} s, but {role} "
+                            f"{ref.name!r} ends at {ref.duration:g} s: it is judged and dubbed in "
+                            f"the {seconds:g} s the {role} has (shorten the cue to end there)",
+                            location=piece.location,
+                            severity=Severity.WARNING,
+                            code="line-past-media",
+                            context=(("job", job_id),),
+                        )
+                    )
             size = None
             if ref.size_bytes is not None and ref.duration:
                 size = round(ref.size_bytes * seconds / ref.duration)
@@ -222,7 +240,10 @@ class LinesPlanning:
                 duration=seconds,
                 size_bytes=size,
             )
-        return True
+        if end == piece.end:
+            return line_job
+        clipped = replace(piece, end=end)
+        return replace(line_job, lines=(clipped,), piece=clipped)
 
     def segments(self, line_job: LineJob) -> tuple[Segment, ...]:
         """The lines as sync segments: each plays the audio track at its own time."""

@@ -236,7 +236,8 @@ class _Planner:
                     audio = media.get("audio")
                     if line_job is not None:
                         path = (*step.recipe_path, step.action)
-                        if not self.lines.cut(line_job, media, job_id, path):
+                        line_job = self.lines.cut(line_job, media, job_id, path)
+                        if line_job is None:
                             continue
                         if line_job.piece is None:
                             params = LipsyncParams(segments=self.lines.segments(line_job))

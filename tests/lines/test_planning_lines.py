@@ -398,3 +398,31 @@ steps:
     for row in rows:
         for column in ("start", "end", "slot", "estimate_low", "usd_low"):
             float(row[column])  # numbers are written as numbers, never quoted
+
+
+def test_a_cue_running_past_the_videos_end_is_judged_in_the_video_it_has(tmp_path: Path) -> None:
+    """The video (20 s) ends 2 s into a 7 s cue: there are no frames after it to lip-sync, so
+    the line's slot is those 2 s, its speech is judged too long for them (not too short for 7 s),
+    and a warning at the cue says where the video ends."""
+    write(
+        tmp_path,
+        "es.srt",
+        "1\n00:00:18,000 --> 00:00:25,000\n"
+        "Esta es una frase bastante larga para decir al final del video.\n",
+    )
+    steps = "steps: {dub: {lipsync: {video: video, lines: es, voice: Sophia}}}\n"
+
+    code, report = plan_lines(recipe(tmp_path, f"  es: {{lines: es.srt, language: es}}\n{steps}"))
+
+    assert code == 0, report["problems"]
+    (line,) = report["lines"]
+    assert (line["start"], line["end"]) == (18.0, 20.0)
+    assert line["fit"] == "misfit" and line["fit_note"].startswith("too long by ")
+    assert "slot 2.0 s" in line["fit_note"]
+    (past,) = [p for p in report["problems"] if p["code"] == "line-past-media"]
+    assert (past["severity"], past["line"], past["file"].endswith("es.srt")) == (
+        "warning",
+        2,
+        True,
+    )
+    assert "ends at 25 s" in past["message"] and "'video' ends at 20 s" in past["message"]
