@@ -21,7 +21,7 @@ from lipflow.media import piece_of
 from lipflow.plan.context import PlanContext
 from lipflow.plan.expansion import format_job_id
 from lipflow.pricing import charge
-from lipflow.problems import Location, PathPart, Problem, Severity
+from lipflow.problems import Location, PathPart, Problem, Severity, has_errors
 from lipflow.recipe import Step, reference_problem
 
 if TYPE_CHECKING:
@@ -98,6 +98,18 @@ class LinesPlanning:
         lines = split_speakers(lines, self.ctx.recipe.voices)
         self.ctx.problems.extend(p.with_context(input=name) for p in lines.problems)
         if not lines.lines:
+            if not has_errors(lines.problems):  # every line left out, each with its warning
+                left_out = sum(1 for p in lines.problems if p.code == "lines-empty")
+                self.ctx.problems.append(
+                    Problem(
+                        message=f"nothing to dub: all {left_out} of its line(s) are empty or a "
+                        "label alone (each left out, see the warnings); write the words to "
+                        "speak under the cues",
+                        location=Location(shown, 1, 1),
+                        code="lines-nothing-to-dub",
+                        context=(("input", name),),
+                    )
+                )
             return None
         return lines
 

@@ -426,3 +426,33 @@ def test_a_cue_running_past_the_videos_end_is_judged_in_the_video_it_has(tmp_pat
         True,
     )
     assert "ends at 25 s" in past["message"] and "'video' ends at 20 s" in past["message"]
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("es.srt", "1\n00:00:01,000 --> 00:00:03,000\n\n\n2\n00:00:04,000 --> 00:00:06,000\n   \n"),
+        (
+            "es.vtt",
+            "WEBVTT\n\n00:01.000 --> 00:03.000\n<i></i>\n\n00:04.000 --> 00:06.000\n[music]\n",
+        ),
+    ],
+)
+def test_a_subtitle_file_whose_cues_are_all_empty_is_an_error_not_an_empty_plan(
+    tmp_path: Path, name: str, text: str
+) -> None:
+    """Cues with no words (or a label alone) are left out with a warning each; a file left with
+    nothing to dub is an error at the file (exit 1), never a plan of 0 jobs that exits 0."""
+    write(tmp_path, name, text)
+    steps = "steps: {dub: {lipsync: {video: video, lines: es, voice: Sophia}}}\n"
+    path = recipe(tmp_path, f"  es: {{lines: {name}, language: es}}\n{steps}")
+
+    result = CliRunner().invoke(cli, ["plan", "--format", "json", str(path)])
+
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    (nothing,) = report["errors"]
+    assert nothing["code"] == "lines-nothing-to-dub"
+    assert (Path(nothing["file"]).name, nothing["line"]) == (name, 1)
+    assert "nothing to dub" in nothing["message"] and "all 2 of its line(s)" in nothing["message"]
+    assert report["jobs"] == []
