@@ -1,7 +1,7 @@
 """Lines to dub: subtitle files and scripts read into timed, located lines, their speakers mapped
 to voices, their spoken length estimated by script, and their fit in their time slot judged.
 
-``read_lines`` reads an SRT, WebVTT, CSV or TSV file; every line keeps where it came from, so a
+``read_lines`` reads an SRT, WebVTT, SubStation (ASS/SSA), CSV or TSV file; every line keeps where it came from, so a
 problem is reported as ``es.srt:42`` (the cue) or ``lines.csv:17:3`` (row and column).
 """
 

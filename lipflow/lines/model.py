@@ -5,9 +5,9 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from lipflow.problems import Location, Problem
+from lipflow.problems import Location, Problem, Severity
 
-__all__ = ["Line", "LinesFile", "overlap_problems"]
+__all__ = ["Line", "LinesFile", "overlap_problems", "unspeakable"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,3 +58,31 @@ def overlap_problems(lines: tuple[Line, ...]) -> list[Problem]:
                 )
             )
     return problems
+
+
+def unspeakable(
+    what: str,
+    start: float,
+    end: float,
+    words: str,
+    where: Location,
+    *,
+    end_at: Location | None = None,
+) -> Problem | None:
+    """Why a subtitle's ``what`` (a cue, a line) is no line to dub, or None: it ends when or before
+    it starts (an error at ``end_at``, else ``where``), or it has no words (a warning: it is
+    left out, as a cue that only times a pause is)."""
+    if end <= start:
+        return Problem(
+            message=f"{what} ends at {end:.3f} s, not after its start {start:.3f} s",
+            location=end_at or where,
+            code="lines-timing",
+        )
+    if not words:
+        return Problem(
+            message=f"{what} has no text; nothing to dub, it is left out",
+            location=where,
+            severity=Severity.WARNING,
+            code="lines-empty",
+        )
+    return None

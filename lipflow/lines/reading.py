@@ -6,6 +6,7 @@ import os
 from dataclasses import replace
 
 from lipflow.lines.model import LinesFile, overlap_problems
+from lipflow.lines.substation import parse_substation
 from lipflow.lines.subtitles import parse_subtitles
 from lipflow.lines.tables import parse_table
 from lipflow.recipe.source import read_text
@@ -15,7 +16,15 @@ __all__ = ["FORMATS", "MAX_LINES_BYTES", "read_lines"]
 # A subtitle file of a feature film is about 100 KB; ten times that is not a file of lines.
 MAX_LINES_BYTES = 5_000_000
 
-FORMATS = {".srt": "srt", ".vtt": "vtt", ".csv": "csv", ".tsv": "tsv", ".tab": "tsv"}
+FORMATS = {
+    ".srt": "srt",
+    ".vtt": "vtt",
+    ".ass": "ass",
+    ".ssa": "ass",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+}
 
 
 def read_lines(path: str, *, shown_as: str | None = None) -> LinesFile:
@@ -29,6 +38,8 @@ def read_lines(path: str, *, shown_as: str | None = None) -> LinesFile:
     fmt = FORMATS.get(os.path.splitext(path)[1].lower()) or _sniff(text)
     if fmt in ("srt", "vtt"):
         parsed = parse_subtitles(text, name, fmt=fmt)
+    elif fmt == "ass":
+        parsed = parse_substation(text, name)
     else:
         parsed = parse_table(text, name, delimiter="\t" if fmt == "tsv" else None)
     overlaps = overlap_problems(parsed.lines)
@@ -39,6 +50,8 @@ def _sniff(text: str) -> str:
     head = text.lstrip()
     if head.startswith("WEBVTT"):
         return "vtt"
+    if head.startswith("[Script Info]"):
+        return "ass"
     if "-->" in text[:5000]:
         return "srt"
     return "tsv" if "\t" in text.split("\n", 1)[0] else "csv"

@@ -8,8 +8,8 @@ from __future__ import annotations
 import html
 import re
 
-from lipflow.lines.model import Line, LinesFile
-from lipflow.problems import Location, Problem, Severity
+from lipflow.lines.model import Line, LinesFile, unspeakable
+from lipflow.problems import Location, Problem
 
 __all__ = ["parse_subtitles"]
 
@@ -110,25 +110,9 @@ def parse_subtitles(text: str, file: str, *, fmt: str) -> LinesFile:
                 )
             )
             continue
-        if event.end <= event.start:
-            problems.append(
-                Problem(
-                    message=f"cue ends at {event.end / 1000:.3f} s, not after its start "
-                    f"{event.start / 1000:.3f} s",
-                    location=where,
-                    code="lines-timing",
-                )
-            )
-            continue
-        if not words:
-            problems.append(
-                Problem(
-                    message="cue has no text; nothing to dub, it is left out",
-                    location=where,
-                    severity=Severity.WARNING,
-                    code="lines-empty",
-                )
-            )
+        refused = unspeakable("cue", event.start / 1000, event.end / 1000, words, where)
+        if refused is not None:
+            problems.append(refused)
             continue
         lines.append(
             Line(
