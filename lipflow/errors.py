@@ -8,7 +8,8 @@ user needs to fix it, knows its exit code, and formats itself; the CLI only pres
     ├── InputError                    2  a file cannot be read: missing, binary, too large, not UTF-8
     ├── RecipeError                   1  a recipe is not valid; carries every Problem found
     ├── RequestInvalid                1  a provider request body breaks the provider's documented rules
-    ├── PlanError                     1  a recipe is valid but cannot be planned (no model has every capability)
+    ├── PlanError                     1  a recipe is valid but cannot be planned (no model has every capability);
+    │                                 2  when a file it names (a subtitle file) cannot be read
     ├── BudgetExceeded                3  the plan costs more than --budget allows, or holds unpriced work
     ├── RunFailed                     4  some jobs of a run failed; the report says which and why
     ├── AssemblyFailed                4  pieces of a split lip sync could not be joined into one verified output
@@ -95,9 +96,27 @@ class _PathError(LipflowError):
 
 
 class InputError(_PathError):
-    """A file named by the user cannot be read as the kind of file it should be."""
+    """A file named by the user cannot be read as the kind of file it should be; ``line`` and
+    ``column`` say where in it, when one place is why (its first byte that is not UTF-8)."""
 
     exit_code = 2
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        super().__init__(message, path=path)
+        self.line = line
+        self.column = column
+
+    def format(self) -> str:
+        if self.path and self.line is not None:
+            return f"{self.path}:{self.line}:{self.column or 1}: error: {self.message}"
+        return super().format()
 
 
 class _ProblemsError(LipflowError):
@@ -121,7 +140,14 @@ class RequestInvalid(_ProblemsError):
 
 
 class PlanError(_ProblemsError):
-    """A valid recipe cannot be turned into jobs (no model offers what a step asks for)."""
+    """A valid recipe cannot be turned into jobs (no model offers what a step asks for); exit 2
+    when a file it names cannot be read, as for any unreadable input."""
+
+    def __init__(self, message: str, problems: Sequence[Problem]) -> None:
+        super().__init__(message, problems)
+        from lipflow.problems import exit_code_of
+
+        self.exit_code = exit_code_of(self.problems) or 1
 
 
 class BudgetExceeded(LipflowError):

@@ -15,10 +15,12 @@ from typing import Any
 from lipflow.errors import UsageError
 
 __all__ = [
+    "UNREADABLE",
     "Location",
     "Problem",
     "Severity",
     "did_you_mean",
+    "exit_code_of",
     "format_path",
     "has_errors",
     "unknown_name",
@@ -145,6 +147,19 @@ def did_you_mean(value: object, choices: Iterable[object], *, cutoff: float = 0.
 
 def has_errors(problems: Iterable[Problem]) -> bool:
     return any(p.is_error for p in problems)
+
+
+# The code of a problem that is a file lipflow cannot read (missing, binary, not UTF-8, too
+# large): the CLI exits 2 for it, as for any unreadable input, not 1 as for an invalid recipe.
+UNREADABLE = "unreadable"
+
+
+def exit_code_of(problems: Iterable[Problem]) -> int:
+    """0 without errors, 2 when one is a file that cannot be read, else 1 (README's table)."""
+    errors = [p for p in problems if p.is_error]
+    if not errors:
+        return 0
+    return 2 if any(p.code == UNREADABLE for p in errors) else 1
 
 
 def unknown_name(kind: str, value: str, choices: Iterable[str]) -> UsageError:

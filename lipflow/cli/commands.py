@@ -236,7 +236,7 @@ def validate(recipes: tuple[str, ...], fmt: str, max_jobs: int) -> None:
     Exit 0 when valid (warnings allowed), 1 when any problem is an error, 2 when a file cannot be read.
     """
     from lipflow.plan import plan_file
-    from lipflow.problems import Location, Problem
+    from lipflow.problems import UNREADABLE, Location, Problem, exit_code_of
     from lipflow.reporting.problems import report_problems
 
     problems: list[Problem] = []
@@ -250,12 +250,16 @@ def validate(recipes: tuple[str, ...], fmt: str, max_jobs: int) -> None:
             # Reported with the other problems, so no format can call an unreadable file valid.
             unreadable = True
             problems.append(
-                Problem(message=exc.message, location=Location(exc.path or path), code="unreadable")
+                Problem(
+                    message=exc.message,
+                    location=Location(exc.path or path, exc.line, exc.column),
+                    code=UNREADABLE,
+                )
             )
     click.echo(report_problems(fmt, problems, recipes))
     if unreadable:
         sys.exit(InputError.exit_code)
-    sys.exit(1 if any(p.is_error for p in problems) else 0)
+    sys.exit(exit_code_of(problems))
 
 
 @cli.command()
@@ -292,6 +296,7 @@ def plan(
     """Dry run: every job, the exact requests it sends (keys redacted), and its cost and why."""
     from lipflow.media import probe_input
     from lipflow.plan import plan_recipe
+    from lipflow.problems import exit_code_of
     from lipflow.recipe import load_recipe
     from lipflow.reporting.plans import format_plan_text
     from lipflow.reporting.plans import write_json as write_plan_json
@@ -317,7 +322,7 @@ def plan(
 
         click.echo(report_lines(fmt, the_plan))
         if errors:
-            sys.exit(1)
+            sys.exit(exit_code_of(errors))
         return
     if errors:
         click.echo(report_problems("text", the_plan.problems, [recipe]), err=True)
@@ -335,7 +340,7 @@ def plan(
         for job in paid["changed"]:
             click.echo(f"changed since it was paid for: {job['id']}: {', '.join(job['fields'])}")
     if errors:
-        sys.exit(1)
+        sys.exit(exit_code_of(errors))
     if out_path is not None:
 
         def save(fh: TextIO) -> None:

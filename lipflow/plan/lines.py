@@ -21,7 +21,7 @@ from lipflow.media import piece_of
 from lipflow.plan.context import PlanContext
 from lipflow.plan.expansion import format_job_id
 from lipflow.pricing import charge
-from lipflow.problems import Location, PathPart, Problem, Severity, has_errors
+from lipflow.problems import UNREADABLE, Location, PathPart, Problem, Severity, has_errors
 from lipflow.recipe import Step, reference_problem
 
 if TYPE_CHECKING:
@@ -93,7 +93,17 @@ class LinesPlanning:
         try:
             lines = read_lines(inp.path, shown_as=shown)
         except InputError as exc:
-            self.ctx.problem(f"input {name!r}: {shown}: {exc.message}", where, code="lines-file")
+            if exc.line is None:  # the file as a whole (missing, binary): where the recipe names it
+                self.ctx.problem(f"input {name!r}: {shown}: {exc.message}", where, code=UNREADABLE)
+            else:
+                self.ctx.problems.append(
+                    Problem(
+                        message=exc.message,
+                        location=Location(shown, exc.line, exc.column),
+                        code=UNREADABLE,
+                        context=(("input", name),),
+                    )
+                )
             return None
         lines = split_speakers(lines, self.ctx.recipe.voices)
         self.ctx.problems.extend(p.with_context(input=name) for p in lines.problems)

@@ -343,14 +343,39 @@ def text_of(raw: bytes, *, path: str, max_bytes: int, kind: str) -> str:
     try:
         text = raw.decode(encoding)
     except UnicodeDecodeError as exc:
-        raise InputError(
-            f"file is not {'UTF-16' if encoding == 'utf-16' else 'UTF-8'} text "
-            f"(invalid byte at offset {exc.start})",
-            path=path,
-        ) from None
+        if encoding == "utf-16":
+            raise InputError(
+                f"file is not UTF-16 text (invalid byte at offset {exc.start})", path=path
+            ) from None
+        raise _not_utf8(raw, exc.start, path) from None
     if "\x00" in text:
         raise InputError(f"file holds NUL characters, not a {kind} file", path=path)
     return text
+
+
+def _not_utf8(raw: bytes, start: int, path: str) -> InputError:
+    """Where a file stops being UTF-8 (line and column of its first bad byte) and what it most
+    likely is: text an older Windows tool saved as Windows-1252 (``ñ`` is the byte 0xF1)."""
+    line_start = raw.rfind(b"\n", 0, start) + 1
+    line = raw.count(b"\n", 0, start) + 1
+    column = len(raw[line_start:start].decode("utf-8", errors="replace")) + 1
+    byte = raw[start]
+    try:
+        raw.decode("cp1252")
+        meant = bytes([byte]).decode("cp1252")
+        hint = (
+            f"it reads as Windows-1252 text (0x{byte:02X} is {meant!r} there): save it as "
+            "UTF-8 (in most editors: Save As, encoding UTF-8) and plan again"
+        )
+    except UnicodeDecodeError:
+        hint = "save it as UTF-8 (in most editors: Save As, encoding UTF-8) and plan again"
+    return InputError(
+        f"file is not UTF-8 text: byte 0x{byte:02X} at line {line}, column {column} is not "
+        f"UTF-8; {hint}",
+        path=path,
+        line=line,
+        column=column,
+    )
 
 
 def json_of(text: str, *, path: str, kind: str) -> Any:

@@ -98,7 +98,7 @@ def test_located_problems_are_in_the_text_and_csv_tables_too(tmp_path: Path) -> 
 
 def test_a_lines_file_that_cannot_be_read_is_a_problem_at_the_input(tmp_path: Path) -> None:
     code, out = plan_lines(lines_recipe(tmp_path, tmp_path / "missing.srt"))
-    assert code == 1
+    assert code == 2  # a file that cannot be read, as README's exit code table says
     (problem,) = json.loads(out)["problems"]
     assert problem["file"] == str(tmp_path / "dub.yaml")
     assert problem["line"] == 4 and problem["path"] == "$.inputs.lines.lines"
@@ -135,3 +135,31 @@ def test_lines_must_be_a_local_lines_file(tmp_path: Path, lines: str, message: s
     assert code == 1
     (problem,) = json.loads(out)["problems"]
     assert message in problem["message"] and problem["file"] == str(recipe)
+
+
+def test_a_subtitle_file_saved_as_windows_1252_is_refused_where_its_first_bad_byte_is(
+    tmp_path: Path,
+) -> None:
+    """A subtitle exported by an older Windows tool is Windows-1252, not UTF-8: lipflow refuses
+    it as a file it cannot read (exit 2, as README's table says), at the line and column of the
+    first byte that is not UTF-8, saying what the byte would be and how to fix the file."""
+    srt = tmp_path / "es.srt"
+    srt.write_bytes("1\n00:00:01,000 --> 00:00:03,000\nSeñor, ¿qué tal?\n".encode("cp1252"))
+
+    code, out = plan_lines(lines_recipe(tmp_path, srt))
+
+    assert code == 2
+    (problem,) = json.loads(out)["problems"]
+    assert (problem["file"], problem["line"], problem["column"]) == (str(srt), 3, 3)
+    assert problem["code"] == "unreadable"
+    assert "not UTF-8" in problem["message"] and "0xF1" in problem["message"]
+    assert "Windows-1252" in problem["message"] and "'ñ'" in problem["message"]
+    assert "save it as UTF-8" in problem["message"]
+
+    result = CliRunner().invoke(cli, ["validate", str(lines_recipe(tmp_path, srt))])
+    assert result.exit_code == 2, result.output
+    assert f"{srt}:3:3: error" in result.output
+    result = CliRunner().invoke(
+        cli, ["run", str(lines_recipe(tmp_path, srt)), "--mock", "--out", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 2, result.output
