@@ -7,7 +7,14 @@ from dataclasses import dataclass
 
 from lipflow.problems import Location, Problem, Severity
 
-__all__ = ["Line", "LinesFile", "overlap_problems", "unspeakable"]
+__all__ = [
+    "Line",
+    "LinesFile",
+    "overlap_problems",
+    "stamp_range_problem",
+    "timing_problem",
+    "unspeakable",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,3 +93,19 @@ def unspeakable(
             code="lines-empty",
         )
     return None
+
+
+def stamp_range_problem(stamp: str, minutes: int, seconds: int) -> str | None:
+    """Why ``stamp`` is no time when its minutes or seconds are 60 or more (``00:61:99``), else
+    None: read as written it would be another time (01:02:39), and the cue out of place."""
+    named = (("minutes", minutes), ("seconds", seconds))
+    out = [f"{name} ({value})" for name, value in named if value >= 60]
+    if not out:
+        return None
+    return f"{stamp!r} is not a time: its {' and '.join(out)} are out of range: each runs 00-59"
+
+
+def timing_problem(message: str, where: Location) -> Problem:
+    """A cue's timing that is no time range (``message`` says why), at ``where``: an error,
+    and the cue is left out (its text at some other time would be lip-synced out of place)."""
+    return Problem(message=message, location=where, code="lines-timing")

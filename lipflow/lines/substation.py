@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import re
 
-from lipflow.lines.model import Line, LinesFile, unspeakable
+from lipflow.lines.model import Line, LinesFile, stamp_range_problem, timing_problem, unspeakable
 from lipflow.problems import Location, Problem
 
-__all__ = ["parse_substation", "stamp_range_problem"]
+__all__ = ["parse_substation"]
 
 _FIELDS = 10  # Layer/Marked, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text
 _START, _END, _NAME = 1, 2, 4
@@ -25,16 +25,6 @@ _TIME = re.compile(r"^(\d+):(\d{1,2}):(\d{1,2})(?:[.,](\d{1,3}))?$")
 # A drawing: from a {\p1} (any scale) to {\p0} or the end of the text. Its text is vector
 # commands ("m 0 0 l 100 0"), not words.
 _DRAWING = re.compile(r"\{[^}]*\\p[1-9][^}]*\}.*?(?:\{[^}]*\\p0[^}]*\}|$)", re.S)
-
-
-def stamp_range_problem(stamp: str, minutes: int, seconds: int) -> str | None:
-    """Why ``stamp`` is no time when its minutes or seconds are 60 or more (``00:61:99``), else
-    None: read as written it would be another time (01:02:39), and the cue out of place."""
-    named = (("minutes", minutes), ("seconds", seconds))
-    out = [f"{name} ({value})" for name, value in named if value >= 60]
-    if not out:
-        return None
-    return f"{stamp!r} is not a time: its {' and '.join(out)} are out of range: each runs 00-59"
 
 
 def parse_substation(text: str, file: str) -> LinesFile:
@@ -59,12 +49,11 @@ def parse_substation(text: str, file: str) -> LinesFile:
         fields = raw[body_at:].split(",", _FIELDS - 1)
         if len(fields) < _FIELDS:
             problems.append(
-                Problem(
-                    message=f"a Dialogue line has {len(fields)} fields, not {_FIELDS} (Layer, "
-                    "Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text); the "
-                    "line is left out",
-                    location=Location(file, number, 1),
-                    code="lines-timing",
+                timing_problem(
+                    f"a Dialogue line has {len(fields)} fields, not {_FIELDS} (Layer, Start, "
+                    "End, Style, Name, MarginL, MarginR, MarginV, Effect, Text); the line is "
+                    "left out",
+                    Location(file, number, 1),
                 )
             )
             continue
@@ -77,13 +66,9 @@ def parse_substation(text: str, file: str) -> LinesFile:
             column = columns[at] + len(fields[at]) - len(fields[at].lstrip())
             seconds, why = _seconds(value)
             if why is not None:
-                problems.append(
-                    Problem(
-                        message=f"{'start' if at == _START else 'end'} {why}; the line is left out",
-                        location=Location(file, number, column),
-                        code="lines-timing",
-                    )
-                )
+                what = "start" if at == _START else "end"
+                where = Location(file, number, column)
+                problems.append(timing_problem(f"{what} {why}; the line is left out", where))
                 break
             times.append(seconds)
         if len(times) < 2:

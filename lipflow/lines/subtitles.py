@@ -8,7 +8,13 @@ from __future__ import annotations
 import html
 import re
 
-from lipflow.lines.model import Line, LinesFile, unspeakable
+from lipflow.lines.model import (
+    Line,
+    LinesFile,
+    stamp_range_problem,
+    timing_problem,
+    unspeakable,
+)
 from lipflow.problems import Location, Problem
 
 __all__ = ["parse_subtitles"]
@@ -52,15 +58,20 @@ def parse_subtitles(text: str, file: str, *, fmt: str) -> LinesFile:
         if not _is_timing_line(raw, stamp):
             continue
         cues += 1
+        out_of_range = _out_of_range(raw)
+        if out_of_range is not None:
+            column, why = out_of_range
+            where = Location(file, number, column)
+            problems.append(timing_problem(f"cue timing {why}; the cue is left out", where))
+            continue
         stamps = _timing(raw)
         if stamps is None or _ARROW not in raw:
             column = raw.index(_ARROW) + 1 if _ARROW in raw else _separator_column(raw)
             problems.append(
-                Problem(
-                    message=f"cue timing {raw.strip()!r} is not START --> END, each a time "
-                    "from 0 (e.g. 00:00:01,500 --> 00:00:03,000); the cue is left out",
-                    location=Location(file, number, column),
-                    code="lines-timing",
+                timing_problem(
+                    f"cue timing {raw.strip()!r} is not START --> END, each a time from 0 "
+                    "(e.g. 00:00:01,500 --> 00:00:03,000); the cue is left out",
+                    Location(file, number, column),
                 )
             )
             continue
@@ -207,11 +218,24 @@ def _ms(stamp: tuple[str, ...]) -> int:
     return ((int(h or 0) * 60 + int(m)) * 60 + int(s)) * 1000 + int(frac.ljust(3, "0"))
 
 
+def _out_of_range(raw: str) -> tuple[int, str] | None:
+    """The column of a timing line's first timestamp whose minutes or seconds are past 59
+    (``00:61:99,000``), and why it is no time; None when there is none."""
+    for match in _STAMP.finditer(raw):
+        why = stamp_range_problem(match.group(0), int(match.group(2)), int(match.group(3)))
+        if why is not None:
+            return match.start() + 1, why
+    return None
+
+
 def _timing(raw: str) -> list[tuple[str, ...]] | None:
-    """The two timestamps of a timing line, or None when it has not exactly two, or one is
-    negative (``-00:00:01,000``: read without its sign, it would be a time that is not there)."""
+    """The two timestamps of a timing line, or None when it has not exactly two, one is
+    negative (``-00:00:01,000``: read without its sign, it would be a time that is not there),
+    or one's minutes or seconds are past 59 (read as written, it would be another time)."""
     found = list(_STAMP.finditer(raw))
     if len(found) != 2 or any(raw[: m.start()].rstrip().endswith("-") for m in found):
+        return None
+    if _out_of_range(raw) is not None:
         return None
     return [m.groups("") for m in found]  # an hour left out is "", as findall gives it
 

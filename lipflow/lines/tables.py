@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import re
 
-from lipflow.lines.model import Line, LinesFile
+from lipflow.lines.model import Line, LinesFile, stamp_range_problem
 from lipflow.problems import Location, Problem, Severity, did_you_mean
 
 __all__ = ["COLUMNS", "parse_table", "parse_time"]
@@ -151,10 +151,13 @@ def _row(
         raw = cell(column)
         seconds = parse_time(raw)
         if seconds is None or seconds < 0:
+            why = f"{raw!r} is not a time: write seconds (12.5) or HH:MM:SS.mmm (00:00:12.500)"
+            if clock := _TIME.match(raw):  # 00:61:99: a clock time, its minutes past 59
+                secs = int(float(clock.group(3).replace(",", ".")))
+                why = stamp_range_problem(raw, int(clock.group(2)), secs) or why
             problems.append(
                 Problem(
-                    message=f"{column} {raw!r} is not a time: write seconds (12.5) "
-                    "or HH:MM:SS.mmm (00:00:12.500)",
+                    message=f"{column} {why}",
                     location=at(column),
                     code="lines-time",
                 )
