@@ -9,7 +9,7 @@ import pytest
 from wavespeed import Client
 
 from lipflow import media
-from mock_server import MockServer
+from mock_server import ManualClock, MockServer
 
 
 def _client(mock: MockServer, key: str = "any-key") -> Client:
@@ -18,33 +18,43 @@ def _client(mock: MockServer, key: str = "any-key") -> Client:
     return Client(api_key=key, base_url=root, max_connection_retries=0, retry_interval=0)
 
 
-def test_upload_then_run_pixverse_lipsync_returns_a_real_video(
-    mock: MockServer, tmp_path: Path
-) -> None:
+class _TickingClock(ManualClock):
+    """Moves 0.02 s each time the simulator reads it: a job of 0.2 s is still processing at the
+    first poll and done a few polls later, however slowly the machine runs the SDK."""
+
+    def now(self) -> float:
+        self.advance(0.02)
+        return super().now()
+
+
+def test_upload_then_run_pixverse_lipsync_returns_a_real_video(tmp_path: Path) -> None:
     video_file = tmp_path / "face.mp4"
     video_file.write_bytes(media.synthesize_video(4.0))
     audio_file = tmp_path / "voice.wav"
     audio_file.write_bytes(media.synthesize_audio(2.0))
-    mock.simulator.processing_seconds = 0.2
-    client = _client(mock)
+    with MockServer(clock=_TickingClock(), seed=3) as mock:
+        mock.simulator.processing_seconds = 0.2
+        client = _client(mock)
 
-    video_url = client.upload(str(video_file))
-    audio_url = client.upload(str(audio_file))
-    result = client.run(
-        "pixverse/lipsync", {"video": video_url, "audio": audio_url}, poll_interval=0.05
-    )
+        video_url = client.upload(str(video_file))
+        audio_url = client.upload(str(audio_file))
+        result = client.run(
+            "pixverse/lipsync", {"video": video_url, "audio": audio_url}, poll_interval=0.05
+        )
+        outputs, jobs = result["outputs"], mock.simulator.jobs("wavespeed")
+        polls = mock.simulator.journal.records(op="poll")
 
-    assert httpx.get(audio_url).content == audio_file.read_bytes()
-    (output,) = result["outputs"]
-    info = media.probe_bytes(httpx.get(output).content)
+        assert httpx.get(audio_url).content == audio_file.read_bytes()
+        (output,) = outputs
+        info = media.probe_bytes(httpx.get(output).content)
     assert info.kind == "video"
     assert info.duration_s == pytest.approx(2.0, abs=0.05)
-    (job,) = mock.simulator.jobs("wavespeed")
+    (job,) = jobs
     assert job.cost_usd == pytest.approx(
         0.15
     )  # one 5 s block (https://wavespeed.ai/docs/docs-api/pixverse/pixverse-lipsync#playground)
-    statuses = [r.reply["data"]["status"] for r in mock.simulator.journal.records(op="poll")]
-    assert statuses[0] == "processing" and statuses[-1] == "completed"
+    statuses = [r.reply["data"]["status"] for r in polls]
+    assert statuses[0] == "processing" and statuses[-1] == "completed", statuses
 
 
 def test_sync_mode_answers_once_the_task_is_done(mock: MockServer) -> None:
