@@ -80,7 +80,7 @@ from lipflow.run.budget import BudgetCheck, Ledger
 from lipflow.run.cache import store_key
 from lipflow.run.downloads import Downloader, OpenFile, disk_error, file_name, output_names
 from lipflow.run.dubbing import dub_joins, join_dub
-from lipflow.run.journal import JOURNAL_NAME, JobRecord, Journal
+from lipflow.run.journal import JOURNAL_NAME, JobRecord, Journal, OutputRecord
 from lipflow.run.report import AssemblyReport, JobReport, Observer, RunReport, Snapshot
 from lipflow.run.retry import GaveUp, RetryEngine, poll_delays
 from lipflow.run.sender import Sender, as_sender
@@ -400,8 +400,6 @@ class Runner:
         under ``<id>@<old key>`` with its outputs renamed beside it, never deleted, and starts
         again; rows no plan job claims are reported as no longer in the recipe."""
         records = journal.jobs()
-        if self.plan.lines and self._rename_numbered_lines(journal, records):
-            records = journal.jobs()
         settled = (S.PENDING, S.FAILED, S.BLOCKED, S.DONE)
         for job in self._job_list:
             rec = records.get(job.id)
@@ -419,11 +417,9 @@ class Runner:
             new_id = f"{job.id}@{mark}"
             paths: dict[int, str] = {}
             for output in rec.outputs:
-                if output.path and os.path.exists(output.path):
+                if output.path:
                     old = Path(output.path)
-                    moved = old.with_name(f"{old.stem}@{mark}{old.suffix}")
-                    os.replace(old, moved)
-                    paths[output.idx] = str(moved)
+                    _move_output(output, old.with_name(f"{old.stem}@{mark}{old.suffix}"), paths)
             journal.retire(job.id, new_id, paths)
         self.not_in_recipe = tuple(
             sorted(
@@ -457,11 +453,9 @@ class Runner:
                 continue  # another line now, or this one changed: kept as it is, not reused
             paths: dict[int, str] = {}
             for output in rec.outputs:
-                if output.path and os.path.exists(output.path):
+                if output.path:
                     name = file_name(self._names[job.id], output.idx, len(rec.outputs), output.url)
-                    moved = Path(output.path).with_name(name)
-                    os.replace(output.path, moved)
-                    paths[output.idx] = str(moved)
+                    _move_output(output, Path(output.path).with_name(name), paths)
             journal.rename(
                 old.id, job.id, paths, "a line's job is named by its start, not its number"
             )
@@ -522,6 +516,8 @@ class Runner:
                 "Run into a new --out directory."
             )
         records = journal.jobs()
+        if self.plan.lines and self._rename_numbered_lines(journal, records):
+            records = journal.jobs()  # before the outputs are checked: they may have new names
         known = {Path(o.path).name for rec in records.values() for o in rec.outputs if o.path}
         self._refuse_unjournaled_outputs(records, known)
 
@@ -1733,3 +1729,15 @@ def _join_pieces(jobs: Sequence[Job], outputs: Mapping[str, str], path: Path) ->
     pieces = [AssemblyPiece(outputs[j.id], j.piece.start, j.piece.end) for j in jobs if j.piece]
     rate = audio_facts(first.audio).rate
     return assemble(pieces, path, fps=Fraction(first.fps), size=first.size, audio_rate=rate)
+
+
+def _move_output(output: OutputRecord, moved: Path, paths: dict[int, str]) -> None:
+    """Move a journaled output to ``moved`` (its index and new path added to ``paths``) before
+    the journal says so. A run killed between the two left the file at ``moved`` with the size
+    and hash journaled: that move is taken as done, not the output as lost."""
+    assert output.path is not None
+    if os.path.exists(output.path):
+        os.replace(output.path, moved)
+        paths[output.idx] = str(moved)
+    elif replace(output, path=str(moved)).intact():
+        paths[output.idx] = str(moved)

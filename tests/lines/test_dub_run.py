@@ -408,6 +408,32 @@ def test_a_dub_journaled_when_lines_were_named_by_their_number_is_not_bought_aga
     assert report["assemblies"][0]["verified"]["made_of"] == joined["made_of"]
 
 
+def test_a_kill_after_a_lines_output_was_moved_to_its_new_name_loses_nothing(
+    lipflow_mock: MockServer, tmp_path: Path
+) -> None:
+    """The upgrade moves each line's output to its new name, then journals the new name: killed
+    in between, the next run finds the output where it was moved (its size and hash those
+    journaled) instead of taking it for lost."""
+    env = _without_output_store(lipflow_mock)
+    recipe, out = _dub_copy(tmp_path), tmp_path / "out"
+    code, report, err = run(str(recipe), "--out", str(out), env=env)
+    assert code == 0, err
+    named_now = sorted(Path(job["outputs"][0]["path"]).name for job in report["jobs"])
+    _journal_as_an_older_lipflow_wrote_it(recipe, out, ranges_read=True)
+    numbered = sorted(out.glob("dub_line-?.mp4"))
+    assert len(numbered) == len(named_now) == 4
+    for old, new in zip(numbered, named_now, strict=True):  # cue order is start order
+        old.rename(out / new)  # moved, and killed before the journal said so
+    lipflow_mock.simulator.journal.clear()
+
+    code, report, err = run(str(recipe), "--out", str(out), env=env)
+
+    assert code == 0, err
+    assert lipflow_mock.simulator.journal.records(op="submit") == []
+    assert lipflow_mock.simulator.journal.records(op="download") == []
+    assert sorted(Path(job["outputs"][0]["path"]).name for job in report["jobs"]) == named_now
+
+
 def _cue(start: str, end: str, text: str) -> str:
     return f"{start} --> {end}\n{text}"
 
