@@ -20,8 +20,9 @@ from operator import itemgetter
 from typing import Any
 
 from lipflow._memo import BoundedMemo
+from lipflow.errors import InputError
 from lipflow.jobs import LINE, Job, LipsyncParams, MediaRef, Params, Piece, format_job_id
-from lipflow.media import piece_range
+from lipflow.media import piece_range, turn_to_send
 
 __all__ = [
     "ContentKeys",
@@ -31,6 +32,7 @@ __all__ = [
     "file_digest",
     "job_doc",
     "job_key",
+    "key_before_videos_were_sent_upright",
     "numbered_line_job",
     "piece_digest",
     "take_uuid_parts",
@@ -70,9 +72,24 @@ def _media_digest(value: str) -> str:
     return f"{file_digest(path)}#t={span[0]:.3f},{span[1]:.3f}"
 
 
+def _turned(value: str) -> bool:
+    """Whether the local file is sent turned upright (the planner reports a file it cannot read
+    or turn)."""
+    try:
+        return turn_to_send(value) != 0
+    except InputError:
+        return False
+
+
+# A turned video's part of a key: it is sent upright (lipflow sent it as stored before).
+_SENT_UPRIGHT = {"sent": "upright"}
+
+
 def _media(ref: MediaRef, upstream_keys: Mapping[str, str]) -> Any:
     if ref.origin == "file":
-        return {"kind": ref.kind, "sha256": _media_digest(str(ref.value))}
+        value = str(ref.value)
+        shown = _SENT_UPRIGHT if ref.kind == "video" and _turned(value) else {}
+        return {"kind": ref.kind, "sha256": _media_digest(value), **shown}
     if ref.origin == "step":
         return {"kind": ref.kind, "job": upstream_keys.get(str(ref.value), str(ref.value))}
     if ref.origin == "media_id":
@@ -100,6 +117,17 @@ def numbered_line_job(job: Job, cue: int) -> Job:
     written then holds it under this id, and :func:`job_key` of it is its key there."""
     matrix = {**job.matrix, LINE: cue}
     return replace(job, id=format_job_id(job.step, matrix), matrix=matrix, key="")
+
+
+def key_before_videos_were_sent_upright(job: Job, upstream_keys: Mapping[str, str]) -> str | None:
+    """The key lipflow gave ``job`` when it sent a turned phone video as stored (sideways), for
+    a job with such a video on the default take; None for any other job. A journal written then
+    holds this key for a job bought with the sideways video."""
+    doc = job_doc(job, upstream_keys)
+    turned = [m for m in doc["media"].values() if m.get("sent") == _SENT_UPRIGHT["sent"]]
+    for media in turned:
+        del media["sent"]
+    return content_key(doc) if turned else None
 
 
 def job_key(job: Job, upstream_keys: Mapping[str, str], *, take: int = 1) -> str:

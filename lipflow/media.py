@@ -44,6 +44,7 @@ __all__ = [
     "read_media",
     "synthesize_audio",
     "synthesize_video",
+    "turn_to_send",
 ]
 
 MediaKind = Literal["video", "audio"]
@@ -144,7 +145,7 @@ def probe(path: str | os.PathLike[str], *, held: bytes | None = None) -> MediaIn
     just written): its header is read from them instead of the disk, with the same answers;
     a file the header reader leaves to PyAV is still read from ``path``."""
     if held is None:
-        info = probe_input(path)
+        info = _probe_file(os.fspath(path))
     else:
         name = os.fspath(path)
         info = _probe(name, len(held), label=name, head=held)
@@ -169,8 +170,15 @@ def not_regular(mode: int) -> str | None:
 
 def probe_input(path: str | os.PathLike[str]) -> MediaInfo | ImageInfo:
     """Read a local audio, video or image file (what a recipe input may be); InputError if it
-    is none of them."""
+    is none of them, or a video whose display matrix lipflow cannot honour (a mirror)."""
     name = os.fspath(path)
+    info = _probe_file(name)
+    if info.kind == "video":
+        turn_to_send(name)
+    return info
+
+
+def _probe_file(name: str) -> MediaInfo | ImageInfo:
     try:
         status = os.stat(name)
     except OSError as exc:
@@ -450,24 +458,43 @@ def piece_range(value: str) -> tuple[str, tuple[float, float] | None]:
     return path, (float(start), float(end))
 
 
+def turn_to_send(value: str) -> int:
+    """How far lipflow turns a local file clockwise before sending it (0, 90, 180 or 270): a
+    whole video whose display matrix turns it (a phone's portrait video, stored landscape) is
+    sent upright, as a player shows it, since providers lip-sync the stored pixels. A time
+    range of a file is cut upright anyway; anything else is sent as it is. InputError for a
+    display matrix lipflow cannot honour (a mirror)."""
+    path, span = piece_range(value)
+    if span is not None or os.path.splitext(path)[1].lower() not in VIDEO_EXTENSIONS:
+        return 0
+    from lipflow.orientation import video_turn
+
+    return video_turn(path)
+
+
 def read_media(value: str) -> bytes:
     """The bytes to upload for a local file, or for a piece of one, cut now: video re-encoded
-    from its first frame in range, audio as sample-exact WAV (:mod:`lipflow.longmedia`).
-    OSError when the file cannot be read, InputError when it cannot be cut."""
+    from its first frame in range, audio as sample-exact WAV (:mod:`lipflow.longmedia`); a
+    turned phone video turned upright (:func:`turn_to_send`). OSError when the file cannot be
+    read, InputError when it cannot be cut or turned."""
     path, span = piece_range(value)
-    if span is None:
+    turn = turn_to_send(value)
+    if span is None and not turn:
         with open(path, "rb") as fh:
             return fh.read()
     import tempfile
 
-    from lipflow.longmedia.keyframes import cut_audio, cut_video
+    from lipflow.longmedia.keyframes import cut_audio, cut_video, upright_copy
 
-    kind = probe(path).kind
     with tempfile.TemporaryDirectory(prefix="lipflow-piece-") as tmp:
-        dest = os.path.join(tmp, "piece.mp4" if kind == "video" else "piece.wav")
-        if kind == "video":
+        if span is None:
+            dest = os.path.join(tmp, "upright" + os.path.splitext(path)[1].lower())
+            upright_copy(path, dest, turn)
+        elif probe(path).kind == "video":
+            dest = os.path.join(tmp, "piece.mp4")
             cut_video(path, dest, *span, copy=False)
         else:
+            dest = os.path.join(tmp, "piece.wav")
             cut_audio(path, dest, *span)
         with open(dest, "rb") as fh:
             return fh.read()

@@ -22,7 +22,7 @@ from __future__ import annotations
 import struct
 from typing import BinaryIO, NamedTuple
 
-__all__ = ["Header", "read_header"]
+__all__ = ["Header", "read_display_matrix", "read_header"]
 
 
 class Header(NamedTuple):
@@ -116,7 +116,9 @@ def _only(boxes: list[tuple[bytes, int, int]], kind: bytes) -> tuple[int, int]:
     return matching[0]
 
 
-def _mp4(fh: BinaryIO, size: int) -> Header:
+def _moov(fh: BinaryIO, size: int) -> tuple[str, bytes, list[tuple[bytes, int, int]]]:
+    """The file's brand, its one ``moov`` box's body and that body's boxes; _Unsure unless the
+    top-level boxes tile the file with one ``ftyp`` and one ``moov`` and no fragments."""
     top: list[tuple[bytes, int, int]] = []  # (type, offset, length) of each top-level box
     at = 0
     while at < size:
@@ -153,6 +155,11 @@ def _mp4(fh: BinaryIO, size: int) -> Header:
     children = _boxes(data, 0, len(data))
     if any(kind == b"mvex" for kind, _, _ in children):
         raise _Unsure  # fragmented: the duration is in the fragments
+    return brand, data, children
+
+
+def _mp4(fh: BinaryIO, size: int) -> Header:
+    brand, data, children = _moov(fh, size)
     movie_timescale, movie_us = _movie_duration(data, *_only(children, b"mvhd"))
     tracks = [
         _track(data, start, end, movie_timescale)
@@ -178,6 +185,43 @@ def _mp4(fh: BinaryIO, size: int) -> Header:
         format="mov" if brand == "qt" else "mp4",
         has_audio=bool(audio),
     )
+
+
+_IDENTITY = (0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
+
+
+def read_display_matrix(path: str, size: int) -> tuple[int, int, int, int] | None:
+    """How a player turns the first video track of a plain MP4/MOV: its track header's display
+    matrix as (a, b, c, d) in 16.16 fixed point, a point (x, y) of the stored picture shown at
+    (a*x + c*y, b*x + d*y) -- what FFmpeg reports as the stream's display matrix. None when the
+    file is not such a file or the reader is unsure (a movie-wide matrix): ask PyAV."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(12)
+            if len(head) < 12 or head[4:8] != b"ftyp":
+                return None
+            _, data, children = _moov(fh, size)
+        start, end = _only(children, b"mvhd")
+        at = start + (48 if data[start] == 1 else 36)
+        if end - at < 36 or struct.unpack_from(">9i", data, at) != _IDENTITY:
+            raise _Unsure
+        for kind, trak_start, trak_end in children:
+            if kind != b"trak":
+                continue
+            trak = _boxes(data, trak_start, trak_end)
+            mdia = _boxes(data, *_only(trak, b"mdia"))
+            hdlr_start, hdlr_end = _only(mdia, b"hdlr")
+            if hdlr_end - hdlr_start < 12 or data[hdlr_start + 8 : hdlr_start + 12] != b"vide":
+                continue
+            start, end = _only(trak, b"tkhd")
+            at = start + (4 + 32 + 16 if data[start] == 1 else 4 + 20 + 16)
+            if end - at < 36:
+                raise _Unsure
+            a, b, _, c, d, _, _, _, _ = struct.unpack_from(">9i", data, at)
+            return a, b, c, d
+    except (_Unsure, OSError, struct.error, ValueError, IndexError):
+        return None
+    return None
 
 
 def _movie_duration(data: bytes, start: int, end: int) -> tuple[int, int]:

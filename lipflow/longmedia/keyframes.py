@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lipflow.errors import InputError
+from lipflow.orientation import frame_turn
 
 if TYPE_CHECKING:  # numpy is imported where it is used: planning a short job never needs it
     import numpy as np
@@ -28,9 +29,9 @@ __all__ = [
     "cut_audio",
     "cut_method",
     "cut_video",
-    "display_turn",
     "start_of",
     "upright",
+    "upright_copy",
     "write_wav",
     "written",
 ]
@@ -106,22 +107,6 @@ def start_of(stream) -> float:  # type: ignore[no-untyped-def]
     return float(stream.start_time * stream.time_base)
 
 
-def display_turn(src, stream) -> int:  # type: ignore[no-untyped-def]
-    """How far a player turns the picture clockwise (0, 90, 180 or 270 degrees), read from the
-    first frame's display matrix (a phone's portrait video is stored landscape), or from an
-    older file's ``rotate`` tag. Leaves ``src`` to be seeked again."""
-    turn = 0
-    for frame in src.decode(stream):
-        turn = round(-(frame.rotation or 0) / 90) % 4 * 90
-        break
-    if not turn:
-        try:
-            turn = round(float(stream.metadata.get("rotate", 0)) / 90) % 4 * 90
-        except ValueError:
-            turn = 0
-    return turn
-
-
 def upright(frame, turn: int):  # type: ignore[no-untyped-def]
     """``frame`` turned clockwise by ``turn`` degrees, as a player shows it: providers see the
     stored pixels and ignore the display matrix, so a phone video would be lip-synced sideways."""
@@ -159,7 +144,7 @@ def cut_video(
             av.open(str(tmp), "w", format="mp4") as out,
         ):
             stream = src.streams.video[0]
-            turn = display_turn(src, stream)
+            turn = frame_turn(src, stream, path=os.fspath(source))
             if copy and not turn:
                 _copy_packets(src, stream, out, start, end)
             else:
@@ -237,6 +222,53 @@ def _reencode(  # type: ignore[no-untyped-def]
     out.mux(target.encode(None))
     if index == 0:
         raise InputError(f"the video has no frames between {start:g} and {end:g} s")
+
+
+def upright_copy(source: str | os.PathLike[str], dest: str | os.PathLike[str], turn: int) -> None:
+    """All of ``source`` with its picture turned upright, as a player shows it (re-encoded: H.264,
+    VP8 in WebM), its sound and timestamps as they are: what a provider is sent for a phone
+    video that needs no cut (a split one's pieces are cut upright)."""
+    import av
+
+    name = os.fspath(dest)
+    container = {".mov": "mov", ".webm": "webm"}.get(os.path.splitext(name)[1].lower(), "mp4")
+    try:
+        with (
+            written(dest) as tmp,
+            av.open(os.fspath(source)) as src,
+            av.open(str(tmp), "w", format=container) as out,
+        ):
+            video = src.streams.video[0]
+            sound = src.streams.audio[0] if src.streams.audio else None
+            shown = (video.codec_context.height, video.codec_context.width)
+            if turn == 180:
+                shown = shown[::-1]
+            width, height = even_size(*shown)
+            target = out.add_stream(
+                "libvpx" if container == "webm" else "libx264",
+                rate=Fraction(video.average_rate or 25),
+            )
+            target.width, target.height, target.pix_fmt = width, height, "yuv420p"
+            target.codec_context.time_base = video.time_base
+            target.options = {"crf": _CRF, "preset": "veryfast"} if container != "webm" else {}
+            copied = out.add_stream_from_template(sound) if sound is not None else None
+            for packet in src.demux(*[s for s in (video, sound) if s is not None]):
+                if packet.stream is video:
+                    for frame in packet.decode():
+                        picture = upright(frame, turn).reformat(
+                            width=width, height=height, format="yuv420p"
+                        )
+                        picture.pts, picture.time_base = frame.pts, video.time_base
+                        out.mux(target.encode(picture))
+                elif packet.dts is not None:
+                    packet.stream = copied
+                    out.mux(packet)
+            out.mux(target.encode(None))
+    except av.FFmpegError as exc:
+        raise InputError(
+            f"cannot turn the video upright for the provider ({exc.strerror or exc})",
+            path=os.fspath(source),
+        ) from exc
 
 
 def cut_audio(

@@ -18,8 +18,9 @@ from typing import Any
 
 from lipflow.errors import InputError
 from lipflow.longmedia.cuts import Cut, CutError, CutPolicy, plan_cuts
-from lipflow.longmedia.keyframes import cut_method, display_turn, start_of
+from lipflow.longmedia.keyframes import cut_method, start_of
 from lipflow.longmedia.loudness import Loudness, loudness_of
+from lipflow.orientation import frame_turn
 
 __all__ = [
     "AudioFacts",
@@ -101,7 +102,7 @@ def video_facts(path: str | os.PathLike[str]) -> VideoFacts:
         fps = Fraction(stream.average_rate or stream.guessed_rate or 25)
         base = stream.time_base or Fraction(1, 90000)
         origin = start_of(stream)
-        turn = display_turn(container, stream)
+        turn = frame_turn(container, stream, path=name)
         container.seek(0)
         keys: list[float] = []
         last = 0.0

@@ -58,6 +58,7 @@ from lipflow.identity import (
     job_doc,
     job_key,
     key_before_ranges_were_read,
+    key_before_videos_were_sent_upright,
     numbered_line_job,
     take_uuid_parts,
 )
@@ -150,6 +151,7 @@ class Runner:
         self._writer: JournalWriter | None = None  # the jobs' phase commits through it
         self._late_error: BaseException | None = None  # a queued note's commit that failed
         self._uploaded: dict[str, dict[str, dict[str, Any]]] = {}  # job -> role -> upload
+        self._sent_sideways: set[str] = set()  # jobs bought with a turned video sent as stored
         self._lock: IO[bytes] | None = None
         self._output_urls: dict[str, str] = {}
         self._paid_here: dict[tuple[str, str], JobRecord] = {}  # (key, take) -> a retired job
@@ -241,6 +243,9 @@ class Runner:
             records = journal.jobs()
             loop = asyncio.get_running_loop()
             uploaded = self._uploaded = journal.all_uploads()
+            for job_id in self._sent_sideways:
+                # Its uploads are the sideways video: never sent again, for it or another job.
+                uploaded.pop(job_id, None)
             for job_id, rec in records.items():
                 if job_id not in self._jobs and rec.state == S.DONE and rec.key and rec.outputs:
                     # A job this out directory paid for that the recipe no longer names (its
@@ -409,6 +414,10 @@ class Runner:
             if changed and self._same_as_before_ranges_were_read(job, rec, journal):
                 journal.rekey(job.id, job.key)
                 changed = False
+            if changed and self._bought_sideways(job, rec, journal):
+                journal.rekey(job.id, job.key)
+                self._sent_sideways.add(job.id)
+                changed = False
             if not changed and not (self.settings.fresh and rec.state in settled):
                 continue
             if not changed and rec.state != S.DONE:
@@ -482,6 +491,15 @@ class Runner:
                 except OSError:
                     return False
         return True
+
+    def _bought_sideways(self, job: Job, rec: JobRecord, journal: Journal) -> bool:
+        """Whether ``rec`` is ``job`` bought by a lipflow that sent its turned phone video as
+        stored (sideways): the output paid for is kept, not bought again for the new key (a
+        fresh take is the user's call: --retake). The old key holds the video's bytes, so a
+        video replaced since is a new job."""
+        upstream = {need: self._jobs[need].key for need in job.needs if need in self._jobs}
+        old = key_before_videos_were_sent_upright(job, upstream)
+        return old is not None and rec.key == old and journal.first_sent_at(job.id) is not None
 
     def _apply_takes(self, records: Mapping[str, JobRecord]) -> None:
         """A job on a ``--fresh`` take sends its own idempotency key (Runware's ``taskUUID``)."""

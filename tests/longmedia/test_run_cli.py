@@ -19,11 +19,13 @@ import pytest
 from click.testing import CliRunner
 
 from lipflow.cli import cli
+from lipflow.identity import key_before_videos_were_sent_upright
 from lipflow.longmedia import loudness_of, speech_like, talking_video
 from lipflow.longmedia.loudness import decode_mono, measure
 from lipflow.longmedia.synthesis import INTERVIEW_SECONDS
 from lipflow.media import probe
 from mock_server import MockServer
+from tests.older_journals import journal_keys_as_before
 
 REPO = Path(__file__).parents[2]
 LONG_INTERVIEW = REPO / "recipes" / "long_interview.yaml"
@@ -220,12 +222,24 @@ def test_a_changed_cut_uploads_pieces_cut_for_the_new_split_not_the_old_files(
             assert cut.duration_s == pytest.approx(seconds, abs=0.1), (job["id"], role)
 
 
+# Display matrices (a, b, c, d): a point (x, y) of the stored picture is shown at
+# (a*x + c*y, b*x + d*y). A phone held upright: players turn the picture 90 degrees clockwise.
+TURN_RIGHT = (0, 1, -1, 0)
+MIRROR = (-1, 0, 0, 1)  # a front camera's flip, left for right
+
+
 def _marked_video(
-    path: Path, seconds: int, *, start_pts: int = 0, turn_right: bool = False
+    path: Path,
+    seconds: int,
+    *,
+    start_pts: int = 0,
+    turn_right: bool = False,
+    matrix: tuple[int, int, int, int] | None = None,
 ) -> None:
     """A 160x90 10 fps video whose frames are grey with a bright 20x20 square at the top left;
     ``start_pts`` frames before its first (as after a stream-copy cut); ``turn_right`` adds the
-    display matrix of a phone held upright (players turn the picture 90 degrees clockwise)."""
+    display matrix of a phone held upright, ``matrix`` any other."""
+    matrix = TURN_RIGHT if turn_right else matrix
     with av.open(str(path), "w", format="mp4") as out:
         stream = out.add_stream("libx264", rate=10)
         stream.width, stream.height, stream.pix_fmt = 160, 90, "yuv420p"
@@ -237,13 +251,12 @@ def _marked_video(
             frame.pts = start_pts + i
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
-    if turn_right:
+    if matrix is not None:
         data = bytearray(path.read_bytes())
         at = data.find(b"tkhd")
-        matrix = at + 8 + (28 if data[at + 4] == 1 else 20) + 16
-        data[matrix : matrix + 36] = struct.pack(
-            ">9i", 0, 0x10000, 0, -0x10000, 0, 0, 0, 0, 0x40000000
-        )
+        where = at + 8 + (32 if data[at + 4] == 1 else 20) + 16
+        a, b, c, d = (v * 0x10000 for v in matrix)
+        data[where : where + 36] = struct.pack(">9i", a, b, 0, c, d, 0, 0, 0, 0x40000000)
         path.write_bytes(data)
 
 
@@ -298,3 +311,85 @@ def test_a_video_whose_first_frame_is_at_10_s_is_cut_from_its_first_frame(
         lumas = [f.to_ndarray(format="gray")[45, 80] for f in piece.decode(video=0)]
     assert len(lumas) > 150  # about 20 s at 10 fps
     assert abs(int(lumas[0]) - 60) <= 3  # the source's first frame
+
+
+def _short_recipe(folder: Path, seconds: int, *, video: str = "talk.mp4") -> Path:
+    """A lip sync within the model's 30 s: one job, no cut."""
+    speech_like(folder / "voice.wav", seconds, [(2.0, 2.6)])
+    recipe = folder / "short.yaml"
+    recipe.write_text(
+        f"version: 1\ninputs:\n  v: {{video: {video}}}\n  a: {{audio: voice.wav}}\n"
+        "steps:\n  s:\n    use: runware/pixverse-lipsync\n    lipsync: {video: v, audio: a}\n"
+    )
+    return recipe
+
+
+def _videos_sent(mock: MockServer, folder: Path) -> list[Path]:
+    """Every video the mock was sent, as files in ``folder``."""
+    sent: list[Path] = []
+    for job in mock.simulator.jobs("runware"):
+        for media_id in job.request["inputs"]["referenceVideos"]:
+            item = mock.simulator.store.get(media_id)
+            assert item is not None and item.data is not None
+            sent.append(folder / f"sent-{len(sent)}.mp4")
+            sent[-1].write_bytes(item.data)
+    return sent
+
+
+def test_a_short_phone_video_is_sent_upright_as_its_pieces_would_be(
+    lipflow_mock: MockServer, tmp_path: Path
+) -> None:
+    """A portrait phone video that needs no cut reaches the provider as a player shows it, as
+    the pieces of a long one do: providers lip-sync the stored pixels, sideways here."""
+    _marked_video(tmp_path / "talk.mp4", 8, turn_right=True)
+    report = run(_short_recipe(tmp_path, 8), tmp_path / "out", env=live_env(lipflow_mock))
+
+    assert report["counts"] == {"done": 1}
+    (sent,) = _videos_sent(lipflow_mock, tmp_path)
+    picture = _first_picture(sent)
+    assert picture.shape == (160, 90)
+    assert picture[:15, -15:].mean() > 200  # the square, where a player shows it
+    assert picture[:15, :15].mean() < 150
+    assert probe(sent).duration_s == pytest.approx(8.0, abs=0.1)
+
+
+def test_a_phone_video_job_bought_sideways_before_the_upgrade_is_not_bought_again(
+    lipflow_mock: MockServer, tmp_path: Path
+) -> None:
+    """Sending the video upright changes what the job is (its key): an out directory that
+    bought it with the sideways video keeps that output, as paid; a video replaced since is a
+    new job. The output store is off: it would serve the job by its new key."""
+    _marked_video(tmp_path / "talk.mp4", 8, turn_right=True)
+    recipe, out = _short_recipe(tmp_path, 8), tmp_path / "out"
+    env = {**live_env(lipflow_mock), "LIPFLOW_CACHE_MAX_MB": "0"}
+    assert run(recipe, out, env=env)["counts"] == {"done": 1}
+    journal_keys_as_before(recipe, out, key_before_videos_were_sent_upright)
+    lipflow_mock.simulator.journal.clear()
+
+    again = run(recipe, out, env=env)
+
+    assert lipflow_mock.simulator.journal.records(op="submit") == []
+    assert again["counts"] == {"done": 1} and not again["not_in_recipe"]
+
+    journal_keys_as_before(recipe, out, key_before_videos_were_sent_upright)
+    _marked_video(tmp_path / "talk.mp4", 9, turn_right=True)
+    run(recipe, out, env=env)
+    assert len(lipflow_mock.simulator.journal.records(op="submit")) == 1, "a new video: a new job"
+
+
+@pytest.mark.parametrize("seconds", [8, 40], ids=["whole", "in-pieces"])
+def test_a_mirrored_phone_video_is_refused_with_what_to_do_not_sent_turned_half_way(
+    tmp_path: Path, seconds: int
+) -> None:
+    """A display matrix that mirrors the picture was read as a half turn (FFmpeg's rotation
+    angle): the provider got it upside down. lipflow does not send it: the plan names the file
+    and says how to export it; nothing is cut or bought."""
+    _marked_video(tmp_path / "talk.mp4", seconds, matrix=MIRROR)
+    recipe = _split_recipe(tmp_path, seconds) if seconds > 30 else _short_recipe(tmp_path, seconds)
+
+    result = CliRunner().invoke(cli, ["run", str(recipe), "--out", str(tmp_path / "out"), "--mock"])
+
+    assert result.exit_code == 1, result.output  # a problem in the recipe's inputs
+    assert "$.inputs.v" in result.output and "mirrors the picture" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out" / "pieces").exists()
