@@ -417,11 +417,18 @@ def _piece(piece: Piece) -> dict[str, Any]:
     }
 
 
+# How pieces are cut: times counted from the video's first frame. A lipflow before that cut a
+# video starting at 10 s on its raw timestamps (piece 1 got half its video), into files of the
+# same name: they are never taken for this cut's. Not part of a job's key: a piece bought with
+# such a file is paid for and kept.
+_CUT = "from-first-frame"
+
+
 def piece_digest(piece: Piece) -> str:
-    """What a piece's cut files are cut from (its sources' bytes, range, size and method), as
-    64 hex digits: their name holds it, so a file cut for another split or another take of a
-    source is never uploaded for this piece."""
-    return content_key(_piece(piece))
+    """What a piece's cut files are cut from (its sources' bytes, range, size and method) and
+    how, as 64 hex digits: their name holds it, so a file cut for another split, another take
+    of a source or by an older cut is never uploaded for this piece."""
+    return content_key({**_piece(piece), "cut": _CUT})
 
 
 def changed_fields(old: Any, new: Any, prefix: str = "") -> list[str]:

@@ -246,6 +246,8 @@ class Runner:
             for job_id in self._sent_sideways:
                 # Its uploads are the sideways video: never sent again, for it or another job.
                 uploaded.pop(job_id, None)
+            for job_id in self._uploads_of_other_files(journal, uploaded):
+                uploaded.pop(job_id, None)
             for job_id, rec in records.items():
                 if job_id not in self._jobs and rec.state == S.DONE and rec.key and rec.outputs:
                     # A job this out directory paid for that the recipe no longer names (its
@@ -500,6 +502,25 @@ class Runner:
         upstream = {need: self._jobs[need].key for need in job.needs if need in self._jobs}
         old = key_before_videos_were_sent_upright(job, upstream)
         return old is not None and rec.key == old and journal.first_sent_at(job.id) is not None
+
+    def _uploads_of_other_files(
+        self, journal: Journal, uploaded: Mapping[str, Mapping[str, Any]]
+    ) -> list[str]:
+        """Piece jobs never sent whose journaled uploads are of files this plan does not name
+        (cut by an older lipflow, under another name, or deleted since): cut and uploaded anew,
+        not submitted with what may be a piece cut wrongly."""
+        stale = []
+        for job_id, roles in uploaded.items():
+            job = self._jobs.get(job_id)
+            if job is None or job.piece is None or journal.first_sent_at(job_id) is not None:
+                continue
+            if any(
+                not (self.settings.out_dir / str(job.media[role].value)).exists()
+                for role in roles
+                if role in job.media
+            ):
+                stale.append(job_id)
+        return stale
 
     def _apply_takes(self, records: Mapping[str, JobRecord]) -> None:
         """A job on a ``--fresh`` take sends its own idempotency key (Runware's ``taskUUID``)."""

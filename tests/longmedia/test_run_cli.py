@@ -393,3 +393,86 @@ def test_a_mirrored_phone_video_is_refused_with_what_to_do_not_sent_turned_half_
     assert "$.inputs.v" in result.output and "mirrors the picture" in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "out" / "pieces").exists()
+
+
+def _cut_by_an_older_lipflow(recipe: Path, out: Path) -> dict[str, Path]:
+    """Each planned piece file as a lipflow that cut on raw timestamps left it: under the name
+    it gave (the piece's digest without how it was cut), holding another picture (64x64)."""
+    from lipflow.identity import _piece as piece_doc  # what that lipflow's names hashed
+    from lipflow.identity import content_key
+    from lipflow.media import synthesize_video
+    from lipflow.plan import plan_file
+
+    left = {}
+    for planned in plan_file(str(recipe), env={}).jobs:
+        piece = planned.job.piece
+        assert piece is not None
+        name = f"{piece.index:02d}-{content_key(piece_doc(piece))[:16]}.video.mp4"
+        path = out / "pieces" / piece.group / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(synthesize_video(piece.end - piece.start, cached=False))
+        left[planned.job.id] = path
+    return left
+
+
+def test_pieces_an_older_lipflow_cut_on_raw_timestamps_are_cut_again_not_sent(
+    lipflow_mock: MockServer, tmp_path: Path
+) -> None:
+    """A video whose first frame is at 10 s was cut on its raw timestamps into files named as
+    today's: after the upgrade each piece is cut again from the first frame, and the old files
+    are never uploaded."""
+    _marked_video(tmp_path / "talk.mp4", 40, start_pts=100)
+    recipe, out = _split_recipe(tmp_path, 40), tmp_path / "out"
+    _cut_by_an_older_lipflow(recipe, out)
+
+    report = run(recipe, out, env=live_env(lipflow_mock))
+
+    assert report["ok"] and report["counts"] == {"done": 2}
+    sent = _videos_sent(lipflow_mock, tmp_path)
+    assert len(sent) == 2
+    for piece in sent:
+        assert _first_picture(piece).shape == (90, 160), "cut from the source, not the old file"
+    first = min(sent, key=lambda p: probe(p).duration_s - 20)
+    assert abs(int(_first_picture(first)[45, 80]) - 60) <= 3  # the source's first frame
+
+
+def test_a_piece_uploaded_but_never_sent_is_cut_and_uploaded_again_when_its_file_is_not_this_cut(
+    lipflow_mock: MockServer, tmp_path: Path
+) -> None:
+    """A run stopped between a piece's upload and its submit journals the upload; if the file
+    it uploaded is not the one this lipflow cuts (an older cut's name), the piece is cut and
+    uploaded again before it is bought; pieces already bought are not bought again."""
+    _marked_video(tmp_path / "talk.mp4", 40, start_pts=100)
+    recipe, out = _split_recipe(tmp_path, 40), tmp_path / "out"
+    env = {**live_env(lipflow_mock), "LIPFLOW_CACHE_MAX_MB": "0"}
+    assert run(recipe, out, env=env)["counts"] == {"done": 2}
+    with closing(sqlite3.connect(out / "lipflow-journal.sqlite")) as db, db:
+        (unsent,) = db.execute("SELECT id FROM jobs WHERE id LIKE '%piece=2%'").fetchone()
+        uploads_before = dict(
+            db.execute("SELECT role, value FROM uploads WHERE job_id = ?", (unsent,))
+        )
+        for table in ("attempts", "outputs"):
+            db.execute(f"DELETE FROM {table} WHERE job_id = ?", (unsent,))
+        db.execute(
+            "UPDATE jobs SET state = 'pending', attempt = 0, task_uuid = NULL, "
+            "provider_job_id = NULL WHERE id = ?",
+            (unsent,),
+        )
+    (out / "s_piece-2.mp4").unlink()  # never bought: no output
+    for path in (out / "pieces").rglob("02-*"):
+        path.unlink()  # the files it uploaded were cut under another name
+    lipflow_mock.simulator.journal.clear()
+
+    again = run(recipe, out, env=env)
+
+    assert again["counts"] == {"done": 2}
+    submits = lipflow_mock.simulator.journal.records(op="submit")
+    assert len(submits) == 1, "only the piece never sent is bought"
+    with closing(sqlite3.connect(out / "lipflow-journal.sqlite")) as db:
+        uploads_after = dict(
+            db.execute("SELECT role, value FROM uploads WHERE job_id = ?", (unsent,))
+        )
+    assert set(uploads_after) == set(uploads_before)
+    for role in uploads_before:
+        assert uploads_after[role] != uploads_before[role], f"the {role} was uploaded again"
+    assert sorted(p.name[:2] for p in (out / "pieces").rglob("*.video.mp4")) == ["01", "02"]
