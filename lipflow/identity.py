@@ -417,11 +417,12 @@ def _piece(piece: Piece) -> dict[str, Any]:
     }
 
 
-# How pieces are cut: times counted from the video's first frame. A lipflow before that cut a
-# video starting at 10 s on its raw timestamps (piece 1 got half its video), into files of the
-# same name: they are never taken for this cut's. Not part of a job's key: a piece bought with
-# such a file is paid for and kept.
-_CUT = "from-first-frame"
+# How pieces are cut: times counted from the video's first frame, for its own sound too. A
+# lipflow before that cut a video starting at 10 s on its raw timestamps (piece 1 got half its
+# video), or its leading sound from the first sample, into files of the same name: they are
+# never taken for this cut's. Not part of a job's key: a piece bought with such a file is paid
+# for and kept.
+_CUT = "from-first-frame;sound-from-first-frame"
 
 
 def piece_digest(piece: Piece) -> str:

@@ -29,6 +29,7 @@ __all__ = [
     "cut_audio",
     "cut_method",
     "cut_video",
+    "picture_origin",
     "start_of",
     "upright",
     "upright_copy",
@@ -105,6 +106,19 @@ def start_of(stream) -> float:  # type: ignore[no-untyped-def]
     if stream.start_time is None or stream.time_base is None:
         return 0.0
     return float(stream.start_time * stream.time_base)
+
+
+def picture_origin(container) -> float | None:  # type: ignore[no-untyped-def]
+    """The time of the first frame of the file's video, which its sound's cut times count from
+    too; None for a file without video (cover art is no video: its sound counts from its first
+    sample)."""
+    import av
+
+    still = av.stream.Disposition.attached_pic
+    for stream in container.streams.video:
+        if not stream.disposition & still:
+            return start_of(stream)
+    return None
 
 
 def upright(frame, turn: int):  # type: ignore[no-untyped-def]
@@ -275,7 +289,9 @@ def cut_audio(
     source: str | os.PathLike[str], dest: str | os.PathLike[str], start: float, end: float
 ) -> None:
     """Write the audio ``[start, end)`` of ``source`` to ``dest`` as PCM WAV, sample-exact
-    (silence fills any part past the source's end)."""
+    (silence fills any part before or past the source's sound). In a file with video, times
+    count from the first video frame, as the video's cuts do: sound that starts before it (a
+    stream-copy cut, an encoder's priming samples) is not counted into the range."""
     import av
     import numpy as np
 
@@ -285,6 +301,7 @@ def cut_audio(
             rate = stream.codec_context.sample_rate
             layout = stream.codec_context.layout.name
             channels = stream.codec_context.channels
+            origin = picture_origin(src)
             first, last = round(start * rate), round(end * rate)
             resampler = av.AudioResampler(format="s16", layout=layout, rate=rate)
             # Samples are counted from the first one, not found by seeking: compressed audio
@@ -292,6 +309,11 @@ def cut_audio(
             parts = []
             position = 0
             for frame in src.decode(stream):
+                if position == 0 and origin is not None and frame.time is not None:
+                    # The first sample's time: how far the sound leads (or trails) the picture.
+                    lead = round((origin - float(frame.time)) * rate)
+                    first, last = first + lead, last + lead
+                    origin = None
                 for chunk in resampler.resample(frame):
                     data = chunk.to_ndarray().reshape(-1, channels)
                     lo, hi = max(first, position), min(last, position + len(data))
@@ -300,6 +322,9 @@ def cut_audio(
                     position += len(data)
                 if position >= last:
                     break
+            before = max(0, min(0, last) - first)  # the range starts before the first sample
+            if before:
+                parts.insert(0, np.zeros((before, channels), dtype=np.int16))
             pcm = np.concatenate(parts) if parts else np.zeros((0, channels), dtype=np.int16)
             missing = (last - first) - len(pcm)
             if missing > 0:

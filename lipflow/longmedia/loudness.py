@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from lipflow.errors import InputError
+from lipflow.longmedia.keyframes import picture_origin
 
 if TYPE_CHECKING:  # numpy is imported where it is used: planning a short job never needs it
     import numpy as np
@@ -58,25 +59,34 @@ def decode_mono(
     source: str | os.PathLike[str] | bytes, *, rate: int = ANALYSIS_RATE
 ) -> npt.NDArray[np.float32]:
     """Every sample of the first audio stream of ``source`` (a path, or a file's bytes), mixed to
-    mono float32 at ``rate``; empty if it has no audio stream."""
+    mono float32 at ``rate``; empty if it has no audio stream. In a file with video, sample 0 is
+    at its first frame, as cuts count: sound before it (a stream-copy cut, an AAC encoder's
+    priming samples, tens of ms) is dropped, a late start is padded with silence."""
     import av
     import numpy as np
 
     name = "<bytes>" if isinstance(source, bytes) else os.fspath(source)
     chunks: list[npt.NDArray[np.float32]] = []
+    skip = 0  # samples before the first video frame
     try:
         with av.open(io.BytesIO(source) if isinstance(source, bytes) else name) as container:
             if not container.streams.audio:
                 return np.zeros(0, dtype=np.float32)
+            origin = picture_origin(container)
             resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
             for frame in container.decode(container.streams.audio[0]):
+                if origin is not None and frame.time is not None:
+                    lead = round((origin - float(frame.time)) * rate)  # the first sample's
+                    skip = max(0, lead)
+                    chunks.append(np.zeros(max(0, -lead), dtype=np.float32))
+                    origin = None
                 chunks.extend(_mono(out) for out in resampler.resample(frame))
             chunks.extend(_mono(out) for out in resampler.resample(None))
     except av.FFmpegError as exc:
         raise InputError(f"cannot decode the audio ({exc.strerror or exc})", path=name) from exc
     if not chunks:
         return np.zeros(0, dtype=np.float32)
-    return np.concatenate(chunks)
+    return np.concatenate(chunks)[skip:]
 
 
 def _mono(frame: Any) -> npt.NDArray[np.float32]:

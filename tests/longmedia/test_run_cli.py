@@ -8,13 +8,16 @@ from __future__ import annotations
 import json
 import sqlite3
 import struct
+from collections.abc import Callable
 from contextlib import closing
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import av
 import httpx
 import numpy as np
+import numpy.typing as npt
 import pytest
 from click.testing import CliRunner
 
@@ -476,3 +479,116 @@ def test_a_piece_uploaded_but_never_sent_is_cut_and_uploaded_again_when_its_file
     for role in uploads_before:
         assert uploads_after[role] != uploads_before[role], f"the {role} was uploaded again"
     assert sorted(p.name[:2] for p in (out / "pieces").rglob("*.video.mp4")) == ["01", "02"]
+
+
+def _clicks(*at: float) -> Callable[[npt.NDArray[np.float64]], npt.NDArray[np.float32]]:
+    """Silence but for a 10 ms click at each time of ``at``."""
+
+    def sound(t: npt.NDArray[np.float64]) -> npt.NDArray[np.float32]:
+        pcm = np.zeros(len(t), np.float32)
+        for click in at:
+            pcm[np.abs(t - click) < 0.005] = 0.8
+        return pcm
+
+    return sound
+
+
+def _after_a_stream_copy_cut(
+    path: Path, seconds: int, sound: Callable[[npt.NDArray[np.float64]], npt.NDArray[np.float32]]
+) -> None:
+    """A 10 fps video whose first frame is at 10 s with AAC sound from 9.95 s (a stream-copy
+    cut: the sound leads the picture); ``sound`` gives its samples at their times, in seconds
+    from the first frame."""
+    rate = 16000
+    with av.open(str(path), "w", format="mp4") as out:
+        video = out.add_stream("libx264", rate=10)
+        video.width, video.height, video.pix_fmt = 64, 64, "yuv420p"
+        audio = out.add_stream("aac", rate=rate, layout="mono")
+        for i in range(seconds * 10):
+            grey = np.full((64, 64), 80, np.uint8)
+            frame = av.VideoFrame.from_ndarray(grey, format="gray").reformat(format="yuv420p")
+            frame.pts, frame.time_base = 100 + i, Fraction(1, 10)
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+        pcm = sound(np.arange((seconds + 0.05) * rate) / rate - 0.05)
+        for lo in range(0, len(pcm), 1024):
+            chunk = av.AudioFrame.from_ndarray(
+                pcm[None, lo : lo + 1024], format="fltp", layout="mono"
+            )
+            chunk.sample_rate, chunk.time_base = rate, Fraction(1, rate)
+            chunk.pts = round(9.95 * rate) + lo
+            out.mux(audio.encode(chunk))
+        out.mux(audio.encode(None))
+
+
+def _own_sound_recipe(folder: Path, cut: str = "") -> Path:
+    """A lip sync of talk.mp4 driven by its own sound."""
+    recipe = folder / "r.yaml"
+    recipe.write_text(
+        "version: 1\ninputs:\n  v: {video: talk.mp4}\n  a: {audio: talk.mp4}\n"
+        "steps:\n  s:\n    use: runware/pixverse-lipsync\n    lipsync: {video: v, audio: a}\n" + cut
+    )
+    return recipe
+
+
+def _click_times(path: Path) -> list[float]:
+    """When a player plays each click of ``path``'s sound, by its samples' timestamps: seconds
+    from the first video frame (in a file without video, from the first sample)."""
+    times: list[float] = []
+    with av.open(str(path)) as media:
+        video = media.streams.video[0] if media.streams.video else None
+        origin = float(video.start_time * video.time_base) if video is not None else None
+        heard = 0
+        for frame in media.decode(audio=0):
+            raw = frame.to_ndarray().reshape(-1)
+            samples = raw / 32768 if raw.dtype == np.int16 else raw.astype(np.float64)
+            first = heard / frame.sample_rate if origin is None else float(frame.time) - origin
+            for i in np.flatnonzero(np.abs(samples) > 0.3):
+                t = first + i / frame.sample_rate
+                if not times or t - times[-1] > 0.5:
+                    times.append(t)
+            heard += len(samples)
+    return times
+
+
+def test_sound_that_leads_the_picture_is_cut_and_joined_in_step_with_it(
+    lipflow_mock: MockServer, tmp_path: Path
+) -> None:
+    """A video cut by stream copy: its first frame at 10 s, its sound from 9.95 s, and AAC's
+    priming samples before that. Cut times count from the first frame for the sound too: each
+    audio piece and the joined video play a click when it was played in the source, not tens
+    of ms late."""
+    _after_a_stream_copy_cut(tmp_path / "talk.mp4", 40, _clicks(5.5, 25.5))
+    recipe = _own_sound_recipe(tmp_path, cut="    cut: {at: [20]}\n")
+    assert _click_times(tmp_path / "talk.mp4") == pytest.approx([5.5, 25.5], abs=0.006)
+
+    report = run(recipe, tmp_path / "out", env=live_env(lipflow_mock))
+
+    (joined,) = report["assemblies"]
+    assert joined["state"] == "done"
+    pieces = sorted((tmp_path / "out" / "pieces").rglob("*.audio.wav"))
+    assert [_click_times(p) for p in pieces] == [
+        pytest.approx([5.5], abs=0.006),
+        pytest.approx([5.5], abs=0.006),
+    ]
+    assert _click_times(Path(joined["path"])) == pytest.approx([5.5, 25.5], abs=0.012)
+
+
+def test_the_pauses_of_sound_that_leads_the_picture_are_found_at_the_pictures_times(
+    tmp_path: Path,
+) -> None:
+    """The driving audio is the video's own sound, leading its first frame (a stream-copy cut):
+    a pause at 19.0-19.6 s from the first frame is where the plan cuts (its middle), not
+    tens of ms later, where the cut's margin of 40 ms would clip the next word."""
+
+    def talk(t: npt.NDArray[np.float64]) -> npt.NDArray[np.float32]:
+        tone = 0.3 * np.sin(2 * np.pi * 220 * t)
+        return np.where((t > 19.0) & (t < 19.6), 0.0, tone).astype(np.float32)
+
+    _after_a_stream_copy_cut(tmp_path / "talk.mp4", 40, talk)
+    recipe = _own_sound_recipe(tmp_path)
+
+    plan = json.loads(CliRunner().invoke(cli, ["plan", str(recipe), "--format", "json"]).stdout)
+
+    cut = plan["jobs"][1]["piece"]["start"]
+    assert cut == pytest.approx(19.3, abs=0.021)
