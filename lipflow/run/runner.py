@@ -79,7 +79,14 @@ from lipflow.providers._http import UrlRule
 from lipflow.providers.base import Finished, Flow, ProviderClient, Submitted
 from lipflow.run.budget import BudgetCheck, Ledger
 from lipflow.run.cache import store_key
-from lipflow.run.downloads import Downloader, OpenFile, disk_error, file_name, output_names
+from lipflow.run.downloads import (
+    Downloader,
+    OpenFile,
+    disk_error,
+    file_name,
+    output_names,
+    same_name,
+)
 from lipflow.run.dubbing import dub_joins, join_dub
 from lipflow.run.journal import JOURNAL_NAME, JobRecord, Journal, OutputRecord
 from lipflow.run.report import AssemblyReport, JobReport, Observer, RunReport, Snapshot
@@ -558,6 +565,16 @@ class Runner:
         if self.plan.lines and self._rename_numbered_lines(journal, records):
             records = journal.jobs()  # before the outputs are checked: they may have new names
         known = {Path(o.path).name for rec in records.values() for o in rec.outputs if o.path}
+        # A job never writes where the journal keeps another job's output (two ids that name
+        # files alike, the first of them in this plan not the first in an earlier one).
+        claimed = {
+            same_name(stem): job_id
+            for job_id, rec in records.items()
+            for o in rec.outputs
+            if o.path
+            for stem in _output_stems(Path(o.path).name)
+        }
+        self._names = output_names(self._job_list, claimed)
         self._refuse_unjournaled_outputs(records, known)
 
     def _refuse_unjournaled_outputs(
