@@ -15,6 +15,7 @@ from typing import Any
 
 from lipflow.catalog import ModelEntry
 from lipflow.errors import LipflowError
+from lipflow.filenames import path_component
 from lipflow.identity import piece_digest
 from lipflow.jobs import Cost, LipsyncParams, MediaRef, Params, Piece
 from lipflow.longmedia import (
@@ -138,7 +139,7 @@ def piece_media(
     under ``pieces/<group>/`` (relative to the out directory) before uploading them, named by
     what they are cut from (``01-<digest>.video.mp4``): the runner reuses a file it finds, so
     a piece re-split or a source re-recorded must not find the old one."""
-    folder = f"{PIECES_DIR}/{group}/{piece.index:02d}-{piece_digest(cut)[:16]}"
+    folder = f"{PIECES_DIR}/{path_component(group)}/{piece.index:02d}-{piece_digest(cut)[:16]}"
     out = dict(media)
     out["video"] = replace(
         media["video"],

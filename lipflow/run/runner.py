@@ -54,6 +54,7 @@ from lipflow.errors import (
     ReplyUnreadable,
     UsageError,
 )
+from lipflow.filenames import output_names, same_name
 from lipflow.identity import (
     job_doc,
     job_key,
@@ -79,14 +80,7 @@ from lipflow.providers._http import UrlRule
 from lipflow.providers.base import Finished, Flow, ProviderClient, Submitted
 from lipflow.run.budget import BudgetCheck, Ledger
 from lipflow.run.cache import store_key
-from lipflow.run.downloads import (
-    Downloader,
-    OpenFile,
-    disk_error,
-    file_name,
-    output_names,
-    same_name,
-)
+from lipflow.run.downloads import Downloader, OpenFile, disk_error, file_name
 from lipflow.run.dubbing import dub_joins, join_dub
 from lipflow.run.journal import JOURNAL_NAME, JobRecord, Journal, OutputRecord
 from lipflow.run.report import AssemblyReport, JobReport, Observer, RunReport, Snapshot

@@ -11,7 +11,7 @@ from typing import Any
 from click.testing import CliRunner
 
 from lipflow.cli import cli
-from lipflow.run.downloads import MAX_STEM
+from lipflow.filenames import MAX_STEM
 
 LONG = "x" * 140
 RECIPE = f"""\

@@ -592,3 +592,28 @@ def test_the_pauses_of_sound_that_leads_the_picture_are_found_at_the_pictures_ti
 
     cut = plan["jobs"][1]["piece"]["start"]
     assert cut == pytest.approx(19.3, abs=0.021)
+
+
+def test_pieces_of_a_job_whose_id_holds_path_separators_are_cut_inside_the_out_directory(
+    tmp_path: Path,
+) -> None:
+    """A piece's folder was named by its job's id as it is: a matrix value ``../../x`` made
+    folders of its own and put the cut pieces outside the out directory (and ``:`` or ``?``
+    made a name Windows refuses). The folder is one name now, like the id."""
+    talking_video(tmp_path / "talk.mp4", 40, width=64, height=36, fps=10)
+    speech_like(tmp_path / "voice.wav", 40, [(19.6, 20.4)])
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(
+        "version: 1\ninputs:\n  v: {video: talk.mp4}\n  a: {audio: voice.wav}\n"
+        "steps:\n  s:\n    use: runware/pixverse-lipsync\n"
+        '    matrix: {tag: ["../../../../../escaped", "why?:yes"]}\n'
+        "    lipsync: {video: v, audio: a}\n"
+    )
+    out = tmp_path / "deep" / "er" / "out"
+
+    report = run(recipe, out, "--mock")
+
+    assert report["ok"] and len(report["assemblies"]) == 2
+    cut = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("0?-*.*.*"))
+    assert len(cut) == 8 and all(p.parts[:4] == ("deep", "er", "out", "pieces") for p in cut)
+    assert {p.parts[4] for p in cut} == {"s[tag=.._.._.._.._.._escaped]", "s[tag=why__yes]"}
