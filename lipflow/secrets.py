@@ -109,6 +109,16 @@ def encoded_forms(key: str) -> Iterator[str]:
             yield inner.replace("+", "-").replace("/", "_")  # the URL-safe alphabet
 
 
+def _marked_forms(key: str) -> list[str]:
+    """The encoded forms of ``key`` :meth:`Secrets.masked` replaces, in a fixed order: a marker
+    names its form by its place here."""
+    return list(dict.fromkeys(f for f in encoded_forms(key) if len(f) >= _MIN_FORM))
+
+
+# A masked key's place: ``***key:<provider>:<form>***`` (see Secrets.masked).
+_MARKER = re.compile(r"\*\*\*key:([^:*\s]+):(\d+)\*\*\*")
+
+
 def _scrubbed_forms(keys: Iterable[str]) -> list[str]:
     """Every encoded form of ``keys`` long enough to tell from ordinary text, longest first (a
     form inside a longer one is replaced after it)."""
@@ -132,8 +142,7 @@ class Secrets:
                     f"{name} is not a usable API key: {problem}; keys are printable ASCII "
                     "without spaces. Copy it again from the provider's dashboard (nothing was sent)"
                 )
-        self._keys = dict(keys)
-        self._values = _scrubbed_forms(keys.values())
+        self._hold(keys)
 
     @classmethod
     def of_providers(cls, keys: Mapping[str, str]) -> Secrets:
@@ -155,8 +164,7 @@ class Secrets:
         """Keys to keep out of what is shown, unchecked: whatever a variable holds is hidden,
         usable as a key or not (``validate`` and ``plan`` send nothing, so refuse none)."""
         secrets = cls({})
-        secrets._keys = dict(keys)
-        secrets._values = _scrubbed_forms(keys.values())
+        secrets._hold(keys)
         return secrets
 
     def __bool__(self) -> bool:
@@ -169,6 +177,37 @@ class Secrets:
         for value in self._values:
             text = text.replace(value, REDACTED)
         return text
+
+    def masked(self, text: str) -> str:
+        """``text`` to keep (a provider's output URL signed with the key, journaled to resume
+        from): each key, in each encoding, replaced by a marker naming its provider and the
+        encoding, which :meth:`unmasked` turns back into the key the environment then holds."""
+        marks = self._mark_pattern
+        return text if marks is None else marks.sub(lambda m: self._markers[m[0]], text)
+
+    def unmasked(self, text: str) -> str:
+        """``text`` as :meth:`masked` took it: each marker replaced by that encoding of its
+        provider's key now. A marker of a key this run does not hold (or not in that encoding:
+        the key changed) stays; the provider then refuses the URL and is asked for a fresh one."""
+
+        def form(found: re.Match[str]) -> str:
+            key = self._keys.get(found[1])
+            forms = _marked_forms(key) if key else []
+            index = int(found[2])
+            return forms[index] if index < len(forms) else found[0]
+
+        return _MARKER.sub(form, text) if "***key:" in text else text
+
+    def _hold(self, keys: Mapping[str, str]) -> None:
+        """Keep ``keys``: their forms to scrub, and each form's marker to mask it with."""
+        self._keys = dict(keys)
+        self._values = _scrubbed_forms(keys.values())
+        self._markers: dict[str, str] = {}
+        for provider, key in self._keys.items():
+            for index, found in enumerate(_marked_forms(key) if key else []):
+                self._markers.setdefault(found, f"***key:{provider}:{index}***")
+        ordered = sorted(self._markers, key=len, reverse=True)  # a form inside a longer one
+        self._mark_pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
 
 
 class ScrubbedStream(io.TextIOBase):

@@ -14,6 +14,10 @@ matches everything), starts firing on the ``nth`` matching request and fires ``c
                        close the connection instead of answering: "accepted but the reply is lost"
 ``moderation``         the job created by a matching submit fails content moderation
 ``generation_failure`` the job created by a matching submit fails to generate
+``key_in_url``         the outputs of the job created by a matching submit are links signed with
+                       the mock's ``api_key`` (``?token=<key>``, as a CDN link signed with the
+                       account's key); a download without that token is refused (403). Only a
+                       mock started with an ``api_key`` takes this rule
 ``concurrency_limit``  at most ``limit`` unfinished jobs; a further submit is refused with the
                        provider's capacity error (its wire's ``capacity`` code); never consumed
 =====================  ===========================================================================
@@ -42,6 +46,7 @@ __all__ = [
     "ACTIONS",
     "JOB_ACTIONS",
     "OPERATIONS",
+    "OUTPUT_ACTIONS",
     "FaultBook",
     "FaultContext",
     "FaultRule",
@@ -51,7 +56,8 @@ __all__ = [
 
 REQUEST_ACTIONS = ("latency", "rate_limit", "server_error", "malformed_json", "drop", "lose_reply")
 JOB_ACTIONS = ("moderation", "generation_failure")
-ACTIONS = (*REQUEST_ACTIONS, *JOB_ACTIONS, "concurrency_limit")
+OUTPUT_ACTIONS = ("key_in_url",)
+ACTIONS = (*REQUEST_ACTIONS, *JOB_ACTIONS, *OUTPUT_ACTIONS, "concurrency_limit")
 OPERATIONS: tuple[str, ...] = OPS
 _MAX_COUNT = 1_000_000_000  # nth, count and limit: past this a rule is "for ever" in practice
 

@@ -19,6 +19,7 @@ import os
 import random
 import re
 import threading
+import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping
 from functools import partial
 from typing import Any
@@ -40,6 +41,7 @@ from mock_server.core import (
 from mock_server.errors import MockUsageError
 from mock_server.faults import (
     JOB_ACTIONS,
+    OUTPUT_ACTIONS,
     REQUEST_ACTIONS,
     FaultBook,
     FaultContext,
@@ -139,11 +141,21 @@ class Simulator:
     def add_fault(self, action: str, **match: Any) -> FaultRule:
         """Add one fault rule, e.g. ``add_fault("lose_reply", provider="pixverse", op="submit")``."""
         rule = FaultRule(action=action, **match)
-        self.faults.add(rule)
+        self.faults.add(*self._takeable((rule,)))
         return rule
 
     def set_faults(self, rules: Iterable[FaultRule]) -> None:
-        self.faults.replace(rules)
+        self.faults.replace(self._takeable(tuple(rules)))
+
+    def _takeable(self, rules: tuple[FaultRule, ...]) -> tuple[FaultRule, ...]:
+        """``rules``, or a MockUsageError when one needs what this mock lacks: a ``key_in_url``
+        link is signed with the mock's key, so a mock taking any key cannot sign it."""
+        if self.api_key is None and any(rule.action in OUTPUT_ACTIONS for rule in rules):
+            raise MockUsageError(
+                "fault rule: key_in_url signs output links with the mock's API key; start the "
+                "mock with one (--api-key K, MockServer(api_key=K))"
+            )
+        return rules
 
     def jobs(self, provider: str | None = None) -> list[Job]:
         with self._lock:
@@ -190,6 +202,8 @@ class Simulator:
         return self.api_key is None or key == self.api_key
 
     def url(self, item: MediaItem) -> str:
+        if item.token is not None:
+            return f"{self.base_url}{item.path}?token={urllib.parse.quote(item.token, safe='')}"
         return self.base_url + item.path
 
     def resolve_media(self, ref: object) -> MediaItem | str | None:
@@ -268,8 +282,12 @@ class Simulator:
                 call.ctx.path,
                 (*call.ctx.jobs, job_id),
             )
-            fired = self.faults.fire(ctx, JOB_ACTIONS, call.one_off)
-        outcome = fired[0].action if fired else "success"
+            fired = self.faults.fire(ctx, (*JOB_ACTIONS, *OUTPUT_ACTIONS), call.one_off)
+        endings = [rule.action for rule in fired if rule.action in JOB_ACTIONS]
+        outcome = endings[0] if endings else "success"
+        if any(rule.action in OUTPUT_ACTIONS for rule in fired):
+            for item in outputs:
+                item.token = self.api_key
         call.record.faults.extend(rule.action for rule in fired)
         now = self.clock.now()
         with self._lock:
@@ -419,7 +437,7 @@ class Simulator:
         header = request.headers.get("x-mock-fault")  # header names are lower-case
         if header:
             try:
-                call.one_off = (rule_from_header(header),)
+                call.one_off = self._takeable((rule_from_header(header),))
             except MockUsageError as exc:
                 return self._error(call, 400, f"X-Mock-Fault: {exc.message}", None)
         one_off = call.one_off
@@ -488,7 +506,7 @@ class Simulator:
             if key == ("GET", "/_mock/faults"):
                 return Reply(document=self.faults.to_json())
             if key in {("PUT", "/_mock/faults"), ("POST", "/_mock/faults")}:
-                rules = rules_from_json(_admin_json(request, None))
+                rules = self._takeable(tuple(rules_from_json(_admin_json(request, None))))
                 if request.method == "PUT":
                     self.faults.replace(rules)
                 else:
@@ -611,6 +629,8 @@ def _download(call: Call) -> Reply:
     item = call.sim.store.by_path(call.request.path)
     if item is None or not call.sim.store.servable(item):
         return Reply(status=404, document={"error": f"no media at {call.request.path}"})
+    if item.token is not None and call.request.query.get("token") != item.token:
+        return Reply(status=403, document={"error": "this link needs its signature (token)"})
     return Reply(body=call.sim.store.content(item), content_type=item.content_type)
 
 

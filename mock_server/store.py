@@ -56,6 +56,7 @@ class MediaItem:
     filename: str | None = None
     external_url: str | None = None  # an upload by URL that the offline mock cannot fetch
     audio: MediaItem | None = None  # a lip sync's driving audio: the output's soundtrack
+    token: str | None = None  # a key_in_url job's output: served only with ``?token=<token>``
 
     @property
     def content_type(self) -> str:

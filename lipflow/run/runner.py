@@ -243,7 +243,10 @@ class Runner:
                 _restart_at_a_new_mock(journal)
             records = journal.jobs()
             loop = asyncio.get_running_loop()
-            uploaded = self._uploaded = journal.all_uploads()
+            uploaded = self._uploaded = {
+                job_id: {role: self._unmasked(value) for role, value in roles.items()}
+                for job_id, roles in journal.all_uploads().items()
+            }
             for job_id in self._sent_sideways:
                 # Its uploads are the sideways video: never sent again, for it or another job.
                 uploaded.pop(job_id, None)
@@ -258,7 +261,7 @@ class Runner:
                     self._uploads.remember(self._jobs[job_id], uploaded.get(job_id, {}), loop)
                     self._state.set(job_id, rec.state)
                     if rec.outputs:
-                        self._output_urls[job_id] = rec.outputs[0].url
+                        self._output_urls[job_id] = self.secrets.unmasked(rec.outputs[0].url)
                     self._count_spending(rec)
             # Only a job another job needs is awaited: a future for each of those alone.
             self._finished = {
@@ -830,7 +833,7 @@ class Runner:
                     error_class=OUTPUT_REFUSED,
                     detail="its output was lost in an earlier run: fetched again, nothing bought",
                 )
-            urls = [o.url for o in rec.outputs]
+            urls = [self.secrets.unmasked(o.url) for o in rec.outputs]
             sizes = [o.expected_size for o in rec.outputs]
         else:
             assert provider_job_id is not None
@@ -950,18 +953,27 @@ class Runner:
         )
 
     async def _found(self, job: Job, result: Finished, detail: str) -> None:
-        """Journal the output URLs (and cost) the provider gave: the job is downloading."""
+        """Journal the output URLs (and cost) the provider gave: the job is downloading. A URL
+        signed with the key is journaled with the key masked, put back when it is fetched."""
         await self._commit(
             functools.partial(
                 Journal.record_outputs,
                 job_id=job.id,
-                urls=result.outputs,
+                urls=[self.secrets.masked(url) for url in result.outputs],
                 sizes=result.sizes,
                 reported_usd=result.reported_usd,
             )
         )
         self._output_urls[job.id] = result.outputs[0]
         self._emit(job.id, S.DOWNLOADING, detail)
+
+    def _masked(self, upload: Mapping[str, Any]) -> dict[str, Any]:
+        """An upload's result (the provider's media id, its URL) to journal: keys masked."""
+        return json.loads(self.secrets.masked(json.dumps(dict(upload))))  # type: ignore[no-any-return]
+
+    def _unmasked(self, upload: Mapping[str, Any]) -> dict[str, Any]:
+        """A journaled upload's result with the keys it was masked of put back."""
+        return json.loads(self.secrets.unmasked(json.dumps(dict(upload))))  # type: ignore[no-any-return]
 
     def _store_key(self, job: Job) -> str | None:
         """The job's key in the output store: its content key, and its --fresh take if any."""
@@ -1187,7 +1199,9 @@ class Runner:
                         )
                     return None
                 await self._commit(
-                    functools.partial(Journal.record_upload, job_id=job.id, role=role, value=result)
+                    functools.partial(
+                        Journal.record_upload, job_id=job.id, role=role, value=self._masked(result)
+                    )
                 )
                 done[role] = result
         for role, result in done.items():

@@ -12,6 +12,7 @@ import pytest
 
 from lipflow.providers import registry
 from mock_server import ManualClock, MockServer
+from mock_server.errors import MockUsageError
 from tests.replies import as_json
 
 KEY = {"Authorization": "Bearer any-key"}
@@ -258,3 +259,42 @@ def test_lose_reply_over_the_runware_websocket_drops_the_connection(mock: MockSe
 
     asyncio.run(asyncio.wait_for(scenario(), 10))
     assert mock.simulator.job("runware", task_uuid) is not None
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_key_in_url_signs_a_jobs_output_links_with_the_key_and_serves_them_only_signed(
+    provider: str,
+) -> None:
+    key = "any-key"
+    with MockServer(api_key=key) as signing:
+        reply = httpx.post(signing.urls.admin + "/faults", json={"action": "key_in_url"})
+        assert reply.status_code == 200, reply.text
+        submit(signing, provider)
+        (job,) = signing.simulator.jobs()
+        (link,) = links_in(poll(signing, provider, job.id))
+        assert link.endswith("?token=" + key)
+        assert httpx.get(link).status_code == 200
+        unsigned = link.split("?", 1)[0]
+        assert httpx.get(unsigned).status_code == 403
+        assert httpx.get(unsigned + "?token=other").status_code == 403
+        kept = json.dumps(httpx.get(signing.urls.admin + "/requests").json())
+        assert "token=" + key not in kept, "the mock's journal keeps no key"
+
+
+def test_key_in_url_is_refused_by_a_mock_taking_any_key(mock: MockServer) -> None:
+    reply = httpx.post(mock.urls.admin + "/faults", json={"action": "key_in_url"})
+    assert reply.status_code == 400 and "--api-key" in reply.json()["error"]
+    assert httpx.get(mock.urls.admin + "/faults").json() == {"rules": []}
+    with pytest.raises(MockUsageError, match="API key"):
+        mock.add_fault("key_in_url")
+
+
+def links_in(document: object) -> list[str]:
+    """Every link to the mock's media in a JSON reply."""
+    if isinstance(document, str):
+        return [document] if "/media/" in document else []
+    if isinstance(document, dict):
+        document = list(document.values())
+    if isinstance(document, list):
+        return [link for item in document for link in links_in(item)]
+    return []
