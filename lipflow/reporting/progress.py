@@ -15,7 +15,7 @@ from lipflow.run.report import Snapshot
 __all__ = ["LineProgress", "LiveProgress", "progress_for"]
 
 # Printed on a line of their own above the status line, as they happen.
-_PRINTED = frozenset({"failed", "ambiguous", "blocked"})
+_PRINTED = frozenset({"failed", "ambiguous", "blocked", "kept"})  # "kept": a user's file set aside
 
 
 def _status(s: Snapshot) -> str:

@@ -82,6 +82,7 @@ from lipflow.run.budget import BudgetCheck, Ledger
 from lipflow.run.cache import store_key
 from lipflow.run.downloads import Downloader, OpenFile, disk_error, file_name
 from lipflow.run.dubbing import dub_joins, join_dub
+from lipflow.run.edited import set_aside
 from lipflow.run.journal import JOURNAL_NAME, JobRecord, Journal, OutputRecord
 from lipflow.run.report import AssemblyReport, JobReport, Observer, RunReport, Snapshot
 from lipflow.run.retry import GaveUp, RetryEngine, poll_delays
@@ -726,12 +727,24 @@ class Runner:
         provider_slots: Mapping[str, asyncio.Semaphore],
     ) -> bool:
         if rec.state == S.DONE and rec.outputs:
-            if await asyncio.to_thread(lambda: all(o.intact() for o in rec.outputs)):
+            changed = await asyncio.to_thread(lambda: [o for o in rec.outputs if not o.intact()])
+            if not changed:
                 return True
+            kept = await asyncio.to_thread(
+                lambda: [
+                    (Path(o.path), aside)
+                    for o in changed
+                    if o.path is not None and (aside := set_aside(Path(o.path))) is not None
+                ]
+            )
             self._note(
                 job.id,
                 "an output on disk is missing or differs from what was downloaded: fetched again",
             )
+            for path, aside in kept:
+                said = f"{path.name} was changed since it was saved: kept as {aside.name}"
+                self._note(job.id, said)
+                self._tell(job.id, "kept", said)
         for need in job.needs:
             if need in self._finished and not await self._finished[need]:
                 if self.interrupted:
@@ -1484,6 +1497,11 @@ class Runner:
                 self.settings.out_dir / f"{output_names((replace(jobs[0], id=group),))[group]}.mp4"
             )
             outputs = {j.id: str(records[j.id].outputs[0].path) for j in jobs}
+            if rec is not None and rec.path is not None and not rec.intact():
+                aside = await asyncio.to_thread(set_aside, Path(rec.path))
+                if aside is not None:
+                    said = f"{Path(rec.path).name} was changed since it was joined: kept as {aside.name}"
+                    self._tell(group, "kept", said)
             self._j.record_assembly(group, "assembling", path=str(path))
             self._tell(group, "assembling", f"joining {len(jobs)} pieces into {path}")
             try:
@@ -1502,7 +1520,8 @@ class Runner:
             self._tell(group, "joined", f"{result.duration_s:.2f} s, verified: {result.path}")
 
     def _tell(self, name: str, state: str, detail: str) -> None:
-        """Show an assembly's progress (it is not a job: the job counts stay as they are)."""
+        """Show an assembly's progress, or what became of a job's file (the job counts stay as
+        they are)."""
         if self.observer is not None:
             self.observer.update(name, state, detail, self._snapshot())
 

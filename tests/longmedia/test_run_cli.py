@@ -143,15 +143,20 @@ def test_mock_lipsync_outputs_keep_a_portrait_shape_and_carry_the_driving_audio(
     assert np.corrcoef(heard, sent)[0, 1] > 0.9
 
 
+def joined_in_two(mock: MockServer, folder: Path) -> tuple[Path, Path, dict[str, str]]:
+    """A 40 s talk lip-synced in two pieces and joined into ``out/s.mp4``: its recipe, its out
+    directory and the environment it ran in."""
+    recipe = talking_recipe(folder, 40.0, [(19.0, 19.6)], "runware/pixverse-lipsync", size=(64, 36))
+    out = folder / "out"
+    env = live_env(mock)
+    assert run(recipe, out, env=env)["assemblies"][0]["state"] == "done"
+    return recipe, out, env
+
+
 def test_a_damaged_piece_is_fetched_again_by_its_hash_and_joined_without_buying_it_again(
     lipflow_mock: MockServer, tmp_path: Path
 ) -> None:
-    recipe = talking_recipe(
-        tmp_path, 40.0, [(19.0, 19.6)], "runware/pixverse-lipsync", size=(64, 36)
-    )
-    out = tmp_path / "out"
-    env = live_env(lipflow_mock)
-    assert run(recipe, out, env=env)["assemblies"][0]["state"] == "done"
+    recipe, out, env = joined_in_two(lipflow_mock, tmp_path)
     (out / "s.mp4").unlink()
     piece = out / "s_piece-2.mp4"
     piece.write_bytes(b"\0" * piece.stat().st_size)  # same size: only its hash tells
@@ -164,6 +169,25 @@ def test_a_damaged_piece_is_fetched_again_by_its_hash_and_joined_without_buying_
     with av.open(out / "s.mp4") as container:
         assert container.duration / av.time_base == pytest.approx(40.0, abs=0.1)
     assert not list(out.glob("*.tmp"))
+    assert len(provider_jobs(lipflow_mock)) == 2, "no piece is bought again"
+
+
+def test_a_joined_video_changed_since_it_was_joined_is_kept_aside_and_joined_again(
+    lipflow_mock: MockServer, tmp_path: Path
+) -> None:
+    recipe, out, env = joined_in_two(lipflow_mock, tmp_path)
+    joined = out / "s.mp4"
+    edited = joined.read_bytes()[:1000]  # the user trimmed it in place
+    joined.write_bytes(edited)
+
+    result = CliRunner().invoke(cli, ["run", str(recipe), "--out", str(out)], env=env)
+
+    assert result.exit_code == 0, result.output
+    (kept,) = out.glob("s.edited-*.mp4")
+    assert kept.read_bytes() == edited
+    assert f"s.mp4 was changed since it was joined: kept as {kept.name}" in result.output
+    with av.open(joined) as container:
+        assert container.duration / av.time_base == pytest.approx(40.0, abs=0.1)
     assert len(provider_jobs(lipflow_mock)) == 2, "no piece is bought again"
 
 
