@@ -55,6 +55,13 @@ def _cost_line(report: RunReport) -> str:
         line += f"; {t['drifted_jobs']} job(s) off their estimate by more than {DRIFT_SHARE:.0%}"
     if t["budget_usd"] is not None:
         line += f"; spent ${t['spent_usd']:.4f} of the budget of ${t['budget_usd']:.2f}"
+    if t["maybe_spent_jobs"]:
+        states = sorted({j.state for j in report.maybe_charged()})
+        line += (
+            f"; maybe spent ${t['maybe_spent_usd']:.4f} more (estimated) on "
+            f"{t['maybe_spent_jobs']} job(s) the provider has or may have ({', '.join(states)}): "
+            "charged if it runs them"
+        )
     if t["not_submitted_for_budget"]:
         line += f"; {t['not_submitted_for_budget']} job(s) not submitted for the budget"
     return line

@@ -143,6 +143,13 @@ class RunReport:
         )
         return shlex.join(("lipflow", "run", *args))
 
+    def maybe_charged(self) -> tuple[JobReport, ...]:
+        """Jobs that reached the provider, or may have (a submit whose answer was lost), and
+        whose cost is not counted in ``spent_usd``: charged if the provider runs them."""
+        return tuple(
+            j for j in self.jobs if j.state in MAYBE_CHARGED_STATES and j.reported_usd is None
+        )
+
     @property
     def not_submitted_for_budget(self) -> int:
         """Jobs the budget kept from being submitted."""
@@ -153,6 +160,7 @@ class RunReport:
         estimated = [j.estimated_usd for j in self.jobs if j.estimated_usd is not None]
         both = [j for j in self.jobs if j.reported_usd is not None and j.estimated_usd is not None]
         reported = [j.reported_usd for j in self.jobs if j.reported_usd is not None]
+        maybe = self.maybe_charged()
         est_of_reported = sum(j.estimated_usd or 0.0 for j in both)
         rep_of_reported = sum(j.reported_usd or 0.0 for j in both)
         return {
@@ -164,6 +172,8 @@ class RunReport:
             "drifted_jobs": sum(j.drifted for j in self.jobs),
             "budget_usd": self.budget_usd,
             "spent_usd": round(self.spent_usd, 6),
+            "maybe_spent_usd": round(sum(j.estimated_usd or 0.0 for j in maybe), 6),
+            "maybe_spent_jobs": len(maybe),
             "not_submitted_for_budget": self.not_submitted_for_budget,
         }
 
@@ -189,6 +199,10 @@ class RunReport:
             "not_in_recipe": [{"id": i, "state": st} for i, st in self.not_in_recipe],
         }
 
+
+# The states of a job that is at the provider, or may be (its submit's answer was lost), with
+# no cost counted yet: the provider charges it if it runs it.
+MAYBE_CHARGED_STATES = frozenset({"submitting", "submitted", "ambiguous"})
 
 # Reported and estimated cost are said to drift apart when they differ by more than this share
 # of the estimate (and by more than a rounding error): the estimate missed something.
