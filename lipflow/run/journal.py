@@ -99,6 +99,7 @@ from lipflow.run.state import MOCK_GONE, JobState, check_transition
 
 __all__ = [
     "JOURNAL_NAME",
+    "MADE_OF",
     "AssemblyRecord",
     "JobRecord",
     "Journal",
@@ -240,6 +241,11 @@ class JobRecord:
     take: str = ""  # the --fresh take its idempotency key is derived with ("" for none)
 
 
+# An assembly's detail: the digest of the piece outputs the joined file was made of. The
+# journal's own (a join made of other outputs is made again), not part of what was verified.
+MADE_OF = "made_of"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AssemblyRecord:
     """The joining of a split lip sync's pieces: ``assembling``, ``done`` or ``failed``."""
@@ -250,6 +256,12 @@ class AssemblyRecord:
     size_bytes: int | None = None
     detail: Mapping[str, Any] = field(default_factory=dict)
     error: str | None = None
+
+    @property
+    def verified(self) -> dict[str, Any]:
+        """What was checked of the joined file (duration, frames, joins...): its detail without
+        the journal's own digest of what it was made of."""
+        return {name: value for name, value in self.detail.items() if name != MADE_OF}
 
     def intact(self) -> bool:
         """Done, and the joined file is still there at the size it was written with."""

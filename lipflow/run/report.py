@@ -86,7 +86,7 @@ class AssemblyReport:
             "state": self.state,
             "path": rec.path if rec else None,
             "size_bytes": rec.size_bytes if rec else None,
-            "verified": dict(rec.detail) if rec and rec.state == "done" else None,
+            "verified": rec.verified if rec and rec.state == "done" else None,
             "error": rec.error if rec else None,
         }
 

@@ -83,7 +83,7 @@ from lipflow.run.cache import store_key
 from lipflow.run.downloads import Downloader, OpenFile, disk_error, file_name
 from lipflow.run.dubbing import dub_joins, join_dub
 from lipflow.run.edited import set_aside
-from lipflow.run.journal import JOURNAL_NAME, JobRecord, Journal, OutputRecord
+from lipflow.run.journal import JOURNAL_NAME, MADE_OF, JobRecord, Journal, OutputRecord
 from lipflow.run.report import AssemblyReport, JobReport, Observer, RunReport, Snapshot
 from lipflow.run.retry import GaveUp, RetryEngine, poll_delays
 from lipflow.run.sender import Sender, as_sender
@@ -1491,7 +1491,7 @@ class Runner:
                 continue
             made_of = _made_of(jobs, records)
             rec = joined.get(group)
-            if rec is not None and rec.intact() and rec.detail.get("made_of") == made_of:
+            if rec is not None and rec.intact() and rec.detail.get(MADE_OF) == made_of:
                 continue  # joined from these very outputs: a line bought again is joined anew
             path = (
                 self.settings.out_dir / f"{output_names((replace(jobs[0], id=group),))[group]}.mp4"
@@ -1515,7 +1515,7 @@ class Runner:
                 "done",
                 path=result.path,
                 size_bytes=result.size_bytes,
-                detail={**result.to_json(), "made_of": made_of},
+                detail={**result.to_json(), MADE_OF: made_of},
             )
             self._tell(group, "joined", f"{result.duration_s:.2f} s, verified: {result.path}")
 
