@@ -726,7 +726,8 @@ def run(
         if refused:
             still += (
                 f"{refused} job(s) paid for whose output URL is refused: run again to fetch "
-                "them (nothing is bought), or add --retake-lost to buy fresh takes. "
+                "them (nothing is bought), or add --retake-lost to buy fresh takes; a job whose "
+                "provider no longer knows it (said on its line) comes back only as a fresh take. "
             )
         raise RunFailed(
             f"{still}{counts} of {len(report.jobs)} job(s); resume with: {report.resume_command()}"

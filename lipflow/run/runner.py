@@ -898,6 +898,14 @@ class Runner:
                 f"failed ({verdict.message}); a fresh take would cost {cost}: run again with "
                 "--retake-lost to buy it"
             )
+        elif unasked is not None and _forgotten(job.provider, unasked):
+            message = (
+                f"the output URL is refused ({lost.message}) and the provider no longer knows the "
+                f"job ({unasked.message}): it cannot give the output again. The job is paid for "
+                "and stays downloading, never bought again unless you ask: run again with --resume "
+                f"--retake-lost to buy a fresh take ({cost}); a run without --retake-lost only "
+                "tries this download again"
+            )
         else:
             why = (
                 f"; the provider could not be asked for a fresh URL ({unasked.message})"
@@ -1772,6 +1780,15 @@ def _gone(error: ProviderError) -> bool:
         and 400 <= error.status < 500
         and error.status != 429
     )
+
+
+def _forgotten(provider: str, error: ProviderError) -> bool:
+    """Whether ``error`` is the provider saying it does not know the job (an error code or HTTP
+    status its wire declares ``not_found``): a job it has forgotten, not a passing failure."""
+    if not isinstance(error, ProviderRejected):
+        return False
+    not_found = registry.get(provider).wire.codes("not_found")
+    return error.code in not_found or error.status in not_found
 
 
 def _error_class(exc: ProviderError) -> str:

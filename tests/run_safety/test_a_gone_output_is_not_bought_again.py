@@ -8,6 +8,7 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from lipflow.cli import cli
@@ -22,22 +23,28 @@ def _rows(out: Path, sql: str) -> list[tuple[object, ...]]:
         return list(db.execute(sql))
 
 
+def forgotten(mock: MockServer, out: Path, recipe: str) -> tuple[list[str], dict[str, str]]:
+    """``recipe`` run to the end into ``out``, then its output files deleted and the provider's
+    memory of its jobs and output URLs gone (the mock reset): the resume's arguments and env."""
+    args = ["run", str(RECIPES / recipe), "--out", str(out), "--yes"]
+    env = env_for(dict(mock.urls))
+    first = CliRunner().invoke(cli, args, env=env)
+    assert first.exit_code == 0, first.output
+    assert len(mock.simulator.journal.records(op="submit")) >= 1
+    for (path,) in _rows(out, "SELECT path FROM outputs"):
+        (out / str(path)).unlink()  # absolute, or relative to the out directory
+    mock.simulator.reset()
+    return [*args, "--resume"], env
+
+
 def test_a_done_job_whose_output_and_provider_job_are_gone_exits_4_and_is_not_bought_again(
     lipflow_mock: MockServer, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
-    args = ["run", str(RECIPES / "quickstart.yaml"), "--out", str(out), "--yes"]
-    env = env_for(dict(lipflow_mock.urls))
-    first = CliRunner().invoke(cli, args, env=env)
-    assert first.exit_code == 0, first.output
-    bought = len(lipflow_mock.simulator.journal.records(op="submit"))
-    assert bought >= 1
-    for (path,) in _rows(out, "SELECT path FROM outputs"):
-        (out / str(path)).unlink()  # absolute, or relative to the out directory
-    lipflow_mock.simulator.reset()  # the provider forgot the jobs and their output URLs
+    args, env = forgotten(lipflow_mock, out, "quickstart.yaml")
 
     for _ in range(2):
-        again = CliRunner().invoke(cli, [*args, "--resume"], env=env)
+        again = CliRunner().invoke(cli, args, env=env)
         assert again.exit_code == 4, again.output
         assert "internal error" not in again.output and "Traceback" not in again.output
         assert "--retake-lost" in again.output
@@ -46,3 +53,19 @@ def test_a_done_job_whose_output_and_provider_job_are_gone_exits_4_and_is_not_bo
         states = _rows(out, "SELECT state, error_class FROM jobs")
         assert states and all(s == ("downloading", "output_refused") for s in states), states
         assert lipflow_mock.simulator.journal.records(op="submit") == [], "nothing bought again"
+
+
+@pytest.mark.parametrize("recipe", ["quickstart.yaml", "wavespeed.yaml"])
+def test_a_job_its_provider_no_longer_knows_is_said_to_come_back_only_as_a_fresh_take(
+    lipflow_mock: MockServer, tmp_path: Path, recipe: str
+) -> None:
+    args, env = forgotten(lipflow_mock, tmp_path / "out", recipe)
+
+    again = CliRunner().invoke(cli, args, env=env)
+
+    assert again.exit_code == 4, again.output
+    assert "and the provider no longer knows the job" in again.output
+    assert "run again with --resume --retake-lost to buy a fresh take (about $" in again.output
+    assert "a run without --retake-lost only tries this download again" in again.output
+    assert "could not be asked for a fresh URL" not in again.output
+    assert lipflow_mock.simulator.journal.records(op="submit") == [], "nothing bought again"
