@@ -14,10 +14,11 @@ matches everything), starts firing on the ``nth`` matching request and fires ``c
                        close the connection instead of answering: "accepted but the reply is lost"
 ``moderation``         the job created by a matching submit fails content moderation
 ``generation_failure`` the job created by a matching submit fails to generate
-``key_in_url``         the outputs of the job created by a matching submit are links signed with
-                       the mock's ``api_key`` (``?token=<key>``, as a CDN link signed with the
-                       account's key); a download without that token is refused (403). Only a
-                       mock started with an ``api_key`` takes this rule
+``key_in_url``         the outputs of the job created by a matching submit, and the media a
+                       matching upload stores, are links signed with the mock's ``api_key``
+                       (``?token=<key>``, as a CDN link signed with the account's key); a
+                       download without that token is refused (403). Only a mock started with
+                       an ``api_key`` takes this rule
 ``concurrency_limit``  at most ``limit`` unfinished jobs; a further submit is refused with the
                        provider's capacity error (its wire's ``capacity`` code); never consumed
 =====================  ===========================================================================

@@ -21,6 +21,7 @@ import re
 import threading
 import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from functools import partial
 from typing import Any
 
@@ -65,6 +66,8 @@ _UUID_V4 = (0x8000 << 48) | (4 << 76)
 # A JSON body or reply at most this long is journaled as the text it came or went as, what is
 # kept of it worked out when its record is first read (a longer one may summarize to far less).
 _SHORT_BODY = _SHORT_REPLY = 512
+# The key a key_in_url upload signs the links it hands out with, while it is handled.
+_SIGNING: ContextVar[str | None] = ContextVar("mock_signing", default=None)
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
 
@@ -202,6 +205,9 @@ class Simulator:
         return self.api_key is None or key == self.api_key
 
     def url(self, item: MediaItem) -> str:
+        signing = _SIGNING.get()
+        if signing is not None and item.token is None:  # a key_in_url upload's media
+            item.token = signing
         if item.token is not None:
             return f"{self.base_url}{item.path}?token={urllib.parse.quote(item.token, safe='')}"
         return self.base_url + item.path
@@ -223,9 +229,12 @@ class Simulator:
                 return "is a data URI whose payload is not base64"
             return self.store.put_bytes(self.new_uuid(), raw, content_type=ref[5:].split(";", 1)[0])
         if ref.startswith(self.base_url + "/media/"):
-            item = self.store.by_path(ref[len(self.base_url) :])
+            path, _, query = ref[len(self.base_url) :].partition("?")
+            item = self.store.by_path(path)
             if item is None or not self.store.servable(item):
                 return f"no media at {ref}"
+            if item.token is not None and urllib.parse.parse_qs(query).get("token") != [item.token]:
+                return f"is a link to {path} without its signature (token)"
             return item
         if ref.startswith(("http://", "https://")):
             return None
@@ -441,7 +450,22 @@ class Simulator:
             except MockUsageError as exc:
                 return self._error(call, 400, f"X-Mock-Fault: {exc.message}", None)
         one_off = call.one_off
+        if (
+            ctx.op == "upload"
+            and (self.faults or one_off)
+            and self.faults.fire(ctx, OUTPUT_ACTIONS, one_off)
+        ):
+            record.faults.append("key_in_url")
+            signing = _SIGNING.set(self.api_key)  # the links this upload hands out are signed
+            try:
+                return self._answer(call, route)
+            finally:
+                _SIGNING.reset(signing)
+        return self._answer(call, route)
 
+    def _answer(self, call: Call, route: Route) -> Reply:
+        """A routed request's reply, with the request faults that fire on it."""
+        request, ctx, record, one_off = call.request, call.ctx, call.record, call.one_off
         fired = self.faults.fire(ctx, REQUEST_ACTIONS, one_off)
         if not fired and request.oversize is None and request.body_error is None:
             return route.handler(call)  # the usual request: no fault, a body read whole

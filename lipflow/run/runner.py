@@ -988,13 +988,13 @@ class Runner:
         self._output_urls[job.id] = result.outputs[0]
         self._emit(job.id, S.DOWNLOADING, detail)
 
-    def _masked(self, upload: Mapping[str, Any]) -> dict[str, Any]:
+    def _masked(self, upload: dict[str, Any]) -> dict[str, Any]:
         """An upload's result (the provider's media id, its URL) to journal: keys masked."""
-        return json.loads(self.secrets.masked(json.dumps(dict(upload))))  # type: ignore[no-any-return]
+        return _through_json(upload, self.secrets.masked)
 
-    def _unmasked(self, upload: Mapping[str, Any]) -> dict[str, Any]:
+    def _unmasked(self, upload: dict[str, Any]) -> dict[str, Any]:
         """A journaled upload's result with the keys it was masked of put back."""
-        return json.loads(self.secrets.unmasked(json.dumps(dict(upload))))  # type: ignore[no-any-return]
+        return _through_json(upload, self.secrets.unmasked)
 
     def _store_key(self, job: Job) -> str | None:
         """The job's key in the output store: its content key, and its --fresh take if any."""
@@ -1780,6 +1780,17 @@ def _gone(error: ProviderError) -> bool:
         and 400 <= error.status < 500
         and error.status != 429
     )
+
+
+def _through_json(value: dict[str, Any], change: Callable[[str], str]) -> dict[str, Any]:
+    """``value`` with ``change`` applied to its JSON text; ``value`` itself when that changes
+    nothing (the usual upload: no key in it, no JSON parsed again)."""
+    text = json.dumps(value)
+    changed = change(text)
+    if changed == text:
+        return value
+    parsed: dict[str, Any] = json.loads(changed)
+    return parsed
 
 
 def _forgotten(provider: str, error: ProviderError) -> bool:

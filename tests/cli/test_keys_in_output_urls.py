@@ -111,3 +111,28 @@ def test_a_run_killed_before_its_download_resumes_with_the_link_signed_again_fro
     assert len(signing_mock.simulator.journal.records(op="submit")) == 1, "not bought again"
     assert held_key_forms(again.output.encode()) == []
     assert files_holding_the_key(tmp_path) == {}
+
+
+def test_an_upload_link_signed_with_the_key_is_sent_signed_again_by_a_resume(
+    signing_mock: MockServer, tmp_path: Path
+) -> None:
+    """WaveSpeed's submit names the upload by its link: a resume submitting a job whose upload
+    is journaled sends that link with the key put back, never the masked one (the mock refuses
+    a link without its signature)."""
+    out = tmp_path / "out"
+    args = ["run", str(RECIPES / "wavespeed.yaml"), "--out", str(out), "--yes"]
+    signing_mock.add_fault("server_error", provider="wavespeed", op="submit")
+    first = CliRunner().invoke(cli, args, env=env_of(signing_mock))
+    assert first.exit_code != 0 and not list(out.glob("*.mp4")), first.output
+    uploads = len(signing_mock.simulator.journal.records(op="upload"))
+    assert uploads >= 1
+    signing_mock.simulator.faults.clear()
+    signing_mock.add_fault("key_in_url")  # the submits go through now
+
+    resume = [*args, "--resume", "--resubmit-ambiguous"]  # the 503 made no job: sent again
+    again = CliRunner().invoke(cli, resume, env=env_of(signing_mock))
+
+    assert again.exit_code == 0, again.output
+    assert len(signing_mock.simulator.journal.records(op="upload")) == uploads, "not uploaded again"
+    assert list(out.glob("*.mp4"))
+    assert files_holding_the_key(tmp_path) == {}

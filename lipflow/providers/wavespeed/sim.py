@@ -116,13 +116,14 @@ def _put(call: Call) -> Reply:
     pending = sim.store.get(token)
     if pending is None or pending.data is not None:
         return _err(403, "no open upload ticket for this URL: ask POST /media/uploads for one")
-    sim.store.put_bytes(
+    stored = sim.store.put_bytes(
         token,
         call.request.body,
         filename=pending.filename,
         content_type=call.request.header("content-type"),
         ext=pending.ext,
     )
+    stored.token = pending.token  # served at the link the ticket gave, signed or not
     return Reply(body=b"", content_type="text/plain")
 
 
