@@ -204,11 +204,17 @@ def _probe(
         raise InputError("the file is empty, not audio or video", path=label)
     # Plain MP4/MOV and PCM WAV are read from their headers, with PyAV's answers: checking a
     # recipe then need not load FFmpeg. Anything the reader is unsure of is PyAV's.
-    from lipflow.probe import read_header
+    # A still image's frame size is read from its header too: FFmpeg says 0x0 for one bigger
+    # than it will decode, which no pixel limit would catch.
+    from lipflow.probe import read_header, read_image_size
 
-    header = read_header(source if head is None else io.BytesIO(head), size)
+    held = source if head is None else io.BytesIO(head)
+    header = read_header(held, size)
     if header is not None:
         return MediaInfo(**header._asdict(), size_bytes=size)
+    image = read_image_size(held)
+    if image is not None:
+        return ImageInfo(**image._asdict(), size_bytes=size)
     return _probe_with_pyav(source, size, label=label)
 
 
@@ -254,7 +260,13 @@ def _describe(container: InputContainer, size: int, label: str) -> MediaInfo | I
         and image_format
         and container.format.name in _IMAGE_DEMUXERS
     ):
-        # A still image (a first or last frame): its size matters, it has no duration.
+        # A still image (a first or last frame): its size matters, it has no duration. A size
+        # FFmpeg could not read (0x0) must not pass as no size at all.
+        if not video.codec_context.width or not video.codec_context.height:
+            raise InputError(
+                f"the {image_format.upper()} image's width and height cannot be read",
+                path=label,
+            )
         return ImageInfo(
             width=video.codec_context.width,
             height=video.codec_context.height,

@@ -10,6 +10,11 @@ of two containers and answers exactly what PyAV would:
 - RIFF/WAVE: integer or float PCM (also in WAVE_FORMAT_EXTENSIBLE), whose ``data`` chunk lies
   wholly in the file; the duration is its sample frames over the sample rate.
 
+It also reads a still image's frame size from its first bytes (:func:`read_image_size`): PNG's
+IHDR, JPEG's start-of-frame, WebP's VP8/VP8L/VP8X header, GIF's screen descriptor. FFmpeg reports
+0x0 for an image bigger than it will decode (a 30000x30000 PNG), which would slip past every
+pixel limit; the header says the true size without decoding a pixel.
+
 Anything else, and anything it is unsure of (fragmented MP4, cover art, several sample entries,
 an unknown codec, sizes that do not add up, a box bigger than the file), gives ``None`` and the
 caller asks PyAV, which words today's errors. Nothing is read beyond the file's own bytes, and no
@@ -22,7 +27,7 @@ from __future__ import annotations
 import struct
 from typing import BinaryIO, NamedTuple
 
-__all__ = ["Header", "read_display_matrix", "read_header"]
+__all__ = ["Header", "ImageSize", "read_display_matrix", "read_header", "read_image_size"]
 
 
 class Header(NamedTuple):
@@ -35,6 +40,14 @@ class Header(NamedTuple):
     height: int | None
     format: str
     has_audio: bool = True
+
+
+class ImageSize(NamedTuple):
+    """A still image's format (as a user names it) and frame size, from its header."""
+
+    format: str
+    width: int
+    height: int
 
 
 # A moov larger than this (an hour of tiny samples) is left to PyAV rather than read whole.
@@ -393,3 +406,101 @@ def _wav_format(body: bytes) -> tuple[int, int, int, int]:
     ):
         raise _Unsure
     return tag, channels, rate, bits
+
+
+# ------------------------------------------------------------------------------ still images
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# JPEG's start-of-frame markers (baseline, progressive, lossless, arithmetic...): every SOFn but
+# DHT (C4), JPG (C8) and DAC (CC), which share the range.
+_JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+# Markers that stand alone, with no length after them.
+_JPEG_STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
+# How far into a JPEG its frame header is looked for: metadata (EXIF thumbnails, ICC profiles)
+# comes first and may be large, but not larger than this in any real photograph.
+_MAX_JPEG_SCAN = 4 * 1024 * 1024
+
+
+def read_image_size(source: str | BinaryIO) -> ImageSize | None:
+    """A PNG, JPEG, WebP or GIF image's format and frame size from its header, or None when it
+    is none of these or its header does not say (then PyAV decides)."""
+    try:
+        if isinstance(source, str):
+            with open(source, "rb") as fh:
+                return _image_size(fh)
+        position = source.tell()
+        try:
+            return _image_size(source)
+        finally:
+            source.seek(position)
+    except (_Unsure, OSError, struct.error, ValueError):
+        return None
+
+
+def _image_size(fh: BinaryIO) -> ImageSize | None:
+    fh.seek(0)
+    head = fh.read(32)
+    if head.startswith(_PNG_SIGNATURE) and head[12:16] == b"IHDR":
+        width, height = struct.unpack_from(">II", head, 16)
+        return _sized("png", width, height)
+    if head.startswith(b"\xff\xd8\xff"):
+        return _jpeg(fh)
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return _webp(head)
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        width, height = struct.unpack_from("<HH", head, 6)
+        return _sized("gif", width, height)
+    return None
+
+
+def _sized(fmt: str, width: int, height: int) -> ImageSize:
+    if width <= 0 or height <= 0:
+        raise _Unsure
+    return ImageSize(fmt, width, height)
+
+
+def _jpeg(fh: BinaryIO) -> ImageSize:
+    """The frame size in a JPEG's start-of-frame segment, walking the segments before it."""
+    at = 2
+    while at < _MAX_JPEG_SCAN:
+        fh.seek(at)
+        marker = fh.read(2)
+        if len(marker) < 2 or marker[0] != 0xFF:
+            raise _Unsure
+        if marker[1] == 0xFF:  # fill bytes before a marker
+            at += 1
+            continue
+        if marker[1] in _JPEG_STANDALONE:
+            at += 2
+            continue
+        if marker[1] in (0xD9, 0xDA):  # end of image, or scan data with no frame header before
+            raise _Unsure
+        segment = fh.read(7)
+        if len(segment) < 2:
+            raise _Unsure
+        (length,) = struct.unpack_from(">H", segment)
+        if marker[1] in _JPEG_SOF:
+            if len(segment) < 7:
+                raise _Unsure
+            height, width = struct.unpack_from(">HH", segment, 3)
+            return _sized("jpeg", width, height)
+        if length < 2:
+            raise _Unsure
+        at += 2 + length
+    raise _Unsure
+
+
+def _webp(head: bytes) -> ImageSize:
+    """The canvas size in a WebP's first chunk: lossy (VP8), lossless (VP8L) or extended (VP8X)."""
+    chunk = head[12:16]
+    if chunk == b"VP8 " and head[23:26] == b"\x9d\x01\x2a":
+        width, height = struct.unpack_from("<HH", head, 26)
+        return _sized("webp", width & 0x3FFF, height & 0x3FFF)
+    if chunk == b"VP8L" and head[20] == 0x2F:
+        (bits,) = struct.unpack_from("<I", head, 21)
+        return _sized("webp", (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1)
+    if chunk == b"VP8X":
+        width = int.from_bytes(head[24:27], "little") + 1
+        height = int.from_bytes(head[27:30], "little") + 1
+        return _sized("webp", width, height)
+    raise _Unsure

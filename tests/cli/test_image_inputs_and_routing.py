@@ -4,6 +4,8 @@ user meets them through `validate` and `plan` (text and JSON)."""
 from __future__ import annotations
 
 import json
+import struct
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +56,15 @@ steps:
 """
 
 
+def _validate_first_frame(folder: Path, name: str) -> tuple[int, str, Path]:
+    """`validate` of the image-to-video recipe whose first frame is ``name`` (last: a JPEG)."""
+    _image(folder / "last.jpg", 640, 360)
+    recipe = folder / "i2v.yaml"
+    recipe.write_text(I2V.replace("FIRST", name).replace("LAST", "last.jpg"))
+    code, out, _ = _invoke("validate", str(recipe))
+    return code, out, recipe
+
+
 def test_a_local_png_and_jpeg_become_the_first_and_last_frames(folder: Path) -> None:
     _image(folder / "first.png", 1280, 720)
     _image(folder / "last.jpg", 640, 360)
@@ -102,16 +113,56 @@ def test_images_outside_the_documented_limits_are_refused_on_their_line(
     folder: Path, name: str, size: tuple[int, int], words: str
 ) -> None:
     _image(folder / name, *size)
-    _image(folder / "last.jpg", 640, 360)
-    recipe = folder / "i2v.yaml"
-    recipe.write_text(I2V.replace("FIRST", name).replace("LAST", "last.jpg"))
-    code, out, _ = _invoke("validate", str(recipe))
+    code, out, recipe = _validate_first_frame(folder, name)
     assert code == 1
     assert f"{recipe}:3:10: error [job clip] at $.inputs.first: {words}" in out
     assert "no model offering video.image, video.text takes this image" in out
     code, plan, err = _plan_json(recipe)
     assert code == 1 and words in err
     assert any(words in p["message"] for p in plan["errors"])
+
+
+def _png_header(path: Path, width: int, height: int) -> Path:
+    """A PNG whose header declares ``width`` x ``height`` (pixels are never decoded to check
+    one, so a few rows of them do): FFmpeg reads such a size as 0x0."""
+    row = b"\x00" + b"\x5a" * (3 * width)
+    chunks = [
+        (b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)),
+        (b"IDAT", zlib.compress(row * 4)),
+        (b"IEND", b""),
+    ]
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + b"".join(
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+            for kind, data in chunks
+        )
+    )
+    return path
+
+
+def test_an_image_bigger_than_ffmpeg_decodes_is_held_to_its_true_size(folder: Path) -> None:
+    _png_header(folder / "huge.png", 30000, 30000)
+    code, out, recipe = _validate_first_frame(folder, "huge.png")
+    assert code == 1
+    assert (
+        f"{recipe}:3:10: error [job clip] at $.inputs.first: the image is 30000 px on its "
+        "longest side; runware/pixverse-v4 accepts at most 4000 px on its longest side"
+    ) in out
+
+
+def test_an_image_whose_size_cannot_be_read_is_refused_not_passed(folder: Path) -> None:
+    # A BMP lipflow's header reader does not know, declaring 30000x30000: FFmpeg says 0x0.
+    info = struct.pack("<IiiHHIIiiII", 40, 30000, 30000, 1, 24, 0, 0, 2835, 2835, 0, 0)
+    (folder / "huge.bmp").write_bytes(
+        b"BM" + struct.pack("<IHHI", 14 + 40 + 64, 0, 0, 54) + info + bytes(64)
+    )
+    code, out, recipe = _validate_first_frame(folder, "huge.bmp")
+    assert code == 1
+    assert (
+        f"{recipe}:3:3: error at $.inputs.first: input 'first': "
+        "the BMP image's width and height cannot be read"
+    ) in out
 
 
 def test_an_image_input_that_is_a_video_is_said_so(folder: Path) -> None:

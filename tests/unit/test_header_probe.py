@@ -19,7 +19,7 @@ import pytest
 
 from lipflow import media
 from lipflow.errors import InputError
-from lipflow.probe import read_header
+from lipflow.probe import read_header, read_image_size
 
 REPO = Path(__file__).parents[2]
 REPO_MEDIA = sorted(
@@ -346,3 +346,31 @@ def test_reading_a_header_leaves_an_in_memory_file_where_it_was(generated: dict[
     buf.seek(5)
     assert read_header(buf, len(buf.getvalue())) is not None
     assert buf.tell() == 5
+
+
+def still(path: Path, width: int, height: int, options: dict[str, str] | None = None) -> Path:
+    """A still image written by FFmpeg in the format its extension names."""
+    codec, pix, fmt = {
+        ".png": ("png", "rgb24", None),
+        ".jpg": ("mjpeg", "yuvj420p", "image2"),
+        ".webp": ("libwebp", "bgra" if options else "yuv420p", "webp"),
+        ".gif": ("gif", "rgb8", None),
+    }[path.suffix]
+    with av.open(str(path), "w", format=fmt) as out:
+        stream = out.add_stream(codec, rate=1)
+        stream.width, stream.height, stream.pix_fmt = width, height, pix
+        stream.options = options or {}
+        frame = av.VideoFrame(width, height, "rgb24").reformat(format=pix)
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            out.mux(packet)
+    return path
+
+
+@pytest.mark.parametrize("name", ["a.png", "a.jpg", "lossy.webp", "lossless.webp", "a.gif"])
+def test_still_images_probe_as_pyav_says_from_their_headers(tmp_path: Path, name: str) -> None:
+    options = {"lossless": "1"} if name == "lossless.webp" else None
+    for width, height in ((1280, 720), (301, 4001), (17, 9)):
+        path = still(tmp_path / f"{width}-{name}", width, height, options)
+        assert media.probe_input(path) == media.probe_with_pyav(path), path
+        header = read_image_size(str(path))
+        assert header is not None and (header.width, header.height) == (width, height)
