@@ -296,3 +296,20 @@ def test_a_step_needing_a_step_set_aside_for_its_errors_is_left_out_quietly(
         assert code == 1
         assert "'bogus' is not a documented property of steps.teaser.generate" in out + err
         assert "1 error(s)" in out + err
+
+
+def test_a_list_past_the_value_bound_is_refused_where_it_passes_it_before_the_rest_is_read(
+    tmp_path: Path,
+) -> None:
+    # 600,000 values, then a syntax error at the very end: reading stops at the bound, so the
+    # bound is what is said, at the value that passed it (the 200,001st: the root mapping, two
+    # keys, a value and the list come first, so it is the list's 199,996th item).
+    path = tmp_path / "recipe.yaml"
+    path.write_text("version: 1\nsteps: [" + "1," * 600_000 + "\n  ]: oops\n", encoding="utf-8")
+    column = len("steps: [") + 2 * (199_996 - 1) + 1
+    got, out, _ = _invoke("validate", str(path))
+    assert got == 1
+    assert out.startswith(
+        f"{path}:2:{column}: error: the document holds more than 200,000 keys and values"
+    )
+    assert "syntax" not in out

@@ -123,3 +123,12 @@ def test_every_schema_problem_is_collected_in_one_pass() -> None:
     assert "'prompt' is required" in messages
     nme = next(p for p in problems if "nme" in p.message)
     assert nme.suggestion == "name" and nme.location is not None and nme.location.line == 2
+
+
+def test_composing_stops_at_the_value_that_passes_the_bound() -> None:
+    from lipflow.recipe.source import MAX_NODES, _BoundedLoader, _TooLarge
+
+    loader = _BoundedLoader("[" + "1, " * (3 * MAX_NODES) + "1]")
+    with pytest.raises(_TooLarge):
+        loader.get_single_node()
+    assert loader.composed == MAX_NODES + 1
