@@ -19,7 +19,7 @@ from lipflow.jobs import (
 )
 from lipflow.plan.context import PlanContext
 from lipflow.problems import PathPart, did_you_mean, has_errors
-from lipflow.recipe import STEP_REF_PREFIX, Input, Step, reference_problem
+from lipflow.recipe import STEP_REF_PREFIX, URL_SCHEMES, Input, Step, reference_problem
 
 __all__ = ["Parameters", "Probe"]
 
@@ -160,6 +160,9 @@ class Parameters:
             origin, value = "media_id", inp.media_id
         elif inp.source is not None and inp.is_url:
             origin, value = "url", inp.source
+        elif inp.other_scheme is not None:
+            self._unsupported_scheme(inp, job_id)
+            return None
         else:
             assert inp.path is not None
             origin, value = "file", inp.path
@@ -169,6 +172,36 @@ class Parameters:
         )
         self._input_refs[(ref, kind)] = media  # the same for every job of every step
         return media
+
+    def _unsupported_scheme(self, inp: Input, job_id: str) -> None:
+        """An input written as a URL lipflow cannot hand a provider (``ftp://``, ``data:``,
+        ``file:``): said as such, with the URL or path meant when it is plain which."""
+        scheme, source = inp.other_scheme or "", inp.source or ""
+        rest = source[len(scheme) :]
+        near = did_you_mean(scheme, URL_SCHEMES)
+        suggestion = None
+        if scheme.lower() == "file":
+            from urllib.parse import unquote, urlsplit
+
+            suggestion = unquote(urlsplit(source).path) or None
+        elif near is not None and rest.startswith("://"):
+            suggestion = near + rest
+        schemes = " or ".join(f"{s}://" for s in URL_SCHEMES)
+        if scheme.lower() in URL_SCHEMES:
+            said = f"write the URL's scheme in lower case ({schemes}), as lipflow passes it on"
+        else:
+            said = (
+                f"{scheme}: URLs are not supported; a media input is an {schemes} URL (the "
+                "provider fetches it), a local file's path (lipflow uploads it) or "
+                "{media_id: ..., provider: ...}"
+            )
+        self.ctx.problem(
+            f"input {inp.name!r}: {said}",
+            ("inputs", inp.name, inp.kind),
+            code="url-scheme",
+            suggestion=suggestion,
+            job=job_id,
+        )
 
     def build(
         self, step: Step, spec: Mapping[str, Any], upstream: Mapping[str, PlannedJob], job_id: str

@@ -7,12 +7,13 @@ and rules), :mod:`.references` (names, cycles, order) and :mod:`.templating` (sa
 from __future__ import annotations
 
 from lipflow.recipe.loading import MAX_RECIPE_BYTES, load_recipe, parse_recipe
-from lipflow.recipe.model import STEP_REF_PREFIX, Input, Recipe, Step
+from lipflow.recipe.model import STEP_REF_PREFIX, URL_SCHEMES, Input, Recipe, Step
 from lipflow.recipe.references import dependency_order, reference_problem
 
 __all__ = [
     "MAX_RECIPE_BYTES",
     "STEP_REF_PREFIX",
+    "URL_SCHEMES",
     "Input",
     "Recipe",
     "Step",

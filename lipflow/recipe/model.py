@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,10 +11,15 @@ from typing import Any
 from lipflow.problems import Location, PathPart, Problem
 from lipflow.recipe.source import SourceMap
 
-__all__ = ["MEDIA_KINDS", "STEP_REF_PREFIX", "Input", "Recipe", "Step"]
+__all__ = ["MEDIA_KINDS", "STEP_REF_PREFIX", "URL_SCHEMES", "Input", "Recipe", "Step"]
 
 MEDIA_KINDS = ("video", "audio", "image")
 STEP_REF_PREFIX = "steps."
+# The URL schemes a media input may be: a provider fetches these itself (lipflow passes them on).
+URL_SCHEMES = ("http", "https")
+# A source written as a URL: ``scheme://...``, or one of the schemes written without slashes.
+# A drive letter (``C:/clip.mp4``) is one letter, not a scheme.
+_URL_LIKE = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+)://|(data|file|blob|javascript):", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -36,8 +42,17 @@ class Input:
         return self.source is not None and self.source.startswith(("http://", "https://"))
 
     @property
+    def other_scheme(self) -> str | None:
+        """The scheme of a source written as a URL lipflow cannot pass on (``ftp://``,
+        ``data:``, ``file:``, ``HTTPS://``), as written; None for http(s) URLs and file paths."""
+        found = _URL_LIKE.match(self.source or "")
+        if found is None or self.is_url:
+            return None
+        return found.group(1) or found.group(2)
+
+    @property
     def is_file(self) -> bool:
-        return self.source is not None and not self.is_url
+        return self.source is not None and not self.is_url and self.other_scheme is None
 
     @property
     def path(self) -> str | None:

@@ -313,3 +313,33 @@ def test_a_list_past_the_value_bound_is_refused_where_it_passes_it_before_the_re
         f"{path}:2:{column}: error: the document holds more than 200,000 keys and values"
     )
     assert "syntax" not in out
+
+
+@pytest.mark.parametrize(
+    ("source", "said", "meant"),
+    [
+        ("ftp://example.com/p.mp4", "ftp: URLs are not supported", None),
+        ("data:video/mp4;base64,AAAA", "data: URLs are not supported", None),
+        ("s3://bucket/p.mp4", "s3: URLs are not supported", None),
+        ("file:///clips/my%20take.mp4", "file: URLs are not supported", "/clips/my take.mp4"),
+        ("htps://example.com/p.mp4", "htps: URLs are not supported", "https://example.com/p.mp4"),
+        ("HTTPS://example.com/p.mp4", "in lower case", "https://example.com/p.mp4"),
+    ],
+)
+def test_an_input_url_of_another_scheme_is_said_to_be_unsupported_not_missing(
+    tmp_path: Path, source: str, said: str, meant: str | None
+) -> None:
+    path = tmp_path / "recipe.yaml"
+    path.write_text(
+        f'version: 1\ninputs:\n  clip: {{video: "{source}"}}\nsteps:\n  s:\n'
+        "    lipsync: {video: clip, tts: {text: hi, voice: Emily}}\n",
+        encoding="utf-8",
+    )
+    got, out, _ = _invoke("validate", "--format", "json", str(path))
+    (problem,) = json.loads(out)["problems"]
+    assert got == 1
+    assert (problem["line"], problem["column"], problem["path"]) == (3, 17, "$.inputs.clip.video")
+    assert said in problem["message"]
+    assert "http:// or https://" in problem["message"]
+    assert "No such file" not in problem["message"]
+    assert problem["suggestion"] == meant
