@@ -35,11 +35,13 @@ __all__ = [
     "Segment",
     "Speech",
     "StepChoice",
+    "dollars",
     "format_job_id",
     "has_deferred",
     "line_stamp",
     "resolve",
     "to_display",
+    "usd_rounded",
 ]
 
 
@@ -398,6 +400,25 @@ def resolve(value: Any, lookup: Mapping[str, Any] | None = None) -> Any:
 # ---------------------------------------------------------------------------------- costs
 
 
+# The smallest amount a plan shows and records: a millionth of a dollar.
+_USD_PLACES = 6
+
+
+def usd_rounded(usd: float) -> float:
+    """``usd`` to the millionth of a dollar, but a positive amount stays positive: a job that
+    is paid for is never recorded as free (a 0.0000001 s audio at $0.0136/s)."""
+    rounded = round(usd, _USD_PLACES)
+    return 10.0**-_USD_PLACES if rounded == 0 and usd > 0 else rounded
+
+
+def dollars(usd: float, *, grouped: bool = False) -> str:
+    """``$0.0136`` (``grouped``: thousands separated); a positive amount under what four
+    decimals show is ``<$0.0001``, never ``$0.0000``."""
+    if 0 < usd < 0.00005:
+        return "<$0.0001"
+    return f"${usd:,.4f}" if grouped else f"${usd:.4f}"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Cost:
     """A cost with its derivation. ``usd`` None means the docs give no price for this work."""
@@ -415,7 +436,7 @@ class Cost:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "usd": None if self.usd is None else round(self.usd, 6),
+            "usd": None if self.usd is None else usd_rounded(self.usd),
             "credits": self.credits,
             "basis": self.basis,
             "source": self.source,
@@ -513,7 +534,7 @@ class PlannedLine:
         out = {f: getattr(self, f) for f in _LINE_FIELDS}
         for key in ("usd", "usd_low", "usd_high"):
             if out[key] is not None:
-                out[key] = round(out[key], 6)
+                out[key] = usd_rounded(out[key])
         out["slot"] = self.slot
         return out
 
@@ -612,7 +633,7 @@ class Plan:
                 agg["usd_high"] += pj.usd_high if pj.usd_high is not None else pj.cost.usd
         for agg in (*per_step.values(), *per_provider.values(), overall):
             for key in ("usd", "usd_low", "usd_high"):
-                agg[key] = round(agg[key], 6)
+                agg[key] = usd_rounded(agg[key])
         return {"per_step": per_step, "per_provider": per_provider, "overall": overall}
 
     @property

@@ -13,7 +13,7 @@ from typing import Any
 
 from lipflow._memo import BoundedMemo
 from lipflow.catalog import Catalog, Price, load_catalog
-from lipflow.jobs import Cost
+from lipflow.jobs import Cost, dollars
 from lipflow.lines.speech import SpeechEstimate, estimate_speech
 
 __all__ = [
@@ -178,7 +178,7 @@ def _charge(
         return _in_credits(price, credits, basis, tuple(assumptions))
     assert price.usd is not None  # a catalog price has usd or credits
     usd = units * price.usd
-    basis = f"{quantity} x ${price.usd:g}/{unit_name} = ${usd:.4f}"
+    basis = f"{quantity} x ${price.usd:g}/{unit_name} = {dollars(usd)}"
     return Cost(
         usd=usd, basis=basis, source=price.source, as_of=price.as_of, assumptions=tuple(assumptions)
     )
@@ -195,7 +195,7 @@ def times(one: Cost, results: int, price: Price) -> Cost:
     return Cost(
         usd=usd,
         credits=credits,
-        basis=f"({one.basis}) x {results} results ({field}) = ${usd:.4f}",
+        basis=f"({one.basis}) x {results} results ({field}) = {dollars(usd)}",
         source=one.source,
         as_of=one.as_of,
         assumptions=one.assumptions,
@@ -224,7 +224,7 @@ def _in_credits(price: Price, credits: int, basis: str, assumptions: tuple[str, 
     """A cost billed in credits, converted to USD at the documented credit value."""
     usd = credits * price.usd_per_credit if price.usd_per_credit else None
     if usd is not None:
-        basis += f" x ${price.usd_per_credit:g}/credit = ${usd:.4f}"
+        basis += f" x ${price.usd_per_credit:g}/credit = {dollars(usd)}"
     return Cost(
         usd=usd,
         credits=credits,

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from lipflow.catalog import ModelEntry
-from lipflow.jobs import Cost, LipsyncParams, MediaRef, Params, StepChoice
+from lipflow.jobs import Cost, LipsyncParams, MediaRef, Params, StepChoice, dollars
 from lipflow.plan.checks import media_problems
 from lipflow.plan.context import PlanContext
 from lipflow.plan.estimate import job_cost
@@ -175,25 +175,26 @@ def choose(
             )
         elif best_cost.usd is not None and split_seen:
             why = (
-                f"costs ${cost.usd:.4f} {how[entry.id]} vs ${best_cost.usd:.4f} "
+                f"costs {dollars(cost.usd)} {how[entry.id]} vs {dollars(best_cost.usd)} "
                 f"{how[best.id]} on {best.id}"
             )
         elif best_cost.usd is not None:
-            why = f"costs ${cost.usd:.4f} per job vs ${best_cost.usd:.4f}"
+            why = f"costs {dollars(cost.usd)} per job vs {dollars(best_cost.usd)}"
         else:
             why = "not cheaper"
         rejected.append((entry.id, why))
     reason = (
-        f"cheapest model offering {asked} (${best_cost.usd:.4f} for the first job)"
+        f"cheapest model offering {asked} ({dollars(best_cost.usd)} for the first job)"
         if best_cost.usd is not None
         else f"offers {asked}; no candidate has a documented price"
     )
     others = [(e, c) for e, c in candidates[1:] if c.usd is not None and how[e.id] != how[best.id]]
     if best_cost.usd is not None and others:
         other, other_cost = others[0]
+        assert other_cost.usd is not None  # others are the priced candidates
         reason = (
-            f"cheapest model offering {asked}: ${best_cost.usd:.4f} {how[best.id]} vs "
-            f"${other_cost.usd:.4f} {how[other.id]} on {other.id} (the first job)"
+            f"cheapest model offering {asked}: {dollars(best_cost.usd)} {how[best.id]} vs "
+            f"{dollars(other_cost.usd)} {how[other.id]} on {other.id} (the first job)"
         )
     return StepChoice(step=step.id, model_id=best.id, reason=reason, rejected=tuple(rejected))
 

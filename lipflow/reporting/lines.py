@@ -10,7 +10,7 @@ import json
 import os
 from collections.abc import Callable, Sequence
 
-from lipflow.jobs import Plan, PlannedLine
+from lipflow.jobs import Plan, PlannedLine, dollars
 from lipflow.problems import Problem, unknown_name
 
 __all__ = ["LINE_REPORTERS", "report_lines"]
@@ -51,8 +51,8 @@ def _usd(low: float | None, high: float | None) -> str:
     if low is None or high is None:
         return "unpriced"
     if abs(high - low) < 5e-5:
-        return f"${low:.4f}"
-    return f"${low:.4f}-{high:.4f}"
+        return dollars(low)
+    return f"{dollars(low)}-{dollars(high)[1:]}"
 
 
 def _short(text: str) -> str:

@@ -6,13 +6,13 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
-from lipflow.jobs import Piece, Plan
+from lipflow.jobs import Piece, Plan, dollars
 
 __all__ = ["format_plan_text"]
 
 
 def _usd(value: float | None) -> str:
-    return "unpriced" if value is None else f"${value:,.4f}"
+    return "unpriced" if value is None else dollars(value, grouped=True)
 
 
 def _range(low: float | None, high: float | None, usd: float | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lipflow.jobs import dollars
 from lipflow.run.report import DRIFT_SHARE, RunReport
 
 __all__ = ["format_run"]
@@ -11,9 +12,9 @@ def format_run(report: RunReport) -> str:
     """A run report as a person reads it: one line per job, the counts, how to resume."""
     lines = []
     for j in report.jobs:
-        cost = "" if j.estimated_usd is None else f" est ${j.estimated_usd:.4f}"
+        cost = "" if j.estimated_usd is None else f" est {dollars(j.estimated_usd)}"
         if j.reported_usd is not None:
-            cost += f", reported ${j.reported_usd:.4f}"
+            cost += f", reported {dollars(j.reported_usd)}"
         if j.drifted and j.drift_usd is not None:
             cost += f" (DRIFT {j.drift_usd:+.4f})"
         where = ", ".join(o.path for o in j.outputs if o.path) or (j.provider_job_id or "")
@@ -43,9 +44,9 @@ def format_run(report: RunReport) -> str:
 def _cost_line(report: RunReport) -> str:
     """Estimated against reported cost, their drift, and the budget."""
     t = report.cost_totals()
-    line = f"cost: estimated ${t['estimated_usd']:.4f}"
+    line = f"cost: estimated {dollars(t['estimated_usd'])}"
     if t["reported_usd"] is not None:
-        line += f", reported ${t['reported_usd']:.4f} by {t['reported_jobs']} job(s)"
+        line += f", reported {dollars(t['reported_usd'])} by {t['reported_jobs']} job(s)"
     if t["drift"]:
         line += (
             f"; DRIFT {t['drift_usd']:+.4f} from the estimate of those jobs "

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from lipflow.errors import BudgetExceeded
-from lipflow.jobs import Plan
+from lipflow.jobs import Plan, dollars, usd_rounded
 
 __all__ = ["BudgetCheck", "Ledger"]
 
@@ -35,17 +35,17 @@ class BudgetCheck:
             per_step[job.step] = per_step.get(job.step, 0.0) + usd
             per_provider[job.provider] = per_provider.get(job.provider, 0.0) + usd
         return cls(
-            estimate_usd=round(sum(per_step.values()), 6),
+            estimate_usd=usd_rounded(sum(per_step.values())),
             budget_usd=budget if budget is not None else plan.budget,
-            per_step={k: round(v, 6) for k, v in per_step.items()},
-            per_provider={k: round(v, 6) for k, v in per_provider.items()},
+            per_step={k: usd_rounded(v) for k, v in per_step.items()},
+            per_provider={k: usd_rounded(v) for k, v in per_provider.items()},
             unpriced=tuple(unpriced),
         )
 
     def breakdown(self) -> str:
-        lines = [f"  estimate ${self.estimate_usd:.4f}"]
-        lines += [f"    step {k}: ${v:.4f}" for k, v in self.per_step.items()]
-        lines += [f"    provider {k}: ${v:.4f}" for k, v in self.per_provider.items()]
+        lines = [f"  estimate {dollars(self.estimate_usd)}"]
+        lines += [f"    step {k}: {dollars(v)}" for k, v in self.per_step.items()]
+        lines += [f"    provider {k}: {dollars(v)}" for k, v in self.per_provider.items()]
         if self.unpriced:
             shown = ", ".join(self.unpriced[:5]) + (" ..." if len(self.unpriced) > 5 else "")
             lines.append(

@@ -6,6 +6,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from lipflow.jobs import usd_rounded
 from lipflow.run.journal import AssemblyRecord, OutputRecord
 
 __all__ = [
@@ -164,8 +165,8 @@ class RunReport:
         est_of_reported = sum(j.estimated_usd or 0.0 for j in both)
         rep_of_reported = sum(j.reported_usd or 0.0 for j in both)
         return {
-            "estimated_usd": round(sum(estimated), 6),
-            "reported_usd": round(sum(reported), 6) if reported else None,
+            "estimated_usd": usd_rounded(sum(estimated)),
+            "reported_usd": usd_rounded(sum(reported)) if reported else None,
             "reported_jobs": len(reported),
             "drift_usd": round(rep_of_reported - est_of_reported, 6) if both else None,
             "drift": drifts(est_of_reported, rep_of_reported) if both else False,

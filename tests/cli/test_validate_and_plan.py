@@ -291,3 +291,25 @@ def test_bad_input_never_prints_a_traceback_in_a_real_process(tmp_path: Path) ->
 def test_version() -> None:
     code, out, _ = run("--version")
     assert code == 0 and out.startswith("lipflow, version ")
+
+
+def test_a_paid_job_of_a_tiny_declared_duration_is_never_shown_or_recorded_as_free(
+    tmp_path: Path,
+) -> None:
+    # No provider page documents a minimum billed length: the job is priced by the duration as
+    # declared (0.0000001 s of audio at $0.0136/s), which four decimals would show as $0.0000.
+    recipe = tmp_path / "tiny.yaml"
+    recipe.write_text(
+        "version: 1\ninputs:\n  v: {video: 'https://example.com/v.mp4', duration: 5}\n"
+        "  a: {audio: 'https://example.com/a.wav', duration: 0.0000001}\n"
+        "steps:\n  s:\n    use: runware/pixverse-lipsync\n    lipsync: {video: v, audio: a}\n"
+    )
+    code, out, _ = run("plan", "--no-requests", str(recipe))
+    assert code == 0, out
+    assert "$0.0000" not in out
+    assert "cost: <$0.0001  = 1e-07 s of audio x $0.0136/s = <$0.0001" in out
+    assert "overall: <$0.0001 over 1 job(s)" in out
+    code, out, _ = run("plan", "--format", "json", str(recipe))
+    plan = json.loads(out)
+    assert plan["jobs"][0]["cost"]["usd"] > 0
+    assert plan["totals"]["overall"]["usd"] > 0
