@@ -9,7 +9,8 @@ from lipflow.lines.model import LinesFile, overlap_problems
 from lipflow.lines.substation import parse_substation
 from lipflow.lines.subtitles import parse_subtitles
 from lipflow.lines.tables import parse_table
-from lipflow.recipe.source import read_text
+from lipflow.problems import Location, Problem
+from lipflow.recipe.source import control_character, read_text
 
 __all__ = ["FORMATS", "MAX_LINES_BYTES", "read_lines"]
 
@@ -42,8 +43,34 @@ def read_lines(path: str, *, shown_as: str | None = None) -> LinesFile:
         parsed = parse_substation(text, name)
     else:
         parsed = parse_table(text, name, delimiter="\t" if fmt == "tsv" else None)
-    overlaps = overlap_problems(parsed.lines)
-    return replace(parsed, problems=(*parsed.problems, *overlaps)) if overlaps else parsed
+    controls = _control_characters(text, name)
+    if controls:  # said here, at the file's line: its cues are left out, not said again
+        parsed = replace(
+            parsed, lines=tuple(ln for ln in parsed.lines if control_character(ln.text) is None)
+        )
+    found = (*controls, *overlap_problems(parsed.lines))
+    return replace(parsed, problems=(*parsed.problems, *found)) if found else parsed
+
+
+def _control_characters(text: str, name: str) -> list[Problem]:
+    """A problem on each line holding a control character (a BEL pasted into a cue): it would
+    reach the provider's text-to-speech in the line's text."""
+    if control_character(text) is None:
+        return []
+    problems = []
+    for number, line in enumerate(text.split("\n"), 1):
+        found = control_character(line)
+        if found is not None:
+            at, char = found
+            problems.append(
+                Problem(
+                    message=f"the line holds the control character {char}, which no voice "
+                    "speaks: remove it",
+                    location=Location(name, number, at + 1),
+                    code="control-character",
+                )
+            )
+    return problems
 
 
 def _sniff(text: str) -> str:

@@ -20,6 +20,7 @@ from lipflow.jobs import (
 from lipflow.plan.context import PlanContext
 from lipflow.problems import PathPart, did_you_mean, has_errors
 from lipflow.recipe import STEP_REF_PREFIX, URL_SCHEMES, Input, Step, reference_problem
+from lipflow.recipe.source import control_character
 
 __all__ = ["Parameters", "Probe"]
 
@@ -222,7 +223,7 @@ class Parameters:
                 wanted.add("lipsync.tts")
                 tts = spec["tts"]
                 text, voice = tts.get("text"), tts.get("voice")
-                if text is not None and type(text) is not str:
+                if text is not None and (type(text) is not str or control_character(text)):
                     text = self._text(text, (*base, "tts", "text"), job_id)
                 if voice is not None and type(voice) is not str:
                     voice = self._text(voice, (*base, "tts", "voice"), job_id)
@@ -325,8 +326,21 @@ class Parameters:
 
     def _text(self, value: Any, path: tuple[PathPart, ...], job_id: str) -> Any:
         """A text field's value: numbers (``{{ vars.line }}`` holding 12) are said as written;
-        lists, mappings and booleans are problems."""
-        if value is None or isinstance(value, str):
+        lists, mappings, booleans and text holding a control character are problems."""
+        if isinstance(value, str):
+            control = control_character(value)
+            if control is None:
+                return value
+            at, name = control
+            self.ctx.problem(
+                f"{path[-1]} holds the control character {name} at character {at + 1}, which "
+                "a provider's text-to-speech or prompt has no use for: remove it",
+                path,
+                code="control-character",
+                job=job_id,
+            )
+            return None
+        if value is None:
             return value
         if isinstance(value, int | float) and not isinstance(value, bool):
             return str(value)

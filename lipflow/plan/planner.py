@@ -56,6 +56,7 @@ from lipflow.providers import registry
 from lipflow.providers._common import stable_uuid4
 from lipflow.providers.base import ProviderClient
 from lipflow.recipe import STEP_REF_PREFIX, Recipe, Step, dependency_order, load_recipe
+from lipflow.recipe.source import control_character
 from lipflow.recipe.templating import TemplateProblem, Templater, has_templates
 
 __all__ = ["plan_file", "plan_recipe"]
@@ -186,7 +187,8 @@ class _Planner:
                     text, options = render_text(context), render_options(context)
                 except TemplateProblem:
                     text = None  # the whole spec is rendered below, which reports it
-                if type(text) is str:
+                # A text with a control character goes the whole way, which refuses it.
+                if type(text) is str and control_character(text) is None:
                     media, same = like
                     tts = same.tts
                     assert tts is not None

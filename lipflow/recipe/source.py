@@ -29,6 +29,7 @@ __all__ = [
     "MAX_NODES",
     "SourceMap",
     "YamlDocument",
+    "control_character",
     "json_of",
     "lone_surrogate",
     "parse_yaml",
@@ -265,6 +266,56 @@ def lone_surrogate(text: str) -> str | None:
         f"a lone surrogate \\u{ord(found.group()):04x}, which is not a character; UTF-8 "
         "cannot hold it"
     )
+
+
+# Control characters (C0 but tab, line feed and carriage return; DEL; C1): no voice speaks one,
+# and a request carrying one to a provider's text-to-speech or prompt is at best ignored.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_C0_NAMES = [
+    "NUL",
+    "SOH",
+    "STX",
+    "ETX",
+    "EOT",
+    "ENQ",
+    "ACK",
+    "BEL",
+    "BS",
+    "HT",
+    "LF",
+    "VT",
+    "FF",
+    "CR",
+    "SO",
+    "SI",
+    "DLE",
+    "DC1",
+    "DC2",
+    "DC3",
+    "DC4",
+    "NAK",
+    "SYN",
+    "ETB",
+    "CAN",
+    "EM",
+    "SUB",
+    "ESC",
+    "FS",
+    "GS",
+    "RS",
+    "US",
+]
+
+
+def control_character(text: str) -> tuple[int, str] | None:
+    """Where the first control character in ``text`` is (from 0) and its name ("U+0007 (BEL)"),
+    or None when there is none."""
+    found = _CONTROL.search(text)
+    if found is None:
+        return None
+    code = ord(found.group())
+    name = f" ({_C0_NAMES[code]})" if code < 32 else " (DEL)" if code == 127 else ""
+    return found.start(), f"U+{code:04X}{name}"
 
 
 _UNREADABLE = object()  # a value _Builder._construct reported as a problem

@@ -116,6 +116,18 @@ CASES = [
         "name '../../x' is not a plain file name",
     ),
     (
+        "a-bell-in-the-text-to-speech-text",
+        _lipsync('{text: "Hi\\athere", voice: Sophia}'),
+        1,
+        "text holds the control character U+0007 (BEL) at character 3",
+    ),
+    (
+        "an-escape-character-made-by-a-template-in-a-prompt",
+        "version: 1\nsteps:\n  gen:\n    generate: {prompt: \"a cat{{ '\\\\x1b' }}[31m\"}\n",
+        1,
+        "prompt holds the control character U+001B (ESC) at character 6",
+    ),
+    (
         "a-generate-duration-that-is-not-a-number",  # found by test_generated_recipes
         "version: 1\n"
         + PRESENTER
@@ -343,3 +355,37 @@ def test_an_input_url_of_another_scheme_is_said_to_be_unsupported_not_missing(
     assert "http:// or https://" in problem["message"]
     assert "No such file" not in problem["message"]
     assert problem["suggestion"] == meant
+
+
+def test_a_control_character_in_a_subtitle_cue_is_refused_at_its_line_in_the_file(
+    folder: Path,
+) -> None:
+    cues = (REPO / "recipes" / "media" / "interview.es.srt").read_text(encoding="utf-8-sig")
+    (folder / "bell.srt").write_text(cues.replace("Bienvenida", "Bienve\anida"), encoding="utf-8")
+    recipe = (REPO / "recipes" / "interview_subtitles.yaml").read_text(encoding="utf-8")
+    path = folder / "recipe.yaml"
+    path.write_text(recipe.replace("media/interview.es.srt", "bell.srt"), encoding="utf-8")
+    got, out, _ = _invoke("validate", str(path))
+    assert got == 1
+    assert out.splitlines()[0] == (
+        f"{folder / 'bell.srt'}:3:21: error [input es]: the line holds the control character U+0007 (BEL), "
+        "which no voice speaks: remove it"
+    )
+    assert "1 error(s)" in out
+
+
+def test_a_control_character_a_matrix_puts_in_a_text_is_refused_in_every_job(
+    folder: Path,
+) -> None:
+    # The second job of a matrix is built like the first, by its text alone: checked too.
+    path = folder / "recipe.yaml"
+    path.write_text(
+        _lipsync(
+            '{text: "Say {{ matrix.line }}", voice: Sophia}',
+            step='    matrix: {line: ["hello", "hi\\u0007"]}\n',
+        ),
+        encoding="utf-8",
+    )
+    got, out, _ = _invoke("validate", str(path))
+    assert got == 1
+    assert "[job s[line=hi\x07]] at $.steps.s.lipsync.tts.text: text holds the control" in out
