@@ -19,7 +19,7 @@ from lipflow.plan.context import PlanContext
 from lipflow.problems import PathPart, Problem
 from lipflow.providers import registry
 from lipflow.providers.base import ProviderChecks, ProviderClient
-from lipflow.recipe import Step
+from lipflow.recipe import SEGMENT_RANGE_CODES, Step
 from lipflow.schemas.leaves import LeafChecks
 from lipflow.schemas.loading import hold_plain, release_plain
 
@@ -94,6 +94,8 @@ class RequestChecks:
             finally:
                 release_plain()
             for problem in problems:
+                if problem.code in SEGMENT_RANGE_CODES and step.spec.get("segments") is not None:
+                    continue  # the recipe's check said it at the range, for every step
                 path = problem.path[1:] if isinstance(body, list) else problem.path
                 found.append((problem, recipe_path(step, path, origins)))
         clean = not found
@@ -250,7 +252,7 @@ def recipe_path(
     for n in range(len(names), 0, -1):
         origin = origins.get(names[:n])
         if origin is not None and origin[0] == step.action:
-            return (*step.recipe_path, *origin)
+            return _segment_range(step, request_path, origin) or (*step.recipe_path, *origin)
     node: Any = step.options
     for part in names:
         if not isinstance(node, Mapping) or part not in node:
@@ -260,6 +262,18 @@ def recipe_path(
         if names:
             return (*step.recipe_path, "options", *names)
     return (*step.recipe_path, step.action)
+
+
+def _segment_range(
+    step: Step, request_path: tuple[PathPart, ...], origin: tuple[str, ...]
+) -> tuple[PathPart, ...] | None:
+    """The range of the recipe's segment list a request's segment came from (the request's
+    segments are the list's ranges, in order), or None when the field is no segment's."""
+    name = step.spec.get("segments")
+    index = next((p for p in request_path if isinstance(p, int)), None)
+    if origin[1:2] != ("segments",) or not isinstance(name, str) or index is None:
+        return None
+    return ("segments", name, "ranges", index, *origin[2:])
 
 
 def merge_repeats(problems: Iterable[Problem]) -> tuple[Problem, ...]:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from lipflow.recipe.loading import MAX_RECIPE_BYTES, load_recipe, parse_recipe
 from lipflow.recipe.model import STEP_REF_PREFIX, URL_SCHEMES, Input, Recipe, Step
-from lipflow.recipe.references import dependency_order, reference_problem
+from lipflow.recipe.references import SEGMENT_RANGE_CODES, dependency_order, reference_problem
 
 __all__ = [
     "MAX_RECIPE_BYTES",
+    "SEGMENT_RANGE_CODES",
     "STEP_REF_PREFIX",
     "URL_SCHEMES",
     "Input",

@@ -16,7 +16,7 @@ from lipflow import schemas
 from lipflow.errors import RecipeError
 from lipflow.problems import Problem, has_errors
 from lipflow.recipe.model import MEDIA_KINDS, STEP_REF_PREFIX, Input, Recipe, Step
-from lipflow.recipe.references import check_references
+from lipflow.recipe.references import check_references, segment_range_problems
 from lipflow.recipe.source import SourceMap, parse_yaml, read_text
 
 __all__ = ["MAX_NAME_CHARS", "MAX_RECIPE_BYTES", "is_plain_name", "load_recipe", "parse_recipe"]
@@ -112,6 +112,9 @@ def parse_recipe(text: str, file: str) -> tuple[Recipe | None, list[Problem]]:
             )
         )
     sound = _set_aside(data, problems) if has_errors(problems) else data
+    segments = data.get("segments")
+    if isinstance(segments, dict) and not any(p.path[:1] == ("segments",) for p in problems):
+        problems.extend(segment_range_problems(segments, smap))  # they set nothing aside
     if sound is None:
         return None, problems
     recipe = _build(sound, smap, file, hashlib.sha256(text.encode("utf-8")).hexdigest())

@@ -1,14 +1,22 @@
 """Lipflow's own rules on a recipe's names: steps it needs, inputs and segment lists it names,
-dependency cycles, and the order steps run in."""
+dependency cycles, and the order steps run in; and on its segment lists' time ranges."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
+from typing import Any
 
 from lipflow.problems import PathPart, Problem, Severity, did_you_mean
 from lipflow.recipe.model import STEP_REF_PREFIX, Recipe, Step
+from lipflow.recipe.source import SourceMap
 
-__all__ = ["check_references", "dependency_order", "reference_problem"]
+__all__ = [
+    "SEGMENT_RANGE_CODES",
+    "check_references",
+    "dependency_order",
+    "reference_problem",
+    "segment_range_problems",
+]
 
 
 def check_references(recipe: Recipe, *, set_aside: Collection[str] = ()) -> list[Problem]:
@@ -69,6 +77,73 @@ def _unused_segments(recipe: Recipe) -> list[Problem]:
         for name in recipe.segments
         if name not in named
     ]
+
+
+# What a segment list's time ranges must be, and the page that says so (sync. lipsync-2, the
+# one model that takes segments: segments.endTime "Must be greater than startTime",
+# audioStartTime/audioEndTime a range within the source audio, segments of one video).
+SEGMENTS_SOURCE = (
+    "https://runware.ai/docs/models/sync-lipsync-2#request-providersettings-sync-segments"
+)
+# The provider checks' codes for the same rules: said here, once, at the range, for every step
+# (a step set aside for another error included), so a job's request check does not say them.
+SEGMENT_RANGE_CODES = frozenset({"segment-order", "segment-overlap", "audio-range"})
+
+
+def segment_range_problems(segments: Mapping[str, Any], smap: SourceMap) -> list[Problem]:
+    """Each range of each segment list ends after it starts (its audio slice too), and no two
+    ranges of a list drive the same moment of the video: placed on the range at fault. Checked
+    on the recipe as written, so a step set aside for another error does not hide them."""
+    problems: list[Problem] = []
+
+    def problem(path: tuple[PathPart, ...], message: str, code: str) -> None:
+        problems.append(
+            Problem(
+                message=message,
+                path=path,
+                location=smap.locate(path),
+                code=code,
+                source=SEGMENTS_SOURCE,
+            )
+        )
+
+    for name, seglist in segments.items():
+        ranges = seglist.get("ranges") if isinstance(seglist, dict) else None
+        timed: list[tuple[float, float, int]] = []
+        for i, rng in enumerate(ranges if isinstance(ranges, list) else ()):
+            at: tuple[PathPart, ...] = ("segments", name, "ranges", i)
+            for first, last, code in (
+                ("start", "end", "segment-order"),
+                ("audio_start", "audio_end", "audio-range"),
+            ):
+                start, end = _seconds(rng.get(first)), _seconds(rng.get(last))
+                if start is not None and end is not None and end <= start:
+                    problem(
+                        (*at, last),
+                        f"{last} {end:g} s must be after {first} {start:g} s",
+                        code,
+                    )
+            start, end = _seconds(rng.get("start")), _seconds(rng.get("end"))
+            if start is not None and end is not None and end > start:
+                timed.append((start, end, i))
+        reach: tuple[float, float, int] | None = None  # the range reaching furthest so far
+        for start, end, i in sorted(timed):
+            if reach is not None and start < reach[1]:
+                problem(
+                    ("segments", name, "ranges", i, "start"),
+                    f"this range ({start:g} s to {end:g} s) overlaps range {reach[2]} "
+                    f"({reach[0]:g} s to {reach[1]:g} s) of the same video; start it at "
+                    f"{reach[1]:g} s or later",
+                    "segment-overlap",
+                )
+            if reach is None or end > reach[1]:
+                reach = (start, end, i)
+    return problems
+
+
+def _seconds(value: object) -> float | None:
+    """A time as written, when it is a number (a template is checked once rendered)."""
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _check_static_refs(recipe: Recipe, step: Step) -> list[Problem]:

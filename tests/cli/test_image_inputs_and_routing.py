@@ -255,10 +255,51 @@ def test_segments_are_held_against_the_lengths_of_their_video_and_audio(folder: 
         "end 25 s is past the end of video 'clip', which lasts 20 s"
     ) in out
     assert "audio_start 5 s is past the end of audio 'answer', which lasts 4.5 s" in out
-    assert "audio_end" not in out, "4.5 s is the audio's own length: within it"
+    assert "audio_end 4.5 s is past" not in out, "4.5 s is the audio's own length: within it"
+    assert (
+        f"{recipe}:9:71: error at $.segments.answers.ranges[1].audio_end: "
+        "audio_end 4.5 s must be after audio_start 5 s"
+    ) in out
     code, plan, err = _plan_json(recipe)
     assert code == 1 and "end 25 s is past the end of video 'clip'" in err
-    assert {p["code"] for p in plan["errors"]} == {"segment-past-end"}
+    assert {p["code"] for p in plan["errors"]} == {"segment-past-end", "audio-range"}
+
+
+@pytest.mark.parametrize(
+    ("range_", "step_extra", "where", "words"),
+    [
+        (
+            "{start: 2, end: 4, audio: answer}",
+            "",
+            (9, 17, "$.segments.answers.ranges[1].start"),
+            "this range (2 s to 4 s) overlaps range 0 (0 s to 3 s) of the same video; "
+            "start it at 3 s or later",
+        ),
+        (
+            "{start: 6, end: 5, audio: answer}",
+            "    bogus: 1\n",  # sets the step aside: the range is still said
+            (9, 25, "$.segments.answers.ranges[1].end"),
+            "end 5 s must be after start 6 s",
+        ),
+        (
+            "{start: 4.005, end: 6, audio: answer}",
+            "",
+            (9, 17, "$.segments.answers.ranges[1].start"),
+            "4.005 is not in steps of 0.01",
+        ),
+    ],
+    ids=["overlap", "order-in-a-step-set-aside", "provider-rule"],
+)
+def test_a_segment_range_at_fault_is_placed_on_that_range_whatever_else_is_wrong(
+    folder: Path, range_: str, step_extra: str, where: tuple[int, int, str], words: str
+) -> None:
+    path = folder / "recipe.yaml"
+    second = "{start: 4, end: 25, audio: answer, audio_start: 5, audio_end: 4.5}"
+    path.write_text(SEGMENTS.replace(second, range_) + step_extra, encoding="utf-8")
+    got, out, _ = _invoke("validate", "--format", "json", str(path))
+    assert got == 1
+    found = [p for p in json.loads(out)["problems"] if words in p["message"]]
+    assert [(p["line"], p["column"], p["path"]) for p in found] == [where]
 
 
 @pytest.mark.parametrize(

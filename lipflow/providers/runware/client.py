@@ -246,6 +246,16 @@ ORIGINS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("inputs", "video"): ("lipsync", "video"),
     ("inputs", "audio"): ("lipsync", "audio"),
     ("providerSettings", "sync", "segments"): ("lipsync", "segments"),
+    # A segment's fields: placed on the range of the recipe's segment list it was made from.
+    ("providerSettings", "sync", "segments", "startTime"): ("lipsync", "segments", "start"),
+    ("providerSettings", "sync", "segments", "endTime"): ("lipsync", "segments", "end"),
+    ("providerSettings", "sync", "segments", "audio"): ("lipsync", "segments", "audio"),
+    ("providerSettings", "sync", "segments", "audioStartTime"): (
+        "lipsync",
+        "segments",
+        "audio_start",
+    ),
+    ("providerSettings", "sync", "segments", "audioEndTime"): ("lipsync", "segments", "audio_end"),
     ("positivePrompt",): ("generate", "prompt"),
     ("negativePrompt",): ("generate", "negative_prompt"),
     ("duration",): ("generate", "duration"),
