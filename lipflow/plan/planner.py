@@ -174,10 +174,10 @@ class _Planner:
             if each > 1 and self.too_many(step, len(planned) + each * left, why, where):
                 raise _Refused
 
-        render_spec = self.templater.renderer(dict(step.spec))
+        render_spec = self.templater.renderer(dict(step.spec), (step.action,))
         # Jobs share their step's options when no template makes them differ (a job's values
         # are never changed once planned).
-        render_options = self.templater.shared_renderer(dict(step.options))
+        render_options = self.templater.shared_renderer(dict(step.options), ("options",))
         render_text = self._text_only(step)
         like: tuple[dict[str, MediaRef], LipsyncParams] | None = None  # see _text_only
         for combo in combos:
@@ -204,13 +204,14 @@ class _Planner:
                 spec = render_spec(context)
                 options = render_options(context)
             except TemplateProblem as exc:
-                where = (*step.recipe_path, step.action, *exc.path)
+                # Its path in the step: under the action (its spec) or under options.
                 self.ctx.problem(
                     f"{exc.message} (matrix {format_job_id('', combo)[1:-1]})"
                     if combo
                     else exc.message,
-                    where,
+                    (*step.recipe_path, *exc.path),
                     code="template",
+                    suggestion=exc.suggestion,
                 )
                 continue
             if not fan_checked:
@@ -415,7 +416,7 @@ class _Planner:
             or any(isinstance(v, str) and v.startswith(STEP_REF_PREFIX) for v in spec.values())
         ):
             return None
-        return self.templater.renderer(tts["text"], ("tts", "text"))
+        return self.templater.renderer(tts["text"], (step.action, "tts", "text"))
 
     def _jobs_of(
         self, step: Step, spec: dict[str, Any], values: dict[str, Any], bound: _Bound

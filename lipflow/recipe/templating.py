@@ -37,6 +37,7 @@ from jinja2.nodes import EvalContext
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, modifies_known_mutable
 
+from lipflow.problems import did_you_mean
 from lipflow.recipe.source import lone_surrogate
 
 __all__ = [
@@ -388,12 +389,48 @@ def _deadline(seconds: float) -> Iterator[None]:
 
 
 class TemplateProblem(Exception):
-    """A template failed to compile or render; ``path`` is where in the rendered value."""
+    """A template failed to compile or render; ``path`` is where in the rendered value, and
+    ``suggestion`` the name meant when a misspelt one is plain."""
 
-    def __init__(self, message: str, path: tuple[str | int, ...]) -> None:
+    def __init__(
+        self, message: str, path: tuple[str | int, ...], suggestion: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.path = path
+        self.suggestion = suggestion
+
+
+_UNDEFINED_NAME = re.compile(r"^'(?P<name>\w+)' is undefined$")
+_NO_ATTRIBUTE = re.compile(r"has no attribute '(?P<name>\w+)'$")
+_NO_FILTER_OR_TEST = re.compile(r"^No (?P<kind>filter|test) named '(?P<name>\w+)'")
+
+
+def _meant(message: str, source: str, context: Mapping[str, Any], env: Environment) -> str | None:
+    """The name a Jinja2 error's unknown name was likely meant to be: a variable in scope
+    (``varz`` -> ``vars``), a key beside it (``vars.lien`` -> ``vars.line``), a filter or a test
+    (``uper`` -> ``upper``); None when nothing is near."""
+    found = _UNDEFINED_NAME.match(message)
+    if found:
+        return did_you_mean(found["name"], [*context, *env.globals])
+    found = _NO_FILTER_OR_TEST.match(message)
+    if found:
+        known = env.filters if found["kind"] == "filter" else env.tests
+        return did_you_mean(found["name"], list(known))
+    found = _NO_ATTRIBUTE.search(message)
+    if not found:
+        return None
+    # The dotted path written before the name (``vars.lien``): the keys beside it are the choices.
+    name = found["name"]
+    for written in re.finditer(r"([A-Za-z_][\w.]*)\." + name + r"\b", source):
+        node: Any = context
+        parents = written[1].split(".")
+        for part in parents:
+            node = node.get(part) if isinstance(node, Mapping) else None
+        if isinstance(node, Mapping):
+            near = did_you_mean(name, [k for k in node if isinstance(k, str)])
+            return None if near is None else f"{written[1]}.{near}"
+    return None
 
 
 def _render_paths(parts: list[str | tuple[str, ...]], context: Mapping[str, Any]) -> Any:
@@ -458,11 +495,13 @@ class Templater:
             return [self.render(v, context, (*path, i)) for i, v in enumerate(value)]
         return value
 
-    def shared_renderer(self, value: Any) -> Callable[[Mapping[str, Any]], Any]:
+    def shared_renderer(
+        self, value: Any, path: tuple[str | int, ...] = ()
+    ) -> Callable[[Mapping[str, Any]], Any]:
         """:meth:`renderer` of ``value``, except that a value with no template in it is
         rendered once and that one copy returned to every caller, who must not change it."""
         if has_templates(value):
-            return self.renderer(value)
+            return self.renderer(value, path)
         rendered = self.render(value, {})
         return lambda context: rendered
 
@@ -529,7 +568,10 @@ class Templater:
         try:
             return self._render_string(value, context)
         except TemplateError as exc:
-            raise TemplateProblem(f"template {_short(value)}: {exc.message or exc}", path) from exc
+            said = str(exc.message or exc).rstrip(".")
+            raise TemplateProblem(
+                f"template {_short(value)}: {said}", path, _meant(said, value, context, self._env)
+            ) from exc
         except _TooBig as exc:
             raise TemplateProblem(f"template {_short(value)}: {exc}", path) from None
         except _TookTooLong:

@@ -45,8 +45,14 @@ CASES = [
     (
         "a-reversed-list-is-a-list",
         _options("{{ vars.formats | reverse }}"),
-        None,  # options problems are placed at the step for now
+        6,
         '["MOV", "MP4"] is not one of the allowed output formats',
+    ),
+    (
+        "a-template-error-in-options-is-placed-at-the-option",
+        _options("{{ vars.formatz | first }}"),
+        6,
+        "'dict object' has no attribute 'formatz'",
     ),
     (
         "a-mapped-list-is-a-list",
@@ -169,3 +175,25 @@ def test_every_job_sees_the_same_vars_whatever_order_they_render_in(folder: Path
     messages = [p["message"] for p in json.loads(out)["problems"]]
     assert got == 1 and len(messages) == 3, messages
     assert all("'append' would change a list" in m for m in messages)
+
+
+@pytest.mark.parametrize(
+    ("text", "meant"),
+    [
+        (_options("{{ vars.formatz | first }}"), "vars.formats"),
+        (_text("{{ vars.who | uper }}"), "upper"),
+        (_text("{{ varz.who }}"), "vars"),
+        (_text("{{ vars.who | selectattr('x') | lenght }}"), "length"),
+    ],
+    ids=["a-key-of-vars", "a-filter", "a-name-in-scope", "a-filter-after-another"],
+)
+def test_a_misspelt_name_in_a_template_gets_the_name_meant(
+    folder: Path, text: str, meant: str
+) -> None:
+    path = folder / "recipe.yaml"
+    path.write_text(text, encoding="utf-8")
+    got, out, _ = _invoke("validate", str(path))
+    assert got == 1 and f"; did you mean {meant!r}?" in out, out
+    got, out, _ = _invoke("validate", "--format", "json", str(path))
+    (problem,) = json.loads(out)["problems"]
+    assert problem["suggestion"] == meant
