@@ -133,15 +133,32 @@ def choose(
         return None
     offering = {m.id for m in ctx.catalog.with_capabilities(wanted)}
     bare = [(model, why.removeprefix(f"{model}: ")) for model, why in rejected if model in offering]
+    if not candidates and bare and step.provider is not None:
+        # The step asks for one provider: its models' reasons are the ones that matter (an
+        # input over its documented limit), not that the other providers are not it.
+        own = [(m, why) for m, why in bare if ctx.catalog.model(m).provider == step.provider]
+        if not own:
+            ctx.problem(
+                f"provider {step.provider} has no model offering {asked}; models that do: "
+                + ", ".join(m for m, _ in bare),
+                (*step.recipe_path, "provider"),
+                code="capability",
+                job=job_id,
+            )
+            return None
+        bare = own
     if not candidates and bare:
         # Every model that offers the capabilities was ruled out, each for a reason: say those
         # (a cut.at out of order rules out all alike), not that no model offers them.
         reasons = list(dict.fromkeys(why for _, why in bare))
         said = (
-            reasons[0] if len(reasons) == 1 else "; ".join(f"{model}: {why}" for model, why in bare)
+            reasons[0]
+            if len(reasons) == 1 and len(bare) > 1
+            else "; ".join(f"{model}: {why}" for model, why in bare)
         )
+        whose = f"{step.provider} model" if step.provider is not None else "model"
         ctx.problem(
-            f"no model offering {asked} can take step {step.id!r}: {said}",
+            f"no {whose} offering {asked} can take step {step.id!r}: {said}",
             step.recipe_path,
             code="capability",
             job=job_id,

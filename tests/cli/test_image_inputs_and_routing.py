@@ -56,6 +56,14 @@ steps:
 """
 
 
+def _refused(recipe: Path, text: str) -> tuple[Path, str]:
+    """``text`` written to ``recipe``, which `validate` refuses (exit 1): its report."""
+    recipe.write_text(text)
+    code, out, _ = _invoke("validate", str(recipe))
+    assert code == 1, out
+    return recipe, out
+
+
 def _validate_first_frame(folder: Path, name: str) -> tuple[int, str, Path]:
     """`validate` of the image-to-video recipe whose first frame is ``name`` (last: a JPEG)."""
     _image(folder / "last.jpg", 640, 360)
@@ -230,6 +238,37 @@ def test_pixverse_platform_refuses_video_wider_than_1920_px(folder: Path) -> Non
     assert problem["path"] == "$.inputs.presenter"
 
 
+def test_a_video_too_wide_for_the_provider_asked_for_is_said_by_its_size_and_the_limit(
+    folder: Path,
+) -> None:
+    # With audio the video could be cut into pieces, but no piece is narrower: the limit and
+    # the video's size are said, not the other providers the step did not ask for.
+    (folder / "wide.mp4").write_bytes(synthesize_video(1.0, width=7680, height=16))
+    recipe, out = _refused(
+        folder / "wide.yaml",
+        "version: 1\ninputs:\n  v: {video: wide.mp4}\n  a: {audio: media/voice_en.wav}\n"
+        "steps:\n  s:\n    provider: pixverse\n    lipsync: {video: v, audio: a}\n",
+    )
+    assert out.splitlines()[0] == (
+        f"{recipe}:6:3: error [job s] at $.steps.s: no pixverse model offering lipsync.audio "
+        "can take step 's': pixverse/lipsync: the video is 7680x16; the model accepts at most "
+        "1920 px on its longest side: set fit: scale to scale it down"
+    )
+
+
+def test_a_provider_without_the_capability_asked_for_is_said_so_at_provider(
+    folder: Path,
+) -> None:
+    recipe, out = _refused(
+        folder / "gen.yaml",
+        "version: 1\nsteps:\n  s:\n    provider: pixverse\n    generate: {prompt: a cat}\n",
+    )
+    assert (
+        f"{recipe}:4:15: error [job s] at $.steps.s.provider: provider pixverse has no model "
+        "offering video.text; models that do: runware/pixverse-v3.5"
+    ) in out
+
+
 SEGMENTS = """version: 1
 inputs:
   clip: {video: media/interview.mp4}
@@ -246,10 +285,7 @@ steps:
 
 
 def test_segments_are_held_against_the_lengths_of_their_video_and_audio(folder: Path) -> None:
-    recipe = folder / "segments.yaml"
-    recipe.write_text(SEGMENTS)
-    code, out, _ = _invoke("validate", str(recipe))
-    assert code == 1
+    recipe, out = _refused(folder / "segments.yaml", SEGMENTS)
     assert (
         f"{recipe}:9:25: error [job sync] at $.segments.answers.ranges[1].end: "
         "end 25 s is past the end of video 'clip', which lasts 20 s"
