@@ -111,7 +111,7 @@ class _Planner:
             budget=self.ctx.recipe.budget,
             jobs=jobs,
             choices=tuple(self.choices),
-            problems=merge_repeats(self.ctx.problems),
+            problems=merge_repeats(map(self.ctx.recipe.source_map.explained, self.ctx.problems)),
             base_urls=self.urls,
             lines=tuple(self.lines_reviewed),
         )

@@ -98,6 +98,8 @@ def parse_recipe(text: str, file: str) -> tuple[Recipe | None, list[Problem]]:
         if problem.path in said:
             continue
         key = problem.code == "unknown-property"
+        if not key:
+            problem = smap.explained(problem)
         problems.append(problem.at(smap.locate(problem.path, key=key)))
     name = data.get("name")
     if name is not None and isinstance(name, str) and not is_plain_name(name):

@@ -15,7 +15,7 @@ import json
 import math
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
@@ -35,6 +35,7 @@ __all__ = [
     "parse_yaml",
     "read_text",
     "text_of",
+    "typing_hint",
 ]
 
 # A recipe that expands past this many values is an alias bomb or a mistake, not a recipe.
@@ -106,6 +107,17 @@ class SourceMap:
     file: str
     values: dict[tuple[PathPart, ...], tuple[int, int]] = field(default_factory=dict)
     keys: dict[tuple[PathPart, ...], tuple[int, int]] = field(default_factory=dict)
+    # Plain scalars YAML 1.1 types otherwise than they read (``no`` is false, ``1e9`` is text):
+    # why, and the fix, for a problem at that value to say.
+    surprises: dict[tuple[PathPart, ...], str] = field(default_factory=dict)
+
+    def explained(self, problem: Problem) -> Problem:
+        """``problem``, saying why its value has its type when YAML 1.1 typed it otherwise
+        than it reads (once: a problem already saying so is returned as it is)."""
+        hint = self.surprises.get(problem.path)
+        if hint is None or hint in problem.message:
+            return problem
+        return replace(problem, message=f"{problem.message}; {hint}")
 
     def locate(self, path: tuple[PathPart, ...], *, key: bool = False) -> Location:
         """The place of ``path``, or of its nearest ancestor that exists in the file."""
@@ -185,6 +197,10 @@ class _Builder:
         value = self._construct(node, path)
         if value is _UNREADABLE:
             return None
+        plain = isinstance(node, yaml.ScalarNode) and node.style is None  # not quoted
+        hint = typing_hint(node.value, value) if plain else None
+        if hint is not None:
+            self.map.surprises[path] = hint
         if isinstance(value, str):
             value = joined_surrogates(value)
             if self._surrogate(node, value, path, "the text"):
@@ -245,6 +261,32 @@ class _Builder:
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# YAML 1.1 (PyYAML's) reads an exponent as a number only after a decimal point and with a sign:
+# 1.0e+9, not 1e9 or 1.0e9 (JSON's and YAML 1.2's numbers).
+_EXPONENT_AS_TEXT = re.compile(r"([-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+))[eE]([-+]?)([0-9]+)")
+
+
+def typing_hint(written: str, value: object) -> str | None:
+    """Why a plain scalar has the type it has, when YAML 1.1 types it otherwise than it reads
+    (``no``, ``on``: booleans; ``1e9``: text), with the fix; None when it reads as it is."""
+    if isinstance(value, bool) and written.lower() not in ("true", "false"):
+        return (
+            f"YAML reads {written} as {str(value).lower()} (yes, no, on and off are booleans): "
+            f'quote it ("{written}") for text'
+        )
+    exponent = _EXPONENT_AS_TEXT.fullmatch(written) if isinstance(value, str) else None
+    if exponent is None:
+        return None
+    mantissa, sign, digits = exponent.groups()
+    if "." not in mantissa:
+        mantissa += ".0"
+    number = f"{mantissa}e{sign or '+'}{digits}"
+    whole = float(number)
+    exact = f" or {int(whole)}" if whole.is_integer() and abs(whole) < 1e18 else ""
+    return (
+        f"YAML reads {written} as text (its exponent needs a decimal point before and a sign): "
+        f"write {number}{exact} for the number"
+    )
 
 
 def joined_surrogates(text: str) -> str:

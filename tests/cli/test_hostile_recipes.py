@@ -116,6 +116,29 @@ CASES = [
         "name '../../x' is not a plain file name",
     ),
     (
+        "no-as-text-is-a-boolean-in-yaml",
+        _lipsync("{text: no, voice: Sophia}"),
+        1,
+        "false is a boolean; expected a string; YAML reads no as false (yes, no, on and off are "
+        'booleans): quote it ("no") for text',
+    ),
+    (
+        "an-exponent-without-a-point-is-text-in-yaml",
+        "version: 1\ninputs: {clip: {video: 'https://example.com/c.mp4', size_bytes: 1e9}}\n"
+        "steps:\n  s:\n    lipsync: {video: clip, tts: {text: hi, voice: Sophia}}\n",
+        1,
+        "'1e9' is a string; expected an integer; YAML reads 1e9 as text (its exponent needs a "
+        "decimal point before and a sign): write 1.0e+9 or 1000000000 for the number",
+    ),
+    (
+        "an-exponent-in-a-generate-duration-checked-once-planned",
+        "version: 1\nsteps:\n  gen:\n    use: runware/pixverse-v4\n"
+        "    generate: {prompt: a cat, duration: 5e0}\n",
+        1,
+        "YAML reads 5e0 as text (its exponent needs a decimal point before and a sign): write "
+        "5.0e+0 or 5 for the number",
+    ),
+    (
         "a-bell-in-the-text-to-speech-text",
         _lipsync('{text: "Hi\\athere", voice: Sophia}'),
         1,
