@@ -325,7 +325,8 @@ def _words(plan: Plan) -> list[tuple[str, Any, str]]:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
-    lines=st.lists(cells, min_size=2, max_size=5, unique_by=json.dumps),
+    # cells that read alike (5 and "5") name one job: a duplicate id, planned apart elsewhere
+    lines=st.lists(cells, min_size=2, max_size=5, unique_by=str),
     text=st.sampled_from(["Say {{ matrix.line }}", "{{ matrix.line }}", "{{ matrix.line.x }}"]),
 )
 def test_each_job_of_a_matrix_is_planned_as_its_cell_alone(lines: list[Any], text: str) -> None:
