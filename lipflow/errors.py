@@ -6,10 +6,11 @@ user needs to fix it, knows its exit code, and formats itself; the CLI only pres
     LipflowError                      exit 1 unless a subclass says otherwise
     ├── UsageError                    2  bad command-line use (unknown option value, missing key variable)
     ├── InputError                    2  a file cannot be read: missing, binary, too large, not UTF-8
+    │   └── UnreadableFile               the system cannot give its bytes: missing, no permission, a directory
     ├── RecipeError                   1  a recipe is not valid; carries every Problem found
     ├── RequestInvalid                1  a provider request body breaks the provider's documented rules
     ├── PlanError                     1  a recipe is valid but cannot be planned (no model has every capability);
-    │                                 2  when a file it names (a subtitle file) cannot be read
+    │                                 2  when a file it names (a subtitle file, a media input) cannot be read
     ├── BudgetExceeded                3  the plan costs more than --budget allows, or holds unpriced work
     ├── RunFailed                     4  some jobs of a run failed; the report says which and why
     ├── AssemblyFailed                4  pieces of a split lip sync could not be joined into one verified output
@@ -60,6 +61,7 @@ __all__ = [
     "ReplyUnreadable",
     "RequestInvalid",
     "RunFailed",
+    "UnreadableFile",
     "UsageError",
 ]
 
@@ -117,6 +119,17 @@ class InputError(_PathError):
         if self.path and self.line is not None:
             return f"{self.path}:{self.line}:{self.column or 1}: error: {self.message}"
         return super().format()
+
+
+class UnreadableFile(InputError):
+    """The system cannot give lipflow a file's bytes: it is missing, this user may not read it,
+    or it is a directory, pipe or device. Told apart from a file lipflow read and refused (a
+    media file that is no audio or video), which is an invalid input: exit 1 in a plan."""
+
+    @classmethod
+    def of_media(cls, exc: OSError, *, path: str) -> UnreadableFile:
+        """The error for a media file ``path`` the system refused to open or stat."""
+        return cls(f"cannot read media file: {exc.strerror or exc}", path=path)
 
 
 class _ProblemsError(LipflowError):

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
 
-from lipflow.errors import InputError
+from lipflow.errors import InputError, UnreadableFile
 
 if TYPE_CHECKING:
     from av.container import InputContainer
@@ -182,10 +182,14 @@ def _probe_file(name: str) -> MediaInfo | ImageInfo:
     try:
         status = os.stat(name)
     except OSError as exc:
-        raise InputError(f"cannot read media file: {exc.strerror or exc}", path=name) from exc
+        raise UnreadableFile.of_media(exc, path=name) from exc
     kind = not_regular(status.st_mode)
     if kind:  # a pipe or a device could block or never end, and says nothing of its size
-        raise InputError(f"is {kind}, not a media file", path=name)
+        raise UnreadableFile(f"is {kind}, not a media file", path=name)
+    try:  # a file this user may not read is unreadable, not a file that is no media
+        open(name, "rb").close()
+    except OSError as exc:
+        raise UnreadableFile.of_media(exc, path=name) from exc
     return _probe(name, status.st_size, label=name)
 
 

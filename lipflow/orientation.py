@@ -18,7 +18,7 @@ import struct
 from typing import Any
 
 from lipflow._memo import BoundedMemo
-from lipflow.errors import InputError
+from lipflow.errors import InputError, UnreadableFile
 
 __all__ = ["frame_turn", "turn_of_matrix", "video_turn"]
 
@@ -75,7 +75,7 @@ def video_turn(path: str) -> int:
     try:
         status = os.stat(path)
     except OSError as exc:
-        raise InputError(f"cannot read media file: {exc.strerror or exc}", path=path) from exc
+        raise UnreadableFile.of_media(exc, path=path) from exc
     memo = (path, status.st_size, status.st_mtime_ns)
     found = _TURNS.get(memo)
     if found is None:

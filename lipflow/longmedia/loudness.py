@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from lipflow.errors import InputError
+from lipflow.errors import InputError, UnreadableFile
 from lipflow.longmedia.keyframes import picture_origin
 
 if TYPE_CHECKING:  # numpy is imported where it is used: planning a short job never needs it
@@ -119,5 +119,5 @@ def loudness_of(path: str | os.PathLike[str]) -> Loudness:
     try:
         st = os.stat(name)
     except OSError as exc:
-        raise InputError(f"cannot read media file: {exc.strerror or exc}", path=name) from exc
+        raise UnreadableFile.of_media(exc, path=name) from exc
     return _measured(name, st.st_mtime_ns, st.st_size)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from lipflow.errors import InputError
+from lipflow.errors import InputError, UnreadableFile
 from lipflow.longmedia.cuts import Cut, CutError, CutPolicy, plan_cuts
 from lipflow.longmedia.keyframes import cut_method, start_of
 from lipflow.longmedia.loudness import Loudness, loudness_of
@@ -89,7 +89,7 @@ def _opened(path: str, kind: str) -> Iterator[tuple[Any, Any, int]]:
     except av.FFmpegError as exc:
         raise InputError(f"not a readable {kind} file ({exc.strerror or exc})", path=path) from exc
     except OSError as exc:
-        raise InputError(f"cannot read media file: {exc.strerror or exc}", path=path) from exc
+        raise UnreadableFile.of_media(exc, path=path) from exc
 
 
 def video_facts(path: str | os.PathLike[str]) -> VideoFacts:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from lipflow.errors import LipflowError
+from lipflow.errors import LipflowError, UnreadableFile
 from lipflow.jobs import (
     GenerateParams,
     LipsyncParams,
@@ -18,7 +18,7 @@ from lipflow.jobs import (
     Speech,
 )
 from lipflow.plan.context import PlanContext
-from lipflow.problems import PathPart, did_you_mean, has_errors
+from lipflow.problems import UNREADABLE, PathPart, did_you_mean, has_errors
 from lipflow.recipe import STEP_REF_PREFIX, URL_SCHEMES, Input, Step, reference_problem
 from lipflow.recipe.source import control_character
 
@@ -57,8 +57,10 @@ class Parameters:
         info = self._probed[path]
         declared: dict[str, Any] = {"duration": inp.duration, "size_bytes": inp.size_bytes}
         if isinstance(info, LipflowError):
-            self.ctx.problem(
-                f"input {inp.name!r}: {info.message}", ("inputs", inp.name), code="media"
+            self.ctx.problem(  # exit 2 when the file cannot be read, 1 when it is no media
+                f"input {inp.name!r}: {info.message}",
+                ("inputs", inp.name),
+                code=UNREADABLE if isinstance(info, UnreadableFile) else "media",
             )
             return declared
         if info is None:

@@ -246,7 +246,7 @@ def test_an_input_that_is_a_pipe_a_device_or_a_directory_is_named_for_what_it_is
             _lipsync("{text: hi, voice: Sophia}").replace("media/presenter.mp4", source)
         )
         code, out, err = _invoke(command, str(recipe))
-        assert code == 1, (source, out, err)
+        assert code == 2, (source, out, err)  # a file that cannot be read, as README says
         assert f"input 'presenter': is {kind}, not a media file" in out + err
 
 

@@ -174,8 +174,9 @@ def test_an_image_whose_size_cannot_be_read_is_refused_not_passed(folder: Path) 
 
 
 def test_an_image_input_that_is_a_video_is_said_so(folder: Path) -> None:
+    _image(folder / "last.jpg", 640, 360)
     recipe = folder / "i2v.yaml"
-    recipe.write_text(I2V.replace("FIRST", "media/presenter.mp4").replace("LAST", "media/x.png"))
+    recipe.write_text(I2V.replace("FIRST", "media/presenter.mp4").replace("LAST", "last.jpg"))
     code, out, _ = _invoke("validate", str(recipe))
     assert code == 1
     assert "input 'first' is declared as image, but media/presenter.mp4 is a video file" in out
