@@ -73,7 +73,7 @@ from lipflow.longmedia import (
     cut_video,
 )
 from lipflow.longmedia.keyframes import COPY
-from lipflow.media import piece_range, read_media
+from lipflow.media import piece_range, read_media, turn_to_send
 from lipflow.providers import registry
 from lipflow.providers._common import stable_uuid4
 from lipflow.providers._http import UrlRule
@@ -1190,6 +1190,9 @@ class Runner:
                             )
                         except InputError as exc:  # a piece that cannot be cut from its file
                             return exc
+                        most = _byte_limit(job.model_id, role)
+                        if most is not None and len(data) > most:
+                            return _over_byte_limit(job.model_id, str(ref.value), len(data), most)
                     flow = functools.partial(
                         client.upload_flow,
                         job,
@@ -1454,7 +1457,7 @@ class Runner:
                 except InputError as exc:
                     await self._set(job.id, S.FAILED, error=exc, error_class="input")
                     return None
-            most = (load_catalog().model(job.model_id).limits.get(role) or {}).get("max_bytes")
+            most = _byte_limit(job.model_id, role)
             if role not in uploaded and most is not None and path.stat().st_size > most:
                 # The plan's size was an estimate from the source's bitrate; never send what the
                 # provider documents it will refuse.
@@ -1800,6 +1803,29 @@ def _forgotten(provider: str, error: ProviderError) -> bool:
         return False
     not_found = registry.get(provider).wire.codes("not_found")
     return error.code in not_found or error.status in not_found
+
+
+def _byte_limit(model_id: str, role: str) -> int | None:
+    """The most bytes ``model_id`` documents it takes for a ``role`` (video, audio, image)."""
+    most: int | None = (load_catalog().model(model_id).limits.get(role) or {}).get("max_bytes")
+    return most
+
+
+def _over_byte_limit(model_id: str, value: str, size: int, most: int) -> InputError:
+    """The error for bytes about to be uploaded that the model documents it refuses: a video
+    turned upright is re-encoded, and can outgrow the file the plan measured."""
+    path, span = piece_range(value)
+    if span is not None:
+        what, fix = "the part cut from it", "cut it shorter"
+    elif turn_to_send(value):
+        what = "turned upright for the provider (its display matrix turns it), it"
+        fix = "turn it upright yourself at a lower quality, or set cut.max_seconds to send it in pieces"
+    else:
+        what, fix = "it", "send a smaller file"
+    return InputError(
+        f"{what} is {size:,} bytes, over {model_id}'s limit of {most:,}: {fix}; nothing was sent",
+        path=path,
+    )
 
 
 def _error_class(exc: ProviderError) -> str:

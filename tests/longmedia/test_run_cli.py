@@ -5,6 +5,7 @@ audio at the input's shape."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import struct
@@ -27,7 +28,9 @@ from lipflow.longmedia import loudness_of, speech_like, talking_video
 from lipflow.longmedia.loudness import decode_mono, measure
 from lipflow.longmedia.synthesis import INTERVIEW_SECONDS
 from lipflow.media import probe
+from lipflow.providers import registry
 from mock_server import MockServer
+from tests.fourth_provider import PROVIDER as FOURTH
 from tests.older_journals import journal_keys_as_before
 
 REPO = Path(__file__).parents[2]
@@ -279,12 +282,17 @@ def _marked_video(
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
     if matrix is not None:
-        data = bytearray(path.read_bytes())
-        at = data.find(b"tkhd")
-        where = at + 8 + (32 if data[at + 4] == 1 else 20) + 16
-        a, b, c, d = (v * 0x10000 for v in matrix)
-        data[where : where + 36] = struct.pack(">9i", a, b, 0, c, d, 0, 0, 0, 0x40000000)
-        path.write_bytes(data)
+        _give_display_matrix(path, matrix)
+
+
+def _give_display_matrix(path: Path, matrix: tuple[int, int, int, int]) -> None:
+    """Write ``matrix`` into the MP4 ``path``'s track header, as a phone does."""
+    data = bytearray(path.read_bytes())
+    at = data.find(b"tkhd")
+    where = at + 8 + (32 if data[at + 4] == 1 else 20) + 16
+    a, b, c, d = (v * 0x10000 for v in matrix)
+    data[where : where + 36] = struct.pack(">9i", a, b, 0, c, d, 0, 0, 0, 0x40000000)
+    path.write_bytes(data)
 
 
 def _split_recipe(folder: Path, seconds: int) -> Path:
@@ -641,3 +649,64 @@ def test_pieces_of_a_job_whose_id_holds_path_separators_are_cut_inside_the_out_d
     cut = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("0?-*.*.*"))
     assert len(cut) == 8 and all(p.parts[:4] == ("deep", "er", "out", "pieces") for p in cut)
     assert {p.parts[4] for p in cut} == {"s[tag=.._.._.._.._.._escaped]", "s[tag=why__yes]"}
+
+
+def _coarse_phone_video(path: Path, seconds: int) -> None:
+    """A portrait phone video of noise, stored landscape and squeezed to a coarse quality:
+    turned upright at lipflow's quality it grows about ten times over."""
+    noise = np.random.default_rng(7)
+    with av.open(str(path), "w", format="mp4") as out:
+        stream = out.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv420p"
+        stream.options = {"preset": "veryslow", "crf": "45"}
+        for i in range(seconds * 10):
+            pixels = noise.integers(0, 256, (180, 320), dtype=np.uint8)
+            frame = av.VideoFrame.from_ndarray(pixels, format="gray").reformat(format="yuv420p")
+            frame.pts = i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    _give_display_matrix(path, TURN_RIGHT)
+
+
+def test_a_phone_video_that_outgrows_the_models_byte_limit_when_turned_upright_is_not_sent(
+    tmp_path: Path,
+) -> None:
+    """The plan measures the file; turned upright it is re-encoded and can outgrow it. A model
+    whose catalog (a provider plugin's own) takes twice the file's bytes plans the job, but the
+    upright video, many times larger, is refused before anything is uploaded or bought."""
+    _coarse_phone_video(tmp_path / "talk.mp4", 4)
+    speech_like(tmp_path / "voice.wav", 4, [(2.0, 2.4)])
+    original = (tmp_path / "talk.mp4").stat().st_size
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text(
+        FOURTH.catalog_file.read_text().replace(
+            "max_bytes: 100000000", f"max_bytes: {2 * original}"
+        )
+    )
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(
+        "version: 1\ninputs:\n  v: {video: talk.mp4}\n  a: {audio: voice.wav}\n"
+        "steps:\n  s:\n    use: lipcraft/lipsync\n    lipsync: {video: v, audio: a}\n"
+    )
+    registry.register(dataclasses.replace(FOURTH, catalog_file=catalog))
+    try:
+        assert CliRunner().invoke(cli, ["plan", str(recipe)]).exit_code == 0  # the file fits
+        with MockServer() as mock:
+            env = {"LIPFLOW_LIPCRAFT_URL": mock.urls.lipcraft, "LIPCRAFT_API_KEY": "k"}
+            result = CliRunner().invoke(
+                cli,
+                ["run", str(recipe), "--out", str(tmp_path / "out"), "--format", "json"],
+                env=env,
+            )
+            assert mock.simulator.journal.records(provider="lipcraft") == []
+    finally:
+        registry.unregister(FOURTH.name)
+
+    assert result.exit_code == 4, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    (job,) = report["jobs"]
+    assert job["state"] == "failed" and job["error"]["class"] == "input"
+    assert "turned upright for the provider" in job["error"]["message"]
+    assert f"over lipcraft/lipsync's limit of {2 * original:,}" in job["error"]["message"]
+    assert "nothing was sent" in job["error"]["message"]
+    assert report["cost"]["spent_usd"] == 0
