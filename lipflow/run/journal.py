@@ -90,7 +90,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +105,7 @@ __all__ = [
     "Journal",
     "OutputRecord",
     "Transaction",
+    "move_output",
 ]
 
 JOURNAL_NAME = "lipflow-journal.sqlite"
@@ -218,6 +219,18 @@ class OutputRecord:
             "duration_s": self.duration_s,
             "sha256": self.sha256,
         }
+
+
+def move_output(output: OutputRecord, moved: Path, paths: dict[int, str]) -> None:
+    """Move a journaled output to ``moved`` (its index and new path added to ``paths``) before
+    the journal says so. A run killed between the two left the file at ``moved`` with the size
+    and hash journaled: that move is taken as done, not the output as lost."""
+    assert output.path is not None
+    if os.path.exists(output.path):
+        os.replace(output.path, moved)
+        paths[output.idx] = str(moved)
+    elif replace(output, path=str(moved)).intact():
+        paths[output.idx] = str(moved)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -55,15 +55,8 @@ from lipflow.errors import (
     UsageError,
 )
 from lipflow.filenames import output_names, same_name
-from lipflow.identity import (
-    job_doc,
-    job_key,
-    key_before_ranges_were_read,
-    key_before_videos_were_sent_upright,
-    numbered_line_job,
-    take_uuid_parts,
-)
-from lipflow.jobs import LINE, Job, MediaRef, Plan, PlannedJob, resolve
+from lipflow.identity import job_doc, take_uuid_parts
+from lipflow.jobs import Job, MediaRef, Plan, PlannedJob, resolve
 from lipflow.longmedia import (
     Assembled,
     AssemblyPiece,
@@ -83,12 +76,13 @@ from lipflow.run.cache import store_key
 from lipflow.run.downloads import Downloader, OpenFile, disk_error, file_name
 from lipflow.run.dubbing import dub_joins, join_dub
 from lipflow.run.edited import set_aside
-from lipflow.run.journal import JOURNAL_NAME, MADE_OF, JobRecord, Journal, OutputRecord
+from lipflow.run.journal import JOURNAL_NAME, MADE_OF, JobRecord, Journal, move_output
 from lipflow.run.report import AssemblyReport, JobReport, Observer, RunReport, Snapshot
 from lipflow.run.retry import GaveUp, RetryEngine, poll_delays
 from lipflow.run.sender import Sender, as_sender
 from lipflow.run.settings import RunSettings
 from lipflow.run.state import OUTPUT_LOST, OUTPUT_REFUSED, RUNNING, SENT, JobState, StateTally
+from lipflow.run.upgrades import OlderJournal
 from lipflow.run.uploads import Uploads, upload_key
 from lipflow.run.writer import JournalWriter
 from lipflow.secrets import Secrets
@@ -153,7 +147,6 @@ class Runner:
         self._writer: JournalWriter | None = None  # the jobs' phase commits through it
         self._late_error: BaseException | None = None  # a queued note's commit that failed
         self._uploaded: dict[str, dict[str, dict[str, Any]]] = {}  # job -> role -> upload
-        self._sent_sideways: set[str] = set()  # jobs bought with a turned video sent as stored
         self._lock: IO[bytes] | None = None
         self._output_urls: dict[str, str] = {}
         self._paid_here: dict[tuple[str, str], JobRecord] = {}  # (key, take) -> a retired job
@@ -231,7 +224,7 @@ class Runner:
         mock = self.settings.target == "mock"
         self.budget_check().enforce(allow_unpriced=self.settings.allow_unpriced or mock)
         try:
-            journal = self._open_journal()
+            journal, older = self._open_journal()
         except sqlite3.OperationalError as exc:
             self._unlock()
             raise self._journal_unwritable(exc) from None
@@ -248,10 +241,7 @@ class Runner:
                 job_id: {role: self._unmasked(value) for role, value in roles.items()}
                 for job_id, roles in journal.all_uploads().items()
             }
-            for job_id in self._sent_sideways:
-                # Its uploads are the sideways video: never sent again, for it or another job.
-                uploaded.pop(job_id, None)
-            for job_id in self._uploads_of_other_files(journal, uploaded):
+            for job_id in older.uploads_not_to_send(uploaded, self.settings.out_dir):
                 uploaded.pop(job_id, None)
             for job_id, rec in records.items():
                 if job_id not in self._jobs and rec.state == S.DONE and rec.key and rec.outputs:
@@ -361,7 +351,9 @@ class Runner:
             self._lock = None
 
     # -- journal ---------------------------------------------------------------------------
-    def _open_journal(self) -> Journal:
+    def _open_journal(self) -> tuple[Journal, OlderJournal]:
+        """The out directory's journal, locked, checked against the plan and matched to its
+        jobs; with what older lipflows journaled in it, recognised."""
         out = self.settings.out_dir
         path = out / JOURNAL_NAME
         exists = path.exists()
@@ -392,8 +384,9 @@ class Runner:
         else:
             journal = Journal.open_run(path)
         try:
-            self._check_journal(journal, target)
-            self._reconcile(journal)
+            older = OlderJournal(self._jobs, self.plan.lines, journal)
+            self._check_journal(journal, target, older)
+            self._reconcile(journal, older)
             take = uuid.uuid4().hex if self.settings.fresh else ""
             journal.add_jobs(
                 (job.id, job.provider, job.model, self._estimates.get(job.id), job.key, take)
@@ -404,27 +397,21 @@ class Runner:
         except BaseException:
             journal.close()
             raise
-        return journal
+        return journal, older
 
-    def _reconcile(self, journal: Journal) -> None:
+    def _reconcile(self, journal: Journal, older: OlderJournal) -> None:
         """Match the journal's jobs to the plan's by content key: an unchanged job keeps its row
-        (finished ones cost nothing); a changed one (or one given a ``--fresh`` take) is kept
-        under ``<id>@<old key>`` with its outputs renamed beside it, never deleted, and starts
-        again; rows no plan job claims are reported as no longer in the recipe."""
+        (finished ones cost nothing), and so does one an older lipflow keyed otherwise (rekeyed,
+        never bought again); a changed one (or one given a ``--fresh`` take) is kept under
+        ``<id>@<old key>`` with its outputs renamed beside it, never deleted, and starts again;
+        rows no plan job claims are reported as no longer in the recipe."""
         records = journal.jobs()
         settled = (S.PENDING, S.FAILED, S.BLOCKED, S.DONE)
         for job in self._job_list:
             rec = records.get(job.id)
             if rec is None or rec.key is None or not job.key:
                 continue
-            changed = rec.key != job.key
-            if changed and self._same_as_before_ranges_were_read(job, rec, journal):
-                journal.rekey(job.id, job.key)
-                changed = False
-            if changed and self._bought_sideways(job, rec, journal):
-                journal.rekey(job.id, job.key)
-                self._sent_sideways.add(job.id)
-                changed = False
+            changed = rec.key != job.key and not older.rekeyed(job, rec)
             if not changed and not (self.settings.fresh and rec.state in settled):
                 continue
             if not changed and rec.state != S.DONE:
@@ -435,7 +422,7 @@ class Runner:
             for output in rec.outputs:
                 if output.path:
                     old = Path(output.path)
-                    _move_output(output, old.with_name(f"{old.stem}@{mark}{old.suffix}"), paths)
+                    move_output(output, old.with_name(f"{old.stem}@{mark}{old.suffix}"), paths)
             journal.retire(job.id, new_id, paths)
         self.not_in_recipe = tuple(
             sorted(
@@ -444,88 +431,6 @@ class Runner:
                 if job_id not in self._jobs
             )
         )
-
-    def _rename_numbered_lines(self, journal: Journal, records: Mapping[str, JobRecord]) -> bool:
-        """Rows a lipflow that named a subtitle line's job by the line's number in its file
-        (``dub[line=3]``) journaled, for a line whose content is unchanged: renamed to the id
-        the job has now (the line's start, ``dub[line=00:00:08.000]``), outputs beside it, and
-        keyed anew; not bought again. Whether any was."""
-        cues: dict[str, list[int]] = {}
-        for line in self.plan.lines:
-            cues.setdefault(line.job, []).append(line.cue)
-        renamed = False
-        for job in self._job_list:
-            numbers = cues.get(job.id, [])
-            if job.id in records or not job.key or LINE not in job.matrix or len(numbers) != 1:
-                continue
-            old = numbered_line_job(job, numbers[0])
-            rec = records.get(old.id)
-            if rec is None or rec.key is None or old.id in self._jobs:
-                continue
-            upstream = {need: self._jobs[need].key for need in job.needs if need in self._jobs}
-            if rec.key != job_key(old, upstream) and not self._same_as_before_ranges_were_read(
-                old, rec, journal
-            ):
-                continue  # another line now, or this one changed: kept as it is, not reused
-            paths: dict[int, str] = {}
-            for output in rec.outputs:
-                if output.path:
-                    name = file_name(self._names[job.id], output.idx, len(rec.outputs), output.url)
-                    _move_output(output, Path(output.path).with_name(name), paths)
-            journal.rename(
-                old.id, job.id, paths, "a line's job is named by its start, not its number"
-            )
-            journal.rekey(job.id, job.key)
-            renamed = True
-        return renamed
-
-    def _same_as_before_ranges_were_read(self, job: Job, rec: JobRecord, journal: Journal) -> bool:
-        """Whether ``rec`` is ``job`` journaled by a lipflow that keyed a subtitle line's media
-        by its range's name, not its file's bytes, with that file unchanged since the job was
-        first sent: the same content, not to be bought again for a new key."""
-        upstream = {need: self._jobs[need].key for need in job.needs if need in self._jobs}
-        if rec.key != key_before_ranges_were_read(job, upstream):
-            return False
-        sent = journal.first_sent_at(job.id)
-        if sent is None:
-            return False
-        for ref in job.media.values():
-            if ref.origin == "file":
-                path, _ = piece_range(str(ref.value))
-                try:
-                    if os.stat(path).st_mtime > sent:
-                        return False  # changed since: the old key could not tell, the new does
-                except OSError:
-                    return False
-        return True
-
-    def _bought_sideways(self, job: Job, rec: JobRecord, journal: Journal) -> bool:
-        """Whether ``rec`` is ``job`` bought by a lipflow that sent its turned phone video as
-        stored (sideways): the output paid for is kept, not bought again for the new key (a
-        fresh take is the user's call: --retake). The old key holds the video's bytes, so a
-        video replaced since is a new job."""
-        upstream = {need: self._jobs[need].key for need in job.needs if need in self._jobs}
-        old = key_before_videos_were_sent_upright(job, upstream)
-        return old is not None and rec.key == old and journal.first_sent_at(job.id) is not None
-
-    def _uploads_of_other_files(
-        self, journal: Journal, uploaded: Mapping[str, Mapping[str, Any]]
-    ) -> list[str]:
-        """Piece jobs never sent whose journaled uploads are of files this plan does not name
-        (cut by an older lipflow, under another name, or deleted since): cut and uploaded anew,
-        not submitted with what may be a piece cut wrongly."""
-        stale = []
-        for job_id, roles in uploaded.items():
-            job = self._jobs.get(job_id)
-            if job is None or job.piece is None or journal.first_sent_at(job_id) is not None:
-                continue
-            if any(
-                not (self.settings.out_dir / str(job.media[role].value)).exists()
-                for role in roles
-                if role in job.media
-            ):
-                stale.append(job_id)
-        return stale
 
     def _apply_takes(self, records: Mapping[str, JobRecord]) -> None:
         """A job on a ``--fresh`` take sends its own idempotency key (Runware's ``taskUUID``)."""
@@ -542,8 +447,9 @@ class Runner:
         self._job_list = tuple(jobs)
         self._jobs = {job.id: job for job in jobs}
 
-    def _check_journal(self, journal: Journal, target: str) -> None:
-        """Refuse a journal of another recipe version or target, or one the outputs contradict."""
+    def _check_journal(self, journal: Journal, target: str, older: OlderJournal) -> None:
+        """Refuse a journal of another recipe version or target, or one the outputs contradict
+        (once the rows an older lipflow named otherwise are renamed: their outputs with them)."""
         out = self.settings.out_dir
         digest = journal.meta("recipe_digest")
         keyed = all(rec.key is not None for rec in journal.jobs().values())
@@ -560,7 +466,7 @@ class Runner:
                 "Run into a new --out directory."
             )
         records = journal.jobs()
-        if self.plan.lines and self._rename_numbered_lines(journal, records):
+        if older.rename_numbered_lines(records, self._names):
             records = journal.jobs()  # before the outputs are checked: they may have new names
         known = {Path(o.path).name for rec in records.values() for o in rec.outputs if o.path}
         # A job never writes where the journal keeps another job's output (two ids that name
@@ -1866,15 +1772,3 @@ def _join_pieces(jobs: Sequence[Job], outputs: Mapping[str, str], path: Path) ->
     pieces = [AssemblyPiece(outputs[j.id], j.piece.start, j.piece.end) for j in jobs if j.piece]
     rate = audio_facts(first.audio).rate
     return assemble(pieces, path, fps=Fraction(first.fps), size=first.size, audio_rate=rate)
-
-
-def _move_output(output: OutputRecord, moved: Path, paths: dict[int, str]) -> None:
-    """Move a journaled output to ``moved`` (its index and new path added to ``paths``) before
-    the journal says so. A run killed between the two left the file at ``moved`` with the size
-    and hash journaled: that move is taken as done, not the output as lost."""
-    assert output.path is not None
-    if os.path.exists(output.path):
-        os.replace(output.path, moved)
-        paths[output.idx] = str(moved)
-    elif replace(output, path=str(moved)).intact():
-        paths[output.idx] = str(moved)
