@@ -101,7 +101,8 @@ def key_before_ranges_were_read(job: Job, upstream_keys: Mapping[str, str]) -> s
     """The key lipflow gave ``job`` before a time range's media was keyed by its file's bytes
     (its range's name was digested as no file: ``unreadable:<path>#t=...``), for a job with
     such media on the default take; None for any other job. A journal written then holds this
-    key for a job whose content may be the same."""
+    key for a job whose content may be the same, under its :func:`numbered_line_job` id (every
+    lipflow that keyed a line so named it by its number)."""
     doc = job_doc(job, upstream_keys)
     ranged = False
     for role, ref in job.media.items():

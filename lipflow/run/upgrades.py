@@ -4,12 +4,13 @@ job, kept, never bought again.
 Each time lipflow changed how it keys or names a job, a journal written before holds the same
 job under what it was called then:
 
-- a subtitle line's media was keyed by its range's name, not its file's bytes
-  (:func:`~lipflow.identity.key_before_ranges_were_read`);
 - a turned phone video was sent as stored, sideways, not upright
   (:func:`~lipflow.identity.key_before_videos_were_sent_upright`);
 - a line's job was named by the line's number in its file, not its start
-  (:func:`~lipflow.identity.numbered_line_job`).
+  (:func:`~lipflow.identity.numbered_line_job`), and before that its media was keyed by its
+  range's name, not its file's bytes (:func:`~lipflow.identity.key_before_ranges_were_read`):
+  every lipflow that keyed a line so named it by its number, so such a row is found under that
+  name alone.
 
 Taken for a changed job, such a row would be retired and the job bought again. The runner asks
 :class:`OlderJournal` first: it renames what an older lipflow named otherwise, rekeys what it
@@ -51,10 +52,8 @@ class OlderJournal:
 
     def rekeyed(self, job: Job, rec: JobRecord) -> bool:
         """Whether ``rec``, journaled under another key than ``job``'s, is ``job`` as an older
-        lipflow keyed it; if so it is journaled under ``job``'s key now, kept as it is."""
-        if self._same_as_before_ranges_were_read(job, rec):
-            self._journal.rekey(job.id, job.key)
-            return True
+        lipflow keyed it (bought sideways); if so it is journaled under ``job``'s key now, kept
+        as it is."""
         if self._bought_sideways(job, rec):
             self._journal.rekey(job.id, job.key)
             self._sent_sideways.add(job.id)
