@@ -27,7 +27,7 @@ from lipflow.identity import key_before_videos_were_sent_upright
 from lipflow.longmedia import loudness_of, speech_like, talking_video
 from lipflow.longmedia.loudness import decode_mono, measure
 from lipflow.longmedia.synthesis import INTERVIEW_SECONDS
-from lipflow.media import probe
+from lipflow.media import probe, synthesize_video
 from lipflow.providers import registry
 from mock_server import MockServer
 from tests.fourth_provider import PROVIDER as FOURTH
@@ -412,6 +412,45 @@ def test_a_phone_video_job_bought_sideways_before_the_upgrade_is_not_bought_agai
     assert len(lipflow_mock.simulator.journal.records(op="submit")) == 1, "a new video: a new job"
 
 
+def _video_uploaded_before_the_upgrade(mock: MockServer, out: Path, job: str, sent: bytes) -> None:
+    """The video upload ``out``'s journal holds for ``job`` made what an older lipflow sent:
+    ``sent``, kept by the mock under the journaled media id."""
+    with closing(sqlite3.connect(out / "lipflow-journal.sqlite")) as db:
+        ((value,),) = db.execute(
+            "SELECT value FROM uploads WHERE job_id = ? AND role = 'video'", (job,)
+        ).fetchall()
+    mock.simulator.store.put_bytes(json.loads(value)["mediaUUID"], sent, ext="mp4")
+
+
+def test_a_phone_video_uploaded_sideways_before_the_upgrade_is_never_sent_again(
+    lipflow_mock: MockServer, tmp_path: Path
+) -> None:
+    """The upload journaled for a job an older lipflow bought sideways is the sideways video:
+    that job is kept as paid, and a job added since that lip-syncs the same video uploads it
+    upright, never reusing that upload."""
+    _marked_video(tmp_path / "talk.mp4", 8, turn_right=True)
+    recipe, out = _short_recipe(tmp_path, 8), tmp_path / "out"
+    env = {**live_env(lipflow_mock), "LIPFLOW_CACHE_MAX_MB": "0"}
+    assert run(recipe, out, env=env)["counts"] == {"done": 1}
+    journal_keys_as_before(recipe, out, key_before_videos_were_sent_upright)
+    _video_uploaded_before_the_upgrade(lipflow_mock, out, "s", (tmp_path / "talk.mp4").read_bytes())
+    speech_like(tmp_path / "other.wav", 8, [(4.0, 4.6)])
+    recipe.write_text(
+        recipe.read_text().replace(
+            "  a: {audio: voice.wav}\n", "  a: {audio: voice.wav}\n  b: {audio: other.wav}\n"
+        )
+        + "  t:\n    use: runware/pixverse-lipsync\n    lipsync: {video: v, audio: b}\n"
+    )
+    lipflow_mock.simulator.journal.clear()
+
+    again = run(recipe, out, env=env)
+
+    assert again["counts"] == {"done": 2}
+    assert len(lipflow_mock.simulator.journal.records(op="submit")) == 1, "only the added job"
+    _, added = _videos_sent(lipflow_mock, tmp_path)
+    assert _first_picture(added).shape == (160, 90), "upright, not the sideways upload"
+
+
 @pytest.mark.parametrize("seconds", [8, 40], ids=["whole", "in-pieces"])
 def test_a_mirrored_phone_video_is_refused_with_what_to_do_not_sent_turned_half_way(
     tmp_path: Path, seconds: int
@@ -435,7 +474,6 @@ def _cut_by_an_older_lipflow(recipe: Path, out: Path) -> dict[str, Path]:
     it gave (the piece's digest without how it was cut), holding another picture (64x64)."""
     from lipflow.identity import _piece as piece_doc  # what that lipflow's names hashed
     from lipflow.identity import content_key
-    from lipflow.media import synthesize_video
     from lipflow.plan import plan_file
 
     left = {}
@@ -475,8 +513,9 @@ def test_a_piece_uploaded_but_never_sent_is_cut_and_uploaded_again_when_its_file
     lipflow_mock: MockServer, tmp_path: Path
 ) -> None:
     """A run stopped between a piece's upload and its submit journals the upload; if the file
-    it uploaded is not the one this lipflow cuts (an older cut's name), the piece is cut and
-    uploaded again before it is bought; pieces already bought are not bought again."""
+    it uploaded is not the one this lipflow cuts (an older cut's name, another picture), the
+    piece is cut and uploaded again before it is bought, never sent as that upload; pieces
+    already bought are not bought again."""
     _marked_video(tmp_path / "talk.mp4", 40, start_pts=100)
     recipe, out = _split_recipe(tmp_path, 40), tmp_path / "out"
     env = {**live_env(lipflow_mock), "LIPFLOW_CACHE_MAX_MB": "0"}
@@ -496,6 +535,9 @@ def test_a_piece_uploaded_but_never_sent_is_cut_and_uploaded_again_when_its_file
     (out / "s_piece-2.mp4").unlink()  # never bought: no output
     for path in (out / "pieces").rglob("02-*"):
         path.unlink()  # the files it uploaded were cut under another name
+    _video_uploaded_before_the_upgrade(
+        lipflow_mock, out, unsent, synthesize_video(20, cached=False)
+    )
     lipflow_mock.simulator.journal.clear()
 
     again = run(recipe, out, env=env)
@@ -511,6 +553,8 @@ def test_a_piece_uploaded_but_never_sent_is_cut_and_uploaded_again_when_its_file
     for role in uploads_before:
         assert uploads_after[role] != uploads_before[role], f"the {role} was uploaded again"
     assert sorted(p.name[:2] for p in (out / "pieces").rglob("*.video.mp4")) == ["01", "02"]
+    *_, bought = _videos_sent(lipflow_mock, tmp_path)
+    assert _first_picture(bought).shape == (90, 160), "cut from the source, not the older cut"
 
 
 def _clicks(*at: float) -> Callable[[npt.NDArray[np.float64]], npt.NDArray[np.float32]]:
