@@ -361,9 +361,31 @@ def _short_recipe(folder: Path, seconds: int, *, video: str = "talk.mp4") -> Pat
 
 def _videos_sent(mock: MockServer, folder: Path) -> list[Path]:
     """Every video the mock was sent, as files in ``folder``."""
+    return _as_files(
+        mock, folder, [job.request["inputs"] for job in mock.simulator.jobs("runware")]
+    )
+
+
+def _videos_submitted(mock: MockServer, folder: Path) -> list[Path]:
+    """The videos of the submits the mock journaled (since its journal was cleared), as files
+    in ``folder``: a submit the mock answers with the job it has under the same task id adds
+    no job, yet its request is what lipflow sent."""
+    return _as_files(
+        mock,
+        folder,
+        [
+            task["inputs"]
+            for record in mock.simulator.journal.records(provider="runware", op="submit")
+            for task in record.body
+            if "inputs" in task
+        ],
+    )
+
+
+def _as_files(mock: MockServer, folder: Path, inputs: list[dict[str, Any]]) -> list[Path]:
     sent: list[Path] = []
-    for job in mock.simulator.jobs("runware"):
-        for media_id in job.request["inputs"]["referenceVideos"]:
+    for each in inputs:
+        for media_id in each["referenceVideos"]:
             item = mock.simulator.store.get(media_id)
             assert item is not None and item.data is not None
             sent.append(folder / f"sent-{len(sent)}.mp4")
@@ -447,7 +469,7 @@ def test_a_phone_video_uploaded_sideways_before_the_upgrade_is_never_sent_again(
 
     assert again["counts"] == {"done": 2}
     assert len(lipflow_mock.simulator.journal.records(op="submit")) == 1, "only the added job"
-    _, added = _videos_sent(lipflow_mock, tmp_path)
+    (added,) = _videos_submitted(lipflow_mock, tmp_path)
     assert _first_picture(added).shape == (160, 90), "upright, not the sideways upload"
 
 
@@ -553,7 +575,7 @@ def test_a_piece_uploaded_but_never_sent_is_cut_and_uploaded_again_when_its_file
     for role in uploads_before:
         assert uploads_after[role] != uploads_before[role], f"the {role} was uploaded again"
     assert sorted(p.name[:2] for p in (out / "pieces").rglob("*.video.mp4")) == ["01", "02"]
-    *_, bought = _videos_sent(lipflow_mock, tmp_path)
+    (bought,) = _videos_submitted(lipflow_mock, tmp_path)
     assert _first_picture(bought).shape == (90, 160), "cut from the source, not the older cut"
 
 
