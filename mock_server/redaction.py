@@ -281,16 +281,27 @@ class Scrubber:
         """Learn what :meth:`document` learns of a JSON value (the string of every key-like
         field, at any depth), without copying it: what the journal must know of a body now,
         when what it keeps of the body is worked out later (:meth:`kept_body`)."""
-        if type(value) is dict or isinstance(value, Mapping):
+        # A parsed document's containers are exactly dict and list: told apart by their type
+        # before asking the Mapping ABC (a call into Python each time), which decides the rest.
+        kind = type(value)
+        if kind is dict or (kind is not list and isinstance(value, Mapping)):
             for name, item in value.items():
                 if secret_name(name if type(name) is str else str(name)):
                     if isinstance(item, str):
                         self.learn(item)
-                elif type(item) not in _LEAVES and isinstance(item, Mapping | list):
+                elif (
+                    (held := type(item)) is dict
+                    or held is list
+                    or (held not in _LEAVES and isinstance(item, Mapping | list))
+                ):
                     self.learn_document(item)
-        elif isinstance(value, list):
+        elif kind is list or isinstance(value, list):
             for item in value:
-                if type(item) not in _LEAVES and isinstance(item, Mapping | list):
+                if (
+                    (held := type(item)) is dict
+                    or held is list
+                    or (held not in _LEAVES and isinstance(item, Mapping | list))
+                ):
                     self.learn_document(item)
 
     def kept_body(self, raw: bytes, document: Any) -> Any:
