@@ -235,16 +235,14 @@ def _mock_request(environ: WSGIEnvironment, max_body_bytes: int) -> MockRequest:
 
 
 def _content_length(environ: WSGIEnvironment) -> int | None:
-    """werkzeug's ``get_content_length``: a length of plain digits without a Transfer-Encoding
-    (every request of a client that sends a length) read at once."""
+    """werkzeug's ``get_content_length``: without a Transfer-Encoding, no length (a GET) or a
+    length of plain digits (every request of a client that sends one) read at once."""
     length = environ.get("CONTENT_LENGTH")
-    if (
-        length is not None
-        and length.isdigit()
-        and length.isascii()
-        and "HTTP_TRANSFER_ENCODING" not in environ
-    ):
-        return int(length)
+    if "HTTP_TRANSFER_ENCODING" not in environ:
+        if length is None:  # no body announced (a GET): werkzeug's None, without its call
+            return None
+        if length.isdigit() and length.isascii():
+            return int(length)
     return get_content_length(environ)
 
 
