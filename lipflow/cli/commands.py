@@ -369,20 +369,21 @@ def plan(
 def _already_paid(the_plan: Any) -> dict[str, Any]:
     """Jobs whose outputs the user's output store holds: a run copies them, sending nothing."""
     from lipflow.identity import changed_fields, job_doc
-    from lipflow.run.cache import default_store, store_key
+    from lipflow.run.cache import default_store
+    from lipflow.run.upgrades import EarlierKeys, stored
 
     store = default_store(environment.environ())
     keys = {pj.job.id: pj.job.key for pj in the_plan.jobs}
+    earlier = EarlierKeys({pj.job.id: pj.job for pj in the_plan.jobs}, the_plan.lines)
     held, named = store.held_keys(), store.named_records()  # two listings, not two opens a job
     jobs, usd = 0, 0.0
     changed = []
     for pj in the_plan.jobs:
         base = the_plan.base_urls.get(pj.job.provider, "")
-        key = store_key(pj.job.key, base) if pj.job.key else ""
-        found = store.get(key) if key in held else None
+        found = stored(store, pj.job, base, earlier, held=held) if pj.job.key else None
         if found is not None:
             jobs += 1
-            usd += found[1] if found[1] is not None else (pj.cost.usd or 0.0)
+            usd += found[2] if found[2] is not None else (pj.cost.usd or 0.0)
             continue
         if store.record_name(the_plan.recipe_name, pj.job.id) not in named:
             continue

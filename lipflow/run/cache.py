@@ -89,6 +89,15 @@ class OutputStore:
         usd = meta.get("usd")
         return outputs, usd if isinstance(usd, int | float) else None
 
+    def stored_at(self, key: str) -> float | None:
+        """When the entry for ``key`` was stored (its outputs bought before), or None."""
+        try:
+            meta = json.loads((self._entry(key) / "entry.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        at = meta.get("stored_at") if isinstance(meta, dict) else None
+        return float(at) if isinstance(at, int | float) else None
+
     def put(
         self,
         key: str,

@@ -82,7 +82,7 @@ from lipflow.run.retry import GaveUp, RetryEngine, poll_delays
 from lipflow.run.sender import Sender, as_sender
 from lipflow.run.settings import RunSettings
 from lipflow.run.state import OUTPUT_LOST, OUTPUT_REFUSED, RUNNING, SENT, JobState, StateTally
-from lipflow.run.upgrades import OlderJournal
+from lipflow.run.upgrades import EarlierKeys, OlderJournal, stored
 from lipflow.run.uploads import Uploads, upload_key
 from lipflow.run.writer import JournalWriter
 from lipflow.secrets import Secrets
@@ -140,6 +140,7 @@ class Runner:
         self._estimates: Mapping[str, float | None] = _PlannedField(planned, _estimate)
         self._maxima: Mapping[str, float | None] = _PlannedField(planned, _maximum)
         self._names = output_names(self._job_list)
+        self._earlier = EarlierKeys(self._jobs, plan.lines)  # what older lipflows called jobs
         self._state = StateTally()
         self._budget = Ledger(self.budget_check().budget_usd)
         self._started = clock()
@@ -384,7 +385,7 @@ class Runner:
         else:
             journal = Journal.open_run(path)
         try:
-            older = OlderJournal(self._jobs, self.plan.lines, journal)
+            older = OlderJournal(self._jobs, self._earlier, journal)
             self._check_journal(journal, target, older)
             self._reconcile(journal, older)
             take = uuid.uuid4().hex if self.settings.fresh else ""
@@ -466,7 +467,7 @@ class Runner:
                 "Run into a new --out directory."
             )
         records = journal.jobs()
-        if older.rename_numbered_lines(records, self._names):
+        if older.rename_earlier_ids(records, self._names):
             records = journal.jobs()  # before the outputs are checked: they may have new names
         known = {Path(o.path).name for rec in records.values() for o in rec.outputs if o.path}
         # A job never writes where the journal keeps another job's output (two ids that name
@@ -912,12 +913,16 @@ class Runner:
         return store_key(job.key, base, self._takes.get(job.id, ""))
 
     async def _from_store(self, job: Job) -> bool:
-        """A job already paid for (in any out directory): its stored outputs, copied; no request."""
-        key = self._store_key(job)
-        found = None if key is None or self.settings.store is None else self.settings.store.get(key)
+        """A job already paid for (in any out directory, by this lipflow or an older one): its
+        stored outputs, copied; no request."""
+        store = self.settings.store
+        if self._store_key(job) is None or store is None:
+            return await self._from_this_journal(job)
+        base = self.settings.base_urls.get(job.provider, "")
+        found = stored(store, job, base, self._earlier, take=self._takes.get(job.id, ""))
         if found is None:
             return await self._from_this_journal(job)
-        outputs, _ = found
+        key, outputs, _ = found
         self._output_urls[job.id] = str(outputs[0].path.as_uri())
         await self._copy_paid(
             job,

@@ -1,8 +1,8 @@
-"""What older lipflows journaled, recognised: a job bought under an earlier key or id is the same
-job, kept, never bought again.
+"""What older lipflows journaled or stored, recognised: a job bought under an earlier key or id
+is the same job, kept, never bought again.
 
-Each time lipflow changed how it keys or names a job, a journal written before holds the same
-job under what it was called then:
+Each time lipflow changed how it keys or names a job, a journal written before, and the output
+store (shared by every out directory), hold the same job under what it was called then:
 
 - a turned phone video was sent as stored, sideways, not upright
   (:func:`~lipflow.identity.key_before_videos_were_sent_upright`);
@@ -10,17 +10,22 @@ job under what it was called then:
   (:func:`~lipflow.identity.numbered_line_job`), and before that its media was keyed by its
   range's name, not its file's bytes (:func:`~lipflow.identity.key_before_ranges_were_read`):
   every lipflow that keyed a line so named it by its number, so such a row is found under that
-  name alone.
+  name alone;
 
-Taken for a changed job, such a row would be retired and the job bought again. The runner asks
-:class:`OlderJournal` first: it renames what an older lipflow named otherwise, rekeys what it
-keyed otherwise, and says which journaled uploads this run must not send again.
+:class:`EarlierKeys` says, for a job of the plan, each id and key it had then. Taken for a
+changed job, such a row would be retired and the job bought again, and a stored output under
+such a key would be missed in another out directory. The runner asks :class:`OlderJournal`
+first: it renames what an older lipflow named otherwise, rekeys what it keyed otherwise, and
+says which journaled uploads this run must not send again; and it looks a job up in the store
+under its earlier keys too.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -32,69 +37,214 @@ from lipflow.identity import (
 )
 from lipflow.jobs import LINE, Job, PlannedLine
 from lipflow.media import piece_range
+from lipflow.run.cache import CachedOutput, OutputStore, store_key
 from lipflow.run.downloads import file_name
 from lipflow.run.journal import JobRecord, Journal, move_output
 
-__all__ = ["OlderJournal"]
+__all__ = ["EarlierKey", "EarlierKeys", "OlderJournal", "stored", "unchanged_since"]
+
+
+class _Era(Enum):
+    """How an older lipflow named and keyed jobs, each until the change that ended it."""
+
+    SIDEWAYS = "a turned phone video sent as stored"
+    RANGES_BY_NAME = "a line named by its number, its media keyed by its range's name"
+    NUMBERED = "a line named by its number"
+
+
+@dataclass(frozen=True, slots=True)
+class EarlierKey:
+    """A job of this plan as an older lipflow named and keyed it: ``id`` and ``key``. ``unread``
+    are the files whose bytes that key did not hold (a range's name stood for them): the job is
+    the same only if they are unchanged since it was bought. ``sideways``: its turned video was
+    sent as stored."""
+
+    id: str
+    key: str
+    sideways: bool = False
+    unread: tuple[str, ...] = ()
+
+
+class EarlierKeys:
+    """The ids and keys older lipflows gave the plan's jobs (``jobs`` by id, ``lines`` its
+    dubbed lines): one list that the out directory's journal (:class:`OlderJournal`) and the
+    output store shared by every out directory are both read with, so a job bought under
+    either is found.
+
+    Keys are computed only for a job asked about, once."""
+
+    def __init__(self, jobs: Mapping[str, Job], lines: Sequence[PlannedLine]) -> None:
+        self._jobs = jobs
+        numbers: dict[str, list[int]] = {}
+        for line in lines:
+            numbers.setdefault(line.job, []).append(line.cue)
+        # A job dubbing one line, by id: that line's number (a segmented job holds many).
+        self._cues = {job: cues[0] for job, cues in numbers.items() if len(cues) == 1}
+        self._as_then: dict[tuple[_Era, str], EarlierKey] = {}
+
+    def of(self, job: Job) -> list[EarlierKey]:
+        """Each id and key an older lipflow gave ``job`` that differs from its own now."""
+        if not job.key:
+            return []
+        found: list[EarlierKey] = []
+        for era in _Era:
+            then = self._as_in(era, job)
+            if (then.id, then.key) != (job.id, job.key) and then not in found:
+                found.append(then)
+        return found
+
+    def ids(self, job: Job) -> set[str]:
+        """The ids other than its own an older lipflow gave ``job`` (no key computed)."""
+        old = self._numbered_id(job)
+        return set() if old is None else {old}
+
+    def _as_in(self, era: _Era, job: Job) -> EarlierKey:
+        """``job`` as the lipflow of ``era`` named and keyed it (as it is now if unchanged)."""
+        memo = (era, job.id)
+        found = self._as_then.get(memo)
+        if found is not None:
+            return found
+        upstream_keys = {need: self._jobs[need].key for need in job.needs if need in self._jobs}
+        unread: set[str] = set()
+        then_id, key, sideways = job.id, None, False
+        if era is _Era.SIDEWAYS:
+            key = key_before_videos_were_sent_upright(job, upstream_keys)
+            sideways = key is not None
+        else:
+            old = self._numbered(job)
+            if old is not None:
+                then_id = old.id
+                if era is _Era.RANGES_BY_NAME:
+                    key = key_before_ranges_were_read(old, upstream_keys)
+                    if key is not None:
+                        unread.update(_ranged_files(job))
+                key = key or job_key(old, upstream_keys)
+        found = self._as_then[memo] = EarlierKey(
+            then_id, key or job.key, sideways, tuple(sorted(unread))
+        )
+        return found
+
+    def _cue(self, job: Job) -> int | None:
+        """The number of the line ``job`` dubs, if any."""
+        return self._cues.get(job.id) if LINE in job.matrix else None
+
+    def _numbered_id(self, job: Job) -> str | None:
+        cue = self._cue(job)
+        return None if cue is None else numbered_line_job(job, cue).id
+
+    def _numbered(self, job: Job) -> Job | None:
+        """``job`` as a lipflow that named a line's job by its number planned it; None for a job
+        of no line."""
+        cue = self._cue(job)
+        return None if cue is None else numbered_line_job(job, cue)
+
+
+def _ranged_files(job: Job) -> set[str]:
+    """The files ``job``'s time ranges are of (a subtitle line's media)."""
+    return {
+        piece_range(str(ref.value))[0]
+        for ref in job.media.values()
+        if ref.origin == "file" and piece_range(str(ref.value))[1] is not None
+    }
+
+
+def unchanged_since(then: EarlierKey, at: float | None) -> bool:
+    """Whether ``then``'s unread files are unchanged since ``at`` (when the job was bought): the
+    older key could not tell a changed file, the new one does."""
+    if not then.unread:
+        return True
+    if at is None:
+        return False
+    for path in then.unread:
+        try:
+            if os.stat(path).st_mtime > at:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def stored(
+    store: OutputStore,
+    job: Job,
+    base_url: str,
+    earlier: EarlierKeys,
+    *,
+    take: str = "",
+    held: Collection[str] | None = None,
+) -> tuple[str, list[CachedOutput], float | None] | None:
+    """The store's entry for ``job`` against ``base_url`` (its store key, outputs and cost):
+    under its key, else (on the default take) under a key an older lipflow gave it, bought in
+    an out directory before an upgrade. ``held``: the store's keys, listed once for many jobs."""
+    key = store_key(job.key, base_url, take)
+    found = store.get(key) if held is None or key in held else None
+    if found is not None:
+        return key, *found
+    if take or (held is not None and not held):
+        return None
+    for then in earlier.of(job):
+        key = store_key(then.key, base_url)
+        found = store.get(key) if held is None or key in held else None
+        if found is not None and unchanged_since(then, store.stored_at(key)):
+            return key, *found
+    return None
 
 
 class OlderJournal:
     """The journal of the plan's out directory, read for the jobs an older lipflow journaled
-    under another key or id. ``jobs`` are the plan's by id, ``lines`` its dubbed lines."""
+    under another key or id (:class:`EarlierKeys`)."""
 
-    def __init__(
-        self, jobs: Mapping[str, Job], lines: Sequence[PlannedLine], journal: Journal
-    ) -> None:
+    def __init__(self, jobs: Mapping[str, Job], earlier: EarlierKeys, journal: Journal) -> None:
         self._jobs = jobs
-        self._lines = lines
+        self._earlier = earlier
         self._journal = journal
         self._sent_sideways: set[str] = set()  # jobs bought with a turned video sent as stored
 
     def rekeyed(self, job: Job, rec: JobRecord) -> bool:
-        """Whether ``rec``, journaled under another key than ``job``'s, is ``job`` as an older
-        lipflow keyed it (bought sideways); if so it is journaled under ``job``'s key now, kept
-        as it is."""
-        if self._bought_sideways(job, rec):
-            self._journal.rekey(job.id, job.key)
-            self._sent_sideways.add(job.id)
-            return True
+        """Whether ``rec``, journaled under ``job``'s id and another key, is ``job`` as an older
+        lipflow keyed it; if so it is journaled under ``job``'s key now, kept as it is. (A row
+        renamed by :meth:`rename_earlier_ids` in a run stopped before it was rekeyed is found
+        so too.)"""
+        for then in self._earlier.of(job):
+            if rec.key == then.key and self._bought_as(job.id, then):
+                self._journal.rekey(job.id, job.key)
+                if then.sideways:
+                    self._sent_sideways.add(job.id)
+                return True
         return False
 
-    def rename_numbered_lines(
+    def rename_earlier_ids(
         self, records: Mapping[str, JobRecord], names: Mapping[str, str]
     ) -> bool:
-        """Rows a lipflow that named a subtitle line's job by the line's number in its file
-        (``dub[line=3]``) journaled, for a line whose content is unchanged: renamed to the id
-        the job has now (the line's start, ``dub[line=00:00:08.000]``), outputs beside it under
-        the job's output name in ``names``, and keyed anew; not bought again. Whether any was."""
-        if not self._lines:
-            return False
-        cues: dict[str, list[int]] = {}
-        for line in self._lines:
-            cues.setdefault(line.job, []).append(line.cue)
+        """Rows an older lipflow journaled under another id for a job whose content is unchanged
+        (a subtitle line's job named by the line's number in its file:
+        ``dub[line=3]``): renamed to the id the job has now (the line's start,
+        ``dub[line=00:00:08.000]``), outputs beside it under the job's output name in ``names``,
+        and keyed anew; not bought again. Whether any was."""
         renamed = False
         for job in self._jobs.values():
-            numbers = cues.get(job.id, [])
-            if job.id in records or not job.key or LINE not in job.matrix or len(numbers) != 1:
+            if job.id in records or not job.key:
                 continue
-            old = numbered_line_job(job, numbers[0])
-            rec = records.get(old.id)
-            if rec is None or rec.key is None or old.id in self._jobs:
+            olds = {i for i in self._earlier.ids(job) if i in records and i not in self._jobs}
+            if not olds:
                 continue
-            if rec.key != job_key(old, self._upstream_keys(job)) and (
-                not self._same_as_before_ranges_were_read(old, rec)
-            ):
-                continue  # another line now, or this one changed: kept as it is, not reused
-            paths: dict[int, str] = {}
-            for output in rec.outputs:
-                if output.path:
-                    name = file_name(names[job.id], output.idx, len(rec.outputs), output.url)
-                    move_output(output, Path(output.path).with_name(name), paths)
-            self._journal.rename(
-                old.id, job.id, paths, "a line's job is named by its start, not its number"
-            )
-            self._journal.rekey(job.id, job.key)
-            renamed = True
+            for then in self._earlier.of(job):
+                rec = records.get(then.id)
+                if then.id not in olds or rec is None or rec.key != then.key:
+                    continue
+                if not self._bought_as(then.id, then):
+                    continue  # another line now, or this one changed: kept as it is, not reused
+                paths: dict[int, str] = {}
+                for output in rec.outputs:
+                    if output.path:
+                        name = file_name(names[job.id], output.idx, len(rec.outputs), output.url)
+                        move_output(output, Path(output.path).with_name(name), paths)
+                self._journal.rename(
+                    then.id, job.id, paths, "a line's job is named by its start, not its number"
+                )
+                self._journal.rekey(job.id, job.key)
+                renamed = True
+                break
         return renamed
 
     def uploads_not_to_send(
@@ -120,35 +270,12 @@ class OlderJournal:
                 stale.append(job_id)
         return stale
 
-    def _same_as_before_ranges_were_read(self, job: Job, rec: JobRecord) -> bool:
-        """Whether ``rec`` is ``job`` journaled by a lipflow that keyed a subtitle line's media
-        by its range's name, not its file's bytes, with that file unchanged since the job was
-        first sent: the same content, not to be bought again for a new key."""
-        if rec.key != key_before_ranges_were_read(job, self._upstream_keys(job)):
-            return False
-        sent = self._journal.first_sent_at(job.id)
-        if sent is None:
-            return False
-        for ref in job.media.values():
-            if ref.origin == "file":
-                path, _ = piece_range(str(ref.value))
-                try:
-                    if os.stat(path).st_mtime > sent:
-                        return False  # changed since: the old key could not tell, the new does
-                except OSError:
-                    return False
-        return True
-
-    def _bought_sideways(self, job: Job, rec: JobRecord) -> bool:
-        """Whether ``rec`` is ``job`` bought by a lipflow that sent its turned phone video as
-        stored (sideways): the output paid for is kept, not bought again for the new key (a
-        fresh take is the user's call: --retake). The old key holds the video's bytes, so a
-        video replaced since is a new job."""
-        old = key_before_videos_were_sent_upright(job, self._upstream_keys(job))
-        return (
-            old is not None and rec.key == old and self._journal.first_sent_at(job.id) is not None
-        )
-
-    def _upstream_keys(self, job: Job) -> dict[str, str]:
-        """The keys of the plan's jobs ``job`` needs, by id: what its key is computed with."""
-        return {need: self._jobs[need].key for need in job.needs if need in self._jobs}
+    def _bought_as(self, row: str, then: EarlierKey) -> bool:
+        """Whether the journal's ``row`` can be ``then``: a job sent sideways was bought (the
+        output paid for is kept, not bought again for the new key; a fresh take is the user's
+        call: --retake), and one keyed by a range's name was bought with its files unchanged
+        since (the old key could not tell; the video's bytes in the sideways key can)."""
+        if not then.sideways and not then.unread:
+            return True
+        sent = self._journal.first_sent_at(row)
+        return sent is not None and unchanged_since(then, sent)

@@ -18,6 +18,7 @@ from lipflow.jobs import line_stamp
 from lipflow.lines import read_lines, split_speakers
 from lipflow.media import probe, synthesize_video
 from mock_server import MockServer
+from tests.older_journals import stored_under
 
 REPO = Path(__file__).parents[2]
 RECIPES = REPO / "recipes"
@@ -324,39 +325,73 @@ def _without_output_store(mock: MockServer) -> dict[str, str]:
     }
 
 
-def _journal_as_an_older_lipflow_wrote_it(
-    recipe: Path, out: Path, *, ranges_read: bool = False
-) -> None:
-    """Each line job under the id and key lipflow gave it when it named a line's job by the
-    line's number in its file (``dub[line=3]``, its output ``dub_line-3.mp4``), and, unless
-    ``ranges_read``, before a range's media was keyed by its file's bytes."""
-    import sqlite3
-    from contextlib import closing
+def _as_an_older_lipflow_planned(
+    recipe: Path, *, ranges_read: bool
+) -> dict[str, tuple[str, str, str]]:
+    """Each planned job's id and key (by its id now) as a lipflow that named a line's job by the
+    line's number in its file (``dub[line=3]``, the number in its key too) planned it, and,
+    unless ``ranges_read``, before a range's media was keyed by its file's bytes. A job chained
+    on a line's output was numbered as that line and keyed with that line's key then."""
+    from dataclasses import replace
 
     from lipflow.identity import job_key, key_before_ranges_were_read, numbered_line_job
     from lipflow.plan import plan_file
-    from lipflow.run.journal import JOURNAL_NAME
 
     plan = plan_file(str(recipe), env={})
     cues = {line.job: line.cue for line in plan.lines}
+    then: dict[str, tuple[str, str, str]] = {}
+    for pj in plan.jobs:  # upstream jobs first
+        job = pj.job
+        cue = cues[job.id] if job.id in cues else cues[job.needs[0]]
+        cues[job.id] = cue
+        named = {need: then[need][0] for need in job.needs}
+        numbered = replace(
+            numbered_line_job(job, cue),
+            needs=tuple(named.values()),
+            media={
+                role: replace(ref, value=named[str(ref.value)]) if ref.origin == "step" else ref
+                for role, ref in job.media.items()
+            },
+        )
+        upstream = {named[need]: then[need][1] for need in job.needs}
+        by_name = None if ranges_read else key_before_ranges_were_read(numbered, upstream)
+        old = by_name or job_key(numbered, upstream)
+        assert old != job.key
+        then[job.id] = (numbered.id, old, job.key)
+    return then
+
+
+def _journal_as_an_older_lipflow_wrote_it(
+    recipe: Path, out: Path, *, ranges_read: bool = False
+) -> None:
+    """Each job under the id and key an older lipflow gave it (:func:`_as_an_older_lipflow_planned`),
+    its output named by that id (``dub_line-3.mp4``)."""
+    import sqlite3
+    from contextlib import closing
+
+    from lipflow.run.journal import JOURNAL_NAME
+
     with closing(sqlite3.connect(out / JOURNAL_NAME)) as db, db:
-        for pj in plan.jobs:
-            numbered = numbered_line_job(pj.job, cues[pj.job.id])
-            old = (
-                job_key(numbered, {}) if ranges_read else key_before_ranges_were_read(numbered, {})
-            )
-            assert old is not None and old != pj.job.key
-            db.execute(
-                "UPDATE jobs SET job_key = ?, id = ? WHERE id = ?", (old, numbered.id, pj.job.id)
-            )
+        for job_id, (old_id, old, _) in _as_an_older_lipflow_planned(
+            recipe, ranges_read=ranges_read
+        ).items():
+            db.execute("UPDATE jobs SET job_key = ?, id = ? WHERE id = ?", (old, old_id, job_id))
             for table in ("attempts", "uploads", "outputs", "events"):
-                db.execute(
-                    f"UPDATE {table} SET job_id = ? WHERE job_id = ?", (numbered.id, pj.job.id)
-                )
-            ((path,),) = db.execute("SELECT path FROM outputs WHERE job_id = ?", (numbered.id,))
-            named = Path(path).with_name(f"dub_line-{cues[pj.job.id]}.mp4")
+                db.execute(f"UPDATE {table} SET job_id = ? WHERE job_id = ?", (old_id, job_id))
+            ((path,),) = db.execute("SELECT path FROM outputs WHERE job_id = ?", (old_id,))
+            step, _, number = old_id.partition("[line=")
+            named = Path(path).with_name(f"{step}_line-{number.rstrip(']')}.mp4")
             (out / path).rename(out / named)
-            db.execute("UPDATE outputs SET path = ? WHERE job_id = ?", (str(named), numbered.id))
+            db.execute("UPDATE outputs SET path = ? WHERE job_id = ?", (str(named), old_id))
+
+
+def _stored_as_an_older_lipflow_stored_them(
+    recipe: Path, store: Path, *, ranges_read: bool = False
+) -> None:
+    """Each job's outputs in the output store under the key an older lipflow gave the job
+    (:func:`_as_an_older_lipflow_planned`), as that lipflow left them."""
+    for _, old, key in _as_an_older_lipflow_planned(recipe, ranges_read=ranges_read).values():
+        stored_under(store, key, old)
 
 
 def test_a_dub_journaled_before_line_keys_held_the_videos_bytes_is_not_bought_again(
@@ -410,6 +445,39 @@ def test_a_dub_journaled_when_lines_were_named_by_their_number_is_not_bought_aga
     for job in report["jobs"]:
         assert Path(job["outputs"][0]["path"]).is_file()
     assert _made_of(out) == joined, "the dub is not joined again"
+
+
+@pytest.mark.parametrize("ranges_read", [False, True], ids=["ranges-by-name", "numbered"])
+def test_lines_an_older_lipflow_stored_are_not_bought_again_into_a_new_out_directory(
+    lipflow_mock: MockServer, tmp_path: Path, _own_output_store: Path, ranges_read: bool
+) -> None:
+    """The output store keeps what was bought for every out directory: lines an older lipflow
+    bought (stored under the keys it gave them) are copied from there into a new out directory
+    by the upgraded lipflow, nothing bought; a video replaced since is new content."""
+    env = {**_without_output_store(lipflow_mock), "LIPFLOW_CACHE_MAX_MB": "100"}
+    recipe = _dub_copy(tmp_path)
+    code, report, err = run(str(recipe), "--out", str(tmp_path / "a"), env=env)
+    assert code == 0, err
+    _stored_as_an_older_lipflow_stored_them(recipe, _own_output_store, ranges_read=ranges_read)
+    lipflow_mock.simulator.journal.clear()
+    planned = CliRunner().invoke(cli, ["plan", str(recipe), "--format", "json"], env=env)
+    assert json.loads(planned.stdout)["already_paid"]["jobs"] == 4, "the plan says so too"
+
+    code, report, err = run(str(recipe), "--out", str(tmp_path / "b"), env=env)
+
+    assert code == 0, err
+    assert lipflow_mock.simulator.journal.records(op="submit") == []
+    assert report["counts"] == {"done": 4}
+    for job in report["jobs"]:
+        assert Path(job["outputs"][0]["path"]).is_file()
+    assert report["assemblies"][0]["state"] == "done"
+
+    (tmp_path / "media" / "interview.mp4").write_bytes(
+        synthesize_video(probe(SOURCE).duration_s, width=96, height=96, cached=False)
+    )
+    code, report, err = run(str(recipe), "--out", str(tmp_path / "c"), env=env)
+    assert code == 0, err
+    assert len(lipflow_mock.simulator.journal.records(op="submit")) == 4, "a new video: new jobs"
 
 
 def _made_of(out: Path) -> dict[str, str]:

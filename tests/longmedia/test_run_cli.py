@@ -31,7 +31,7 @@ from lipflow.media import probe, synthesize_video
 from lipflow.providers import registry
 from mock_server import MockServer
 from tests.fourth_provider import PROVIDER as FOURTH
-from tests.older_journals import journal_keys_as_before
+from tests.older_journals import journal_keys_as_before, store_keys_as_before
 
 REPO = Path(__file__).parents[2]
 LONG_INTERVIEW = REPO / "recipes" / "long_interview.yaml"
@@ -432,6 +432,24 @@ def test_a_phone_video_job_bought_sideways_before_the_upgrade_is_not_bought_agai
     _marked_video(tmp_path / "talk.mp4", 9, turn_right=True)
     run(recipe, out, env=env)
     assert len(lipflow_mock.simulator.journal.records(op="submit")) == 1, "a new video: a new job"
+
+
+def test_a_phone_video_job_an_older_lipflow_stored_sideways_is_not_bought_again_elsewhere(
+    lipflow_mock: MockServer, tmp_path: Path, _own_output_store: Path
+) -> None:
+    """The output store serves every out directory: a job bought with the sideways video and
+    stored under the key it had then is copied into a new out directory, not bought again."""
+    _marked_video(tmp_path / "talk.mp4", 8, turn_right=True)
+    recipe = _short_recipe(tmp_path, 8)
+    assert run(recipe, tmp_path / "a", env=live_env(lipflow_mock))["counts"] == {"done": 1}
+    store_keys_as_before(recipe, _own_output_store, key_before_videos_were_sent_upright)
+    lipflow_mock.simulator.journal.clear()
+
+    again = run(recipe, tmp_path / "b", env=live_env(lipflow_mock))
+
+    assert lipflow_mock.simulator.journal.records(op="submit") == []
+    assert again["counts"] == {"done": 1}
+    assert Path(again["jobs"][0]["outputs"][0]["path"]).is_file()
 
 
 def _video_uploaded_before_the_upgrade(mock: MockServer, out: Path, job: str, sent: bytes) -> None:
