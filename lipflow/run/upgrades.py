@@ -11,6 +11,8 @@ store (shared by every out directory), hold the same job under what it was calle
   range's name, not its file's bytes (:func:`~lipflow.identity.key_before_ranges_were_read`):
   every lipflow that keyed a line so named it by its number, so such a row is found under that
   name alone;
+- a job chained on one of these (its input that job's output) was keyed with that job's key
+  then, and named by its line's number as that job was.
 
 :class:`EarlierKeys` says, for a job of the plan, each id and key it had then. Taken for a
 changed job, such a row would be retired and the job bought again, and a stored output under
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -69,9 +71,10 @@ class EarlierKeys:
     """The ids and keys older lipflows gave the plan's jobs (``jobs`` by id, ``lines`` its
     dubbed lines): one list that the out directory's journal (:class:`OlderJournal`) and the
     output store shared by every out directory are both read with, so a job bought under
-    either is found.
+    either is found. A job chained on another (its input that job's output) had a key made
+    with its upstream's key then, and a line's chained job was numbered as its line was.
 
-    Keys are computed only for a job asked about, once."""
+    Keys are computed only for a job asked about (and the jobs it needs), once."""
 
     def __init__(self, jobs: Mapping[str, Job], lines: Sequence[PlannedLine]) -> None:
         self._jobs = jobs
@@ -104,14 +107,18 @@ class EarlierKeys:
         found = self._as_then.get(memo)
         if found is not None:
             return found
-        upstream_keys = {need: self._jobs[need].key for need in job.needs if need in self._jobs}
-        unread: set[str] = set()
+        ups = {need: self._as_in(era, self._jobs[need]) for need in job.needs if need in self._jobs}
+        upstream_keys = {then.id: then.key for then in ups.values()}
+        unread = {path for then in ups.values() for path in then.unread}
+        changed = any(
+            (then.id, then.key) != (need, self._jobs[need].key) for need, then in ups.items()
+        )
         then_id, key, sideways = job.id, None, False
         if era is _Era.SIDEWAYS:
             key = key_before_videos_were_sent_upright(job, upstream_keys)
             sideways = key is not None
         else:
-            old = self._numbered(job)
+            old = self._numbered(job, ups)
             if old is not None:
                 then_id = old.id
                 if era is _Era.RANGES_BY_NAME:
@@ -119,24 +126,45 @@ class EarlierKeys:
                     if key is not None:
                         unread.update(_ranged_files(job))
                 key = key or job_key(old, upstream_keys)
-        found = self._as_then[memo] = EarlierKey(
-            then_id, key or job.key, sideways, tuple(sorted(unread))
-        )
+        if key is None:
+            key = job_key(job, upstream_keys) if changed else job.key
+        found = self._as_then[memo] = EarlierKey(then_id, key, sideways, tuple(sorted(unread)))
         return found
 
     def _cue(self, job: Job) -> int | None:
-        """The number of the line ``job`` dubs, if any."""
-        return self._cues.get(job.id) if LINE in job.matrix else None
+        """The number of the line ``job`` dubs, or is chained on (its upstream's), if any."""
+        if LINE not in job.matrix:
+            return None
+        cue = self._cues.get(job.id)
+        if cue is not None:
+            return cue
+        for need in job.needs:
+            up = self._jobs.get(need)
+            if up is not None and up.matrix.get(LINE) == job.matrix[LINE]:
+                cue = self._cue(up)
+                if cue is not None:
+                    return cue
+        return None
 
     def _numbered_id(self, job: Job) -> str | None:
         cue = self._cue(job)
         return None if cue is None else numbered_line_job(job, cue).id
 
-    def _numbered(self, job: Job) -> Job | None:
-        """``job`` as a lipflow that named a line's job by its number planned it; None for a job
-        of no line."""
+    def _numbered(self, job: Job, ups: Mapping[str, EarlierKey]) -> Job | None:
+        """``job`` as a lipflow that named a line's job by its number planned it: numbered as
+        its line is, its inputs from its upstreams as then named; None for a job of no line."""
         cue = self._cue(job)
-        return None if cue is None else numbered_line_job(job, cue)
+        if cue is None:
+            return None
+        named = {need: then.id for need, then in ups.items()}
+        media = {
+            role: replace(ref, value=named.get(str(ref.value), ref.value))
+            if ref.origin == "step"
+            else ref
+            for role, ref in job.media.items()
+        }
+        old = numbered_line_job(job, cue)
+        return replace(old, media=media, needs=tuple(named.get(n, n) for n in job.needs))
 
 
 def _ranged_files(job: Job) -> set[str]:
@@ -217,7 +245,7 @@ class OlderJournal:
         self, records: Mapping[str, JobRecord], names: Mapping[str, str]
     ) -> bool:
         """Rows an older lipflow journaled under another id for a job whose content is unchanged
-        (a subtitle line's job named by the line's number in its file:
+        (a subtitle line's job, or one chained on it, named by the line's number in its file:
         ``dub[line=3]``): renamed to the id the job has now (the line's start,
         ``dub[line=00:00:08.000]``), outputs beside it under the job's output name in ``names``,
         and keyed anew; not bought again. Whether any was."""

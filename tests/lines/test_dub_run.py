@@ -480,6 +480,38 @@ def test_lines_an_older_lipflow_stored_are_not_bought_again_into_a_new_out_direc
     assert len(lipflow_mock.simulator.journal.records(op="submit")) == 4, "a new video: new jobs"
 
 
+def test_a_step_chained_on_lines_journaled_when_lines_were_numbered_is_not_bought_again(
+    lipflow_mock: MockServer, tmp_path: Path
+) -> None:
+    """A step whose input is each line's output (``steps.dub``) was named by that line's number
+    too (``again[line=3]``) and keyed with that line's key then: upgraded, each is the same job,
+    renamed with its line, nothing bought again."""
+    env = _without_output_store(lipflow_mock)
+    recipe, out = _dub_copy(tmp_path), tmp_path / "out"
+    recipe.write_text(
+        recipe.read_text(encoding="utf-8")
+        + "  again:\n    use: runware/pixverse-lipsync\n"
+        + "    lipsync: {video: steps.dub, tts: {text: hola, voice: Sophia}}\n",
+        encoding="utf-8",
+    )
+    code, report, err = run(str(recipe), "--out", str(out), env=env)
+    assert code == 0, err
+    assert report["counts"] == {"done": 8}
+    for ranges_read in (False, True):
+        _journal_as_an_older_lipflow_wrote_it(recipe, out, ranges_read=ranges_read)
+        assert (out / "again_line-3.mp4").exists()
+        lipflow_mock.simulator.journal.clear()
+
+        code, report, err = run(str(recipe), "--out", str(out), env=env)
+
+        assert code == 0, err
+        assert lipflow_mock.simulator.journal.records(op="submit") == [], ranges_read
+        assert report["counts"] == {"done": 8} and not report["not_in_recipe"]
+        assert not (out / "again_line-3.mp4").exists()
+        for job in report["jobs"]:
+            assert Path(job["outputs"][0]["path"]).is_file()
+
+
 def _made_of(out: Path) -> dict[str, str]:
     """What the journal says each joined dub in ``out`` was made of (the digest of its pieces)."""
     from lipflow.run.journal import JOURNAL_NAME, MADE_OF, Journal

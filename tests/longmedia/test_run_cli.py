@@ -9,7 +9,7 @@ import dataclasses
 import json
 import sqlite3
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import closing
 from fractions import Fraction
 from pathlib import Path
@@ -24,6 +24,7 @@ from click.testing import CliRunner
 
 from lipflow.cli import cli
 from lipflow.identity import key_before_videos_were_sent_upright
+from lipflow.jobs import Job
 from lipflow.longmedia import loudness_of, speech_like, talking_video
 from lipflow.longmedia.loudness import decode_mono, measure
 from lipflow.longmedia.synthesis import INTERVIEW_SECONDS
@@ -450,6 +451,37 @@ def test_a_phone_video_job_an_older_lipflow_stored_sideways_is_not_bought_again_
     assert lipflow_mock.simulator.journal.records(op="submit") == []
     assert again["counts"] == {"done": 1}
     assert Path(again["jobs"][0]["outputs"][0]["path"]).is_file()
+
+
+def test_a_step_chained_on_a_job_bought_sideways_before_the_upgrade_is_not_bought_again(
+    lipflow_mock: MockServer, tmp_path: Path
+) -> None:
+    """A step whose input is the output of a job bought with the sideways video was keyed with
+    that job's key then: upgraded, both are kept as paid, neither bought again."""
+    from lipflow.identity import job_key
+
+    _marked_video(tmp_path / "talk.mp4", 8, turn_right=True)
+    recipe, out = _short_recipe(tmp_path, 8), tmp_path / "out"
+    recipe.write_text(
+        recipe.read_text()
+        + "  t:\n    use: runware/pixverse-lipsync\n    lipsync: {video: steps.s, audio: a}\n"
+    )
+    env = {**live_env(lipflow_mock), "LIPFLOW_CACHE_MAX_MB": "0"}
+    assert run(recipe, out, env=env)["counts"] == {"done": 2}
+    then: dict[str, str] = {}
+
+    def as_then(job: Job, _: Mapping[str, str]) -> str | None:
+        key = key_before_videos_were_sent_upright(job, {}) or job_key(job, then)
+        then[job.id] = key
+        return key
+
+    journal_keys_as_before(recipe, out, as_then)
+    lipflow_mock.simulator.journal.clear()
+
+    again = run(recipe, out, env=env)
+
+    assert lipflow_mock.simulator.journal.records(op="submit") == []
+    assert again["counts"] == {"done": 2} and not again["not_in_recipe"]
 
 
 def _video_uploaded_before_the_upgrade(mock: MockServer, out: Path, job: str, sent: bytes) -> None:
