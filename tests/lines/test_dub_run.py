@@ -18,7 +18,7 @@ from lipflow.jobs import line_stamp
 from lipflow.lines import read_lines, split_speakers
 from lipflow.media import probe, synthesize_video
 from mock_server import MockServer
-from tests.older_journals import stored_under
+from tests.older_journals import journal_keys_as_before, stored_under
 
 REPO = Path(__file__).parents[2]
 RECIPES = REPO / "recipes"
@@ -478,6 +478,26 @@ def test_lines_an_older_lipflow_stored_are_not_bought_again_into_a_new_out_direc
     code, report, err = run(str(recipe), "--out", str(tmp_path / "c"), env=env)
     assert code == 0, err
     assert len(lipflow_mock.simulator.journal.records(op="submit")) == 4, "a new video: new jobs"
+
+
+def test_a_line_renamed_to_its_start_by_a_run_stopped_before_it_was_rekeyed_is_not_bought_again(
+    lipflow_mock: MockServer, tmp_path: Path
+) -> None:
+    """The upgrade renames a numbered line's row to its start, then keys it anew: a run stopped
+    in between leaves the row under its new id with its old key, the same job all the same."""
+    env = _without_output_store(lipflow_mock)
+    recipe, out = _dub_copy(tmp_path), tmp_path / "out"
+    code, report, err = run(str(recipe), "--out", str(out), env=env)
+    assert code == 0, err
+    then = _as_an_older_lipflow_planned(recipe, ranges_read=True)
+    journal_keys_as_before(recipe, out, lambda job, _: then[job.id][1])
+    lipflow_mock.simulator.journal.clear()
+
+    code, report, err = run(str(recipe), "--out", str(out), env=env)
+
+    assert code == 0, err
+    assert lipflow_mock.simulator.journal.records(op="submit") == []
+    assert report["counts"] == {"done": 4} and not report["not_in_recipe"]
 
 
 def test_a_step_chained_on_lines_journaled_when_lines_were_numbered_is_not_bought_again(
