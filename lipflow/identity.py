@@ -32,6 +32,7 @@ __all__ = [
     "file_digest",
     "job_doc",
     "job_key",
+    "key_before_sound_was_counted_from_first_frame",
     "key_before_videos_were_sent_upright",
     "numbered_line_job",
     "piece_digest",
@@ -129,6 +130,21 @@ def key_before_videos_were_sent_upright(job: Job, upstream_keys: Mapping[str, st
     for media in turned:
         del media["sent"]
     return content_key(doc) if turned else None
+
+
+def key_before_sound_was_counted_from_first_frame(
+    job: Job, upstream_keys: Mapping[str, str]
+) -> str | None:
+    """The key lipflow gave the piece ``job`` when it counted a video's own sound from its
+    first sample, not its first frame: it found the pauses tens of ms late, so it cut the piece
+    at other times (:attr:`~lipflow.jobs.Piece.earlier_cut`); None for any other job. A journal
+    written then holds this key for the piece it bought."""
+    piece = job.piece
+    if piece is None or piece.earlier_cut is None:
+        return None
+    start, end, method = piece.earlier_cut
+    then = replace(piece, start=start, end=end, video_method=method, earlier_cut=None)
+    return job_key(replace(job, piece=then), upstream_keys)
 
 
 def job_key(job: Job, upstream_keys: Mapping[str, str], *, take: int = 1) -> str:

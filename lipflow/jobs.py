@@ -216,13 +216,29 @@ class Piece:
     video: str  # the source files
     audio: str
     fps: str  # the source's frame rate, "30000/1001" or "25"
+    # (start, end, video_method) a lipflow that counted a video's own sound from its first
+    # sample, not its first frame, gave this piece (it found the pauses, so the cuts, elsewhere):
+    # the piece it bought then is this one (lipflow.run.upgrades). None when they are the same.
+    earlier_cut: tuple[float, float, str] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)} | {"size": list(self.size)}
+        out = {f.name: getattr(self, f.name) for f in fields(self)} | {"size": list(self.size)}
+        if self.earlier_cut is None:
+            del out["earlier_cut"]
+        else:
+            out["earlier_cut"] = list(self.earlier_cut)
+        return out
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Piece:
-        return cls(**{**raw, "size": tuple(raw["size"])})
+        earlier = raw.get("earlier_cut")
+        return cls(
+            **{
+                **raw,
+                "size": tuple(raw["size"]),
+                "earlier_cut": None if earlier is None else tuple(earlier),
+            }
+        )
 
 
 # The matrix key of a job that dubs one line of a subtitle file or script, its value the line's

@@ -41,6 +41,7 @@ _EXPORTS = {
     "cut_video": "lipflow.longmedia.keyframes",
     "find_pauses": "lipflow.longmedia.cuts",
     "lipsync_output": "lipflow.longmedia.synthesis",
+    "loudness_before_sound_counted_from_first_frame": "lipflow.longmedia.loudness",
     "loudness_of": "lipflow.longmedia.loudness",
     "plan_cuts": "lipflow.longmedia.cuts",
     "plan_split": "lipflow.longmedia.pieces",
@@ -70,6 +71,7 @@ __all__ = [
     "cut_video",
     "find_pauses",
     "lipsync_output",
+    "loudness_before_sound_counted_from_first_frame",
     "loudness_of",
     "plan_cuts",
     "plan_split",
@@ -94,6 +96,9 @@ if TYPE_CHECKING:
     from lipflow.longmedia.keyframes import cut_method as cut_method
     from lipflow.longmedia.keyframes import cut_video as cut_video
     from lipflow.longmedia.loudness import Loudness as Loudness
+    from lipflow.longmedia.loudness import (
+        loudness_before_sound_counted_from_first_frame as loudness_before_sound_counted_from_first_frame,
+    )
     from lipflow.longmedia.loudness import loudness_of as loudness_of
     from lipflow.longmedia.pieces import AudioFacts as AudioFacts
     from lipflow.longmedia.pieces import PiecePlan as PiecePlan

@@ -203,6 +203,9 @@ class SplitPlan:
     bound_by: str  # which limit set ``max_seconds``
     fps: Fraction  # the source video's frame rate: the joined output's
     cuts: tuple[Cut, ...] = field(default_factory=tuple)
+    # The pieces as a lipflow that counted a video's own sound from its first sample planned
+    # them, when they differ (lipflow.longmedia.loudness_before_sound_counted_from_first_frame).
+    earlier: tuple[PiecePlan, ...] = field(default_factory=tuple)
 
 
 class SplitProblem(ValueError):

@@ -26,6 +26,7 @@ from lipflow.longmedia import (
     SplitProblem,
     VideoFacts,
     audio_facts,
+    loudness_before_sound_counted_from_first_frame,
     plan_split,
     video_facts,
 )
@@ -99,6 +100,23 @@ class Splitter:
             split = plan_split(entry.limits, vf, af, cut_policy(step), fit=step.fit)
         except SplitProblem as exc:
             return SplitProblem(f"{entry.id}: {exc}", setting=exc.setting)
+        heard_before = loudness_before_sound_counted_from_first_frame(audio_path)
+        if heard_before is not None:
+            # Sound that leads the picture was counted from its first sample until lipflow
+            # counted it from the first frame: the pieces bought then were cut elsewhere.
+            try:
+                earlier = plan_split(
+                    entry.limits,
+                    vf,
+                    af,
+                    cut_policy(step),
+                    fit=step.fit,
+                    loudness=lambda _: heard_before,
+                )
+            except SplitProblem:
+                earlier = None
+            if earlier is not None and earlier.pieces != split.pieces:
+                split = replace(split, earlier=earlier.pieces)
         # A cut policy that leaves an input within the limits whole: it runs as one plain job.
         return None if len(split.pieces) == 1 and not over else split
 
@@ -176,4 +194,14 @@ def piece_of(
         video=str(media["video"].value),
         audio=str(media["audio"].value),
         fps=str(split.fps),
+        earlier_cut=next(
+            (
+                (then.start, then.end, then.video_method)
+                for then in split.earlier
+                if then.index == piece.index
+                and (then.start, then.end, then.video_method)
+                != (piece.start, piece.end, piece.video_method)
+            ),
+            None,
+        ),
     )

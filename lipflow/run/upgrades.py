@@ -11,6 +11,9 @@ store (shared by every out directory), hold the same job under what it was calle
   range's name, not its file's bytes (:func:`~lipflow.identity.key_before_ranges_were_read`):
   every lipflow that keyed a line so named it by its number, so such a row is found under that
   name alone;
+- a piece of a video driven by its own sound that leads the picture was cut where that sound,
+  counted from its first sample, not the first frame, paused: tens of ms from today's cut
+  (:func:`~lipflow.identity.key_before_sound_was_counted_from_first_frame`);
 - a job chained on one of these (its input that job's output) was keyed with that job's key
   then, and named by its line's number as that job was.
 
@@ -34,6 +37,7 @@ from typing import Any
 from lipflow.identity import (
     job_key,
     key_before_ranges_were_read,
+    key_before_sound_was_counted_from_first_frame,
     key_before_videos_were_sent_upright,
     numbered_line_job,
 )
@@ -52,6 +56,7 @@ class _Era(Enum):
     SIDEWAYS = "a turned phone video sent as stored"
     RANGES_BY_NAME = "a line named by its number, its media keyed by its range's name"
     NUMBERED = "a line named by its number"
+    SOUND_FROM_FIRST_SAMPLE = "a video's own sound counted from its first sample"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,12 +64,14 @@ class EarlierKey:
     """A job of this plan as an older lipflow named and keyed it: ``id`` and ``key``. ``unread``
     are the files whose bytes that key did not hold (a range's name stood for them): the job is
     the same only if they are unchanged since it was bought. ``sideways``: its turned video was
-    sent as stored."""
+    sent as stored; ``cut_elsewhere``: a piece cut at the times a lipflow that counted a
+    video's own sound from its first sample found its pauses (tens of ms late)."""
 
     id: str
     key: str
     sideways: bool = False
     unread: tuple[str, ...] = ()
+    cut_elsewhere: bool = False
 
 
 class EarlierKeys:
@@ -113,10 +120,13 @@ class EarlierKeys:
         changed = any(
             (then.id, then.key) != (need, self._jobs[need].key) for need, then in ups.items()
         )
-        then_id, key, sideways = job.id, None, False
+        then_id, key, sideways, cut_elsewhere = job.id, None, False, False
         if era is _Era.SIDEWAYS:
             key = key_before_videos_were_sent_upright(job, upstream_keys)
             sideways = key is not None
+        elif era is _Era.SOUND_FROM_FIRST_SAMPLE:
+            key = key_before_sound_was_counted_from_first_frame(job, upstream_keys)
+            cut_elsewhere = key is not None
         else:
             old = self._numbered(job, ups)
             if old is not None:
@@ -128,7 +138,9 @@ class EarlierKeys:
                 key = key or job_key(old, upstream_keys)
         if key is None:
             key = job_key(job, upstream_keys) if changed else job.key
-        found = self._as_then[memo] = EarlierKey(then_id, key, sideways, tuple(sorted(unread)))
+        found = self._as_then[memo] = EarlierKey(
+            then_id, key, sideways, tuple(sorted(unread)), cut_elsewhere
+        )
         return found
 
     def _cue(self, job: Job) -> int | None:
@@ -299,11 +311,12 @@ class OlderJournal:
         return stale
 
     def _bought_as(self, row: str, then: EarlierKey) -> bool:
-        """Whether the journal's ``row`` can be ``then``: a job sent sideways was bought (the
-        output paid for is kept, not bought again for the new key; a fresh take is the user's
-        call: --retake), and one keyed by a range's name was bought with its files unchanged
-        since (the old key could not tell; the video's bytes in the sideways key can)."""
-        if not then.sideways and not then.unread:
+        """Whether the journal's ``row`` can be ``then``: a job sent sideways or a piece cut
+        elsewhere was bought (the output paid for is kept, not bought again for the new key; a
+        fresh take is the user's call: --retake), and one keyed by a range's name was bought
+        with its files unchanged since (the old key could not tell; the bytes in the others
+        can)."""
+        if not then.sideways and not then.unread and not then.cut_elsewhere:
             return True
         sent = self._journal.first_sent_at(row)
         return sent is not None and unchanged_since(then, sent)

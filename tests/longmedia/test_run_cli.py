@@ -742,6 +742,74 @@ def test_the_pauses_of_sound_that_leads_the_picture_are_found_at_the_pictures_ti
     assert cut == pytest.approx(19.3, abs=0.021)
 
 
+def _talk_pausing(t: npt.NDArray[np.float64]) -> npt.NDArray[np.float32]:
+    """A tone but for a pause at 19.0-19.6 s."""
+    tone = 0.3 * np.sin(2 * np.pi * 220 * t)
+    return np.where((t > 19.0) & (t < 19.6), 0.0, tone).astype(np.float32)
+
+
+def _keyed_as_when_sound_was_counted_from_its_first_sample(recipe: Path, out: Path) -> None:
+    """Each piece journaled under the key a lipflow gave it that counted the video's own sound
+    from its first sample (as a file without video), not its first frame: it found the pause,
+    so its cut, that much later, and cut each piece there."""
+    from lipflow.catalog import load_catalog
+    from lipflow.identity import job_key
+    from lipflow.longmedia import CutPolicy, audio_facts, plan_split, video_facts
+    from lipflow.longmedia.loudness import ANALYSIS_RATE
+    from lipflow.plan import plan_file
+
+    talk = str(recipe.parent / "talk.mp4")
+    with av.open(talk) as media:
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=ANALYSIS_RATE)
+        heard = [
+            o.to_ndarray().reshape(-1) for f in media.decode(audio=0) for o in resampler.resample(f)
+        ]
+        heard += [o.to_ndarray().reshape(-1) for o in resampler.resample(None)]
+    loudness = measure(np.concatenate(heard).astype(np.float32))
+    jobs = [planned.job for planned in plan_file(str(recipe), env={}).jobs]
+    then = plan_split(
+        load_catalog().model(jobs[0].model_id).limits,
+        video_facts(talk),
+        audio_facts(talk),
+        CutPolicy(),
+        loudness=lambda _: loudness,
+    ).pieces
+    with closing(sqlite3.connect(out / "lipflow-journal.sqlite")) as db, db:
+        for job, cut in zip(jobs, then, strict=True):
+            assert job.piece is not None
+            piece = dataclasses.replace(
+                job.piece, start=cut.start, end=cut.end, video_method=cut.video_method
+            )
+            old = job_key(dataclasses.replace(job, piece=piece), {})
+            assert old != job.key
+            db.execute("UPDATE jobs SET job_key = ? WHERE id = ?", (old, job.id))
+
+
+def test_pieces_bought_when_sound_that_leads_the_picture_was_counted_from_its_first_sample_are_kept(
+    lipflow_mock: MockServer, tmp_path: Path
+) -> None:
+    """A lipflow that counted a video's own sound from its first sample found its pauses tens
+    of ms late and cut there (19.41 s, not 19.3 s): the pieces it bought are kept as paid after
+    the upgrade, not bought again for their new range; a video replaced since is new."""
+    _after_a_stream_copy_cut(tmp_path / "talk.mp4", 40, _talk_pausing)
+    recipe, out = _own_sound_recipe(tmp_path), tmp_path / "out"
+    env = {**live_env(lipflow_mock), "LIPFLOW_CACHE_MAX_MB": "0"}
+    assert run(recipe, out, env=env)["counts"] == {"done": 2}
+    _keyed_as_when_sound_was_counted_from_its_first_sample(recipe, out)
+    lipflow_mock.simulator.journal.clear()
+
+    again = run(recipe, out, env=env)
+
+    assert lipflow_mock.simulator.journal.records(op="submit") == []
+    assert again["counts"] == {"done": 2} and not again["not_in_recipe"]
+    assert again["assemblies"][0]["state"] == "done"
+
+    _keyed_as_when_sound_was_counted_from_its_first_sample(recipe, out)
+    _after_a_stream_copy_cut(tmp_path / "talk.mp4", 40, lambda t: _talk_pausing(t) * 0.5)
+    run(recipe, out, env=env)
+    assert len(lipflow_mock.simulator.journal.records(op="submit")) == 2, "a new video: new jobs"
+
+
 def test_pieces_of_a_job_whose_id_holds_path_separators_are_cut_inside_the_out_directory(
     tmp_path: Path,
 ) -> None:
