@@ -35,6 +35,7 @@ __all__ = [
     "key_before_sound_was_counted_from_first_frame",
     "key_before_videos_were_sent_upright",
     "numbered_line_job",
+    "older_piece_digests",
     "piece_digest",
     "take_uuid_parts",
 ]
@@ -440,6 +441,26 @@ def _piece(piece: Piece) -> dict[str, Any]:
 # never taken for this cut's. Not part of a job's key: a piece bought with such a file is paid
 # for and kept.
 _CUT = "from-first-frame;sound-from-first-frame"
+
+
+# What older cuts did otherwise, by the tag their files' names hashed (None: no tag).
+RAW_TIMESTAMPS = "counted its times from the video's raw timestamps, not its first frame"
+SOUND_FROM_FIRST_SAMPLE = "cut the video's own sound from its first sample, not its first frame"
+_OLDER_CUTS: dict[str | None, tuple[str, ...]] = {
+    None: (RAW_TIMESTAMPS, SOUND_FROM_FIRST_SAMPLE),  # before ccad509 raw; names hashed no tag
+    "from-first-frame": (SOUND_FROM_FIRST_SAMPLE,),
+}
+
+
+def older_piece_digests(piece: Piece) -> dict[str, tuple[str, ...]]:
+    """The :func:`piece_digest` older lipflows named a piece's cut files by, each with what
+    their cut may have done otherwise (:data:`RAW_TIMESTAMPS`, :data:`SOUND_FROM_FIRST_SAMPLE`):
+    a piece bought from such a file was cut so."""
+    doc = _piece(piece)
+    return {
+        content_key(doc if tag is None else {**doc, "cut": tag}): flaws
+        for tag, flaws in _OLDER_CUTS.items()
+    }
 
 
 def piece_digest(piece: Piece) -> str:

@@ -29,6 +29,7 @@ __all__ = [
     "cut_audio",
     "cut_method",
     "cut_video",
+    "first_times",
     "picture_origin",
     "start_of",
     "upright",
@@ -119,6 +120,26 @@ def picture_origin(container) -> float | None:  # type: ignore[no-untyped-def]
         if not stream.disposition & still:
             return start_of(stream)
     return None
+
+
+def first_times(path: str | os.PathLike[str]) -> tuple[float | None, float | None]:
+    """The times of a file's first video frame and of its first sound sample (None for a
+    stream it lacks, or a file that cannot be read): how far an older lipflow's cuts were off,
+    which counted from timestamp zero, and a video's own sound from its first sample."""
+    import av
+
+    try:
+        with av.open(os.fspath(path)) as container:
+            origin = picture_origin(container)
+            sound = None
+            if container.streams.audio:
+                for frame in container.decode(container.streams.audio[0]):
+                    if frame.time is not None:
+                        sound = float(frame.time)
+                        break
+    except (av.FFmpegError, OSError):
+        return None, None
+    return origin, sound
 
 
 def upright(frame, turn: int):  # type: ignore[no-untyped-def]

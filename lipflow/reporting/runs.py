@@ -36,6 +36,11 @@ def format_run(report: RunReport) -> str:
             f"{len(report.not_in_recipe)} job(s) of earlier runs here are no longer in the "
             f"recipe (kept with their outputs, not deleted): {gone}"
         )
+    for kept in report.kept_otherwise:
+        lines.append(
+            f"warning: {kept.id} keeps {', '.join(kept.outputs)}, {kept.why}: kept as paid; "
+            f"for a fresh take, {kept.fresh_take}"
+        )
     if not report.ok:
         lines.append(f"resume with: {report.resume_command()}")
     return "\n".join(lines)

@@ -93,6 +93,33 @@ class AssemblyReport:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class KeptOtherwise:
+    """A job kept as paid whose outputs an older lipflow bought otherwise than this one would
+    (``why``): never bought again unasked; a fresh take is the user's call."""
+
+    id: str
+    step: str
+    outputs: tuple[str, ...]
+    why: str
+
+    @property
+    def fresh_take(self) -> str:
+        """How to buy a fresh take of it."""
+        return (
+            f"set take: 2 on step {self.step} (its jobs get new keys: each is bought again), or "
+            "run with --fresh (every job not in flight is bought again)"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "outputs": list(self.outputs),
+            "why": self.why,
+            "fresh_take": self.fresh_take,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RunReport:
     """The outcome of a run: every job's state, outputs, costs and error, and how to resume."""
 
@@ -110,6 +137,7 @@ class RunReport:
     budget_usd: float | None = None
     spent_usd: float = 0.0  # reported costs, and estimates of finished jobs that reported none
     not_in_recipe: tuple[tuple[str, str], ...] = ()  # (job id, state): kept, never deleted
+    kept_otherwise: tuple[KeptOtherwise, ...] = ()  # bought by an older lipflow, otherwise
 
     @property
     def ok(self) -> bool:
@@ -198,6 +226,7 @@ class RunReport:
             "jobs": [j.to_json() for j in self.jobs],
             "assemblies": [a.to_json() for a in self.assemblies],
             "not_in_recipe": [{"id": i, "state": st} for i, st in self.not_in_recipe],
+            "kept_otherwise": [k.to_json() for k in self.kept_otherwise],
         }
 
 

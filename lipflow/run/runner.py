@@ -77,12 +77,19 @@ from lipflow.run.downloads import Downloader, OpenFile, disk_error, file_name
 from lipflow.run.dubbing import dub_joins, join_dub
 from lipflow.run.edited import set_aside
 from lipflow.run.journal import JOURNAL_NAME, MADE_OF, JobRecord, Journal, move_output
-from lipflow.run.report import AssemblyReport, JobReport, Observer, RunReport, Snapshot
+from lipflow.run.report import (
+    AssemblyReport,
+    JobReport,
+    KeptOtherwise,
+    Observer,
+    RunReport,
+    Snapshot,
+)
 from lipflow.run.retry import GaveUp, RetryEngine, poll_delays
 from lipflow.run.sender import Sender, as_sender
 from lipflow.run.settings import RunSettings
 from lipflow.run.state import OUTPUT_LOST, OUTPUT_REFUSED, RUNNING, SENT, JobState, StateTally
-from lipflow.run.upgrades import EarlierKeys, OlderJournal, stored
+from lipflow.run.upgrades import EarlierKeys, OlderJournal, bought_otherwise, stored
 from lipflow.run.uploads import Uploads, upload_key
 from lipflow.run.writer import JournalWriter
 from lipflow.secrets import Secrets
@@ -151,6 +158,8 @@ class Runner:
         self._lock: IO[bytes] | None = None
         self._output_urls: dict[str, str] = {}
         self._paid_here: dict[tuple[str, str], JobRecord] = {}  # (key, take) -> a retired job
+        # Jobs kept as an older lipflow bought them, otherwise than this one would: what was.
+        self._kept_otherwise: dict[str, str] = {}
         self._finished: dict[str, asyncio.Future[bool]] = {}
         self._uploads = Uploads()
         retry = settings.retry
@@ -233,6 +242,7 @@ class Runner:
             self._unlock()
             raise
         self._journal = journal
+        self._kept_otherwise = older.kept_otherwise
         try:
             if mock:
                 _restart_at_a_new_mock(journal)
@@ -245,6 +255,8 @@ class Runner:
             for job_id in older.uploads_not_to_send(uploaded, self.settings.out_dir):
                 uploaded.pop(job_id, None)
             for job_id, rec in records.items():
+                if job_id in self._jobs and rec.state == S.DONE:
+                    older.cut_by_an_older_lipflow(self._jobs[job_id], self.settings.out_dir)
                 if job_id not in self._jobs and rec.state == S.DONE and rec.key and rec.outputs:
                     # A job this out directory paid for that the recipe no longer names (its
                     # step renamed, its text edited and edited back): found by its content.
@@ -922,7 +934,10 @@ class Runner:
         found = stored(store, job, base, self._earlier, take=self._takes.get(job.id, ""))
         if found is None:
             return await self._from_this_journal(job)
-        key, outputs, _ = found
+        key, outputs, _, then = found
+        why = None if then is None else bought_otherwise(job, then)
+        if why is not None:
+            self._kept_otherwise[job.id] = why
         self._output_urls[job.id] = str(outputs[0].path.as_uri())
         await self._copy_paid(
             job,
@@ -1453,6 +1468,8 @@ class Runner:
 
     # -- report ----------------------------------------------------------------------------
     def _report(self, journal: Journal) -> RunReport:
+        """How each job ended, and the jobs kept as an older lipflow bought them, otherwise
+        than this one would (what was otherwise), each with its outputs."""
         records = journal.jobs()
         reports = []
         for job in self._job_list:
@@ -1500,6 +1517,16 @@ class Runner:
             budget_usd=self._budget.budget,
             spent_usd=self._budget.spent,
             not_in_recipe=self.not_in_recipe,
+            kept_otherwise=tuple(
+                KeptOtherwise(
+                    id=job_id,
+                    step=self._jobs[job_id].step,
+                    outputs=tuple(o.path for o in records[job_id].outputs if o.path),
+                    why=why,
+                )
+                for job_id, why in sorted(self._kept_otherwise.items())
+                if job_id in records and records[job_id].state == S.DONE
+            ),
         )
 
 

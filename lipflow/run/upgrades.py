@@ -35,19 +35,30 @@ from pathlib import Path
 from typing import Any
 
 from lipflow.identity import (
+    RAW_TIMESTAMPS,
+    SOUND_FROM_FIRST_SAMPLE,
     job_key,
     key_before_ranges_were_read,
     key_before_sound_was_counted_from_first_frame,
     key_before_videos_were_sent_upright,
     numbered_line_job,
+    older_piece_digests,
 )
 from lipflow.jobs import LINE, Job, PlannedLine
+from lipflow.longmedia.keyframes import first_times
 from lipflow.media import piece_range
 from lipflow.run.cache import CachedOutput, OutputStore, store_key
 from lipflow.run.downloads import file_name
 from lipflow.run.journal import JobRecord, Journal, move_output
 
-__all__ = ["EarlierKey", "EarlierKeys", "OlderJournal", "stored", "unchanged_since"]
+__all__ = [
+    "EarlierKey",
+    "EarlierKeys",
+    "OlderJournal",
+    "bought_otherwise",
+    "stored",
+    "unchanged_since",
+]
 
 
 class _Era(Enum):
@@ -212,21 +223,39 @@ def stored(
     *,
     take: str = "",
     held: Collection[str] | None = None,
-) -> tuple[str, list[CachedOutput], float | None] | None:
+) -> tuple[str, list[CachedOutput], float | None, EarlierKey | None] | None:
     """The store's entry for ``job`` against ``base_url`` (its store key, outputs and cost):
     under its key, else (on the default take) under a key an older lipflow gave it, bought in
-    an out directory before an upgrade. ``held``: the store's keys, listed once for many jobs."""
+    an out directory before an upgrade (that key last). ``held``: the store's keys, listed
+    once for many jobs."""
     key = store_key(job.key, base_url, take)
     found = store.get(key) if held is None or key in held else None
     if found is not None:
-        return key, *found
+        return key, *found, None
     if take or (held is not None and not held):
         return None
     for then in earlier.of(job):
         key = store_key(then.key, base_url)
         found = store.get(key) if held is None or key in held else None
         if found is not None and unchanged_since(then, store.stored_at(key)):
-            return key, *found
+            return key, *found, then
+    return None
+
+
+def bought_otherwise(job: Job, then: EarlierKey) -> str | None:
+    """What an output of ``job`` bought under ``then`` has otherwise than one this lipflow
+    would buy (None: nothing): it is kept as paid, and the run says so."""
+    if then.sideways:
+        return (
+            "bought by an older lipflow that sent its phone video as stored: the provider "
+            "lip-synced it sideways"
+        )
+    if then.cut_elsewhere and job.piece is not None and job.piece.earlier_cut is not None:
+        start, end, _ = job.piece.earlier_cut
+        return (
+            f"bought cut at {start:g}-{end:g} s (now {job.piece.start:g}-{job.piece.end:g} s) "
+            f"by an older lipflow that {SOUND_FROM_FIRST_SAMPLE}"
+        )
     return None
 
 
@@ -239,6 +268,9 @@ class OlderJournal:
         self._earlier = earlier
         self._journal = journal
         self._sent_sideways: set[str] = set()  # jobs bought with a turned video sent as stored
+        # Jobs kept as paid whose output an older lipflow bought otherwise than this one would:
+        # what was otherwise, by job (the run warns, naming how to buy a fresh take).
+        self.kept_otherwise: dict[str, str] = {}
 
     def rekeyed(self, job: Job, rec: JobRecord) -> bool:
         """Whether ``rec``, journaled under ``job``'s id and another key, is ``job`` as an older
@@ -250,6 +282,9 @@ class OlderJournal:
                 self._journal.rekey(job.id, job.key)
                 if then.sideways:
                     self._sent_sideways.add(job.id)
+                why = bought_otherwise(job, then)
+                if why is not None:
+                    self.kept_otherwise[job.id] = why
                 return True
         return False
 
@@ -310,6 +345,42 @@ class OlderJournal:
                 stale.append(job_id)
         return stale
 
+    def cut_by_an_older_lipflow(self, job: Job, out_dir: Path) -> None:
+        """Note a piece bought from files an older lipflow cut (found under the names it gave
+        them, this cut's absent) if that cut was off for its sources: times counted from the
+        video's raw timestamps when its first frame is not at 0, or the video's own sound cut
+        from its first sample when that is not at its first frame. The output is kept as paid;
+        the run says so (:attr:`kept_otherwise`)."""
+        piece = job.piece
+        if piece is None or job.id in self.kept_otherwise or "video" not in job.media:
+            return
+        video = out_dir / str(job.media["video"].value)
+        if video.exists():
+            return  # cut by this lipflow
+        prefix = f"{piece.index:02d}"
+        names: dict[str, tuple[str, ...]] = {f"{prefix}.video.mp4": _OLDEST_CUT}
+        for digest, flaws in older_piece_digests(piece).items():
+            names[f"{prefix}-{digest[:16]}.video.mp4"] = flaws
+        found = next(((n, f) for n, f in names.items() if (video.parent / n).exists()), None)
+        if found is None:
+            return
+        name, flaws = found
+        said = []
+        if RAW_TIMESTAMPS in flaws:
+            first, _ = first_times(piece.video)
+            if first:
+                said.append(f"may have {RAW_TIMESTAMPS} (its first frame is at {first:g} s)")
+        if SOUND_FROM_FIRST_SAMPLE in flaws:
+            first, sound = first_times(piece.audio)
+            if first is not None and sound is not None and abs(first - sound) >= 0.0005:
+                lead = (first - sound) * 1000
+                said.append(f"{SOUND_FROM_FIRST_SAMPLE} ({lead:+.0f} ms from it)")
+        if said:
+            where = video.parent.relative_to(out_dir) / name
+            self.kept_otherwise[job.id] = f"bought from {where}, cut by an older lipflow that " + (
+                " and ".join(said)
+            )
+
     def _bought_as(self, row: str, then: EarlierKey) -> bool:
         """Whether the journal's ``row`` can be ``then``: a job sent sideways or a piece cut
         elsewhere was bought (the output paid for is kept, not bought again for the new key; a
@@ -320,3 +391,7 @@ class OlderJournal:
             return True
         sent = self._journal.first_sent_at(row)
         return sent is not None and unchanged_since(then, sent)
+
+
+# The flaws of the cut of a lipflow that named a piece's files by their index alone.
+_OLDEST_CUT = (RAW_TIMESTAMPS, SOUND_FROM_FIRST_SAMPLE)

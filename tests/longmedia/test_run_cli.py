@@ -428,6 +428,8 @@ def test_a_phone_video_job_bought_sideways_before_the_upgrade_is_not_bought_agai
 
     assert lipflow_mock.simulator.journal.records(op="submit") == []
     assert again["counts"] == {"done": 1} and not again["not_in_recipe"]
+    (kept,) = again["kept_otherwise"]
+    assert kept["id"] == "s" and "sideways" in kept["why"] and "take: 2" in kept["fresh_take"]
 
     journal_keys_as_before(recipe, out, key_before_videos_were_sent_upright)
     _marked_video(tmp_path / "talk.mp4", 9, turn_right=True)
@@ -450,7 +452,10 @@ def test_a_phone_video_job_an_older_lipflow_stored_sideways_is_not_bought_again_
 
     assert lipflow_mock.simulator.journal.records(op="submit") == []
     assert again["counts"] == {"done": 1}
-    assert Path(again["jobs"][0]["outputs"][0]["path"]).is_file()
+    output = again["jobs"][0]["outputs"][0]["path"]
+    assert Path(output).is_file()
+    (kept,) = again["kept_otherwise"]
+    assert kept["id"] == "s" and kept["outputs"] == [output] and "sideways" in kept["why"]
 
 
 def test_a_step_chained_on_a_job_bought_sideways_before_the_upgrade_is_not_bought_again(
@@ -579,6 +584,38 @@ def test_pieces_an_older_lipflow_cut_on_raw_timestamps_are_cut_again_not_sent(
         assert _first_picture(piece).shape == (90, 160), "cut from the source, not the old file"
     first = min(sent, key=lambda p: probe(p).duration_s - 20)
     assert abs(int(_first_picture(first)[45, 80]) - 60) <= 3  # the source's first frame
+
+
+def test_pieces_an_older_lipflow_bought_cut_on_raw_timestamps_are_kept_with_a_warning(
+    lipflow_mock: MockServer, tmp_path: Path
+) -> None:
+    """Pieces of a video whose first frame is at 10 s, bought by a lipflow that may have cut
+    them on its raw timestamps (its cut files under the names it gave them): their key is the
+    same, so they are kept as paid, never bought again unasked; the run says which outputs
+    may be off, why, and how to buy a fresh take."""
+    _marked_video(tmp_path / "talk.mp4", 40, start_pts=100)
+    recipe, out = _split_recipe(tmp_path, 40), tmp_path / "out"
+    env = {**live_env(lipflow_mock), "LIPFLOW_CACHE_MAX_MB": "0"}
+    assert run(recipe, out, env=env)["counts"] == {"done": 2}
+    for today in (out / "pieces").rglob("*.video.mp4"):
+        today.unlink()  # none of today's cut files: that lipflow's, under the names it gave
+    _cut_by_an_older_lipflow(recipe, out)
+    lipflow_mock.simulator.journal.clear()
+
+    again = run(recipe, out, env=env)
+    text = CliRunner().invoke(cli, ["run", str(recipe), "--out", str(out)], env=env)
+
+    assert lipflow_mock.simulator.journal.records(op="submit") == []
+    assert again["counts"] == {"done": 2}
+    outputs = {job["id"]: job["outputs"][0]["path"] for job in again["jobs"]}
+    kept = {k["id"]: k for k in again["kept_otherwise"]}
+    assert set(kept) == set(outputs) == {"s[piece=1]", "s[piece=2]"}
+    for job_id, warning in kept.items():
+        assert warning["outputs"] == [outputs[job_id]]
+        assert "raw timestamps" in warning["why"] and "first frame is at 10 s" in warning["why"]
+        assert "take: 2 on step s" in warning["fresh_take"] and "--fresh" in warning["fresh_take"]
+        assert f"warning: {job_id} keeps {outputs[job_id]}" in text.stdout
+    assert "for a fresh take, set take: 2 on step s" in text.stdout
 
 
 def test_a_piece_uploaded_but_never_sent_is_cut_and_uploaded_again_when_its_file_is_not_this_cut(
@@ -803,6 +840,9 @@ def test_pieces_bought_when_sound_that_leads_the_picture_was_counted_from_its_fi
     assert lipflow_mock.simulator.journal.records(op="submit") == []
     assert again["counts"] == {"done": 2} and not again["not_in_recipe"]
     assert again["assemblies"][0]["state"] == "done"
+    for kept in again["kept_otherwise"]:
+        assert "from its first sample" in kept["why"], kept
+    assert {kept["id"] for kept in again["kept_otherwise"]} == {"s[piece=1]", "s[piece=2]"}
 
     _keyed_as_when_sound_was_counted_from_its_first_sample(recipe, out)
     _after_a_stream_copy_cut(tmp_path / "talk.mp4", 40, lambda t: _talk_pausing(t) * 0.5)
