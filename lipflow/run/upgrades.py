@@ -34,6 +34,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from lipflow.errors import InputError
 from lipflow.identity import (
     RAW_TIMESTAMPS,
     SOUND_FROM_FIRST_SAMPLE,
@@ -46,7 +47,7 @@ from lipflow.identity import (
 )
 from lipflow.jobs import LINE, Job, PlannedLine
 from lipflow.longmedia.keyframes import first_times
-from lipflow.media import piece_range
+from lipflow.media import piece_range, turn_to_send
 from lipflow.run.cache import CachedOutput, OutputStore, store_key
 from lipflow.run.downloads import file_name
 from lipflow.run.journal import JobRecord, Journal, move_output
@@ -92,7 +93,7 @@ class EarlierKeys:
     either is found. A job chained on another (its input that job's output) had a key made
     with its upstream's key then, and a line's chained job was numbered as its line was.
 
-    Keys are computed only for a job asked about (and the jobs it needs), once."""
+    Keys are computed only for a job asked about (and the jobs it needs)."""
 
     def __init__(self, jobs: Mapping[str, Job], lines: Sequence[PlannedLine]) -> None:
         self._jobs = jobs
@@ -101,17 +102,46 @@ class EarlierKeys:
             numbers.setdefault(line.job, []).append(line.cue)
         # A job dubbing one line, by id: that line's number (a segmented job holds many).
         self._cues = {job: cues[0] for job, cues in numbers.items() if len(cues) == 1}
+        # Upstreams' answers, kept: each is asked once per job needing it. Others' are not (at
+        # 100,000 jobs a kept answer per job and era held far more than the plan's jobs).
         self._as_then: dict[tuple[_Era, str], EarlierKey] = {}
+        self._upstreams: set[str] | None = None
+        self._turns: dict[str, bool] = {}  # local video -> whether it is sent turned
 
     def of(self, job: Job) -> list[EarlierKey]:
         """Each id and key an older lipflow gave ``job`` that differs from its own now."""
-        if not job.key:
+        if not job.key or not self._may_differ(job):
             return []
         found: list[EarlierKey] = []
         for era in _Era:
             then = self._as_in(era, job)
             if (then.id, then.key) != (job.id, job.key) and then not in found:
                 found.append(then)
+        return found
+
+    def _may_differ(self, job: Job) -> bool:
+        """Whether an older lipflow may have keyed ``job`` otherwise, found without computing
+        a key (most jobs of a large plan: no line, no piece cut elsewhere, no turned video, and
+        no job it needs that an older lipflow keyed otherwise)."""
+        if self._cue(job) is not None:
+            return True
+        if job.piece is not None:  # its media are its cut files: its key holds none of them
+            return job.piece.earlier_cut is not None
+        if any(
+            ref.origin == "file" and ref.kind == "video" and self._turned(str(ref.value))
+            for ref in job.media.values()
+        ):
+            return True
+        return any(self._may_differ(self._jobs[need]) for need in job.needs if need in self._jobs)
+
+    def _turned(self, value: str) -> bool:
+        """Whether the local video ``value`` is sent turned upright (read once per value)."""
+        found = self._turns.get(value)
+        if found is None:
+            try:
+                found = self._turns[value] = turn_to_send(value) != 0
+            except InputError:
+                found = self._turns[value] = False  # refused by the plan: never sent
         return found
 
     def ids(self, job: Job) -> set[str]:
@@ -125,6 +155,8 @@ class EarlierKeys:
         found = self._as_then.get(memo)
         if found is not None:
             return found
+        if self._upstreams is None:
+            self._upstreams = {need for each in self._jobs.values() for need in each.needs}
         ups = {need: self._as_in(era, self._jobs[need]) for need in job.needs if need in self._jobs}
         upstream_keys = {then.id: then.key for then in ups.values()}
         unread = {path for then in ups.values() for path in then.unread}
@@ -149,9 +181,9 @@ class EarlierKeys:
                 key = key or job_key(old, upstream_keys)
         if key is None:
             key = job_key(job, upstream_keys) if changed else job.key
-        found = self._as_then[memo] = EarlierKey(
-            then_id, key, sideways, tuple(sorted(unread)), cut_elsewhere
-        )
+        found = EarlierKey(then_id, key, sideways, tuple(sorted(unread)), cut_elsewhere)
+        if job.id in self._upstreams:
+            self._as_then[memo] = found
         return found
 
     def _cue(self, job: Job) -> int | None:
