@@ -300,6 +300,9 @@ class Journal:
         self._moved: dict[str, str] = {}  # the states the open transaction moves jobs to
         self._deferring = False  # a durable fact's COMMIT is left to the caller (the runner)
         self._deferred: Transaction | None = None  # a fact whose COMMIT is not run yet
+        # A Transaction holds no state of its own: one of each kind serves every fact.
+        self._transactions: dict[tuple[bool, bool, bool], Transaction] = {}
+        self._here = os.path.abspath(self.path.parent)  # the out directory, for _store
         try:
             # The runner hands the connection to its journal thread (one at a time, never both).
             self._db = sqlite3.connect(
@@ -454,7 +457,10 @@ class Journal:
         if path is None:
             return None
         full = os.path.abspath(path)
-        inside = os.path.relpath(full, os.path.abspath(self.path.parent))
+        here = self._here
+        if full.startswith(here) and full[len(here) : len(here) + 1] == os.sep:
+            return full[len(here) + 1 :]  # inside it (what relpath says, without its cost)
+        inside = os.path.relpath(full, here)
         if inside == os.curdir or inside.split(os.sep, 1)[0] == os.pardir:
             return full
         return inside
@@ -918,14 +924,25 @@ class Journal:
         if self._db.in_transaction:  # a deferred one, its COMMIT not run or not finished
             raise RuntimeError("a fact was started while another one waits for its commit")
         synced = durable and self.durable_facts
-        return Transaction(
-            self._db,
-            durable=synced,
-            before_commit=self._count_fact if durable else None,
-            after_commit=lambda: self._committed(durable=durable),
-            after_rollback=self._rolled_back,
-            defer=self._hand_over if synced and self._deferring else None,
-        )
+        deferred = synced and self._deferring
+        kind = (durable, synced, deferred)
+        transaction = self._transactions.get(kind)
+        if transaction is None:
+            transaction = self._transactions[kind] = Transaction(
+                self._db,
+                durable=synced,
+                before_commit=self._count_fact if durable else None,
+                after_commit=self._fact_committed if durable else self._plain_committed,
+                after_rollback=self._rolled_back,
+                defer=self._hand_over if deferred else None,
+            )
+        return transaction
+
+    def _plain_committed(self) -> None:
+        self._committed(durable=False)
+
+    def _fact_committed(self) -> None:
+        self._committed(durable=True)
 
     def defer_durable_commits(self, on: bool) -> None:
         """While on, a money-protecting fact's method returns with its transaction written but
