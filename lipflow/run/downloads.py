@@ -12,11 +12,13 @@ SHA-256 is computed while it is written, for the journal.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import hashlib
+import itertools
 import os
+import random
 import sys
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,6 +99,9 @@ class Downloader:
         self.open_file = open_file
         self.requests = 0
         self._opens = Pace(INLINE_OPEN_S)
+        # The <id> of each temporary file's name: unique within the run (its pid tells runs
+        # apart), counted from a random start rather than drawn from the OS for every output.
+        self._part_ids = itertools.count(random.getrandbits(32))
 
     async def _open(self, tmp: Path) -> BinaryIO:
         """Open a temporary output file: on the loop while this disk creates files quickly, on
@@ -120,7 +125,10 @@ class Downloader:
         max_bytes: int,
     ) -> Downloaded:
         """Download ``url`` to ``path``: what was saved, or a classified error."""
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part")
+        tmp = path.with_name(
+            f".{path.name}.{os.getpid()}.{next(self._part_ids) & 0xFFFFFFFF:08x}.part"
+        )
+        renamed = False
         try:
             try:
                 size, announced, digest, held = await _within(
@@ -154,10 +162,12 @@ class Downloader:
                 os.replace(tmp, path)
             except OSError as exc:
                 raise disk_error(exc, path, "the output") from None
+            renamed = True
             return Downloaded(size, info.duration_s, digest)
         finally:
-            if tmp.exists():
-                tmp.unlink()
+            if not renamed:  # a renamed one is gone: no stat to learn it for every output
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
 
     async def _stream(
         self, job: Job, url: str, tmp: Path, rule: UrlRule, max_bytes: int
