@@ -151,14 +151,18 @@ class _TooLong(ValueError):
         self.digits = digits
 
 
+_REPLY = json.JSONDecoder(parse_int=_bounded_int)  # what json.loads makes anew for every call
+
+
 def reply_json(response: httpx.Response, provider: str) -> Any:
     """The reply's JSON document; a reply that is not JSON is ambiguous (it was handled, or not).
 
     A document nested deeper than Python's recursion limit or holding an integer longer than
     :data:`MAX_NUMBER_DIGITS` digits is :class:`ReplyUnreadable`, said in one sentence.
     """
-    try:
-        return json.loads(response.content, parse_int=_bounded_int)
+    content = response.content
+    try:  # json.loads of bytes, with one decoder for every reply rather than one made per reply
+        return _REPLY.decode(content.decode(json.detect_encoding(content), "surrogatepass"))
     except _TooLong as exc:
         raise ReplyUnreadable(
             f"the reply holds a {exc.digits:,}-digit number; lipflow reads numbers of up to "
