@@ -123,10 +123,16 @@ def _boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
 
 
 def _only(boxes: list[tuple[bytes, int, int]], kind: bytes) -> tuple[int, int]:
-    matching = [(start, end) for k, start, end in boxes if k == kind]
-    if len(matching) != 1:
+    """The body of the one box of ``kind`` among ``boxes``; _Unsure if there is none or more."""
+    found: tuple[int, int] | None = None
+    for k, start, end in boxes:
+        if k == kind:
+            if found is not None:
+                raise _Unsure
+            found = (start, end)
+    if found is None:
         raise _Unsure
-    return matching[0]
+    return found
 
 
 def _moov(fh: BinaryIO, size: int) -> tuple[str, bytes, list[tuple[bytes, int, int]]]:
