@@ -198,6 +198,12 @@ class Secrets:
 
         return _MARKER.sub(form, text) if "***key:" in text else text
 
+    def holds_a_key_other_than(self, provider: str, text: str) -> bool:
+        """Whether ``text`` (a link one provider signed with its key) holds, in any encoding, the
+        key of a provider other than ``provider``: sent to ``provider``, it would hand it that key."""
+        own = self._keys.get(provider)
+        return any(self._keys.get(found[1]) != own for found in _MARKER.finditer(self.masked(text)))
+
     def _hold(self, keys: Mapping[str, str]) -> None:
         """Keep ``keys``: their forms to scrub, and each form's marker to mask it with."""
         self._keys = dict(keys)

@@ -157,6 +157,7 @@ class Runner:
         self._uploaded: dict[str, dict[str, dict[str, Any]]] = {}  # job -> role -> upload
         self._lock: IO[bytes] | None = None
         self._output_urls: dict[str, str] = {}
+        self._output_files: dict[str, str] = {}  # job -> its first output as downloaded here
         self._paid_here: dict[tuple[str, str], JobRecord] = {}  # (key, take) -> a retired job
         # Jobs kept as an older lipflow bought them, otherwise than this one would: what was.
         self._kept_otherwise: dict[str, str] = {}
@@ -266,6 +267,8 @@ class Runner:
                     self._state.set(job_id, rec.state)
                     if rec.outputs:
                         self._output_urls[job_id] = self.secrets.unmasked(rec.outputs[0].url)
+                        if rec.outputs[0].path is not None:
+                            self._output_files[job_id] = rec.outputs[0].path
                     self._count_spending(rec)
             # Only a job another job needs is awaited: a future for each of those alone.
             self._finished = {
@@ -746,6 +749,11 @@ class Runner:
                 if prepared is None:
                     return False
                 job = prepared
+            sendable = self._signed_links_sent_as_files(job)
+            if isinstance(sendable, str):
+                await self._set(job.id, S.BLOCKED, error_class="blocked", detail=sendable)
+                return False
+            job = sendable
             values = await self._upload(job, client)
             if values is None:
                 return False
@@ -907,6 +915,26 @@ class Runner:
         self._output_urls[job.id] = result.outputs[0]
         self._emit(job.id, S.DOWNLOADING, detail)
 
+    def _signed_links_sent_as_files(self, job: Job) -> Job | str:
+        """``job`` with each upstream output whose link another provider signed with its own key
+        given as the file downloaded from it, uploaded as a local file is: that key is never
+        sent to this job's provider. A link without another provider's key is sent as it is.
+        Why the job cannot be sent, when such an output is not on disk."""
+        media = dict(job.media)
+        for role, ref in job.media.items():
+            upstream = str(ref.value)
+            url = self._output_urls.get(upstream) if ref.origin == "step" else None
+            if url is None or not self.secrets.holds_a_key_other_than(job.provider, url):
+                continue
+            path = self._output_files.get(upstream)
+            if path is None:
+                return (
+                    f"needs the output of {upstream}, whose link is signed with another "
+                    "provider's key and which is not downloaded: nothing was sent"
+                )
+            media[role] = replace(ref, origin="file", value=path, size_bytes=None)
+        return job if media == job.media else replace(job, media=media)
+
     def _masked(self, upload: dict[str, Any]) -> dict[str, Any]:
         """An upload's result (the provider's media id, its URL) to journal: keys masked."""
         return _through_json(upload, self.secrets.masked)
@@ -1001,6 +1029,8 @@ class Runner:
         sha256: str | None = None,
     ) -> None:
         """Journal output ``idx`` of ``count`` as on disk at ``path`` (the last one ends the job)."""
+        if idx == 0:
+            self._output_files[job_id] = str(path)
         await self._commit(
             functools.partial(
                 Journal.record_file,

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner
 
@@ -135,4 +136,62 @@ def test_an_upload_link_signed_with_the_key_is_sent_signed_again_by_a_resume(
     assert again.exit_code == 0, again.output
     assert len(signing_mock.simulator.journal.records(op="upload")) == uploads, "not uploaded again"
     assert list(out.glob("*.mp4"))
+    assert files_holding_the_key(tmp_path) == {}
+
+
+OTHER_KEY = "sk_other_Provider456NeverSees"
+CHAINS = [("runware", "wavespeed"), ("wavespeed", "pixverse"), ("pixverse", "runware")]
+
+
+def chained_recipe(folder: Path, first: str, second: str) -> Path:
+    """``first`` lip-syncs the presenter; ``second`` lip-syncs ``first``'s output again."""
+    media = RECIPES / "media"
+    recipe = folder / "chained.yaml"
+    recipe.write_text(
+        f"""version: 1
+name: chained
+inputs:
+  presenter: {{video: {media / "presenter.mp4"}}}
+  voice_en: {{audio: {media / "voice_en.wav"}}}
+steps:
+  first:
+    provider: {first}
+    lipsync: {{video: presenter, audio: voice_en}}
+  second:
+    provider: {second}
+    lipsync: {{video: steps.first, audio: voice_en}}
+"""
+    )
+    return recipe
+
+
+@pytest.mark.parametrize(("first", "second"), CHAINS)
+def test_an_output_link_signed_with_one_providers_key_never_reaches_another_provider(
+    signing_mock: MockServer, tmp_path: Path, first: str, second: str
+) -> None:
+    """The first provider signs its output link with its key; the second step takes that output
+    as its video. The second provider (its own mock, its own key) gets the downloaded file
+    uploaded as it takes a local file, never the link: no request it receives names the first
+    provider's host, signed or not."""
+    recipe = chained_recipe(tmp_path, first, second)
+    out = tmp_path / "out"
+    with MockServer() as other:
+        env = {
+            **{f"LIPFLOW_{name.upper()}_URL": other.urls[name] for name in RECIPE_OF},
+            **{f"{name.upper()}_API_KEY": OTHER_KEY for name in RECIPE_OF},
+            f"LIPFLOW_{first.upper()}_URL": signing_mock.urls[first],
+            f"{first.upper()}_API_KEY": KEY,
+        }
+        planned = CliRunner().invoke(cli, ["plan", str(recipe)], env=env)
+        result = CliRunner().invoke(cli, ["run", str(recipe), "--out", str(out), "--yes"], env=env)
+        received = httpx.get(other.urls.admin + "/requests").text
+        uploads = other.simulator.journal.records(op="upload")
+
+    assert planned.exit_code == 0, planned.output
+    assert result.exit_code == 0, result.output
+    assert len(list(out.glob("*.mp4"))) == 2
+    assert signing_mock.simulator.base_url not in received, "the signed link was sent"
+    assert "token" not in received
+    assert uploads, "the first step's output was uploaded to the second provider"
+    assert held_key_forms((planned.output + result.output).encode()) == []
     assert files_holding_the_key(tmp_path) == {}
