@@ -15,6 +15,7 @@ from typing import Any
 from lipflow import schemas
 from lipflow.errors import RecipeError
 from lipflow.problems import Problem, has_errors
+from lipflow.recipe.matrix import matrix_name_problems
 from lipflow.recipe.model import MEDIA_KINDS, STEP_REF_PREFIX, Input, Recipe, Step
 from lipflow.recipe.references import check_references, segment_range_problems
 from lipflow.recipe.source import SourceMap, parse_yaml, read_text
@@ -113,6 +114,7 @@ def parse_recipe(text: str, file: str) -> tuple[Recipe | None, list[Problem]]:
                 code="name",
             )
         )
+    problems.extend(matrix_name_problems(data, smap))
     sound = _set_aside(data, problems) if has_errors(problems) else data
     segments = data.get("segments")
     if isinstance(segments, dict) and not any(p.path[:1] == ("segments",) for p in problems):

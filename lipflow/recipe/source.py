@@ -15,6 +15,7 @@ import json
 import math
 import os
 import re
+import unicodedata
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -36,6 +37,7 @@ __all__ = [
     "read_text",
     "text_of",
     "typing_hint",
+    "unprintable_character",
 ]
 
 # A recipe that expands past this many values is an alias bomb or a mistake, not a recipe.
@@ -358,6 +360,34 @@ def control_character(text: str) -> tuple[int, str] | None:
     code = ord(found.group())
     name = f" ({_C0_NAMES[code]})" if code < 32 else " (DEL)" if code == 127 else ""
     return found.start(), f"U+{code:04X}{name}"
+
+
+# What a terminal acts on or hides rather than prints: controls (a carriage return too, which
+# moves back over the line), format characters (bidi overrides such as U+202E, zero-width ones).
+# A tab and a line feed are printed as space and a new line: a text holds them.
+_UNPRINTABLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs"})
+_PRINTED_CONTROLS = frozenset("\t\n")
+
+
+def unprintable_character(text: str) -> tuple[int, str] | None:
+    """Where the first character in ``text`` a terminal would act on or hide rather than print
+    is (from 0) and its name ("U+001B (ESC)", "U+202E (RIGHT-TO-LEFT OVERRIDE)"), or None."""
+    if text.isprintable():  # every character but these categories, separators and tab, LF
+        return None
+    for at, char in enumerate(text):
+        if char in _PRINTED_CONTROLS:
+            continue
+        if unicodedata.category(char) in _UNPRINTABLE_CATEGORIES:
+            code = ord(char)
+            name = (
+                _C0_NAMES[code]
+                if code < 32
+                else "DEL"
+                if code == 127
+                else unicodedata.name(char, "")
+            )
+            return at, f"U+{code:04X}" + (f" ({name})" if name else "")
+    return None
 
 
 _UNREADABLE = object()  # a value _Builder._construct reported as a problem

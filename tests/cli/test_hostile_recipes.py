@@ -404,11 +404,53 @@ def test_a_control_character_a_matrix_puts_in_a_text_is_refused_in_every_job(
     path = folder / "recipe.yaml"
     path.write_text(
         _lipsync(
-            '{text: "Say {{ matrix.line }}", voice: Sophia}',
-            step='    matrix: {line: ["hello", "hi\\u0007"]}\n',
+            """{text: "Say {{ matrix.line }}{{ '\\a' if matrix.line == 'hi' }}", voice: Sophia}""",
+            step='    matrix: {line: ["hello", "hi"]}\n',
         ),
         encoding="utf-8",
     )
     got, out, _ = _invoke("validate", str(path))
     assert got == 1
-    assert "[job s[line=hi\x07]] at $.steps.s.lipsync.tts.text: text holds the control" in out
+    assert "[job s[line=hi]] at $.steps.s.lipsync.tts.text: text holds the control" in out
+
+
+UNPRINTABLE_NAMES = (
+    "    matrix:\n"
+    '      lang: [fr, "en\\e[2J\\e[31m"]\n'  # an ESC sequence that clears the screen
+    '      "mo\\u202Eod": [calm]\n'  # a bidi override in a key
+    '      include: [{lang: de, mood: "a\\rb"}]\n'  # a carriage return in an include entry
+)
+
+
+def test_a_matrix_key_or_value_a_terminal_would_not_print_is_refused_where_it_is_written(
+    folder: Path,
+) -> None:
+    """Matrix keys and values make the job ids every line of a run prints: an ESC, a bidi
+    override or a carriage return there is refused at its line and column, named, never shown
+    (a line break, which a text spoken from a matrix may hold, is not: test_plan_json_output)."""
+    path = folder / "recipe.yaml"
+    path.write_text(
+        _lipsync('{text: "Hello.", voice: Sophia}', step=UNPRINTABLE_NAMES), encoding="utf-8"
+    )
+    got, out, err = _invoke("validate", "--format", "json", str(path))
+    assert got == 1, out + err
+    problems = [
+        (p["line"], p["column"], p["path"], p["message"]) for p in json.loads(out)["problems"]
+    ]
+    assert [p[:3] for p in problems] == [
+        (6, 18, "$.steps.s.matrix.lang[1]"),
+        (7, 7, "$.steps.s.matrix['mo\\u202eod']"),
+        (8, 34, "$.steps.s.matrix.include[0].mood"),
+    ]
+    assert [p[3].split(":")[0] for p in problems] == [
+        "the matrix value holds the character U+001B (ESC) at character 3",
+        "the matrix key holds the character U+202E (RIGHT-TO-LEFT OVERRIDE) at character 3",
+        "the matrix value holds the character U+000D (CR) at character 2",
+    ]
+    for command in ("validate", "plan"):
+        got, out, err = _invoke(command, str(path))
+        assert got == 1
+        assert (
+            f"{path}:6:18: error at $.steps.s.matrix.lang[1]: the matrix value holds" in out + err
+        )
+        assert [c for c in out + err if c != "\n" and not c.isprintable()] == []

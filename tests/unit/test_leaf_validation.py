@@ -27,6 +27,7 @@ from lipflow.jobs import Job, LipsyncParams, Plan
 from lipflow.plan import plan_recipe
 from lipflow.providers import registry
 from lipflow.recipe import parse_recipe
+from lipflow.recipe.source import unprintable_character
 from lipflow.schemas.leaves import independent_leaves, leaf_checks
 
 BASE = "https://leaves.example/"
@@ -307,7 +308,9 @@ def test_a_plan_of_many_jobs_is_the_same_whichever_way_its_bodies_were_checked()
 # ------------------------------------------------------------------ a step's jobs built alike
 
 cells = st.one_of(
-    st.text(max_size=12),
+    # a cell a terminal would not print is refused at the matrix, its step set aside
+    # (test_hostile_recipes), not planned
+    st.text(max_size=12).filter(lambda cell: unprintable_character(cell) is None),
     st.sampled_from(["", "x" * 201, "\u3000", "auto"]),
     st.integers(-5, 5),
     st.booleans(),
