@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
@@ -60,6 +60,44 @@ from lipflow.recipe.source import control_character
 from lipflow.recipe.templating import TemplateProblem, Templater, has_templates
 
 __all__ = ["plan_file", "plan_recipe"]
+
+
+MAX_TEMPLATE_ERRORS = 10  # said per step, each at its value; the rest are counted
+
+
+class _TemplateErrors:
+    """A step's template errors as problems: the first :data:`MAX_TEMPLATE_ERRORS` each at its
+    value (under the action or ``options``) with the name meant, then one problem at the step
+    counting the rest, kept up to date as more are found (a step may stop planning early)."""
+
+    def __init__(self, ctx: PlanContext, step: Step) -> None:
+        self.ctx, self.step = ctx, step
+        self.shown = self.more = 0
+        self._summary: int | None = None  # the counting problem's index in ctx.problems
+
+    def say(self, problems: Sequence[TemplateProblem], combo: Mapping[str, Any]) -> None:
+        cell = f" (matrix {format_job_id('', combo)[1:-1]})" if combo else ""
+        for problem in problems:
+            if self.shown < MAX_TEMPLATE_ERRORS:
+                self.ctx.problem(
+                    problem.message + cell,
+                    (*self.step.recipe_path, *problem.path),
+                    code="template",
+                    suggestion=problem.suggestion,
+                )
+                self.shown += 1
+                continue
+            self.more += 1
+            message = (
+                f"and {self.more:,} more template error(s) in step {self.step.id} not shown "
+                f"(the first {MAX_TEMPLATE_ERRORS} are): fix those and validate again"
+            )
+            if self._summary is None:
+                self._summary = len(self.ctx.problems)
+                self.ctx.problem(message, self.step.recipe_path, code="template")
+            else:
+                said = self.ctx.problems[self._summary]
+                self.ctx.problems[self._summary] = replace(said, message=message)
 
 
 class _Planner:
@@ -180,6 +218,7 @@ class _Planner:
         render_options = self.templater.shared_renderer(dict(step.options), ("options",))
         render_text = self._text_only(step)
         like: tuple[dict[str, MediaRef], LipsyncParams] | None = None  # see _text_only
+        template_errors = _TemplateErrors(self.ctx, step)
         for combo in combos:
             context = {"matrix": combo, "vars": self.ctx.recipe.vars, "inputs": self._input_context}
             if like is not None and entry is not None and render_text is not None:
@@ -200,19 +239,17 @@ class _Planner:
                     if pj is not None:
                         planned.append(pj)
                     continue
+            failed: list[TemplateProblem] = []
             try:
                 spec = render_spec(context)
+            except TemplateProblem as exc:
+                failed.extend(exc.each)
+            try:
                 options = render_options(context)
             except TemplateProblem as exc:
-                # Its path in the step: under the action (its spec) or under options.
-                self.ctx.problem(
-                    f"{exc.message} (matrix {format_job_id('', combo)[1:-1]})"
-                    if combo
-                    else exc.message,
-                    (*step.recipe_path, *exc.path),
-                    code="template",
-                    suggestion=exc.suggestion,
-                )
+                failed.extend(exc.each)
+            if failed:
+                template_errors.say(failed, combo)
                 continue
             if not fan_checked:
                 fan_checked = True

@@ -26,7 +26,16 @@ import re
 import signal
 import threading
 import time
-from collections.abc import Callable, ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
+from collections.abc import (
+    Callable,
+    ItemsView,
+    Iterable,
+    Iterator,
+    KeysView,
+    Mapping,
+    Sequence,
+    ValuesView,
+)
 from contextlib import contextmanager
 from typing import Any
 
@@ -44,6 +53,7 @@ __all__ = [
     "MAX_TEMPLATE_CHARS",
     "MAX_TEMPLATE_SECONDS",
     "TemplateProblem",
+    "TemplateProblems",
     "Templater",
     "has_templates",
     "is_template",
@@ -399,6 +409,34 @@ class TemplateProblem(Exception):
         self.message = message
         self.path = path
         self.suggestion = suggestion
+        self.each: tuple[TemplateProblem, ...] = (self,)
+
+
+class TemplateProblems(TemplateProblem):
+    """Every template that failed in one value (each option, each field), in the value's order:
+    raised as the first, with ``each`` holding them all, so that all are said at once."""
+
+    def __init__(self, problems: Sequence[TemplateProblem]) -> None:
+        first = problems[0]
+        super().__init__(first.message, first.path, first.suggestion)
+        self.each = tuple(problems)
+
+
+def _each_rendered(
+    parts: Iterable[tuple[Any, Callable[[Mapping[str, Any]], Any]]], context: Mapping[str, Any]
+) -> list[tuple[Any, Any]]:
+    """Each ``(key, render)`` part rendered; every part's problem is kept, not just the first:
+    :class:`TemplateProblems` when any failed."""
+    out: list[tuple[Any, Any]] = []
+    failed: list[TemplateProblem] = []
+    for key, render in parts:
+        try:
+            out.append((key, render(context)))
+        except TemplateProblem as exc:
+            failed.extend(exc.each)
+    if failed:
+        raise TemplateProblems(failed)
+    return out
 
 
 _UNDEFINED_NAME = re.compile(r"^'(?P<name>\w+)' is undefined$")
@@ -489,10 +527,8 @@ class Templater:
             if "{{" not in value and "{%" not in value:
                 return value
             return self._render_template(value, context, path)
-        if isinstance(value, dict):
-            return {k: self.render(v, context, (*path, k)) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.render(v, context, (*path, i)) for i, v in enumerate(value)]
+        if isinstance(value, dict | list):
+            return self.renderer(value, path)(context)
         return value
 
     def shared_renderer(
@@ -515,10 +551,10 @@ class Templater:
             return self._string_renderer(value, path)
         if isinstance(value, dict):
             items = [(k, self.renderer(v, (*path, k))) for k, v in value.items()]
-            return lambda context: {k: render(context) for k, render in items}
+            return lambda context: dict(_each_rendered(items, context))
         if isinstance(value, list):
-            parts = [self.renderer(v, (*path, i)) for i, v in enumerate(value)]
-            return lambda context: [render(context) for render in parts]
+            parts = list(enumerate(self.renderer(v, (*path, i)) for i, v in enumerate(value)))
+            return lambda context: [item for _, item in _each_rendered(parts, context)]
         return lambda context: value
 
     def _string_renderer(

@@ -197,3 +197,43 @@ def test_a_misspelt_name_in_a_template_gets_the_name_meant(
     got, out, _ = _invoke("validate", "--format", "json", str(path))
     (problem,) = json.loads(out)["problems"]
     assert problem["suggestion"] == meant
+
+
+def test_every_template_error_of_a_step_is_said_at_its_value(folder: Path) -> None:
+    path = folder / "recipe.yaml"
+    path.write_text(
+        HEAD
+        + '    options:\n      outputFormat: "{{ vars.formatz | first }}"\n'
+        + '      providerSettings: {sync: {syncMode: "{{ vars.who | uper }}"}}\n'
+        + '    lipsync: {video: presenter, tts: {text: "{{ varz.who }}", voice: Sophia}}\n',
+        encoding="utf-8",
+    )
+    got, out, _ = _invoke("validate", "--format", "json", str(path))
+    found = {(p["line"], p["path"], p["suggestion"]) for p in json.loads(out)["problems"]}
+    assert got == 1
+    assert found == {
+        (7, "$.steps.s.options.outputFormat", "vars.formats"),
+        (8, "$.steps.s.options.providerSettings.sync.syncMode", "upper"),
+        (9, "$.steps.s.lipsync.tts.text", "vars"),
+    }
+    got, out, _ = _invoke("validate", str(path))
+    assert "3 error(s)" in out and "; did you mean 'upper'?" in out
+
+
+def test_a_steps_template_errors_are_said_up_to_a_bound_then_counted(folder: Path) -> None:
+    path = folder / "recipe.yaml"
+    path.write_text(  # 6 jobs x 2 errors: 10 said at their values, the other 2 counted
+        HEAD.replace("  s:\n", "  s:\n    matrix: {n: [1, 2, 3, 4, 5, 6]}\n")
+        + '    options: {outputFormat: "{{ vars.formatz }}", outputQuality: "{{ vars.q }}"}\n'
+        + "    lipsync: {video: presenter, tts: {text: hi, voice: Sophia}}\n",
+        encoding="utf-8",
+    )
+    got, out, _ = _invoke("validate", "--format", "json", str(path))
+    problems = json.loads(out)["problems"]
+    assert got == 1 and len(problems) == 11, problems
+    assert [p["path"].rsplit(".", 1)[1] for p in problems[:10]] == [
+        "outputFormat",
+        "outputQuality",
+    ] * 5
+    assert problems[10]["path"] == "$.steps.s"
+    assert problems[10]["message"].startswith("and 2 more template error(s) in step s not shown")
