@@ -20,6 +20,7 @@ user needs to fix it, knows its exit code, and formats itself; the CLI only pres
     │                                    without its -wal file, or contradicts the files beside it
     └── ProviderError                 5  a provider answered in a way the runner cannot go on from
         ├── ProviderRejected             the request was refused (validation, auth): do not retry
+        │   └── JobUnknown               the provider does not know the job asked about (expired)
         ├── ProviderCapacity             429 / concurrency cap: nothing was created, retry later
         ├── ProviderUnavailable          not sent (connection refused): safe to retry
         ├── ProviderAmbiguous            the request may have created a job; never re-send blindly
@@ -47,6 +48,7 @@ __all__ = [
     "InputError",
     "Interrupted",
     "JobFailed",
+    "JobUnknown",
     "JournalUnusable",
     "LipflowError",
     "OutputInvalid",
@@ -232,6 +234,13 @@ class ProviderError(LipflowError):
 
 class ProviderRejected(ProviderError):
     """The provider refused the request (validation, auth, moderation): retrying will not help."""
+
+
+class JobUnknown(ProviderRejected):
+    """The provider does not know the job asked about (its records expired, or it was never this
+    account's): asking again cannot bring it or its output back. For a provider whose error code
+    says so only on one call (PixVerse's "Invalid parameter" to a result poll), its client says
+    it with this; codes a wire declares ``not_found`` say it too."""
 
 
 class ProviderCapacity(ProviderError):

@@ -42,6 +42,7 @@ from lipflow.errors import (
     DiskError,
     InputError,
     JobFailed,
+    JobUnknown,
     JournalUnusable,
     LipflowError,
     OutputInvalid,
@@ -1765,8 +1766,10 @@ def _through_json(value: dict[str, Any], change: Callable[[str], str]) -> dict[s
 
 
 def _forgotten(provider: str, error: ProviderError) -> bool:
-    """Whether ``error`` is the provider saying it does not know the job (an error code or HTTP
-    status its wire declares ``not_found``): a job it has forgotten, not a passing failure."""
+    """Whether ``error`` is the provider saying it does not know the job (:class:`JobUnknown`, an
+    error code or HTTP status its wire declares ``not_found``): a job it has forgotten, not a passing failure."""
+    if isinstance(error, JobUnknown):
+        return True
     if not isinstance(error, ProviderRejected):
         return False
     not_found = registry.get(provider).wire.codes("not_found")

@@ -55,7 +55,7 @@ def test_a_done_job_whose_output_and_provider_job_are_gone_exits_4_and_is_not_bo
         assert lipflow_mock.simulator.journal.records(op="submit") == [], "nothing bought again"
 
 
-@pytest.mark.parametrize("recipe", ["quickstart.yaml", "wavespeed.yaml"])
+@pytest.mark.parametrize("recipe", ["quickstart.yaml", "wavespeed.yaml", "pixverse_platform.yaml"])
 def test_a_job_its_provider_no_longer_knows_is_said_to_come_back_only_as_a_fresh_take(
     lipflow_mock: MockServer, tmp_path: Path, recipe: str
 ) -> None:

@@ -13,12 +13,18 @@ from typing import TYPE_CHECKING, Any
 
 from lipflow._lazy import lazy_module
 from lipflow.catalog import load_catalog
-from lipflow.errors import JobFailed, ProviderAmbiguous, ProviderCapacity, ProviderRejected
+from lipflow.errors import (
+    JobFailed,
+    JobUnknown,
+    ProviderAmbiguous,
+    ProviderCapacity,
+    ProviderRejected,
+)
 from lipflow.jobs import Deferred, Job, LipsyncParams, MediaRef, PlannedRequest
 from lipflow.media import content_type
 from lipflow.providers._common import deep_merge, file_name, step_output_url
 from lipflow.providers.base import Finished, Flow, Submitted
-from lipflow.providers.pixverse.wire import TRACE_HEADER, WIRE
+from lipflow.providers.pixverse.wire import INVALID_PARAMETER, TRACE_HEADER, WIRE
 from lipflow.secrets import REDACTED
 
 if TYPE_CHECKING:
@@ -240,7 +246,19 @@ def _poll_flow(provider_job_id: str, base_url: str, key: str) -> Flow[Finished]:
     request = httpx.Request(
         "GET", WIRE.url(base_url, _POLL, video_id=provider_job_id), headers=_headers(key)
     )
-    resp = _resp((yield request))
+    try:
+        resp = _resp((yield request))
+    except ProviderRejected as exc:
+        # The poll's one parameter is the video_id PixVerse gave: "Invalid parameter" is its
+        # answer for a video it does not know (see INVALID_PARAMETER).
+        if exc.code != str(INVALID_PARAMETER):
+            raise
+        raise JobUnknown(
+            f"{exc.message} (PixVerse does not know video {provider_job_id})",
+            provider=NAME,
+            status=exc.status,
+            code=exc.code,
+        ) from None
     status = resp.get("status")
     meaning = WIRE.meaning(status)
     if meaning == "moderated":

@@ -17,7 +17,9 @@ PRICING_DOC = "https://docs.platform.pixverse.ai/model-pricing-796039m0"
 
 TRACE_HEADER = "Ai-Trace-Id"  # a new UUID per request (the docs' troubleshooting section)
 INVALID_VALUE = 400013  # "Invalid binding request: incorrect parameter type or value"
-INVALID_PARAMETER = 400017  # "Invalid parameter"
+# "Invalid parameter" (https://docs.platform.pixverse.ai/error-codes-796041m0); to a result poll,
+# whose one parameter is the video_id, it means PixVerse knows no such video.
+INVALID_PARAMETER = 400017
 CONCURRENCY_LIMIT = 500044  # "Reached the limit for concurrent generations"
 AUTH_FAILED = 10005  # not in the docs: the code lipflow's mock answers a bad API-KEY with
 
