@@ -17,7 +17,9 @@ def format_run(report: RunReport) -> str:
             cost += f", reported {dollars(j.reported_usd)}"
         if j.drifted and j.drift_usd is not None:
             cost += f" (DRIFT {j.drift_usd:+.4f})"
-        where = ", ".join(o.path for o in j.outputs if o.path) or (j.provider_job_id or "")
+        where = ", ".join(
+            _output(o.path, j.state, missing=o.path in j.missing) for o in j.outputs if o.path
+        ) or (j.provider_job_id or "")
         why = f": {j.error_class}: {j.error}" if j.state != "done" and j.error else ""
         lines.append(f"{j.state:<11} {j.id} [{j.provider}]{cost} {where}{why}".rstrip())
     for a in report.assemblies:
@@ -44,6 +46,15 @@ def format_run(report: RunReport) -> str:
     if not report.ok:
         lines.append(f"resume with: {report.resume_command()}")
     return "\n".join(lines)
+
+
+def _output(path: str, state: str, *, missing: bool) -> str:
+    """An output's path, said missing when it is no longer on disk: a done job's is fetched
+    again by a resume (nothing bought); any other job's error says what a run can do."""
+    if not missing:
+        return path
+    again = "; run again with --resume to fetch it, nothing bought" if state == "done" else ""
+    return f"{path} (missing: deleted since it was saved{again})"
 
 
 def _cost_line(report: RunReport) -> str:

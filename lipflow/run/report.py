@@ -36,6 +36,7 @@ class JobReport:
     reported_credits: int | None
     error_class: str | None
     error: str | None
+    missing: frozenset[str] = frozenset()  # output paths not on disk when the report was made
 
     @property
     def drift_usd(self) -> float | None:
@@ -58,7 +59,10 @@ class JobReport:
             "attempts": self.attempts,
             "task_uuid": self.task_uuid,
             "provider_job_id": self.provider_job_id,
-            "outputs": [o.to_json() for o in self.outputs],
+            "outputs": [
+                {**o.to_json(), "missing": o.path in self.missing} if o.path else o.to_json()
+                for o in self.outputs
+            ],
             "estimated_usd": self.estimated_usd,
             "reported_usd": self.reported_usd,
             "reported_credits": self.reported_credits,

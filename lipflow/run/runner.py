@@ -1521,6 +1521,11 @@ class Runner:
                     reported_credits=rec.reported_credits,
                     error_class=rec.error_class,
                     error=rec.error,
+                    missing=frozenset(
+                        o.path
+                        for o in rec.outputs
+                        if o.path and not os.path.isfile(self.settings.out_dir / o.path)
+                    ),
                 )
             )
         joined = journal.assemblies()

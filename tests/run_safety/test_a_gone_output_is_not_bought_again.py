@@ -4,6 +4,7 @@ the run exits 4 saying the job is paid for, stays downloading, and what to do.""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -69,3 +70,21 @@ def test_a_job_its_provider_no_longer_knows_is_said_to_come_back_only_as_a_fresh
     assert "a run without --retake-lost only tries this download again" in again.output
     assert "could not be asked for a fresh URL" not in again.output
     assert lipflow_mock.simulator.journal.records(op="submit") == [], "nothing bought again"
+
+
+def test_the_report_says_an_output_deleted_since_it_was_saved_is_missing(
+    lipflow_mock: MockServer, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    args, env = forgotten(lipflow_mock, out, "quickstart.yaml")
+
+    again = CliRunner().invoke(cli, args, env=env)
+
+    assert again.exit_code == 4, again.output
+    (line,) = [ln for ln in again.stdout.splitlines() if ln.startswith("downloading ")]
+    path = str(out / "hello.mp4")
+    assert f"{path} (missing: deleted since it was saved)" in line, line
+    assert not (out / "hello.mp4").exists()
+    as_json = CliRunner().invoke(cli, [*args, "--format", "json"], env=env)
+    (job,) = json.loads(as_json.stdout)["jobs"]
+    assert [(o["path"], o["missing"]) for o in job["outputs"]] == [(path, True)]
