@@ -223,6 +223,7 @@ class Scrubber:
         # new) and what this one learnt on top; ``_all`` is their union once asked for.
         self._given = learnt
         self._new: set[str] = set()
+        self._seen: set[str] = set()  # what this request carried, known before or not
         self._all: frozenset[str] | None = learnt
         self._forms: _Forms | bool | None = False  # every encoding of every secret; False: stale
         for key in known:
@@ -237,10 +238,19 @@ class Scrubber:
             self._all = self._given | self._new
         return self._all
 
+    @property
+    def seen(self) -> frozenset[str]:
+        """The credentials this request carried, each decoding, whether known before or not."""
+        return frozenset(self._seen)
+
     def learn(self, value: str) -> None:
         for candidate in _candidates(value):
+            if candidate in self._seen:
+                continue
+            decodings = _decodings(candidate)
+            self._seen.update(decodings)
             if candidate not in self._given and candidate not in self._new:
-                self._new.update(_decodings(candidate))
+                self._new.update(decodings)
                 self._all = None
                 self._forms = False
 

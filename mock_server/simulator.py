@@ -107,7 +107,8 @@ class Simulator:
         self._scratch: dict[str, dict[str, Any]] = {}
         # Credentials seen so far, scrubbed from every later record too (a key named once in a
         # header is still a secret when it turns up in a path or a prompt); a bounded memory.
-        self._secrets: _Secrets = _Secrets(Scrubber((api_key,)).learnt)
+        self._own_secrets = Scrubber((api_key,)).learnt
+        self._secrets: _Secrets = _Secrets(self._own_secrets)
         self._lock = threading.RLock()
         self._rng = random.Random(
             seed if seed is not None else int.from_bytes(os.urandom(8), "big")
@@ -178,6 +179,7 @@ class Simulator:
             self.journal.clear()
             self.faults.clear()
             self.internal_errors.clear()
+            self._secrets = _Secrets(self._own_secrets)  # the keys of requests before, forgotten
             if self.seed is not None:
                 self._rng.seed(self.seed)
 
@@ -336,7 +338,7 @@ class Simulator:
         body, as_parsed = _journal_body(request, scrubber)
         learnt = scrubber.learnt
         with self._lock:
-            self._secrets.update(learnt)
+            self._secrets.update(scrubber.seen)
         record = self.journal.open(
             time=self.clock.wall(),
             transport=request.transport,
@@ -597,8 +599,9 @@ _ADMIN_ROUTES = (
 
 
 class _Secrets:
-    """The last few hundred credentials seen, oldest forgotten first, and the ones always known
-    (``always``: the mock's own key); :attr:`known` is all of them, as a Scrubber takes them."""
+    """The last few hundred credentials seen, the least recently sent forgotten first, and the
+    ones always known (``always``: the mock's own key); :attr:`known` is all of them, as a
+    Scrubber takes them."""
 
     _LIMIT = 256
 
@@ -609,6 +612,9 @@ class _Secrets:
         self._last: frozenset[str] = frozenset()  # the values of the last update, newest now
 
     def update(self, values: frozenset[str]) -> None:
+        """``values``, the credentials one request carried, are the most recent now. Only they
+        move: the others keep their order, so the least recently sent is the one forgotten (not
+        whichever a set's hash order put first)."""
         if (values is self._last or values == self._last) and len(values) <= self._LIMIT:
             self._last = values  # the same object next time: not compared item by item
             return  # a client's next request: its keys are the newest already

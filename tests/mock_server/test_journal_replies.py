@@ -99,3 +99,29 @@ def test_a_key_in_a_long_string_is_scrubbed_before_the_string_is_cut(mock: MockS
     assert "sk-cut" not in text
     (record,) = mock.simulator.journal.records()
     assert record.body[0]["note"].startswith("x" * 55 + "***" + "y" * 6)
+
+
+def test_the_keys_sent_last_stay_scrubbed_after_more_keys_than_the_mock_remembers(
+    lipflow_mock: MockServer,
+) -> None:
+    """The mock remembers the last 256 credentials sent to it (a key, and its header value with
+    "Bearer"): past that, the least recently sent are forgotten, never the ones sent since.
+    (``lipflow_mock``: reading back what is kept of every reply, as ``mock`` does after each
+    test, would scrub 150 of them of up to 256 keys each.)"""
+    with httpx.Client() as client:
+        for n in range(130):  # 260 credentials: the mock forgets the first ones
+            client.post(
+                lipflow_mock.urls.runware,
+                headers={"Authorization": f"Bearer sk-earlier-{n:04d}-secret"},
+                json=[{"taskType": "ping", "ping": True}],
+            )
+        keys = [f"sk-rotating-{n:04d}-secret" for n in range(20)]
+        for n, key in enumerate(keys):  # each request names its own key and every earlier one
+            client.post(
+                lipflow_mock.urls.runware,
+                headers={"Authorization": f"Bearer {key}"},
+                json=[{"taskType": "ping", "ping": True, "note": " ".join(keys[: n + 1])}],
+            )
+
+    notes = [r.body[0]["note"] for r in lipflow_mock.simulator.journal.records()[130:]]
+    assert notes == [" ".join(["***"] * n) for n in range(1, len(keys) + 1)]
