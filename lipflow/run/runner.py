@@ -1521,10 +1521,9 @@ class Runner:
                     reported_credits=rec.reported_credits,
                     error_class=rec.error_class,
                     error=rec.error,
+                    # A journaled path is as this run reaches it (through --out as given).
                     missing=frozenset(
-                        o.path
-                        for o in rec.outputs
-                        if o.path and not os.path.isfile(self.settings.out_dir / o.path)
+                        o.path for o in rec.outputs if o.path and not os.path.isfile(o.path)
                     ),
                 )
             )

@@ -88,3 +88,24 @@ def test_the_report_says_an_output_deleted_since_it_was_saved_is_missing(
     as_json = CliRunner().invoke(cli, [*args, "--format", "json"], env=env)
     (job,) = json.loads(as_json.stdout)["jobs"]
     assert [(o["path"], o["missing"]) for o in job["outputs"]] == [(path, True)]
+
+
+def test_an_output_saved_into_an_out_directory_given_relative_is_not_said_missing(
+    lipflow_mock: MockServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--out runs/x`` (as the quickstart's default is): the journal gives the output's path
+    through the out directory as given, which the report must not join to it again."""
+    monkeypatch.chdir(tmp_path)
+    args = ["run", str(RECIPES / "quickstart.yaml"), "--out", "runs/x", "--yes"]
+    env = env_for(dict(lipflow_mock.urls))
+
+    first = CliRunner().invoke(cli, args, env=env)
+    as_json = CliRunner().invoke(cli, [*args, "--format", "json"], env=env)
+
+    assert first.exit_code == 0, first.output
+    assert "missing" not in first.output, first.output
+    (job,) = json.loads(as_json.stdout)["jobs"]
+    assert [(o["path"], o["missing"]) for o in job["outputs"]] == [
+        (str(Path("runs/x/hello.mp4")), False)
+    ]
+    assert (tmp_path / "runs/x/hello.mp4").is_file()
