@@ -68,20 +68,33 @@ MAX_TEMPLATE_ERRORS = 10  # said per step, each at its value; the rest are count
 class _TemplateErrors:
     """A step's template errors as problems: the first :data:`MAX_TEMPLATE_ERRORS` each at its
     value (under the action or ``options``) with the name meant, then one problem at the step
-    counting the rest, kept up to date as more are found (a step may stop planning early)."""
+    counting the rest, kept up to date as more are found (a step may stop planning early). The
+    same error at the same value in several matrix cells (a typo every cell renders) is said
+    once, with the first cell and how many more share it."""
 
     def __init__(self, ctx: PlanContext, step: Step) -> None:
         self.ctx, self.step = ctx, step
         self.shown = self.more = 0
         self._summary: int | None = None  # the counting problem's index in ctx.problems
+        # (path, message) -> its problem's index in ctx.problems, its first cell, cells since
+        self._said: dict[tuple[tuple[PathPart, ...], str], tuple[int, str, int]] = {}
 
     def say(self, problems: Sequence[TemplateProblem], combo: Mapping[str, Any]) -> None:
-        cell = f" (matrix {format_job_id('', combo)[1:-1]})" if combo else ""
+        cell = f"matrix {format_job_id('', combo)[1:-1]}" if combo else ""
         for problem in problems:
+            path = (*self.step.recipe_path, *problem.path)
+            said = self._said.get((path, problem.message))
+            if said is not None:
+                index, first, others = said
+                self._said[(path, problem.message)] = (index, first, others + 1)
+                message = f"{problem.message} ({first}; and {others + 1:,} more matrix cell(s))"
+                self.ctx.problems[index] = replace(self.ctx.problems[index], message=message)
+                continue
             if self.shown < MAX_TEMPLATE_ERRORS:
+                self._said[(path, problem.message)] = (len(self.ctx.problems), cell, 0)
                 self.ctx.problem(
-                    problem.message + cell,
-                    (*self.step.recipe_path, *problem.path),
+                    f"{problem.message} ({cell})" if cell else problem.message,
+                    path,
                     code="template",
                     suggestion=problem.suggestion,
                 )
@@ -96,8 +109,8 @@ class _TemplateErrors:
                 self._summary = len(self.ctx.problems)
                 self.ctx.problem(message, self.step.recipe_path, code="template")
             else:
-                said = self.ctx.problems[self._summary]
-                self.ctx.problems[self._summary] = replace(said, message=message)
+                summary = self.ctx.problems[self._summary]
+                self.ctx.problems[self._summary] = replace(summary, message=message)
 
 
 class _Planner:

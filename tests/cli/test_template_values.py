@@ -173,8 +173,9 @@ def test_every_job_sees_the_same_vars_whatever_order_they_render_in(folder: Path
     )
     got, out, _ = _invoke("validate", "--format", "json", str(path))
     messages = [p["message"] for p in json.loads(out)["problems"]]
-    assert got == 1 and len(messages) == 3, messages
-    assert all("'append' would change a list" in m for m in messages)
+    assert got == 1 and len(messages) == 1, messages  # every cell refused alike: said once
+    assert "'append' would change a list" in messages[0]
+    assert messages[0].endswith("(matrix n=1; and 2 more matrix cell(s))")
 
 
 @pytest.mark.parametrize(
@@ -222,9 +223,11 @@ def test_every_template_error_of_a_step_is_said_at_its_value(folder: Path) -> No
 
 def test_a_steps_template_errors_are_said_up_to_a_bound_then_counted(folder: Path) -> None:
     path = folder / "recipe.yaml"
-    path.write_text(  # 6 jobs x 2 errors: 10 said at their values, the other 2 counted
+    path.write_text(  # 6 jobs x 2 errors, each cell's its own: 10 said, the other 2 counted
         HEAD.replace("  s:\n", "  s:\n    matrix: {n: [1, 2, 3, 4, 5, 6]}\n")
-        + '    options: {outputFormat: "{{ vars.formatz }}", outputQuality: "{{ vars.q }}"}\n'
+        + "    options:\n"
+        + "      outputFormat: \"{{ vars['f' ~ matrix.n] }}\"\n"
+        + "      outputQuality: \"{{ vars['q' ~ matrix.n] }}\"\n"
         + "    lipsync: {video: presenter, tts: {text: hi, voice: Sophia}}\n",
         encoding="utf-8",
     )
@@ -237,3 +240,21 @@ def test_a_steps_template_errors_are_said_up_to_a_bound_then_counted(folder: Pat
     ] * 5
     assert problems[10]["path"] == "$.steps.s"
     assert problems[10]["message"].startswith("and 2 more template error(s) in step s not shown")
+
+
+def test_a_template_error_every_matrix_cell_repeats_is_said_once(folder: Path) -> None:
+    path = folder / "recipe.yaml"
+    path.write_text(  # 6 jobs, each with the same two typos
+        HEAD.replace("  s:\n", "  s:\n    matrix: {n: [1, 2, 3, 4, 5, 6]}\n")
+        + '    options: {outputFormat: "{{ vars.formatz }}", outputQuality: "{{ vars.q }}"}\n'
+        + "    lipsync: {video: presenter, tts: {text: hi, voice: Sophia}}\n",
+        encoding="utf-8",
+    )
+    got, out, _ = _invoke("validate", "--format", "json", str(path))
+    problems = json.loads(out)["problems"]
+    assert got == 1
+    assert [(p["path"], p["suggestion"]) for p in problems] == [
+        ("$.steps.s.options.outputFormat", "vars.formats"),
+        ("$.steps.s.options.outputQuality", None),
+    ]
+    assert all(p["message"].endswith("(matrix n=1; and 5 more matrix cell(s))") for p in problems)

@@ -323,7 +323,16 @@ def _shown(plan: Plan, i: int) -> Any:
 
 
 def _words(plan: Plan) -> list[tuple[str, Any, str]]:
-    return [(p.message, p.path, p.severity) for p in plan.problems]
+    """What a plan says, a template error without the matrix cells it names: the same error in
+    several cells is said once, naming the first (each cell alone names its own)."""
+    return [
+        (
+            p.message.split(" (matrix ", 1)[0] if p.code == "template" else p.message,
+            p.path,
+            p.severity,
+        )
+        for p in plan.problems
+    ]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
