@@ -32,6 +32,7 @@ __all__ = [
     "file_digest",
     "job_doc",
     "job_key",
+    "key_before_keyframes_were_counted_from_first_frame",
     "key_before_sound_was_counted_from_first_frame",
     "key_before_videos_were_sent_upright",
     "numbered_line_job",
@@ -140,11 +141,36 @@ def key_before_sound_was_counted_from_first_frame(
     first sample, not its first frame: it found the pauses tens of ms late, so it cut the piece
     at other times (:attr:`~lipflow.jobs.Piece.earlier_cut`); None for any other job. A journal
     written then holds this key for the piece it bought."""
+    return _key_cut_at(job, None if job.piece is None else job.piece.earlier_cut, upstream_keys)
+
+
+def key_before_keyframes_were_counted_from_first_frame(
+    job: Job, upstream_keys: Mapping[str, str]
+) -> str | None:
+    """The key lipflow gave the piece ``job`` of a video whose first frame is not at 0 when it
+    read the video's keyframe times from its raw timestamps: it planned the piece's method (in
+    its key), and any cut it put on a keyframe, otherwise
+    (:attr:`~lipflow.jobs.Piece.cut_on_raw_timestamps`); None for any other job. A journal
+    written then holds this key for the piece it bought."""
     piece = job.piece
-    if piece is None or piece.earlier_cut is None:
+    return _key_cut_at(job, None if piece is None else piece.cut_on_raw_timestamps, upstream_keys)
+
+
+def _key_cut_at(
+    job: Job, cut: tuple[float, float, str] | None, upstream_keys: Mapping[str, str]
+) -> str | None:
+    """The key of the piece ``job`` cut at ``cut`` (start, end, video_method); None if none."""
+    if job.piece is None or cut is None:
         return None
-    start, end, method = piece.earlier_cut
-    then = replace(piece, start=start, end=end, video_method=method, earlier_cut=None)
+    start, end, method = cut
+    then = replace(
+        job.piece,
+        start=start,
+        end=end,
+        video_method=method,
+        earlier_cut=None,
+        cut_on_raw_timestamps=None,
+    )
     return job_key(replace(job, piece=then), upstream_keys)
 
 

@@ -220,25 +220,28 @@ class Piece:
     # sample, not its first frame, gave this piece (it found the pauses, so the cuts, elsewhere):
     # the piece it bought then is this one (lipflow.run.upgrades). None when they are the same.
     earlier_cut: tuple[float, float, str] | None = None
+    # The same, given by a lipflow that read the keyframe times of a video whose first frame is
+    # not at 0 from its raw timestamps (it planned each cut's method, or a cut on a keyframe,
+    # otherwise). None when they are the same.
+    cut_on_raw_timestamps: tuple[float, float, str] | None = None
 
     def to_json(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in fields(self)} | {"size": list(self.size)}
-        if self.earlier_cut is None:
-            del out["earlier_cut"]
-        else:
-            out["earlier_cut"] = list(self.earlier_cut)
+        for name in _OLDER_CUTS:
+            if out[name] is None:
+                del out[name]  # a plan saved by a lipflow without it reads the same
+            else:
+                out[name] = list(out[name])
         return out
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Piece:
-        earlier = raw.get("earlier_cut")
-        return cls(
-            **{
-                **raw,
-                "size": tuple(raw["size"]),
-                "earlier_cut": None if earlier is None else tuple(earlier),
-            }
-        )
+        older = {name: None if raw.get(name) is None else tuple(raw[name]) for name in _OLDER_CUTS}
+        return cls(**{**raw, "size": tuple(raw["size"]), **older})
+
+
+# The fields of a piece that say where an older lipflow cut it (in plan JSON only when set).
+_OLDER_CUTS = ("earlier_cut", "cut_on_raw_timestamps")
 
 
 # The matrix key of a job that dubs one line of a subtitle file or script, its value the line's

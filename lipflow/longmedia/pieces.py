@@ -53,6 +53,7 @@ class VideoFacts:
     fps: Fraction
     keyframes: tuple[float, ...]  # from the first frame
     turn: int = 0  # degrees a player turns the stored picture clockwise (0, 90, 180, 270)
+    origin: float = 0.0  # the first frame's raw timestamp (s), which times count from
 
     @property
     def bytes_per_second(self) -> float:
@@ -126,6 +127,7 @@ def video_facts(path: str | os.PathLike[str]) -> VideoFacts:
         fps=fps,
         keyframes=tuple(sorted(keys)),
         turn=turn,
+        origin=origin,
     )
 
 
@@ -206,6 +208,10 @@ class SplitPlan:
     # The pieces as a lipflow that counted a video's own sound from its first sample planned
     # them, when they differ (lipflow.longmedia.loudness_before_sound_counted_from_first_frame).
     earlier: tuple[PiecePlan, ...] = field(default_factory=tuple)
+    # The pieces as a lipflow that read the keyframe times of a video whose first frame is not
+    # at 0 from its raw timestamps planned them (it counted the sound from its first sample too),
+    # when they differ: which keyframes a cut was on, or followed, was otherwise.
+    on_raw_timestamps: tuple[PiecePlan, ...] = field(default_factory=tuple)
 
 
 class SplitProblem(ValueError):

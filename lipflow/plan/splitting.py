@@ -9,7 +9,7 @@ from the sources before uploading them and joins the outputs when all are done.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -21,6 +21,7 @@ from lipflow.jobs import Cost, LipsyncParams, MediaRef, Params, Piece
 from lipflow.longmedia import (
     AudioFacts,
     CutPolicy,
+    Loudness,
     PiecePlan,
     SplitPlan,
     SplitProblem,
@@ -104,19 +105,17 @@ class Splitter:
         if heard_before is not None:
             # Sound that leads the picture was counted from its first sample until lipflow
             # counted it from the first frame: the pieces bought then were cut elsewhere.
-            try:
-                earlier = plan_split(
-                    entry.limits,
-                    vf,
-                    af,
-                    cut_policy(step),
-                    fit=step.fit,
-                    loudness=lambda _: heard_before,
-                )
-            except SplitProblem:
-                earlier = None
-            if earlier is not None and earlier.pieces != split.pieces:
-                split = replace(split, earlier=earlier.pieces)
+            split = replace(
+                split, earlier=_planned_otherwise(step, entry, split, vf, af, heard_before)
+            )
+        if vf.origin:
+            # Before that, keyframe times were read from the video's raw timestamps: a cut's
+            # method (and where a cut in a pause fell on a keyframe) was planned otherwise.
+            raw = replace(vf, keyframes=tuple(k + vf.origin for k in vf.keyframes))
+            split = replace(
+                split,
+                on_raw_timestamps=_planned_otherwise(step, entry, split, raw, af, heard_before),
+            )
         # A cut policy that leaves an input within the limits whole: it runs as one plain job.
         return None if len(split.pieces) == 1 and not over else split
 
@@ -141,6 +140,24 @@ class Splitter:
             usd = None if usd is None or cost.usd is None else usd + cost.usd
         total = Cost(usd=usd, basis=f"{len(split.pieces)} pieces, each priced on its own")
         return len(split.pieces), total
+
+
+def _planned_otherwise(
+    step: Step,
+    entry: ModelEntry,
+    split: SplitPlan,
+    video: VideoFacts,
+    audio: AudioFacts,
+    heard: Loudness | None,
+) -> tuple[PiecePlan, ...]:
+    """The pieces an older lipflow planned for ``split``'s job, which read ``video``'s facts so
+    and heard its sound so (None: as this lipflow does); none if they are ``split``'s own."""
+    measured = {} if heard is None else {"loudness": lambda _: heard}
+    try:
+        then = plan_split(entry.limits, video, audio, cut_policy(step), fit=step.fit, **measured)
+    except SplitProblem:
+        return ()
+    return () if then.pieces == split.pieces else then.pieces
 
 
 def piece_job_id(job_id: str, piece: PiecePlan) -> str:
@@ -194,14 +211,21 @@ def piece_of(
         video=str(media["video"].value),
         audio=str(media["audio"].value),
         fps=str(split.fps),
-        earlier_cut=next(
-            (
-                (then.start, then.end, then.video_method)
-                for then in split.earlier
-                if then.index == piece.index
-                and (then.start, then.end, then.video_method)
-                != (piece.start, piece.end, piece.video_method)
-            ),
-            None,
+        earlier_cut=_cut_then(split.earlier, piece),
+        cut_on_raw_timestamps=_cut_then(split.on_raw_timestamps, piece),
+    )
+
+
+def _cut_then(then: Sequence[PiecePlan], piece: PiecePlan) -> tuple[float, float, str] | None:
+    """``piece``'s (start, end, video_method) among the pieces ``then`` an older lipflow planned,
+    if they differ from its own now."""
+    now = (piece.start, piece.end, piece.video_method)
+    return next(
+        (
+            cut
+            for older in then
+            if older.index == piece.index
+            and (cut := (older.start, older.end, older.video_method)) != now
         ),
+        None,
     )

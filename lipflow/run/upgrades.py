@@ -13,7 +13,10 @@ store (shared by every out directory), hold the same job under what it was calle
   name alone;
 - a piece of a video driven by its own sound that leads the picture was cut where that sound,
   counted from its first sample, not the first frame, paused: tens of ms from today's cut
-  (:func:`~lipflow.identity.key_before_sound_was_counted_from_first_frame`);
+  (:func:`~lipflow.identity.key_before_sound_was_counted_from_first_frame`), and before that
+  a piece of a video whose first frame is not at 0 was planned on its keyframes' raw
+  timestamps: another method, or another cut on a keyframe
+  (:func:`~lipflow.identity.key_before_keyframes_were_counted_from_first_frame`);
 - a job chained on one of these (its input that job's output) was keyed with that job's key
   then, and named by its line's number as that job was.
 
@@ -39,6 +42,7 @@ from lipflow.identity import (
     RAW_TIMESTAMPS,
     SOUND_FROM_FIRST_SAMPLE,
     job_key,
+    key_before_keyframes_were_counted_from_first_frame,
     key_before_ranges_were_read,
     key_before_sound_was_counted_from_first_frame,
     key_before_videos_were_sent_upright,
@@ -69,6 +73,7 @@ class _Era(Enum):
     RANGES_BY_NAME = "a line named by its number, its media keyed by its range's name"
     NUMBERED = "a line named by its number"
     SOUND_FROM_FIRST_SAMPLE = "a video's own sound counted from its first sample"
+    KEYFRAMES_ON_RAW_TIMESTAMPS = "a video's keyframe times read from its raw timestamps"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,14 +81,16 @@ class EarlierKey:
     """A job of this plan as an older lipflow named and keyed it: ``id`` and ``key``. ``unread``
     are the files whose bytes that key did not hold (a range's name stood for them): the job is
     the same only if they are unchanged since it was bought. ``sideways``: its turned video was
-    sent as stored; ``cut_elsewhere``: a piece cut at the times a lipflow that counted a
-    video's own sound from its first sample found its pauses (tens of ms late)."""
+    sent as stored; ``cut_elsewhere``: a piece an older lipflow cut otherwise, at (start, end)
+    (the range it has now, if its method alone differed), and what that lipflow did otherwise
+    (:data:`~lipflow.identity.SOUND_FROM_FIRST_SAMPLE`,
+    :data:`~lipflow.identity.RAW_TIMESTAMPS`)."""
 
     id: str
     key: str
     sideways: bool = False
     unread: tuple[str, ...] = ()
-    cut_elsewhere: bool = False
+    cut_elsewhere: tuple[float, float, str] | None = None
 
 
 class EarlierKeys:
@@ -126,7 +133,7 @@ class EarlierKeys:
         if self._cue(job) is not None:
             return True
         if job.piece is not None:  # its media are its cut files: its key holds none of them
-            return job.piece.earlier_cut is not None
+            return job.piece.earlier_cut is not None or job.piece.cut_on_raw_timestamps is not None
         if any(
             ref.origin == "file" and ref.kind == "video" and self._turned(str(ref.value))
             for ref in job.media.values()
@@ -163,13 +170,21 @@ class EarlierKeys:
         changed = any(
             (then.id, then.key) != (need, self._jobs[need].key) for need, then in ups.items()
         )
-        then_id, key, sideways, cut_elsewhere = job.id, None, False, False
+        then_id, key, sideways = job.id, None, False
+        cut_elsewhere: tuple[float, float, str] | None = None
         if era is _Era.SIDEWAYS:
             key = key_before_videos_were_sent_upright(job, upstream_keys)
             sideways = key is not None
         elif era is _Era.SOUND_FROM_FIRST_SAMPLE:
             key = key_before_sound_was_counted_from_first_frame(job, upstream_keys)
-            cut_elsewhere = key is not None
+            if key is not None and job.piece is not None and job.piece.earlier_cut is not None:
+                start, end, _ = job.piece.earlier_cut
+                cut_elsewhere = (start, end, SOUND_FROM_FIRST_SAMPLE)
+        elif era is _Era.KEYFRAMES_ON_RAW_TIMESTAMPS:
+            key = key_before_keyframes_were_counted_from_first_frame(job, upstream_keys)
+            cut = None if job.piece is None else job.piece.cut_on_raw_timestamps
+            if key is not None and cut is not None:
+                cut_elsewhere = (cut[0], cut[1], RAW_TIMESTAMPS)
         else:
             old = self._numbered(job, ups)
             if old is not None:
@@ -282,13 +297,16 @@ def bought_otherwise(job: Job, then: EarlierKey) -> str | None:
             "bought by an older lipflow that sent its phone video as stored: the provider "
             "lip-synced it sideways"
         )
-    if then.cut_elsewhere and job.piece is not None and job.piece.earlier_cut is not None:
-        start, end, _ = job.piece.earlier_cut
-        return (
-            f"bought cut at {start:g}-{end:g} s (now {job.piece.start:g}-{job.piece.end:g} s) "
-            f"by an older lipflow that {SOUND_FROM_FIRST_SAMPLE}"
-        )
-    return None
+    piece = job.piece
+    if then.cut_elsewhere is None or piece is None:
+        return None
+    start, end, flaw = then.cut_elsewhere
+    if flaw == RAW_TIMESTAMPS:
+        first, _ = first_times(piece.video)
+        flaw += f" (its first frame is at {first or 0:g} s)"
+    moved = (start, end) != (piece.start, piece.end)
+    where = f" cut at {start:g}-{end:g} s (now {piece.start:g}-{piece.end:g} s)" if moved else ""
+    return f"bought{where} by an older lipflow that {flaw}"
 
 
 class OlderJournal:
@@ -419,7 +437,7 @@ class OlderJournal:
         fresh take is the user's call: --retake), and one keyed by a range's name was bought
         with its files unchanged since (the old key could not tell; the bytes in the others
         can)."""
-        if not then.sideways and not then.unread and not then.cut_elsewhere:
+        if not then.sideways and not then.unread and then.cut_elsewhere is None:
             return True
         sent = self._journal.first_sent_at(row)
         return sent is not None and unchanged_since(then, sent)

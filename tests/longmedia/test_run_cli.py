@@ -411,6 +411,22 @@ def test_a_short_phone_video_is_sent_upright_as_its_pieces_would_be(
     assert probe(sent).duration_s == pytest.approx(8.0, abs=0.1)
 
 
+def _run_again_keyed_as_before(
+    mock: MockServer,
+    recipe: Path,
+    out: Path,
+    old_key: Callable[[Job, Mapping[str, str]], str | None],
+    env: dict[str, str],
+) -> Any:
+    """The report of ``recipe`` run again in ``out`` after a first run whose journal is then
+    keyed by ``old_key``, as an older lipflow left it; the mock's journal holds the second
+    run's requests alone."""
+    assert run(recipe, out, env=env)["ok"]
+    journal_keys_as_before(recipe, out, old_key)
+    mock.simulator.journal.clear()
+    return run(recipe, out, env=env)
+
+
 def test_a_phone_video_job_bought_sideways_before_the_upgrade_is_not_bought_again(
     lipflow_mock: MockServer, tmp_path: Path
 ) -> None:
@@ -420,11 +436,10 @@ def test_a_phone_video_job_bought_sideways_before_the_upgrade_is_not_bought_agai
     _marked_video(tmp_path / "talk.mp4", 8, turn_right=True)
     recipe, out = _short_recipe(tmp_path, 8), tmp_path / "out"
     env = {**live_env(lipflow_mock), "LIPFLOW_CACHE_MAX_MB": "0"}
-    assert run(recipe, out, env=env)["counts"] == {"done": 1}
-    journal_keys_as_before(recipe, out, key_before_videos_were_sent_upright)
-    lipflow_mock.simulator.journal.clear()
 
-    again = run(recipe, out, env=env)
+    again = _run_again_keyed_as_before(
+        lipflow_mock, recipe, out, key_before_videos_were_sent_upright, env
+    )
 
     assert lipflow_mock.simulator.journal.records(op="submit") == []
     assert again["counts"] == {"done": 1} and not again["not_in_recipe"]
@@ -934,3 +949,56 @@ def test_a_phone_video_that_outgrows_the_models_byte_limit_when_turned_upright_i
     assert f"over lipcraft/lipsync's limit of {2 * original:,}" in job["error"]["message"]
     assert "nothing was sent" in job["error"]["message"]
     assert report["cost"]["spent_usd"] == 0
+
+
+def _keyed_on_raw_timestamps(job: Job, upstream_keys: Mapping[str, str]) -> str | None:
+    """The key a lipflow that read a video's keyframe times from its raw timestamps (the first
+    frame of a stream-copy cut at 10 s, not 0) gave the piece ``job``: its cuts' methods (part
+    of the key) said which keyframes they were on, or the one before, at those times."""
+    from lipflow.identity import job_key
+    from lipflow.longmedia.keyframes import cut_method
+
+    piece = job.piece
+    assert piece is not None
+    with av.open(piece.video) as media:
+        stream = media.streams.video[0]
+        raw = sorted(
+            float(p.pts * stream.time_base)
+            for p in media.demux(stream)
+            if p.pts is not None and p.is_keyframe
+        )
+    method = cut_method(
+        piece.start, piece.end, raw, fps=Fraction(piece.fps), to_end=piece.index == piece.count
+    )
+    return job_key(
+        dataclasses.replace(job, piece=dataclasses.replace(piece, video_method=method)),
+        upstream_keys,
+    )
+
+
+def test_pieces_bought_when_keyframes_were_read_on_raw_timestamps_are_not_bought_again(
+    lipflow_mock: MockServer, tmp_path: Path
+) -> None:
+    """A lipflow that read the keyframe times of a video whose first frame is at 10 s from its
+    raw timestamps planned each piece's cut otherwise ('not on a keyframe (the keyframe before
+    it is at 10.00 s)'), and so keyed it otherwise: the pieces it bought are kept as paid after
+    the upgrade, with a warning, not bought again; a video replaced since is new."""
+    _marked_video(tmp_path / "talk.mp4", 40, start_pts=100)
+    recipe, out = _split_recipe(tmp_path, 40), tmp_path / "out"
+    env = {**live_env(lipflow_mock), "LIPFLOW_CACHE_MAX_MB": "0"}
+
+    again = _run_again_keyed_as_before(lipflow_mock, recipe, out, _keyed_on_raw_timestamps, env)
+
+    assert lipflow_mock.simulator.journal.records(op="submit") == []
+    assert again["counts"] == {"done": 2} and not again["not_in_recipe"]
+    assert again["assemblies"][0]["state"] == "done"
+    kept = {k["id"]: k for k in again["kept_otherwise"]}
+    assert set(kept) == {"s[piece=1]", "s[piece=2]"}
+    for warning in kept.values():
+        assert "raw timestamps" in warning["why"] and "first frame is at 10 s" in warning["why"]
+        assert "take: 2 on step s" in warning["fresh_take"]
+
+    journal_keys_as_before(recipe, out, _keyed_on_raw_timestamps)
+    _marked_video(tmp_path / "talk.mp4", 40, start_pts=90)
+    run(recipe, out, env=env)
+    assert len(lipflow_mock.simulator.journal.records(op="submit")) == 2, "a new video: new jobs"
