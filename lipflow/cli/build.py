@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from lipflow.errors import InputError, PlanError, UsageError
 from lipflow.jobs import Plan
 from lipflow.plan.limits import MAX_JOBS_CEILING
+from lipflow.problems import format_path
 
 __all__ = ["MAX_PLAN_BYTES", "build_plan", "load_saved_plan"]
 
@@ -27,12 +28,22 @@ def load_saved_plan(path: str, env: Mapping[str, str] | None = None) -> Plan:
     (the file was edited, or an input file changed). What runs is what was reviewed, and what
     runs was planned, checked and priced by lipflow, not read back from a file."""
     from lipflow.plan import plan_file
-    from lipflow.recipe.source import json_of, read_text
+    from lipflow.plan.saved import first_misfit
+    from lipflow.recipe.source import json_of, json_position, read_text
 
     text = read_text(path, max_bytes=MAX_PLAN_BYTES, kind="saved plan")
     raw = json_of(text, path=path, kind="saved plan")
-    if not isinstance(raw, dict):
-        raise InputError("not a lipflow plan file", path=path)
+    misfit = first_misfit(raw)
+    if misfit:
+        at, wrong = misfit
+        line, column = json_position(text, at) or json_position(text, at[:-1]) or (None, None)
+        raise InputError(
+            f"not a lipflow plan file as `lipflow plan --out` writes one: {format_path(at)} "
+            f"{wrong}; plan the recipe again",
+            path=path,
+            line=line,
+            column=column,
+        )
     try:
         saved = Plan.from_json(raw)
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
@@ -67,21 +78,28 @@ def _first_difference(saved: Plan, plan: Plan) -> str | None:
     """Where ``saved`` asks for something ``plan`` does not: its name, its budget, or a job
     (every field of it: what it asks the provider to do, its inputs by content, its key)."""
     if saved.recipe_name != plan.recipe_name:
-        return f"the run is named {saved.recipe_name!r}"
+        return f"the run is named {_quoted(saved.recipe_name)}"
     if saved.budget != plan.budget:
-        return f"the budget is {saved.budget!r}"
+        return f"the budget is {_quoted(saved.budget)}"
     for was, now in zip(saved.jobs, plan.jobs, strict=False):
         if was.job.id != now.job.id:
-            return f"job {was.job.id!r} is where {now.job.id!r} is planned"
+            return f"job {_quoted(was.job.id)} is where {_quoted(now.job.id)} is planned"
         if was.job != now.job:
             fields = [f.name for f in dataclasses.fields(now.job)]
             changed = [f for f in fields if getattr(was.job, f) != getattr(now.job, f)]
-            return f"job {was.job.id!r} is changed ({', '.join(changed)})"
+            return f"job {_quoted(was.job.id)} is changed ({', '.join(changed)})"
     if len(saved.jobs) != len(plan.jobs):
         extra = len(saved.jobs) > len(plan.jobs)
         job = (saved.jobs if extra else plan.jobs)[min(len(saved.jobs), len(plan.jobs))].job
-        return f"job {job.id!r} is {'extra' if extra else 'missing'}"
+        return f"job {_quoted(job.id)} is {'extra' if extra else 'missing'}"
     return None
+
+
+def _quoted(value: object) -> str:
+    """A value from a saved plan as a message quotes it: its repr (which escapes what a
+    terminal would act on), cut at 200 characters, so a forged 10 MB job id is not printed."""
+    shown = repr(value)
+    return shown if len(shown) <= 200 else f"{shown[:200]}... ({len(shown):,} characters)"
 
 
 def build_plan(

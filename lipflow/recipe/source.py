@@ -32,6 +32,7 @@ __all__ = [
     "YamlDocument",
     "control_character",
     "json_of",
+    "json_position",
     "lone_surrogate",
     "parse_yaml",
     "read_text",
@@ -601,3 +602,40 @@ def _place_of_number(text: str, digits: str) -> tuple[int, int]:
     at = found.start() if found else max(text.find(digits), 0)
     line = text.count("\n", 0, at) + 1
     return line, at - (text.rfind("\n", 0, at) + 1) + 1
+
+
+_JSON_VALUE = json.JSONDecoder(parse_int=_bounded_int)
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def json_position(text: str, path: tuple[PathPart, ...]) -> tuple[int, int] | None:
+    """Line and column (from 1) where the value at ``path`` is written in the JSON ``text``
+    (for a duplicate key, its last, the one a reader keeps), or None where ``path`` does not
+    reach (a key missing): json.loads tells a value, never where it was read."""
+    at = _past_space(text, 0)
+    for part in path:
+        found = None
+        opening, closing = ("{", "}") if isinstance(part, str) else ("[", "]")
+        if text[at : at + 1] != opening:
+            return None
+        at, index = at + 1, 0
+        while text[(at := _past_space(text, at)) : at + 1] not in (closing, ""):
+            if opening == "{":
+                key, at = json.decoder.scanstring(text, at + 1)  # type: ignore[attr-defined]
+                at = _past_space(text, _past_space(text, at) + 1)  # past the ':'
+                found = at if key == part else found
+            else:
+                found = at if index == part else found
+                index += 1
+            at = _past_space(text, _JSON_VALUE.raw_decode(text, at)[1])
+            at += text[at : at + 1] == ","
+        if found is None:
+            return None
+        at = found
+    line = text.count("\n", 0, at) + 1
+    return line, at - (text.rfind("\n", 0, at) + 1) + 1
+
+
+def _past_space(text: str, at: int) -> int:
+    space = _JSON_SPACE.match(text, at)
+    return space.end() if space else at

@@ -152,7 +152,10 @@ def _edited(plan: Path, edit: Callable[[dict[str, Any]], None]) -> None:
             "job 'hello' is changed (params)",
         ),
         (lambda p: p["jobs"][0]["options"].update(numberResults=4), "changed (options)"),
-        (lambda p: p["jobs"].append(p["jobs"][0]), "job 'hello' is extra"),
+        (
+            lambda p: p["jobs"].append({**p["jobs"][0], "id": "hello-again"}),
+            "job 'hello-again' is extra",
+        ),  # the same job twice is refused before: test_hostile_plans
         (lambda p: p["jobs"].clear(), "job 'hello' is missing"),
         (lambda p: p.update(budget_usd=1000.0), "the budget is 1000.0"),
     ],

@@ -1,0 +1,156 @@
+"""Hand-edited or forged saved plans through `lipflow run PLAN.json`: a plan file is user input,
+so each field lipflow reads or prints that is not as `lipflow plan --out` writes it is refused
+with exit 2 at its JSON path, line and column, saying what it should be, before anything is
+sent; never an internal error (exit 70), and never a character a terminal would act on."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cli.invoking import invoke
+
+RECIPES = Path(__file__).parents[2] / "recipes"
+
+Edit = Callable[[dict[str, Any]], None]
+
+
+def _job(**fields: Any) -> Edit:
+    return lambda plan: plan["jobs"][0].update(fields)
+
+
+def _recipe(**fields: Any) -> Edit:
+    return lambda plan: plan["recipe"].update(fields)
+
+
+def _no_job_id(plan: dict[str, Any]) -> None:
+    del plan["jobs"][0]["id"]
+
+
+def _job_twice(plan: dict[str, Any]) -> None:
+    plan["jobs"].append(dict(plan["jobs"][0]))
+
+
+# (what was edited, the edit, the JSON path refused, what is said about it, what the file holds
+# at the line and column given: the field's value, or the object a missing field belongs in)
+FORGERIES: list[tuple[str, Edit, str, str, str]] = [
+    (
+        "an-esc-sequence-in-a-job-id",
+        _job(id="hello\x1b[2J"),
+        "$.jobs[0].id",
+        "holds the character U+001B (ESC) at character 6",
+        '"hello\\u001b[2J"',
+    ),
+    (
+        "a-bidi-override-in-a-job-id",
+        _job(id="hel\u202elo"),
+        "$.jobs[0].id",
+        "holds the character U+202E (RIGHT-TO-LEFT OVERRIDE) at character 4",
+        '"hel\\u202elo"',
+    ),
+    (
+        "a-carriage-return-in-a-job-id",
+        _job(id="hello\rdone"),
+        "$.jobs[0].id",
+        "holds the character U+000D (CR) at character 6",
+        '"hello\\rdone"',
+    ),
+    (
+        "an-esc-sequence-in-the-recipe-file",
+        _recipe(file="recipes/\x1b[2Jquickstart.yaml"),
+        "$.recipe.file",
+        "holds the character U+001B (ESC) at character 9",
+        '"recipes/\\u001b[2J',
+    ),
+    ("a-duplicate-job-id", _job_twice, "$.jobs[1].id", "is the id of $.jobs[0] too", '"hello"'),
+    (
+        "a-number-for-a-step",
+        _job(step=5),
+        "$.jobs[0].step",
+        "should be a string, not a number",
+        "5",
+    ),
+    (
+        "a-number-for-the-recipe-file",
+        _recipe(file=5),
+        "$.recipe.file",
+        "should be a string, not a number",
+        "5",
+    ),
+    (
+        "a-number-for-the-digest",
+        _recipe(digest=5),
+        "$.recipe.digest",
+        "should be the recipe's SHA-256 digest, 64 hexadecimal digits",
+        "5",
+    ),
+    (
+        "an-esc-sequence-for-the-digest",
+        _recipe(digest="\x1b[2J" * 16),
+        "$.recipe.digest",
+        "should be the recipe's SHA-256 digest",
+        '"\\u001b[2J',
+    ),
+    ("a-job-without-an-id", _no_job_id, "$.jobs[0].id", "is missing; it should be a string", "{"),
+    (
+        "a-job-that-is-a-string",
+        lambda plan: plan.update(jobs=["hello"]),
+        "$.jobs[0]",
+        "should be a JSON object, not a string",
+        '"hello"',
+    ),
+]
+
+
+@pytest.fixture
+def saved_plan(tmp_path: Path) -> Path:
+    shutil.copytree(RECIPES, tmp_path / "recipes")
+    plan = tmp_path / "plan.json"
+    code, _, err = invoke("plan", str(tmp_path / "recipes" / "quickstart.yaml"), "--out", str(plan))
+    assert code == 0, err
+    return plan
+
+
+def _edited(plan: Path, edit: Edit) -> str:
+    saved = json.loads(plan.read_text(encoding="utf-8"))
+    edit(saved)
+    text = json.dumps(saved, indent=2)
+    plan.write_text(text, encoding="utf-8")
+    return text
+
+
+@pytest.mark.parametrize(
+    ("edit", "where", "says", "there"), [f[1:] for f in FORGERIES], ids=[f[0] for f in FORGERIES]
+)
+def test_a_forged_plan_is_refused_at_the_field_with_what_it_should_be(
+    saved_plan: Path, edit: Edit, where: str, says: str, there: str
+) -> None:
+    text = _edited(saved_plan, edit)
+    out_dir = saved_plan.parent / "out"
+
+    code, out, err = invoke("run", "--mock", "--out", str(out_dir), str(saved_plan), color=True)
+
+    assert code == 2, err
+    placed = re.match(rf"{re.escape(str(saved_plan))}:(\d+):(\d+): error: (.*)", err)
+    assert placed, err
+    assert f"not a lipflow plan file as `lipflow plan --out` writes one: {where} {says}" in err
+    line, column = int(placed[1]), int(placed[2])
+    assert text.splitlines()[line - 1][column - 1 :].startswith(there), "placed at the field"
+    assert [c for c in out + err if c != "\n" and not c.isprintable()] == []
+    assert not out_dir.exists(), "nothing was run"
+
+
+def test_a_forged_job_id_of_ten_megabytes_is_quoted_cut_short(saved_plan: Path) -> None:
+    _edited(saved_plan, _job(id="h" * 10_000_000))
+
+    code, _, err = invoke("run", "--mock", "--out", str(saved_plan.parent / "out"), str(saved_plan))
+
+    assert code == 2
+    assert "job 'hhhh" in err and "... (10,000,002 characters) is where 'hello' is planned" in err
+    assert len(err) < 1_000
