@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from lipflow.errors import InputError, PlanError, UsageError
 from lipflow.jobs import Plan
 from lipflow.plan.limits import MAX_JOBS_CEILING
 from lipflow.problems import format_path
+
+if TYPE_CHECKING:
+    from lipflow.plan.saved import Misfit
 
 __all__ = ["MAX_PLAN_BYTES", "build_plan", "load_saved_plan"]
 
@@ -28,32 +32,18 @@ def load_saved_plan(path: str, env: Mapping[str, str] | None = None) -> Plan:
     (the file was edited, or an input file changed). What runs is what was reviewed, and what
     runs was planned, checked and priced by lipflow, not read back from a file."""
     from lipflow.plan import plan_file
-    from lipflow.plan.saved import first_misfit
-    from lipflow.recipe.source import json_of, json_position, read_text
+    from lipflow.plan.saved import UNREADABLE, first_misfit, unreadable_entry
+    from lipflow.recipe.source import json_of, read_text
 
     text = read_text(path, max_bytes=MAX_PLAN_BYTES, kind="saved plan")
     raw = json_of(text, path=path, kind="saved plan")
     misfit = first_misfit(raw)
     if misfit:
-        at, wrong = misfit
-        line, column = json_position(text, at) or json_position(text, at[:-1]) or (None, None)
-        raise InputError(
-            f"not a lipflow plan file as `lipflow plan --out` writes one: {format_path(at)} "
-            f"{wrong}; plan the recipe again",
-            path=path,
-            line=line,
-            column=column,
-        )
+        raise _not_a_plan(path, text, misfit)
     try:
         saved = Plan.from_json(raw)
-    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
-        # A plan file is lipflow's own output: one that does not parse was edited or damaged.
-        what = f"no {exc.args[0]!r}" if isinstance(exc, KeyError) else type(exc).__name__
-        raise InputError(
-            f"not a lipflow plan file as `lipflow plan --out` writes one ({what}); "
-            "plan the recipe again",
-            path=path,
-        ) from None
+    except UNREADABLE:
+        raise _not_a_plan(path, text, unreadable_entry(raw)) from None
     if not saved.ok:
         raise UsageError("the saved plan has errors; fix the recipe and plan it again")
     again = f"plan it again with `lipflow plan {saved.recipe_file} --out {path}`"
@@ -72,6 +62,22 @@ def load_saved_plan(path: str, env: Mapping[str, str] | None = None) -> Plan:
             f"file was edited, or an input file changed since); {again}"
         )
     return plan
+
+
+def _not_a_plan(path: str, text: str, misfit: Misfit) -> InputError:
+    """The error for a plan file ``text`` whose field ``misfit`` names is not as `lipflow plan
+    --out` writes it: placed at the field, or where it is missing, at its object."""
+    from lipflow.recipe.source import json_position
+
+    at, wrong = misfit
+    line, column = json_position(text, at) or json_position(text, at[:-1]) or (None, None)
+    return InputError(
+        f"not a lipflow plan file as `lipflow plan --out` writes one: {format_path(at)} "
+        f"{wrong}; plan the recipe again",
+        path=path,
+        line=line,
+        column=column,
+    )
 
 
 def _first_difference(saved: Plan, plan: Plan) -> str | None:

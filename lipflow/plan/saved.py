@@ -11,10 +11,12 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from lipflow.errors import UsageError
+from lipflow.jobs import PlannedJob, PlannedLine, StepChoice
 from lipflow.problems import PathPart
 from lipflow.recipe.source import unprintable_character
 
-__all__ = ["Misfit", "first_misfit"]
+__all__ = ["UNREADABLE", "Misfit", "first_misfit", "unreadable_entry"]
 
 # (where in the plan, what is expected there and is not)
 Misfit = tuple[tuple[PathPart, ...], str]
@@ -27,6 +29,36 @@ def first_misfit(raw: Any) -> Misfit | None:
     """The first place in a saved plan's JSON ``raw`` that is not as ``lipflow plan --out``
     writes it, or None."""
     return next(_misfits(raw), None)
+
+
+def unreadable_entry(raw: Mapping[str, Any]) -> Misfit:
+    """The first job, choice or line of a plan ``raw`` (one :func:`first_misfit` passes) that
+    lipflow cannot read back, and why, in the words of the error reading it gave; the plan
+    itself where none is (the error was elsewhere)."""
+    readers: tuple[tuple[str, Callable[[Any], object]], ...] = (
+        ("jobs", PlannedJob.from_json),
+        ("choices", StepChoice.from_json),
+        ("lines", PlannedLine.from_json),
+    )
+    for part, read in readers:
+        for i, entry in enumerate(raw.get(part) or ()):
+            try:
+                read(entry)
+            except UNREADABLE as exc:
+                return (part, i), _why(exc)
+    return (), "cannot be read back"
+
+
+# What reading a plan's entry raises when the entry is not as `lipflow plan --out` writes it.
+UNREADABLE = (KeyError, IndexError, TypeError, ValueError, AttributeError, UsageError)
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, KeyError):
+        return f"has no field {exc.args[0]!r}"
+    said = exc.message if isinstance(exc, UsageError) else str(exc)
+    shown = repr(said)[1:-1]  # what a terminal would act on, escaped
+    return f"cannot be read back ({shown[:200]}{'...' if len(shown) > 200 else ''})"
 
 
 def _misfits(raw: Any) -> Iterator[Misfit]:

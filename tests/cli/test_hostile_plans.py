@@ -108,6 +108,27 @@ FORGERIES: list[tuple[str, Edit, str, str, str]] = [
 ]
 
 
+# Entries a plan's shape passes but lipflow cannot read back: placed at the entry, with the error
+# reading it gave (what a terminal would act on escaped)
+UNREADABLE_ENTRIES: list[tuple[str, Edit, str, str, str]] = [
+    (
+        "a-media-field-no-plan-has",
+        lambda plan: plan["jobs"][0]["media"]["video"].update({"bo\x1bgus": 1}),
+        "$.jobs[0]",
+        "cannot be read back (MediaRef.__init__() got an unexpected keyword argument 'bo\\x1bgus')",
+        "{",
+    ),
+    ("a-piece-without-its-size", _job(piece={"index": 0}), "$.jobs[0]", "has no field 'size'", "{"),
+    (
+        "a-line-of-no-fields",
+        lambda plan: plan.update(lines=[{}]),
+        "$.lines[0]",
+        "cannot be read back (PlannedLine.__init__() missing 16 required",
+        "{",
+    ),
+]
+
+
 @pytest.fixture
 def saved_plan(tmp_path: Path) -> Path:
     shutil.copytree(RECIPES, tmp_path / "recipes")
@@ -126,7 +147,9 @@ def _edited(plan: Path, edit: Edit) -> str:
 
 
 @pytest.mark.parametrize(
-    ("edit", "where", "says", "there"), [f[1:] for f in FORGERIES], ids=[f[0] for f in FORGERIES]
+    ("edit", "where", "says", "there"),
+    [f[1:] for f in FORGERIES + UNREADABLE_ENTRIES],
+    ids=[f[0] for f in FORGERIES + UNREADABLE_ENTRIES],
 )
 def test_a_forged_plan_is_refused_at_the_field_with_what_it_should_be(
     saved_plan: Path, edit: Edit, where: str, says: str, there: str
