@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from lipflow.errors import InputError, PlanError, UsageError
 from lipflow.jobs import Plan
 from lipflow.plan.limits import MAX_JOBS_CEILING
-from lipflow.problems import format_path
+from lipflow.problems import PathPart, format_path
 
 if TYPE_CHECKING:
     from lipflow.plan.saved import Misfit
@@ -39,65 +39,77 @@ def load_saved_plan(path: str, env: Mapping[str, str] | None = None) -> Plan:
     raw = json_of(text, path=path, kind="saved plan")
     misfit = first_misfit(raw)
     if misfit:
-        raise _not_a_plan(path, text, misfit)
+        raise _placed(path, text, misfit[0], _not_a_plan(*misfit))
     try:
         saved = Plan.from_json(raw)
     except UNREADABLE:
-        raise _not_a_plan(path, text, unreadable_entry(raw)) from None
+        at, why = unreadable_entry(raw)
+        raise _placed(path, text, at, _not_a_plan(at, why)) from None
     if not saved.ok:
         raise UsageError("the saved plan has errors; fix the recipe and plan it again")
     again = f"plan it again with `lipflow plan {saved.recipe_file} --out {path}`"
     plan = plan_file(saved.recipe_file, env=env, max_jobs=MAX_JOBS_CEILING)
     if plan.recipe_digest != saved.recipe_digest:
-        raise UsageError(
-            f"{path}: the recipe {saved.recipe_file} changed since this plan was made "
-            f"(digest {saved.recipe_digest[:12]} then, {plan.recipe_digest[:12]} now); {again}"
+        raise _placed(
+            path,
+            text,
+            ("recipe", "digest"),
+            f"$.recipe.digest: the recipe {saved.recipe_file} changed since this plan was "
+            f"made (digest {saved.recipe_digest[:12]} then, {plan.recipe_digest[:12]} now); {again}",
         )
     if not plan.ok:
         raise PlanError(f"{saved.recipe_file}: the plan has errors now; {again}", plan.problems)
     differs = _first_difference(saved, plan)
     if differs:
-        raise UsageError(
-            f"{path}: {differs}, which is not what {saved.recipe_file} plans now (the plan "
-            f"file was edited, or an input file changed since); {again}"
+        raise _placed(
+            path,
+            text,
+            differs[0],
+            f"{format_path(differs[0])}: {differs[1]}, which is not what {saved.recipe_file} "
+            f"plans now (the plan file was edited, or an input file changed since); {again}",
         )
     return plan
 
 
-def _not_a_plan(path: str, text: str, misfit: Misfit) -> InputError:
-    """The error for a plan file ``text`` whose field ``misfit`` names is not as `lipflow plan
-    --out` writes it: placed at the field, or where it is missing, at its object."""
-    from lipflow.recipe.source import json_position
-
-    at, wrong = misfit
-    line, column = json_position(text, at) or json_position(text, at[:-1]) or (None, None)
-    return InputError(
-        f"not a lipflow plan file as `lipflow plan --out` writes one: {format_path(at)} "
-        f"{wrong}; plan the recipe again",
-        path=path,
-        line=line,
-        column=column,
+def _not_a_plan(at: tuple[PathPart, ...], wrong: str) -> str:
+    return (
+        f"not a lipflow plan file as `lipflow plan --out` writes one: {format_path(at)} {wrong}; "
+        "plan the recipe again"
     )
 
 
-def _first_difference(saved: Plan, plan: Plan) -> str | None:
-    """Where ``saved`` asks for something ``plan`` does not: its name, its budget, or a job
-    (every field of it: what it asks the provider to do, its inputs by content, its key)."""
+def _placed(path: str, text: str, at: tuple[PathPart, ...], message: str) -> InputError:
+    """An error about the plan file ``text`` at the JSON path ``at``, placed at its line and
+    column (where a field is missing, at the object it belongs in)."""
+    from lipflow.recipe.source import json_position
+
+    line, column = json_position(text, at) or json_position(text, at[:-1]) or (None, None)
+    return InputError(message, path=path, line=line, column=column)
+
+
+def _first_difference(saved: Plan, plan: Plan) -> Misfit | None:
+    """Where ``saved`` asks for something ``plan`` does not (its JSON path, and how): its name,
+    its budget, or a job (every field of it: what it asks the provider to do, its inputs by
+    content, its key)."""
     if saved.recipe_name != plan.recipe_name:
-        return f"the run is named {_quoted(saved.recipe_name)}"
+        return ("recipe", "name"), f"the run is named {_quoted(saved.recipe_name)}"
     if saved.budget != plan.budget:
-        return f"the budget is {_quoted(saved.budget)}"
-    for was, now in zip(saved.jobs, plan.jobs, strict=False):
+        return ("budget_usd",), f"the budget is {_quoted(saved.budget)}"
+    for i, (was, now) in enumerate(zip(saved.jobs, plan.jobs, strict=False)):
         if was.job.id != now.job.id:
-            return f"job {_quoted(was.job.id)} is where {_quoted(now.job.id)} is planned"
+            where = f"is where {_quoted(now.job.id)} is planned"
+            return ("jobs", i, "id"), f"job {_quoted(was.job.id)} {where}"
         if was.job != now.job:
             fields = [f.name for f in dataclasses.fields(now.job)]
             changed = [f for f in fields if getattr(was.job, f) != getattr(now.job, f)]
-            return f"job {_quoted(was.job.id)} is changed ({', '.join(changed)})"
+            return ("jobs", i, changed[0]), (
+                f"job {_quoted(was.job.id)} is changed ({', '.join(changed)})"
+            )
     if len(saved.jobs) != len(plan.jobs):
         extra = len(saved.jobs) > len(plan.jobs)
         job = (saved.jobs if extra else plan.jobs)[min(len(saved.jobs), len(plan.jobs))].job
-        return f"job {_quoted(job.id)} is {'extra' if extra else 'missing'}"
+        at: tuple[PathPart, ...] = ("jobs", len(plan.jobs)) if extra else ("jobs",)
+        return at, f"job {_quoted(job.id)} is {'extra' if extra else 'missing'}"
     return None
 
 

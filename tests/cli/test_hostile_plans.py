@@ -154,19 +154,76 @@ def _edited(plan: Path, edit: Edit) -> str:
 def test_a_forged_plan_is_refused_at_the_field_with_what_it_should_be(
     saved_plan: Path, edit: Edit, where: str, says: str, there: str
 ) -> None:
-    text = _edited(saved_plan, edit)
-    out_dir = saved_plan.parent / "out"
+    said = _refused(saved_plan, edit, there)
+    assert said.startswith(
+        f"not a lipflow plan file as `lipflow plan --out` writes one: {where} {says}"
+    )
 
-    code, out, err = invoke("run", "--mock", "--out", str(out_dir), str(saved_plan), color=True)
+
+# Plans of the right shape that ask for what the recipe does not plan now: (the edit, what is said
+# first, what the file holds at the line and column given)
+NOT_PLANNED: list[tuple[str, Edit, str, str]] = [
+    (
+        "a-job-id-naming-a-path",
+        _job(id="../../evil"),
+        "$.jobs[0].id: job '../../evil' is where 'hello' is planned",
+        '"../../evil"',
+    ),
+    (
+        "an-unknown-provider",
+        _job(provider="nope"),
+        "$.jobs[0].provider: job 'hello' is changed (provider)",
+        '"nope"',
+    ),
+    (
+        "an-unknown-model",
+        _job(model_id="runware/nope"),
+        "$.jobs[0].model_id: job 'hello' is changed (model_id)",
+        '"runware/nope"',
+    ),
+    (
+        "another-recipe-digest",
+        _recipe(digest="0" * 64),
+        "$.recipe.digest: the recipe",
+        '"000000',
+    ),
+    (
+        "a-job-more",
+        lambda plan: plan["jobs"].append({**plan["jobs"][0], "id": "hello-again"}),
+        "$.jobs[1]: job 'hello-again' is extra",
+        "{",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("edit", "says", "there"), [f[1:] for f in NOT_PLANNED], ids=[f[0] for f in NOT_PLANNED]
+)
+def test_a_plan_asking_for_what_its_recipe_does_not_plan_is_refused_at_the_field(
+    saved_plan: Path, edit: Edit, says: str, there: str
+) -> None:
+    said = _refused(saved_plan, edit, there)
+    assert said.startswith(says), said
+    assert "plan it again with `lipflow plan " in said
+
+
+def _refused(plan: Path, edit: Edit, there: str) -> str:
+    """What `lipflow run` says refusing ``plan`` edited by ``edit``, having checked it exits 2
+    before running anything, places the error at the line and column where the file holds
+    ``there``, and prints no character a terminal would act on."""
+    text = _edited(plan, edit)
+    out_dir = plan.parent / "out"
+
+    code, out, err = invoke("run", "--mock", "--out", str(out_dir), str(plan), color=True)
 
     assert code == 2, err
-    placed = re.match(rf"{re.escape(str(saved_plan))}:(\d+):(\d+): error: (.*)", err)
+    placed = re.match(rf"{re.escape(str(plan))}:(\d+):(\d+): error: (.*)", err)
     assert placed, err
-    assert f"not a lipflow plan file as `lipflow plan --out` writes one: {where} {says}" in err
     line, column = int(placed[1]), int(placed[2])
     assert text.splitlines()[line - 1][column - 1 :].startswith(there), "placed at the field"
     assert [c for c in out + err if c != "\n" and not c.isprintable()] == []
     assert not out_dir.exists(), "nothing was run"
+    return placed[3]
 
 
 def test_a_forged_job_id_of_ten_megabytes_is_quoted_cut_short(saved_plan: Path) -> None:
