@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from lipflow.errors import InputError, PlanError, UsageError
+from lipflow.errors import InputError, PlanError
 from lipflow.jobs import Plan
 from lipflow.plan.limits import MAX_JOBS_CEILING
 from lipflow.problems import PathPart, format_path
@@ -46,7 +46,14 @@ def load_saved_plan(path: str, env: Mapping[str, str] | None = None) -> Plan:
         at, why = unreadable_entry(raw)
         raise _placed(path, text, at, _not_a_plan(at, why)) from None
     if not saved.ok:
-        raise UsageError("the saved plan has errors; fix the recipe and plan it again")
+        at, said = _first_error(raw)
+        raise _placed(
+            path,
+            text,
+            at,
+            f"{format_path(at)}: the saved plan has errors ({_quoted(said)}); fix the recipe and "
+            "plan it again",
+        )
     again = f"plan it again with `lipflow plan {saved.recipe_file} --out {path}`"
     plan = plan_file(saved.recipe_file, env=env, max_jobs=MAX_JOBS_CEILING)
     if plan.recipe_digest != saved.recipe_digest:
@@ -85,6 +92,16 @@ def _placed(path: str, text: str, at: tuple[PathPart, ...], message: str) -> Inp
 
     line, column = json_position(text, at) or json_position(text, at[:-1]) or (None, None)
     return InputError(message, path=path, line=line, column=column)
+
+
+def _first_error(raw: Mapping[str, Any]) -> tuple[tuple[PathPart, ...], str]:
+    """Where a saved plan's first error is (a problem is one unless it says it is a warning),
+    and its message."""
+    for part in ("warnings", "errors"):
+        for i, problem in enumerate(raw.get(part) or ()):
+            if problem.get("severity", "error") == "error":
+                return (part, i), problem["message"]
+    return (), ""
 
 
 def _first_difference(saved: Plan, plan: Plan) -> Misfit | None:

@@ -234,3 +234,10 @@ def test_a_forged_job_id_of_ten_megabytes_is_quoted_cut_short(saved_plan: Path) 
     assert code == 2
     assert "job 'hhhh" in err and "... (10,000,002 characters) is where 'hello' is planned" in err
     assert len(err) < 1_000
+
+
+def test_a_plan_saved_with_an_error_is_refused_at_the_error(saved_plan: Path) -> None:
+    said = _refused(saved_plan, lambda plan: plan.update(errors=[{"message": "boom\x1b[2J"}]), "{")
+    assert said == (
+        "$.errors[0]: the saved plan has errors ('boom\\x1b[2J'); fix the recipe and plan it again"
+    )
