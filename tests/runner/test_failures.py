@@ -7,6 +7,8 @@ first) and ``wavespeed`` (one WaveSpeed job, ticket + PUT uploads).
 from __future__ import annotations
 
 import socket
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -66,21 +68,53 @@ def test_a_failing_upload_or_download_is_sent_again(
     assert len(jobs_at(mock, provider)) == len(report.jobs)
 
 
-def test_pixverse_concurrency_limit_500044_waits_and_creates_each_job_once(
-    run_recipe: RunRecipe, mock: MockServer
-) -> None:
-    mock.simulator.processing_seconds = 0.3
-    mock.add_fault("concurrency_limit", provider="pixverse", limit=1)
-
-    report = run_recipe("pixverse_platform", concurrency=2, fake_sleep=False, retry=CAPACITY)
-
-    assert report.ok, format_run(report)
-    refused = [
+def _refused_for_concurrency(mock: MockServer) -> list[object]:
+    return [
         r
         for r in mock.simulator.journal.records(provider="pixverse", op="submit")
         if r.reply.get("ErrCode") == 500044
     ]
-    assert refused, "the second job met the concurrency cap"
+
+
+class _StoppedUntilReleased:
+    """The mock's time, still until :meth:`release`, then running as the system's does."""
+
+    def __init__(self) -> None:
+        self._since: float | None = None
+
+    def release(self) -> None:
+        self._since = time.monotonic()
+
+    def now(self) -> float:
+        return 0.0 if self._since is None else 1.0 + time.monotonic() - self._since
+
+    def wall(self) -> float:
+        return time.time()
+
+
+def test_pixverse_concurrency_limit_500044_waits_and_creates_each_job_once(
+    run_recipe: RunRecipe, mock: MockServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first job stays in progress until the second has met the cap, however slow the
+    # machine: the mock's time moves only then (a 0.3 s job once finished first under load).
+    clock = _StoppedUntilReleased()
+    monkeypatch.setattr(mock.simulator, "clock", clock)
+    mock.simulator.processing_seconds = 0.3
+    mock.add_fault("concurrency_limit", provider="pixverse", limit=1)
+
+    def release_once_refused() -> None:
+        deadline = time.monotonic() + 60  # then release anyway: the assertion below says why
+        while not _refused_for_concurrency(mock) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        clock.release()
+
+    releaser = threading.Thread(target=release_once_refused, daemon=True)
+    releaser.start()
+    report = run_recipe("pixverse_platform", concurrency=2, fake_sleep=False, retry=CAPACITY)
+    releaser.join()
+
+    assert report.ok, format_run(report)
+    assert _refused_for_concurrency(mock), "the second job met the concurrency cap"
     assert len(jobs_at(mock, "pixverse")) == 2
 
 
