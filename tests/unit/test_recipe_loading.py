@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from lipflow.errors import InputError, RecipeError
+from lipflow.problems import Location
 from lipflow.recipe import MAX_RECIPE_BYTES, load_recipe, parse_recipe
 
 MINIMAL = """\
@@ -132,3 +133,50 @@ def test_composing_stops_at_the_value_that_passes_the_bound() -> None:
     with pytest.raises(_TooLarge):
         loader.get_single_node()
     assert loader.composed == MAX_NODES + 1
+
+
+PARITY_TEXTS = [
+    *(str(p) for p in sorted(Path("recipes").glob("*.yaml"))),
+    "a: no\nb: 1e9\nc: '1e9'\nd: [on, 'off', 2.5e3]\n",  # plain scalars YAML 1.1 types otherwise
+    "base: &b {x: 1}\nuse:\n  <<: *b\n  y: [*b, *b]\n",  # anchors, aliases, a merge key
+    "a: !custom 1\nb: 100000000000000000000000000000\n",  # an unknown tag
+    "a: 1\na: 2\n",  # a key twice
+    "a: [1, 2\n",  # a syntax error
+    "a: 1\n---\nb: 2\n",  # two documents
+    "a: \x07\n",  # a control character
+    'a: "\\udfff"\n',  # a lone surrogate, escaped
+    "[" * 70 + "]" * 70,  # nested past the bound
+    "a:\n" + "".join(f"{'  ' * (i + 1)}k{i}:\n" for i in range(66)) + "  " * 67 + "v\n",
+]
+
+
+@pytest.mark.parametrize("text", PARITY_TEXTS, ids=range(len(PARITY_TEXTS)))
+def test_libyaml_composes_what_pyyaml_composes(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Recipes are composed by libyaml when PyYAML has it: the data, each value's place and
+    every problem are those PyYAML's own composer gives."""
+    from lipflow.recipe import source
+
+    if text.startswith("recipes/"):
+        text = Path(text).read_text(encoding="utf-8")
+    fast = source.parse_yaml(text, "r.yaml")
+    monkeypatch.setattr(source, "_checked_by_libyaml", lambda _text: False)
+    slow = source.parse_yaml(text, "r.yaml")
+
+    assert fast[1] == slow[1]
+    if slow[0] is None:
+        assert fast[0] is None
+    else:
+        assert fast[0] is not None
+        assert fast[0].data == slow[0].data
+        assert fast[0].source_map == slow[0].source_map
+
+
+def test_libyaml_refuses_a_list_past_the_bound_at_the_value_that_passes_it() -> None:
+    from lipflow.recipe.source import MAX_NODES, parse_yaml
+
+    doc, problems = parse_yaml("[" + "1, " * (MAX_NODES + 5) + "1]", "r.yaml")
+
+    assert doc is None and [p.code for p in problems] == ["yaml-too-large"]
+    # The list is the first value, so the item passing the bound is number MAX_NODES - 1 from 0,
+    # three characters apart ("1, "), as PyYAML's composer counts them (the test above).
+    assert problems[0].location == Location("r.yaml", 1, 2 + 3 * (MAX_NODES - 1))
