@@ -172,13 +172,17 @@ def _spend(amount: int) -> None:
         )
 
 
-def _bounded_list(items: Iterable[Any], what: str) -> list[Any]:
-    """An iterator's items as a list, stopped once they weigh past the size bound."""
+def _bounded_list(items: Iterable[Any], what: str, *, apart: int = 0) -> list[Any]:
+    """An iterator's items as a list, stopped once they weigh past the size bound; ``apart``:
+    the characters a join puts between two of them (a long separator stops it within a few
+    items, before a slow iterator has been read on for seconds)."""
     out: list[Any] = []
-    total = 0
+    total = -apart
     for item in items:
-        total += 1 + _weight(item)
+        total += 1 + _weight(item) + apart
         if total > MAX_TEMPLATE_CHARS:
+            if apart:
+                raise _TooBig(f"{what} would make more than {MAX_TEMPLATE_CHARS:,} characters")
             raise _TooBig(f"{what} would take more than {MAX_TEMPLATE_CHARS:,} characters or items")
         out.append(item)
     return out
@@ -299,10 +303,13 @@ class _BoundedEnvironment(ImmutableSandboxedEnvironment):
 
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         name = getattr(__obj, "__name__", "a call")
-        args = tuple(_bounded_list(a, name) if isinstance(a, Iterator) else a for a in args)
-        _guard_args(args, kwargs, name)
         # The sandbox wraps str.format; the string it formats is the wrapped method's owner.
         owner = getattr(getattr(__obj, "__wrapped__", __obj), "__self__", None)
+        apart = len(owner) if name == "join" and isinstance(owner, str) else 0
+        args = tuple(
+            _bounded_list(a, name, apart=apart) if isinstance(a, Iterator) else a for a in args
+        )
+        _guard_args(args, kwargs, name)
         if name == "replace":
             _estimate_replace(owner, args)
         elif name in ("format", "format_map"):
@@ -327,8 +334,12 @@ def _bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def bounded(*args: Any, **kwargs: Any) -> Any:
+        values = [a for a in args if not isinstance(a, Context | EvalContext | Environment)]
+        separator = kwargs.get("d", values[1] if len(values) > 1 else "")
+        apart = len(separator) if name == "join" and isinstance(separator, str) else 0
         args = tuple(
-            _bounded_list(a, f"filter {name}") if isinstance(a, Iterator) else a for a in args
+            _bounded_list(a, f"filter {name}", apart=apart) if isinstance(a, Iterator) else a
+            for a in args
         )
         values = [a for a in args if not isinstance(a, Context | EvalContext | Environment)]
         _guard_args(tuple(values[1:]), kwargs, f"filter {name}")

@@ -162,3 +162,31 @@ def test_a_prepared_text_of_plain_holes_renders_what_render_renders(
     context = {"matrix": {f"v{i}": v for i, v in enumerate(values)}}
     t = Templater()
     assert t.renderer(source)(context) == t.render(source, context)
+
+
+class _Counted:
+    """An endless iterator that counts the items read from it."""
+
+    def __init__(self) -> None:
+        self.read = 0
+
+    def __iter__(self) -> _Counted:
+        return self
+
+    def __next__(self) -> str:
+        self.read += 1
+        return "7"
+
+
+@pytest.mark.parametrize(
+    "template", ["{{ items | join('x' * 99999) }}", "{{ ('x' * 99999).join(items) }}"]
+)
+def test_a_join_with_a_long_separator_is_refused_within_two_items(template: str) -> None:
+    """Refused on what the separator alone makes, not after reading on for thousands of items
+    (a slow iterator then ran into the 2 s time bound, and the user was told the wrong cause)."""
+    items = _Counted()
+
+    with pytest.raises(TemplateProblem, match="would make more than 100,000 characters"):
+        Templater().render(template, {"items": items})
+
+    assert items.read <= 2
