@@ -575,21 +575,23 @@ def _not_utf8(raw: bytes, start: int, path: str) -> InputError:
 
 def json_of(text: str, *, path: str, kind: str) -> Any:
     """The JSON document in ``text`` (a ``kind``: a request body, a saved plan), or an
-    InputError that says where it stops being JSON, or that it nests deeper than any ``kind``
-    (Python's parser gives up about 1,000 levels down)."""
+    InputError placed where it stops being JSON (``file:line:column: error: ...``, as every
+    error at a place in a file is), or saying that it nests deeper than any ``kind`` (Python's
+    parser gives up about 1,000 levels down)."""
     try:
         return json.loads(text, parse_int=_bounded_int)
     except _LongInt as exc:
         line, column = _place_of_number(text, exc.digits)
         raise InputError(
-            f"not JSON lipflow can read: at line {line} column {column}, an integer of "
-            f"{len(exc.digits.lstrip('-')):,} digits; a number holds at most {_MAX_DIGITS:,} "
-            "digits",
+            f"not JSON lipflow can read: an integer of {len(exc.digits.lstrip('-')):,} digits; "
+            f"a number holds at most {_MAX_DIGITS:,} digits",
             path=path,
+            line=line,
+            column=column,
         ) from None
     except json.JSONDecodeError as exc:
         raise InputError(
-            f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", path=path
+            f"not JSON: {exc.msg}", path=path, line=exc.lineno, column=exc.colno
         ) from None
     except RecursionError:
         raise InputError(

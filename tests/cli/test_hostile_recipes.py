@@ -275,7 +275,7 @@ def test_a_saved_plan_that_is_no_plan_file_is_refused_with_exit_2(tmp_path: Path
     for name, says in (
         ("pipe.json", "is a named pipe, not a saved plan file"),
         ("deep.json", "nested about 1,000 levels deep (a saved plan is a few levels deep)"),
-        ("broken.json", "not JSON: Expecting ',' delimiter at line 2 column 6"),
+        ("broken.json", "broken.json:2:6: error: not JSON: Expecting ',' delimiter\n"),
         ("binary.json", "file is binary (contains NUL bytes), not a saved plan file"),
     ):
         out_dir = tmp_path / f"out-{name}"

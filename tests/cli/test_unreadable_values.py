@@ -77,7 +77,10 @@ def test_a_request_body_with_a_5000_digit_integer_is_refused_at_its_place(tmp_pa
     path.write_text('[{"numberResults": ' + DIGITS + "}]")
     got, _, err = _invoke("check-request", "--provider", "runware", str(path))
     assert got == 2, err
-    assert "at line 1 column 20, an integer of 5,000 digits; a number holds at most 4,300" in err
+    assert (
+        "body.json:1:20: error: not JSON lipflow can read: an integer of 5,000 digits; a number "
+        "holds at most 4,300 digits"
+    ) in err
 
 
 def test_a_saved_plan_with_a_5000_digit_integer_is_refused_before_anything_runs(
@@ -88,7 +91,7 @@ def test_a_saved_plan_with_a_5000_digit_integer_is_refused_before_anything_runs(
     out_dir = tmp_path / "out"
     got, _, err = _invoke("run", "--mock", "--out", str(out_dir), str(path))
     assert got == 2, err
-    assert "at line 2 column 19, an integer of 5,000 digits" in err
+    assert "plan.json:2:19: error: not JSON lipflow can read: an integer of 5,000 digits" in err
     assert not out_dir.exists()
 
 
