@@ -7,11 +7,15 @@ A command only parses; these functions turn its settings into the objects the li
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Mapping
+import os
+import shlex
+import stat
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from lipflow.errors import InputError, PlanError
+from lipflow.errors import InputError, PlanError, RecipeError
 from lipflow.jobs import Plan
 from lipflow.plan.limits import MAX_JOBS_CEILING
 from lipflow.problems import PathPart, format_path
@@ -19,7 +23,13 @@ from lipflow.problems import PathPart, format_path
 if TYPE_CHECKING:
     from lipflow.plan.saved import Misfit
 
-__all__ = ["MAX_PLAN_BYTES", "build_plan", "load_saved_plan"]
+__all__ = [
+    "MAX_PLAN_BYTES",
+    "build_plan",
+    "load_saved_plan",
+    "read_as_a_recipe",
+    "saved_plan_given",
+]
 
 # The largest saved plan read: a plan file holds about 2.7 kB a job; 16 kB a job at the most
 # jobs a plan may hold leaves room for long texts and lines.
@@ -76,6 +86,57 @@ def load_saved_plan(path: str, env: Mapping[str, str] | None = None) -> Plan:
             f"plans now (the plan file was edited, or an input file changed since); {again}",
         )
     return plan
+
+
+@contextlib.contextmanager
+def read_as_a_recipe(path: str, command: str) -> Iterator[None]:
+    """Around ``command`` reading ``path`` as a recipe: a plan saved by ``lipflow plan --out``
+    fails as one, and is then told for what it is (:func:`saved_plan_given`)."""
+    try:
+        yield
+    except (RecipeError, InputError) as exc:
+        raise (saved_plan_given(path, command) or exc) from None
+
+
+def saved_plan_given(path: str, command: str) -> InputError | None:
+    """The error for a plan saved by ``lipflow plan --out`` given to ``command`` (validate,
+    plan), which reads a recipe: what the file is and what to do with it, placed at its
+    ``"lipflow_plan": 1``; None when ``path`` holds no saved plan. Called once reading it as a
+    recipe failed (a plan never is one), so a recipe is never read twice."""
+    from lipflow.plan.saved import MARK_BYTES, is_saved_plan, marked_as_plan
+    from lipflow.plan.saved import printable_recipe_file as recipe_file_of
+    from lipflow.recipe.source import json_of, read_text
+
+    try:
+        # O_NONBLOCK: a named pipe given must not wait for a writer; only a regular file is read.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with open(fd, "rb") as fh:
+            head = fh.read(MARK_BYTES) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
+    except OSError:
+        return None
+    if not marked_as_plan(head):
+        return None
+    try:
+        text = read_text(path, max_bytes=MAX_PLAN_BYTES, kind="saved plan")
+        raw = json_of(text, path=path, kind="saved plan")
+    except InputError:
+        return None  # marked, yet no plan lipflow can read: the recipe's errors stand
+    if not is_saved_plan(raw):
+        return None
+    recipe = recipe_file_of(raw)
+    instead = (
+        f"`{shlex.join(('lipflow', command, recipe))}`"
+        if recipe
+        else "the recipe its $.recipe.file names"
+    )
+    return _placed(
+        path,
+        text,
+        ("lipflow_plan",),
+        f'this is a plan saved by `lipflow plan --out` ("lipflow_plan": 1), not a recipe: run '
+        f"it with `{shlex.join(('lipflow', 'run', path))}`, or {command} the recipe it was "
+        f"made from: {instead}",
+    )
 
 
 def _not_a_plan(at: tuple[PathPart, ...], wrong: str) -> str:

@@ -6,8 +6,8 @@ with its own code; anything else is reported as a bug in one line (``LIPFLOW_DEB
 traceback). Heavy modules are imported inside commands so ``lipflow --version`` starts fast.
 
 Exit codes: 0 success; 1 invalid recipe or request, or a plan with errors; 2 usage or unreadable
-input (for ``run``: a missing API key variable, a changed recipe behind a saved plan, an out
-directory holding another run); 3 over budget or unpriced work refused (``plan`` over the
+input (a saved plan given to ``validate`` or ``plan``; for ``run``: a missing API key variable, a
+changed recipe behind a saved plan, an out directory holding another run); 3 over budget or unpriced work refused (``plan`` over the
 recipe's budget; ``run``: nothing was submitted, or the budget stopped submitting mid-run);
 4 some jobs of a run failed or are ambiguous (the report says which; ``--resume`` retries them);
 5 provider error; 70 internal error; 130 interrupted (``run``: the journal is settled and the
@@ -233,8 +233,9 @@ def _max_jobs_option(func: F) -> F:
 def validate(recipes: tuple[str, ...], fmt: str, max_jobs: int) -> None:
     """Check recipes and every provider request they compile to; report all problems at once.
 
-    Exit 0 when valid (warnings allowed), 1 when any problem is an error, 2 when a file cannot be read.
+    Exit 0 when valid (warnings allowed), 1 when any problem is an error, 2 when a file cannot be read (or is a saved plan: `lipflow run` takes that).
     """
+    from lipflow.cli.build import read_as_a_recipe
     from lipflow.plan import plan_file
     from lipflow.problems import UNREADABLE, Location, Problem, exit_code_of
     from lipflow.reporting.problems import report_problems
@@ -243,7 +244,10 @@ def validate(recipes: tuple[str, ...], fmt: str, max_jobs: int) -> None:
     unreadable = False
     for path in recipes:
         try:
-            problems.extend(plan_file(path, env=environment.environ(), max_jobs=max_jobs).problems)
+            with read_as_a_recipe(path, "validate"):
+                problems.extend(
+                    plan_file(path, env=environment.environ(), max_jobs=max_jobs).problems
+                )
         except RecipeError as exc:
             problems.extend(exc.problems)
         except InputError as exc:
@@ -294,6 +298,7 @@ def plan(
     recipe: str, fmt: str, out_path: str | None, no_requests: bool, show_lines: bool, max_jobs: int
 ) -> None:
     """Dry run: every job, the exact requests it sends (keys redacted), and its cost and why."""
+    from lipflow.cli.build import read_as_a_recipe
     from lipflow.media import probe_input
     from lipflow.plan import plan_recipe
     from lipflow.problems import exit_code_of
@@ -308,7 +313,8 @@ def plan(
         raise UsageError("--out saves the plan; --lines prints the line table on stdout")
     if out_path is not None:
         _file_name("--out", out_path)
-    loaded = load_recipe(recipe, partial=True)
+    with read_as_a_recipe(recipe, "plan"):
+        loaded = load_recipe(recipe, partial=True)
     if out_path is not None:
         keep = {recipe: "the recipe"}
         for inp in loaded.inputs.values():

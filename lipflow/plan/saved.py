@@ -16,13 +16,48 @@ from lipflow.jobs import PlannedJob, PlannedLine, StepChoice
 from lipflow.problems import PathPart
 from lipflow.recipe.source import unprintable_character
 
-__all__ = ["UNREADABLE", "Misfit", "first_misfit", "unreadable_entry"]
+__all__ = [
+    "MARK_BYTES",
+    "UNREADABLE",
+    "Misfit",
+    "first_misfit",
+    "is_saved_plan",
+    "marked_as_plan",
+    "printable_recipe_file",
+    "unreadable_entry",
+]
 
 # (where in the plan, what is expected there and is not)
 Misfit = tuple[tuple[PathPart, ...], str]
 _Check = Callable[[Any], str | None]  # what is wrong with a value, or None
 
 _DIGEST = re.compile(r"[0-9a-f]{64}")
+# What a plan file begins with: `lipflow plan --out` writes "lipflow_plan": 1 as its first field.
+_MARK = re.compile(rb'"lipflow_plan"\s*:\s*1(?![\d.eE])')
+# How much of a file is looked at for that mark: a plan's first line or two.
+MARK_BYTES = 4096
+_PATH_MAX = 4096  # the longest path a system opens; a longer "file" names none
+
+
+def marked_as_plan(head: bytes) -> bool:
+    """Whether the first :data:`MARK_BYTES` of a file hold a saved plan's mark, so a file given
+    where a recipe is read (any size: a video given by mistake too) is read as a plan only
+    then."""
+    return _MARK.search(head[:MARK_BYTES]) is not None
+
+
+def is_saved_plan(raw: Any) -> bool:
+    """Whether the JSON ``raw`` is a plan as ``lipflow plan --out`` saves one."""
+    return isinstance(raw, Mapping) and raw.get("lipflow_plan") == 1
+
+
+def printable_recipe_file(raw: Mapping[str, Any]) -> str | None:
+    """The recipe file a saved plan ``raw`` was planned from, when it names one lipflow may
+    print (a string, no character a terminal acts on); None when it does not."""
+    recipe = raw.get("recipe")
+    file = recipe.get("file") if isinstance(recipe, Mapping) else None
+    plain = isinstance(file, str) and 0 < len(file) <= _PATH_MAX and _name(file) is None
+    return file if plain else None
 
 
 def first_misfit(raw: Any) -> Misfit | None:

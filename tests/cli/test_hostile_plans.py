@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,8 +14,6 @@ from typing import Any
 import pytest
 
 from tests.cli.invoking import invoke
-
-RECIPES = Path(__file__).parents[2] / "recipes"
 
 Edit = Callable[[dict[str, Any]], None]
 
@@ -127,15 +124,6 @@ UNREADABLE_ENTRIES: list[tuple[str, Edit, str, str, str]] = [
         "{",
     ),
 ]
-
-
-@pytest.fixture
-def saved_plan(tmp_path: Path) -> Path:
-    shutil.copytree(RECIPES, tmp_path / "recipes")
-    plan = tmp_path / "plan.json"
-    code, _, err = invoke("plan", str(tmp_path / "recipes" / "quickstart.yaml"), "--out", str(plan))
-    assert code == 0, err
-    return plan
 
 
 def _edited(plan: Path, edit: Edit) -> str:
