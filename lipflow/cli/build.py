@@ -42,7 +42,7 @@ def load_saved_plan(path: str, env: Mapping[str, str] | None = None) -> Plan:
     (the file was edited, or an input file changed). What runs is what was reviewed, and what
     runs was planned, checked and priced by lipflow, not read back from a file."""
     from lipflow.plan import plan_file
-    from lipflow.plan.saved import UNREADABLE, first_misfit, unreadable_entry
+    from lipflow.plan.saved import UNREADABLE, first_misfit, read_back, unreadable_entry
     from lipflow.recipe.source import json_of, read_text
 
     text = read_text(path, max_bytes=MAX_PLAN_BYTES, kind="saved plan")
@@ -51,7 +51,7 @@ def load_saved_plan(path: str, env: Mapping[str, str] | None = None) -> Plan:
     if misfit:
         raise _placed(path, text, misfit[0], _not_a_plan(*misfit))
     try:
-        saved = Plan.from_json(raw)
+        saved = read_back(raw)
     except UNREADABLE:
         at, why = unreadable_entry(raw)
         raise _placed(path, text, at, _not_a_plan(at, why)) from None

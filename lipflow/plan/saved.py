@@ -1,22 +1,33 @@
 """What a saved plan file (``lipflow plan --out``) must hold before lipflow reads it back: a
 plan file is user input that may have been edited or forged, so each field lipflow reads or
-prints is checked for its type first, and the names it prints (the recipe's file and name, job
-ids, steps, providers, models, needs) for characters a terminal acts on instead of printing (an
-ESC sequence, a carriage return, a bidi override), as a recipe's matrix is. The first field
-that is not as ``lipflow plan`` writes it is told by its JSON path and what it should be."""
+prints is checked for its type first, an object read into one of lipflow's records (a media
+input, a piece, parameters) for fields it has not (named, with the nearest it has), and the
+names it prints (the recipe's file and name, job ids, steps, providers, models, needs) for
+characters a terminal acts on instead of printing (an ESC sequence, a carriage return, a bidi
+override), as a recipe's matrix is. The first field that is not as ``lipflow plan`` writes it is
+told by its JSON path and what it should be.
+
+What lipflow reads back is what it compares with the recipe's plan now (the recipe, the run's
+name and budget, every job's fields) and the plan's errors. The rest (:data:`FOR_REVIEW`, and
+:data:`JOB_FOR_REVIEW` in each job: costs, totals, request bodies, base URLs, model choices,
+dubbed lines) is what ``lipflow plan`` showed for review: the run plans, prices and builds its
+requests again, so it is never read, an edit there changes nothing, and it is not checked."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from dataclasses import MISSING, fields
+from typing import Any, NamedTuple
 
 from lipflow.errors import UsageError
-from lipflow.jobs import PlannedJob, PlannedLine, StepChoice
-from lipflow.problems import PathPart
+from lipflow.jobs import GenerateParams, Job, LipsyncParams, MediaRef, Piece, Plan, Segment, Speech
+from lipflow.problems import PathPart, did_you_mean
 from lipflow.recipe.source import unprintable_character
 
 __all__ = [
+    "FOR_REVIEW",
+    "JOB_FOR_REVIEW",
     "MARK_BYTES",
     "UNREADABLE",
     "Misfit",
@@ -24,6 +35,7 @@ __all__ = [
     "is_saved_plan",
     "marked_as_plan",
     "printable_recipe_file",
+    "read_back",
     "unreadable_entry",
 ]
 
@@ -66,21 +78,41 @@ def first_misfit(raw: Any) -> Misfit | None:
     return next(_misfits(raw), None)
 
 
+# A saved plan's fields lipflow never reads back, at the top and in each job: what `lipflow plan`
+# showed for review (the run plans, prices and builds its requests again).
+FOR_REVIEW = frozenset(
+    {
+        "base_urls",
+        "choices",
+        "lines",
+        "total_usd",
+        "total_usd_low",
+        "total_usd_high",
+        "unpriced_jobs",
+        "totals",
+    }
+)
+JOB_FOR_REVIEW = frozenset({"requests", "cost"})
+
+
+def read_back(raw: Mapping[str, Any]) -> Plan:
+    """The plan a saved plan ``raw`` (one :func:`first_misfit` passes) asks for, read without
+    what it holds for review only (:data:`FOR_REVIEW`, :data:`JOB_FOR_REVIEW`); raises one of
+    :data:`UNREADABLE`."""
+    jobs = [{k: v for k, v in job.items() if k not in JOB_FOR_REVIEW} for job in raw["jobs"]]
+    return Plan.from_json({k: v for k, v in raw.items() if k not in FOR_REVIEW} | {"jobs": jobs})
+
+
 def unreadable_entry(raw: Mapping[str, Any]) -> Misfit:
-    """The first job, choice or line of a plan ``raw`` (one :func:`first_misfit` passes) that
-    lipflow cannot read back, and why, in the words of the error reading it gave; the plan
-    itself where none is (the error was elsewhere)."""
-    readers: tuple[tuple[str, Callable[[Any], object]], ...] = (
-        ("jobs", PlannedJob.from_json),
-        ("choices", StepChoice.from_json),
-        ("lines", PlannedLine.from_json),
-    )
-    for part, read in readers:
-        for i, entry in enumerate(raw.get(part) or ()):
-            try:
-                read(entry)
-            except UNREADABLE as exc:
-                return (part, i), _why(exc)
+    """The first job of a plan ``raw`` (one :func:`first_misfit` passes) that lipflow cannot
+    read back, and why, in the words of the error reading it gave; the plan itself where none
+    is (the error was elsewhere). The checks before leave none that lipflow knows of: this
+    places one they miss."""
+    for i, entry in enumerate(raw.get("jobs") or ()):
+        try:
+            Job.from_json(entry)
+        except UNREADABLE as exc:
+            return ("jobs", i), _why(exc)
     return (), "cannot be read back"
 
 
@@ -109,12 +141,73 @@ def _misfits(raw: Any) -> Iterator[Misfit]:
     for at, job in _entries(raw, "jobs"):
         yield from _fields(job, at, _JOB)
         for role, media in job["media"].items():  # an object: the misfits before are none
-            yield from _fields(media, (*at, "media", role), _MEDIA)
+            yield from _record(media, (*at, "media", role), _MEDIA)
         yield from _items(job.get("needs"), (*at, "needs"), _name)
+        yield from _params(job, at)
+        if job.get("piece") is not None:
+            yield from _record(job["piece"], (*at, "piece"), _PIECE)
     yield from _duplicate_job_ids(raw.get("jobs"))
-    for part, fields in (("choices", _CHOICE), ("warnings", _PROBLEM), ("errors", _PROBLEM)):
+    for part in ("warnings", "errors"):
         for at, entry in _entries(raw, part):
-            yield from _fields(entry, at, fields)
+            yield from _fields(entry, at, _PROBLEM)
+
+
+class _Record(NamedTuple):
+    """An object lipflow reads into one of its records by keyword: any other field is none of
+    its, one without a default is required."""
+
+    what: str  # as a message names it: "a media input"
+    known: tuple[str, ...]
+    required: frozenset[str]
+    checks: Mapping[str, _Check]
+
+
+def _record_of(cls: type, what: str, checks: Mapping[str, _Check] | None = None) -> _Record:
+    known = tuple(f.name for f in fields(cls))
+    required = frozenset(
+        f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING
+    )
+    return _Record(what, known, required, checks or {})
+
+
+def _record(raw: Any, at: tuple[PathPart, ...], record: _Record) -> Iterator[Misfit]:
+    if not isinstance(raw, Mapping):
+        yield at, _expected("a JSON object", raw)
+        return
+    for name in raw:
+        if name not in record.known:
+            yield _unknown_field(name, at, record)
+    for name in record.known:
+        if name in record.checks:
+            yield from _fields(raw, at, {name: record.checks[name]})
+        elif name in record.required and name not in raw:
+            yield (*at, name), f"is missing: {record.what} has it"
+
+
+def _unknown_field(name: str, at: tuple[PathPart, ...], record: _Record) -> Misfit:
+    fields_are = f"(its fields: {', '.join(record.known)})"
+    if len(name) > 200:  # a forged name is not printed whole: its object is said instead
+        return (
+            at,
+            f"holds a field named in {len(name):,} characters, none of {record.what}'s {fields_are}",
+        )
+    hint = did_you_mean(name, record.known)
+    return (*at, name), (
+        f"is not a field of {record.what}{f', did you mean {hint!r}?' if hint else ''} {fields_are}"
+    )
+
+
+def _params(job: Mapping[str, Any], at: tuple[PathPart, ...]) -> Iterator[Misfit]:
+    """A job's parameters, as lipflow reads them for its action (jobs.params_from_json)."""
+    params, at = job.get("params") or {}, (*at, "params")
+    if job["action"] != "lipsync":
+        yield from _record(params, at, _GENERATE)
+        return
+    yield from _record(params, at, _LIPSYNC)
+    if params.get("tts") is not None:
+        yield from _record(params["tts"], (*at, "tts"), _SPEECH)
+    for i, segment in enumerate(params.get("segments") or ()):
+        yield from _record(segment, (*at, "segments", i), _SEGMENT)
 
 
 def _fields(raw: Any, at: tuple[PathPart, ...], fields: Mapping[str, _Check]) -> Iterator[Misfit]:
@@ -224,11 +317,8 @@ _PLAN: Mapping[str, _Check] = {
     "recipe": _object,
     "budget_usd": _budget,
     "jobs": _list,
-    "base_urls": _optional(_object),
-    "choices": _optional(_list),
     "warnings": _optional(_list),
     "errors": _optional(_list),
-    "lines": _optional(_list),
 }
 _RECIPE: Mapping[str, _Check] = {"file": _name, "digest": _digest, "name": _optional(_name)}
 _JOB: Mapping[str, _Check] = {
@@ -241,14 +331,27 @@ _JOB: Mapping[str, _Check] = {
     "matrix": _optional(_object),
     "piece": _optional(_object),
     "key": _optional(_text),
-    "requests": _optional(_list),
-    "cost": _optional(_object),
 }
-_MEDIA: Mapping[str, _Check] = {
-    "name": _text,
-    "kind": _text,
-    "origin": _text,
-    "value": _media_value,
+_MEDIA = _record_of(
+    MediaRef,
+    "a media input",
+    {"name": _text, "kind": _text, "origin": _text, "value": _media_value},
+)
+_PIECE = _record_of(
+    Piece,
+    "a piece of a split lip sync",
+    {"size": _list, "earlier_cut": _optional(_list), "cut_on_raw_timestamps": _optional(_list)},
+)
+_LIPSYNC = _record_of(
+    LipsyncParams,
+    "a lip sync's parameters",
+    {"tts": _optional(_object), "segments": _optional(_list)},
+)
+_SPEECH = _record_of(Speech, "a text to speech")
+_SEGMENT = _record_of(Segment, "a segment")
+_GENERATE = _record_of(GenerateParams, "a video generation's parameters")
+_PROBLEM: Mapping[str, _Check] = {
+    "message": _text,
+    "severity": _severity,
+    "context": _optional(_object),
 }
-_CHOICE: Mapping[str, _Check] = {"step": _text, "model": _text, "reason": _text}
-_PROBLEM: Mapping[str, _Check] = {"message": _text, "severity": _severity}

@@ -105,23 +105,60 @@ FORGERIES: list[tuple[str, Edit, str, str, str]] = [
 ]
 
 
-# Entries a plan's shape passes but lipflow cannot read back: placed at the entry, with the error
-# reading it gave (what a terminal would act on escaped)
-UNREADABLE_ENTRIES: list[tuple[str, Edit, str, str, str]] = [
+MEDIA_FIELDS = "name, kind, origin, value, provider, duration, size_bytes, width, height, format"
+
+
+def _params(**fields: Any) -> Edit:
+    return lambda plan: plan["jobs"][0]["params"].update(fields)
+
+
+# Objects lipflow reads into its own records (a media input, a piece, a job's parameters) with a
+# field the record has not, or without one it needs: placed at the field (a missing one at its
+# object), in lipflow's words, with the nearest field it has (what a terminal would act on
+# escaped), never Python's ('MediaRef.__init__() got an unexpected keyword argument')
+UNKNOWN_FIELDS: list[tuple[str, Edit, str, str, str]] = [
     (
         "a-media-field-no-plan-has",
         lambda plan: plan["jobs"][0]["media"]["video"].update({"bo\x1bgus": 1}),
-        "$.jobs[0]",
-        "cannot be read back (MediaRef.__init__() got an unexpected keyword argument 'bo\\x1bgus')",
+        "$.jobs[0].media.video['bo\\x1bgus']",
+        f"is not a field of a media input (its fields: {MEDIA_FIELDS})",
+        "1",
+    ),
+    (
+        "a-misspelled-media-field",
+        lambda plan: plan["jobs"][0]["media"]["video"].update(heigth=360),
+        "$.jobs[0].media.video.heigth",
+        f"is not a field of a media input, did you mean 'height'? (its fields: {MEDIA_FIELDS})",
+        "360",
+    ),
+    (
+        "a-piece-without-its-group",
+        _job(piece={"index": 0}),
+        "$.jobs[0].piece.group",
+        "is missing: a piece of a split lip sync has it",
         "{",
     ),
-    ("a-piece-without-its-size", _job(piece={"index": 0}), "$.jobs[0]", "has no field 'size'", "{"),
     (
-        "a-line-of-no-fields",
-        lambda plan: plan.update(lines=[{}]),
-        "$.lines[0]",
-        "cannot be read back (PlannedLine.__init__() missing 16 required",
-        "{",
+        "a-misspelled-voice",
+        lambda plan: plan["jobs"][0]["params"]["tts"].update(voise="Sophia"),
+        "$.jobs[0].params.tts.voise",
+        "is not a field of a text to speech, did you mean 'voice'? (its fields: text, voice, "
+        "language)",
+        '"Sophia"',
+    ),
+    (
+        "a-misspelled-segment-end",
+        _params(segments=[{"start": 0, "ende": 1}]),
+        "$.jobs[0].params.segments[0].ende",
+        "is not a field of a segment, did you mean 'end'?",
+        "1",
+    ),
+    (
+        "a-generate-parameter-on-a-lip-sync",
+        _params(prompt="smile"),
+        "$.jobs[0].params.prompt",
+        "is not a field of a lip sync's parameters (its fields: tts, segments)",
+        '"smile"',
     ),
 ]
 
@@ -136,8 +173,8 @@ def _edited(plan: Path, edit: Edit) -> str:
 
 @pytest.mark.parametrize(
     ("edit", "where", "says", "there"),
-    [f[1:] for f in FORGERIES + UNREADABLE_ENTRIES],
-    ids=[f[0] for f in FORGERIES + UNREADABLE_ENTRIES],
+    [f[1:] for f in FORGERIES + UNKNOWN_FIELDS],
+    ids=[f[0] for f in FORGERIES + UNKNOWN_FIELDS],
 )
 def test_a_forged_plan_is_refused_at_the_field_with_what_it_should_be(
     saved_plan: Path, edit: Edit, where: str, says: str, there: str
@@ -229,3 +266,22 @@ def test_a_plan_saved_with_an_error_is_refused_at_the_error(saved_plan: Path) ->
     assert said == (
         "$.errors[0]: the saved plan has errors ('boom\\x1b[2J'); fix the recipe and plan it again"
     )
+
+
+def test_what_a_plan_holds_for_review_only_is_never_read_back(saved_plan: Path) -> None:
+    """Costs, totals, request bodies, base URLs, model choices and dubbed lines are what
+    `lipflow plan` showed for review: the run plans, prices and builds its requests again, so an
+    edit there, of any type, is not read and changes nothing."""
+
+    def edit_what_is_for_review(plan: dict[str, Any]) -> None:
+        plan.update(base_urls=5, choices="all", lines=[{}], totals=None, total_usd="lots")
+        plan["jobs"][0].update(cost="lots", requests=[{"json": "sent instead"}])
+
+    _edited(saved_plan, edit_what_is_for_review)
+
+    code, out, err = invoke(
+        "run", "--mock", "--out", str(saved_plan.parent / "out"), str(saved_plan)
+    )
+
+    assert code == 0, err
+    assert "1 job(s): 1 done" in out
