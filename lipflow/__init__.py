@@ -2,13 +2,13 @@
 
 The public API is what ``__all__`` lists. Names load on first use (PEP 562), so importing lipflow
 for ``lipflow --version`` does not pay for jsonschema, jinja2 or FFmpeg.
+
+This module imports nothing (not even ``typing`` or ``__future__``): the ``lipflow`` command
+imports it before its Ctrl-C guard (:mod:`lipflow.__main__`) can be in place, so whatever it
+imported (``typing`` alone took about 10 ms) was a window in which Ctrl-C printed a traceback.
 """
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-from lipflow._lazy import lazy_exports
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
 
 __version__ = "0.1.0"
 
@@ -92,4 +92,11 @@ if TYPE_CHECKING:  # explicit re-exports, for type checkers
     from lipflow.schemas import check_response as check_response
 
 
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+def __getattr__(name: str) -> object:
+    from lipflow._lazy import lazy_exports  # on the first name used, not on import
+
+    return lazy_exports(__name__, _EXPORTS)[0](name)
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

@@ -70,6 +70,7 @@ def _presenting_errors(func: F) -> F:
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="lipflow")
 @click.pass_context
+@_presenting_errors  # it loads the providers: Ctrl-C there is an interrupt, not click's "Aborted!"
 def cli(ctx: click.Context) -> None:
     """Declare lip-sync and video-generation jobs in YAML; validate, plan, run and test them offline."""
     env = environment.environ()

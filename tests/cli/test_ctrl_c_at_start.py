@@ -1,10 +1,12 @@
 """Ctrl-C while lipflow is still loading its commands (the first tenth of a second of every
 command) exits 130 saying ``interrupted``, as an interrupted command does: never a traceback.
 
-The interrupt is made to land inside the import of lipflow's commands, every time: the child
-process puts an import finder first that sends itself SIGINT when ``lipflow.cli.commands`` is
-looked up, then starts lipflow as the console script does (the entry point ``pyproject.toml``
-declares) or as ``python -m lipflow`` does."""
+The interrupt is made to land at an import lipflow's own code makes (the first, the second, ...,
+the 80th of the 89 a ``validate`` makes), every time: the child process puts an import finder
+first that sends itself SIGINT as lipflow's code looks up its Nth module, then starts lipflow as
+the console script does (the entry point ``pyproject.toml`` declares) or as ``python -m
+lipflow`` does. The first imports are the ones Python runs before lipflow's guard can be in
+place (the ``lipflow`` package's own), so there must be none before the guard's."""
 
 from __future__ import annotations
 
@@ -21,17 +23,29 @@ REPO = Path(__file__).parents[2]
 CONSOLE_SCRIPT = re.findall(
     r'^lipflow = "([\w.]+:\w+)"$', (REPO / "pyproject.toml").read_text(), re.MULTILINE
 )[0]
-CTRL_C_IN_IMPORT = """
+CTRL_C_AT_AN_IMPORT = """
 import os, signal, sys
 
-class CtrlCWhileImporting:
+class CtrlCAtAnImport:
+    \"\"\"Sends this process SIGINT as lipflow's code looks up its Nth module.\"\"\"
+
+    lipflow, nth, made = {lipflow!r}, {nth}, 0
+
     def find_spec(self, name, path=None, target=None):
-        if name == "lipflow.cli.commands":
-            os.kill(os.getpid(), signal.SIGINT)
+        importer = sys._getframe(1)
+        while importer.f_globals.get("__name__", "").startswith(("importlib", "_frozen_importlib")):
+            importer = importer.f_back  # importlib.import_module, or Python's own machinery
+        if importer.f_code.co_filename.startswith(self.lipflow):
+            self.made += 1
+            if self.made == self.nth:
+                os.kill(os.getpid(), signal.SIGINT)
         return None
 
-sys.meta_path.insert(0, CtrlCWhileImporting())
+finder = CtrlCAtAnImport()
+sys.meta_path.insert(0, finder)
 sys.argv = ["lipflow", "validate", "recipe.yaml"]
+import atexit
+atexit.register(lambda: finder.made < finder.nth and print(f"only {{finder.made}} imports", file=sys.stderr))
 """
 STARTS = {
     "console script": "from {module} import {name}\nsys.exit({name}())".format(
@@ -41,10 +55,12 @@ STARTS = {
 }
 
 
+@pytest.mark.parametrize("nth", [1, 2, 3, 10, 40, 80])
 @pytest.mark.parametrize("start", sorted(STARTS))
-def test_ctrl_c_while_lipflow_imports_exits_130_without_a_traceback(start: str) -> None:
+def test_ctrl_c_while_lipflow_imports_exits_130_without_a_traceback(start: str, nth: int) -> None:
+    finder = CTRL_C_AT_AN_IMPORT.format(lipflow=str(REPO / "lipflow") + os.sep, nth=nth)
     child = subprocess.run(
-        [sys.executable, "-c", CTRL_C_IN_IMPORT + STARTS[start]],
+        [sys.executable, "-c", finder + STARTS[start]],
         capture_output=True,
         text=True,
         cwd=REPO,
