@@ -381,7 +381,9 @@ def _already_paid(the_plan: Any) -> dict[str, Any]:
 
     store = default_store(environment.environ())
     keys = {pj.job.id: pj.job.key for pj in the_plan.jobs}
-    earlier = EarlierKeys({pj.job.id: pj.job for pj in the_plan.jobs}, the_plan.lines)
+    earlier = EarlierKeys(
+        {pj.job.id: pj.job for pj in the_plan.jobs}, the_plan.lines, recipe=the_plan.recipe_name
+    )
     held, named = store.held_keys(), store.named_records()  # two listings, not two opens a job
     jobs, usd = 0, 0.0
     changed = []

@@ -22,7 +22,7 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -194,6 +194,19 @@ class OutputStore:
             return frozenset(os.listdir(self.root / "by-name"))
         except OSError:
             return frozenset()
+
+    def noted(self, recipe: str, job_ids: Iterable[str]) -> Iterator[str]:
+        """Those of ``job_ids`` whose key in ``recipe`` :meth:`remember` noted, from one listing
+        (a note's name is a hash: a recipe's notes cannot be listed otherwise)."""
+        named = self.named_records()
+        if not named:
+            return
+        prefix = hashlib.sha256(f"{recipe}\x00".encode())
+        for job_id in job_ids:
+            digest = prefix.copy()
+            digest.update(job_id.encode())
+            if f"{digest.hexdigest()}.json" in named:
+                yield job_id
 
     def record_name(self, recipe: str, job_id: str) -> str:
         """Where :meth:`last` looks for ``job_id`` of ``recipe``, as a name in :meth:`named_records`."""

@@ -148,7 +148,8 @@ class Runner:
         self._estimates: Mapping[str, float | None] = _PlannedField(planned, _estimate)
         self._maxima: Mapping[str, float | None] = _PlannedField(planned, _maximum)
         self._names = output_names(self._job_list)
-        self._earlier = EarlierKeys(self._jobs, plan.lines)  # what older lipflows called jobs
+        # What older lipflows called jobs.
+        self._earlier = EarlierKeys(self._jobs, plan.lines, recipe=plan.recipe_name)
         self._state = StateTally()
         self._budget = Ledger(self.budget_check().budget_usd)
         self._started = clock()

@@ -10,7 +10,9 @@ store (shared by every out directory), hold the same job under what it was calle
   (:func:`~lipflow.identity.numbered_line_job`), and before that its media was keyed by its
   range's name, not its file's bytes (:func:`~lipflow.identity.key_before_ranges_were_read`):
   every lipflow that keyed a line so named it by its number, so such a row is found under that
-  name alone;
+  name alone; a line whose number has changed since (a cue inserted or deleted before it) is
+  found in the store by what it says, through the note of its request that lipflow kept
+  beside its output (:meth:`EarlierKeys.renumbered`);
 - a piece of a video driven by its own sound that leads the picture was cut where that sound,
   counted from its first sample, not the first frame, paused: tens of ms from today's cut
   (:func:`~lipflow.identity.key_before_sound_was_counted_from_first_frame`), and before that
@@ -31,7 +33,7 @@ under its earlier keys too.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
@@ -41,6 +43,7 @@ from lipflow.errors import InputError
 from lipflow.identity import (
     RAW_TIMESTAMPS,
     SOUND_FROM_FIRST_SAMPLE,
+    content_key,
     job_key,
     key_before_keyframes_were_counted_from_first_frame,
     key_before_ranges_were_read,
@@ -49,7 +52,7 @@ from lipflow.identity import (
     numbered_line_job,
     older_piece_digests,
 )
-from lipflow.jobs import LINE, Job, PlannedLine
+from lipflow.jobs import LINE, Job, PlannedLine, format_job_id
 from lipflow.longmedia.keyframes import first_times
 from lipflow.media import piece_range, turn_to_send
 from lipflow.run.cache import CachedOutput, OutputStore, store_key
@@ -100,10 +103,14 @@ class EarlierKeys:
     either is found. A job chained on another (its input that job's output) had a key made
     with its upstream's key then, and a line's chained job was numbered as its line was.
 
-    Keys are computed only for a job asked about (and the jobs it needs)."""
+    Keys are computed only for a job asked about (and the jobs it needs). ``recipe``: the
+    recipe's name, under which the store noted each job's request (:meth:`renumbered`)."""
 
-    def __init__(self, jobs: Mapping[str, Job], lines: Sequence[PlannedLine]) -> None:
+    def __init__(
+        self, jobs: Mapping[str, Job], lines: Sequence[PlannedLine], *, recipe: str = ""
+    ) -> None:
         self._jobs = jobs
+        self._recipe = recipe
         numbers: dict[str, list[int]] = {}
         for line in lines:
             numbers.setdefault(line.job, []).append(line.cue)
@@ -114,6 +121,9 @@ class EarlierKeys:
         self._as_then: dict[tuple[_Era, str], EarlierKey] = {}
         self._upstreams: set[str] | None = None
         self._turns: dict[str, bool] = {}  # local video -> whether it is sent turned
+        # The store's notes of a step's numbered lines, by the text around the number in their
+        # ids: (number, key) by the request's parameters (:meth:`renumbered`).
+        self._notes: dict[tuple[str, str], dict[str, list[tuple[int, str]]]] = {}
 
     def of(self, job: Job) -> list[EarlierKey]:
         """Each id and key an older lipflow gave ``job`` that differs from its own now."""
@@ -151,15 +161,57 @@ class EarlierKeys:
                 found = self._turns[value] = False  # refused by the plan: never sent
         return found
 
+    def renumbered(self, job: Job, store: OutputStore) -> list[EarlierKey]:
+        """``job``, which dubs a subtitle line, as a lipflow that named and keyed a line by its
+        number keyed it when that number was another (a cue inserted or deleted before the line
+        since). That key holds the number, so a store entry under it cannot tell which line it
+        is; but each such lipflow noted, beside every output it stored, the job's id (with the
+        number) and request under the recipe's name (:meth:`OutputStore.remember`). A note whose
+        request says what the line says (its text, voice and language) gives a number, and that
+        number is tried only if the key this line would have had under it is the noted key: the
+        key holds the line's text, voice, time range and video (its bytes, or the range's name
+        and the video unchanged since, :func:`unchanged_since`), so another line never matches.
+        A line with no such note (notes deleted, or its number since given to another line,
+        whose note replaced it) is not found, and bought: the store alone cannot tell."""
+        cue = self._cues.get(job.id)
+        if cue is None or not job.key or not self._recipe:
+            return []
+        found: list[EarlierKey] = []
+        for number, key in self._noted(job, store).get(_said(job.params.to_json()), ()):
+            if number == cue:
+                continue  # under its number now: :meth:`of` tried it
+            for era in _NUMBERED_ERAS:
+                then = self._as_in(era, job, number)
+                if then.key == key and then not in found:
+                    found.append(then)
+        return found
+
+    def _noted(self, job: Job, store: OutputStore) -> dict[str, list[tuple[int, str]]]:
+        """The store's notes of ``job``'s step's lines as numbered then (same matrix cell but
+        the line): (number, key) by what the request said. Listed once for a step's lines."""
+        head, _, tail = format_job_id(job.step, {**job.matrix, LINE: _MARK}).partition(_MARK)
+        notes = self._notes.get((head, tail))
+        if notes is not None:
+            return notes
+        notes = self._notes[(head, tail)] = {}
+        numbered = (f"{head}{number}{tail}" for number in range(1, _MOST_NUMBERS_THEN + 1))
+        for job_id in store.noted(self._recipe, numbered):
+            key, doc = store.last(self._recipe, job_id) or ("", None)
+            if isinstance(doc, dict) and isinstance(doc.get("params"), dict):
+                number = int(job_id[len(head) : len(job_id) - len(tail)])
+                notes.setdefault(_said(doc["params"]), []).append((number, key))
+        return notes
+
     def ids(self, job: Job) -> set[str]:
         """The ids other than its own an older lipflow gave ``job`` (no key computed)."""
         old = self._numbered_id(job)
         return set() if old is None else {old}
 
-    def _as_in(self, era: _Era, job: Job) -> EarlierKey:
-        """``job`` as the lipflow of ``era`` named and keyed it (as it is now if unchanged)."""
+    def _as_in(self, era: _Era, job: Job, number: int | None = None) -> EarlierKey:
+        """``job`` as the lipflow of ``era`` named and keyed it (as it is now if unchanged);
+        ``number``: the number its line had then, if not its number now."""
         memo = (era, job.id)
-        found = self._as_then.get(memo)
+        found = None if number is not None else self._as_then.get(memo)
         if found is not None:
             return found
         if self._upstreams is None:
@@ -186,7 +238,7 @@ class EarlierKeys:
             if key is not None and cut is not None:
                 cut_elsewhere = (cut[0], cut[1], RAW_TIMESTAMPS)
         else:
-            old = self._numbered(job, ups)
+            old = self._numbered(job, ups, number)
             if old is not None:
                 then_id = old.id
                 if era is _Era.RANGES_BY_NAME:
@@ -197,7 +249,7 @@ class EarlierKeys:
         if key is None:
             key = job_key(job, upstream_keys) if changed else job.key
         found = EarlierKey(then_id, key, sideways, tuple(sorted(unread)), cut_elsewhere)
-        if job.id in self._upstreams:
+        if job.id in self._upstreams and number is None:
             self._as_then[memo] = found
         return found
 
@@ -220,10 +272,13 @@ class EarlierKeys:
         cue = self._cue(job)
         return None if cue is None else numbered_line_job(job, cue).id
 
-    def _numbered(self, job: Job, ups: Mapping[str, EarlierKey]) -> Job | None:
+    def _numbered(
+        self, job: Job, ups: Mapping[str, EarlierKey], number: int | None = None
+    ) -> Job | None:
         """``job`` as a lipflow that named a line's job by its number planned it: numbered as
-        its line is, its inputs from its upstreams as then named; None for a job of no line."""
-        cue = self._cue(job)
+        its line is (or ``number``), its inputs from its upstreams as then named; None for a
+        job of no line."""
+        cue = self._cue(job) if number is None else number
         if cue is None:
             return None
         named = {need: then.id for need, then in ups.items()}
@@ -235,6 +290,21 @@ class EarlierKeys:
         }
         old = numbered_line_job(job, cue)
         return replace(old, media=media, needs=tuple(named.get(n, n) for n in job.needs))
+
+
+# The eras that named a line's job by its number, its key holding the number.
+_NUMBERED_ERAS = (_Era.RANGES_BY_NAME, _Era.NUMBERED)
+# Where a line's number goes in a job id, to cut the id around it (no job id holds a NUL).
+_MARK = "\x00"
+# The highest number a line bought by a lipflow that numbered lines can have had: its plans held
+# at most 100,000 jobs (its --max-jobs ceiling), one a line. A cue it left out (one with no
+# text) took a number too: a line numbered past this is not looked up, and bought again.
+_MOST_NUMBERS_THEN = 100_000
+
+
+def _said(params: Mapping[str, Any]) -> str:
+    """What a request's parameters say (a line's text, voice and language), as one string."""
+    return content_key(params)
 
 
 def _ranged_files(job: Job) -> set[str]:
@@ -281,12 +351,19 @@ def stored(
         return key, *found, None
     if take or (held is not None and not held):
         return None
-    for then in earlier.of(job):
+    for then in _earlier_keys(job, earlier, store):
         key = store_key(then.key, base_url)
         found = store.get(key) if held is None or key in held else None
         if found is not None and unchanged_since(then, store.stored_at(key)):
             return key, *found, then
     return None
+
+
+def _earlier_keys(job: Job, earlier: EarlierKeys, store: OutputStore) -> Iterator[EarlierKey]:
+    """The keys older lipflows gave ``job``, those found through the store's notes of lines
+    numbered otherwise last (they are read only if the others are not in the store)."""
+    yield from earlier.of(job)
+    yield from earlier.renumbered(job, store)
 
 
 def bought_otherwise(job: Job, then: EarlierKey) -> str | None:

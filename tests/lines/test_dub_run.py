@@ -327,19 +327,20 @@ def _without_output_store(mock: MockServer) -> dict[str, str]:
 
 def _as_an_older_lipflow_planned(
     recipe: Path, *, ranges_read: bool
-) -> dict[str, tuple[str, str, str]]:
-    """Each planned job's id and key (by its id now) as a lipflow that named a line's job by the
-    line's number in its file (``dub[line=3]``, the number in its key too) planned it, and,
-    unless ``ranges_read``, before a range's media was keyed by its file's bytes. A job chained
-    on a line's output was numbered as that line and keyed with that line's key then."""
+) -> dict[str, tuple[str, str, str, dict[str, Any]]]:
+    """Each planned job's id, key (by its id now) and request as a lipflow that named a line's
+    job by the line's number in its file (``dub[line=3]``, the number in its key too) planned
+    it, and, unless ``ranges_read``, before a range's media was keyed by its file's bytes; then
+    its key now. A job chained on a line's output was numbered as that line and keyed with that
+    line's key then."""
     from dataclasses import replace
 
-    from lipflow.identity import job_key, key_before_ranges_were_read, numbered_line_job
+    from lipflow.identity import content_key, job_doc, numbered_line_job
     from lipflow.plan import plan_file
 
     plan = plan_file(str(recipe), env={})
     cues = {line.job: line.cue for line in plan.lines}
-    then: dict[str, tuple[str, str, str]] = {}
+    then: dict[str, tuple[str, str, str, dict[str, Any]]] = {}
     for pj in plan.jobs:  # upstream jobs first
         job = pj.job
         cue = cues[job.id] if job.id in cues else cues[job.needs[0]]
@@ -354,10 +355,13 @@ def _as_an_older_lipflow_planned(
             },
         )
         upstream = {named[need]: then[need][1] for need in job.needs}
-        by_name = None if ranges_read else key_before_ranges_were_read(numbered, upstream)
-        old = by_name or job_key(numbered, upstream)
+        doc = job_doc(numbered, upstream)
+        for role, ref in numbered.media.items():
+            if not ranges_read and ref.origin == "file" and "#t=" in str(ref.value):
+                doc["media"][role] = {"kind": ref.kind, "sha256": f"unreadable:{ref.value}"}
+        old = content_key(doc)
         assert old != job.key
-        then[job.id] = (numbered.id, old, job.key)
+        then[job.id] = (numbered.id, old, job.key, doc)
     return then
 
 
@@ -372,7 +376,7 @@ def _journal_as_an_older_lipflow_wrote_it(
     from lipflow.run.journal import JOURNAL_NAME
 
     with closing(sqlite3.connect(out / JOURNAL_NAME)) as db, db:
-        for job_id, (old_id, old, _) in _as_an_older_lipflow_planned(
+        for job_id, (old_id, old, _, _) in _as_an_older_lipflow_planned(
             recipe, ranges_read=ranges_read
         ).items():
             db.execute("UPDATE jobs SET job_key = ?, id = ? WHERE id = ?", (old, old_id, job_id))
@@ -389,9 +393,21 @@ def _stored_as_an_older_lipflow_stored_them(
     recipe: Path, store: Path, *, ranges_read: bool = False
 ) -> None:
     """Each job's outputs in the output store under the key an older lipflow gave the job
-    (:func:`_as_an_older_lipflow_planned`), as that lipflow left them."""
-    for _, old, key in _as_an_older_lipflow_planned(recipe, ranges_read=ranges_read).values():
+    (:func:`_as_an_older_lipflow_planned`), as that lipflow left them: beside them, its notes of
+    each job's id, key and request by the recipe's name (``plan`` says what changed from them),
+    which now name each line by its number."""
+    import shutil
+
+    from lipflow.plan import plan_file
+    from lipflow.run.cache import OutputStore
+
+    name = plan_file(str(recipe), env={}).recipe_name
+    shutil.rmtree(store / "by-name")
+    notes = OutputStore(store, 1 << 30)
+    then = _as_an_older_lipflow_planned(recipe, ranges_read=ranges_read)
+    for old_id, old, key, doc in then.values():
         stored_under(store, key, old)
+        notes.remember(name, old_id, old, doc)
 
 
 def test_a_dub_journaled_before_line_keys_held_the_videos_bytes_is_not_bought_again(
@@ -447,6 +463,21 @@ def test_a_dub_journaled_when_lines_were_named_by_their_number_is_not_bought_aga
     assert _made_of(out) == joined, "the dub is not joined again"
 
 
+def _dub_an_older_lipflow_stored(
+    mock: MockServer, folder: Path, store: Path, *, ranges_read: bool
+) -> tuple[dict[str, str], Path]:
+    """The environment of runs against ``mock`` with the output store ``store`` (the test's) on,
+    and a copy of the dub in ``folder`` that an older lipflow bought into it
+    (:func:`_stored_as_an_older_lipflow_stored_them`); the mock's journal cleared."""
+    env = {**_without_output_store(mock), "LIPFLOW_CACHE_MAX_MB": "100"}
+    recipe = _dub_copy(folder)
+    code, _, err = run(str(recipe), "--out", str(folder / "a"), env=env)
+    assert code == 0, err
+    _stored_as_an_older_lipflow_stored_them(recipe, store, ranges_read=ranges_read)
+    mock.simulator.journal.clear()
+    return env, recipe
+
+
 @pytest.mark.parametrize("ranges_read", [False, True], ids=["ranges-by-name", "numbered"])
 def test_lines_an_older_lipflow_stored_are_not_bought_again_into_a_new_out_directory(
     lipflow_mock: MockServer, tmp_path: Path, _own_output_store: Path, ranges_read: bool
@@ -454,12 +485,9 @@ def test_lines_an_older_lipflow_stored_are_not_bought_again_into_a_new_out_direc
     """The output store keeps what was bought for every out directory: lines an older lipflow
     bought (stored under the keys it gave them) are copied from there into a new out directory
     by the upgraded lipflow, nothing bought; a video replaced since is new content."""
-    env = {**_without_output_store(lipflow_mock), "LIPFLOW_CACHE_MAX_MB": "100"}
-    recipe = _dub_copy(tmp_path)
-    code, report, err = run(str(recipe), "--out", str(tmp_path / "a"), env=env)
-    assert code == 0, err
-    _stored_as_an_older_lipflow_stored_them(recipe, _own_output_store, ranges_read=ranges_read)
-    lipflow_mock.simulator.journal.clear()
+    env, recipe = _dub_an_older_lipflow_stored(
+        lipflow_mock, tmp_path, _own_output_store, ranges_read=ranges_read
+    )
     planned = CliRunner().invoke(cli, ["plan", str(recipe), "--format", "json"], env=env)
     assert json.loads(planned.stdout)["already_paid"]["jobs"] == 4, "the plan says so too"
 
@@ -478,6 +506,42 @@ def test_lines_an_older_lipflow_stored_are_not_bought_again_into_a_new_out_direc
     code, report, err = run(str(recipe), "--out", str(tmp_path / "c"), env=env)
     assert code == 0, err
     assert len(lipflow_mock.simulator.journal.records(op="submit")) == 4, "a new video: new jobs"
+
+
+@pytest.mark.parametrize("ranges_read", [False, True], ids=["ranges-by-name", "numbered"])
+def test_lines_an_older_lipflow_stored_are_found_by_what_they_say_after_a_cue_is_inserted_before(
+    lipflow_mock: MockServer, tmp_path: Path, _own_output_store: Path, ranges_read: bool
+) -> None:
+    """An older lipflow keyed a line by its number in the file: after a cue is inserted before
+    its lines 3 and 4 (4 and 5 now), each is found in the store by what it says and when, not by
+    its number, through the note of its request that lipflow kept beside its output; only the
+    new cue is bought. A line that says the same but is timed otherwise since is not taken for
+    its old entry: it is bought."""
+    env, recipe = _dub_an_older_lipflow_stored(
+        lipflow_mock, tmp_path, _own_output_store, ranges_read=ranges_read
+    )
+    srt = tmp_path / "media" / "interview.es.srt"
+    text = srt.read_text(encoding="utf-8-sig")
+    inserted = "3\n" + _cue("00:00:07,450", "00:00:07,950", "[SPEAKER_01]: Claro.") + "\n\n"
+    srt.write_text(text.replace("3\n00:00:08", inserted + "4\n00:00:08"), encoding="utf-8")
+    planned = CliRunner().invoke(cli, ["plan", str(recipe), "--format", "json"], env=env)
+    assert json.loads(planned.stdout)["already_paid"]["jobs"] == 4, "the plan says so too"
+
+    code, report, err = run(str(recipe), "--out", str(tmp_path / "b"), env=env)
+
+    assert code == 0, err
+    (submit,) = lipflow_mock.simulator.journal.records(op="submit")
+    assert "Claro." in json.dumps(submit.body, ensure_ascii=False)
+    assert report["counts"] == {"done": 5} and report["assemblies"][0]["state"] == "done"
+    lipflow_mock.simulator.journal.clear()
+
+    srt.write_text(srt.read_text("utf-8").replace("00:00:11,000", "00:00:11,200"), "utf-8")
+    code, report, err = run(str(recipe), "--out", str(tmp_path / "c"), env=env)
+
+    assert code == 0, err
+    (submit,) = lipflow_mock.simulator.journal.records(op="submit")
+    assert "nunca un mal sonido" in json.dumps(submit.body, ensure_ascii=False)
+    assert report["counts"] == {"done": 5}
 
 
 def test_a_line_renamed_to_its_start_by_a_run_stopped_before_it_was_rekeyed_is_not_bought_again(
