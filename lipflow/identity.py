@@ -100,13 +100,15 @@ def _media(ref: MediaRef, upstream_keys: Mapping[str, str]) -> Any:
     return {"kind": ref.kind, "url": ref.value}
 
 
-def key_before_ranges_were_read(job: Job, upstream_keys: Mapping[str, str]) -> str | None:
-    """The key lipflow gave ``job`` before a time range's media was keyed by its file's bytes
-    (its range's name was digested as no file: ``unreadable:<path>#t=...``), for a job with
-    such media on the default take; None for any other job. A journal written then holds this
+def key_before_ranges_were_read(
+    job: Job, upstream_keys: Mapping[str, str], *, take: int = 1
+) -> str | None:
+    """The key lipflow gave ``job`` (its step's ``take``) before a time range's media was keyed
+    by its file's bytes (its range's name was digested as no file: ``unreadable:<path>#t=...``),
+    for a job with such media; None for any other job. A journal written then holds this
     key for a job whose content may be the same, under its :func:`numbered_line_job` id (every
     lipflow that keyed a line so named it by its number)."""
-    doc = job_doc(job, upstream_keys)
+    doc = job_doc(job, upstream_keys, take=take)
     ranged = False
     for role, ref in job.media.items():
         if ref.origin == "file" and piece_range(str(ref.value))[1] is not None:
@@ -123,11 +125,13 @@ def numbered_line_job(job: Job, cue: int) -> Job:
     return replace(job, id=format_job_id(job.step, matrix), matrix=matrix, key="")
 
 
-def key_before_videos_were_sent_upright(job: Job, upstream_keys: Mapping[str, str]) -> str | None:
-    """The key lipflow gave ``job`` when it sent a turned phone video as stored (sideways), for
-    a job with such a video on the default take; None for any other job. A journal written then
+def key_before_videos_were_sent_upright(
+    job: Job, upstream_keys: Mapping[str, str], *, take: int = 1
+) -> str | None:
+    """The key lipflow gave ``job`` (its step's ``take``) when it sent a turned phone video as
+    stored (sideways), for a job with such a video; None for any other job. A journal written then
     holds this key for a job bought with the sideways video."""
-    doc = job_doc(job, upstream_keys)
+    doc = job_doc(job, upstream_keys, take=take)
     turned = [m for m in doc["media"].values() if m.get("sent") == _SENT_UPRIGHT["sent"]]
     for media in turned:
         del media["sent"]
@@ -135,17 +139,18 @@ def key_before_videos_were_sent_upright(job: Job, upstream_keys: Mapping[str, st
 
 
 def key_before_sound_was_counted_from_first_frame(
-    job: Job, upstream_keys: Mapping[str, str]
+    job: Job, upstream_keys: Mapping[str, str], *, take: int = 1
 ) -> str | None:
     """The key lipflow gave the piece ``job`` when it counted a video's own sound from its
     first sample, not its first frame: it found the pauses tens of ms late, so it cut the piece
     at other times (:attr:`~lipflow.jobs.Piece.earlier_cut`); None for any other job. A journal
     written then holds this key for the piece it bought."""
-    return _key_cut_at(job, None if job.piece is None else job.piece.earlier_cut, upstream_keys)
+    cut = None if job.piece is None else job.piece.earlier_cut
+    return _key_cut_at(job, cut, upstream_keys, take)
 
 
 def key_before_keyframes_were_counted_from_first_frame(
-    job: Job, upstream_keys: Mapping[str, str]
+    job: Job, upstream_keys: Mapping[str, str], *, take: int = 1
 ) -> str | None:
     """The key lipflow gave the piece ``job`` of a video whose first frame is not at 0 when it
     read the video's keyframe times from its raw timestamps: it planned the piece's method (in
@@ -153,13 +158,16 @@ def key_before_keyframes_were_counted_from_first_frame(
     (:attr:`~lipflow.jobs.Piece.cut_on_raw_timestamps`); None for any other job. A journal
     written then holds this key for the piece it bought."""
     piece = job.piece
-    return _key_cut_at(job, None if piece is None else piece.cut_on_raw_timestamps, upstream_keys)
+    return _key_cut_at(
+        job, None if piece is None else piece.cut_on_raw_timestamps, upstream_keys, take
+    )
 
 
 def _key_cut_at(
-    job: Job, cut: tuple[float, float, str] | None, upstream_keys: Mapping[str, str]
+    job: Job, cut: tuple[float, float, str] | None, upstream_keys: Mapping[str, str], take: int
 ) -> str | None:
-    """The key of the piece ``job`` cut at ``cut`` (start, end, video_method); None if none."""
+    """The key of the piece ``job`` (its step's ``take``) cut at ``cut`` (start, end,
+    video_method); None if none."""
     if job.piece is None or cut is None:
         return None
     start, end, method = cut
@@ -171,7 +179,7 @@ def _key_cut_at(
         earlier_cut=None,
         cut_on_raw_timestamps=None,
     )
-    return job_key(replace(job, piece=then), upstream_keys)
+    return job_key(replace(job, piece=then), upstream_keys, take=take)
 
 
 def job_key(job: Job, upstream_keys: Mapping[str, str], *, take: int = 1) -> str:

@@ -44,6 +44,7 @@ from lipflow.identity import (
     RAW_TIMESTAMPS,
     SOUND_FROM_FIRST_SAMPLE,
     content_key,
+    job_doc,
     job_key,
     key_before_keyframes_were_counted_from_first_frame,
     key_before_ranges_were_read,
@@ -121,6 +122,7 @@ class EarlierKeys:
         self._as_then: dict[tuple[_Era, str], EarlierKey] = {}
         self._upstreams: set[str] | None = None
         self._turns: dict[str, bool] = {}  # local video -> whether it is sent turned
+        self._last_takes: dict[str, int] = {}  # step -> the take: found last
         # The store's notes of a step's numbered lines, by the text around the number in their
         # ids: (number, key) by the request's parameters (:meth:`renumbered`).
         self._notes: dict[tuple[str, str], dict[str, list[tuple[int, str]]]] = {}
@@ -129,9 +131,12 @@ class EarlierKeys:
         """Each id and key an older lipflow gave ``job`` that differs from its own now."""
         if not job.key or not self._may_differ(job):
             return []
+        take = self._take(job)
+        if take is None:
+            return []
         found: list[EarlierKey] = []
         for era in _Era:
-            then = self._as_in(era, job)
+            then = self._as_in(era, job, take)
             if (then.id, then.key) != (job.id, job.key) and then not in found:
                 found.append(then)
         return found
@@ -177,11 +182,13 @@ class EarlierKeys:
         if cue is None or not job.key or not self._recipe:
             return []
         found: list[EarlierKey] = []
-        for number, key in self._noted(job, store).get(_said(job.params.to_json()), ()):
-            if number == cue:
+        noted = self._noted(job, store).get(_said(job.params.to_json()), ())
+        take = self._take(job) if noted else None
+        for number, key in noted:
+            if number == cue or take is None:
                 continue  # under its number now: :meth:`of` tried it
             for era in _NUMBERED_ERAS:
-                then = self._as_in(era, job, number)
+                then = self._as_in(era, job, take, number)
                 if then.key == key and then not in found:
                     found.append(then)
         return found
@@ -207,13 +214,18 @@ class EarlierKeys:
         old = self._numbered_id(job)
         return set() if old is None else {old}
 
-    def _as_in(self, era: _Era, job: Job, number: int | None = None) -> EarlierKey:
-        """``job`` as the lipflow of ``era`` named and keyed it (as it is now if unchanged);
-        ``number``: the number its line had then, if not its number now."""
+    def _as_in(
+        self, era: _Era, job: Job, take: int | None = 0, number: int | None = None
+    ) -> EarlierKey:
+        """``job`` (its step's ``take``, :meth:`_take`; 0: found here) as the lipflow of ``era``
+        named and keyed it (as it is now if unchanged); ``number``: the number its line had
+        then, if not its number now."""
         memo = (era, job.id)
         found = None if number is not None else self._as_then.get(memo)
         if found is not None:
             return found
+        if take == 0:
+            take = self._take(job)
         if self._upstreams is None:
             self._upstreams = {need for each in self._jobs.values() for need in each.needs}
         ups = {need: self._as_in(era, self._jobs[need]) for need in job.needs if need in self._jobs}
@@ -224,16 +236,18 @@ class EarlierKeys:
         )
         then_id, key, sideways = job.id, None, False
         cut_elsewhere: tuple[float, float, str] | None = None
-        if era is _Era.SIDEWAYS:
-            key = key_before_videos_were_sent_upright(job, upstream_keys)
+        if take is None:  # its take unknown: no older key, and a key that matches nothing older
+            key = job.key
+        elif era is _Era.SIDEWAYS:
+            key = key_before_videos_were_sent_upright(job, upstream_keys, take=take)
             sideways = key is not None
         elif era is _Era.SOUND_FROM_FIRST_SAMPLE:
-            key = key_before_sound_was_counted_from_first_frame(job, upstream_keys)
+            key = key_before_sound_was_counted_from_first_frame(job, upstream_keys, take=take)
             if key is not None and job.piece is not None and job.piece.earlier_cut is not None:
                 start, end, _ = job.piece.earlier_cut
                 cut_elsewhere = (start, end, SOUND_FROM_FIRST_SAMPLE)
         elif era is _Era.KEYFRAMES_ON_RAW_TIMESTAMPS:
-            key = key_before_keyframes_were_counted_from_first_frame(job, upstream_keys)
+            key = key_before_keyframes_were_counted_from_first_frame(job, upstream_keys, take=take)
             cut = None if job.piece is None else job.piece.cut_on_raw_timestamps
             if key is not None and cut is not None:
                 cut_elsewhere = (cut[0], cut[1], RAW_TIMESTAMPS)
@@ -242,16 +256,31 @@ class EarlierKeys:
             if old is not None:
                 then_id = old.id
                 if era is _Era.RANGES_BY_NAME:
-                    key = key_before_ranges_were_read(old, upstream_keys)
+                    key = key_before_ranges_were_read(old, upstream_keys, take=take)
                     if key is not None:
                         unread.update(_ranged_files(job))
-                key = key or job_key(old, upstream_keys)
+                key = key or job_key(old, upstream_keys, take=take)
         if key is None:
-            key = job_key(job, upstream_keys) if changed else job.key
+            key = job_key(job, upstream_keys, take=take or 1) if changed else job.key
         found = EarlierKey(then_id, key, sideways, tuple(sorted(unread)), cut_elsewhere)
         if job.id in self._upstreams and number is None:
             self._as_then[memo] = found
         return found
+
+    def _take(self, job: Job) -> int | None:
+        """The ``take:`` of ``job``'s step, which its key holds and older keys are made with
+        (a step's take 2 is a fresh take: never the job an older lipflow bought on take 1).
+        Found by the key (the job does not say it), trying the step's take found last first;
+        None past :data:`_MOST_TAKES`: then no older key is tried."""
+        now = {need: self._jobs[need].key for need in job.needs if need in self._jobs}
+        doc = job_doc(job, now)
+        last = self._last_takes.get(job.step)
+        for take in ([last] if last else []) + list(range(1, _MOST_TAKES + 1)):
+            doc["take"] = take
+            if content_key(doc) == job.key:
+                self._last_takes[job.step] = take
+                return take
+        return None
 
     def _cue(self, job: Job) -> int | None:
         """The number of the line ``job`` dubs, or is chained on (its upstream's), if any."""
@@ -292,6 +321,8 @@ class EarlierKeys:
         return replace(old, media=media, needs=tuple(named.get(n, n) for n in job.needs))
 
 
+# The highest take: of a step whose jobs' older keys are looked up (each take tried is a key).
+_MOST_TAKES = 1_000
 # The eras that named a line's job by its number, its key holding the number.
 _NUMBERED_ERAS = (_Era.RANGES_BY_NAME, _Era.NUMBERED)
 # Where a line's number goes in a job id, to cut the id around it (no job id holds a NUL).

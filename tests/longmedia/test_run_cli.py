@@ -473,6 +473,54 @@ def test_a_phone_video_job_an_older_lipflow_stored_sideways_is_not_bought_again_
     assert kept["id"] == "s" and kept["outputs"] == [output] and "sideways" in kept["why"]
 
 
+def _bought_sideways_by_an_older_lipflow(
+    mock: MockServer, folder: Path, store: Path, where: str
+) -> tuple[Path, Path, dict[str, str]]:
+    """A short phone video's recipe, its out directory and the environment of its runs against
+    ``mock``, after a run whose job is then keyed as an older lipflow that sent the video
+    sideways keyed it: in that out directory's ``journal`` (the output store off), or in the
+    ``store`` (the out directory new). The mock's journal is cleared."""
+    _marked_video(folder / "talk.mp4", 8, turn_right=True)
+    recipe, out = _short_recipe(folder, 8), folder / "out"
+    env = live_env(mock)
+    if where == "journal":
+        env["LIPFLOW_CACHE_MAX_MB"] = "0"
+        assert run(recipe, out, env=env)["ok"]
+        journal_keys_as_before(recipe, out, key_before_videos_were_sent_upright)
+    else:
+        assert run(recipe, folder / "a", env=env)["ok"]
+        store_keys_as_before(recipe, store, key_before_videos_were_sent_upright)
+    mock.simulator.journal.clear()
+    return recipe, out, env
+
+
+def _take_2(recipe: Path) -> None:
+    """The recipe's step ``s`` asked for a fresh take (``take: 2``)."""
+    recipe.write_text(recipe.read_text().replace("    lipsync:", "    take: 2\n    lipsync:"))
+
+
+@pytest.mark.parametrize("where", ["journal", "store"])
+def test_a_fresh_take_asked_of_a_job_an_older_lipflow_bought_is_bought(
+    lipflow_mock: MockServer, tmp_path: Path, _own_output_store: Path, where: str
+) -> None:
+    """take: 2 asks for a fresh take: the job an older lipflow bought on take 1 (sideways,
+    journaled or stored under its key then) is not it, whatever that lipflow keyed otherwise.
+    The fresh take is bought once; the take-1 output is kept, not said to be this job's."""
+    recipe, out, env = _bought_sideways_by_an_older_lipflow(
+        lipflow_mock, tmp_path, _own_output_store, where
+    )
+    _take_2(recipe)
+    planned = CliRunner().invoke(cli, ["plan", str(recipe), "--format", "json"], env=env)
+    assert json.loads(planned.stdout)["already_paid"]["jobs"] == 0
+
+    fresh = run(recipe, out, env=env)
+
+    assert len(lipflow_mock.simulator.journal.records(op="submit")) == 1
+    assert fresh["counts"] == {"done": 1} and fresh["kept_otherwise"] == []
+    assert run(recipe, out, env=env)["kept_otherwise"] == []
+    assert len(lipflow_mock.simulator.journal.records(op="submit")) == 1
+
+
 def test_a_step_chained_on_a_job_bought_sideways_before_the_upgrade_is_not_bought_again(
     lipflow_mock: MockServer, tmp_path: Path
 ) -> None:
