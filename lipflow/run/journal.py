@@ -65,7 +65,8 @@ grow). A journal made before keeps its tables as they were::
               has it open (``open``), and ``paths`` = ``out`` once file paths (of outputs and
               joined files) are kept relative to the out directory, so the directory can be
               moved, renamed or run from anywhere (an older journal's paths, relative to the
-              directory its run started in, are rewritten when a run opens it)
+              directory its run started in, are rewritten when a run opens it), and
+              ``kept_otherwise`` once a job is noted kept otherwise (below)
     jobs      one row per planned job: state, submit attempt, taskUUID of that attempt,
               provider job id, estimated and reported cost, last error class and message, the
               job's content key and its ``--fresh`` take (a job whose key changed is kept
@@ -73,7 +74,9 @@ grow). A journal made before keeps its tables as they were::
     attempts  every submit intent: job, attempt, taskUUID, provider job id once known
     uploads   job, media role -> what the provider returned for the upload (JSON)
     outputs   job, index -> provider URL, file path, size, duration and SHA-256 once downloaded
-    events    an append-only log of every state change, with its detail
+    events    an append-only log of every state change, with its detail; ``kept otherwise``:
+              a job kept as paid that an older lipflow bought otherwise than this one would
+              (its detail says how; the event moves with the job's row, as all its events)
     assemblies  one row per split lip sync: joining its pieces' outputs (assembling, done,
               failed), the joined file, and what verifying it measured
 
@@ -257,6 +260,8 @@ class JobRecord:
 # An assembly's detail: the digest of the piece outputs the joined file was made of. The
 # journal's own (a join made of other outputs is made again), not part of what was verified.
 MADE_OF = "made_of"
+# An event and a meta key: a job kept as paid, bought otherwise (:meth:`Journal.keep_otherwise`).
+_KEPT_OTHERWISE = "kept otherwise"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -563,6 +568,23 @@ class Journal:
             self._db.execute("UPDATE jobs SET job_key = ? WHERE id = ?", (key, job_id))
             self._event(time.time(), job_id, "rekeyed", "the same content, its key made anew")
         self._states = None
+
+    def keep_otherwise(self, job_id: str, why: str) -> None:
+        """Note that the job is kept as paid though an older lipflow bought it otherwise than
+        this one would (``why``): every later run's report says so, not only this one's."""
+        with self._transaction():
+            self._event(time.time(), job_id, _KEPT_OTHERWISE, why)
+            self.set_meta(_KEPT_OTHERWISE, "1")
+
+    def kept_otherwise(self) -> dict[str, str]:
+        """The jobs :meth:`keep_otherwise` noted, by id (a retired row's under its new id): why.
+        The log is read only once a job was noted."""
+        if self.meta(_KEPT_OTHERWISE) is None:
+            return {}
+        rows = self._db.execute(
+            "SELECT job_id, detail FROM events WHERE state = ? ORDER BY seq", (_KEPT_OTHERWISE,)
+        )
+        return {str(job_id): str(why) for job_id, why in rows}
 
     def retire(self, job_id: str, new_id: str, paths: Mapping[int, str]) -> None:
         """Keep a job whose key changed (or that gets a fresh take) under ``new_id``, with its

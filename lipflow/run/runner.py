@@ -245,7 +245,7 @@ class Runner:
             self._unlock()
             raise
         self._journal = journal
-        self._kept_otherwise = older.kept_otherwise
+        self._kept_otherwise = older.noted()
         try:
             if mock:
                 _restart_at_a_new_mock(journal)
@@ -966,7 +966,8 @@ class Runner:
             return await self._from_this_journal(job)
         key, outputs, _, then = found
         why = None if then is None else bought_otherwise(job, then)
-        if why is not None:
+        if why is not None:  # noted for every later run's report too
+            await self._commit(functools.partial(Journal.keep_otherwise, job_id=job.id, why=why))
             self._kept_otherwise[job.id] = why
         self._output_urls[job.id] = str(outputs[0].path.as_uri())
         await self._copy_paid(

@@ -427,8 +427,25 @@ class OlderJournal:
         self._journal = journal
         self._sent_sideways: set[str] = set()  # jobs bought with a turned video sent as stored
         # Jobs kept as paid whose output an older lipflow bought otherwise than this one would:
-        # what was otherwise, by job (the run warns, naming how to buy a fresh take).
+        # what was otherwise, by job (the run warns, naming how to buy a fresh take). Noted in
+        # the journal (:meth:`keep`), so every later run says it too (:meth:`noted`).
         self.kept_otherwise: dict[str, str] = {}
+
+    def noted(self) -> dict[str, str]:
+        """:attr:`kept_otherwise`, with the jobs earlier runs here noted so, read once the
+        journal is matched to the plan: a job's row retired since (a fresh take, a changed
+        job) took its note along, so a take bought since under the job's id is not said."""
+        for job_id, why in self._journal.kept_otherwise().items():
+            if job_id in self._jobs:
+                self.kept_otherwise.setdefault(job_id, why)
+        return self.kept_otherwise
+
+    def keep(self, job_id: str, why: str) -> None:
+        """Note that ``job_id`` is kept as paid though bought otherwise (``why``), here and in
+        the journal (the note moves with the job's row: a fresh take bought since, under the
+        job's id, has none)."""
+        self._journal.keep_otherwise(job_id, why)
+        self.kept_otherwise[job_id] = why
 
     def rekeyed(self, job: Job, rec: JobRecord) -> bool:
         """Whether ``rec``, journaled under ``job``'s id and another key, is ``job`` as an older
@@ -437,12 +454,12 @@ class OlderJournal:
         so too.)"""
         for then in self._earlier.of(job):
             if rec.key == then.key and self._bought_as(job.id, then):
+                why = bought_otherwise(job, then)
+                if why is not None:
+                    self.keep(job.id, why)  # first: a run stopped before the rekey notes it again
                 self._journal.rekey(job.id, job.key)
                 if then.sideways:
                     self._sent_sideways.add(job.id)
-                why = bought_otherwise(job, then)
-                if why is not None:
-                    self.kept_otherwise[job.id] = why
                 return True
         return False
 
@@ -511,7 +528,7 @@ class OlderJournal:
         the run says so (:attr:`kept_otherwise`)."""
         piece = job.piece
         if piece is None or job.id in self.kept_otherwise or "video" not in job.media:
-            return
+            return  # (noted by an earlier run: said again, not noted again)
         video = out_dir / str(job.media["video"].value)
         if video.exists():
             return  # cut by this lipflow
@@ -535,8 +552,8 @@ class OlderJournal:
                 said.append(f"{SOUND_FROM_FIRST_SAMPLE} ({lead:+.0f} ms from it)")
         if said:
             where = video.parent.relative_to(out_dir) / name
-            self.kept_otherwise[job.id] = f"bought from {where}, cut by an older lipflow that " + (
-                " and ".join(said)
+            self.keep(
+                job.id, f"bought from {where}, cut by an older lipflow that " + " and ".join(said)
             )
 
     def _bought_as(self, row: str, then: EarlierKey) -> bool:

@@ -500,6 +500,35 @@ def _take_2(recipe: Path) -> None:
 
 
 @pytest.mark.parametrize("where", ["journal", "store"])
+def test_a_job_kept_as_an_older_lipflow_bought_it_is_said_so_by_every_later_run(
+    lipflow_mock: MockServer, tmp_path: Path, _own_output_store: Path, where: str
+) -> None:
+    """A job an older lipflow bought sideways, kept as paid (rekeyed in this out directory's
+    journal, or copied from the output store): a user who missed the warning of the run that
+    found it sees it in every later run's report, JSON and text, until a fresh take is bought
+    (take: 2), which is not said to be kept."""
+    recipe, out, env = _bought_sideways_by_an_older_lipflow(
+        lipflow_mock, tmp_path, _own_output_store, where
+    )
+    found = run(recipe, out, env=env)
+    assert [kept["id"] for kept in found["kept_otherwise"]] == ["s"]
+
+    again = run(recipe, out, env=env)
+    shown = CliRunner().invoke(cli, ["run", str(recipe), "--out", str(out)], env=env)
+
+    assert again["kept_otherwise"] == found["kept_otherwise"]
+    assert shown.exit_code == 0
+    assert "warning: s keeps " in shown.stdout and "sideways" in shown.stdout
+    assert lipflow_mock.simulator.journal.records(op="submit") == []
+
+    _take_2(recipe)
+    fresh = run(recipe, out, env=env)
+
+    assert len(lipflow_mock.simulator.journal.records(op="submit")) == 1
+    assert fresh["kept_otherwise"] == []
+
+
+@pytest.mark.parametrize("where", ["journal", "store"])
 def test_a_fresh_take_asked_of_a_job_an_older_lipflow_bought_is_bought(
     lipflow_mock: MockServer, tmp_path: Path, _own_output_store: Path, where: str
 ) -> None:
