@@ -34,6 +34,7 @@ __all__ = [
     "job_key",
     "key_before_keyframes_were_counted_from_first_frame",
     "key_before_sound_was_counted_from_first_frame",
+    "key_before_turned_videos_were_cut_upright",
     "key_before_videos_were_sent_upright",
     "numbered_line_job",
     "older_piece_digests",
@@ -163,11 +164,31 @@ def key_before_keyframes_were_counted_from_first_frame(
     )
 
 
+def key_before_turned_videos_were_cut_upright(
+    job: Job, upstream_keys: Mapping[str, str], *, take: int = 1
+) -> str | None:
+    """The key lipflow gave the piece ``job`` of a turned phone video when it read the video as
+    stored (its stored size, no turn) and cut it sideways: it planned the piece's size and
+    method (in its key), and any cut it put on a keyframe, otherwise
+    (:attr:`~lipflow.jobs.Piece.cut_sideways`); None for any other job. A journal written then
+    holds this key for the piece it bought."""
+    cut = None if job.piece is None else job.piece.cut_sideways
+    if cut is None:
+        return None
+    start, end, method, width, height = cut
+    return _key_cut_at(job, (start, end, method), upstream_keys, take, size=(width, height))
+
+
 def _key_cut_at(
-    job: Job, cut: tuple[float, float, str] | None, upstream_keys: Mapping[str, str], take: int
+    job: Job,
+    cut: tuple[float, float, str] | None,
+    upstream_keys: Mapping[str, str],
+    take: int,
+    *,
+    size: tuple[int, int] | None = None,
 ) -> str | None:
     """The key of the piece ``job`` (its step's ``take``) cut at ``cut`` (start, end,
-    video_method); None if none."""
+    video_method) at ``size`` (its own if None); None if no cut."""
     if job.piece is None or cut is None:
         return None
     start, end, method = cut
@@ -176,8 +197,10 @@ def _key_cut_at(
         start=start,
         end=end,
         video_method=method,
+        size=size or job.piece.size,
         earlier_cut=None,
         cut_on_raw_timestamps=None,
+        cut_sideways=None,
     )
     return job_key(replace(job, piece=then), upstream_keys, take=take)
 

@@ -224,6 +224,10 @@ class Piece:
     # not at 0 from its raw timestamps (it planned each cut's method, or a cut on a keyframe,
     # otherwise). None when they are the same.
     cut_on_raw_timestamps: tuple[float, float, str] | None = None
+    # The same with the piece's size then, (start, end, video_method, width, height), given by a
+    # lipflow before turned phone videos were cut upright: it read such a video as stored (its
+    # stored size, no turn; keyframe times from raw timestamps) and cut its pieces sideways.
+    cut_sideways: tuple[float, float, str, int, int] | None = None
 
     def to_json(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in fields(self)} | {"size": list(self.size)}
@@ -241,7 +245,7 @@ class Piece:
 
 
 # The fields of a piece that say where an older lipflow cut it (in plan JSON only when set).
-_OLDER_CUTS = ("earlier_cut", "cut_on_raw_timestamps")
+_OLDER_CUTS = ("earlier_cut", "cut_on_raw_timestamps", "cut_sideways")
 
 
 # The matrix key of a job that dubs one line of a subtitle file or script, its value the line's

@@ -212,6 +212,9 @@ class SplitPlan:
     # at 0 from its raw timestamps planned them (it counted the sound from its first sample too),
     # when they differ: which keyframes a cut was on, or followed, was otherwise.
     on_raw_timestamps: tuple[PiecePlan, ...] = field(default_factory=tuple)
+    # The pieces of a turned phone video as a lipflow that read it as stored (its stored size,
+    # no turn, keyframe times from raw timestamps) planned them, when they differ.
+    sideways: tuple[PiecePlan, ...] = field(default_factory=tuple)
 
 
 class SplitProblem(ValueError):

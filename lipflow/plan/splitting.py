@@ -116,6 +116,22 @@ class Splitter:
                 split,
                 on_raw_timestamps=_planned_otherwise(step, entry, split, raw, af, heard_before),
             )
+        if vf.turn:
+            # And before that, a turned phone video was read as stored (its stored size, no
+            # turn) and cut sideways: its pieces' method and size, and where a cut in a pause
+            # fell on a keyframe, were planned otherwise (times on raw timestamps then too).
+            across = vf.turn in (90, 270)
+            stored = replace(
+                vf,
+                width=vf.height if across else vf.width,
+                height=vf.width if across else vf.height,
+                turn=0,
+                keyframes=tuple(k + vf.origin for k in vf.keyframes),
+            )
+            split = replace(
+                split,
+                sideways=_planned_otherwise(step, entry, split, stored, af, heard_before),
+            )
         # A cut policy that leaves an input within the limits whole: it runs as one plain job.
         return None if len(split.pieces) == 1 and not over else split
 
@@ -213,19 +229,33 @@ def piece_of(
         fps=str(split.fps),
         earlier_cut=_cut_then(split.earlier, piece),
         cut_on_raw_timestamps=_cut_then(split.on_raw_timestamps, piece),
+        cut_sideways=_sized_cut_then(split.sideways, piece),
     )
 
 
 def _cut_then(then: Sequence[PiecePlan], piece: PiecePlan) -> tuple[float, float, str] | None:
     """``piece``'s (start, end, video_method) among the pieces ``then`` an older lipflow planned,
     if they differ from its own now."""
-    now = (piece.start, piece.end, piece.video_method)
-    return next(
-        (
-            cut
-            for older in then
-            if older.index == piece.index
-            and (cut := (older.start, older.end, older.video_method)) != now
-        ),
-        None,
-    )
+    older = _then(then, piece)
+    cut = None if older is None else (older.start, older.end, older.video_method)
+    return None if cut == (piece.start, piece.end, piece.video_method) else cut
+
+
+def _sized_cut_then(
+    then: Sequence[PiecePlan], piece: PiecePlan
+) -> tuple[float, float, str, int, int] | None:
+    """:func:`_cut_then` with the piece's size then, if any of them differ from its own now."""
+    older = _then(then, piece)
+    if older is None or (older.start, older.end, older.video_method, older.size) == (
+        piece.start,
+        piece.end,
+        piece.video_method,
+        piece.size,
+    ):
+        return None
+    return (older.start, older.end, older.video_method, *older.size)
+
+
+def _then(then: Sequence[PiecePlan], piece: PiecePlan) -> PiecePlan | None:
+    """The piece of ``then`` (an older lipflow's pieces) at ``piece``'s index, if any."""
+    return next((older for older in then if older.index == piece.index), None)

@@ -5,7 +5,10 @@ Each time lipflow changed how it keys or names a job, a journal written before, 
 store (shared by every out directory), hold the same job under what it was called then:
 
 - a turned phone video was sent as stored, sideways, not upright
-  (:func:`~lipflow.identity.key_before_videos_were_sent_upright`);
+  (:func:`~lipflow.identity.key_before_videos_were_sent_upright`), and before that one cut in
+  pieces was read as stored (its stored size, no turn) and each piece cut sideways: another
+  size and method, or another cut on a keyframe
+  (:func:`~lipflow.identity.key_before_turned_videos_were_cut_upright`);
 - a line's job was named by the line's number in its file, not its start
   (:func:`~lipflow.identity.numbered_line_job`), and before that its media was keyed by its
   range's name, not its file's bytes (:func:`~lipflow.identity.key_before_ranges_were_read`):
@@ -49,6 +52,7 @@ from lipflow.identity import (
     key_before_keyframes_were_counted_from_first_frame,
     key_before_ranges_were_read,
     key_before_sound_was_counted_from_first_frame,
+    key_before_turned_videos_were_cut_upright,
     key_before_videos_were_sent_upright,
     numbered_line_job,
     older_piece_digests,
@@ -78,6 +82,7 @@ class _Era(Enum):
     NUMBERED = "a line named by its number"
     SOUND_FROM_FIRST_SAMPLE = "a video's own sound counted from its first sample"
     KEYFRAMES_ON_RAW_TIMESTAMPS = "a video's keyframe times read from its raw timestamps"
+    PIECES_SIDEWAYS = "a turned phone video read as stored and its pieces cut sideways"
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +153,11 @@ class EarlierKeys:
         if self._cue(job) is not None:
             return True
         if job.piece is not None:  # its media are its cut files: its key holds none of them
-            return job.piece.earlier_cut is not None or job.piece.cut_on_raw_timestamps is not None
+            piece = job.piece
+            return any(
+                cut is not None
+                for cut in (piece.earlier_cut, piece.cut_on_raw_timestamps, piece.cut_sideways)
+            )
         if any(
             ref.origin == "file" and ref.kind == "video" and self._turned(str(ref.value))
             for ref in job.media.values()
@@ -240,6 +249,9 @@ class EarlierKeys:
             key = job.key
         elif era is _Era.SIDEWAYS:
             key = key_before_videos_were_sent_upright(job, upstream_keys, take=take)
+            sideways = key is not None
+        elif era is _Era.PIECES_SIDEWAYS:
+            key = key_before_turned_videos_were_cut_upright(job, upstream_keys, take=take)
             sideways = key is not None
         elif era is _Era.SOUND_FROM_FIRST_SAMPLE:
             key = key_before_sound_was_counted_from_first_frame(job, upstream_keys, take=take)

@@ -1028,10 +1028,13 @@ def test_a_phone_video_that_outgrows_the_models_byte_limit_when_turned_upright_i
     assert report["cost"]["spent_usd"] == 0
 
 
-def _keyed_on_raw_timestamps(job: Job, upstream_keys: Mapping[str, str]) -> str | None:
+def _keyed_before_ccad509(
+    job: Job, upstream_keys: Mapping[str, str], *, as_stored: bool = False
+) -> str | None:
     """The key a lipflow that read a video's keyframe times from its raw timestamps (the first
     frame of a stream-copy cut at 10 s, not 0) gave the piece ``job``: its cuts' methods (part
-    of the key) said which keyframes they were on, or the one before, at those times."""
+    of the key) said which keyframes they were on, or the one before, at those times; and
+    ``as_stored``, a turned phone video read as stored: the piece at the video's stored size."""
     from lipflow.identity import job_key
     from lipflow.longmedia.keyframes import cut_method
 
@@ -1039,6 +1042,7 @@ def _keyed_on_raw_timestamps(job: Job, upstream_keys: Mapping[str, str]) -> str 
     assert piece is not None
     with av.open(piece.video) as media:
         stream = media.streams.video[0]
+        stored = (stream.codec_context.width, stream.codec_context.height)
         raw = sorted(
             float(p.pts * stream.time_base)
             for p in media.demux(stream)
@@ -1047,10 +1051,63 @@ def _keyed_on_raw_timestamps(job: Job, upstream_keys: Mapping[str, str]) -> str 
     method = cut_method(
         piece.start, piece.end, raw, fps=Fraction(piece.fps), to_end=piece.index == piece.count
     )
-    return job_key(
-        dataclasses.replace(job, piece=dataclasses.replace(piece, video_method=method)),
-        upstream_keys,
+    then = dataclasses.replace(piece, video_method=method, size=stored if as_stored else piece.size)
+    return job_key(dataclasses.replace(job, piece=then), upstream_keys)
+
+
+def _keyed_on_raw_timestamps(job: Job, upstream_keys: Mapping[str, str]) -> str | None:
+    return _keyed_before_ccad509(job, upstream_keys)
+
+
+def _keyed_as_cut_sideways(job: Job, upstream_keys: Mapping[str, str]) -> str | None:
+    return _keyed_before_ccad509(job, upstream_keys, as_stored=True)
+
+
+def _kept_after_the_upgrade(
+    mock: MockServer,
+    folder: Path,
+    keyed: Callable[[Job, Mapping[str, str]], str | None],
+    video: dict[str, Any],
+    replaced: dict[str, Any],
+) -> list[str]:
+    """Why each piece is said kept: a 40 s video (:func:`_marked_video` with ``video``) lip-synced
+    in two pieces, its journal then keyed by ``keyed`` (as an older lipflow keyed the pieces),
+    run again: nothing bought, both pieces kept as paid, the fresh take said to be take: 2.
+    Then keyed so again with the video replaced (made with ``replaced``): both bought."""
+    _marked_video(folder / "talk.mp4", 40, **video)
+    recipe, out = _split_recipe(folder, 40), folder / "out"
+    env = {**live_env(mock), "LIPFLOW_CACHE_MAX_MB": "0"}
+
+    again = _run_again_keyed_as_before(mock, recipe, out, keyed, env)
+
+    assert mock.simulator.journal.records(op="submit") == []
+    assert again["counts"] == {"done": 2} and not again["not_in_recipe"]
+    assert again["assemblies"][0]["state"] == "done"
+    kept = {k["id"]: k for k in again["kept_otherwise"]}
+    assert set(kept) == {"s[piece=1]", "s[piece=2]"}
+    assert all("take: 2 on step s" in warning["fresh_take"] for warning in kept.values())
+
+    journal_keys_as_before(recipe, out, keyed)
+    _marked_video(folder / "talk.mp4", 40, **replaced)
+    run(recipe, out, env=env)
+    assert len(mock.simulator.journal.records(op="submit")) == 2, "a new video: new jobs"
+    return [warning["why"] for warning in kept.values()]
+
+
+def test_pieces_of_a_phone_video_bought_cut_sideways_before_the_upgrade_are_not_bought_again(
+    lipflow_mock: MockServer, tmp_path: Path
+) -> None:
+    """A lipflow that read a turned phone video as stored planned its pieces at its stored size
+    (160x90, shown 90x160) and each cut's method on its keyframes ('re-encode: the cut at
+    19.89 s is not on a keyframe'; now 'the video is shown turned 90 degrees; pieces are cut
+    upright'), and so keyed them otherwise: the pieces it bought, sideways, are kept as paid
+    after the upgrade, with a warning, not bought again; a video replaced since is new."""
+    turned = {"turn_right": True}
+    said = _kept_after_the_upgrade(
+        lipflow_mock, tmp_path, _keyed_as_cut_sideways, turned, {**turned, "start_pts": 1}
     )
+
+    assert all("sideways" in why for why in said)
 
 
 def test_pieces_bought_when_keyframes_were_read_on_raw_timestamps_are_not_bought_again(
@@ -1060,22 +1117,8 @@ def test_pieces_bought_when_keyframes_were_read_on_raw_timestamps_are_not_bought
     raw timestamps planned each piece's cut otherwise ('not on a keyframe (the keyframe before
     it is at 10.00 s)'), and so keyed it otherwise: the pieces it bought are kept as paid after
     the upgrade, with a warning, not bought again; a video replaced since is new."""
-    _marked_video(tmp_path / "talk.mp4", 40, start_pts=100)
-    recipe, out = _split_recipe(tmp_path, 40), tmp_path / "out"
-    env = {**live_env(lipflow_mock), "LIPFLOW_CACHE_MAX_MB": "0"}
+    said = _kept_after_the_upgrade(
+        lipflow_mock, tmp_path, _keyed_on_raw_timestamps, {"start_pts": 100}, {"start_pts": 90}
+    )
 
-    again = _run_again_keyed_as_before(lipflow_mock, recipe, out, _keyed_on_raw_timestamps, env)
-
-    assert lipflow_mock.simulator.journal.records(op="submit") == []
-    assert again["counts"] == {"done": 2} and not again["not_in_recipe"]
-    assert again["assemblies"][0]["state"] == "done"
-    kept = {k["id"]: k for k in again["kept_otherwise"]}
-    assert set(kept) == {"s[piece=1]", "s[piece=2]"}
-    for warning in kept.values():
-        assert "raw timestamps" in warning["why"] and "first frame is at 10 s" in warning["why"]
-        assert "take: 2 on step s" in warning["fresh_take"]
-
-    journal_keys_as_before(recipe, out, _keyed_on_raw_timestamps)
-    _marked_video(tmp_path / "talk.mp4", 40, start_pts=90)
-    run(recipe, out, env=env)
-    assert len(lipflow_mock.simulator.journal.records(op="submit")) == 2, "a new video: new jobs"
+    assert all("raw timestamps" in why and "first frame is at 10 s" in why for why in said)
