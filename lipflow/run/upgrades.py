@@ -122,6 +122,11 @@ class EarlierKeys:
             numbers.setdefault(line.job, []).append(line.cue)
         # A job dubbing one line, by id: that line's number (a segmented job holds many).
         self._cues = {job: cues[0] for job, cues in numbers.items() if len(cues) == 1}
+        # The numbers looked up in the store's notes: a cue file edited since had about as many
+        # cues then as now (each number costs a hash, per step and matrix cell).
+        self._numbers_then = min(
+            _MOST_NUMBERS_THEN, 2 * max(self._cues.values(), default=0) + _MORE_CUES_THEN
+        )
         # Upstreams' answers, kept: each is asked once per job needing it. Others' are not (at
         # 100,000 jobs a kept answer per job and era held far more than the plan's jobs).
         self._as_then: dict[tuple[_Era, str], EarlierKey] = {}
@@ -210,7 +215,7 @@ class EarlierKeys:
         if notes is not None:
             return notes
         notes = self._notes[(head, tail)] = {}
-        numbered = (f"{head}{number}{tail}" for number in range(1, _MOST_NUMBERS_THEN + 1))
+        numbered = (f"{head}{number}{tail}" for number in range(1, self._numbers_then + 1))
         for job_id in store.noted(self._recipe, numbered):
             key, doc = store.last(self._recipe, job_id) or ("", None)
             if isinstance(doc, dict) and isinstance(doc.get("params"), dict):
@@ -343,6 +348,9 @@ _MARK = "\x00"
 # at most 100,000 jobs (its --max-jobs ceiling), one a line. A cue it left out (one with no
 # text) took a number too: a line numbered past this is not looked up, and bought again.
 _MOST_NUMBERS_THEN = 100_000
+# Numbers looked up past twice the file's cues now: a cue file that shrank by more than this since
+# an older lipflow stored its lines has its lines numbered past it bought again.
+_MORE_CUES_THEN = 1_000
 
 
 def _said(params: Mapping[str, Any]) -> str:
