@@ -290,7 +290,11 @@ def _may_differ(text: str) -> bool:
     """Whether orjson's ``text`` may not be the standard encoder's (see above). Searched as
     str: ``bytes in bytes`` first tries its operand as an int (2,400 instructions a search,
     against 400)."""
-    return "null" in text or "0.0000" in text or _SHORT_EXPONENT.search(text) is not None
+    return (
+        "null" in text
+        or "0.0000" in text
+        or ("e-" in text and _SHORT_EXPONENT.search(text) is not None)  # a search is a call more
+    )
 
 
 def _json_text(document: Any) -> str:
@@ -418,9 +422,21 @@ class Job:
     cost_usd: float | None
     credits: int | None
     cost_basis: str
-    request: Any
+    # What the job keeps of the request that made it (:attr:`request`), or what works it out
+    # (``kept_later``) when first read: most jobs' requests never are.
+    kept_request: Any
     stuck: bool = False  # PixVerse: a reused Ai-Trace-Id leaves the job generating for ever
     extra: dict[str, Any] = field(default_factory=dict)
+    kept_later: Callable[[], Any] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def request(self) -> Any:
+        """The request that made the job, as the journal keeps a request (credentials out)."""
+        later = self.kept_later
+        if later is not None:  # a reader in between works out the same value again
+            self.kept_request = later()
+            self.kept_later = None
+        return self.kept_request
 
     def state(self, now: float) -> JobState:
         if self.stuck or now < self.ready_at:

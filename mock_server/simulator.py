@@ -317,9 +317,10 @@ class Simulator:
                 cost_usd=cost.usd,
                 credits=cost.credits,
                 cost_basis=cost.basis,
-                request=_kept_job_request(call, request, self._secrets.known),
+                kept_request=None,
                 stuck=stuck,
             )
+            _keep_job_request(job, call, request, self._secrets.known)
             self._jobs[(job.provider, job_id)] = job
         call.record.jobs.append(job_id)
         return job
@@ -702,13 +703,25 @@ def _kept_body(scrubber: Scrubber, body: Any) -> Any:
     return scrubber.scrub(body)
 
 
-def _kept_job_request(call: Call, request: Any, known: frozenset[str]) -> Any:
-    """What a job keeps of the request that made it (a JSON value): as :meth:`Scrubber.kept`
-    gives it; the value itself when it is (part of) a short body kept as sent."""
+def _keep_job_request(job: Job, call: Call, request: Any, known: frozenset[str]) -> None:
+    """Give ``job`` what it keeps of the request that made it (a JSON value), as
+    :meth:`Scrubber.kept` gives it: the value itself when it is (part of) a short body kept
+    as sent, worked out when first read, from the body and the secrets learnt by then (as a
+    journal record's); otherwise now, so that a job holds no long body."""
     scrubber = call.scrubber or Scrubber(learnt=known)
-    if call.body_as_parsed and _part_of(request, json_body(call.request)):
-        return scrubber.kept_body(call.request.body, request)
-    return scrubber.kept(request)
+    body = call.request.body
+    if (
+        call.body_as_parsed
+        and len(body) <= _SHORT_BODY
+        and _part_of(request, json_body(call.request))
+    ):
+        job.kept_later = partial(_kept_short_body, scrubber.learnt, body, request)
+    else:
+        job.kept_request = scrubber.kept(request)
+
+
+def _kept_short_body(learnt: frozenset[str], body: bytes, document: Any) -> Any:
+    return Scrubber(learnt=learnt).kept_body(body, document)
 
 
 def _kept_reply(learnt: frozenset[str], text: str) -> Any:
