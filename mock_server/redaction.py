@@ -111,30 +111,72 @@ _FIRST_LEARNT: BoundedMemo[str, tuple[frozenset[str], frozenset[str]]] = Bounded
 
 
 class _Forms:
-    """Every encoding of a set of keys, as a pattern for strings and one for serialised JSON."""
+    """Every encoding of a set of keys (longest first), found and replaced in strings and found
+    in serialised JSON.
 
-    __slots__ = ("escaped", "escaped_pattern", "forms", "plain")
+    As literal strings (``str.find``) while that costs less than compiling their alternation:
+    a mock that has learnt many keys meets a new set of them with each new key, and each set's
+    alternation took 60 ms to compile (the journal's read-back scrubs each record of its own
+    set: 20 records of rotating keys took 5 s). A long text among many forms compiles it."""
+
+    __slots__ = ("_patterns", "escaped", "forms")
 
     def __init__(self, forms: list[str]) -> None:
         self.forms = forms
-        self.plain = re.compile("|".join(map(re.escape, forms)))
         self.escaped = sorted({_escaped(form) for form in forms}, key=len, reverse=True)
-        self.escaped_pattern = re.compile("|".join(map(re.escape, self.escaped)))
+        self._patterns: dict[bool, re.Pattern[str]] = {}
+
+    def _pattern(self, escaped: bool) -> re.Pattern[str]:
+        """The alternation of the forms (or their escaped forms), longest first."""
+        pattern = self._patterns.get(escaped)
+        if pattern is None:
+            forms = self.escaped if escaped else self.forms
+            pattern = self._patterns[escaped] = re.compile("|".join(map(re.escape, forms)))
+        return pattern
+
+    def _literal(self, text: str, forms: list[str], escaped: bool) -> bool:
+        """Whether ``text`` is searched form by form (not by the compiled alternation)."""
+        return len(forms) <= _FEW_FORMS or (
+            escaped not in self._patterns and len(text) * len(forms) <= _LITERAL_BUDGET
+        )
 
     def found_in_text(self, text: str) -> bool:
         """Whether ``text`` holds one of the forms."""
-        return _found(text, self.forms, self.plain)
+        if self._literal(text, self.forms, False):
+            return any(form in text for form in self.forms)
+        return self._pattern(False).search(text) is not None
 
     def found_in_json(self, text: str) -> bool:
         """Whether JSON ``text`` (as :data:`_ENCODER` writes it) holds one of the forms."""
-        return _found(text, self.escaped, self.escaped_pattern)
+        if self._literal(text, self.escaped, True):
+            return any(form in text for form in self.escaped)
+        return self._pattern(True).search(text) is not None
+
+    def replace(self, text: str) -> str:
+        """``text`` with every form replaced, as the alternation's ``sub`` replaces them: from
+        the left, at each place the longest form there, then on from its end."""
+        if not self._literal(text, self.forms, False):
+            return self._pattern(False).sub(REDACTED, text)
+        found: list[tuple[int, int]] = []
+        for form in self.forms:
+            start = text.find(form)
+            while start >= 0:
+                found.append((start, -len(form)))
+                start = text.find(form, start + 1)
+        if not found:
+            return text
+        found.sort()  # by place, the longest first at each
+        pieces: list[str] = []
+        end = 0
+        for start, negative_length in found:
+            if start >= end:
+                pieces += (text[end:start], REDACTED)
+                end = start - negative_length
+        pieces.append(text[end:])
+        return "".join(pieces)
 
 
-def _found(text: str, forms: list[str], pattern: re.Pattern[str]) -> bool:
-    """Whether ``text`` holds one of ``forms`` (``pattern`` is their alternation)."""
-    if len(forms) <= _FEW_FORMS:  # a few substring searches beat an alternation
-        return any(form in text for form in forms)
-    return pattern.search(text) is not None
+_LITERAL_BUDGET = 1 << 20  # characters searched form by form before the alternation is compiled
 
 
 # redact_value keeps strings of up to 512 characters whole; none is longer in a text this long.
@@ -416,12 +458,12 @@ class Scrubber:
         if forms is None:
             return value
         if isinstance(value, str):
-            return forms.plain.sub(REDACTED, value) if forms.found_in_text(value) else value
+            return forms.replace(value) if forms.found_in_text(value) else value
         try:
             text = _ENCODER.encode(value)
         except (TypeError, ValueError):  # not plain JSON: walk it all
-            return _replace(value, forms.plain)
-        return _replace(value, forms.plain) if forms.found_in_json(text) else value
+            return _replace(value, forms)
+        return _replace(value, forms) if forms.found_in_json(text) else value
 
     def kept_json(self, document: Any, text: str) -> Any:
         """``redact_value(document)``, scrubbed, for a document already encoded as ``text``
@@ -442,16 +484,16 @@ class Scrubber:
         forms = self._compiled()
         if forms is None or not forms.found_in_json(text):
             return kept
-        return _replace(kept, forms.plain)
+        return _replace(kept, forms)
 
     def kept(self, value: Any) -> Any:
         """A JSON value as the journal keeps it: :meth:`document`, then :meth:`scrub`."""
         return self.scrub(self.document(value))
 
 
-def _replace(value: Any, forms: re.Pattern[str]) -> Any:
+def _replace(value: Any, forms: _Forms) -> Any:
     if isinstance(value, str):
-        return forms.sub(REDACTED, value)
+        return forms.replace(value)
     if isinstance(value, Mapping):
         return {_replace(k, forms): _replace(v, forms) for k, v in value.items()}
     if isinstance(value, list):
