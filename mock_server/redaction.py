@@ -282,6 +282,7 @@ class Scrubber:
         self._given = learnt
         self._new: set[str] = set()
         self._seen: set[str] = set()  # what this request carried, known before or not
+        self._seen_as_first: frozenset[str] | None = None  # _seen, when one value taught it all
         self._all: frozenset[str] | None = learnt
         self._forms: _Forms | bool | None = False  # every encoding of every secret; False: stale
         for key in known:
@@ -299,6 +300,8 @@ class Scrubber:
     @property
     def seen(self) -> frozenset[str]:
         """The credentials this request carried, each decoding, whether known before or not."""
+        if self._seen_as_first is not None:  # the very set of the last request like it
+            return self._seen_as_first
         return frozenset(self._seen)
 
     def learn(self, value: str) -> None:
@@ -306,6 +309,7 @@ class Scrubber:
             candidates, seen = _first_learnt(value)
             if candidates <= self._given:  # known already: only seen now
                 self._seen.update(seen)
+                self._seen_as_first = seen
                 return
         self._learn_each(value)
 
@@ -315,6 +319,7 @@ class Scrubber:
                 continue
             decodings = _decodings(candidate)
             self._seen.update(decodings)
+            self._seen_as_first = None
             if candidate not in self._given and candidate not in self._new:
                 self._new.update(decodings)
                 self._all = None
