@@ -303,6 +303,10 @@ class Journal:
         # Each job's committed state, read once: a change is checked against it, not a SELECT.
         self._states: dict[str, str] | None = None
         self._moved: dict[str, str] = {}  # the states the open transaction moves jobs to
+        # The jobs that have output rows, read once: a fact that replaces a job's outputs runs
+        # no DELETE for a job that has none (most jobs, on their first submit and first
+        # outputs). Kept as the open transaction changes it; read again after a rollback.
+        self._with_outputs: set[str] | None = None
         self._deferring = False  # a durable fact's COMMIT is left to the caller (the runner)
         self._deferred: Transaction | None = None  # a fact whose COMMIT is not run yet
         # A Transaction holds no state of its own: one of each kind serves every fact.
@@ -612,6 +616,7 @@ class Journal:
             )
             self._event(time.time(), new_id, event, note)
         self._states = None
+        self._with_outputs = None  # its outputs are the new id's now
 
     def jobs(self) -> dict[str, JobRecord]:
         outputs: dict[str, list[OutputRecord]] = {}
@@ -699,7 +704,7 @@ class Journal:
                 "INSERT OR REPLACE INTO attempts (job_id, attempt, task_uuid, at) VALUES (?, ?, ?, ?)",
                 (job_id, attempt, task_uuid, now),
             )
-            self._db.execute("DELETE FROM outputs WHERE job_id = ?", (job_id,))
+            self._forget_outputs(job_id)
             self._event(now, job_id, "submitting", f"attempt {attempt}")
 
     def record_submitted(
@@ -746,7 +751,9 @@ class Journal:
         sizes += [None] * (len(urls) - len(sizes))
         with self._transaction():
             self._move(job_id, JobState.DOWNLOADING)
-            self._db.execute("DELETE FROM outputs WHERE job_id = ?", (job_id,))
+            self._forget_outputs(job_id)
+            if urls:
+                self._jobs_with_outputs().add(job_id)
             self._db.executemany(
                 "INSERT INTO outputs (job_id, idx, url, expected_size) VALUES (?, ?, ?, ?)",
                 [
@@ -897,7 +904,7 @@ class Journal:
                     "error = NULL, updated_at = ? WHERE id = ?",
                     (now, job_id),
                 )
-                self._db.execute("DELETE FROM outputs WHERE job_id = ?", (job_id,))
+                self._forget_outputs(job_id)
                 self._event(now, job_id, "pending", detail)
 
     # -- plumbing --------------------------------------------------------------------------
@@ -917,6 +924,21 @@ class Journal:
             }
         return self._states
 
+    def _jobs_with_outputs(self) -> set[str]:
+        """The jobs that have output rows, read from the journal once (this run holds it alone)."""
+        if self._with_outputs is None:
+            self._with_outputs = {
+                str(row[0]) for row in self._db.execute("SELECT DISTINCT job_id FROM outputs")
+            }
+        return self._with_outputs
+
+    def _forget_outputs(self, job_id: str) -> None:
+        """Delete the job's output rows (inside the transaction), if it has any."""
+        with_outputs = self._jobs_with_outputs()
+        if job_id in with_outputs:
+            self._db.execute("DELETE FROM outputs WHERE job_id = ?", (job_id,))
+            with_outputs.discard(job_id)
+
     def _committed(self, *, durable: bool) -> None:
         """After a commit: the mirror takes the states moved; a money fact reaches the sidecar."""
         if self._moved:
@@ -928,6 +950,7 @@ class Journal:
 
     def _rolled_back(self) -> None:
         self._moved.clear()
+        self._with_outputs = None  # what the transaction changed in it never happened
 
     def _fact_count(self) -> int:
         if self._facts is None:
