@@ -81,3 +81,32 @@ def test_outputs_a_refused_fact_deleted_are_still_known_to_be_there(
     journal.set_state("a", JobState.FAILED, error_class=OUTPUT_LOST)
     journal.record_intent("a", 2, UUID)
     assert journal.job("a").outputs == ()
+
+
+def sync_level_of_each_commit(journal: Journal) -> tuple[list[str], list[str]]:
+    """From now on: the ``synchronous`` level SQLite was last told before each COMMIT, and every
+    change of level the journal asked for."""
+    levels: list[str] = []
+    changes: list[str] = []
+
+    def seen(sql: str) -> None:
+        if sql.startswith("PRAGMA synchronous="):
+            changes.append(sql.split("=", 1)[1])
+        elif sql == "COMMIT":
+            levels.append(changes[-1] if changes else "NORMAL")
+
+    journal._db.set_trace_callback(seen)
+    return levels, changes
+
+
+def test_money_facts_commit_fsynced_and_in_a_row_share_one_change_of_level(
+    journal: Journal, tmp_path: Path
+) -> None:
+    levels, changes = sync_level_of_each_commit(journal)
+    journal.record_intent("a", 1, UUID)  # money facts, both
+    journal.record_intent("b", 1, UUID)
+    journal.record_submitted("a", UUID, money_fact=False)
+    journal.record_submitted("b", "provider-job-b")  # a job id the intent cannot stand in for
+    journal.record_outputs("a", ["https://provider.example/a.mp4"])
+    assert levels == ["FULL", "FULL", "NORMAL", "FULL", "NORMAL"]
+    assert changes == ["FULL", "NORMAL", "FULL", "NORMAL"]
