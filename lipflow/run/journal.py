@@ -119,6 +119,9 @@ SCHEMA_VERSION = "1"
 # was written with paths as the run was given them (relative to that run's working directory).
 PATHS_IN_OUT = "out"
 LOCK_WAIT_S = 5.0  # how long to wait for a journal another process holds locked
+# The changes of state check_transition has allowed (it is pure): (from, to, error class). A
+# few dozen at most; each job's facts find theirs here instead of checking the table again.
+_ALLOWED: set[tuple[str, JobState, str | None]] = set()
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -323,6 +326,8 @@ class Journal:
             )
         except sqlite3.DatabaseError as exc:
             raise InputError(f"cannot open the run journal: {exc}", path=str(self.path)) from exc
+        # The facts' statements run on one cursor, not on one made (and freed) per statement.
+        self._cur = self._db.cursor()
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
@@ -573,7 +578,7 @@ class Journal:
     def rekey(self, job_id: str, key: str) -> None:
         """The job's content key, computed anew for the same content (a key scheme fixed)."""
         with self._transaction():
-            self._db.execute("UPDATE jobs SET job_key = ? WHERE id = ?", (key, job_id))
+            self._cur.execute("UPDATE jobs SET job_key = ? WHERE id = ?", (key, job_id))
             self._event(time.time(), job_id, "rekeyed", "the same content, its key made anew")
         self._states = None
 
@@ -608,13 +613,13 @@ class Journal:
         self, job_id: str, new_id: str, paths: Mapping[int, str], event: str, note: str
     ) -> None:
         with self._transaction():
-            self._db.execute("UPDATE jobs SET id = ? WHERE id = ?", (new_id, job_id))
+            self._cur.execute("UPDATE jobs SET id = ? WHERE id = ?", (new_id, job_id))
             for table in ("attempts", "uploads", "outputs", "events"):
-                self._db.execute(
+                self._cur.execute(
                     f"UPDATE {table} SET job_id = ? WHERE job_id = ?",  # the table names are fixed
                     (new_id, job_id),
                 )
-            self._db.executemany(
+            self._cur.executemany(
                 "UPDATE outputs SET path = ? WHERE job_id = ? AND idx = ?",
                 [(self._store(path), new_id, idx) for idx, path in paths.items()],
             )
@@ -681,7 +686,7 @@ class Journal:
         now = time.time()
         with self._transaction():
             self._move(job_id, JobState(state), error_class=error_class)
-            self._db.execute(
+            self._cur.execute(
                 "UPDATE jobs SET state = ?, error_class = ?, error = ?, updated_at = ? WHERE id = ?",
                 (str(state), error_class, error, now, job_id),
             )
@@ -698,13 +703,13 @@ class Journal:
         now = time.time()
         with self._transaction(durable=True):
             self._move(job_id, JobState.SUBMITTING)
-            self._db.execute(
+            self._cur.execute(
                 "UPDATE jobs SET state = 'submitting', attempt = ?, task_uuid = ?, "
                 "provider_job_id = NULL, error_class = NULL, error = NULL, updated_at = ? "
                 "WHERE id = ?",
                 (attempt, task_uuid, now, job_id),
             )
-            self._db.execute(
+            self._cur.execute(
                 "INSERT OR REPLACE INTO attempts (job_id, attempt, task_uuid, at) VALUES (?, ?, ?, ?)",
                 (job_id, attempt, task_uuid, now),
             )
@@ -727,14 +732,14 @@ class Journal:
         now = time.time()
         with self._transaction(durable=money_fact):
             self._move(job_id, JobState.SUBMITTED)
-            self._db.execute(
+            self._cur.execute(
                 "UPDATE jobs SET state = 'submitted', provider_job_id = ?, "
                 "reported_usd = COALESCE(?, reported_usd), "
                 "reported_credits = COALESCE(?, reported_credits), "
                 "error_class = NULL, error = NULL, updated_at = ? WHERE id = ?",
                 (provider_job_id, reported_usd, reported_credits, now, job_id),
             )
-            self._db.execute(
+            self._cur.execute(
                 "UPDATE attempts SET provider_job_id = ? WHERE job_id = ? AND attempt = "
                 "(SELECT attempt FROM jobs WHERE id = ?)",
                 (provider_job_id, job_id, job_id),
@@ -758,14 +763,14 @@ class Journal:
             self._forget_outputs(job_id)
             if urls:
                 self._jobs_with_outputs().add(job_id)
-            self._db.executemany(
+            self._cur.executemany(
                 "INSERT INTO outputs (job_id, idx, url, expected_size) VALUES (?, ?, ?, ?)",
                 [
                     (job_id, i, url, size)
                     for i, (url, size) in enumerate(zip(urls, sizes, strict=True))
                 ],
             )
-            self._db.execute(
+            self._cur.execute(
                 "UPDATE jobs SET state = 'downloading', reported_usd = COALESCE(?, reported_usd), "
                 "error_class = NULL, error = NULL, updated_at = ? WHERE id = ?",
                 (reported_usd, now, job_id),
@@ -786,14 +791,14 @@ class Journal:
         """One output is on disk (renamed into place) at ``path``; the ``last`` one ends the job."""
         now = time.time()
         with self._transaction():
-            self._db.execute(
+            self._cur.execute(
                 "UPDATE outputs SET path = ?, size_bytes = ?, duration_s = ?, sha256 = ? "
                 "WHERE job_id = ? AND idx = ?",
                 (self._store(path), size_bytes, duration_s, sha256, job_id, idx),
             )
             if last:
                 self._move(job_id, JobState.DONE)
-                self._db.execute(
+                self._cur.execute(
                     "UPDATE jobs SET state = 'done', error_class = NULL, error = NULL, "
                     "updated_at = ? WHERE id = ?",
                     (now, job_id),
@@ -804,7 +809,7 @@ class Journal:
 
     def record_upload(self, job_id: str, role: str, value: Mapping[str, Any]) -> None:
         with self._transaction():
-            self._db.execute(
+            self._cur.execute(
                 "INSERT OR REPLACE INTO uploads (job_id, role, value, at) VALUES (?, ?, ?, ?)",
                 (job_id, role, json.dumps(dict(value)), time.time()),
             )
@@ -863,7 +868,7 @@ class Journal:
         if isinstance(detail.get("path"), str):  # what verifying the joined file measured
             detail["path"] = self._store(detail["path"])
         with self._transaction():
-            self._db.execute(
+            self._cur.execute(
                 "INSERT OR REPLACE INTO assemblies (grp, state, path, size_bytes, detail, error, at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -899,10 +904,10 @@ class Journal:
         outputs and simulated costs forgotten, so this run's mock gets them again (for free)."""
         now = time.time()
         with self._transaction():
-            self._db.execute("DELETE FROM uploads")
+            self._cur.execute("DELETE FROM uploads")
             for job_id in job_ids:
                 self._move(job_id, JobState.PENDING, error_class=MOCK_GONE)
-                self._db.execute(
+                self._cur.execute(
                     "UPDATE jobs SET state = 'pending', provider_job_id = NULL, "
                     "reported_usd = NULL, reported_credits = NULL, error_class = NULL, "
                     "error = NULL, updated_at = ? WHERE id = ?",
@@ -917,7 +922,10 @@ class Journal:
         an allowed one reaches the mirror of job states when the transaction commits."""
         was = self._moved.get(job_id) or self._job_states().get(job_id)
         if was is not None:
-            check_transition(was, state, error_class=error_class)
+            change = (was, state, error_class)
+            if change not in _ALLOWED:
+                check_transition(was, state, error_class=error_class)
+                _ALLOWED.add(change)
             self._moved[job_id] = state.value
 
     def _job_states(self) -> dict[str, str]:
@@ -940,7 +948,7 @@ class Journal:
         """Delete the job's output rows (inside the transaction), if it has any."""
         with_outputs = self._jobs_with_outputs()
         if job_id in with_outputs:
-            self._db.execute("DELETE FROM outputs WHERE job_id = ?", (job_id,))
+            self._cur.execute("DELETE FROM outputs WHERE job_id = ?", (job_id,))
             with_outputs.discard(job_id)
 
     def _committed(self, *, durable: bool) -> None:
@@ -962,7 +970,7 @@ class Journal:
         return self._facts
 
     def _event(self, at: float, job_id: str, state: str, detail: str | None) -> None:
-        self._db.execute(
+        self._cur.execute(
             "INSERT INTO events (at, job_id, state, detail) VALUES (?, ?, ?, ?)",
             (at, job_id, state, detail),
         )
@@ -974,14 +982,14 @@ class Journal:
             raise RuntimeError("a fact was started while another one waits for its commit")
         synced = durable and self.durable_facts
         if synced is not self._syncing:
-            self._db.execute("PRAGMA synchronous=FULL" if synced else "PRAGMA synchronous=NORMAL")
+            self._cur.execute("PRAGMA synchronous=FULL" if synced else "PRAGMA synchronous=NORMAL")
             self._syncing = synced
         deferred = synced and self._deferring
         kind = (durable, synced, deferred)
         transaction = self._transactions.get(kind)
         if transaction is None:
             transaction = self._transactions[kind] = Transaction(
-                self._db,
+                self._cur,
                 before_commit=self._count_fact if durable else None,
                 after_commit=self._fact_committed if durable else self._plain_committed,
                 after_rollback=self._rolled_back,
@@ -1011,7 +1019,7 @@ class Journal:
         self._deferred = transaction
 
     def _count_fact(self) -> None:
-        self._db.execute(
+        self._cur.execute(
             "INSERT INTO meta (key, value) VALUES ('facts', ?) "
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             (str(self._fact_count() + 1),),
@@ -1046,21 +1054,22 @@ class Transaction:
 
     def __init__(
         self,
-        db: sqlite3.Connection,
+        cursor: sqlite3.Cursor,
         *,
         before_commit: Callable[[], None] | None = None,
         after_commit: Callable[[], None] | None = None,
         after_rollback: Callable[[], None] | None = None,
         defer: Callable[[Transaction], None] | None = None,
     ) -> None:
-        self._db = db
+        self._cur = cursor
+        self._db = cursor.connection
         self._before = before_commit
         self._after = after_commit
         self._after_rollback = after_rollback
         self._defer = defer
 
     def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
+        self._cur.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if exc_type is None and self._before is not None:
@@ -1068,7 +1077,7 @@ class Transaction:
                 self._before()
             except BaseException:
                 try:
-                    self._db.execute("ROLLBACK")
+                    self._cur.execute("ROLLBACK")
                 finally:
                     self._ended(committed=False)
                 raise
@@ -1076,7 +1085,7 @@ class Transaction:
             self._defer(self)  # committed by whoever it was handed to
             return
         try:
-            self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+            self._cur.execute("COMMIT" if exc_type is None else "ROLLBACK")
         except BaseException:
             self._ended(committed=False)
             raise
@@ -1084,7 +1093,7 @@ class Transaction:
 
     def commit(self) -> None:
         """A deferred transaction's COMMIT (for a durable one, the fsync): any thread may run it."""
-        self._db.execute("COMMIT")
+        self._cur.execute("COMMIT")
 
     def finish(self, error: BaseException | None) -> None:
         """After a deferred :meth:`commit` (on the connection's owner again): ``error`` is what the
@@ -1097,7 +1106,7 @@ class Transaction:
         try:
             if not committed and self._db.in_transaction:  # a COMMIT that failed (disk full)
                 with contextlib.suppress(sqlite3.Error):
-                    self._db.execute("ROLLBACK")
+                    self._cur.execute("ROLLBACK")
         finally:
             if not committed and self._after_rollback is not None:
                 self._after_rollback()

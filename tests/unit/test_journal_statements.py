@@ -110,3 +110,16 @@ def test_money_facts_commit_fsynced_and_in_a_row_share_one_change_of_level(
     journal.record_outputs("a", ["https://provider.example/a.mp4"])
     assert levels == ["FULL", "FULL", "NORMAL", "FULL", "NORMAL"]
     assert changes == ["FULL", "NORMAL", "FULL", "NORMAL"]
+
+
+def test_a_change_allowed_once_is_still_refused_for_another_reason(journal: Journal) -> None:
+    """The journal remembers the changes of state it has checked: by their states and reason."""
+    for job_id in ("a", "b"):
+        journal.record_intent(job_id, 1, UUID)
+        journal.record_submitted(job_id, UUID, money_fact=False)
+    journal.set_state("a", JobState.FAILED, error_class="moderation")  # the provider's verdict
+    with pytest.raises(InvalidTransition, match="only fails on the provider's word"):
+        journal.set_state("b", JobState.FAILED, error_class="timeout")
+    assert journal.job("b").state is JobState.SUBMITTED
+    with pytest.raises(InvalidTransition, match="cannot go from failed to done"):
+        journal.record_file("a", 0, "a.mp4", 10, 1.0, last=True)
