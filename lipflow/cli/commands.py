@@ -7,7 +7,8 @@ traceback). Heavy modules are imported inside commands so ``lipflow --version`` 
 
 Exit codes: 0 success; 1 invalid recipe or request, or a plan with errors; 2 usage or unreadable
 input (a saved plan given to ``validate`` or ``plan``; for ``run``: a missing API key variable, a
-changed recipe behind a saved plan, an out directory holding another run); 3 over budget or unpriced work refused (``plan`` over the
+changed recipe behind a saved plan, an out directory holding another run, its question on a
+terminal left unanswered as the input ended); 3 over budget or unpriced work refused (``plan`` over the
 recipe's budget; ``run``: nothing was submitted, or the budget stopped submitting mid-run);
 4 some jobs of a run failed or are ambiguous (the report says which; ``--resume`` retries them);
 5 provider error; 70 internal error; 130 interrupted (``run``: the journal is settled and the
@@ -76,6 +77,30 @@ def cli(ctx: click.Context) -> None:
     env = environment.environ()
     environment.load_providers(env)
     _hide_keys(ctx, env)
+
+
+def _confirmed(question: str) -> bool:
+    """Ask ``question`` on the terminal, default no. Unlike click.confirm, which turns both into
+    its own "Aborted!" and exit 1, Ctrl-C stays an interrupt (130, 'interrupted') and an input
+    that ends unanswered says that nothing was submitted and how not to be asked."""
+    while True:
+        click.echo(f"{question} [y/N]: ", nl=False, err=True)
+        try:
+            answer = input().strip().lower()
+        except KeyboardInterrupt:
+            click.echo(err=True)  # the prompt's line is left open: 'interrupted' gets its own
+            raise
+        except EOFError:
+            click.echo(err=True)
+            raise UsageError(
+                f"no answer to {question!r}: the input ended, so nothing was submitted; "
+                "pass --yes to submit without being asked"
+            ) from None
+        if answer in ("", "n", "no"):
+            return False
+        if answer in ("y", "yes"):
+            return True
+        click.echo("Please answer y or n.", err=True)
 
 
 def _hide_keys(ctx: click.Context, env: Mapping[str, str]) -> None:
@@ -685,9 +710,7 @@ def run(
             check = BudgetCheck.of(the_plan, settings.budget)
             check.enforce(allow_unpriced=allow_unpriced)
             click.echo(check.breakdown(), err=True)
-            if not click.confirm(
-                f"Submit up to {len(the_plan.jobs)} job(s) to {', '.join(used)}?", err=True
-            ):
+            if not _confirmed(f"Submit up to {len(the_plan.jobs)} job(s) to {', '.join(used)}?"):
                 raise click.exceptions.Exit(1)
         secrets = Secrets.of_providers(keys)  # a key that cannot be sent is refused here
         progress = progress_for(sys.stderr)

@@ -1,11 +1,15 @@
-"""On a terminal `lipflow run` redraws one status line in place; in a pipe it writes log lines."""
+"""On a terminal `lipflow run` asks before submitting (Ctrl-C there is an interrupt, 130; the
+input ending there is exit 2, nothing submitted) and redraws one status line in place; in a pipe
+it writes log lines."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
 import subprocess
 import sys
+import termios
 from pathlib import Path
 
 import pytest
@@ -97,3 +101,82 @@ def test_a_pipe_gets_plain_log_lines(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "\x1b[" not in proc.stderr + proc.stdout
     assert " submitting  hello" in proc.stderr and " done        hello" in proc.stderr
+
+
+def answering_the_prompt(args: list[str], env: dict[str, str], keys: bytes) -> tuple[int, str]:
+    """``lipflow run ARGS`` with a pseudo-terminal as its controlling terminal, typed ``keys``
+    once it asks whether to submit, as a user at the terminal does: exit code, screen."""
+    master, slave = pty.openpty()
+
+    def on_the_terminal() -> None:  # its own session, the pty its terminal: Ctrl-C is SIGINT
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lipflow", "run", *args],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        close_fds=True,
+        env={**os.environ, **env},
+        preexec_fn=on_the_terminal,
+    )
+    os.close(slave)
+    screen = b""
+    while b"[y/N]: " not in screen:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: it ended without asking
+            break
+        if not chunk:
+            break
+        screen += chunk
+    else:
+        os.write(master, keys)
+    screen += read_all(master)
+    os.close(master)
+    return proc.wait(timeout=120), screen.decode("utf-8", "replace")
+
+
+QUICKSTART = str(REPO / "recipes" / "quickstart.yaml")
+
+
+@pytest.mark.parametrize(
+    ("keys", "code", "said"),
+    [
+        pytest.param(b"\x03", 130, "interrupted", id="ctrl-c-is-an-interrupt"),
+        pytest.param(
+            b"\x04",
+            2,
+            "the input ended, so nothing was submitted; pass --yes to submit without being asked",
+            id="ctrl-d-ends-the-input",
+        ),
+    ],
+)
+def test_the_prompt_left_unanswered_submits_nothing_and_says_why(
+    lipflow_mock: MockServer,
+    live_env: dict[str, str],
+    tmp_path: Path,
+    keys: bytes,
+    code: int,
+    said: str,
+) -> None:
+    exit_code, screen = answering_the_prompt(
+        [QUICKSTART, "--out", str(tmp_path / "out")], live_env, keys
+    )
+
+    assert exit_code == code, screen
+    assert screen.rstrip().endswith(said), screen
+    assert "Aborted!" not in screen
+    assert lipflow_mock.simulator.jobs() == []
+
+
+def test_yes_at_the_prompt_submits(
+    lipflow_mock: MockServer, live_env: dict[str, str], tmp_path: Path
+) -> None:
+    code, screen = answering_the_prompt(
+        [QUICKSTART, "--out", str(tmp_path / "out")], live_env, b"y\n"
+    )
+
+    assert code == 0, screen
+    assert len(lipflow_mock.simulator.jobs()) >= 1
