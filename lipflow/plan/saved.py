@@ -1,7 +1,7 @@
 """What a saved plan file (``lipflow plan --out``) must hold before lipflow reads it back: a
 plan file is user input that may have been edited or forged, so each field lipflow reads or
-prints is checked for its type first, an object read into one of lipflow's records (a media
-input, a piece, parameters) for fields it has not (named, with the nearest it has), and the
+prints is checked for its type first, an object read into one of lipflow's records (a job, a
+media input, a piece, parameters) for fields it has not (named, with the nearest it has), and the
 names it prints (the recipe's file and name, job ids, steps, providers, models, needs) for
 characters a terminal acts on instead of printing (an ESC sequence, a carriage return, a bidi
 override), as a recipe's matrix is. The first field that is not as ``lipflow plan`` writes it is
@@ -139,7 +139,7 @@ def _misfits(raw: Any) -> Iterator[Misfit]:
     if isinstance(recipe, Mapping):
         yield from _fields(recipe, ("recipe",), _RECIPE)
     for at, job in _entries(raw, "jobs"):
-        yield from _fields(job, at, _JOB)
+        yield from _record(job, at, _JOB)
         for role, media in job["media"].items():  # an object: the misfits before are none
             yield from _record(media, (*at, "media", role), _MEDIA)
         yield from _items(job.get("needs"), (*at, "needs"), _name)
@@ -162,8 +162,15 @@ class _Record(NamedTuple):
     checks: Mapping[str, _Check]
 
 
-def _record_of(cls: type, what: str, checks: Mapping[str, _Check] | None = None) -> _Record:
-    known = tuple(f.name for f in fields(cls))
+def _record_of(
+    cls: type,
+    what: str,
+    checks: Mapping[str, _Check] | None = None,
+    for_review: frozenset[str] = frozenset(),
+) -> _Record:
+    """The record ``cls`` as a saved plan holds it, with the fields it holds beside the record's
+    own ``for_review`` only (never read back, so any value passes)."""
+    known = (*(f.name for f in fields(cls)), *sorted(for_review))
     required = frozenset(
         f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING
     )
@@ -321,17 +328,22 @@ _PLAN: Mapping[str, _Check] = {
     "errors": _optional(_list),
 }
 _RECIPE: Mapping[str, _Check] = {"file": _name, "digest": _digest, "name": _optional(_name)}
-_JOB: Mapping[str, _Check] = {
-    **{name: _name for name in ("id", "step", "action", "provider", "model", "model_id")},
-    "task_uuid": _optional(_text),
-    "media": _object,
-    "params": _optional(_object),
-    "options": _optional(_object),
-    "needs": _list,
-    "matrix": _optional(_object),
-    "piece": _optional(_object),
-    "key": _optional(_text),
-}
+_JOB = _record_of(
+    Job,
+    "a job",
+    {
+        **{name: _name for name in ("id", "step", "action", "provider", "model", "model_id")},
+        "task_uuid": _optional(_text),
+        "media": _object,
+        "params": _optional(_object),
+        "options": _optional(_object),
+        "needs": _list,
+        "matrix": _optional(_object),
+        "piece": _optional(_object),
+        "key": _optional(_text),
+    },
+    for_review=JOB_FOR_REVIEW,
+)
 _MEDIA = _record_of(
     MediaRef,
     "a media input",

@@ -106,17 +106,35 @@ FORGERIES: list[tuple[str, Edit, str, str, str]] = [
 
 
 MEDIA_FIELDS = "name, kind, origin, value, provider, duration, size_bytes, width, height, format"
+JOB_FIELDS = (
+    "id, step, action, provider, model, model_id, task_uuid, media, params, options, needs, "
+    "matrix, piece, key, cost, requests"
+)
 
 
 def _params(**fields: Any) -> Edit:
     return lambda plan: plan["jobs"][0]["params"].update(fields)
 
 
-# Objects lipflow reads into its own records (a media input, a piece, a job's parameters) with a
+# Objects lipflow reads into its own records (a job, a media input, a piece, a job's parameters) with a
 # field the record has not, or without one it needs: placed at the field (a missing one at its
 # object), in lipflow's words, with the nearest field it has (what a terminal would act on
 # escaped), never Python's ('MediaRef.__init__() got an unexpected keyword argument')
 UNKNOWN_FIELDS: list[tuple[str, Edit, str, str, str]] = [
+    (
+        "a-misspelled-job-field-beside-the-real-one",
+        _job(proivder="wavespeed"),
+        "$.jobs[0].proivder",
+        f"is not a field of a job, did you mean 'provider'? (its fields: {JOB_FIELDS})",
+        '"wavespeed"',
+    ),
+    (
+        "a-job-field-no-plan-has",
+        _job(**{"retake\u202e": True}),
+        "$.jobs[0]['retake\\u202e']",
+        f"is not a field of a job (its fields: {JOB_FIELDS})",
+        "true",
+    ),
     (
         "a-media-field-no-plan-has",
         lambda plan: plan["jobs"][0]["media"]["video"].update({"bo\x1bgus": 1}),
