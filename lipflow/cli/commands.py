@@ -5,7 +5,7 @@ Errors are presented here and nowhere else: a LipflowError prints its own messag
 with its own code; anything else is reported as a bug in one line (``LIPFLOW_DEBUG=1`` shows the
 traceback). Heavy modules are imported inside commands so ``lipflow --version`` starts fast.
 
-Exit codes: 0 success; 1 invalid recipe or request, or a plan with errors; 2 usage or unreadable
+Exit codes: 0 success; 1 invalid recipe or request, or a plan with errors (or ``run`` answered no); 2 usage or unreadable
 input (a saved plan given to ``validate`` or ``plan``; for ``run``: a missing API key variable, a
 changed recipe behind a saved plan, an out directory holding another run, its question on a
 terminal left unanswered as the input ended); 3 over budget or unpriced work refused (``plan`` over the
@@ -711,6 +711,7 @@ def run(
             check.enforce(allow_unpriced=allow_unpriced)
             click.echo(check.breakdown(), err=True)
             if not _confirmed(f"Submit up to {len(the_plan.jobs)} job(s) to {', '.join(used)}?"):
+                click.echo("not submitted: you answered no, so nothing was sent", err=True)
                 raise click.exceptions.Exit(1)
         secrets = Secrets.of_providers(keys)  # a key that cannot be sent is refused here
         progress = progress_for(sys.stderr)

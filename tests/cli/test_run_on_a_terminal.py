@@ -151,6 +151,9 @@ QUICKSTART = str(REPO / "recipes" / "quickstart.yaml")
             "the input ended, so nothing was submitted; pass --yes to submit without being asked",
             id="ctrl-d-ends-the-input",
         ),
+        pytest.param(
+            b"n\n", 1, "not submitted: you answered no, so nothing was sent", id="no-is-an-answer"
+        ),
     ],
 )
 def test_the_prompt_left_unanswered_submits_nothing_and_says_why(
