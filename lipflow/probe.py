@@ -25,7 +25,8 @@ and ``moov`` at most :data:`_MAX_MOOV` bytes.
 from __future__ import annotations
 
 import struct
-from typing import BinaryIO, NamedTuple
+from collections.abc import Callable
+from typing import BinaryIO, Literal, NamedTuple
 
 __all__ = ["Header", "ImageSize", "read_display_matrix", "read_header", "read_image_size"]
 
@@ -34,7 +35,7 @@ class Header(NamedTuple):
     """What a header says: kind, duration (s, to the millisecond), frame size, container, and
     whether it holds an audio track (a video-only file is no voice)."""
 
-    kind: str
+    kind: Literal["video", "audio"]
     duration_s: float
     width: int | None
     height: int | None
@@ -68,32 +69,58 @@ _EXTENSIBLE = 0xFFFE
 _GUID_TAIL = b"\x00\x00\x00\x00\x10\x00\x80\x00\x00\xaa\x00\x38\x9b\x71"
 
 
+_BOX_HEAD = struct.Struct(">I4s")
+_LARGE_SIZE = struct.Struct(">Q")
+_U32 = struct.Struct(">I")
+_U32_PAIR = struct.Struct(">II")
+_U32_U64 = struct.Struct(">IQ")
+_FRAME_SIZE = struct.Struct(">HH")
+# An edit list entry by the elst box's version: duration, media time, rate.
+_EDIT = {0: struct.Struct(">Iii"), 1: struct.Struct(">Qqi")}
+
+# ``read(offset, n)``: the file's ``n`` bytes at ``offset`` (fewer at its end).
+Read = Callable[[int, int], bytes]
+
+
 class _Unsure(Exception):
     """The reader cannot vouch for its answer: PyAV decides."""
 
 
-def read_header(source: str | BinaryIO, size: int) -> Header | None:
-    """The file's header facts if it is a plain MP4/MOV or PCM WAV, else None (ask PyAV)."""
+def read_header(source: str | BinaryIO | bytes, size: int) -> Header | None:
+    """The file's header facts if it is a plain MP4/MOV or PCM WAV, else None (ask PyAV).
+
+    ``source``: a path, an open file (its position is kept), or the file's bytes, read in
+    place (a download held in memory: no file object between the reader and the bytes)."""
     try:
+        if isinstance(source, bytes):
+            data = source
+            return _read(lambda at, n: data[at : at + n], size)
         if isinstance(source, str):
             with open(source, "rb") as fh:
-                return _read(fh, size)
+                return _read(_reader(fh), size)
         position = source.tell()
         try:
-            return _read(source, size)
+            return _read(_reader(source), size)
         finally:
             source.seek(position)
     except (_Unsure, OSError, struct.error, ValueError):
         return None
 
 
-def _read(fh: BinaryIO, size: int) -> Header | None:
-    fh.seek(0)
-    head = fh.read(12)
+def _reader(fh: BinaryIO) -> Read:
+    def read(at: int, n: int) -> bytes:
+        fh.seek(at)
+        return fh.read(n)
+
+    return read
+
+
+def _read(read: Read, size: int) -> Header | None:
+    head = read(0, 12)
     if len(head) == 12 and head[4:8] == b"ftyp":
-        return _mp4(fh, size)
+        return _mp4(read, size)
     if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-        return _wav(fh, size)
+        return _wav(read, size)
     return None
 
 
@@ -108,12 +135,12 @@ def _boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
     while at < end:
         if end - at < 8:
             raise _Unsure
-        length, kind = struct.unpack_from(">I4s", data, at)
+        length, kind = _BOX_HEAD.unpack_from(data, at)
         header = 8
         if length == 1:
             if end - at < 16:
                 raise _Unsure
-            (length,) = struct.unpack_from(">Q", data, at + 8)
+            (length,) = _LARGE_SIZE.unpack_from(data, at + 8)
             header = 16
         if length < header or at + length > end:
             raise _Unsure
@@ -135,7 +162,7 @@ def _only(boxes: list[tuple[bytes, int, int]], kind: bytes) -> tuple[int, int]:
     return found
 
 
-def _moov(fh: BinaryIO, size: int) -> tuple[str, bytes, list[tuple[bytes, int, int]]]:
+def _moov(read: Read, size: int) -> tuple[str, bytes, list[tuple[bytes, int, int]]]:
     """The file's brand, its one ``moov`` box's body and that body's boxes; _Unsure unless the
     top-level boxes tile the file with one ``ftyp`` and one ``moov`` and no fragments."""
     top: list[tuple[bytes, int, int]] = []  # (type, offset, length) of each top-level box
@@ -143,16 +170,15 @@ def _moov(fh: BinaryIO, size: int) -> tuple[str, bytes, list[tuple[bytes, int, i
     while at < size:
         if len(top) >= _MAX_TOP_BOXES:
             raise _Unsure
-        fh.seek(at)
-        head = fh.read(16)
+        head = read(at, 16)
         if len(head) < 8:
             raise _Unsure
-        length, kind = struct.unpack_from(">I4s", head)
+        length, kind = _BOX_HEAD.unpack_from(head)
         header = 8
         if length == 1:
             if len(head) < 16:
                 raise _Unsure
-            (length,) = struct.unpack_from(">Q", head, 8)
+            (length,) = _LARGE_SIZE.unpack_from(head, 8)
             header = 16
         if length < header or at + length > size:
             raise _Unsure
@@ -165,10 +191,8 @@ def _moov(fh: BinaryIO, size: int) -> tuple[str, bytes, list[tuple[bytes, int, i
     moov = next(box for box in top if box[0] == b"moov")
     if ftyp[2] < 4 or moov[2] > _MAX_MOOV:
         raise _Unsure
-    fh.seek(ftyp[1])
-    brand = fh.read(4).decode("latin-1").strip()
-    fh.seek(moov[1])
-    data = fh.read(moov[2])
+    brand = read(ftyp[1], 4).decode("latin-1").strip()
+    data = read(moov[1], moov[2])
     if len(data) != moov[2] or b"covr" in data:
         raise _Unsure  # cover art becomes a picture stream in FFmpeg: let it say so
     children = _boxes(data, 0, len(data))
@@ -177,8 +201,8 @@ def _moov(fh: BinaryIO, size: int) -> tuple[str, bytes, list[tuple[bytes, int, i
     return brand, data, children
 
 
-def _mp4(fh: BinaryIO, size: int) -> Header:
-    brand, data, children = _moov(fh, size)
+def _mp4(read: Read, size: int) -> Header:
+    brand, data, children = _moov(read, size)
     movie_timescale, movie_us = _movie_duration(data, *_only(children, b"mvhd"))
     tracks = [
         _track(data, start, end, movie_timescale)
@@ -219,7 +243,7 @@ def read_display_matrix(path: str, size: int) -> tuple[int, int, int, int] | Non
             head = fh.read(12)
             if len(head) < 12 or head[4:8] != b"ftyp":
                 return None
-            _, data, children = _moov(fh, size)
+            _, data, children = _moov(_reader(fh), size)
         start, end = _only(children, b"mvhd")
         at = start + (48 if data[start] == 1 else 36)
         if end - at < 36 or struct.unpack_from(">9i", data, at) != _IDENTITY:
@@ -249,9 +273,9 @@ def _movie_duration(data: bytes, start: int, end: int) -> tuple[int, int]:
     timescale: int
     duration: int
     if version == 0 and end - start >= 20:
-        timescale, duration = struct.unpack_from(">II", data, start + 12)
+        timescale, duration = _U32_PAIR.unpack_from(data, start + 12)
     elif version == 1 and end - start >= 32:
-        timescale, duration = struct.unpack_from(">IQ", data, start + 20)
+        timescale, duration = _U32_U64.unpack_from(data, start + 20)
     else:
         raise _Unsure
     return timescale, _microseconds(timescale, duration)
@@ -295,7 +319,7 @@ def _track(
     stsd_start, stsd_end = _only(stbl_boxes, b"stsd")
     if stsd_end - stsd_start < 8:
         raise _Unsure
-    (count,) = struct.unpack_from(">I", data, stsd_start + 4)
+    (count,) = _U32.unpack_from(data, stsd_start + 4)
     entries = _boxes(data, stsd_start + 8, stsd_end)
     if count != 1 or len(entries) != 1:
         raise _Unsure
@@ -303,7 +327,7 @@ def _track(
     if entry in _VIDEO_ENTRIES and handler == b"vide":
         if entry_end - entry_start < 28:
             raise _Unsure
-        width, height = struct.unpack_from(">HH", data, entry_start + 24)
+        width, height = _FRAME_SIZE.unpack_from(data, entry_start + 24)
         return "video", (width or None, height or None), duration_us
     if entry in _AUDIO_ENTRIES and handler == b"soun":
         return "audio", (None, None), duration_us
@@ -318,11 +342,11 @@ def _one_edit(data: bytes, start: int, end: int, movie_timescale: int) -> tuple[
     start, end = _only(_boxes(data, start, end), b"elst")
     if end - start < 8:
         raise _Unsure
-    version, count = data[start], struct.unpack_from(">I", data, start + 4)[0]
-    layout = {0: ">Iii", 1: ">Qqi"}.get(version)
-    if layout is None or count != 1 or end - start - 8 < struct.calcsize(layout):
+    version, count = data[start], _U32.unpack_from(data, start + 4)[0]
+    layout = _EDIT.get(version)
+    if layout is None or count != 1 or end - start - 8 < layout.size:
         raise _Unsure
-    duration, media_time, rate = struct.unpack_from(layout, data, start + 8)
+    duration, media_time, rate = layout.unpack_from(data, start + 8)
     if media_time < 0 or rate != 0x10000 or duration <= 0:
         raise _Unsure
     return duration, movie_timescale
@@ -339,10 +363,10 @@ def _track_duration(
     timescale: int
     duration: int
     if version == 0 and end - start >= 20:
-        timescale, duration = struct.unpack_from(">II", data, start + 12)
+        timescale, duration = _U32_PAIR.unpack_from(data, start + 12)
         unknown = 0xFFFFFFFF
     elif version == 1 and end - start >= 32:
-        timescale, duration = struct.unpack_from(">IQ", data, start + 20)
+        timescale, duration = _U32_U64.unpack_from(data, start + 20)
         unknown = 0xFFFFFFFFFFFFFFFF
     else:
         raise _Unsure
@@ -351,7 +375,7 @@ def _track_duration(
     start, end = stts
     if end - start < 8:
         raise _Unsure
-    (count,) = struct.unpack_from(">I", data, start + 4)
+    (count,) = _U32.unpack_from(data, start + 4)
     if count * 8 > end - start - 8:
         raise _Unsure
     table = struct.unpack_from(f">{2 * count}I", data, start + 8)
@@ -367,17 +391,16 @@ def _track_duration(
 # ------------------------------------------------------------------------------ RIFF/WAVE
 
 
-def _wav(fh: BinaryIO, size: int) -> Header:
+def _wav(read: Read, size: int) -> Header:
     at = 12
     fmt: tuple[int, int, int, int] | None = None  # (format tag, channels, rate, bits)
     while at + 8 <= size:
-        fh.seek(at)
-        kind, length = struct.unpack("<4sI", fh.read(8))
+        kind, length = struct.unpack("<4sI", read(at, 8))
         body = at + 8
         if kind == b"fmt ":
             if fmt is not None or length < 16 or body + length > size:
                 raise _Unsure
-            fmt = _wav_format(fh.read(min(length, 40)))
+            fmt = _wav_format(read(body, min(length, 40)))
         elif kind == b"data":
             if fmt is None or length == 0 or body + length > size:
                 raise _Unsure
