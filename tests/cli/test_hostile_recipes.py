@@ -54,6 +54,12 @@ CASES = [
     ),
     ("a-huge-power", _lipsync('{text: "{{ 9 ** 99999 }}", voice: Sophia}'), 1, "4,300 digits"),
     (
+        "a-take-past-the-bound",  # older keys are looked up by trying each take up to it
+        _lipsync('{text: "Hi", voice: Sophia}', step="    take: 1001\n"),
+        1,
+        "1001 is out of range: allowed: 1 to 1000",
+    ),
+    (
         "a-gigabyte-string-is-refused-before-it-is-made",
         _lipsync("{text: \"{{ 'a' * 1000000000 }}\", voice: Sophia}"),
         1,
