@@ -56,8 +56,11 @@ any process opening it after a ``kill -9`` does) loses nothing, and is accepted;
 an older lipflow, which kept no count.
 
 Tables (``lipflow_journal`` schema version 1). A fact dirties as few pages as it can, since a
-money fact's fsync writes each of them: the tables keyed by job are ``WITHOUT ROWID`` (one
-b-tree, no second index to update) and ``events`` numbers its rows without ``AUTOINCREMENT``
+money fact's fsync writes each of them: the tables keyed by a job and another column
+(``attempts``, ``uploads``, ``outputs``) are ``WITHOUT ROWID`` (one b-tree, no second index to
+update); ``jobs`` keeps a rowid and an index of its ids, which changing a job's state leaves as
+it is (it is looked up there, and only the row's page is written); ``events`` numbers its rows
+without ``AUTOINCREMENT``
 (no ``sqlite_sequence`` page per event; events are never deleted, so the numbers still only
 grow). A journal made before keeps its tables as they were::
 
