@@ -19,6 +19,7 @@ from lipflow.problems import Location, Problem, Severity, has_errors
 
 __all__ = [
     "LINE",
+    "PIECE_OLDER_CUTS",
     "Cost",
     "Deferred",
     "GenerateParams",
@@ -231,7 +232,7 @@ class Piece:
 
     def to_json(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in fields(self)} | {"size": list(self.size)}
-        for name in _OLDER_CUTS:
+        for name in PIECE_OLDER_CUTS:
             if out[name] is None:
                 del out[name]  # a plan saved by a lipflow without it reads the same
             else:
@@ -240,12 +241,14 @@ class Piece:
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Piece:
-        older = {name: None if raw.get(name) is None else tuple(raw[name]) for name in _OLDER_CUTS}
+        older = {
+            name: None if raw.get(name) is None else tuple(raw[name]) for name in PIECE_OLDER_CUTS
+        }
         return cls(**{**raw, "size": tuple(raw["size"]), **older})
 
 
 # The fields of a piece that say where an older lipflow cut it (in plan JSON only when set).
-_OLDER_CUTS = ("earlier_cut", "cut_on_raw_timestamps", "cut_sideways")
+PIECE_OLDER_CUTS = ("earlier_cut", "cut_on_raw_timestamps", "cut_sideways")
 
 
 # The matrix key of a job that dubs one line of a subtitle file or script, its value the line's

@@ -21,7 +21,17 @@ from dataclasses import MISSING, fields
 from typing import Any, NamedTuple
 
 from lipflow.errors import UsageError
-from lipflow.jobs import GenerateParams, Job, LipsyncParams, MediaRef, Piece, Plan, Segment, Speech
+from lipflow.jobs import (
+    PIECE_OLDER_CUTS,
+    GenerateParams,
+    Job,
+    LipsyncParams,
+    MediaRef,
+    Piece,
+    Plan,
+    Segment,
+    Speech,
+)
 from lipflow.problems import PathPart, did_you_mean
 from lipflow.recipe.source import unprintable_character
 
@@ -352,7 +362,7 @@ _MEDIA = _record_of(
 _PIECE = _record_of(
     Piece,
     "a piece of a split lip sync",
-    {"size": _list, "earlier_cut": _optional(_list), "cut_on_raw_timestamps": _optional(_list)},
+    {"size": _list, **{name: _optional(_list) for name in PIECE_OLDER_CUTS}},
 )
 _LIPSYNC = _record_of(
     LipsyncParams,

@@ -157,6 +157,20 @@ UNKNOWN_FIELDS: list[tuple[str, Edit, str, str, str]] = [
         "{",
     ),
     (
+        "a-piece-cut-sideways-then-that-is-not-a-list",
+        _job(
+            piece={
+                **{"group": "hello", "index": 1, "count": 2, "start": 0.0, "end": 10.0},
+                **{"why": "a pause", "video_method": "stream copy", "video_bytes": 1},
+                **{"audio_bytes": 1, "size": [640, 360], "video": "v.mp4", "audio": "a.wav"},
+                **{"fps": "25", "cut_sideways": 5},
+            }
+        ),
+        "$.jobs[0].piece.cut_sideways",
+        "should be a list, not a number",
+        "5",
+    ),
+    (
         "a-misspelled-voice",
         lambda plan: plan["jobs"][0]["params"]["tts"].update(voise="Sophia"),
         "$.jobs[0].params.tts.voise",
